@@ -1,0 +1,177 @@
+// Owns the process configuration: the environment of SPEC §5 parsed once into a frozen, typed Config.
+// Every bad or missing value is reported by name, all at once; secret values are never echoed.
+import { z } from 'zod';
+
+const SLACK_ID = /^[UWS][A-Z0-9]{2,}$/;
+
+const durationPattern = /^(\d+)\s*(s|m|h|d|w)$/i;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** Parses `30m`, `4h`, `2d`, `1w` (and `45s`) into milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const m = durationPattern.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2]!.toLowerCase() as keyof typeof UNIT_MS;
+  return n > 0 ? n * UNIT_MS[unit] : undefined;
+}
+
+const duration = z.string().transform((s, ctx) => {
+  const ms = parseDuration(s);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30m, 4h, 2d or 1w' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const optionalNonEmpty = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
+
+export const envSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z.string({ error: 'required: the bot token (xoxb-…)' }).regex(/^xox[bp]-/, {
+      message: 'expected a bot token starting with xoxb-',
+    }),
+    SLACK_SIGNING_SECRET: optionalNonEmpty,
+    SLACK_APP_TOKEN: optionalNonEmpty.refine((s) => s === undefined || s.startsWith('xapp-'), {
+      message: 'expected an app-level token starting with xapp-',
+    }),
+    SLACK_API_URL: optionalNonEmpty.pipe(z.url({ message: 'expected a URL such as https://slack.com/api/' }).optional()),
+    QLIK_TENANT_URL: z
+      .string({ error: 'required: the tenant URL, e.g. https://acme.eu.qlikcloud.com' })
+      .pipe(z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as https://acme.eu.qlikcloud.com' }))
+      .transform((u) => u.replace(/\/+$/, '')),
+    QLIK_API_KEY: z.string({ error: 'required: the API key of a TenantAdmin service user' }).min(1, {
+      message: 'required: the API key of a TenantAdmin service user',
+    }),
+    REDIS_URL: z
+      .string()
+      .default('redis://127.0.0.1:6379')
+      .pipe(z.url({ protocol: /^rediss?$/, message: 'expected redis://host:port or rediss://…' })),
+    QUEUE_PREFIX: z
+      .string()
+      .default('qlikops')
+      .pipe(z.string().regex(/^[A-Za-z0-9_{}:.-]+$/, { message: 'expected letters, digits, _ - . : { }' })),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    APPROVAL_CHANNEL: optionalNonEmpty.refine((s) => s === undefined || /^[CGD][A-Z0-9]{2,}$/.test(s), {
+      message: 'expected a channel id such as C0123ABCD',
+    }),
+    APPROVERS: optionalNonEmpty.transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      const ids = s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      const bad = ids.filter((id) => !SLACK_ID.test(id));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected Slack user ids (U…/W…) or user group ids (S…), got ${bad.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return ids;
+    }),
+    POLICY_FILE: optionalNonEmpty,
+    REQUEST_TTL: z.string().default('24h').pipe(duration),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    QLIK_READS_PER_MINUTE: z.coerce.number().int().positive().default(1000),
+    QLIK_WRITES_PER_MINUTE: z.coerce.number().int().positive().default(100),
+    QLIK_FILTER_PER_MINUTE: z.coerce.number().int().positive().default(200),
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(16),
+    BULL_BOARD: z
+      .enum(['on', 'off', 'true', 'false', '1', '0'])
+      .default('off')
+      .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message: 'required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
+      });
+    }
+    if (env.POLICY_FILE === undefined) {
+      if (env.APPROVAL_CHANNEL === undefined)
+        ctx.addIssue({ code: 'custom', path: ['APPROVAL_CHANNEL'], message: 'required unless POLICY_FILE sets it' });
+      if (env.APPROVERS === undefined)
+        ctx.addIssue({ code: 'custom', path: ['APPROVERS'], message: 'required unless POLICY_FILE sets them' });
+    }
+  });
+
+export type Config = Readonly<{
+  slack: Readonly<{ botToken: string; signingSecret?: string; appToken?: string; apiUrl?: string }>;
+  qlik: Readonly<{
+    tenantUrl: string;
+    apiKey: string;
+    readsPerMinute: number;
+    writesPerMinute: number;
+    filterPerMinute: number;
+  }>;
+  redisUrl: string;
+  queuePrefix: string;
+  port: number;
+  approvalChannel?: string;
+  approvers?: readonly string[];
+  policyFile?: string;
+  requestTtlMs: number;
+  logLevel: string;
+  workerConcurrency: number;
+  bullBoard: boolean;
+}>;
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment into a frozen Config, or throws a ConfigError listing every problem (never a value). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`);
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+    },
+    qlik: {
+      tenantUrl: e.QLIK_TENANT_URL,
+      apiKey: e.QLIK_API_KEY,
+      readsPerMinute: e.QLIK_READS_PER_MINUTE,
+      writesPerMinute: e.QLIK_WRITES_PER_MINUTE,
+      filterPerMinute: e.QLIK_FILTER_PER_MINUTE,
+    },
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    port: e.PORT,
+    approvalChannel: e.APPROVAL_CHANNEL,
+    approvers: e.APPROVERS,
+    policyFile: e.POLICY_FILE,
+    requestTtlMs: e.REQUEST_TTL,
+    logLevel: e.LOG_LEVEL,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    bullBoard: e.BULL_BOARD,
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

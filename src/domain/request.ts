@@ -1,0 +1,115 @@
+// Owns the role-change request: its shape, its states and which transitions between them are legal (SPEC §2).
+// Pure: no I/O. The store applies these rules atomically in Redis; everything else asks this module.
+
+export type RoleAction = 'grant' | 'revoke';
+
+/** The Qlik principal a request is about. `qlikId` is resolved before the request is stored. */
+export type Principal =
+  | { kind: 'user'; qlikId: string; name: string; email?: string; slackUserId?: string }
+  | { kind: 'group'; qlikId: string; name: string };
+
+export type RequestState =
+  | 'pending'
+  | 'approved'
+  | 'denied'
+  | 'expired'
+  | 'cancelled'
+  | 'applying'
+  | 'applied'
+  | 'failed'
+  | 'expired-revoked'
+  | 'revoked';
+
+/** Legal transitions. Anything not listed is refused by the store's guarded transition. */
+export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
+  pending: ['approved', 'denied', 'expired', 'cancelled'],
+  approved: ['applying'],
+  // A retried job may re-enter applying after a crash; `applying → applying` is allowed for that reason.
+  applying: ['applying', 'applied', 'failed'],
+  applied: ['expired-revoked', 'revoked'],
+  denied: [],
+  expired: [],
+  cancelled: [],
+  failed: [],
+  'expired-revoked': [],
+  revoked: [],
+};
+
+export const TERMINAL_STATES: readonly RequestState[] = (Object.keys(TRANSITIONS) as RequestState[]).filter(
+  (s) => TRANSITIONS[s].length === 0,
+);
+
+export function canTransition(from: RequestState, to: RequestState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export interface Approval {
+  slackUserId: string;
+  at: number; // epoch ms
+}
+
+/** Where a message about the request was posted, so later updates can find it. */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+export interface RoleChangeRequest {
+  /** Short, human-friendly id such as `R-7KQ2`. */
+  id: string;
+  action: RoleAction;
+  target: Principal;
+  /** The role as the tenant names it (canonical case) and its id. */
+  role: { id: string; name: string };
+  /** Slack user id of whoever typed the command. */
+  requesterId: string;
+  reason?: string;
+  /** Time-bound grants only: how long the role is held once applied. */
+  durationMs?: number;
+  state: RequestState;
+  createdAt: number;
+  updatedAt: number;
+  /** Pending requests expire at this time. */
+  expiresAt: number;
+  approvalsRequired: number;
+  approvals: Approval[];
+  deniedBy?: string;
+  cancelledBy?: string;
+  /** Set when applied: the role list before and after, and whether this request really changed anything. */
+  result?: {
+    before: string[];
+    after: string[];
+    changed: boolean;
+    message: string;
+    /** For time-bound grants: when the revoke is due (epoch ms). */
+    revokeAt?: number;
+  };
+  /** Set when failed: a message written for the requester. */
+  error?: string;
+  /** The approval message in the approval channel. */
+  approvalMessage?: MessageRef;
+  /** For an Extend: the request this one extends. */
+  extends?: string;
+  /** For the revoke of a time-bound grant: the grant it ends. */
+  revokes?: string;
+}
+
+/** The key a duplicate of a pending request shares with it (same target, role and action). */
+export function dedupeKey(r: Pick<RoleChangeRequest, 'action' | 'target' | 'role'>): string {
+  return `${r.action}:${r.target.kind}:${r.target.qlikId}:${r.role.id}`;
+}
+
+const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'; // no 0/O, 1/I/L: easy to read aloud and type
+
+/** A short request id: `R-` and four (or more) unambiguous characters. Uniqueness is enforced by the store. */
+export function newRequestId(length = 4, random: () => number = Math.random): string {
+  let s = 'R-';
+  for (let i = 0; i < length; i++) s += ID_ALPHABET[Math.floor(random() * ID_ALPHABET.length)];
+  return s;
+}
+
+export const REQUEST_ID_PATTERN = /^R-[2-9A-HJKMNP-Z]{4,8}$/;
+
+export function describeTarget(p: Principal): string {
+  return p.kind === 'group' ? `group ${p.name}` : p.email ? `${p.name} (${p.email})` : p.name;
+}
