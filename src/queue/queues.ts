@@ -10,7 +10,13 @@ export const ROLE_CHANGES_QUEUE = 'role-changes';
 export const NOTIFICATIONS_QUEUE = 'notifications';
 
 export const applyJob = z.object({ requestId: z.string() });
-export const revokeExpiredJob = z.object({ requestId: z.string() });
+/** Ends an applied grant: at its expiry (time-bound), or at once from a "Revoke now" button. */
+export const revokeGrantJob = z.object({
+  requestId: z.string(),
+  trigger: z.enum(['expiry', 'manual']),
+  /** Slack user id of whoever pressed "Revoke now"; 'system' for expiries. */
+  actor: z.string(),
+});
 export const reconcileJob = z.object({});
 export const notifyJob = z.object({
   requestId: z.string(),
@@ -19,15 +25,15 @@ export const notifyJob = z.object({
 });
 
 export type ApplyJob = z.infer<typeof applyJob>;
-export type RevokeExpiredJob = z.infer<typeof revokeExpiredJob>;
+export type RevokeGrantJob = z.infer<typeof revokeGrantJob>;
 export type NotifyJob = z.infer<typeof notifyJob>;
 
-export type RoleChangeJobName = 'apply' | 'revoke-expired' | 'reconcile';
+export type RoleChangeJobName = 'apply' | 'revoke-grant' | 'reconcile';
 
 /** BullMQ job ids may not contain ':'; these are stable per request so a replay can never enqueue twice. */
 export const jobIds = {
   apply: (requestId: string) => `apply-${requestId}`,
-  revokeExpired: (requestId: string) => `revoke-${requestId}`,
+  revokeGrant: (requestId: string, trigger: RevokeGrantJob['trigger']) => `revoke-${requestId}-${trigger}`,
   notify: (requestId: string, event: NotifyJob['event'], suffix = '') => `notify-${requestId}-${event}${suffix}`,
 };
 
@@ -69,9 +75,16 @@ export async function enqueueApply(queues: Queues, requestId: string): Promise<v
 
 /** Schedules the revoke of a time-bound grant at its expiry. */
 export async function scheduleRevoke(queues: Queues, requestId: string, revokeAt: number, now = Date.now()): Promise<void> {
-  await queues.roleChanges.add('revoke-expired', revokeExpiredJob.parse({ requestId }), {
-    jobId: jobIds.revokeExpired(requestId),
+  await queues.roleChanges.add('revoke-grant', revokeGrantJob.parse({ requestId, trigger: 'expiry', actor: 'system' }), {
+    jobId: jobIds.revokeGrant(requestId, 'expiry'),
     delay: Math.max(0, revokeAt - now),
+  });
+}
+
+/** Revokes an applied grant at once ("Revoke now"). */
+export async function enqueueRevokeNow(queues: Queues, requestId: string, actor: string): Promise<void> {
+  await queues.roleChanges.add('revoke-grant', revokeGrantJob.parse({ requestId, trigger: 'manual', actor }), {
+    jobId: jobIds.revokeGrant(requestId, 'manual'),
   });
 }
 
