@@ -30,78 +30,69 @@ const optionalNonEmpty = z
   .optional()
   .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
 
-export const envSchema = z
-  .object({
-    SLACK_BOT_TOKEN: z.string({ error: 'required: the bot token (xoxb-…)' }).regex(/^xox[bp]-/, {
-      message: 'expected a bot token starting with xoxb-',
-    }),
-    SLACK_SIGNING_SECRET: optionalNonEmpty,
-    SLACK_APP_TOKEN: optionalNonEmpty.refine((s) => s === undefined || s.startsWith('xapp-'), {
-      message: 'expected an app-level token starting with xapp-',
-    }),
-    SLACK_API_URL: optionalNonEmpty.pipe(z.url({ message: 'expected a URL such as https://slack.com/api/' }).optional()),
-    QLIK_TENANT_URL: z
-      .string({ error: 'required: the tenant URL, e.g. https://acme.eu.qlikcloud.com' })
-      .pipe(z.url({ protocol: /^https?$/, message: 'expected an http(s) URL such as https://acme.eu.qlikcloud.com' }))
-      .transform((u) => u.replace(/\/+$/, '')),
-    QLIK_API_KEY: z.string({ error: 'required: the API key of a TenantAdmin service user' }).min(1, {
-      message: 'required: the API key of a TenantAdmin service user',
-    }),
-    REDIS_URL: z
-      .string()
-      .default('redis://127.0.0.1:6379')
-      .pipe(z.url({ protocol: /^rediss?$/, message: 'expected redis://host:port or rediss://…' })),
-    QUEUE_PREFIX: z
-      .string()
-      .default('qlikops')
-      .pipe(z.string().regex(/^[A-Za-z0-9_{}:.-]+$/, { message: 'expected letters, digits, _ - . : { }' })),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    APPROVAL_CHANNEL: optionalNonEmpty.refine((s) => s === undefined || /^[CGD][A-Z0-9]{2,}$/.test(s), {
-      message: 'expected a channel id such as C0123ABCD',
-    }),
-    APPROVERS: optionalNonEmpty.transform((s, ctx) => {
-      if (s === undefined) return undefined;
-      const ids = s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean);
-      const bad = ids.filter((id) => !SLACK_ID.test(id));
-      if (bad.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected Slack user ids (U…/W…) or user group ids (S…), got ${bad.join(', ')}`,
-        });
-        return z.NEVER;
-      }
-      return ids;
-    }),
-    POLICY_FILE: optionalNonEmpty,
-    REQUEST_TTL: z.string().default('24h').pipe(duration),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    QLIK_READS_PER_MINUTE: z.coerce.number().int().positive().default(1000),
-    QLIK_WRITES_PER_MINUTE: z.coerce.number().int().positive().default(100),
-    QLIK_FILTER_PER_MINUTE: z.coerce.number().int().positive().default(200),
-    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(16),
-    BULL_BOARD: z
-      .enum(['on', 'off', 'true', 'false', '1', '0'])
-      .default('off')
-      .transform((v) => v === 'on' || v === 'true' || v === '1'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
+export const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string({ error: 'required: the bot token (xoxb-…)' }).regex(/^xox[bp]-/, {
+    message: 'expected a bot token starting with xoxb-',
+  }),
+  SLACK_SIGNING_SECRET: optionalNonEmpty,
+  SLACK_APP_TOKEN: optionalNonEmpty.refine((s) => s === undefined || s.startsWith('xapp-'), {
+    message: 'expected an app-level token starting with xapp-',
+  }),
+  SLACK_API_URL: optionalNonEmpty.pipe(
+    z.url({ message: 'expected a URL such as https://slack.com/api/' }).optional(),
+  ),
+  QLIK_TENANT_URL: z
+    .string({ error: 'required: the tenant URL, e.g. https://acme.eu.qlikcloud.com' })
+    .pipe(
+      z.url({
+        protocol: /^https?$/,
+        message: 'expected an http(s) URL such as https://acme.eu.qlikcloud.com',
+      }),
+    )
+    .transform((u) => u.replace(/\/+$/, '')),
+  QLIK_API_KEY: z.string({ error: 'required: the API key of a TenantAdmin service user' }).min(1, {
+    message: 'required: the API key of a TenantAdmin service user',
+  }),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .pipe(z.url({ protocol: /^rediss?$/, message: 'expected redis://host:port or rediss://…' })),
+  QUEUE_PREFIX: z
+    .string()
+    .default('qlikops')
+    .pipe(z.string().regex(/^[A-Za-z0-9_{}:.-]+$/, { message: 'expected letters, digits, _ - . : { }' })),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  APPROVAL_CHANNEL: optionalNonEmpty.refine((s) => s === undefined || /^[CGD][A-Z0-9]{2,}$/.test(s), {
+    message: 'expected a channel id such as C0123ABCD',
+  }),
+  APPROVERS: optionalNonEmpty.transform((s, ctx) => {
+    if (s === undefined) return undefined;
+    const ids = s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const bad = ids.filter((id) => !SLACK_ID.test(id));
+    if (bad.length > 0) {
       ctx.addIssue({
         code: 'custom',
-        path: ['SLACK_SIGNING_SECRET'],
-        message: 'required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
+        message: `expected Slack user ids (U…/W…) or user group ids (S…), got ${bad.join(', ')}`,
       });
+      return z.NEVER;
     }
-    if (env.POLICY_FILE === undefined) {
-      if (env.APPROVAL_CHANNEL === undefined)
-        ctx.addIssue({ code: 'custom', path: ['APPROVAL_CHANNEL'], message: 'required unless POLICY_FILE sets it' });
-      if (env.APPROVERS === undefined)
-        ctx.addIssue({ code: 'custom', path: ['APPROVERS'], message: 'required unless POLICY_FILE sets them' });
-    }
-  });
+    return ids;
+  }),
+  POLICY_FILE: optionalNonEmpty,
+  REQUEST_TTL: z.string().default('24h').pipe(duration),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  QLIK_READS_PER_MINUTE: z.coerce.number().int().positive().default(1000),
+  QLIK_WRITES_PER_MINUTE: z.coerce.number().int().positive().default(100),
+  QLIK_FILTER_PER_MINUTE: z.coerce.number().int().positive().default(200),
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(16),
+  BULL_BOARD: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default('off')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
+});
 
 export type Config = Readonly<{
   slack: Readonly<{ botToken: string; signingSecret?: string; appToken?: string; apiUrl?: string }>;
@@ -133,13 +124,30 @@ export class ConfigError extends Error {
   }
 }
 
+const isSet = (v: string | undefined) => v !== undefined && v.trim() !== '';
+
+/** Rules that span several variables; checked on the raw environment so they are reported with the rest. */
+function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (!isSet(env.SLACK_APP_TOKEN) && !isSet(env.SLACK_SIGNING_SECRET))
+    problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  if (!isSet(env.POLICY_FILE)) {
+    if (!isSet(env.APPROVAL_CHANNEL)) problems.push('APPROVAL_CHANNEL: required unless POLICY_FILE sets it');
+    if (!isSet(env.APPROVERS)) problems.push('APPROVERS: required unless POLICY_FILE sets them');
+  }
+  return problems;
+}
+
 /** Parses the environment into a frozen Config, or throws a ConfigError listing every problem (never a value). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`);
-    throw new ConfigError([...new Set(problems)]);
-  }
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`)),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
   const e = parsed.data;
   return deepFreeze({
     slack: {
