@@ -1,0 +1,407 @@
+// Owns the Qlik Cloud operations the bot needs (SPEC §1, §3): find users and groups, read the tenant's roles,
+// list who holds a role, replace a principal's direct roles, and check the bot's own credential. One instance per
+// tenant credential: it holds the connection pool, the per-tier rate limits and the role cache.
+import type { z } from 'zod';
+import { QlikError } from './errors.ts';
+import { eq, type Filter } from './filter.ts';
+import { type CallEvent, QlikHttp, type QueryValue } from './http.ts';
+import { collect, items, PAGE_LIMIT, type PageSource, pages } from './paging.ts';
+import { RateLimiter, type RateTier, type TierLimit } from './rate-limiter.ts';
+import { closestRoleNames, matchRole } from './role-match.ts';
+import {
+  groupSchema,
+  type ListPage,
+  listPageSchema,
+  type QlikGroup,
+  type QlikRole,
+  type QlikUser,
+  type QlikUserSummary,
+  roleSchema,
+  userSchema,
+} from './schemas.ts';
+
+export interface QlikClientOptions {
+  /** e.g. https://acme.eu.qlikcloud.com */
+  tenantUrl: string;
+  /** API key (or OAuth access token) of a TenantAdmin. Never logged, never in an error. */
+  apiKey: string;
+  /** Tier 1 budget; default 1000/min. */
+  readsPerMinute?: number;
+  /** Tier 2 budget; default 100/min. */
+  writesPerMinute?: number;
+  /** Special tier (POST …/actions/filter); default 200/min. */
+  filterPerMinute?: number;
+  /** How long `listRoles` serves from memory; default 5 min. */
+  roleCacheTtlMs?: number;
+  /** Timeout for response headers and for each gap in a body; default 15 s. */
+  requestTimeoutMs?: number;
+  /** Retries after the first attempt (GETs: 429/5xx/network/timeout; PATCH: 429 only); default 4. */
+  maxRetries?: number;
+  /** Base of the exponential backoff between retries; default 500 ms. */
+  retryBaseDelayMs?: number;
+  /** Upper bound of time spent retrying one call; default 30 s. */
+  maxRetryElapsedMs?: number;
+  /** `qlik-api-version` header; default 2026-08. */
+  apiVersion?: string;
+  /** Called after every HTTP exchange (each retry too), e.g. for metrics. */
+  onCall?: (e: CallEvent) => void;
+  /** Share one limiter between clients that use the same credential. */
+  limiter?: RateLimiter;
+  /** Clock for the role cache (tests). */
+  now?: () => number;
+}
+
+export type CredentialCheck = { ok: true; user: QlikUser } | { ok: false; reason: string };
+
+export interface RoleLookup {
+  role?: QlikRole;
+  /** Up to 3 closest role names when there was no exact (case-insensitive) match. */
+  suggestions: string[];
+}
+
+export interface CountedPage<T> {
+  /** The first page (up to 100). */
+  items: T[];
+  /** Every match, counted by Qlik. */
+  total: number;
+}
+
+const userPage = listPageSchema(userSchema);
+const groupPage = listPageSchema(groupSchema);
+const rolePage = listPageSchema(roleSchema);
+
+/** Enough for a who-has listing; keeps 50k-user listings lean. Leaving out `links` also drops each user's link. */
+const SUMMARY_FIELDS = 'id,name,email,status';
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 3;
+
+export class QlikClient {
+  readonly tenantUrl: string;
+  readonly #http: QlikHttp;
+  readonly #limiter: RateLimiter;
+  readonly #ownsLimiter: boolean;
+  readonly #roleTtl: number;
+  readonly #now: () => number;
+  #roles: { at: number; roles: QlikRole[] } | undefined;
+  #rolesInFlight: Promise<QlikRole[]> | undefined;
+
+  constructor(opts: QlikClientOptions) {
+    const limits: Partial<Record<RateTier, TierLimit>> = {};
+    if (opts.readsPerMinute !== undefined) limits.read = { perMinute: opts.readsPerMinute };
+    if (opts.writesPerMinute !== undefined) limits.write = { perMinute: opts.writesPerMinute };
+    if (opts.filterPerMinute !== undefined) limits.filter = { perMinute: opts.filterPerMinute };
+    this.#limiter = opts.limiter ?? new RateLimiter(limits);
+    this.#ownsLimiter = opts.limiter === undefined;
+    this.#roleTtl = opts.roleCacheTtlMs ?? 5 * 60_000;
+    this.#now = opts.now ?? Date.now;
+    const retry: { maxAttempts?: number; baseDelayMs?: number; maxElapsedMs?: number } = {};
+    if (opts.maxRetries !== undefined) retry.maxAttempts = Math.max(0, opts.maxRetries) + 1;
+    if (opts.retryBaseDelayMs !== undefined) retry.baseDelayMs = opts.retryBaseDelayMs;
+    if (opts.maxRetryElapsedMs !== undefined) retry.maxElapsedMs = opts.maxRetryElapsedMs;
+    this.#http = new QlikHttp({
+      tenantUrl: opts.tenantUrl,
+      apiKey: opts.apiKey,
+      limiter: this.#limiter,
+      retry,
+      ...(opts.apiVersion === undefined ? {} : { apiVersion: opts.apiVersion }),
+      ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
+      ...(opts.onCall === undefined ? {} : { onCall: opts.onCall }),
+    });
+    this.tenantUrl = this.#http.base;
+  }
+
+  /** The rate limiter (e.g. to observe `blockedFor('write')` after a 429). */
+  get limiter(): RateLimiter {
+    return this.#limiter;
+  }
+
+  // ---- users ---------------------------------------------------------------------------------------------------
+
+  /** Every user whose email matches (Qlik compares case-insensitively): none, one or several. */
+  findUsersByEmail(email: string): Promise<QlikUser[]> {
+    return collect(this.#list('/users', { filter: eq('email', email.trim()) }, userPage, 'GET /users'));
+  }
+
+  getUser(id: string): Promise<QlikUser> {
+    return this.#get(`/users/${encodeURIComponent(id)}`, 'GET /users/{id}', userSchema);
+  }
+
+  /** Users holding the role directly (lean: id, name, email, status). */
+  usersWithRole(roleName: string): AsyncIterable<QlikUserSummary> {
+    return this.#list(
+      '/users',
+      { filter: eq('assignedRoles.name', roleName), fields: SUMMARY_FIELDS },
+      userPage,
+      'GET /users',
+    );
+  }
+
+  /** The first page of direct holders plus their total, in one request. */
+  async usersWithRolePage(roleName: string): Promise<{ users: QlikUserSummary[]; total: number }> {
+    const { items: users, total } = await this.#counted(
+      '/users',
+      { filter: eq('assignedRoles.name', roleName), fields: SUMMARY_FIELDS },
+      userPage,
+      'GET /users',
+    );
+    return { users, total };
+  }
+
+  /** Users holding the role through a group they belong to (lean: id, name, email, status). */
+  usersWithRoleThroughGroups(roleName: string): AsyncIterable<QlikUserSummary> {
+    return this.#list(
+      '/users',
+      { filter: eq('assignedGroupsAssignedRoles.name', roleName), fields: SUMMARY_FIELDS },
+      userPage,
+      'GET /users',
+    );
+  }
+
+  async usersWithRoleThroughGroupsPage(
+    roleName: string,
+  ): Promise<{ users: QlikUserSummary[]; total: number }> {
+    const { items: users, total } = await this.#counted(
+      '/users',
+      { filter: eq('assignedGroupsAssignedRoles.name', roleName), fields: SUMMARY_FIELDS },
+      userPage,
+      'GET /users',
+    );
+    return { users, total };
+  }
+
+  /** Replaces the user's direct roles with exactly `roleIds`. Not retried except on 429 (see retry.ts). */
+  replaceUserRoles(userId: string, roleIds: readonly string[]): Promise<void> {
+    return this.#replaceRoles(`/users/${encodeURIComponent(userId)}`, 'PATCH /users/{id}', roleIds);
+  }
+
+  // ---- groups --------------------------------------------------------------------------------------------------
+
+  getGroup(id: string): Promise<QlikGroup> {
+    return this.#get(`/groups/${encodeURIComponent(id)}`, 'GET /groups/{id}', groupSchema);
+  }
+
+  /** The group named exactly `name` (case-sensitive, as Qlik's group names are; the filter itself is not). */
+  async findGroupByName(name: string): Promise<QlikGroup | undefined> {
+    for await (const g of this.#list('/groups', { filter: eq('name', name) }, groupPage, 'GET /groups')) {
+      if (g.name === name) return g;
+    }
+    return undefined;
+  }
+
+  groupsWithRole(roleName: string): AsyncIterable<QlikGroup> {
+    return this.#list('/groups', { filter: eq('assignedRoles.name', roleName) }, groupPage, 'GET /groups');
+  }
+
+  async groupsWithRolePage(roleName: string): Promise<{ groups: QlikGroup[]; total: number }> {
+    const { items: groups, total } = await this.#counted(
+      '/groups',
+      { filter: eq('assignedRoles.name', roleName) },
+      groupPage,
+      'GET /groups',
+    );
+    return { groups, total };
+  }
+
+  replaceGroupRoles(groupId: string, roleIds: readonly string[]): Promise<void> {
+    return this.#replaceRoles(`/groups/${encodeURIComponent(groupId)}`, 'PATCH /groups/{id}', roleIds);
+  }
+
+  // ---- roles ---------------------------------------------------------------------------------------------------
+
+  /** The tenant's roles, from memory for `roleCacheTtlMs`; concurrent callers share one fetch. */
+  async listRoles(opts: { refresh?: boolean } = {}): Promise<QlikRole[]> {
+    if (!opts.refresh && this.#roles && this.#now() - this.#roles.at < this.#roleTtl)
+      return [...this.#roles.roles];
+    if (!this.#rolesInFlight) {
+      const fetching = collect(this.#list('/roles', {}, rolePage, 'GET /roles'))
+        .then((roles) => {
+          this.#roles = { at: this.#now(), roles };
+          return roles;
+        })
+        .finally(() => {
+          this.#rolesInFlight = undefined;
+        });
+      this.#rolesInFlight = fetching;
+    }
+    return [...(await this.#rolesInFlight)];
+  }
+
+  /** Case-insensitive exact lookup; on a miss the cache is refreshed once (a role may be new) before giving up. */
+  async findRole(name: string): Promise<RoleLookup> {
+    const cachedBefore = this.#roles !== undefined && this.#now() - this.#roles.at < this.#roleTtl;
+    let roles = await this.listRoles();
+    let role = matchRole(name, roles);
+    if (!role && cachedBefore) {
+      roles = await this.listRoles({ refresh: true });
+      role = matchRole(name, roles);
+    }
+    if (role) return { role, suggestions: [] };
+    return {
+      suggestions: closestRoleNames(
+        name,
+        roles.map((r) => r.name),
+      ),
+    };
+  }
+
+  // ---- the bot's own credential --------------------------------------------------------------------------------
+
+  /** The user the API key belongs to (GET /users/me, following Qlik's 301 on the same origin). */
+  async whoAmI(): Promise<QlikUser> {
+    let url = this.#http.url('/users/me');
+    let endpoint = 'GET /users/me';
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const res = await this.#http.call({
+        method: 'GET',
+        endpoint,
+        url,
+        tier: 'read',
+        retry: 'idempotent',
+        accept: [...REDIRECTS],
+      });
+      if (!REDIRECTS.has(res.status)) return this.#parse(userSchema, this.#http.json(res, 'GET'), res.url);
+      const location = res.headers.location;
+      const href = Array.isArray(location) ? location[0] : location;
+      if (!href)
+        throw this.#http.unexpected('GET', res.url, `Qlik answered ${res.status} without a Location`);
+      url = this.#http.resolveLink(href, res.url, 'GET');
+      endpoint = 'GET /users/{id}';
+    }
+    throw this.#http.unexpected('GET', url, 'Qlik redirected /users/me too many times');
+  }
+
+  /** Checks that the key works and that its user is a TenantAdmin (directly or through a group). */
+  async verifyCredential(): Promise<CredentialCheck> {
+    let user: QlikUser;
+    try {
+      user = await this.whoAmI();
+    } catch (e) {
+      if (!(e instanceof QlikError)) throw e;
+      return { ok: false, reason: credentialFailure(e, this.tenantUrl) };
+    }
+    const roles = [...user.assignedRoles, ...user.assignedGroups.flatMap((g) => g.assignedRoles)];
+    if (roles.some((r) => r.name === 'TenantAdmin')) return { ok: true, user };
+    const who = user.email ? `${user.name} (${user.email})` : user.name || user.id;
+    return {
+      ok: false,
+      reason:
+        `The Qlik API key works, but its user ${who} is not a TenantAdmin, and the bot needs TenantAdmin to read ` +
+        'roles and change them. Assign TenantAdmin to that user, or use an API key of a TenantAdmin.',
+    };
+  }
+
+  /** Closes the connection pool; calls still waiting for a rate-limit token are rejected. */
+  async close(): Promise<void> {
+    if (this.#ownsLimiter) this.#limiter.close();
+    await this.#http.close();
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------------
+
+  async #get<S extends z.ZodType>(path: string, endpoint: string, schema: S): Promise<z.output<S>> {
+    const res = await this.#http.call({
+      method: 'GET',
+      endpoint,
+      url: this.#http.url(path),
+      tier: 'read',
+      retry: 'idempotent',
+    });
+    return this.#parse(schema, this.#http.json(res, 'GET'), res.url);
+  }
+
+  #source<T>(schema: z.ZodType<ListPage<T>>, endpoint: string): PageSource<T> {
+    return {
+      fetchPage: async (url) => {
+        const res = await this.#http.call({
+          method: 'GET',
+          endpoint,
+          url,
+          tier: 'read',
+          retry: 'idempotent',
+        });
+        return this.#parse(schema, this.#http.json(res, 'GET'), url);
+      },
+      resolveNext: (href, current) => this.#http.resolveLink(href, current, 'GET'),
+      loopError: (url) => this.#http.unexpected('GET', url, 'Qlik returned the same page twice while paging'),
+    };
+  }
+
+  #list<T>(
+    path: string,
+    query: { filter?: Filter } & Record<string, QueryValue>,
+    schema: z.ZodType<ListPage<T>>,
+    endpoint: string,
+  ): AsyncIterable<T> {
+    const first = this.#http.url(path, { ...query, limit: PAGE_LIMIT });
+    return items(first, this.#source(schema, endpoint));
+  }
+
+  async #counted<T>(
+    path: string,
+    query: { filter?: Filter } & Record<string, QueryValue>,
+    schema: z.ZodType<ListPage<T>>,
+    endpoint: string,
+  ): Promise<CountedPage<T>> {
+    const first = this.#http.url(path, { ...query, limit: PAGE_LIMIT, totalResults: true });
+    const it = pages(first, this.#source(schema, endpoint));
+    const head = await it.next();
+    if (head.done) return { items: [], total: 0 };
+    const page = head.value;
+    if (page.totalResults !== undefined) {
+      await it.return(undefined);
+      return { items: page.data, total: page.totalResults };
+    }
+    // A server that ignores totalResults: count the rest by paging (correct, if slower).
+    let total = page.data.length;
+    for await (const p of it) total += p.data.length;
+    return { items: page.data, total };
+  }
+
+  async #replaceRoles(path: string, endpoint: string, roleIds: readonly string[]): Promise<void> {
+    const ids = [...new Set(roleIds)];
+    if (ids.some((id) => typeof id !== 'string' || id.trim() === '')) {
+      throw new TypeError('replace roles: every role id must be a non-empty string');
+    }
+    const url = this.#http.url(path);
+    const res = await this.#http.call({
+      method: 'PATCH',
+      endpoint,
+      url,
+      tier: 'write',
+      retry: 'rate-limit-only',
+      body: [{ op: 'replace', path: '/assignedRoles', value: ids.map((id) => ({ id })) }],
+    });
+    // 207: "partially successful with non-critical failures" — for a single replace that is not a success.
+    if (res.status === 207) throw this.#http.responseError('PATCH', res);
+  }
+
+  #parse<S extends z.ZodType>(schema: S, json: unknown, url: URL): z.output<S> {
+    const parsed = schema.safeParse(json);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw this.#http.unexpected(
+      'GET',
+      url,
+      'Qlik sent a response the bot could not read',
+      `${issue?.message ?? 'invalid'}${where}`,
+    );
+  }
+}
+
+function credentialFailure(e: QlikError, tenantUrl: string): string {
+  switch (e.kind) {
+    case 'unauthorized':
+      return `Qlik rejected the API key (401 Unauthorized) at ${tenantUrl}: it may be expired, revoked or from another tenant. Create a new key for a TenantAdmin and set QLIK_API_KEY.`;
+    case 'forbidden':
+      return `Qlik refused the API key (403 Forbidden) at ${tenantUrl}: its user may be disabled. Use an API key of an active TenantAdmin.`;
+    case 'network':
+      return `Could not reach Qlik Cloud at ${tenantUrl} (${e.causeCode ?? 'network error'}). Check QLIK_TENANT_URL and the network.`;
+    case 'timeout':
+      return `Qlik Cloud at ${tenantUrl} did not answer in time. Check QLIK_TENANT_URL and try again.`;
+    case 'not-found':
+      return `Qlik answered 404 for /api/v1/users/me at ${tenantUrl}: is QLIK_TENANT_URL the tenant's URL (e.g. https://acme.eu.qlikcloud.com)?`;
+    default:
+      return `Checking the Qlik credential failed: ${e.userMessage()}`;
+  }
+}

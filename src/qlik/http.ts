@@ -1,0 +1,245 @@
+// Owns the HTTP exchange with one Qlik Cloud tenant: a keep-alive undici Pool for the tenant's origin, the
+// headers every call carries (bearer key, API version, User-Agent), timeouts, the rate limiter, and the retry
+// loop. The API key lives in a private field and is sent only in the Authorization header; errors carry
+// method, path and status, never headers.
+import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import pkg from '../../package.json' with { type: 'json' };
+import { errorFromResponse, errorFromTransport, QlikError } from './errors.ts';
+import { type RateLimiter, RateLimiterClosedError, type RateTier } from './rate-limiter.ts';
+import { backoffDelay, DEFAULT_RETRY, type RetryMode, type RetryPolicy, shouldRetry } from './retry.ts';
+
+export const DEFAULT_API_VERSION = '2026-08';
+export const USER_AGENT = `qlik-access-bot/${pkg.version}`;
+
+export interface CallEvent {
+  /** Method and route template, e.g. `GET /users` or `PATCH /groups/{id}`. */
+  endpoint: string;
+  /** HTTP status; 0 when no response arrived. */
+  status: number;
+  durationMs: number;
+  /** 1 for the first try. */
+  attempt: number;
+}
+
+export interface QlikHttpOptions {
+  tenantUrl: string;
+  apiKey: string;
+  limiter: RateLimiter;
+  apiVersion?: string;
+  /** Budget for response headers and for each gap in the body; default 15 s. */
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Sockets kept open to the tenant; default 8. */
+  connections?: number;
+  retry?: Partial<RetryPolicy>;
+  onCall?: (e: CallEvent) => void;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  url: URL;
+}
+
+export type HttpMethod = 'GET' | 'PATCH' | 'POST';
+
+export interface CallSpec {
+  method: HttpMethod;
+  endpoint: string;
+  url: URL;
+  tier: RateTier;
+  retry: RetryMode;
+  body?: unknown;
+  /** Non-2xx statuses handed back to the caller instead of thrown (e.g. 301 from /users/me). */
+  accept?: readonly number[];
+}
+
+export type QueryValue = string | number | boolean | undefined;
+
+export class QlikHttp {
+  readonly origin: string;
+  /** Tenant URL without trailing slash; API paths are appended to it. */
+  readonly base: string;
+  readonly #apiKey: string;
+  readonly #apiVersion: string;
+  readonly #pool: Pool;
+  readonly #limiter: RateLimiter;
+  readonly #retry: RetryPolicy;
+  readonly #onCall: ((e: CallEvent) => void) | undefined;
+  readonly #closing = new AbortController();
+
+  constructor(opts: QlikHttpOptions) {
+    const tenant = new URL(opts.tenantUrl);
+    if (tenant.protocol !== 'https:' && tenant.protocol !== 'http:') {
+      throw new Error(
+        'The Qlik tenant URL must start with https:// (for example https://acme.eu.qlikcloud.com).',
+      );
+    }
+    if (opts.apiKey.trim() === '') throw new Error('The Qlik API key is empty; set QLIK_API_KEY.');
+    this.origin = tenant.origin;
+    this.base = `${tenant.origin}${tenant.pathname.replace(/\/+$/, '')}`;
+    this.#apiKey = opts.apiKey;
+    this.#apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
+    this.#limiter = opts.limiter;
+    this.#retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.#onCall = opts.onCall;
+    const timeout = opts.requestTimeoutMs ?? 15_000;
+    this.#pool = new Pool(this.origin, {
+      connections: opts.connections ?? 8,
+      connectTimeout: opts.connectTimeoutMs ?? Math.min(timeout, 10_000),
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** `/users` + query → absolute URL under /api/v1, values percent-encoded (spaces as %20, never `+`). */
+  url(path: string, query: Record<string, QueryValue> = {}): URL {
+    const qs = Object.entries(query)
+      .filter((e): e is [string, string | number | boolean] => e[1] !== undefined)
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join('&');
+    return new URL(`${this.base}/api/v1${path}${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Resolves a link Qlik returned (next page, redirect) and refuses one that leaves the tenant's origin. */
+  resolveLink(href: string, current: URL, method: string): URL {
+    let url: URL;
+    try {
+      url = new URL(href, current);
+    } catch {
+      throw this.#unexpected(method, current, 'Qlik returned a link the bot could not read');
+    }
+    if (url.origin !== this.origin) {
+      throw this.#unexpected(method, current, `Qlik returned a link to another origin (${url.origin})`);
+    }
+    return url;
+  }
+
+  /**
+   * One logical call: waits for the tier's rate limit, sends, retries per `spec.retry`, and returns a 2xx (or
+   * accepted) response. Anything else is thrown as QlikError; a 429 blocks the whole tier for Retry-After.
+   */
+  async call(spec: CallSpec): Promise<RawResponse> {
+    const started = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#limiter.acquire(spec.tier);
+      } catch (e) {
+        if (e instanceof RateLimiterClosedError) throw this.#closedError(spec);
+        throw e;
+      }
+      const t0 = performance.now();
+      let error: QlikError;
+      try {
+        const res = await this.#send(spec);
+        this.#report(spec.endpoint, res.status, t0, attempt);
+        if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) return res;
+        error = this.responseError(spec.method, res);
+      } catch (e) {
+        if (e instanceof QlikError) throw e;
+        if (this.#closing.signal.aborted) throw this.#closedError(spec);
+        this.#report(spec.endpoint, 0, t0, attempt);
+        error = errorFromTransport(spec.method, spec.url.pathname, e);
+      }
+      if (error.kind === 'rate-limited') this.#limiter.block(spec.tier, error.retryAfterMs ?? 1000);
+      if (!shouldRetry(error, spec.retry) || attempt >= this.#retry.maxAttempts) throw error;
+      const delay = error.kind === 'rate-limited' ? 0 : backoffDelay(attempt, this.#retry);
+      const wait = error.kind === 'rate-limited' ? (error.retryAfterMs ?? 1000) : delay;
+      if (performance.now() - started + wait > this.#retry.maxElapsedMs) throw error;
+      if (delay > 0) {
+        try {
+          await sleep(delay, undefined, { signal: this.#closing.signal });
+        } catch {
+          throw this.#closedError(spec);
+        }
+      }
+    }
+  }
+
+  /** The QlikError for a response (Qlik's error body parsed; anything echoing the key scrubbed). */
+  responseError(method: string, res: RawResponse): QlikError {
+    return errorFromResponse({
+      method,
+      path: res.url.pathname,
+      status: res.status,
+      body: res.text,
+      retryAfter: res.headers['retry-after'],
+      secrets: [this.#apiKey],
+    });
+  }
+
+  /** Parses a 2xx JSON body; a body that is not JSON is an `unexpected` QlikError. */
+  json(res: RawResponse, method: string): unknown {
+    try {
+      return JSON.parse(res.text);
+    } catch {
+      throw this.#unexpected(method, res.url, `Qlik answered ${res.status} with a body that is not JSON`);
+    }
+  }
+
+  unexpected(method: string, url: URL, title: string, detail?: string): QlikError {
+    return this.#unexpected(method, url, title, detail);
+  }
+
+  async close(): Promise<void> {
+    this.#closing.abort();
+    await this.#pool.close();
+  }
+
+  async #send(spec: CallSpec): Promise<RawResponse> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#apiKey}`,
+      accept: 'application/json',
+      'qlik-api-version': this.#apiVersion,
+      'user-agent': USER_AGENT,
+    };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await this.#pool.request({
+      method: spec.method,
+      path: `${spec.url.pathname}${spec.url.search}`,
+      headers,
+      body,
+      signal: this.#closing.signal,
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, headers: res.headers, text, url: spec.url };
+  }
+
+  #report(endpoint: string, status: number, t0: number, attempt: number): void {
+    if (!this.#onCall) return;
+    try {
+      this.#onCall({ endpoint, status, durationMs: performance.now() - t0, attempt });
+    } catch {
+      // A metrics hook must never break a Qlik call.
+    }
+  }
+
+  #unexpected(method: string, url: URL, title: string, detail?: string): QlikError {
+    return new QlikError({
+      kind: 'unexpected',
+      status: 0,
+      method,
+      path: url.pathname,
+      title,
+      ...(detail === undefined ? {} : { detail }),
+    });
+  }
+
+  #closedError(spec: CallSpec): QlikError {
+    return new QlikError({
+      kind: 'unexpected',
+      status: 0,
+      method: spec.method,
+      path: spec.url.pathname,
+      title: 'The Qlik client was closed',
+    });
+  }
+}

@@ -1,0 +1,94 @@
+// Owns the shapes of Qlik Cloud's Users, Groups and Roles responses, parsed with zod at the edge.
+// Loose on purpose: unknown fields pass through and optional fields may be missing (e.g. when `fields=` trims
+// the response), so a Qlik release that adds a field never breaks the bot.
+import { z } from 'zod';
+
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined);
+
+/** A role as embedded in a user's or group's `assignedRoles`. */
+export const roleRefSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  type: optionalText,
+  level: optionalText,
+});
+
+const assignedRoles = z
+  .array(roleRefSchema)
+  .nullish()
+  .transform((v) => v ?? []);
+
+export const assignedGroupSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  providerType: optionalText,
+  assignedRoles,
+});
+
+export const userSchema = z.looseObject({
+  id: z.string(),
+  name: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? ''),
+  email: optionalText,
+  subject: optionalText,
+  status: optionalText,
+  tenantId: optionalText,
+  assignedRoles,
+  assignedGroups: z
+    .array(assignedGroupSchema)
+    .nullish()
+    .transform((v) => v ?? []),
+});
+
+export const groupSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  status: optionalText,
+  providerType: optionalText,
+  assignedRoles,
+});
+
+export const roleSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  type: optionalText,
+  level: optionalText,
+  description: optionalText,
+});
+
+const link = z
+  .looseObject({ href: z.string().nullish() })
+  .nullish()
+  .transform((v) => v ?? undefined);
+
+/** One page of a list endpoint. `links.next.href` is absent, null or an absolute URL holding the cursor. */
+export function listPageSchema<T extends z.ZodType>(item: T) {
+  return z.looseObject({
+    data: z.array(item),
+    links: z
+      .looseObject({ self: link, next: link, prev: link })
+      .nullish()
+      .transform((v) => v ?? {}),
+    totalResults: z.number().int().nonnegative().optional(),
+  });
+}
+
+export type QlikRoleRef = z.infer<typeof roleRefSchema>;
+export type QlikAssignedGroup = z.infer<typeof assignedGroupSchema>;
+export type QlikUser = z.infer<typeof userSchema>;
+export type QlikGroup = z.infer<typeof groupSchema>;
+export type QlikRole = z.infer<typeof roleSchema>;
+
+/** What who-has listings return: the lean `fields=` projection of a user (a supertype of QlikUser). */
+export type QlikUserSummary = Pick<QlikUser, 'id' | 'name' | 'email' | 'status'>;
+
+export interface ListPage<T> {
+  data: T[];
+  links: { self?: { href?: string | null | undefined }; next?: { href?: string | null | undefined } };
+  totalResults?: number | undefined;
+}
