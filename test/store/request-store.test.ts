@@ -1,0 +1,490 @@
+// RequestStore against the real Redis: creation, dedupe, id allocation, every transition of the state machine,
+// concurrent approvals from separate connections, audit events written with transitions, and the indexes.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  REQUEST_ID_PATTERN,
+  type RequestState,
+  type RoleChangeRequest,
+  TERMINAL_STATES,
+  TRANSITIONS,
+} from '../../src/domain/request.ts';
+import { type AuditEvent, AuditLog } from '../../src/store/audit-log.ts';
+import { storeKeys } from '../../src/store/keys.ts';
+import { IllegalTransitionError, type NewRequest, RequestStore } from '../../src/store/request-store.ts';
+import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
+
+// A Cluster hash-tag prefix, as production may use: every key must carry it.
+const prefix = `{${uniquePrefix('request-store')}}`;
+const keys = storeKeys(prefix);
+const NOW = 1_750_000_000_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const STATES = Object.keys(TRANSITIONS) as RequestState[];
+
+let redis: Redis;
+let store: RequestStore;
+const extra: Redis[] = [];
+let seq = 0;
+
+function connections(n: number): Redis[] {
+  const list = Array.from({ length: n }, () => testRedis());
+  extra.push(...list);
+  return list;
+}
+
+/** A request about a fresh principal unless told otherwise, so tests never dedupe against each other. */
+function newRequest(over: Partial<NewRequest> = {}): NewRequest {
+  seq++;
+  return {
+    action: 'grant',
+    target: { kind: 'user', qlikId: `q-user-${seq}`, name: `User ${seq}`, email: `user${seq}@acme.com` },
+    role: { id: 'role-msc', name: 'ManagedSpaceCreator' },
+    requesterId: 'U-REQ',
+    reason: 'quarterly report',
+    expiresAt: NOW + DAY,
+    approvalsRequired: 1,
+    ...over,
+  };
+}
+
+async function created(over: Partial<NewRequest> = {}, audit?: AuditEvent): Promise<RoleChangeRequest> {
+  const res = await store.create(newRequest(over), NOW, audit);
+  if (!res.ok) throw new Error('unexpected duplicate');
+  return res.request;
+}
+
+/** Shortest legal path from pending to each state, derived from TRANSITIONS. */
+function pathTo(target: RequestState): RequestState[] {
+  const queue: RequestState[][] = [['pending']];
+  while (queue.length > 0) {
+    const path = queue.shift()!;
+    const last = path.at(-1)!;
+    if (last === target) return path.slice(1);
+    for (const next of TRANSITIONS[last]) if (!path.includes(next)) queue.push([...path, next]);
+  }
+  throw new Error(`no path to ${target}`);
+}
+
+async function requestIn(state: RequestState): Promise<RoleChangeRequest> {
+  let r = await created();
+  let t = NOW;
+  for (const next of pathTo(state)) {
+    const res = await store.transition(r.id, r.state, next, {}, ++t);
+    if (!res.ok) throw new Error(`could not reach ${next}`);
+    r = res.request;
+  }
+  return r;
+}
+
+async function auditFor(requestId: string): Promise<AuditEvent[]> {
+  const all = await new AuditLog(redis, prefix).recent({ limit: 10_000 });
+  return all.filter((e) => e.requestId === requestId).reverse();
+}
+
+beforeAll(() => {
+  redis = testRedis();
+  store = new RequestStore(redis, prefix);
+});
+
+afterAll(async () => {
+  await dropPrefix(redis, prefix);
+  await Promise.all([redis, ...extra].map((r) => r.quit()));
+});
+
+describe('create and get', () => {
+  it('stores a pending request with a short id and reads it back, whatever the id case', async () => {
+    const input = newRequest({ durationMs: 2 * HOUR, extends: 'R-AAAA' });
+    const res = await store.create(input, NOW);
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    const r = res.request;
+    expect(r.id).toMatch(REQUEST_ID_PATTERN);
+    expect(r.id).toHaveLength(6);
+    expect(r).toEqual({
+      ...input,
+      id: r.id,
+      state: 'pending',
+      createdAt: NOW,
+      updatedAt: NOW,
+      approvals: [],
+    });
+    expect(await store.get(r.id)).toEqual(r);
+    expect(await store.get(` ${r.id.toLowerCase()} `)).toEqual(r);
+    expect(await store.get('R-ZZZZZZZZ')).toBeUndefined();
+    expect(await store.get('not an id')).toBeUndefined();
+  });
+
+  it('getMany returns the existing requests in the order asked', async () => {
+    const a = await created();
+    const b = await created();
+    const many = await store.getMany([b.id, 'R-ZZZZZZZZ', a.id.toLowerCase()]);
+    expect(many.map((r) => r.id)).toEqual([b.id, a.id]);
+  });
+
+  it('refuses a duplicate of a pending request and points at it, without writing anything', async () => {
+    const first = await created({ target: { kind: 'group', qlikId: 'g-sales', name: 'Sales' } });
+    const pendingBefore = await redis.zcard(keys.pending);
+    const dup = await store.create(
+      newRequest({ target: { kind: 'group', qlikId: 'g-sales', name: 'Sales' }, requesterId: 'U-OTHER' }),
+      NOW + 5,
+      { time: NOW + 5, actor: 'U-OTHER', action: 'requested', outcome: 'pending' },
+    );
+    expect(dup).toEqual({ ok: false, duplicateOf: first });
+    expect(await redis.zcard(keys.pending)).toBe(pendingBefore);
+    expect(await store.listPendingByRequester('U-OTHER')).toEqual([]);
+
+    // Same target, other role or other action: not a duplicate.
+    const otherRole = await store.create(
+      newRequest({ target: first.target, role: { id: 'role-x', name: 'Developer' } }),
+      NOW,
+    );
+    expect(otherRole.ok).toBe(true);
+    const otherAction = await store.create(newRequest({ target: first.target, action: 'revoke' }), NOW);
+    expect(otherAction.ok).toBe(true);
+  });
+
+  it('allows a new request once the pending one is decided', async () => {
+    const target = { kind: 'user' as const, qlikId: 'q-dedupe-later', name: 'Dee' };
+    const first = await created({ target });
+    expect((await store.transition(first.id, 'pending', 'denied', { deniedBy: 'U-APP' }, NOW + 1)).ok).toBe(
+      true,
+    );
+    expect(await redis.exists(keys.dedupe(`grant:user:q-dedupe-later:role-msc`))).toBe(0);
+    const second = await store.create(newRequest({ target }), NOW + 2);
+    expect(second.ok).toBe(true);
+    if (second.ok) expect(second.request.id).not.toBe(first.id);
+    // …and the new one is now the pending one others are pointed at.
+    const third = await store.create(newRequest({ target }), NOW + 3);
+    expect(third.ok).toBe(false);
+    if (!third.ok && second.ok) expect(third.duplicateOf.id).toBe(second.request.id);
+    // Approval also ends pending.
+    if (second.ok)
+      expect((await store.addApproval(second.request.id, 'U-APP', NOW + 4)).outcome).toBe('approved');
+    expect((await store.create(newRequest({ target }), NOW + 5)).ok).toBe(true);
+  });
+
+  it('gives 200 concurrent creates from 4 connections 200 distinct ids', async () => {
+    const stores = connections(4).map((c) => new RequestStore(c, prefix));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        stores[i % 4]!.create(newRequest({ requesterId: 'U-BULK' }), NOW + i),
+      ),
+    );
+    const ids = results.map((r) => (r.ok ? r.request.id : 'duplicate'));
+    expect(new Set(ids).size).toBe(200);
+    expect(ids.every((id) => REQUEST_ID_PATTERN.test(id))).toBe(true);
+    const mine = await store.listPendingByRequester('U-BULK');
+    expect(mine).toHaveLength(200);
+    // Oldest first.
+    expect(mine.map((r) => r.createdAt)).toEqual([...mine.map((r) => r.createdAt)].sort((a, b) => a - b));
+  });
+
+  it('retries on id collisions and grows the id when the short ones are taken', async () => {
+    // A random source that always picks the first letter: every candidate of a length is the same id.
+    const stuck = new RequestStore(redis, prefix, { random: () => 0 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await stuck.create(newRequest(), NOW);
+      if (res.ok) ids.push(res.request.id);
+    }
+    expect(ids).toEqual(['R-2222', 'R-22222', 'R-222222']);
+  });
+});
+
+describe('transitions', () => {
+  const table = STATES.flatMap((from) =>
+    STATES.map((to) => ({ from, to, legal: TRANSITIONS[from].includes(to) })),
+  );
+
+  it.each(table)('$from → $to (legal: $legal)', async ({ from, to, legal }) => {
+    const r = await requestIn(from);
+    expect(r.state).toBe(from);
+    if (!legal) {
+      await expect(store.transition(r.id, from, to, {}, NOW + 100)).rejects.toBeInstanceOf(
+        IllegalTransitionError,
+      );
+      expect((await store.get(r.id))?.state).toBe(from);
+      return;
+    }
+    // A `from` that does not match the current state is refused by the script.
+    const other = STATES.find((s) => s !== from && TRANSITIONS[s].includes(to));
+    if (other) {
+      const wrong = await store.transition(r.id, other, to, {}, NOW + 100);
+      expect(wrong).toEqual({ ok: false, reason: 'wrong-state', request: r });
+    }
+    const res = await store.transition(r.id, from, to, {}, NOW + 100);
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    expect(res.previous).toBe(from);
+    expect(res.request.state).toBe(to);
+    expect(res.request.updatedAt).toBe(NOW + 100);
+    expect(await store.get(r.id)).toEqual(res.request);
+  });
+
+  it('accepts a list of from states and reports not-found for unknown ids', async () => {
+    const r = await requestIn('approved');
+    const res = await store.transition(r.id, ['approved', 'applying'], 'applying', {}, NOW + 1);
+    expect(res.ok && res.previous).toBe('approved');
+    const again = await store.transition(r.id, ['approved', 'applying'], 'applying', {}, NOW + 2);
+    expect(again.ok && again.previous).toBe('applying');
+    expect(await store.transition('R-ZZZZZZZZ', 'pending', 'denied')).toEqual({
+      ok: false,
+      reason: 'not-found',
+    });
+    expect(await store.transition('garbage', 'pending', 'denied')).toEqual({
+      ok: false,
+      reason: 'not-found',
+    });
+  });
+
+  it('throws for a from list that contains any illegal pair', async () => {
+    const r = await requestIn('approved');
+    await expect(store.transition(r.id, ['approved', 'pending'], 'applying')).rejects.toThrow(
+      'A request cannot go from pending to applying.',
+    );
+    expect((await store.get(r.id))?.state).toBe('approved');
+  });
+
+  it('applies a patch as a shallow merge; undefined removes a field; owned fields are ignored', async () => {
+    const r = await requestIn('applying');
+    const res = await store.transition(
+      r.id,
+      'applying',
+      'failed',
+      {
+        error: 'Qlik said no: the role does not exist. Ask an admin to check the role name.',
+        reason: undefined,
+        id: 'R-HACK',
+        state: 'applied',
+        createdAt: 1,
+        approvals: [{ slackUserId: 'U-EVIL', at: 1 }],
+      },
+      NOW + 50,
+    );
+    expect(res.ok).toBe(true);
+    const stored = await store.get(r.id);
+    expect(stored).toEqual({
+      ...r,
+      reason: undefined,
+      state: 'failed',
+      updatedAt: NOW + 50,
+      error: 'Qlik said no: the role does not exist. Ask an admin to check the role name.',
+    });
+    expect(stored && 'reason' in stored).toBe(false);
+    expect(await store.get('R-HACK')).toBeUndefined();
+  });
+
+  it('only one of many concurrent deciders wins, and only its audit event is written', async () => {
+    const r = await created();
+    const stores = connections(10).map((c) => new RequestStore(c, prefix));
+    const results = await Promise.all(
+      stores.map((s, i) =>
+        s.transition(r.id, 'pending', i % 2 ? 'denied' : 'cancelled', {}, NOW + i, {
+          time: NOW + i,
+          actor: `U-${i}`,
+          action: i % 2 ? 'denied' : 'cancelled',
+          outcome: 'ok',
+        }),
+      ),
+    );
+    const winners = results.filter((x) => x.ok);
+    expect(winners).toHaveLength(1);
+    expect(results.filter((x) => !x.ok && x.reason === 'wrong-state')).toHaveLength(9);
+    const events = await auditFor(r.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.action).toBe(winners[0]!.ok ? winners[0]!.request.state : '');
+  });
+});
+
+describe('approvals', () => {
+  it('20 approvers at once with 1 approval required: exactly one approved', async () => {
+    const r = await created({ approvalsRequired: 1 });
+    const stores = connections(20).map((c) => new RequestStore(c, prefix));
+    const results = await Promise.all(stores.map((s, i) => s.addApproval(r.id, `U-APP-${i}`, NOW + i)));
+    const outcomes = results.map((x) => x.outcome);
+    expect(outcomes.filter((o) => o === 'approved')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'not-pending')).toHaveLength(19);
+    const stored = await store.get(r.id);
+    expect(stored?.state).toBe('approved');
+    expect(stored?.approvals).toHaveLength(1);
+    expect(await redis.zscore(keys.pending, r.id)).toBeNull();
+  });
+
+  it('20 approvers at once with 2 required: one recorded, one approved, the rest not-pending', async () => {
+    const r = await created({ approvalsRequired: 2 });
+    const stores = connections(20).map((c) => new RequestStore(c, prefix));
+    const results = await Promise.all(stores.map((s, i) => s.addApproval(r.id, `U-APP-${i}`, NOW + i)));
+    const count = (o: string) => results.filter((x) => x.outcome === o).length;
+    expect([count('recorded'), count('approved'), count('not-pending')]).toEqual([1, 1, 18]);
+    expect((await store.get(r.id))?.approvals).toHaveLength(2);
+  });
+
+  it('needs distinct approvers: the same one twice is a duplicate', async () => {
+    const r = await created({ approvalsRequired: 2 });
+    const first = await store.addApproval(r.id, 'U-A', NOW + 1);
+    expect(first.outcome).toBe('recorded');
+    if (first.outcome === 'recorded') {
+      expect(first.request.state).toBe('pending');
+      expect(first.request.approvals).toEqual([{ slackUserId: 'U-A', at: NOW + 1 }]);
+    }
+    expect((await store.addApproval(r.id, 'U-A', NOW + 2)).outcome).toBe('duplicate');
+    const second = await store.addApproval(r.id, 'U-B', NOW + 3);
+    expect(second.outcome).toBe('approved');
+    if (second.outcome === 'approved') {
+      expect(second.request.state).toBe('approved');
+      expect(second.request.updatedAt).toBe(NOW + 3);
+      expect(second.request.approvals.map((a) => a.slackUserId)).toEqual(['U-A', 'U-B']);
+    }
+    const late = await store.addApproval(r.id, 'U-C', NOW + 4);
+    expect(late.outcome).toBe('not-pending');
+    expect(await store.addApproval('R-ZZZZZZZZ', 'U-A')).toEqual({ outcome: 'not-found' });
+  });
+
+  it('does not count approvals on a decided request', async () => {
+    const r = await created();
+    await store.transition(r.id, 'pending', 'cancelled', { cancelledBy: 'U-REQ' }, NOW + 1);
+    const res = await store.addApproval(r.id, 'U-A', NOW + 2);
+    expect(res.outcome).toBe('not-pending');
+    if (res.outcome === 'not-pending') expect(res.request.approvals).toEqual([]);
+  });
+});
+
+describe('audit events written with the change', () => {
+  it('create, approvals and transitions append in the same script; refused changes append nothing', async () => {
+    const ev = (action: string, actor = 'U-REQ'): AuditEvent => ({
+      time: NOW,
+      actor,
+      action,
+      target: 'User (user@acme.com)',
+      role: 'ManagedSpaceCreator',
+      outcome: 'ok',
+    });
+    const r = await created({ approvalsRequired: 2 }, ev('requested'));
+    await store.addApproval(r.id, 'U-A', NOW + 1, ev('approved', 'U-A'));
+    await store.addApproval(r.id, 'U-A', NOW + 2, ev('approved', 'U-A')); // duplicate: not audited
+    await store.addApproval(r.id, 'U-B', NOW + 3, ev('approved', 'U-B'));
+    await store.transition(r.id, 'pending', 'denied', {}, NOW + 4, ev('denied', 'U-C')); // wrong state
+    await store.transition(r.id, 'approved', 'applying', {}, NOW + 5, ev('applying', 'system'));
+    await store.transition(r.id, 'applying', 'applied', {}, NOW + 6, {
+      ...ev('applied', 'system'),
+      before: ['Developer'],
+      after: ['Developer', 'ManagedSpaceCreator'],
+    });
+    const events = await auditFor(r.id);
+    expect(events.map((e) => [e.action, e.actor, e.outcome])).toEqual([
+      ['requested', 'U-REQ', 'ok'],
+      ['approved', 'U-A', 'recorded'],
+      ['approved', 'U-B', 'approved'],
+      ['applying', 'system', 'ok'],
+      ['applied', 'system', 'ok'],
+    ]);
+    expect(events[1]!.detail).toBe('1 of 2 approvals');
+    expect(events[2]!.detail).toBe('2 of 2 approvals');
+    expect(events[4]).toMatchObject({ before: ['Developer'], after: ['Developer', 'ManagedSpaceCreator'] });
+    expect(events.every((e) => e.requestId === r.id)).toBe(true);
+  });
+});
+
+describe('indexes', () => {
+  it('lists pending requests by expiry and finds those due to expire', async () => {
+    const p = `{${uniquePrefix('request-store-idx')}}`;
+    const s = new RequestStore(redis, p);
+    try {
+      const later = await s.create(newRequest({ expiresAt: NOW + 2 * HOUR }), NOW);
+      const sooner = await s.create(newRequest({ expiresAt: NOW + HOUR }), NOW);
+      const latest = await s.create(newRequest({ expiresAt: NOW + 3 * HOUR, requesterId: 'U-2' }), NOW);
+      if (!later.ok || !sooner.ok || !latest.ok) throw new Error('duplicate');
+      expect((await s.listPending()).map((r) => r.id)).toEqual(
+        [sooner, later, latest].map((x) => x.request.id),
+      );
+      expect((await s.listPending(2)).map((r) => r.id)).toEqual([sooner, later].map((x) => x.request.id));
+      expect(await s.dueForExpiry(NOW + HOUR - 1)).toEqual([]);
+      expect(await s.dueForExpiry(NOW + 2 * HOUR)).toEqual([sooner.request.id, later.request.id]);
+      expect(await s.dueForExpiry(NOW + 2 * HOUR, 1)).toEqual([sooner.request.id]);
+      await s.transition(sooner.request.id, 'pending', 'expired', {}, NOW + HOUR);
+      expect(await s.dueForExpiry(NOW + 2 * HOUR)).toEqual([later.request.id]);
+      expect((await s.listPendingByRequester('U-REQ')).map((r) => r.id)).toEqual([later.request.id]);
+      expect((await s.listPendingByRequester('U-2')).map((r) => r.id)).toEqual([latest.request.id]);
+      expect(await s.listPendingByRequester('U-NOBODY')).toEqual([]);
+    } finally {
+      await dropPrefix(redis, p);
+    }
+  });
+
+  it('indexes applied time-bound grants by revokeAt until they are revoked', async () => {
+    const p = `{${uniquePrefix('request-store-tb')}}`;
+    const s = new RequestStore(redis, p);
+    const k = storeKeys(p);
+    const drive = async (revokeAt?: number) => {
+      const res = await s.create(newRequest({ durationMs: HOUR }), NOW);
+      if (!res.ok) throw new Error('duplicate');
+      const id = res.request.id;
+      await s.addApproval(id, 'U-A', NOW);
+      await s.transition(id, 'approved', 'applying', {}, NOW);
+      const result = { before: [], after: ['ManagedSpaceCreator'], changed: true, message: 'done' };
+      await s.transition(
+        id,
+        'applying',
+        'applied',
+        { result: revokeAt ? { ...result, revokeAt } : result },
+        NOW,
+      );
+      return id;
+    };
+    try {
+      const grant = await drive(NOW + HOUR);
+      const permanent = await drive();
+      expect(await s.dueForRevoke(NOW + HOUR - 1)).toEqual([]);
+      expect(await s.dueForRevoke(NOW + HOUR)).toEqual([grant]);
+      // Kept while the grant is live; a finished or permanent one ages out.
+      expect(await redis.pttl(k.request(grant))).toBe(-1);
+      expect(await redis.pttl(k.request(permanent))).toBeGreaterThan(89 * DAY);
+      const revoked = await s.transition(grant, 'applied', 'expired-revoked', {}, NOW + HOUR);
+      expect(revoked.ok).toBe(true);
+      expect(await s.dueForRevoke(NOW + 2 * HOUR)).toEqual([]);
+      expect(await redis.pttl(k.request(grant))).toBeGreaterThan(89 * DAY);
+      expect(await redis.pttl(k.approvals(grant))).toBeGreaterThan(89 * DAY);
+    } finally {
+      await dropPrefix(redis, p);
+    }
+  });
+
+  it('keeps finished requests for the retention period only', async () => {
+    const r = await requestIn('denied');
+    expect(TERMINAL_STATES).toContain('denied');
+    const ttl = await redis.pttl(keys.request(r.id));
+    expect(ttl).toBeGreaterThan(89 * DAY);
+    expect(ttl).toBeLessThanOrEqual(90 * DAY);
+    const live = await requestIn('applying');
+    expect(await redis.pttl(keys.request(live.id))).toBe(-1);
+  });
+
+  it('remembers the approval message, and never recreates a missing request', async () => {
+    const r = await created();
+    await store.setApprovalMessage(r.id.toLowerCase(), { channel: 'C-APPROVALS', ts: '1750000000.000100' });
+    expect((await store.get(r.id))?.approvalMessage).toEqual({
+      channel: 'C-APPROVALS',
+      ts: '1750000000.000100',
+    });
+    await store.setApprovalMessage('R-ZZZZZZZZ', { channel: 'C', ts: '1.2' });
+    expect(await redis.exists(keys.request('R-ZZZZZZZZ'))).toBe(0);
+  });
+
+  it('names every index key of a request under the prefix (one Cluster slot with a hash tag)', async () => {
+    const r = await created();
+    const [dedupe, byRequester] = await redis.hmget(keys.request(r.id), '_dedupe', '_byRequester');
+    expect(dedupe).toBe(keys.dedupe(`grant:user:${r.target.qlikId}:role-msc`));
+    expect(byRequester).toBe(keys.pendingByRequester('U-REQ'));
+    for (const key of [
+      dedupe!,
+      byRequester!,
+      keys.pending,
+      keys.timebound,
+      keys.audit,
+      keys.approvals(r.id),
+    ]) {
+      expect(key.startsWith(`${prefix}:`)).toBe(true);
+    }
+  });
+});
