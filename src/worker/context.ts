@@ -1,0 +1,74 @@
+// Owns what every job processor of the worker is given: the collaborators (narrowed to what the worker calls), the
+// worker's own Redis keys, and the job-control errors a processor throws to ask for "later, without burning an
+// attempt" or "stop retrying".
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.ts';
+import type { QlikClient } from '../qlik/client.ts';
+import type { Queues } from '../queue/queues.ts';
+import type { SlackMessenger } from '../slack/messenger.ts';
+import type { AuditLog } from '../store/audit-log.ts';
+import type { RequestStore } from '../store/request-store.ts';
+import type { WorkerKeys } from './keys.ts';
+
+/** The Qlik calls the worker makes. */
+export type QlikRoleApi = Pick<QlikClient, 'getUser' | 'getGroup' | 'replaceUserRoles' | 'replaceGroupRoles'>;
+
+/** Mutual exclusion per Qlik principal across processes (src/store/principal-lock.ts). */
+export interface PrincipalLocker {
+  withLock<T>(
+    principalKey: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    opts?: { ttlMs?: number; waitMs?: number },
+  ): Promise<T>;
+}
+
+/** The Slack calls the worker makes (src/slack/messenger.ts). */
+export type ResultMessenger = Pick<SlackMessenger, 'refreshApproval' | 'replyInThread' | 'dm'>;
+
+export interface WorkerContext {
+  qlik: QlikRoleApi;
+  store: RequestStore;
+  audit: AuditLog;
+  lock: PrincipalLocker;
+  queues: Queues;
+  messenger: ResultMessenger;
+  /** A command (non-blocking) connection for the worker's own keys. */
+  redis: Redis;
+  keys: WorkerKeys;
+  logger: Logger;
+  now: () => number;
+}
+
+/**
+ * Asks the job runner to run the job again after `delayMs` WITHOUT counting an attempt: used for Qlik's 429 (the
+ * change was not applied and Retry-After says when to come back) and for a principal lock held by a long queue.
+ */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+  readonly delayMs: number;
+  constructor(delayMs: number, reason: string) {
+    super(reason);
+    this.delayMs = delayMs;
+  }
+}
+
+/** The request was settled (failed and the requester told): the job must not be retried. */
+export class SettledFailureError extends Error {
+  override readonly name = 'SettledFailureError';
+}
+
+/** Which attempt of a job this is, so the last one can settle the request instead of leaving it applying. */
+export interface AttemptInfo {
+  /** 1-based. */
+  attempt: number;
+  /** True when a retryable failure now would exhaust the job's attempts. */
+  final: boolean;
+}
+
+/** Principals are locked by kind and Qlik id, the same key for every worker and process. */
+export function principalKey(target: { kind: 'user' | 'group'; qlikId: string }): string {
+  return `${target.kind}:${target.qlikId}`;
+}
+
+/** How long the markers the worker writes are kept (as long as the store keeps finished requests). */
+export const MARKER_TTL_SECONDS = 90 * 24 * 3600;

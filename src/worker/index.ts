@@ -1,0 +1,219 @@
+// Owns the worker role: BullMQ Workers for the role-change and notification queues on their own blocking
+// connections, the repeatable reconcile job, job-level retry control (429 and busy locks come back later without
+// burning an attempt; settled failures are not retried), metrics per job, and a graceful shutdown with a deadline.
+import { DelayedError, type Job, type JobsOptions, type KeepJobs, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
+import { jobDuration, jobs } from '../observability/metrics.ts';
+import {
+  applyJob,
+  DEFAULT_JOB_OPTIONS,
+  NOTIFICATIONS_QUEUE,
+  notifyJob,
+  type Queues,
+  ROLE_CHANGES_QUEUE,
+  revokeGrantJob,
+} from '../queue/queues.ts';
+import type { AuditLog } from '../store/audit-log.ts';
+import { createRedis } from '../store/redis.ts';
+import type { RequestStore } from '../store/request-store.ts';
+import { applyRoleChange } from './apply-role-change.ts';
+import {
+  type AttemptInfo,
+  type PrincipalLocker,
+  type QlikRoleApi,
+  type ResultMessenger,
+  RetryLaterError,
+  SettledFailureError,
+  type WorkerContext,
+} from './context.ts';
+import { workerKeys } from './keys.ts';
+import { notifyOutcome } from './notify.ts';
+import { type ReconcileOptions, reconcile } from './reconcile.ts';
+import { revokeGrant } from './revoke-grant.ts';
+
+export interface WorkerDeps {
+  config: Config;
+  logger: Logger;
+  qlik: QlikRoleApi;
+  store: RequestStore;
+  audit: AuditLog;
+  lock: PrincipalLocker;
+  queues: Queues;
+  messenger: ResultMessenger;
+  redisUrl: string;
+  prefix: string;
+  /** Role-change jobs run at once (different principals in parallel); default config.workerConcurrency. */
+  concurrency?: number;
+  /** Notification jobs run at once; default 4 (Slack's per-channel limits make more pointless). */
+  notifyConcurrency?: number;
+  /** How often the reconciler runs; default 60 s. */
+  reconcileEveryMs?: number;
+  reconcile?: ReconcileOptions;
+  /**
+   * How long a job's lock lasts without renewal (default 60 s; renewed every half) and how often stalled jobs are
+   * looked for (default 30 s): a crashed worker's job is picked up again after about lockDuration + stalledInterval.
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  now?: () => number;
+}
+
+export interface RunningWorker {
+  /** Stops taking jobs and waits for running ones up to `deadlineMs` (default 10 s), then forces the close. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export const RECONCILE_SCHEDULER_ID = 'reconcile';
+
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const logger = deps.logger.child({ role: 'worker' });
+  const redis = createRedis(deps.redisUrl, 'command');
+  const ctx: WorkerContext = {
+    qlik: deps.qlik,
+    store: deps.store,
+    audit: deps.audit,
+    lock: deps.lock,
+    queues: deps.queues,
+    messenger: deps.messenger,
+    redis,
+    keys: workerKeys(deps.prefix),
+    logger,
+    now: deps.now ?? Date.now,
+  };
+  const common = {
+    prefix: deps.prefix,
+    lockDuration: deps.lockDurationMs ?? 60_000,
+    stalledInterval: deps.stalledIntervalMs ?? 30_000,
+    // A job that crashed its worker is retried once more after a stall before BullMQ gives up on it; the
+    // reconciler picks up a request whose job was given up on.
+    maxStalledCount: 2,
+    removeOnComplete: keep(DEFAULT_JOB_OPTIONS.removeOnComplete),
+    removeOnFail: keep(DEFAULT_JOB_OPTIONS.removeOnFail),
+  };
+  const connections: Redis[] = [redis];
+  const blocking = () => {
+    const c = createRedis(deps.redisUrl, 'blocking');
+    connections.push(c);
+    return c;
+  };
+
+  const roleChanges = new Worker(
+    ROLE_CHANGES_QUEUE,
+    (job, token) => runJob(ROLE_CHANGES_QUEUE, job, token, logger, () => processRoleChange(ctx, job, deps.reconcile)),
+    { ...common, connection: blocking(), concurrency: deps.concurrency ?? deps.config.workerConcurrency },
+  );
+  const notifications = new Worker(
+    NOTIFICATIONS_QUEUE,
+    (job, token) => runJob(NOTIFICATIONS_QUEUE, job, token, logger, () => processNotification(ctx, job)),
+    { ...common, connection: blocking(), concurrency: deps.notifyConcurrency ?? 4 },
+  );
+  for (const w of [roleChanges, notifications]) {
+    // Without a listener an 'error' event would crash the process; connection blips are retried by BullMQ.
+    w.on('error', (err) => logger.error({ err: err.message, queue: w.name }, 'worker error'));
+  }
+
+  // Every replica upserts the same scheduler id: one schedule, one reconcile job per period.
+  await deps.queues.roleChanges.upsertJobScheduler(
+    RECONCILE_SCHEDULER_ID,
+    { every: deps.reconcileEveryMs ?? 60_000 },
+    { name: 'reconcile', data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+  );
+  await Promise.all([roleChanges.waitUntilReady(), notifications.waitUntilReady()]);
+  logger.info(
+    { concurrency: deps.concurrency ?? deps.config.workerConcurrency, reconcileEveryMs: deps.reconcileEveryMs ?? 60_000 },
+    'worker started',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    close(deadlineMs = 10_000) {
+      closing ??= (async () => {
+        const graceful = Promise.all([roleChanges.close(), notifications.close()]).then(() => 'closed' as const);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'deadline'>((resolve) => {
+          timer = setTimeout(() => resolve('deadline'), deadlineMs);
+        });
+        const how = await Promise.race([graceful, deadline]);
+        clearTimeout(timer);
+        if (how === 'deadline') {
+          // Running jobs are abandoned: their locks expire and another worker re-runs them (they are idempotent).
+          logger.warn({ deadlineMs }, 'jobs still running at the shutdown deadline; forcing close');
+          await Promise.all([roleChanges.close(true), notifications.close(true)]);
+        }
+        await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+        logger.info('worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Worker-level retention in the KeepJobs shape (job options also accept a count or a boolean). */
+function keep(v: JobsOptions['removeOnComplete']): KeepJobs {
+  if (typeof v === 'number') return { count: v };
+  if (typeof v === 'object') return v;
+  return { count: 10_000 };
+}
+
+export function attemptInfo(job: Pick<Job, 'attemptsMade' | 'opts'>): AttemptInfo {
+  const attempts = Math.max(1, job.opts.attempts ?? 1);
+  const attempt = job.attemptsMade + 1;
+  return { attempt, final: attempt >= attempts };
+}
+
+async function processRoleChange(ctx: WorkerContext, job: Job, reconcileOpts?: ReconcileOptions): Promise<string> {
+  switch (job.name) {
+    case 'apply':
+      return (await applyRoleChange(ctx, applyJob.parse(job.data).requestId, attemptInfo(job))).outcome;
+    case 'revoke-grant':
+      return (await revokeGrant(ctx, revokeGrantJob.parse(job.data), attemptInfo(job))).outcome;
+    case 'reconcile':
+      await reconcile(ctx, reconcileOpts);
+      return 'reconciled';
+    default:
+      throw new UnrecoverableError(`Unknown role-change job "${job.name}".`);
+  }
+}
+
+async function processNotification(ctx: WorkerContext, job: Job): Promise<string> {
+  if (job.name !== 'notify') throw new UnrecoverableError(`Unknown notification job "${job.name}".`);
+  await notifyOutcome(ctx, notifyJob.parse(job.data));
+  return 'notified';
+}
+
+/** Runs one job body and turns the worker's job-control errors into BullMQ's, recording the outcome. */
+async function runJob(
+  queue: string,
+  job: Job,
+  token: string | undefined,
+  logger: Logger,
+  body: () => Promise<string>,
+): Promise<string> {
+  const started = performance.now();
+  const record = (outcome: string) => {
+    jobs.inc({ queue, name: job.name, outcome });
+    jobDuration.observe({ name: job.name, outcome }, (performance.now() - started) / 1000);
+  };
+  try {
+    const outcome = await body();
+    record(outcome);
+    return outcome;
+  } catch (err) {
+    if (err instanceof RetryLaterError) {
+      record('delayed');
+      logger.debug({ jobId: job.id, delayMs: err.delayMs, reason: err.message }, 'job postponed');
+      await job.moveToDelayed(Date.now() + err.delayMs, token);
+      throw new DelayedError();
+    }
+    if (err instanceof SettledFailureError) {
+      record('failed');
+      throw new UnrecoverableError(err.message);
+    }
+    const final = attemptInfo(job).final;
+    record(final ? 'failed' : 'retrying');
+    logger.warn({ jobId: job.id, name: job.name, err: err instanceof Error ? err.message : String(err), final }, 'job failed');
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+// Owns the Redis key names the worker keeps beside the request store: Slack delivery markers, Extend hand-overs,
+// revoke snapshots and the reconciler's bookkeeping. All start with `<prefix>:worker:` so they share the store's
+// prefix (one Cluster slot with a hash-tag prefix) and never collide with BullMQ's `<prefix>:<queue>:` keys.
+
+export interface WorkerKeys {
+  /** STRING: set once a notification step (refresh, thread, dm) for a request's event reached Slack. */
+  notified(requestId: string, event: string, step: string): string;
+  /** STRING: the id of the Extend request that took over this time-bound grant's role. */
+  supersededBy(requestId: string): string;
+  /** STRING (JSON): a grant's direct roles recorded just before its revoke PATCH, for a re-run after a crash. */
+  revokeSnapshot(requestId: string): string;
+  /** STRING: a revoke that Qlik refused (400/403); the reconciler leaves it alone until this expires. */
+  revokeBlocked(requestId: string): string;
+  /** ZSET: requests approved or applying that the reconciler watches until they finish, scored by first sighting. */
+  readonly inflight: string;
+  /** STRING: the audit stream id the reconciler has read up to. */
+  readonly auditCursor: string;
+  /** STRING: how many times the reconciler re-enqueued a lost apply of this request. */
+  requeued(requestId: string): string;
+}
+
+export function workerKeys(prefix: string): WorkerKeys {
+  const base = `${prefix}:worker`;
+  return {
+    notified: (id, event, step) => `${base}:notified:${id}:${event}:${step}`,
+    supersededBy: (id) => `${base}:superseded-by:${id}`,
+    revokeSnapshot: (id) => `${base}:revoke-snapshot:${id}`,
+    revokeBlocked: (id) => `${base}:revoke-blocked:${id}`,
+    inflight: `${base}:inflight`,
+    auditCursor: `${base}:audit-cursor`,
+    requeued: (id) => `${base}:requeued:${id}`,
+  };
+}
