@@ -1,0 +1,590 @@
+// Owns the `/qlik` command grammar (SPEC §1): slash-command text in, a ParsedCommand out. Pure and total:
+// any string gives a result and never an exception; anything it cannot use becomes `invalid` naming the part.
+import { closest, distance } from 'fastest-levenshtein';
+import { parseDuration } from '../config.ts';
+import { truncate, unescapeSlack } from './mrkdwn.ts';
+
+export type WhoRef =
+  | { kind: 'slack-user'; userId: string; handle?: string }
+  | { kind: 'me' }
+  | { kind: 'email'; email: string }
+  | { kind: 'group'; name: string };
+
+export type ParsedCommand =
+  | { kind: 'grant'; who: WhoRef; role: string; durationMs?: number; durationText?: string; reason?: string }
+  | { kind: 'revoke'; who: WhoRef; role: string; reason?: string }
+  | { kind: 'who-has'; role: string }
+  | { kind: 'whois'; who: WhoRef }
+  | { kind: 'roles' }
+  | { kind: 'requests' }
+  | { kind: 'help' }
+  | { kind: 'cancel'; requestId: string }
+  | { kind: 'audit'; who?: WhoRef; role?: string }
+  | { kind: 'invalid'; problem: string; usage: string };
+
+export type CommandKind = Exclude<ParsedCommand['kind'], 'invalid'>;
+
+/** One syntax line per command, shown next to a problem with that command. */
+export const USAGE: Readonly<Record<CommandKind, string>> = {
+  grant: '/qlik grant <who> <role> [for <duration>] [because <reason>]',
+  revoke: '/qlik revoke <who> <role> [because <reason>]',
+  'who-has': '/qlik who-has <role>',
+  whois: '/qlik whois <who>',
+  roles: '/qlik roles',
+  requests: '/qlik requests',
+  cancel: '/qlik cancel <request id>',
+  audit: '/qlik audit [<who>|<role>]',
+  help: '/qlik help',
+};
+
+export const GENERAL_USAGE =
+  '/qlik grant | revoke | who-has | whois | roles | requests | cancel | audit | help';
+
+/** Longest reason accepted, in characters (code points). */
+export const MAX_REASON_LENGTH = 500;
+/** Longest time-bound grant the grammar accepts; policy usually caps it far lower. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
+const COMMANDS: Readonly<Record<string, CommandKind>> = {
+  grant: 'grant',
+  revoke: 'revoke',
+  'who-has': 'who-has',
+  whohas: 'who-has',
+  who_has: 'who-has',
+  whois: 'whois',
+  'who-is': 'whois',
+  who_is: 'whois',
+  roles: 'roles',
+  role: 'roles',
+  requests: 'requests',
+  request: 'requests',
+  cancel: 'cancel',
+  audit: 'audit',
+  help: 'help',
+  '?': 'help',
+  '-h': 'help',
+  '--help': 'help',
+};
+const CANONICAL_COMMANDS = Object.keys(USAGE);
+
+// Slack sends non-breaking and other Unicode spaces, tabs and newlines; all of them separate words.
+const SPACE = /[\s\u200B]/;
+const OPEN_QUOTES = new Set(['"', '\u201C']);
+const CLOSE_QUOTES = new Set(['"', '\u201D']);
+const ESCAPABLE = new Set(['"', '\\', '\u201C', '\u201D']);
+
+const REQUEST_ID = /^(?:R-)?([2-9A-HJKMNP-Z]{4,8})$/i;
+const SLACK_MENTION = /^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$/i;
+const MAILTO = /^<mailto:([^|>]+)(?:\|[^>]*)?>$/i;
+const EMAIL =
+  /^[^\s@<>]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+interface Token {
+  /** The text as Slack sent it (for quoted tokens: with quotes and escapes). */
+  raw: string;
+  /** Quoted tokens: the name inside the quotes, escapes resolved. */
+  quoted?: string;
+  /** The token was `group:"…"`. */
+  group?: boolean;
+  start: number;
+  end: number;
+}
+
+/** Thrown inside the parser only; parseCommand turns it into an `invalid` result. */
+class Problem extends Error {
+  readonly usage: string;
+  constructor(message: string, usage: string) {
+    super(message);
+    this.usage = usage;
+  }
+}
+
+/** A cursor over the text: words are read one at a time so that a reason can be taken verbatim. */
+interface Cursor {
+  src: string;
+  pos: number;
+  usage: string;
+}
+
+function skipSpace(c: Cursor): void {
+  while (c.pos < c.src.length && SPACE.test(c.src[c.pos]!)) c.pos++;
+}
+
+function peek(c: Cursor): Token | undefined {
+  const saved = c.pos;
+  const t = next(c);
+  c.pos = saved;
+  return t;
+}
+
+function next(c: Cursor): Token | undefined {
+  skipSpace(c);
+  const { src } = c;
+  if (c.pos >= src.length) return undefined;
+  const start = c.pos;
+  const groupPrefix = /^group:/i.test(src.slice(start, start + 6));
+  const quoteAt = groupPrefix ? start + 6 : start;
+  if (OPEN_QUOTES.has(src[quoteAt] ?? '')) return readQuoted(c, start, quoteAt, groupPrefix);
+  let end = start;
+  if (src[start] === '<') {
+    // Slack's own tokens (`<@U1|alice>`) may contain spaces in the label; they end at `>`.
+    const close = src.indexOf('>', start);
+    if (close !== -1) end = close + 1;
+  }
+  while (end < src.length && !SPACE.test(src[end]!)) end++;
+  c.pos = end;
+  return { raw: src.slice(start, end), start, end };
+}
+
+function readQuoted(c: Cursor, start: number, quoteAt: number, group: boolean): Token {
+  const { src } = c;
+  let value = '';
+  let i = quoteAt + 1;
+  for (; i < src.length; i++) {
+    const ch = src[i]!;
+    if (ch === '\\' && ESCAPABLE.has(src[i + 1] ?? '')) {
+      value += src[i + 1];
+      i++;
+    } else if (CLOSE_QUOTES.has(ch)) {
+      break;
+    } else {
+      value += ch;
+    }
+  }
+  if (i >= src.length) {
+    throw new Problem(
+      `The name starting at ${code(src.slice(start, start + 30))} has no closing quote. Quote names with spaces like "Sales Ops".`,
+      c.usage,
+    );
+  }
+  const end = i + 1;
+  if (end < src.length && !SPACE.test(src[end]!)) {
+    let junkEnd = end;
+    while (junkEnd < src.length && !SPACE.test(src[junkEnd]!)) junkEnd++;
+    throw new Problem(
+      `I didn't understand ${code(src.slice(end, junkEnd))} right after the closing quote; leave a space after a quoted name.`,
+      c.usage,
+    );
+  }
+  c.pos = end;
+  return { raw: src.slice(start, end), quoted: unescapeSlack(value), group, start, end };
+}
+
+/** Shows a piece of the user's text inside backticks, shortened, so a problem message stays readable. */
+function code(text: string): string {
+  const clean = text.replace(/`/g, "'").replace(/\s+/g, ' ');
+  return `\`${truncate(clean, 40)}\``;
+}
+
+function isKeyword(t: Token | undefined, word: string): boolean {
+  return t !== undefined && t.quoted === undefined && t.raw.toLowerCase() === word;
+}
+
+/** True for tokens that name a person or group rather than a role (used by `audit` and to catch swapped args). */
+function isWhoShaped(t: Token): boolean {
+  if (t.quoted !== undefined) return t.group === true;
+  const s = t.raw;
+  return s.toLowerCase() === 'me' || s.startsWith('<') || /^group:/i.test(s) || s.includes('@');
+}
+
+function parseWho(c: Cursor, t: Token): WhoRef {
+  if (t.quoted !== undefined) {
+    if (!t.group) {
+      throw new Problem(
+        `${code(t.raw)} isn't someone I can look up. Name a person with an @mention, \`me\` or an email, or a Qlik group with group:Name.`,
+        c.usage,
+      );
+    }
+    const name = t.quoted.trim();
+    if (name === '')
+      throw new Problem(
+        'The group name is empty. Write it like group:Finance or group:"Sales Ops".',
+        c.usage,
+      );
+    return { kind: 'group', name };
+  }
+  const s = t.raw;
+  const groupMatch = /^group:(.*)$/is.exec(s);
+  if (groupMatch) {
+    let name = unescapeSlack(groupMatch[1]!).trim();
+    if (name === '') {
+      // Tolerate `group: Finance`.
+      const following = peek(c);
+      if (
+        following &&
+        following.quoted === undefined &&
+        !isKeyword(following, 'for') &&
+        !isKeyword(following, 'because')
+      ) {
+        next(c);
+        name = unescapeSlack(following.raw).trim();
+      } else if (following?.quoted !== undefined && !following.group) {
+        next(c);
+        name = following.quoted.trim();
+      }
+    }
+    if (name === '')
+      throw new Problem(
+        'The group name is empty. Write it like group:Finance or group:"Sales Ops".',
+        c.usage,
+      );
+    return { kind: 'group', name };
+  }
+  if (s.toLowerCase() === 'me') return { kind: 'me' };
+  const userMatch = SLACK_MENTION.exec(s);
+  if (userMatch) {
+    const handle = unescapeSlack(userMatch[2] ?? '').trim();
+    const ref: WhoRef = { kind: 'slack-user', userId: userMatch[1]!.toUpperCase() };
+    if (handle !== '') ref.handle = handle;
+    return ref;
+  }
+  const mailto = MAILTO.exec(s);
+  if (mailto) {
+    const email = unescapeSlack(mailto[1]!).trim();
+    if (EMAIL.test(email)) return { kind: 'email', email };
+    throw new Problem(`${code(email)} doesn't look like an email address.`, c.usage);
+  }
+  if (/^<!subteam\^/i.test(s)) {
+    throw new Problem(
+      `${code(slackLabel(s))} is a Slack user group. Name one person (an @mention, \`me\` or an email) or a Qlik group with group:Name.`,
+      c.usage,
+    );
+  }
+  if (/^<#/.test(s)) {
+    throw new Problem(
+      `${code(slackLabel(s))} is a channel. Name one person (an @mention, \`me\` or an email) or a Qlik group with group:Name.`,
+      c.usage,
+    );
+  }
+  if (/^<!/.test(s)) {
+    throw new Problem(
+      `${code(slackLabel(s))} isn't one person. Name one person (an @mention, \`me\` or an email) or a Qlik group with group:Name.`,
+      c.usage,
+    );
+  }
+  const plain = unescapeSlack(s);
+  if (EMAIL.test(plain) && plain.length <= 254) return { kind: 'email', email: plain };
+  if (plain.startsWith('@')) {
+    throw new Problem(
+      `I can't tell who ${code(plain)} is. Pick them from Slack's @mention list so the mention becomes a link, or use their email.`,
+      c.usage,
+    );
+  }
+  if (plain.includes('@')) throw new Problem(`${code(plain)} doesn't look like an email address.`, c.usage);
+  throw new Problem(
+    `${code(plain)} isn't someone I can look up. Name a person with an @mention, \`me\` or an email, or a Qlik group with group:Name.`,
+    c.usage,
+  );
+}
+
+/** The human part of a Slack token: `<#C1|general>` → `#general`, `<!subteam^S1|@ops>` → `@ops`. */
+function slackLabel(token: string): string {
+  const label = /\|([^>]*)>?$/.exec(token)?.[1];
+  if (label) return `${token.startsWith('<#') && !label.startsWith('#') ? '#' : ''}${unescapeSlack(label)}`;
+  if (token.startsWith('<#')) return '#channel';
+  const special = /^<!([a-z]+)/i.exec(token)?.[1];
+  return special ? `@${special}` : unescapeSlack(token);
+}
+
+function parseRole(c: Cursor, t: Token | undefined, missing: string): string {
+  if (t === undefined || isKeyword(t, 'for') || isKeyword(t, 'because')) throw new Problem(missing, c.usage);
+  if (t.quoted !== undefined && !t.group) {
+    const name = t.quoted.trim();
+    if (name === '') throw new Problem('The role name is empty.', c.usage);
+    return name;
+  }
+  if (isWhoShaped(t)) {
+    throw new Problem(
+      `${code(t.raw)} looks like a person or group, not a role. Write the person first, then one role: ${c.usage}`,
+      c.usage,
+    );
+  }
+  return unescapeSlack(t.raw);
+}
+
+const UNIT_WORDS: Readonly<Record<string, string>> = {
+  s: 's',
+  sec: 's',
+  secs: 's',
+  second: 's',
+  seconds: 's',
+  m: 'm',
+  min: 'm',
+  mins: 'm',
+  minute: 'm',
+  minutes: 'm',
+  h: 'h',
+  hr: 'h',
+  hrs: 'h',
+  hour: 'h',
+  hours: 'h',
+  d: 'd',
+  day: 'd',
+  days: 'd',
+  w: 'w',
+  wk: 'w',
+  wks: 'w',
+  week: 'w',
+  weeks: 'w',
+};
+
+function parseDurationWords(c: Cursor): { ms: number; text: string } {
+  const first = next(c);
+  if (first === undefined || isKeyword(first, 'because')) {
+    throw new Problem('Say how long after `for`, e.g. `for 4h` (30m, 4h, 2d or 1w).', c.usage);
+  }
+  let text = first.raw;
+  // Accept `4 hours` as well as `4h`.
+  const unit = peek(c);
+  if (/^\d+$/.test(first.raw) && unit && unit.quoted === undefined && UNIT_WORDS[unit.raw.toLowerCase()]) {
+    next(c);
+    text = `${first.raw} ${unit.raw}`;
+  }
+  const m = /^(\d+)\s*([a-z]+)$/i.exec(text);
+  const letter = m ? UNIT_WORDS[m[2]!.toLowerCase()] : undefined;
+  if (!m || !letter) {
+    const hint = /^\d+[.,]\d+/.test(text) ? ' Use whole numbers, e.g. `90m` instead of `1.5h`.' : '';
+    throw new Problem(`${code(text)} isn't a duration I understand; use 30m, 4h, 2d or 1w.${hint}`, c.usage);
+  }
+  const ms = /^0+$/.test(m[1]!) ? undefined : parseDuration(`${m[1]}${letter}`);
+  if (ms === undefined) throw new Problem(`${code(text)} is no time at all; use 30m, 4h, 2d or 1w.`, c.usage);
+  if (!(ms <= MAX_DURATION_MS)) {
+    throw new Problem(
+      `${code(text)} is too long: a time-bound grant lasts at most 52w. Leave out \`for …\` for a permanent grant.`,
+      c.usage,
+    );
+  }
+  return { ms, text };
+}
+
+function parseReason(c: Cursor, afterKeyword: number): string {
+  const reason = unescapeSlack(c.src.slice(afterKeyword)).trim();
+  if (reason === '')
+    throw new Problem('Add your reason after `because`, e.g. `because incident 4711`.', c.usage);
+  const length = [...reason].length;
+  if (length > MAX_REASON_LENGTH) {
+    throw new Problem(
+      `Your reason is ${length} characters long; keep it to ${MAX_REASON_LENGTH} (link to a ticket for the details).`,
+      c.usage,
+    );
+  }
+  return reason;
+}
+
+function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
+  const whoToken = next(c);
+  if (whoToken === undefined || isKeyword(whoToken, 'for') || isKeyword(whoToken, 'because')) {
+    throw new Problem(
+      action === 'grant'
+        ? 'Say who should get the role: an @mention, `me`, an email or group:Name.'
+        : 'Say who should lose the role: an @mention, `me`, an email or group:Name.',
+      c.usage,
+    );
+  }
+  const who = parseWho(c, whoToken);
+  const role = parseRole(
+    c,
+    next(c),
+    action === 'grant'
+      ? 'Name the role to grant, e.g. `/qlik grant me ManagedSpaceCreator` (see `/qlik roles`).'
+      : 'Name the role to revoke, e.g. `/qlik revoke me ManagedSpaceCreator`.',
+  );
+  const cmd: { durationMs?: number; durationText?: string; reason?: string } = {};
+  let last = `the role ${code(role)}`;
+  for (let t = next(c); t !== undefined; t = next(c)) {
+    if (isKeyword(t, 'because')) {
+      cmd.reason = parseReason(c, t.end);
+      break;
+    }
+    if (isKeyword(t, 'for')) {
+      if (action === 'revoke')
+        throw new Problem('A revoke takes effect at once; leave out `for …`.', c.usage);
+      if (cmd.durationMs !== undefined) throw new Problem('Give the duration once, e.g. `for 4h`.', c.usage);
+      const d = parseDurationWords(c);
+      cmd.durationMs = d.ms;
+      cmd.durationText = d.text;
+      last = code(`for ${d.text}`);
+      continue;
+    }
+    const next_ = action === 'grant' ? '`for <duration>` or `because <reason>`' : '`because <reason>`';
+    const quoteHint =
+      cmd.durationMs === undefined ? ' Role names are one word; put a name with spaces in quotes.' : '';
+    throw new Problem(
+      `I didn't understand ${code(t.raw)} after ${last}.${quoteHint} Continue with ${next_}.`,
+      c.usage,
+    );
+  }
+  return action === 'grant'
+    ? { kind: 'grant', who, role, ...cmd }
+    : { kind: 'revoke', who, role, ...withoutDuration(cmd) };
+}
+
+function withoutDuration(cmd: { reason?: string }): { reason?: string } {
+  return cmd.reason === undefined ? {} : { reason: cmd.reason };
+}
+
+function expectEnd(c: Cursor, what: string): void {
+  const extra = next(c);
+  if (extra !== undefined) {
+    throw new Problem(`I didn't understand ${code(c.src.slice(extra.start).trim())}: ${what}.`, c.usage);
+  }
+}
+
+function commandOf(c: Cursor, first: Token): CommandKind | undefined {
+  if (first.quoted !== undefined) return undefined;
+  const word = first.raw.toLowerCase();
+  if (word === 'who') {
+    const second = peek(c);
+    const w2 = second?.quoted === undefined ? second?.raw.toLowerCase() : undefined;
+    if (w2 === 'has' || w2 === 'is') {
+      next(c);
+      return w2 === 'has' ? 'who-has' : 'whois';
+    }
+  }
+  return Object.hasOwn(COMMANDS, word) ? COMMANDS[word] : undefined;
+}
+
+function parse(text: string): ParsedCommand {
+  const c: Cursor = { src: text, pos: 0, usage: GENERAL_USAGE };
+  const first = next(c);
+  if (first === undefined) return { kind: 'help' };
+  const kind = commandOf(c, first);
+  if (kind === undefined) {
+    const word = first.quoted ?? first.raw;
+    const guess = closest(word.toLowerCase(), CANONICAL_COMMANDS);
+    const near = distance(word.toLowerCase(), guess) <= Math.max(1, Math.floor(guess.length / 3));
+    return {
+      kind: 'invalid',
+      problem: `I don't know the command ${code(word)}.${near ? ` Did you mean \`${guess}\`?` : ''}`,
+      usage: near ? USAGE[guess as CommandKind] : GENERAL_USAGE,
+    };
+  }
+  c.usage = USAGE[kind];
+  switch (kind) {
+    case 'grant':
+    case 'revoke':
+      return parseChange(c, kind);
+    case 'who-has': {
+      const role = parseRole(
+        c,
+        next(c),
+        'Name the role, e.g. `/qlik who-has TenantAdmin` (see `/qlik roles`).',
+      );
+      expectEnd(c, '`who-has` takes one role; put a name with spaces in quotes');
+      return { kind, role };
+    }
+    case 'whois': {
+      const t = next(c);
+      if (t === undefined)
+        throw new Problem('Say whose roles to show: an @mention, `me`, an email or group:Name.', c.usage);
+      const who = parseWho(c, t);
+      expectEnd(c, '`whois` takes one person or group');
+      return { kind, who };
+    }
+    case 'cancel': {
+      const t = next(c);
+      if (t === undefined)
+        throw new Problem('Say which request to cancel, e.g. `/qlik cancel R-7KQ2`.', c.usage);
+      const m = REQUEST_ID.exec(t.quoted ?? t.raw);
+      if (!m) {
+        throw new Problem(
+          `${code(t.raw)} isn't a request id; ids look like R-7KQ2 (see \`/qlik requests\`).`,
+          c.usage,
+        );
+      }
+      expectEnd(c, '`cancel` takes one request id');
+      return { kind, requestId: `R-${m[1]!.toUpperCase()}` };
+    }
+    case 'audit': {
+      const t = next(c);
+      if (t === undefined) return { kind };
+      const result: ParsedCommand = isWhoShaped(t)
+        ? { kind, who: parseWho(c, t) }
+        : { kind, role: parseRole(c, t, 'Name a person, group or role.') };
+      expectEnd(c, '`audit` takes at most one person, group or role');
+      return result;
+    }
+    case 'roles':
+    case 'requests':
+      expectEnd(c, `\`${kind}\` takes nothing after it`);
+      return { kind };
+    case 'help':
+      return { kind };
+  }
+}
+
+/** Parses `/qlik` text. Never throws: every input gives one of the ParsedCommand kinds. */
+export function parseCommand(text: string): ParsedCommand {
+  try {
+    return parse(typeof text === 'string' ? text : '');
+  } catch (err) {
+    if (err instanceof Problem) return { kind: 'invalid', problem: err.message, usage: err.usage };
+    return {
+      kind: 'invalid',
+      problem: "I couldn't read that command. Check it against the usage below.",
+      usage: GENERAL_USAGE,
+    };
+  }
+}
+
+// ---- formatting: the inverse of parsing, as Slack would send it (used by the sandbox and the round-trip test)
+
+function slackEscape(text: string): string {
+  return text.replace(/[&<>]/g, (ch) => (ch === '&' ? '&amp;' : ch === '<' ? '&lt;' : '&gt;'));
+}
+
+function quote(name: string): string {
+  return `"${slackEscape(name.replace(/["\\\u201C\u201D]/g, (ch) => `\\${ch}`))}"`;
+}
+
+const PLAIN_ROLE = /^[A-Za-z0-9_.:-]+$/;
+const RESERVED_WORDS = new Set(['for', 'because', 'me']);
+
+/** A role as it would be typed: bare when it is a plain word, otherwise quoted. */
+export function formatRole(role: string): string {
+  return PLAIN_ROLE.test(role) && !RESERVED_WORDS.has(role.toLowerCase()) && !/^group:/i.test(role)
+    ? role
+    : quote(role);
+}
+
+export function formatWho(who: WhoRef): string {
+  switch (who.kind) {
+    case 'me':
+      return 'me';
+    case 'email':
+      return slackEscape(who.email);
+    case 'slack-user':
+      return who.handle ? `<@${who.userId}|${slackEscape(who.handle)}>` : `<@${who.userId}>`;
+    case 'group':
+      return /^[^\s"\\\u201C\u201D\u200B]+$/.test(who.name)
+        ? `group:${slackEscape(who.name)}`
+        : `group:${quote(who.name)}`;
+  }
+}
+
+/** Writes a command back as `/qlik` text (without `/qlik`), escaped the way Slack escapes it. */
+export function formatCommand(cmd: Exclude<ParsedCommand, { kind: 'invalid' }>): string {
+  switch (cmd.kind) {
+    case 'grant':
+    case 'revoke': {
+      let s = `${cmd.kind} ${formatWho(cmd.who)} ${formatRole(cmd.role)}`;
+      if (cmd.kind === 'grant' && cmd.durationText !== undefined) s += ` for ${cmd.durationText}`;
+      if (cmd.reason !== undefined) s += ` because ${slackEscape(cmd.reason)}`;
+      return s;
+    }
+    case 'who-has':
+      return `who-has ${formatRole(cmd.role)}`;
+    case 'whois':
+      return `whois ${formatWho(cmd.who)}`;
+    case 'cancel':
+      return `cancel ${cmd.requestId}`;
+    case 'audit':
+      return cmd.who
+        ? `audit ${formatWho(cmd.who)}`
+        : cmd.role !== undefined
+          ? `audit ${formatRole(cmd.role)}`
+          : 'audit';
+    default:
+      return cmd.kind;
+  }
+}

@@ -1,0 +1,115 @@
+// Owns how text becomes Slack mrkdwn: escaping of user and Qlik data, the one truncate, Slack's mention and
+// date tokens, and human-readable durations. Pure. Anything not built here is treated as untrusted.
+
+/**
+ * Escapes the three characters Slack's mrkdwn treats as control characters, so data such as `<!channel>` or
+ * `<https://evil|click>` renders as text and can neither ping nor link.
+ */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+
+/** Reverses Slack's own escaping of `&`, `<` and `>` (Slack escapes them in slash-command text). */
+export function unescapeSlack(text: string): string {
+  return text.replace(/&(amp|lt|gt);/g, (_, e: string) => (e === 'amp' ? '&' : e === 'lt' ? '<' : '>'));
+}
+
+export const ELLIPSIS = '…';
+
+/**
+ * Shortens `text` to at most `max` UTF-16 code units (Slack counts characters; code units are never fewer),
+ * ending with "…". Never splits a surrogate pair, an `&…;` entity or a `<…>` token we built, so a cut
+ * can neither produce broken characters nor a half mention that swallows what follows.
+ */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max <= 0) return '';
+  if (max === 1) return ELLIPSIS;
+  let cut = max - 1;
+  const high = text.charCodeAt(cut - 1);
+  if (high >= 0xd800 && high <= 0xdbff) cut--;
+  let head = text.slice(0, cut);
+  const lt = head.lastIndexOf('<');
+  if (lt !== -1 && head.indexOf('>', lt) === -1) head = head.slice(0, lt);
+  const amp = head.lastIndexOf('&');
+  if (amp !== -1 && head.length - amp <= 5 && head.indexOf(';', amp) === -1) head = head.slice(0, amp);
+  return head + ELLIPSIS;
+}
+
+/** Shortens untrusted text to `max` characters, then escapes it. */
+export function clip(text: string, max: number): string {
+  return escapeMrkdwn(truncate(text, max));
+}
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,40}$/;
+const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,40}$/;
+
+/** `<@U…>` for a Slack user id; anything that is not a well-formed id is shown as escaped text instead. */
+export function mention(userId: string): string {
+  return SLACK_USER_ID.test(userId) ? `<@${userId}>` : clip(userId, 80);
+}
+
+/** A person: their display name when known (escaped), else a mention of their Slack id. */
+export function person(userId: string, names?: Readonly<Record<string, string>>): string {
+  const name = names && Object.hasOwn(names, userId) ? names[userId] : undefined;
+  return name?.trim() ? clip(name.trim(), 80) : mention(userId);
+}
+
+/** `<#C…>` for a channel id, or `#name` (escaped) for a channel name. */
+export function channelRef(channel: string): string {
+  if (SLACK_CHANNEL_ID.test(channel)) return `<#${channel}>`;
+  const name = channel.replace(/^#/, '');
+  return `#${clip(name, 80)}`;
+}
+
+/** Fallback text for a time: `2024-05-01 12:00 UTC`. */
+export function plainTime(epochMs: number): string {
+  if (!Number.isFinite(epochMs)) return 'an unknown time';
+  const d = new Date(epochMs);
+  if (Number.isNaN(d.getTime())) return 'an unknown time';
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * Slack's date token, which each reader sees in their own time zone, e.g.
+ * `<!date^1714564800^{date_short_pretty} {time}|2024-05-01 12:00 UTC>`.
+ */
+export function slackDate(epochMs: number): string {
+  const fallback = plainTime(epochMs);
+  if (fallback === 'an unknown time') return fallback;
+  return `<!date^${Math.floor(epochMs / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+const UNITS: readonly [ms: number, one: string, many: string][] = [
+  [604_800_000, 'week', 'weeks'],
+  [86_400_000, 'day', 'days'],
+  [3_600_000, 'hour', 'hours'],
+  [60_000, 'minute', 'minutes'],
+  [1_000, 'second', 'seconds'],
+];
+
+/** `4 hours`, `1 week`, `1 day 12 hours`: at most the two largest units, rounded down. */
+export function humanDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 1_000) return Number.isFinite(ms) && ms > 0 ? 'under a second' : 'no time';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [size, one, many] of UNITS) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      parts.push(`${n} ${n === 1 ? one : many}`);
+      rest -= n * size;
+    } else if (parts.length > 0) break;
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
+}
+
+/** Joins names as `a, b and c`, showing at most `max` and then "and N more". */
+export function listNames(names: readonly string[], max = 20): string {
+  if (names.length === 0) return 'none';
+  const shown = names.slice(0, max);
+  const more = names.length - shown.length;
+  if (more > 0) return `${shown.join(', ')} and ${more} more`;
+  if (shown.length === 1) return shown[0]!;
+  return `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
+}

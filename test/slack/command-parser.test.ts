@@ -1,0 +1,393 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  formatCommand,
+  GENERAL_USAGE,
+  MAX_REASON_LENGTH,
+  type ParsedCommand,
+  parseCommand,
+  USAGE,
+  type WhoRef,
+} from '../../src/slack/command-parser.ts';
+
+const H = 3_600_000;
+const D = 24 * H;
+
+describe('parseCommand: well-formed commands', () => {
+  const cases: [string, ParsedCommand][] = [
+    ['', { kind: 'help' }],
+    ['   \n ', { kind: 'help' }],
+    ['help', { kind: 'help' }],
+    ['HELP me please', { kind: 'help' }],
+    ['roles', { kind: 'roles' }],
+    ['Roles', { kind: 'roles' }],
+    ['requests', { kind: 'requests' }],
+    ['grant me TenantAdmin', { kind: 'grant', who: { kind: 'me' }, role: 'TenantAdmin' }],
+    [
+      'grant <@U123ABC|alice> TenantAdmin',
+      { kind: 'grant', who: { kind: 'slack-user', userId: 'U123ABC', handle: 'alice' }, role: 'TenantAdmin' },
+    ],
+    [
+      'grant <@W123ABC> Steward',
+      { kind: 'grant', who: { kind: 'slack-user', userId: 'W123ABC' }, role: 'Steward' },
+    ],
+    [
+      'grant alice@corp.com ManagedSpaceCreator for 4h',
+      {
+        kind: 'grant',
+        who: { kind: 'email', email: 'alice@corp.com' },
+        role: 'ManagedSpaceCreator',
+        durationMs: 4 * H,
+        durationText: '4h',
+      },
+    ],
+    [
+      'grant <mailto:alice@corp.com|alice@corp.com> X for 30m',
+      {
+        kind: 'grant',
+        who: { kind: 'email', email: 'alice@corp.com' },
+        role: 'X',
+        durationMs: 30 * 60_000,
+        durationText: '30m',
+      },
+    ],
+    [
+      'grant group:Finance AnalyticsAdmin for 2d because month end',
+      {
+        kind: 'grant',
+        who: { kind: 'group', name: 'Finance' },
+        role: 'AnalyticsAdmin',
+        durationMs: 2 * D,
+        durationText: '2d',
+        reason: 'month end',
+      },
+    ],
+    [
+      'grant group:"Sales Ops" X for 1w',
+      {
+        kind: 'grant',
+        who: { kind: 'group', name: 'Sales Ops' },
+        role: 'X',
+        durationMs: 7 * D,
+        durationText: '1w',
+      },
+    ],
+    [
+      'grant group:"A \\"quoted\\" \\\\ name" X',
+      { kind: 'grant', who: { kind: 'group', name: 'A "quoted" \\ name' }, role: 'X' },
+    ],
+    [
+      'grant GROUP:\u201CSales Ops\u201D X',
+      { kind: 'grant', who: { kind: 'group', name: 'Sales Ops' }, role: 'X' },
+    ],
+    ['grant group:R&amp;D X', { kind: 'grant', who: { kind: 'group', name: 'R&D' }, role: 'X' }],
+    ['grant group: Finance X', { kind: 'grant', who: { kind: 'group', name: 'Finance' }, role: 'X' }],
+    [
+      'GRANT ME tenantadmin FOR 4H BECAUSE Incident 7',
+      {
+        kind: 'grant',
+        who: { kind: 'me' },
+        role: 'tenantadmin',
+        durationMs: 4 * H,
+        durationText: '4H',
+        reason: 'Incident 7',
+      },
+    ],
+    [
+      'grant\u00a0me\u00a0\u00a0X\nfor\t4 hours',
+      { kind: 'grant', who: { kind: 'me' }, role: 'X', durationMs: 4 * H, durationText: '4 hours' },
+    ],
+    [
+      'grant me "My Custom Role" for 2 days',
+      {
+        kind: 'grant',
+        who: { kind: 'me' },
+        role: 'My Custom Role',
+        durationMs: 2 * D,
+        durationText: '2 days',
+      },
+    ],
+    [
+      // The reason is everything after `because`, verbatim (Slack's &lt; &gt; &amp; decoded), trimmed.
+      'grant me X because  incident &lt;!channel&gt; &amp; for 4h\n  second line  ',
+      {
+        kind: 'grant',
+        who: { kind: 'me' },
+        role: 'X',
+        reason: 'incident <!channel> & for 4h\n  second line',
+      },
+    ],
+    ['revoke me X', { kind: 'revoke', who: { kind: 'me' }, role: 'X' }],
+    [
+      'revoke <@U1AB|bob> TenantAdmin because left the team',
+      {
+        kind: 'revoke',
+        who: { kind: 'slack-user', userId: 'U1AB', handle: 'bob' },
+        role: 'TenantAdmin',
+        reason: 'left the team',
+      },
+    ],
+    ['who-has TenantAdmin', { kind: 'who-has', role: 'TenantAdmin' }],
+    ['who has TenantAdmin', { kind: 'who-has', role: 'TenantAdmin' }],
+    ['whohas "My Custom Role"', { kind: 'who-has', role: 'My Custom Role' }],
+    ['whois me', { kind: 'whois', who: { kind: 'me' } }],
+    ['whois group:"Sales Ops"', { kind: 'whois', who: { kind: 'group', name: 'Sales Ops' } }],
+    ['who is bob@corp.com', { kind: 'whois', who: { kind: 'email', email: 'bob@corp.com' } }],
+    ['cancel R-7KQ2', { kind: 'cancel', requestId: 'R-7KQ2' }],
+    ['cancel r-7kq2xy', { kind: 'cancel', requestId: 'R-7KQ2XY' }],
+    ['cancel 7kq2', { kind: 'cancel', requestId: 'R-7KQ2' }],
+    ['audit', { kind: 'audit' }],
+    ['audit TenantAdmin', { kind: 'audit', role: 'TenantAdmin' }],
+    ['audit <@U123ABC>', { kind: 'audit', who: { kind: 'slack-user', userId: 'U123ABC' } }],
+    ['audit me', { kind: 'audit', who: { kind: 'me' } }],
+    ['audit alice@corp.com', { kind: 'audit', who: { kind: 'email', email: 'alice@corp.com' } }],
+    ['audit group:Finance', { kind: 'audit', who: { kind: 'group', name: 'Finance' } }],
+  ];
+  it.each(cases)('%j', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+});
+
+describe('parseCommand: problems name the offending part and give the relevant usage', () => {
+  const cases: [text: string, problem: RegExp, usage: string][] = [
+    ['gramt me X', /don't know the command `gramt`.*Did you mean `grant`/, USAGE.grant],
+    ['revok me X', /Did you mean `revoke`/, USAGE.revoke],
+    ['frobnicate', /don't know the command `frobnicate`\.$/, GENERAL_USAGE],
+    ['grant', /Say who should get the role/, USAGE.grant],
+    ['revoke', /Say who should lose the role/, USAGE.revoke],
+    ['grant me', /Name the role to grant/, USAGE.grant],
+    ['grant me for 4h', /Name the role to grant/, USAGE.grant],
+    ['grant TenantAdmin me', /`TenantAdmin` isn't someone I can look up/, USAGE.grant],
+    ['grant me alice@corp.com', /`alice@corp.com` looks like a person or group, not a role/, USAGE.grant],
+    ['grant @alice X', /can't tell who `@alice` is/, USAGE.grant],
+    ['grant alice@ X', /`alice@` doesn't look like an email/, USAGE.grant],
+    ['grant <!subteam^S0123|@finance> X', /`@finance` is a Slack user group/, USAGE.grant],
+    ['grant <#C0123|general> X', /`#general` is a channel/, USAGE.grant],
+    ['grant <!channel> X', /`@channel` isn't one person/, USAGE.grant],
+    ['grant group:"Sales Ops X', /no closing quote/, USAGE.grant],
+    ['grant group:"Sales"Ops X', /`Ops` right after the closing quote/, USAGE.grant],
+    ['grant group:"" X', /group name is empty/, USAGE.grant],
+    ['grant me Tenant Admin for 4h', /`Admin` after the role `Tenant`.*one word.*quotes/, USAGE.grant],
+    ['grant me X for 4h please', /`please` after `for 4h`/, USAGE.grant],
+    ['grant me X for', /Say how long after `for`/, USAGE.grant],
+    ['grant me X for because ok', /Say how long after `for`/, USAGE.grant],
+    ['grant me X for 4x', /`4x` isn't a duration/, USAGE.grant],
+    ['grant me X for 1.5h', /whole numbers/, USAGE.grant],
+    ['grant me X for 0h', /`0h` is no time/, USAGE.grant],
+    ['grant me X for 53w', /`53w` is too long/, USAGE.grant],
+    ['grant me X for 4h for 2h', /duration once/, USAGE.grant],
+    ['grant me X because', /Add your reason after `because`/, USAGE.grant],
+    ['grant me X because   \n ', /Add your reason after `because`/, USAGE.grant],
+    ['revoke me X for 4h', /revoke takes effect at once/, USAGE.revoke],
+    ['revoke me X soon', /`soon` after the role `X`.*`because <reason>`/, USAGE.revoke],
+    ['who-has', /Name the role/, USAGE['who-has']],
+    ['who-has Tenant Admin', /`Admin`.*one role/, USAGE['who-has']],
+    ['who-has <@U123ABC>', /looks like a person or group/, USAGE['who-has']],
+    ['whois', /Say whose roles/, USAGE.whois],
+    ['whois me you', /`you`.*one person or group/, USAGE.whois],
+    ['cancel', /Say which request/, USAGE.cancel],
+    ['cancel R-0O1I', /`R-0O1I` isn't a request id/, USAGE.cancel],
+    ['cancel R-7KQ2 R-7KQ3', /one request id/, USAGE.cancel],
+    ['audit a b', /at most one/, USAGE.audit],
+    ['roles extra', /`extra`.*takes nothing/, USAGE.roles],
+  ];
+  it.each(cases)('%j', (text, problem, usage) => {
+    const r = parseCommand(text);
+    expect(r.kind).toBe('invalid');
+    if (r.kind !== 'invalid') return;
+    expect(r.problem).toMatch(problem);
+    expect(r.usage).toBe(usage);
+  });
+
+  it('limits the reason to 500 characters (code points)', () => {
+    const ok = parseCommand(`grant me X because ${'😀'.repeat(MAX_REASON_LENGTH)}`);
+    expect(ok).toMatchObject({ kind: 'grant', reason: '😀'.repeat(MAX_REASON_LENGTH) });
+    const tooLong = parseCommand(`grant me X because ${'a'.repeat(MAX_REASON_LENGTH + 1)}`);
+    expect(tooLong).toMatchObject({ kind: 'invalid', problem: expect.stringMatching(/501 characters.*500/) });
+  });
+
+  it('shortens a huge offending token in the problem', () => {
+    const r = parseCommand(`grant me ${'A'.repeat(10_000)} ${'B'.repeat(10_000)}`);
+    expect(r.kind).toBe('invalid');
+    if (r.kind === 'invalid') expect(r.problem.length).toBeLessThan(400);
+  });
+});
+
+// ---- properties
+
+const KINDS = new Set([
+  'grant',
+  'revoke',
+  'who-has',
+  'whois',
+  'roles',
+  'requests',
+  'help',
+  'cancel',
+  'audit',
+  'invalid',
+]);
+const TOKENS = [
+  'grant',
+  'revoke',
+  'who-has',
+  'whois',
+  'who',
+  'has',
+  'roles',
+  'requests',
+  'audit',
+  'cancel',
+  'help',
+  'for',
+  'because',
+  'me',
+  'group:',
+  'group:"',
+  '"',
+  '\\',
+  '\\"',
+  '\u201C',
+  '\u201D',
+  '<@U123ABC|alice>',
+  '<@U1',
+  '<mailto:a@b.co|a@b.co>',
+  'a@b.co',
+  '@',
+  '<',
+  '>',
+  '&amp;',
+  '&lt;',
+  '4h',
+  '0m',
+  '1.5h',
+  'R-7KQ2',
+  'TenantAdmin',
+  '\u00a0',
+  '\n',
+  ' ',
+  '\u200B',
+];
+const grammarText = fc
+  .tuple(
+    fc.array(fc.oneof(fc.constantFrom(...TOKENS), fc.string({ maxLength: 6 })), { maxLength: 12 }),
+    fc.constantFrom(' ', '', '  ', '\n'),
+  )
+  .map(([parts, sep]) => parts.join(sep));
+
+function dataStrings(cmd: ParsedCommand): string[] {
+  const out: string[] = [];
+  const addWho = (w: WhoRef | undefined) => {
+    if (w?.kind === 'email') out.push(w.email);
+    if (w?.kind === 'group') out.push(w.name);
+    if (w?.kind === 'slack-user' && w.handle !== undefined) out.push(w.handle);
+  };
+  if ('who' in cmd) addWho(cmd.who);
+  if ('role' in cmd && cmd.role !== undefined) out.push(cmd.role);
+  if ('reason' in cmd && cmd.reason !== undefined) out.push(cmd.reason);
+  return out;
+}
+
+describe('parseCommand properties', () => {
+  it('never throws and always returns one of the kinds, for any text', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), grammarText),
+        (text) => {
+          const r = parseCommand(text);
+          expect(KINDS.has(r.kind)).toBe(true);
+          if (r.kind === 'invalid') {
+            expect(r.problem.length).toBeGreaterThan(0);
+            expect(r.usage.startsWith('/qlik')).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 800 },
+    );
+  });
+
+  const word = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.-]{0,20}$/);
+  const anyName = fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 30 })
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const who: fc.Arbitrary<WhoRef> = fc.oneof(
+    fc.constant<WhoRef>({ kind: 'me' }),
+    fc.emailAddress().map<WhoRef>((email) => ({ kind: 'email', email })),
+    fc
+      .tuple(
+        fc.stringMatching(/^[UW][A-Z0-9]{4,10}$/),
+        fc.option(
+          anyName.filter((s) => !s.includes('>')),
+          { nil: undefined },
+        ),
+      )
+      .map<WhoRef>(([userId, handle]) =>
+        handle === undefined ? { kind: 'slack-user', userId } : { kind: 'slack-user', userId, handle },
+      ),
+    fc.oneof(word, anyName).map<WhoRef>((name) => ({ kind: 'group', name })),
+  );
+  const role = fc.oneof(word, anyName);
+  const duration = fc
+    .tuple(fc.integer({ min: 1, max: 52 }), fc.constantFrom('m', 'h', 'd', 'w'))
+    .map(([n, u]) => ({ text: `${n}${u}`, ms: n * { m: 60_000, h: H, d: D, w: 7 * D }[u] }));
+  const reason = fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 60 })
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+  const command: fc.Arbitrary<Exclude<ParsedCommand, { kind: 'invalid' }>> = fc.oneof(
+    fc
+      .record({
+        who,
+        role,
+        duration: fc.option(duration, { nil: undefined }),
+        reason: fc.option(reason, { nil: undefined }),
+      })
+      .map(({ who, role, duration, reason }) => {
+        const c: ParsedCommand = { kind: 'grant', who, role };
+        if (duration) Object.assign(c, { durationMs: duration.ms, durationText: duration.text });
+        if (reason !== undefined) c.reason = reason;
+        return c;
+      }),
+    fc.record({ who, role, reason: fc.option(reason, { nil: undefined }) }).map(({ who, role, reason }) => {
+      const c: ParsedCommand = { kind: 'revoke', who, role };
+      if (reason !== undefined) c.reason = reason;
+      return c;
+    }),
+    role.map((r) => ({ kind: 'who-has' as const, role: r })),
+    who.map((w) => ({ kind: 'whois' as const, who: w })),
+    fc.stringMatching(/^R-[2-9A-HJKMNP-Z]{4,8}$/).map((id) => ({ kind: 'cancel' as const, requestId: id })),
+    who.map((w) => ({ kind: 'audit' as const, who: w })),
+    word
+      .filter((w) => !['me', 'for', 'because'].includes(w.toLowerCase()))
+      .map((r) => ({ kind: 'audit' as const, role: r })),
+    fc.constantFrom(
+      { kind: 'roles' as const },
+      { kind: 'requests' as const },
+      { kind: 'help' as const },
+      { kind: 'audit' as const },
+    ),
+  );
+
+  it('round-trips well-formed commands built from generated parts', () => {
+    fc.assert(
+      fc.property(command, (cmd) => {
+        expect(parseCommand(formatCommand(cmd))).toEqual(cmd);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('round-trips with any mix of Slack whitespace between words', () => {
+    fc.assert(
+      fc.property(command, fc.constantFrom(' ', '  ', '\u00a0', '\n', '\t', ' \u00a0\n'), (cmd, space) => {
+        // Spaces inside quoted names and reasons are data, so only commands without them are respaced.
+        fc.pre(dataStrings(cmd).every((s) => !/[\s\u200B]/.test(s)));
+        const text = `${space}${formatCommand(cmd).split(' ').join(space)}${space}`;
+        expect(parseCommand(text)).toEqual(cmd);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
