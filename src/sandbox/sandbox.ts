@@ -1,0 +1,226 @@
+// Owns `npm run sandbox`: everything local, no accounts. Starts the Qlik tenant simulator with the demo tenant, the
+// Slack fake with matching demo users and an approvers group, writes a demo policy, runs the real bot + worker
+// (`node src/main.ts all`) against them on a Redis (REDIS_URL, or a throwaway redis-server), and hands over to the
+// terminal. Everything it started — processes, servers, Redis keys, temp files — is gone when it exits.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { createRedis } from '../store/redis.ts';
+import { ensureRedis, freePort } from './local-redis.ts';
+import { demoTenant, startQlikSimulator } from './qlik-sim/index.ts';
+import { type BotProcess, logTail, startBotProcess } from './run/bot-process.ts';
+import { buildDemoWorld, type DemoUser } from './run/demo-world.ts';
+import { MessageFeed } from './run/message-feed.ts';
+import { SlackDriver, startSlackFake } from './slack-fake/index.ts';
+import { Terminal } from './terminal.ts';
+
+export interface SandboxOptions {
+  input?: NodeJS.ReadableStream;
+  output?: Writable;
+  /** Default: whether input is a TTY. */
+  interactive?: boolean;
+  /** Where to look for Redis first; default REDIS_URL or redis://127.0.0.1:6379. */
+  redisUrl?: string;
+  /** The bot's log level (its JSON logs go to a file); default info. */
+  logLevel?: string;
+  /** Default timeout of a script's `wait`; default 20 s. */
+  waitTimeoutMs?: number;
+}
+
+/** Runs the sandbox until `quit` or the end of the input; resolves with the process exit code. */
+export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
+  const input = opts.input ?? process.stdin;
+  const output = opts.output ?? process.stdout;
+  const interactive = opts.interactive ?? Boolean((input as { isTTY?: boolean }).isTTY);
+  const say = (text: string) => output.write(`${text}\n`);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let failed = false;
+  const cleanUp = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        say(`(cleanup: ${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    const redis = await ensureRedis(opts.redisUrl === undefined ? {} : { url: opts.redisUrl });
+    if (redis.kind === 'missing') {
+      say(redis.instructions);
+      return 1;
+    }
+    cleanups.push(() => redis.stop());
+
+    const dir = mkdtempSync(join(tmpdir(), 'qlik-sandbox-'));
+    cleanups.push(() => {
+      if (!failed && !process.env.SANDBOX_KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
+    });
+
+    const sim = await startQlikSimulator({ tenant: demoTenant() });
+    cleanups.push(() => sim.close());
+    const world = buildDemoWorld(sim.tenant);
+    const policyFile = join(dir, 'policy.yml');
+    writeFileSync(policyFile, world.policyYaml);
+
+    const botToken = `xoxb-sandbox-${randomBytes(12).toString('hex')}`;
+    const signingSecret = randomBytes(16).toString('hex');
+    const fake = await startSlackFake({
+      botToken,
+      users: world.users.map(toFakeUser),
+      channels: world.channels,
+      usergroups: { [world.approversGroup.id]: world.approversGroup.members },
+    });
+    cleanups.push(() => fake.close());
+
+    const prefix = `qlik-sandbox:${randomBytes(4).toString('hex')}`;
+    cleanups.push(() => dropKeys(redis.url, prefix));
+
+    const port = await freePort();
+    const logFile = join(dir, 'bot.log');
+    say('Starting the bot and the worker (node src/main.ts all)…');
+    let bot: BotProcess;
+    try {
+      bot = await startBotProcess({
+        role: 'all',
+        port,
+        logFile,
+        env: {
+          SLACK_BOT_TOKEN: botToken,
+          SLACK_SIGNING_SECRET: signingSecret,
+          SLACK_API_URL: fake.apiUrl,
+          QLIK_TENANT_URL: sim.url,
+          QLIK_API_KEY: sim.apiKey,
+          REDIS_URL: redis.url,
+          QUEUE_PREFIX: prefix,
+          POLICY_FILE: policyFile,
+          LOG_LEVEL: opts.logLevel ?? 'info',
+        },
+      });
+    } catch (err) {
+      failed = true;
+      say(`The bot did not start. ${err instanceof Error ? err.message : String(err)}`);
+      return 1;
+    }
+    cleanups.push(async () => {
+      const r = await bot.stop();
+      if (r.code !== 0 && r.code !== null) say(`(the bot exited with code ${r.code}; its log: ${logFile})`);
+    });
+
+    const handles = new Map(world.users.map((u) => [u.id, u.handle]));
+    const feed = new MessageFeed({
+      handleOf: (id) =>
+        handles.get(id) ?? (id === world.approversGroup.id ? world.approversGroup.handle : id),
+      channelName: (id) => world.channels.find((c) => c.id === id)?.name ?? fake.channelName(id),
+      dmUser: (ch) =>
+        ch.startsWith('D') ? world.users.find((u) => fake.dmChannelOf(u.id) === ch)?.id : undefined,
+      file: (id) => fake.files.find((f) => f.id === id),
+    });
+    feed.width = Math.min(100, Math.max(60, (output as { columns?: number }).columns ?? 80));
+    const driver = new SlackDriver({ eventsUrl: `${bot.url}/slack/events`, signingSecret, fake });
+    const terminal = new Terminal({
+      world,
+      feed,
+      driver,
+      input,
+      output,
+      interactive,
+      ...(opts.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: opts.waitTimeoutMs }),
+      banner: banner({
+        simUrl: sim.url,
+        users: sim.tenant.userCount,
+        groups: sim.tenant.groupCount,
+        roles: sim.tenant.roleCount,
+        slackUrl: fake.url,
+        redis: `${redis.url}${redis.kind === 'started' ? ' (started for this run)' : ''}`,
+        prefix,
+        botUrl: bot.url,
+        logFile,
+        approvalChannel: world.approvalChannel.name,
+        me: world.users.find((u) => u.handle === world.firstUser),
+      }),
+    });
+    const unsubscribe = fake.subscribe((m, kind) => terminal.print(feed.record(m, kind).printed));
+    cleanups.push(unsubscribe);
+
+    // The bot dying under the terminal is a failure the person must hear about, not a silent hang.
+    let stopping = false;
+    const botDied = bot.exited.then((r) => {
+      if (stopping) return 0;
+      failed = true;
+      say(
+        `! The bot stopped unexpectedly (${r.code ?? r.signal}). Last lines of ${logFile}:\n${logTail(logFile)}`,
+      );
+      return 1;
+    });
+    const onSignal = () => terminal.stop();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    cleanups.push(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+    const code = await Promise.race([terminal.run(), botDied]);
+    stopping = true;
+    terminal.stop();
+    if (code !== 0) failed = true;
+    return code;
+  } catch (err) {
+    failed = true;
+    say(`The sandbox failed: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await cleanUp();
+  }
+}
+
+function toFakeUser(u: DemoUser) {
+  const { handle: _h, note: _n, qlik: _q, ...fake } = u;
+  return fake;
+}
+
+async function dropKeys(url: string, prefix: string): Promise<void> {
+  const redis = createRedis(url, 'command');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function banner(b: {
+  simUrl: string;
+  users: number;
+  groups: number;
+  roles: number;
+  slackUrl: string;
+  redis: string;
+  prefix: string;
+  botUrl: string;
+  logFile: string;
+  approvalChannel: string;
+  me: DemoUser | undefined;
+}): string {
+  return [
+    'qlik-access-bot sandbox — a simulated Qlik Cloud tenant and Slack workspace, the real bot and worker.',
+    `  Qlik tenant simulator  ${b.simUrl}  (demo tenant: ${b.users} users, ${b.groups} groups, ${b.roles} roles)`,
+    `  Slack fake             ${b.slackUrl}  (#general, #${b.approvalChannel})`,
+    `  Redis                  ${b.redis}, keys under ${b.prefix}: (removed at exit)`,
+    `  Bot + worker           ${b.botUrl}  (logs: ${b.logFile})`,
+    `You are @${b.me?.handle ?? '?'}${b.me?.realName ? ` (${b.me.realName})` : ''}. Type \`help\` for what to try, \`users\` for who is who.`,
+  ].join('\n');
+}
+
+if (import.meta.main) {
+  const code = await runSandbox();
+  process.exit(code);
+}

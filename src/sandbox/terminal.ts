@@ -1,0 +1,399 @@
+// Owns the sandbox terminal: you act as demo Slack users — `as dan`, `/qlik grant …`, `press Approve` — and read
+// every message the bot sends as text, numbered and labelled with where it went. Interactive on a TTY (node:readline);
+// on a pipe it runs a script of inputs, one per line, with `wait <text>` to wait for a message, and stops at the
+// first failure.
+import { createInterface, type Interface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { parseDuration } from '../config.ts';
+import { type DemoUser, type DemoWorld, findDemoUser } from './run/demo-world.ts';
+import type { MessageFeed } from './run/message-feed.ts';
+import type { MessageButton } from './slack-fake/render.ts';
+import type { PostedMessage } from './slack-fake/web-api.ts';
+
+export type TerminalInput =
+  | { kind: 'empty' }
+  | { kind: 'as'; who: string }
+  | { kind: 'slash'; command: string; text: string }
+  | { kind: 'press'; button: { index: number } | { text: string }; messageNo?: number }
+  | { kind: 'messages' }
+  | { kind: 'show'; messageNo: number }
+  | { kind: 'users' }
+  | { kind: 'help' }
+  | { kind: 'wait'; text: string; timeoutMs?: number }
+  | { kind: 'quit' }
+  | { kind: 'invalid'; problem: string };
+
+/** What the terminal needs from the signed-request driver (SlackDriver). */
+export interface TerminalDriver {
+  slash(
+    userId: string,
+    text: string,
+    opts?: { channelId?: string; command?: string },
+  ): Promise<{ status: number; body: string }>;
+  click(
+    userId: string,
+    message: PostedMessage,
+    actionId: string,
+    opts?: { value?: string },
+  ): Promise<{ status: number; body: string }>;
+}
+
+/** Parses one line typed (or scripted) at the terminal. Pure. */
+export function parseInput(line: string): TerminalInput {
+  const text = line.trim();
+  if (text === '' || text.startsWith('#')) return { kind: 'empty' };
+  if (text.startsWith('/')) {
+    const m = /^(\/\S+)\s*([\s\S]*)$/.exec(text)!;
+    return { kind: 'slash', command: m[1]!.toLowerCase(), text: m[2]!.trim() };
+  }
+  const [word = '', ...rest] = text.split(/\s+/);
+  const arg = rest.join(' ');
+  switch (word.toLowerCase()) {
+    case 'as':
+      return arg
+        ? { kind: 'as', who: arg }
+        : { kind: 'invalid', problem: 'say who to act as, e.g. `as dan`' };
+    case 'press':
+    case 'click': {
+      const m = /^(.+?)(?:\s+on\s+#?(\d+))?$/i.exec(arg);
+      if (!arg || !m)
+        return {
+          kind: 'invalid',
+          problem: 'say which button, e.g. `press 1`, `press Approve` or `press 2 on #3`',
+        };
+      const what = m[1]!
+        .trim()
+        .replace(/^\[\s*|\s*\]$/g, '')
+        .replace(/^(['"])(.*)\1$/, '$2');
+      const messageNo = m[2] === undefined ? undefined : Number(m[2]);
+      const button = /^\d+$/.test(what) ? { index: Number(what) } : { text: what };
+      return messageNo === undefined ? { kind: 'press', button } : { kind: 'press', button, messageNo };
+    }
+    case 'messages':
+    case 'ls':
+      return { kind: 'messages' };
+    case 'show': {
+      const n = /^#?(\d+)$/.exec(arg);
+      return n
+        ? { kind: 'show', messageNo: Number(n[1]) }
+        : { kind: 'invalid', problem: 'say which message, e.g. `show 3`' };
+    }
+    case 'users':
+    case 'who':
+      return { kind: 'users' };
+    case 'help':
+    case '?':
+      return { kind: 'help' };
+    case 'wait': {
+      const m = /^(\d+\s*[smh])\s+(.+)$/i.exec(arg);
+      const timeoutMs = m ? parseDuration(m[1]!) : undefined;
+      const needle = (m && timeoutMs !== undefined ? m[2]! : arg).trim();
+      if (!needle) return { kind: 'invalid', problem: 'say what to wait for, e.g. `wait Approved`' };
+      return timeoutMs === undefined
+        ? { kind: 'wait', text: needle }
+        : { kind: 'wait', text: needle, timeoutMs };
+    }
+    case 'quit':
+    case 'exit':
+    case 'q':
+      return { kind: 'quit' };
+    default:
+      return {
+        kind: 'invalid',
+        problem: `I don't know \`${word}\`. Type \`help\`, a \`/qlik …\` command, \`as <name>\` or \`press <button>\`.`,
+      };
+  }
+}
+
+/** Picks the button a `press` means among the messages the user can see. Pure. */
+export function choosePress(
+  input: Extract<TerminalInput, { kind: 'press' }>,
+  candidates: { no: number; message: PostedMessage; buttons: MessageButton[] }[],
+): { ok: true; no: number; message: PostedMessage; button: MessageButton } | { ok: false; problem: string } {
+  const pool =
+    input.messageNo === undefined ? candidates : candidates.filter((c) => c.no === input.messageNo);
+  if (pool.length === 0) {
+    return {
+      ok: false,
+      problem:
+        input.messageNo === undefined
+          ? 'No message you can see has buttons.'
+          : `Message #${input.messageNo} has no buttons you can see (or you can't see it).`,
+    };
+  }
+  if ('index' in input.button) {
+    const c = pool[0]!;
+    const b = c.buttons[input.button.index - 1];
+    if (!b) return { ok: false, problem: `Message #${c.no} has buttons 1–${c.buttons.length}.` };
+    return { ok: true, no: c.no, message: c.message, button: b };
+  }
+  const want = input.button.text.toLowerCase();
+  for (const test of [
+    (b: MessageButton) => b.text.toLowerCase() === want,
+    (b: MessageButton) => b.text.toLowerCase().startsWith(want),
+    (b: MessageButton) => b.text.toLowerCase().includes(want),
+  ]) {
+    for (const c of pool) {
+      const b = c.buttons.find(test);
+      if (b) return { ok: true, no: c.no, message: c.message, button: b };
+    }
+  }
+  const offered = [...new Set(pool.flatMap((c) => c.buttons.map((b) => b.text)))].join(', ');
+  return {
+    ok: false,
+    problem: `No button "${input.button.text}" on the messages you can see (there is: ${offered}).`,
+  };
+}
+
+export interface TerminalDeps {
+  world: DemoWorld;
+  feed: MessageFeed;
+  driver: TerminalDriver;
+  input: NodeJS.ReadableStream;
+  output: Writable;
+  /** TTY: prompt and keep going on errors. Otherwise: a script, echoed, stopping at the first failure. */
+  interactive: boolean;
+  /** Default timeout of `wait`; default 20 s. */
+  waitTimeoutMs?: number;
+  /** Printed once at the start. */
+  banner?: string;
+}
+
+export class Terminal {
+  readonly #d: TerminalDeps;
+  #user: DemoUser;
+  #rl: Interface | undefined;
+  /** Feed position a script's next `wait` looks after. */
+  #waitCursor = 0;
+  #inFlight = new Set<Promise<unknown>>();
+  #stopped = false;
+
+  constructor(deps: TerminalDeps) {
+    this.#d = deps;
+    this.#user = deps.world.users.find((u) => u.handle === deps.world.firstUser) ?? deps.world.users[0]!;
+    deps.feed.currentUser = this.#user.id;
+  }
+
+  get user(): DemoUser {
+    return this.#user;
+  }
+
+  /** Ends run() as if the input had ended (a signal, or the bot going away). */
+  stop(): void {
+    this.#stopped = true;
+    this.#rl?.close();
+  }
+
+  /** Prints text without tearing the prompt the person is typing on. */
+  print(text: string): void {
+    const out = this.#d.output;
+    if (this.#d.interactive && this.#rl) {
+      out.write('\r\x1b[2K');
+      out.write(`${text}\n`);
+      this.#rl.prompt(true);
+    } else {
+      out.write(`${text}\n`);
+    }
+  }
+
+  #prompt(): string {
+    return `${this.#user.handle}> `;
+  }
+
+  /** Runs until `quit` or the end of input; resolves with the exit code (1 when a script step failed). */
+  async run(): Promise<number> {
+    const { input, output, interactive } = this.#d;
+    const rl = createInterface({ input, output: interactive ? output : undefined, terminal: interactive });
+    this.#rl = rl;
+    // Ctrl-C leaves like `quit` does, so the sandbox can clean up behind itself.
+    rl.on('SIGINT', () => rl.close());
+    if (this.#d.banner) this.print(this.#d.banner);
+    try {
+      if (interactive) {
+        rl.setPrompt(this.#prompt());
+        rl.prompt();
+        for await (const line of rl) {
+          const parsed = parseInput(line);
+          if (parsed.kind === 'quit') break;
+          try {
+            await this.execute(parsed);
+          } catch (err) {
+            this.print(`! ${err instanceof Error ? err.message : String(err)}`);
+          }
+          rl.setPrompt(this.#prompt());
+          rl.prompt();
+        }
+        output.write('\n');
+        return 0;
+      }
+      for await (const line of rl) {
+        const parsed = parseInput(line);
+        if (parsed.kind === 'empty') continue;
+        this.print(`${this.#prompt()}${line.trim()}`);
+        if (parsed.kind === 'quit') break;
+        try {
+          await this.execute(parsed);
+        } catch (err) {
+          this.print(`! ${err instanceof Error ? err.message : String(err)}`);
+          this.print('! the script stops here');
+          return 1;
+        }
+      }
+      if (this.#stopped) return 130;
+      // End of the script: let the bot finish what the last inputs started, then stop.
+      await Promise.allSettled([...this.#inFlight]);
+      await this.#d.feed.settle(750, 10_000);
+      return 0;
+    } finally {
+      rl.close();
+      this.#rl = undefined;
+    }
+  }
+
+  /** Carries out one input. Throws an Error whose message is written for the person at the keyboard. */
+  async execute(input: TerminalInput): Promise<void> {
+    switch (input.kind) {
+      case 'empty':
+      case 'quit':
+        return;
+      case 'invalid':
+        throw new Error(input.problem);
+      case 'help':
+        this.print(helpText(this.#d.world, this.#user));
+        return;
+      case 'users':
+        this.print(usersText(this.#d.world, this.#user));
+        return;
+      case 'messages':
+        this.print(this.#d.feed.summary());
+        return;
+      case 'show': {
+        const m = this.#d.feed.message(input.messageNo);
+        if (!m) throw new Error(`There is no message #${input.messageNo} (there are ${this.#d.feed.size}).`);
+        this.print(this.#d.feed.format(m, `#${input.messageNo}`));
+        return;
+      }
+      case 'as':
+        return this.#switchUser(input.who);
+      case 'slash':
+        return this.#slash(input.command, input.text);
+      case 'press':
+        return this.#press(input);
+      case 'wait': {
+        const ev = await this.#d.feed.waitFor(
+          input.text,
+          this.#waitCursor,
+          input.timeoutMs ?? this.#d.waitTimeoutMs ?? 20_000,
+        );
+        this.#waitCursor = ev.seq;
+        return;
+      }
+    }
+  }
+
+  #switchUser(query: string): void {
+    const found = findDemoUser(this.#d.world.users, query);
+    if (found === undefined) throw new Error(`No demo user "${query}". Type \`users\` to see them.`);
+    if (Array.isArray(found)) {
+      throw new Error(
+        `"${query}" could be ${found.map((u) => u.handle).join(', ')} — type more of the name.`,
+      );
+    }
+    if (found.deleted) throw new Error(`${found.handle} is deactivated in Slack and can't type commands.`);
+    this.#user = found;
+    this.#d.feed.currentUser = found.id;
+    this.print(`You are now @${found.handle} (${describeUser(found)}).`);
+  }
+
+  async #slash(command: string, typed: string): Promise<void> {
+    if (command !== '/qlik') throw new Error(`Only /qlik is installed in this workspace, not ${command}.`);
+    // The driver escapes @names, #channels and emails as Slack does for a command with should_escape on.
+    const op = this.#d.driver.slash(this.#user.id, typed, {
+      channelId: this.#d.world.commandChannel.id,
+      command,
+    });
+    this.#track(op);
+    const res = await op;
+    // Slack shows the person this when the app doesn't answer 200 within 3 seconds.
+    if (res.status !== 200)
+      throw new Error(`Slack says: /qlik failed with the error "http_error_${res.status}"`);
+  }
+
+  async #press(input: Extract<TerminalInput, { kind: 'press' }>): Promise<void> {
+    const choice = choosePress(input, this.#d.feed.pressable(this.#user.id));
+    if (!choice.ok) throw new Error(choice.problem);
+    const { message, button } = choice;
+    const op = this.#d.driver.click(
+      this.#user.id,
+      message,
+      button.actionId,
+      button.value === undefined ? {} : { value: button.value },
+    );
+    this.#track(op);
+    this.print(`(@${this.#user.handle} pressed [ ${button.text} ] on #${choice.no})`);
+    const res = await op;
+    if (res.status !== 200)
+      throw new Error(`Slack says: the app didn't answer the click (HTTP ${res.status}).`);
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#inFlight.add(p);
+    const done = () => this.#inFlight.delete(p);
+    p.then(done, done);
+  }
+}
+
+function describeUser(u: DemoUser): string {
+  const parts = [u.realName ?? u.name, u.email ?? 'no email'];
+  if (u.qlik && u.qlik.roles.length > 0) parts.push(`Qlik roles: ${u.qlik.roles.join(', ')}`);
+  if (u.note) parts.push(u.note);
+  return parts.join(', ');
+}
+
+export function usersText(world: DemoWorld, current: DemoUser): string {
+  const rows = world.users.map((u) => {
+    const me = u.id === current.id ? '*' : ' ';
+    const roles = u.qlik ? u.qlik.roles.join(', ') || '—' : '';
+    return `${me} @${u.handle.padEnd(14)} ${(u.realName ?? '').padEnd(20)} ${(u.email ?? '(no email)').padEnd(28)} ${roles}${u.note ? `  [${u.note}]` : ''}`;
+  });
+  return [
+    'Demo Slack users (* = you). Qlik roles are the direct ones at start; groups add more (try /qlik whois).',
+    ...rows,
+    `Approvers: @${world.approversGroup.handle} = ${world.approversGroup.members
+      .map((id) => `@${world.users.find((u) => u.id === id)?.handle ?? id}`)
+      .join(', ')}`,
+  ].join('\n');
+}
+
+export function helpText(world: DemoWorld, current: DemoUser): string {
+  const approvers = world.approversGroup.members
+    .map((id) => `@${world.users.find((u) => u.id === id)?.handle ?? id}`)
+    .join(', ');
+  const someone = world.users.find((u) => u.handle === 'frank')?.handle ?? 'frank';
+  return `You act as people in a Slack workspace wired to a simulated Qlik Cloud tenant. You are @${current.handle}.
+
+Terminal commands
+  as <name>                 act as another demo user (e.g. \`as alice\`)
+  /qlik <text>              type the slash command as the current user (\`/qlik help\` lists the bot's commands)
+  press <n> | press <text>  press button n (or the one labelled <text>) of the latest message you can see with buttons
+  press <n|text> on #<m>    press a button of message #m
+  messages                  list every message so far;  show <m>: show message #m again
+  users                     the demo users, their emails and Qlik roles, and the approvers
+  wait [20s] <text>         (scripts) wait until a message containing <text> arrives
+  help                      this text;  quit: stop (Ctrl-D too)
+
+The approval channel is #${world.approvalChannel.name}; approvers are @${world.approversGroup.handle} (${approvers}).
+Policy: TenantAdmin needs 2 approvals and a reason (at most 4h); SharedSpaceCreator is approved automatically;
+AuditAdmin can't be requested from Slack; anything else needs 1 approval.
+
+Things to try
+  /qlik grant @${someone} ManagedSpaceCreator because new project   then \`as bob\`, \`press Approve\`
+  /qlik grant me SharedSpaceCreator                               auto-approved and applied at once
+  /qlik grant @${someone} TenantAdmin for 2m because incident       needs @alice and @bob (or @carol); revoked after 2 minutes
+  /qlik revoke @${someone} ManagedSpaceCreator because done         a revoke goes through approval too
+  /qlik who-has SharedSpaceCreator      /qlik whois @hiro      /qlik roles      /qlik requests
+  /qlik grant @${someone} ManagedSpaceCreater                       a typo: the bot suggests the closest role
+  /qlik grant @nomail DataSpaceCreator   /qlik grant @outsider Steward   /qlik grant me AuditAdmin
+                                                                  the errors people see
+  as bob, then press Deny on a pending request;  press Revoke now on a result`;
+}
