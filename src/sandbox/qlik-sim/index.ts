@@ -1,0 +1,33 @@
+// Public API of the Qlik Cloud tenant simulator (Users, Groups and Roles APIs over node:http), used by tests,
+// the sandbox and benchmarks. Import from here only.
+
+export { type FilterField, type FilterNode, FilterSyntaxError, parseFilter } from './filter.ts';
+export { demoTenant, type GenerateTenantOptions, generateTenant, tenantFromJson } from './seed.ts';
+export { startQlikSimulator } from './server.ts';
+export {
+  DEFAULT_ROLES,
+  EVERYONE_GROUP_ID,
+  EVERYONE_GROUP_NAME,
+  SimTenant,
+  SimTenantError,
+} from './tenant.ts';
+export type {
+  FaultSpec,
+  GroupStatus,
+  LoggedRequest,
+  ProviderType,
+  QlikSimulator,
+  RateLimitOptions,
+  RoleLevel,
+  RoleType,
+  SimCounts,
+  SimGroup,
+  SimGroupInput,
+  SimOptions,
+  SimRole,
+  SimRoleInput,
+  SimUser,
+  SimUserInput,
+  Tier,
+  UserStatus,
+} from './types.ts';

@@ -1,0 +1,145 @@
+// Wire shapes of the simulator: entities rendered exactly per the specs' User, Group and Role schemas, and
+// Qlik's error body ({errors:[{code,title,detail?,status?,source?}],traceId}).
+
+import { randomBytes } from 'node:crypto';
+import type { SimTenant } from './tenant.ts';
+import type { SimGroup, SimRole, SimUser } from './types.ts';
+
+export interface QlikErrorItem {
+  code: string;
+  title: string;
+  detail?: string;
+  status?: number;
+  source?: { pointer?: string; parameter?: string };
+  meta?: Record<string, unknown>;
+}
+
+export interface QlikErrors {
+  errors: QlikErrorItem[];
+  traceId: string;
+}
+
+export function traceId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function errorBody(item: QlikErrorItem): QlikErrors {
+  return { errors: [item], traceId: traceId() };
+}
+
+export interface AssignedRoleJson {
+  id: string;
+  name: string;
+  type: 'default' | 'custom';
+  level: 'admin' | 'user';
+}
+
+function roleRefs(t: SimTenant, ids: readonly string[]): AssignedRoleJson[] {
+  const out: AssignedRoleJson[] = [];
+  for (const id of ids) {
+    const r = t.getRole(id);
+    if (r) out.push({ id: r.id, name: r.name, type: r.type, level: r.level ?? 'user' });
+  }
+  return out;
+}
+
+/** Keeps the requested top-level fields (plus id); `links` only when asked for, as the spec describes. */
+function pick(obj: Record<string, unknown>, fields: readonly string[] | undefined): Record<string, unknown> {
+  if (!fields) return obj;
+  const out: Record<string, unknown> = { id: obj.id };
+  for (const f of fields) if (f in obj) out[f] = obj[f];
+  return out;
+}
+
+export interface RenderContext {
+  tenant: SimTenant;
+  /** Absolute base URL of the simulator, no trailing slash. */
+  baseUrl: string;
+  fields?: readonly string[] | undefined;
+  /** False when the caller may not see other users' roles (non-admin key owner). */
+  canSeeRoles: (userId: string) => boolean;
+}
+
+export function renderUser(ctx: RenderContext, u: SimUser): Record<string, unknown> {
+  const t = ctx.tenant;
+  const out: Record<string, unknown> = {
+    id: u.id,
+    tenantId: t.tenantId,
+    status: u.status,
+    subject: u.subject,
+    name: u.name,
+  };
+  if (u.email !== undefined) out.email = u.email;
+  if (u.clientId !== undefined) out.clientId = u.clientId;
+  const seeRoles = ctx.canSeeRoles(u.id);
+  if (seeRoles) out.assignedRoles = roleRefs(t, u.assignedRoleIds);
+  out.assignedGroups = u.groupIds.flatMap((gid) => {
+    const g = t.getGroup(gid);
+    if (!g) return [];
+    const ref: Record<string, unknown> = { id: g.id, name: g.name, providerType: g.providerType };
+    if (seeRoles) ref.assignedRoles = roleRefs(t, g.assignedRoleIds);
+    return [ref];
+  });
+  out.assignedScopes = u.assignedScopes;
+  out.createdAt = u.createdAt;
+  out.lastUpdatedAt = u.lastUpdatedAt;
+  for (const k of [
+    'inviteExpiry',
+    'locale',
+    'zoneinfo',
+    'preferredLocale',
+    'preferredZoneinfo',
+    'picture',
+  ] as const) {
+    if (u[k] !== undefined) out[k] = u[k];
+  }
+  out.links = { self: { href: `${ctx.baseUrl}/api/v1/users/${u.id}` } };
+  if (ctx.fields?.includes('groups')) {
+    out.groups = u.groupIds.flatMap((gid) => {
+      const g = t.getGroup(gid);
+      return g ? [g.name] : [];
+    });
+  }
+  return pick(out, ctx.fields);
+}
+
+export function renderGroup(ctx: RenderContext, g: SimGroup): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: g.id,
+    tenantId: ctx.tenant.tenantId,
+    name: g.name,
+    status: g.status,
+    providerType: g.providerType,
+    assignedRoles: roleRefs(ctx.tenant, g.assignedRoleIds),
+    createdAt: g.createdAt,
+    lastUpdatedAt: g.lastUpdatedAt,
+  };
+  if (g.description !== undefined) out.description = g.description;
+  if (g.idpId !== undefined) out.idpId = g.idpId;
+  if (g.createdBy !== undefined) out.createdBy = g.createdBy;
+  if (g.updatedBy !== undefined) out.updatedBy = g.updatedBy;
+  out.links = { self: { href: `${ctx.baseUrl}/api/v1/groups/${g.id}` } };
+  return out;
+}
+
+export function renderRole(ctx: RenderContext, r: SimRole): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: r.id,
+    tenantId: ctx.tenant.tenantId,
+    name: r.name,
+    description: r.description,
+    type: r.type,
+  };
+  if (r.level !== undefined) out.level = r.level;
+  out.permissions = r.permissions;
+  out.assignedScopes = r.assignedScopes;
+  out.canEdit = r.canEdit;
+  out.canDelete = r.canDelete;
+  if (r.userEntitlementType !== undefined) out.userEntitlementType = r.userEntitlementType;
+  out.createdAt = r.createdAt;
+  out.lastUpdatedAt = r.lastUpdatedAt;
+  if (r.createdBy !== undefined) out.createdBy = r.createdBy;
+  if (r.updatedBy !== undefined) out.updatedBy = r.updatedBy;
+  out.links = { self: { href: `${ctx.baseUrl}/api/v1/roles/${r.id}` } };
+  return out;
+}

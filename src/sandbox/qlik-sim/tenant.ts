@@ -1,0 +1,647 @@
+// In-memory Qlik Cloud tenant: roles, users, groups and the lookup indexes the simulator's filters use.
+// All mutation goes through methods so the indexes never drift from the entities.
+
+import { randomBytes } from 'node:crypto';
+import type {
+  GroupStatus,
+  ProviderType,
+  RoleLevel,
+  SimGroup,
+  SimGroupInput,
+  SimRole,
+  SimRoleInput,
+  SimUser,
+  SimUserInput,
+} from './types.ts';
+
+export const EVERYONE_GROUP_ID = '000000000000000000000001';
+export const EVERYONE_GROUP_NAME = 'com.qlik.Everyone';
+
+/** The current default roles of a Qlik Cloud tenant (qlik.dev "Default roles", 2026-01-26). No `Developer`. */
+export const DEFAULT_ROLES: ReadonlyArray<{ name: string; level: RoleLevel; description: string }> = [
+  { name: 'AnalyticsAdmin', level: 'admin', description: 'Manages analytics content and spaces.' },
+  { name: 'AuditAdmin', level: 'admin', description: 'Reads audit events across the tenant.' },
+  { name: 'DataAdmin', level: 'admin', description: 'Manages data integration content and spaces.' },
+  { name: 'TenantAdmin', level: 'admin', description: 'Full administration of the tenant.' },
+  { name: 'AutomationCreator', level: 'user', description: 'Creates and runs automations.' },
+  {
+    name: 'AutomlDeploymentContributor',
+    level: 'user',
+    description: 'Creates and manages ML deployments.',
+  },
+  {
+    name: 'AutomlExperimentContributor',
+    level: 'user',
+    description: 'Creates and manages ML experiments.',
+  },
+  { name: 'CollaborationPlatformUser', level: 'user', description: 'Uses the collaboration features.' },
+  { name: 'DataProductManager', level: 'user', description: 'Creates and manages data products.' },
+  { name: 'DataServicesContributor', level: 'user', description: 'Works with data services and pipelines.' },
+  { name: 'DataSpaceCreator', level: 'user', description: 'Creates data spaces.' },
+  {
+    name: 'EmbeddedAnalyticsUser',
+    level: 'user',
+    description: 'Restrictive role for users of embedded analytics.',
+  },
+  { name: 'ManagedSpaceCreator', level: 'user', description: 'Creates managed spaces.' },
+  {
+    name: 'PrivateAnalyticsContentCreator',
+    level: 'user',
+    description: 'Creates analytics content in personal space.',
+  },
+  { name: 'SharedSpaceCreator', level: 'user', description: 'Creates shared spaces.' },
+  { name: 'Steward', level: 'user', description: 'Manages data quality and glossaries.' },
+];
+
+export type SimTenantErrorKind = 'not-found' | 'conflict' | 'invalid';
+
+/** Thrown by SimTenant for setup mistakes (unknown role name, duplicate group name, ...). */
+export class SimTenantError extends Error {
+  readonly kind: SimTenantErrorKind;
+  constructor(kind: SimTenantErrorKind, message: string) {
+    super(message);
+    this.name = 'SimTenantError';
+    this.kind = kind;
+  }
+}
+
+export interface SimTenantOptions {
+  /** Qlik-style tenant id; random when absent (deterministic from seed when one is given). */
+  tenantId?: string;
+  /** Makes generated ids and timestamps deterministic. */
+  seed?: number;
+  /** Add the default roles and the Everyone group (default true). */
+  withDefaults?: boolean;
+}
+
+/** Lowercased value -> entity ids; the case-insensitive equality indexes behind `eq` filters. */
+type Index = Map<string, Set<string>>;
+
+function indexAdd(idx: Index, key: string | undefined, id: string): void {
+  if (key === undefined) return;
+  const k = key.toLowerCase();
+  let set = idx.get(k);
+  if (!set) {
+    set = new Set();
+    idx.set(k, set);
+  }
+  set.add(id);
+}
+
+function indexDelete(idx: Index, key: string | undefined, id: string): void {
+  if (key === undefined) return;
+  const k = key.toLowerCase();
+  const set = idx.get(k);
+  if (!set) return;
+  set.delete(id);
+  if (set.size === 0) idx.delete(k);
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+export type UserIndexedField = 'subject' | 'name' | 'email' | 'status' | 'clientId' | 'assignedScopes';
+
+const USER_STATUSES: ReadonlySet<string> = new Set([
+  'active',
+  'invited',
+  'disabled',
+  'deleted',
+  'provisioned',
+]);
+
+/** Seconds since epoch of 2024-01-01, the base of seeded ObjectIds and timestamps. */
+const SEEDED_EPOCH_SEC = 1_704_067_200;
+
+export class SimTenant {
+  readonly tenantId: string;
+  /** Increments on every mutation. */
+  version = 0;
+  /**
+   * Increments only when an entity kind's sort order may change (added, removed, or a sortable field edited).
+   * Role and membership changes leave it alone, so list caches survive the common writes.
+   */
+  readonly orderVersion = { users: 0, groups: 0, roles: 0 };
+  /** The user the default API key belongs to, when the seed designated one. */
+  serviceUserId: string | undefined;
+
+  private readonly machineHex: string;
+  private readonly seeded: boolean;
+  private idCounter = 0;
+  private readonly rolesById = new Map<string, SimRole>();
+  private readonly roleIdByName = new Map<string, string>();
+  private readonly roleIdsByLowerName: Index = new Map();
+  private readonly usersById = new Map<string, SimUser>();
+  private readonly groupsById = new Map<string, SimGroup>();
+  private readonly groupIdByName = new Map<string, string>();
+  private readonly userIdx: Record<UserIndexedField, Index> = {
+    subject: new Map(),
+    name: new Map(),
+    email: new Map(),
+    status: new Map(),
+    clientId: new Map(),
+    assignedScopes: new Map(),
+  };
+  private readonly usersByRoleId: Index = new Map();
+  private readonly usersByGroupId: Index = new Map();
+  private readonly groupsByRoleId: Index = new Map();
+
+  constructor(opts: SimTenantOptions = {}) {
+    this.seeded = opts.seed !== undefined;
+    const rnd = opts.seed !== undefined ? mulberry32(opts.seed) : undefined;
+    const hex = (n: number) =>
+      rnd
+        ? Array.from({ length: n }, () => Math.floor(rnd() * 16).toString(16)).join('')
+        : randomBytes(Math.ceil(n / 2))
+            .toString('hex')
+            .slice(0, n);
+    this.machineHex = hex(10);
+    this.tenantId = opts.tenantId ?? qlikTenantId(rnd);
+    if (opts.withDefaults !== false) {
+      for (const r of DEFAULT_ROLES) {
+        this.addRole({ name: r.name, type: 'default', level: r.level, description: r.description });
+      }
+      this.addGroup({
+        id: EVERYONE_GROUP_ID,
+        name: EVERYONE_GROUP_NAME,
+        providerType: 'custom',
+        system: true,
+        description: 'All users of the tenant.',
+      });
+    }
+  }
+
+  /** A new 24-hex ObjectId; increasing in creation order like MongoDB's. */
+  newId(): string {
+    this.idCounter += 1;
+    const sec = this.seeded
+      ? SEEDED_EPOCH_SEC + Math.floor(this.idCounter / 1000)
+      : Math.floor(Date.now() / 1000);
+    return (
+      sec.toString(16).padStart(8, '0') +
+      this.machineHex +
+      (this.idCounter & 0xffffff).toString(16).padStart(6, '0')
+    );
+  }
+
+  /** Creation timestamp: deterministic for seeded tenants, wall clock otherwise. */
+  private stamp(): string {
+    if (this.seeded) return new Date((SEEDED_EPOCH_SEC + this.idCounter) * 1000).toISOString();
+    return new Date().toISOString();
+  }
+
+  private touch(): string {
+    this.version += 1;
+    return new Date().toISOString();
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  addRole(input: SimRoleInput): SimRole {
+    if (this.roleIdByName.has(input.name)) {
+      throw new SimTenantError('conflict', `A role named "${input.name}" already exists.`);
+    }
+    const id = input.id ?? this.newId();
+    if (this.rolesById.has(id)) throw new SimTenantError('conflict', `A role with id ${id} already exists.`);
+    const type = input.type ?? 'custom';
+    const createdAt = input.createdAt ?? this.stamp();
+    const role: SimRole = {
+      id,
+      name: input.name,
+      type,
+      // AssignedRoles entries require a level, so custom roles get the user level unless told otherwise.
+      level: input.level ?? 'user',
+      description: input.description ?? '',
+      permissions: input.permissions ?? [],
+      assignedScopes: input.assignedScopes ?? [],
+      canEdit: input.canEdit ?? type === 'custom',
+      canDelete: input.canDelete ?? type === 'custom',
+      createdAt,
+      lastUpdatedAt: input.lastUpdatedAt ?? createdAt,
+    };
+    if (input.userEntitlementType !== undefined) role.userEntitlementType = input.userEntitlementType;
+    if (input.createdBy !== undefined) role.createdBy = input.createdBy;
+    if (input.updatedBy !== undefined) role.updatedBy = input.updatedBy;
+    this.rolesById.set(id, role);
+    this.roleIdByName.set(role.name, id);
+    indexAdd(this.roleIdsByLowerName, role.name, id);
+    this.orderVersion.roles += 1;
+    this.touch();
+    return role;
+  }
+
+  getRole(id: string): Readonly<SimRole> | undefined {
+    return this.rolesById.get(id);
+  }
+
+  /** Exact (case-sensitive) name lookup, as role names are unique per tenant. */
+  roleByName(name: string): Readonly<SimRole> | undefined {
+    const id = this.roleIdByName.get(name);
+    return id === undefined ? undefined : this.rolesById.get(id);
+  }
+
+  /** Role ids whose name equals `name` ignoring case (what a case-insensitive filter matches). */
+  roleIdsByNameInsensitive(name: string): ReadonlySet<string> {
+    return this.roleIdsByLowerName.get(name.toLowerCase()) ?? EMPTY;
+  }
+
+  roles(): IterableIterator<Readonly<SimRole>> {
+    return this.rolesById.values();
+  }
+
+  get roleCount(): number {
+    return this.rolesById.size;
+  }
+
+  private roleIdsFromNames(names: readonly string[]): string[] {
+    return names.map((n) => {
+      const r = this.roleByName(n);
+      if (!r) throw new SimTenantError('not-found', `No role named "${n}" in the tenant.`);
+      return r.id;
+    });
+  }
+
+  private checkRoleIds(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (!this.rolesById.has(id))
+        throw new SimTenantError('not-found', `No role with id ${id} in the tenant.`);
+    }
+  }
+
+  // ---------------------------------------------------------------- groups
+
+  addGroup(input: SimGroupInput): SimGroup {
+    if (this.groupIdByName.has(input.name)) {
+      throw new SimTenantError('conflict', `A group named "${input.name}" already exists.`);
+    }
+    const id = input.id ?? this.newId();
+    if (this.groupsById.has(id))
+      throw new SimTenantError('conflict', `A group with id ${id} already exists.`);
+    const roleIds = dedupe([...(input.assignedRoleIds ?? []), ...this.roleIdsFromNames(input.roles ?? [])]);
+    this.checkRoleIds(roleIds);
+    const createdAt = input.createdAt ?? this.stamp();
+    const group: SimGroup = {
+      id,
+      name: input.name,
+      status: input.status ?? 'active',
+      providerType: input.providerType ?? 'idp',
+      assignedRoleIds: roleIds,
+      system: input.system ?? false,
+      createdAt,
+      lastUpdatedAt: input.lastUpdatedAt ?? createdAt,
+    };
+    if (input.description !== undefined) group.description = input.description;
+    if (input.idpId !== undefined) group.idpId = input.idpId;
+    if (input.createdBy !== undefined) group.createdBy = input.createdBy;
+    if (input.updatedBy !== undefined) group.updatedBy = input.updatedBy;
+    this.groupsById.set(id, group);
+    this.groupIdByName.set(group.name, id);
+    for (const r of roleIds) indexAdd(this.groupsByRoleId, r, id);
+    this.orderVersion.groups += 1;
+    this.touch();
+    return group;
+  }
+
+  getGroup(id: string): Readonly<SimGroup> | undefined {
+    return this.groupsById.get(id);
+  }
+
+  /** Exact (case-sensitive) name lookup, as group names are case-sensitive and unique. */
+  groupByName(name: string): Readonly<SimGroup> | undefined {
+    const id = this.groupIdByName.get(name);
+    return id === undefined ? undefined : this.groupsById.get(id);
+  }
+
+  groups(): IterableIterator<Readonly<SimGroup>> {
+    return this.groupsById.values();
+  }
+
+  get groupCount(): number {
+    return this.groupsById.size;
+  }
+
+  groupIdsWithRole(roleId: string): ReadonlySet<string> {
+    return this.groupsByRoleId.get(roleId.toLowerCase()) ?? EMPTY;
+  }
+
+  private requireGroup(id: string): SimGroup {
+    const g = this.groupsById.get(id);
+    if (!g) throw new SimTenantError('not-found', `No group with id ${id} in the tenant.`);
+    return g;
+  }
+
+  setGroupRoleIds(groupId: string, roleIds: readonly string[], updatedBy?: string): void {
+    const g = this.requireGroup(groupId);
+    this.checkRoleIds(roleIds);
+    for (const r of g.assignedRoleIds) indexDelete(this.groupsByRoleId, r, g.id);
+    g.assignedRoleIds = dedupe(roleIds);
+    for (const r of g.assignedRoleIds) indexAdd(this.groupsByRoleId, r, g.id);
+    g.lastUpdatedAt = this.touch();
+    if (updatedBy !== undefined) g.updatedBy = updatedBy;
+  }
+
+  setGroupRoles(groupId: string, roleNames: readonly string[]): void {
+    this.setGroupRoleIds(groupId, this.roleIdsFromNames(roleNames));
+  }
+
+  updateGroup(
+    groupId: string,
+    changes: { name?: string; description?: string; status?: GroupStatus; providerType?: ProviderType },
+    updatedBy?: string,
+  ): void {
+    const g = this.requireGroup(groupId);
+    if (changes.name !== undefined && changes.name !== g.name) {
+      if (this.groupIdByName.has(changes.name)) {
+        throw new SimTenantError('conflict', `A group named "${changes.name}" already exists.`);
+      }
+      this.groupIdByName.delete(g.name);
+      g.name = changes.name;
+      this.groupIdByName.set(g.name, g.id);
+    }
+    if (changes.description !== undefined) g.description = changes.description;
+    if (changes.status !== undefined) g.status = changes.status;
+    if (changes.providerType !== undefined) g.providerType = changes.providerType;
+    this.orderVersion.groups += 1;
+    g.lastUpdatedAt = this.touch();
+    if (updatedBy !== undefined) g.updatedBy = updatedBy;
+  }
+
+  /** Removes a group and every membership in it. The Everyone group cannot be deleted. */
+  deleteGroup(groupId: string): boolean {
+    const g = this.groupsById.get(groupId);
+    if (!g || g.system) return false;
+    for (const uid of [...(this.usersByGroupId.get(groupId) ?? [])]) this.removeUserFromGroup(uid, groupId);
+    for (const r of g.assignedRoleIds) indexDelete(this.groupsByRoleId, r, g.id);
+    this.groupsById.delete(groupId);
+    this.groupIdByName.delete(g.name);
+    this.orderVersion.groups += 1;
+    this.touch();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- users
+
+  addUser(input: SimUserInput): SimUser {
+    const id = input.id ?? this.newId();
+    if (this.usersById.has(id)) throw new SimTenantError('conflict', `A user with id ${id} already exists.`);
+    const roleIds = dedupe([...(input.assignedRoleIds ?? []), ...this.roleIdsFromNames(input.roles ?? [])]);
+    this.checkRoleIds(roleIds);
+    const groupIds = dedupe([
+      ...(input.groupIds ?? []),
+      ...(input.groups ?? []).map((n) => {
+        const g = this.groupByName(n);
+        if (!g) throw new SimTenantError('not-found', `No group named "${n}" in the tenant.`);
+        return g.id;
+      }),
+    ]);
+    for (const gid of groupIds) {
+      const g = this.requireGroup(gid);
+      if (g.system) throw new SimTenantError('invalid', 'Membership of a system group is implicit.');
+    }
+    const status = input.status ?? 'active';
+    if (!USER_STATUSES.has(status)) throw new SimTenantError('invalid', `Unknown user status "${status}".`);
+    const createdAt = input.createdAt ?? this.stamp();
+    const user: SimUser = {
+      id,
+      subject: input.subject ?? `auth0|${id}`,
+      name: input.name,
+      status,
+      assignedRoleIds: roleIds,
+      groupIds,
+      assignedScopes: input.assignedScopes ?? [],
+      createdAt,
+      lastUpdatedAt: input.lastUpdatedAt ?? createdAt,
+    };
+    for (const k of [
+      'email',
+      'clientId',
+      'inviteExpiry',
+      'locale',
+      'zoneinfo',
+      'preferredLocale',
+      'preferredZoneinfo',
+      'picture',
+    ] as const) {
+      if (input[k] !== undefined) (user as unknown as Record<string, unknown>)[k] = input[k];
+    }
+    this.usersById.set(id, user);
+    this.indexUser(user);
+    this.orderVersion.users += 1;
+    this.touch();
+    return user;
+  }
+
+  private indexUser(u: SimUser): void {
+    indexAdd(this.userIdx.subject, u.subject, u.id);
+    indexAdd(this.userIdx.name, u.name, u.id);
+    indexAdd(this.userIdx.email, u.email, u.id);
+    indexAdd(this.userIdx.status, u.status, u.id);
+    indexAdd(this.userIdx.clientId, u.clientId, u.id);
+    for (const s of u.assignedScopes) indexAdd(this.userIdx.assignedScopes, s, u.id);
+    for (const r of u.assignedRoleIds) indexAdd(this.usersByRoleId, r, u.id);
+    for (const g of u.groupIds) indexAdd(this.usersByGroupId, g, u.id);
+  }
+
+  private unindexUser(u: SimUser): void {
+    indexDelete(this.userIdx.subject, u.subject, u.id);
+    indexDelete(this.userIdx.name, u.name, u.id);
+    indexDelete(this.userIdx.email, u.email, u.id);
+    indexDelete(this.userIdx.status, u.status, u.id);
+    indexDelete(this.userIdx.clientId, u.clientId, u.id);
+    for (const s of u.assignedScopes) indexDelete(this.userIdx.assignedScopes, s, u.id);
+    for (const r of u.assignedRoleIds) indexDelete(this.usersByRoleId, r, u.id);
+    for (const g of u.groupIds) indexDelete(this.usersByGroupId, g, u.id);
+  }
+
+  getUser(id: string): Readonly<SimUser> | undefined {
+    return this.usersById.get(id);
+  }
+
+  users(): IterableIterator<Readonly<SimUser>> {
+    return this.usersById.values();
+  }
+
+  get userCount(): number {
+    return this.usersById.size;
+  }
+
+  /** Users whose email equals `email` ignoring case (emails are not unique in Qlik). */
+  usersByEmail(email: string): Readonly<SimUser>[] {
+    return Array.from(this.userIdsWhere('email', email), (id) => this.usersById.get(id)!);
+  }
+
+  /** Ids of users whose field equals `value` ignoring case. */
+  userIdsWhere(field: UserIndexedField, value: string): ReadonlySet<string> {
+    return this.userIdx[field].get(value.toLowerCase()) ?? EMPTY;
+  }
+
+  /** Ids of users holding the role directly. */
+  userIdsWithRole(roleId: string): ReadonlySet<string> {
+    return this.usersByRoleId.get(roleId.toLowerCase()) ?? EMPTY;
+  }
+
+  /** Ids of users who are members of the group (never the Everyone group: its membership is implicit). */
+  userIdsInGroup(groupId: string): ReadonlySet<string> {
+    return this.usersByGroupId.get(groupId.toLowerCase()) ?? EMPTY;
+  }
+
+  private requireUser(id: string): SimUser {
+    const u = this.usersById.get(id);
+    if (!u) throw new SimTenantError('not-found', `No user with id ${id} in the tenant.`);
+    return u;
+  }
+
+  /** Applies a change to a user and keeps the indexes in step. */
+  private mutateUser(id: string, change: (u: SimUser) => void): void {
+    const u = this.requireUser(id);
+    this.unindexUser(u);
+    try {
+      change(u);
+    } finally {
+      this.indexUser(u);
+      u.lastUpdatedAt = this.touch();
+    }
+  }
+
+  updateUser(
+    id: string,
+    changes: Partial<
+      Pick<
+        SimUser,
+        | 'name'
+        | 'email'
+        | 'subject'
+        | 'status'
+        | 'clientId'
+        | 'assignedScopes'
+        | 'inviteExpiry'
+        | 'locale'
+        | 'zoneinfo'
+        | 'preferredLocale'
+        | 'preferredZoneinfo'
+        | 'picture'
+      >
+    >,
+  ): void {
+    if (changes.status !== undefined && !USER_STATUSES.has(changes.status)) {
+      throw new SimTenantError('invalid', `Unknown user status "${changes.status}".`);
+    }
+    this.mutateUser(id, (u) => {
+      Object.assign(u, changes);
+    });
+    this.orderVersion.users += 1;
+  }
+
+  setUserRoleIds(id: string, roleIds: readonly string[]): void {
+    this.checkRoleIds(roleIds);
+    this.mutateUser(id, (u) => {
+      u.assignedRoleIds = dedupe(roleIds);
+    });
+  }
+
+  /** Replaces the user's direct roles by exact role names. */
+  setUserRoles(id: string, roleNames: readonly string[]): void {
+    this.setUserRoleIds(id, this.roleIdsFromNames(roleNames));
+  }
+
+  addUserRole(id: string, roleName: string): void {
+    const [rid] = this.roleIdsFromNames([roleName]);
+    const u = this.requireUser(id);
+    this.setUserRoleIds(id, [...u.assignedRoleIds, rid!]);
+  }
+
+  removeUserRole(id: string, roleName: string): void {
+    const [rid] = this.roleIdsFromNames([roleName]);
+    const u = this.requireUser(id);
+    this.setUserRoleIds(
+      id,
+      u.assignedRoleIds.filter((r) => r !== rid),
+    );
+  }
+
+  addUserToGroup(userId: string, groupId: string): void {
+    const g = this.requireGroup(groupId);
+    if (g.system) throw new SimTenantError('invalid', 'Membership of a system group is implicit.');
+    this.mutateUser(userId, (u) => {
+      if (!u.groupIds.includes(groupId)) u.groupIds = [...u.groupIds, groupId];
+    });
+  }
+
+  removeUserFromGroup(userId: string, groupId: string): void {
+    this.mutateUser(userId, (u) => {
+      u.groupIds = u.groupIds.filter((g) => g !== groupId);
+    });
+  }
+
+  /** Removes the user (what DELETE /users/{id} does): it answers 404 afterwards. */
+  deleteUser(id: string): boolean {
+    const u = this.usersById.get(id);
+    if (!u) return false;
+    this.unindexUser(u);
+    this.usersById.delete(id);
+    if (this.serviceUserId === id) this.serviceUserId = undefined;
+    this.orderVersion.users += 1;
+    this.touch();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- derived views
+
+  /** Direct role names of the user, in assignment order. */
+  userRoleNames(id: string): string[] {
+    return this.requireUser(id).assignedRoleIds.map((r) => this.rolesById.get(r)?.name ?? r);
+  }
+
+  /** Role names of the group, in assignment order. */
+  groupRoleNames(id: string): string[] {
+    return this.requireGroup(id).assignedRoleIds.map((r) => this.rolesById.get(r)?.name ?? r);
+  }
+
+  /** Group names the user is a member of (no system groups), like `fields=groups`. */
+  userGroupNames(id: string): string[] {
+    return this.requireUser(id).groupIds.map((g) => this.groupsById.get(g)?.name ?? g);
+  }
+
+  /** Direct roles, roles of active groups the user is in, and the Everyone group's roles; sorted, unique. */
+  effectiveRoleNames(id: string): string[] {
+    const u = this.requireUser(id);
+    const ids = new Set(u.assignedRoleIds);
+    for (const gid of u.groupIds) {
+      const g = this.groupsById.get(gid);
+      if (g && g.status === 'active') for (const r of g.assignedRoleIds) ids.add(r);
+    }
+    const everyone = this.groupsById.get(EVERYONE_GROUP_ID);
+    if (everyone) for (const r of everyone.assignedRoleIds) ids.add(r);
+    return [...ids].map((r) => this.rolesById.get(r)?.name ?? r).sort();
+  }
+
+  /** True when the user holds TenantAdmin directly or through a group (what the Roles API checks). */
+  isTenantAdmin(id: string): boolean {
+    const u = this.usersById.get(id);
+    if (u?.status !== 'active') return false;
+    return this.effectiveRoleNames(id).includes('TenantAdmin');
+  }
+}
+
+function dedupe<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}
+
+/** Small fast seeded PRNG (deterministic tenants from a seed). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TENANT_ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Qlik tenant ids look like `q3VRZ4YMixRaLKEPhkZWM-XMIDN7cO8f` (32 url-safe chars). */
+function qlikTenantId(rnd?: () => number): string {
+  const bytes = rnd ? Array.from({ length: 32 }, () => Math.floor(rnd() * 256)) : [...randomBytes(32)];
+  return bytes.map((b) => TENANT_ID_CHARS[b & 63]).join('');
+}
