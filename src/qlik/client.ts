@@ -33,7 +33,7 @@ export interface QlikClientOptions {
   filterPerMinute?: number;
   /** How long `listRoles` serves from memory; default 5 min. */
   roleCacheTtlMs?: number;
-  /** Timeout for response headers and for each gap in a body; default 15 s. */
+  /** Deadline of one attempt (send to last body byte); default 15 s. */
   requestTimeoutMs?: number;
   /** Retries after the first attempt (GETs: 429/5xx/network/timeout; PATCH: 429 only); default 4. */
   maxRetries?: number;

@@ -28,7 +28,7 @@ export interface QlikHttpOptions {
   apiKey: string;
   limiter: RateLimiter;
   apiVersion?: string;
-  /** Budget for response headers and for each gap in the body; default 15 s. */
+  /** Budget for one attempt, from sending to the last byte of the body; default 15 s. */
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
   /** Sockets kept open to the tenant; default 8. */
@@ -70,6 +70,7 @@ export class QlikHttp {
   readonly #retry: RetryPolicy;
   readonly #onCall: ((e: CallEvent) => void) | undefined;
   readonly #closing = new AbortController();
+  readonly #timeoutMs: number;
 
   constructor(opts: QlikHttpOptions) {
     const tenant = new URL(opts.tenantUrl);
@@ -87,6 +88,7 @@ export class QlikHttp {
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.#onCall = opts.onCall;
     const timeout = opts.requestTimeoutMs ?? 15_000;
+    this.#timeoutMs = timeout;
     this.#pool = new Pool(this.origin, {
       connections: opts.connections ?? 8,
       connectTimeout: opts.connectTimeoutMs ?? Math.min(timeout, 10_000),
@@ -207,7 +209,8 @@ export class QlikHttp {
       path: `${spec.url.pathname}${spec.url.search}`,
       headers,
       body,
-      signal: this.#closing.signal,
+      // undici's own header/body timers tick once a second; this deadline is exact and covers the whole attempt.
+      signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)]),
     });
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, text, url: spec.url };

@@ -30,7 +30,7 @@ export {
   type UserFilterField,
 } from './filter.ts';
 export { type CallEvent, DEFAULT_API_VERSION, USER_AGENT } from './http.ts';
-export { PAGE_LIMIT } from './paging.ts';
+export { collect, PAGE_LIMIT } from './paging.ts';
 export {
   DEFAULT_LIMITS,
   type LimiterClock,
