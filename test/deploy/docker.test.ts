@@ -1,0 +1,314 @@
+// The container setup, as far as it can be tested without a Docker engine: the Dockerfile's structure (stages,
+// Node 24 slim base, production-only dependencies, non-root user, init process, HEALTHCHECK, CMD), compose.yaml
+// (Redis with AOF and noeviction on a volume; bot and worker from one image), and that the compiled dist/ starts
+// with the exact command lines the image and compose use, then exits cleanly on SIGTERM.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { freePort } from '../../src/sandbox/local-redis.ts';
+import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
+import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
+import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
+
+interface Stage {
+  from: string;
+  name?: string;
+  lines: string[];
+}
+
+/** Dockerfile → stages with their instructions (continuations joined, comments dropped, ARGs substituted). */
+function parseDockerfile(text: string): Stage[] {
+  const args = new Map<string, string>();
+  const joined = text
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, ' '))
+    .filter(Boolean);
+  const stages: Stage[] = [];
+  for (const line of joined) {
+    const arg = /^ARG (\w+)=(\S+)$/.exec(line);
+    if (arg && stages.length === 0) args.set(arg[1]!, arg[2]!);
+    const from = /^FROM (\S+)(?: AS (\S+))?$/i.exec(line);
+    if (from) {
+      const image = from[1]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a, b) => args.get(a ?? b) ?? '');
+      stages.push({ from: image, ...(from[2] ? { name: from[2] } : {}), lines: [] });
+      continue;
+    }
+    stages.at(-1)?.lines.push(line);
+  }
+  return stages;
+}
+
+function jsonArray(line: string, instruction: string): string[] {
+  return JSON.parse(line.slice(instruction.length).trim()) as string[];
+}
+
+describe('Dockerfile', () => {
+  const stages = parseDockerfile(read('Dockerfile'));
+  const final = stages.at(-1)!;
+  const instr = (s: Stage, name: string) => s.lines.filter((l) => l.toUpperCase().startsWith(`${name} `));
+
+  it('is multi-stage on node:24 slim (Debian bookworm)', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) {
+      if (stages.some((o) => o.name === s.from)) continue; // FROM an earlier stage
+      expect(s.from).toMatch(/^node:24[.\d]*-(bookworm-)?slim$|^node:24[.\d]*-slim$/);
+    }
+    expect(stages.filter((s) => s.name).length).toBe(stages.length);
+  });
+
+  it('builds dist/ with npm ci and npm run build, and ships production dependencies only', () => {
+    const build = stages.find((s) => s.lines.some((l) => /npm run build/.test(l)));
+    expect(build, 'a stage runs npm run build').toBeDefined();
+    expect(build!.lines.some((l) => /^RUN npm ci\b(?!.*--omit=dev)/.test(l))).toBe(true);
+    expect(build).not.toBe(final);
+
+    // node_modules of the final image come from a stage that ran `npm ci --omit=dev` (or the final stage runs it).
+    const copies = instr(final, 'COPY').filter((l) => /node_modules/.test(l));
+    const omitDev = (s: Stage) => s.lines.some((l) => /npm ci\b.*--omit=dev/.test(l));
+    if (copies.length === 0) {
+      expect(omitDev(final)).toBe(true);
+    } else {
+      for (const c of copies) {
+        const from = /--from=(\S+)/.exec(c)?.[1];
+        const src = stages.find((s) => s.name === from);
+        expect(src, `node_modules copied from ${from}`).toBeDefined();
+        expect(omitDev(src!), `stage ${from} must run npm ci --omit=dev`).toBe(true);
+      }
+    }
+    expect(instr(final, 'COPY').some((l) => new RegExp(`--from=${build!.name}\\b.*dist`).test(l))).toBe(true);
+  });
+
+  it('runs as the unprivileged node user under an init process', () => {
+    const users = instr(final, 'USER');
+    expect(users.at(-1)).toBe('USER node');
+    const entry = instr(final, 'ENTRYPOINT');
+    expect(entry.length).toBe(1);
+    const argv = jsonArray(entry[0]!, 'ENTRYPOINT');
+    expect(argv[0]).toMatch(/tini$/);
+    expect(final.lines.some((l) => /apt-get install .*\btini\b/.test(l))).toBe(true);
+  });
+
+  it('has a HEALTHCHECK on /healthz with node fetch (no curl in slim images), EXPOSE 3000, CMD all', () => {
+    const hc = instr(final, 'HEALTHCHECK');
+    expect(hc.length).toBe(1);
+    expect(hc[0]).toMatch(/CMD \["node", ?"-e", ?".*fetch\(.*\/healthz/);
+    expect(hc[0]).not.toMatch(/curl|wget/);
+    expect(instr(final, 'EXPOSE')).toEqual(['EXPOSE 3000']);
+    const cmd = instr(final, 'CMD');
+    expect(jsonArray(cmd.at(-1)!, 'CMD')).toEqual(['node', 'dist/main.js', 'all']);
+  });
+
+  it('.dockerignore keeps secrets, git history and local builds out of the context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const p of ['.git', 'node_modules', 'dist', '.env']) expect(ignored).toContain(p);
+  });
+});
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[] | string;
+  env_file?: string | string[];
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  deploy?: { replicas?: number };
+  healthcheck?: { test: string[] };
+  environment?: Record<string, string>;
+}
+
+const compose = parse(read('compose.yaml'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+};
+
+describe('compose.yaml', () => {
+  const { redis, bot, worker } = compose.services;
+
+  it('runs Redis 7 with AOF every second and noeviction on a named volume', () => {
+    expect(redis?.image).toMatch(/^redis:7/);
+    const cmd = Array.isArray(redis!.command) ? redis!.command.join(' ') : String(redis!.command);
+    expect(cmd).toMatch(/--appendonly yes/);
+    expect(cmd).toMatch(/--appendfsync everysec/);
+    expect(cmd).toMatch(/--maxmemory-policy noeviction/);
+    const volume = redis!.volumes?.find((v) => v.endsWith(':/data'));
+    expect(volume).toBeDefined();
+    const name = volume!.split(':')[0]!;
+    expect(Object.keys(compose.volumes)).toContain(name);
+    expect(redis!.healthcheck?.test.join(' ')).toMatch(/redis-cli ping/);
+  });
+
+  it('runs bot and worker from the same image with the dist/ command lines, after Redis is healthy', () => {
+    expect(bot?.image).toBeDefined();
+    expect(worker?.image).toBe(bot!.image);
+    expect(bot!.command).toEqual(['node', 'dist/main.js', 'bot']);
+    expect(worker!.command).toEqual(['node', 'dist/main.js', 'worker']);
+    expect(worker!.deploy?.replicas).toBe(2);
+    expect(bot!.ports).toEqual(['3000:3000']);
+    expect(worker!.ports).toBeUndefined();
+    for (const s of [bot!, worker!]) {
+      expect(s.env_file).toBe('.env');
+      expect(s.depends_on?.redis?.condition).toBe('service_healthy');
+      expect(s.environment?.REDIS_URL).toBe('redis://redis:6379');
+      expect(s.healthcheck?.test.join(' ')).toMatch(/\/healthz/);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The compiled dist/ starts with the image's and compose's exact command lines.
+
+describe('the built dist/', () => {
+  let app: string;
+  let sim: QlikSimulator;
+  let fake: SlackFake;
+  const prefix = uniquePrefix('docker');
+  const redis = testRedis();
+  let buildOutput = '';
+  let buildCode = 0;
+
+  beforeAll(async () => {
+    // Lay out what the image has in /app: package.json, node_modules, dist/.
+    app = mkdtempSync(join(tmpdir(), 'qab-image-'));
+    cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
+    try {
+      const { stdout, stderr } = await promisify(execFile)(
+        'npm',
+        ['run', 'build', '--', '--outDir', join(app, 'dist')],
+        {
+          cwd: ROOT,
+          env: { ...process.env, CI: 'true' },
+        },
+      );
+      buildOutput = stdout + stderr;
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      buildCode = e.code ?? 1;
+      buildOutput = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+    }
+    sim = await startQlikSimulator();
+    fake = await startSlackFake({
+      botToken: 'xoxb-docker-test',
+      users: [{ id: 'U0APPROVER', name: 'approver', email: 'alice@corp.example' }],
+      channels: [{ id: 'C0APPROVALS', name: 'approvals' }],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await sim?.close();
+    await fake?.close();
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  function env(port: number): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      SLACK_BOT_TOKEN: 'xoxb-docker-test',
+      SLACK_SIGNING_SECRET: 'docker-test-signing-secret',
+      SLACK_API_URL: fake.apiUrl,
+      QLIK_TENANT_URL: sim.url,
+      QLIK_API_KEY: sim.apiKey,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      APPROVAL_CHANNEL: 'C0APPROVALS',
+      APPROVERS: 'U0APPROVER',
+      LOG_LEVEL: 'info',
+    };
+  }
+
+  /**
+   * Starts argv (with `node` as this Node 24) in the image layout, waits until /healthz answers 200 (every role
+   * serves it: the image's HEALTHCHECK asks it) and the start-up log says it started, then sends SIGTERM.
+   */
+  async function startAndStop(
+    argv: string[],
+    startLog: RegExp,
+  ): Promise<{ code: number | null; output: string }> {
+    expect(argv[0]).toBe('node');
+    const port = await freePort();
+    const child: ChildProcess = spawn(process.execPath, argv.slice(1), {
+      cwd: app,
+      env: env(port),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let started: () => void = () => {};
+    const startedP = new Promise<void>((r) => {
+      started = r;
+    });
+    const onData = (b: Buffer) => {
+      output += b.toString();
+      if (startLog.test(output)) started();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let alive = true;
+    void exited.then(() => {
+      alive = false;
+    });
+    const healthy = (async () => {
+      while (alive) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+          if (res.status === 200) return;
+        } catch {
+          // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await Promise.race([Promise.all([healthy, startedP]), exited]);
+    expect(alive, `${argv.join(' ')} exited early:\n${output}`).toBe(true);
+    child.kill('SIGTERM');
+    const code = await exited;
+    return { code, output };
+  }
+
+  it('compiles with npm run build', () => {
+    expect(buildCode, buildOutput).toBe(0);
+    expect(existsSync(join(app, 'dist', 'main.js'))).toBe(true);
+  });
+
+  const STARTED = /"msg":"qlik-access-bot started"/;
+  it.each([
+    ['bot', () => compose.services.bot!.command as string[]],
+    ['worker', () => compose.services.worker!.command as string[]],
+    [
+      'all (the image CMD)',
+      () => {
+        const cmd = parseDockerfile(read('Dockerfile'))
+          .at(-1)!
+          .lines.filter((l) => l.startsWith('CMD '))
+          .at(-1)!;
+        return jsonArray(cmd, 'CMD');
+      },
+    ],
+  ])('%s starts and exits 0 on SIGTERM', async (_name, argv) => {
+    expect(existsSync(join(app, 'dist', 'main.js')), buildOutput).toBe(true);
+    const { code, output } = await startAndStop(argv(), STARTED);
+    expect(code, output).toBe(0);
+    // Nothing secret reaches the logs.
+    expect(output).not.toContain('docker-test-signing-secret');
+    expect(output).not.toContain(sim.apiKey);
+    expect(output).not.toContain('xoxb-docker-test');
+  });
+});
