@@ -226,6 +226,11 @@ export class SlackDriver {
         `slack driver: ${userId} cannot see the ephemeral message ${current.ts} shown to ${current.user}`,
       );
     }
+    if (current.channel.startsWith('D') && current.channel !== fake.dmChannelOf(userId)) {
+      throw new Error(
+        `slack driver: ${userId} cannot see ${current.channel}, another user's DM with the app`,
+      );
+    }
     const buttons = listButtons(current);
     const button = buttons.find(
       (b) => b.actionId === actionId && (opts.value === undefined || b.value === opts.value),

@@ -256,6 +256,23 @@ describe('SlackDriver with a real Bolt App', () => {
     expect(body.trigger_id).toBeTruthy();
   });
 
+  it("refuses a click on another user's DM", async () => {
+    const dm = fake.recordMessage({
+      channel: fake.dmChannelOf('U0ALICE'),
+      text: 'pick',
+      blocks: [
+        {
+          type: 'actions',
+          elements: [{ type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Go' } }],
+        },
+      ],
+      ephemeral: false,
+      via: 'chat.postMessage',
+    });
+    await expect(driver.click('U0BOB', dm, 'approve')).rejects.toThrow(/another user's DM/);
+    expect(actions).toHaveLength(0);
+  });
+
   it('throws when the button is no longer on the message', async () => {
     await driver.slash('U0ALICE', 'grant @bob Admin');
     const request = await fake.waitFor((m) => m.channel === 'C0APPROVE' && m.via === 'chat.postMessage');
