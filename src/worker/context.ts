@@ -3,7 +3,7 @@
 // attempt" or "stop retrying".
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
-import type { QlikClient } from '../qlik/client.ts';
+import type { QlikClient } from '../qlik/index.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { SlackMessenger } from '../slack/messenger.ts';
 import type { AuditLog } from '../store/audit-log.ts';

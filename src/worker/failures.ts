@@ -1,7 +1,7 @@
 // Owns how the worker reacts to a failure while changing roles: come back later without burning an attempt (429,
 // a busy principal lock), retry with backoff (5xx, network, timeouts, a lost lock), or fail at once with a message
 // written for the requester (400/403/404, drift). Pure, so every branch is tested on its own.
-import { QlikError } from '../qlik/errors.ts';
+import { QlikError } from '../qlik/index.ts';
 import { RetryLaterError } from './context.ts';
 
 /** The re-read after a write did not show what was written: someone else changed the principal at the same time. */
