@@ -1,0 +1,151 @@
+// Owns turning a `<who>` from a command into a Qlik principal: a Slack user by the email on their profile, an
+// email directly, or a group by its exact name. Every way this can fail (deactivated Slack user, no email, no or
+// several Qlik users, no such group) ends in a sentence telling the person what to do instead.
+import type { Principal } from '../domain/request.ts';
+import type { QlikGroup, QlikUser } from '../qlik/schemas.ts';
+import type { WhoRef } from '../slack/command-parser.ts';
+import type { SlackUserLookup } from '../slack/directory.ts';
+
+export interface RoleRef {
+  id: string;
+  name: string;
+}
+
+/** A principal and the roles it holds right now, directly and through its groups. */
+export interface ResolvedTarget {
+  principal: Principal;
+  direct: RoleRef[];
+  viaGroups: { group: string; roles: RoleRef[] }[];
+}
+
+export type TargetResult = { ok: true; target: ResolvedTarget } | { ok: false; message: string };
+
+export interface TargetLookups {
+  qlik: {
+    findUsersByEmail(email: string): Promise<QlikUser[]>;
+    findGroupByName(name: string): Promise<QlikGroup | undefined>;
+  };
+  slack: {
+    lookupUser(userId: string): Promise<SlackUserLookup>;
+    findUserIdByEmail(email: string): Promise<string | undefined>;
+  };
+}
+
+/** Resolves `who` (as typed by `requesterId`) to a Qlik user or group with its current roles. */
+export async function resolveTarget(
+  who: WhoRef,
+  requesterId: string,
+  deps: TargetLookups,
+): Promise<TargetResult> {
+  switch (who.kind) {
+    case 'me':
+      return fromSlackUser(requesterId, true, deps);
+    case 'slack-user':
+      return fromSlackUser(who.userId, who.userId === requesterId, deps);
+    case 'email': {
+      const slackUserId = await deps.slack.findUserIdByEmail(who.email).catch(() => undefined);
+      return fromEmail(who.email, slackUserId, deps);
+    }
+    case 'group':
+      return fromGroup(who.name, deps);
+  }
+}
+
+async function fromSlackUser(userId: string, self: boolean, deps: TargetLookups): Promise<TargetResult> {
+  const u = await deps.slack.lookupUser(userId);
+  const you = self ? 'Your' : undefined;
+  switch (u.kind) {
+    case 'not-found':
+      return {
+        ok: false,
+        message: `Slack doesn't know the user ${userId}. Pick the person with an @-mention, or use their email.`,
+      };
+    case 'deleted':
+      return {
+        ok: false,
+        message: `${u.name}'s Slack account is deactivated, so I can't map them to a Qlik user. Use their email instead if they still need Qlik access.`,
+      };
+    case 'bot':
+      return {
+        ok: false,
+        message: `${u.name} is a bot, and bots have no Qlik account. Pick a person or a group.`,
+      };
+    case 'no-email':
+      return {
+        ok: false,
+        message:
+          `${you ?? `${u.name}'s`} Slack profile has no email I can read, so I can't find the matching Qlik user. ` +
+          'Use the email instead, e.g. `/qlik grant alice@corp.com <role>`.',
+      };
+    case 'ok':
+      return fromEmail(u.email, userId, deps, u.name);
+  }
+}
+
+async function fromEmail(
+  email: string,
+  slackUserId: string | undefined,
+  deps: TargetLookups,
+  slackName?: string,
+): Promise<TargetResult> {
+  const users = await deps.qlik.findUsersByEmail(email);
+  const live = users.filter((u) => u.status !== 'deleted');
+  if (live.length === 0) {
+    return {
+      ok: false,
+      message: `No Qlik user has the email ${email} — ask a tenant admin to invite them first.`,
+    };
+  }
+  if (live.length > 1) {
+    return {
+      ok: false,
+      message: `${live.length} Qlik users have the email ${email}, so I can't tell which one you mean. Ask a tenant admin to remove the duplicate.`,
+    };
+  }
+  const user = live[0]!;
+  const principal: Principal = {
+    kind: 'user',
+    qlikId: user.id,
+    name: user.name || slackName || user.email || email,
+    email: user.email ?? email,
+  };
+  if (slackUserId) principal.slackUserId = slackUserId;
+  return {
+    ok: true,
+    target: {
+      principal,
+      direct: user.assignedRoles.map(ref),
+      viaGroups: user.assignedGroups
+        .filter((g) => g.assignedRoles.length > 0)
+        .map((g) => ({ group: g.name, roles: g.assignedRoles.map(ref) })),
+    },
+  };
+}
+
+async function fromGroup(name: string, deps: TargetLookups): Promise<TargetResult> {
+  const group = await deps.qlik.findGroupByName(name);
+  if (!group) {
+    return {
+      ok: false,
+      message: `Qlik has no group named exactly "${name}" (group names are case-sensitive). Check the spelling in the Management Console.`,
+    };
+  }
+  return {
+    ok: true,
+    target: {
+      principal: { kind: 'group', qlikId: group.id, name: group.name },
+      direct: group.assignedRoles.map(ref),
+      viaGroups: [],
+    },
+  };
+}
+
+function ref(r: { id: string; name: string }): RoleRef {
+  return { id: r.id, name: r.name };
+}
+
+/** True when `roles` holds the role (by id, or by name ignoring case when ids differ across listings). */
+export function holds(roles: readonly RoleRef[], role: RoleRef): boolean {
+  const name = role.name.toLowerCase();
+  return roles.some((r) => r.id === role.id || r.name.toLowerCase() === name);
+}

@@ -1,0 +1,142 @@
+// Owns every message the bot sends to Slack: the approval message and its updates, thread replies, DMs,
+// response_url answers, ephemerals and CSV uploads. The bot and the worker both send through here, so how a
+// message reaches Slack (and what is logged about it) lives in one place.
+import type { WebClient } from '@slack/web-api';
+import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import type { Logger } from '../observability/logger.ts';
+import { approvalMessage, type SlackMessage } from './views.ts';
+
+export type { SlackMessage };
+
+export interface CsvUpload {
+  userId: string;
+  filename: string;
+  title: string;
+  content: string | Buffer;
+  comment?: string;
+}
+
+/** Thrown when a response_url answer could not be delivered. */
+export class ResponseUrlError extends Error {
+  override readonly name = 'ResponseUrlError';
+  readonly status: number;
+  constructor(status: number, detail: string) {
+    super(`Slack did not accept the reply to the command (${status === 0 ? detail : `HTTP ${status}`})`);
+    this.status = status;
+  }
+}
+
+export class SlackMessenger {
+  readonly #client: WebClient;
+  readonly #logger: Logger;
+  /** conversations.open returns the same DM channel for a user forever; remembering it saves a call per DM. */
+  readonly #dmChannels = new Map<string, string>();
+
+  constructor(client: WebClient, logger: Logger) {
+    this.#client = client;
+    this.#logger = logger.child({ module: 'messenger' });
+  }
+
+  /** Posts the approval message for a request and says where it landed. */
+  async postApproval(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
+    const msg = approvalMessage(req, {});
+    const res = await this.#client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    if (!res.ts || !res.channel) throw new Error('Slack did not return the posted message (no ts/channel)');
+    this.#logger.debug({ requestId: req.id, channel: res.channel, ts: res.ts }, 'approval message posted');
+    return { channel: res.channel, ts: res.ts };
+  }
+
+  /** Re-renders the approval message for the request's current state; a no-op when none was posted. */
+  async refreshApproval(req: RoleChangeRequest): Promise<void> {
+    const ref = req.approvalMessage;
+    if (!ref) return;
+    const msg = approvalMessage(req, {});
+    await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
+  }
+
+  /** Replies in the approval message's thread; a no-op when none was posted. */
+  async replyInThread(req: RoleChangeRequest, msg: SlackMessage): Promise<void> {
+    const ref = req.approvalMessage;
+    if (!ref) return;
+    await this.#client.chat.postMessage({
+      channel: ref.channel,
+      thread_ts: ref.ts,
+      text: msg.text,
+      blocks: msg.blocks,
+    });
+  }
+
+  /** Sends a direct message from the bot to a user. */
+  async dm(userId: string, msg: SlackMessage): Promise<void> {
+    const channel = await this.#dmChannel(userId);
+    await this.#client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+  }
+
+  /**
+   * Answers through a command's or a click's response_url: ephemeral by default, and never replacing the message
+   * the button sits on unless asked.
+   */
+  async respond(
+    responseUrl: string,
+    msg: SlackMessage,
+    opts: { replaceOriginal?: boolean } = {},
+  ): Promise<void> {
+    const body = JSON.stringify({
+      response_type: 'ephemeral',
+      replace_original: opts.replaceOriginal ?? false,
+      text: msg.text,
+      blocks: msg.blocks,
+    });
+    // One retry covers a dropped keep-alive connection; response_url accepts five posts in thirty minutes.
+    for (let attempt = 1; ; attempt++) {
+      let status = 0;
+      let detail = '';
+      try {
+        const res = await fetch(responseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        status = res.status;
+        await res.body?.cancel();
+        if (res.ok) return;
+      } catch (err) {
+        detail = err instanceof Error ? err.message : String(err);
+      }
+      if (attempt >= 2 || (status >= 400 && status < 500)) {
+        this.#logger.warn({ status, detail }, 'response_url post failed');
+        throw new ResponseUrlError(status, detail || 'network error');
+      }
+    }
+  }
+
+  /** A message only `userId` sees, in `channel`. */
+  async ephemeral(channel: string, userId: string, msg: SlackMessage): Promise<void> {
+    await this.#client.chat.postEphemeral({ channel, user: userId, text: msg.text, blocks: msg.blocks });
+  }
+
+  /** Uploads a CSV file into the user's DM with the bot. */
+  async uploadCsv(opts: CsvUpload): Promise<void> {
+    const channel = await this.#dmChannel(opts.userId);
+    const content = typeof opts.content === 'string' ? Buffer.from(opts.content, 'utf8') : opts.content;
+    await this.#client.filesUploadV2({
+      channel_id: channel,
+      file: content,
+      filename: opts.filename,
+      title: opts.title,
+      ...(opts.comment === undefined ? {} : { initial_comment: opts.comment }),
+    });
+    this.#logger.debug({ filename: opts.filename, bytes: content.length }, 'csv uploaded');
+  }
+
+  async #dmChannel(userId: string): Promise<string> {
+    const known = this.#dmChannels.get(userId);
+    if (known) return known;
+    const res = await this.#client.conversations.open({ users: userId });
+    const id = res.channel?.id;
+    if (!id) throw new Error('Slack did not open a direct message channel');
+    this.#dmChannels.set(userId, id);
+    return id;
+  }
+}
