@@ -1,0 +1,248 @@
+// Entry point: `node src/main.ts all|bot|worker`. Wiring only — configuration, policy, connections, the Slack
+// front (bot role) and/or the worker, the health server, and a graceful shutdown with a deadline. Logs the facts
+// of the start-up, never a secret.
+import { AccessRequestApp } from './app/access-requests.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { loadPolicy, type Policy, PolicyError } from './domain/policy.ts';
+import {
+  closeServer,
+  createHttpServer,
+  listen,
+  type ReadinessResult,
+  sampleQueueDepth,
+  standardReadiness,
+} from './observability/http.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { recordQlikCall } from './observability/metrics.ts';
+import { QlikClient } from './qlik/index.ts';
+import { openQueues } from './queue/queues.ts';
+import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
+import { SlackDirectory } from './slack/directory.ts';
+import { SlackMessenger } from './slack/messenger.ts';
+import { AuditLog } from './store/audit-log.ts';
+import { PrincipalLock } from './store/principal-lock.ts';
+import { createRedis } from './store/redis.ts';
+import { RequestStore } from './store/request-store.ts';
+import { startWorker } from './worker/index.ts';
+
+export type Role = 'all' | 'bot' | 'worker';
+const ROLES: readonly Role[] = ['all', 'bot', 'worker'];
+
+/** How long a shutdown may take before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+/** How often an unverified Qlik credential is checked again (readiness stays 503 until it passes). */
+const CREDENTIAL_RECHECK_MS = 30_000;
+
+export interface Running {
+  stop(deadlineMs?: number): Promise<void>;
+  port: number;
+  /** Settles after the first Qlik credential check (passed or not); readiness reflects its outcome. */
+  credentialChecked: Promise<void>;
+}
+
+/** Starts the given role with a parsed config and policy; resolves once it serves. */
+export async function start(role: Role, config: Config, policy: Policy, logger: Logger): Promise<Running> {
+  const prefix = config.queuePrefix;
+  const redis = createRedis(config.redisUrl, 'command');
+  redis.on('error', (err: Error) =>
+    logger.warn({ err: { message: err.message } }, 'redis connection problem'),
+  );
+  const qlik = new QlikClient({
+    tenantUrl: config.qlik.tenantUrl,
+    apiKey: config.qlik.apiKey,
+    readsPerMinute: config.qlik.readsPerMinute,
+    writesPerMinute: config.qlik.writesPerMinute,
+    filterPerMinute: config.qlik.filterPerMinute,
+    onCall: recordQlikCall,
+  });
+  const store = new RequestStore(redis, prefix);
+  const audit = new AuditLog(redis, prefix);
+  const lock = new PrincipalLock(redis, prefix);
+  const queues = openQueues(redis, prefix);
+  // BullMQ re-emits connection errors on each queue; without a listener an 'error' event would end the process.
+  for (const q of [queues.roleChanges, queues.notifications]) {
+    q.on('error', (err: Error) =>
+      logger.warn({ err: { message: err.message }, queue: q.name }, 'queue error'),
+    );
+  }
+  const client = createWebClient(config.slack, logger);
+  const messenger = new SlackMessenger(client, logger);
+
+  const credential = watchQlikCredential(qlik, logger);
+  const readiness = standardReadiness({ redis, qlikCredential: credential.state });
+  const beforeScrape = () => sampleQueueDepth([queues.roleChanges, queues.notifications]);
+
+  let slack: SlackApp | undefined;
+  let healthOnly: ReturnType<typeof createHttpServer> | undefined;
+  let port: number;
+  if (role === 'all' || role === 'bot') {
+    const accessRequests = new AccessRequestApp({
+      store,
+      audit,
+      queues,
+      qlik,
+      directory: new SlackDirectory(client),
+      announcer: messenger,
+      policy,
+      requestTtlMs: config.requestTtlMs,
+      logger,
+    });
+    slack = await createSlackApp({ config, logger, accessRequests, messenger, readiness, beforeScrape });
+    port = await slack.start(config.port);
+  } else {
+    // A worker-only replica still answers health probes and scrapes.
+    healthOnly = createHttpServer({ logger, readiness, beforeScrape });
+    port = await listen(healthOnly, config.port);
+  }
+  const worker =
+    role === 'all' || role === 'worker'
+      ? await startWorker({
+          config,
+          logger,
+          qlik,
+          store,
+          audit,
+          lock,
+          queues,
+          messenger,
+          redisUrl: config.redisUrl,
+          prefix,
+        })
+      : undefined;
+
+  logger.info(
+    {
+      role,
+      port,
+      slackMode: slack?.mode,
+      slackApiUrl: config.slack.apiUrl ?? 'https://slack.com/api/',
+      qlikTenant: config.qlik.tenantUrl,
+      queuePrefix: prefix,
+      approvalChannel: policy.approvalChannel,
+      rolesWithRules: policy.roles.size,
+      requestTtlMs: config.requestTtlMs,
+    },
+    'qlik-access-bot started',
+  );
+
+  return {
+    port,
+    credentialChecked: credential.firstCheck,
+    async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
+      credential.stop();
+      await Promise.allSettled([
+        slack?.stop(deadlineMs),
+        worker?.close(deadlineMs),
+        healthOnly ? closeServer(healthOnly) : undefined,
+      ]);
+      await Promise.allSettled([queues.close(), qlik.close()]);
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** Verifies the Qlik credential now, and again every 30 s until it passes; readiness reads its state. */
+function watchQlikCredential(
+  qlik: QlikClient,
+  logger: Logger,
+): { state: () => ReadinessResult; firstCheck: Promise<void>; stop(): void } {
+  let state: ReadinessResult = { ok: false, reason: 'the Qlik credential has not been verified yet' };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const check = async () => {
+    try {
+      const res = await qlik.verifyCredential();
+      if (res.ok) {
+        state = { ok: true };
+        logger.info({ qlikUser: res.user.id }, 'Qlik credential verified');
+        return;
+      }
+      state = { ok: false, reason: res.reason };
+      logger.error({ reason: res.reason }, 'Qlik credential check failed');
+    } catch (err) {
+      state = { ok: false, reason: 'the Qlik credential could not be checked (Qlik unreachable)' };
+      logger.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'Qlik credential check failed',
+      );
+    }
+    if (!stopped) {
+      timer = setTimeout(() => void check(), CREDENTIAL_RECHECK_MS);
+      timer.unref();
+    }
+  };
+  const firstCheck = check();
+  return {
+    state: () => state,
+    firstCheck,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const role = (argv[0] ?? 'all') as Role;
+  if (!ROLES.includes(role)) {
+    console.error(`Unknown role "${argv[0]}". Usage: node src/main.ts all|bot|worker`);
+    process.exit(2);
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let policy: Policy;
+  try {
+    policy = loadPolicy(config);
+  } catch (err) {
+    if (err instanceof PolicyError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let running: Running;
+  try {
+    running = await start(role, config, policy, logger);
+  } catch (err) {
+    logger.fatal({ err: { message: err instanceof Error ? err.message : String(err) } }, 'could not start');
+    console.error(`qlik-access-bot could not start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown deadline passed; exiting anyway');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS + 5_000);
+    force.unref();
+    running.stop(SHUTDOWN_DEADLINE_MS).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error(
+          { err: { message: err instanceof Error ? err.message : String(err) } },
+          'unclean shutdown',
+        );
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (import.meta.main) await main(process.argv.slice(2));

@@ -1,0 +1,300 @@
+// Owns the Bolt app and its transport: an HTTP endpoint at POST /slack/events (slash commands and interactivity)
+// behind our own request verification, or Socket Mode when an app-level token is set; in both modes one node:http
+// server also serves /healthz, /readyz and /metrics. Bolt only checks that a timestamp is not too old; this module
+// also refuses timestamps from the future, so a captured request signed with a skewed clock can't be replayed later.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { type RetryOptions, WebClient, type WebClientOptions } from '@slack/web-api';
+import type { AccessRequestApp } from '../app/access-requests.ts';
+import type { Config } from '../config.ts';
+import { closeServer, createHttpServer, listen, type Readiness } from '../observability/http.ts';
+import type { Logger } from '../observability/logger.ts';
+import { InFlight, registerListeners } from './listeners/index.ts';
+import type { SlackMessenger } from './messenger.ts';
+
+/** Slack's documented window for a request timestamp, either side of now. */
+export const MAX_CLOCK_SKEW_SEC = 5 * 60;
+/** Slash-command and interactivity payloads are small; anything far larger is not from Slack. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export type SignatureCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Verifies Slack's v0 request signature and that the timestamp is within five minutes of now, in the past OR the
+ * future. Constant-time comparison; the reason never contains the secret or the expected signature.
+ */
+export function verifySlackSignature(opts: {
+  signingSecret: string;
+  rawBody: Buffer | string;
+  signature: string | undefined;
+  timestamp: string | undefined;
+  nowMs?: number;
+}): SignatureCheck {
+  const { signature, timestamp } = opts;
+  if (!signature || !timestamp) return { ok: false, reason: 'missing signature headers' };
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'malformed timestamp' };
+  const nowSec = Math.floor((opts.nowMs ?? Date.now()) / 1000);
+  const ts = Number(timestamp);
+  if (ts < nowSec - MAX_CLOCK_SKEW_SEC) return { ok: false, reason: 'stale timestamp' };
+  if (ts > nowSec + MAX_CLOCK_SKEW_SEC) return { ok: false, reason: 'timestamp in the future' };
+  const m = /^v0=([0-9a-f]{64})$/.exec(signature);
+  if (!m) return { ok: false, reason: 'malformed signature' };
+  const hmac = createHmac('sha256', opts.signingSecret);
+  hmac.update(`v0:${timestamp}:`);
+  hmac.update(opts.rawBody);
+  const expected = hmac.digest();
+  const given = Buffer.from(m[1]!, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected)
+    ? { ok: true }
+    : { ok: false, reason: 'signature mismatch' };
+}
+
+/** Web API retries: Slack's `rate_limited` answers are waited out (Retry-After) and retried, as are network errors. */
+export const SLACK_RETRY: RetryOptions = {
+  retries: 5,
+  factor: 2,
+  minTimeout: 250,
+  maxTimeout: 10_000,
+  randomize: true,
+};
+
+function webClientOptions(slack: Config['slack'], logger: Logger): WebClientOptions {
+  return {
+    ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` } : {}),
+    retryConfig: SLACK_RETRY,
+    rejectRateLimitedCalls: false,
+    timeout: 30_000,
+    logger: boltLogger(logger.child({ module: 'slack-web-api' })),
+  };
+}
+
+/** The WebClient the messenger and the directory use (the same options Bolt's own client gets). */
+export function createWebClient(slack: Config['slack'], logger: Logger): WebClient {
+  return new WebClient(slack.botToken, webClientOptions(slack, logger));
+}
+
+/** Adapts pino to the logger interface Bolt and the Web API client expect. */
+export function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const fmt = (msg: unknown[]) =>
+    msg
+      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
+      .join(' ');
+  return {
+    debug: (...msg: unknown[]) => log.debug(fmt(msg)),
+    info: (...msg: unknown[]) => log.info(fmt(msg)),
+    warn: (...msg: unknown[]) => log.warn(fmt(msg)),
+    error: (...msg: unknown[]) => log.error(fmt(msg)),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+export interface SlackAppDeps {
+  config: Pick<Config, 'slack'>;
+  logger: Logger;
+  accessRequests: AccessRequestApp;
+  messenger: SlackMessenger;
+  /** Decides GET /readyz. */
+  readiness: Readiness;
+  /** Runs before GET /metrics renders (e.g. sample queue depth). */
+  beforeScrape?: () => Promise<void>;
+  /** The bot's identity from auth.test, when the caller already has it; fetched otherwise. */
+  botIdentity?: { botId: string; botUserId: string };
+  /** The slash command to listen for; default `/qlik`. */
+  command?: string;
+}
+
+export interface SlackApp {
+  app: App;
+  mode: 'http' | 'socket';
+  /** Serves HTTP (and connects Socket Mode); resolves with the bound port. */
+  start(port: number, host?: string): Promise<number>;
+  /** Stops taking new work, waits for answers in flight up to the deadline, then closes. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/** Builds the Bolt app with its listeners and the HTTP server; nothing listens until start(). */
+export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
+  const { slack } = deps.config;
+  const log = deps.logger.child({ module: 'slack-app' });
+  const clientOptions = webClientOptions(slack, deps.logger);
+  const identity = deps.botIdentity ?? (await fetchIdentity(slack, deps.logger));
+  const inflight = new InFlight();
+  const common = {
+    token: slack.botToken,
+    botId: identity.botId,
+    botUserId: identity.botUserId,
+    clientOptions,
+    logger: boltLogger(deps.logger.child({ module: 'bolt' })),
+    convoStore: false as const,
+  };
+
+  let app: App;
+  let receiver: HTTPReceiver | undefined;
+  const mode = slack.appToken ? 'socket' : 'http';
+  if (slack.appToken) {
+    app = new App({ ...common, appToken: slack.appToken, socketMode: true });
+  } else {
+    if (!slack.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required in HTTP mode');
+    receiver = new HTTPReceiver({
+      signingSecret: slack.signingSecret,
+      endpoints: '/slack/events',
+      logger: common.logger,
+      processBeforeResponse: false,
+    });
+    app = new App({ ...common, receiver });
+  }
+
+  registerListeners(
+    app,
+    {
+      app: deps.accessRequests,
+      respond: (url, msg) => deps.messenger.respond(url, msg),
+      ephemeral: (channel, user, msg) => deps.messenger.ephemeral(channel, user, msg),
+      logger: deps.logger.child({ module: 'listeners' }),
+      inflight,
+    },
+    deps.command,
+  );
+  app.error(async (err) => {
+    log.error(
+      { err: { name: err.name, message: err.message, code: err.code } },
+      'unhandled error in a listener',
+    );
+  });
+
+  const signingSecret = slack.signingSecret;
+  const slackEvents =
+    receiver && signingSecret ? verifiedSlackEvents(signingSecret, receiver, log) : undefined;
+  const server: Server = createHttpServer({
+    logger: deps.logger,
+    readiness: deps.readiness,
+    ...(deps.beforeScrape ? { beforeScrape: deps.beforeScrape } : {}),
+    ...(slackEvents ? { slackEvents } : {}),
+  });
+
+  return {
+    app,
+    mode,
+    async start(port, host) {
+      const bound = await listen(server, port, host);
+      if (mode === 'socket') await app.start();
+      log.info({ port: bound, mode }, 'slack front listening');
+      return bound;
+    },
+    async stop(deadlineMs = 10_000) {
+      const closing = closeServer(server);
+      if (mode === 'socket') await app.stop().catch(() => undefined);
+      const drained = await inflight.drain(deadlineMs);
+      if (!drained) log.warn({ inflight: inflight.size }, 'stopped with answers still in flight');
+      server.closeAllConnections();
+      await closing;
+    },
+  };
+}
+
+async function fetchIdentity(
+  slack: Config['slack'],
+  logger: Logger,
+): Promise<{ botId: string; botUserId: string }> {
+  const client = createWebClient(slack, logger);
+  let res: Awaited<ReturnType<WebClient['auth']['test']>>;
+  try {
+    res = await client.auth.test();
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    throw new Error(
+      code
+        ? `Slack did not accept SLACK_BOT_TOKEN (${code}). Check the token in the app's OAuth settings.`
+        : `Could not reach Slack's Web API to check SLACK_BOT_TOKEN (${err instanceof Error ? err.message : String(err)}).`,
+    );
+  }
+  if (!res.user_id || !res.bot_id)
+    throw new Error('SLACK_BOT_TOKEN is not a bot token (auth.test returned no bot id).');
+  return { botId: res.bot_id, botUserId: res.user_id };
+}
+
+/**
+ * Our verification in front of Bolt's: buffer the body (bounded), check signature and both edges of the
+ * timestamp window, and only then hand the request to Bolt (which re-reads the buffered body).
+ */
+function verifiedSlackEvents(signingSecret: string, receiver: HTTPReceiver, log: Logger) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    void (async () => {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, BODY_LIMIT_BYTES);
+      } catch (err) {
+        const tooLarge = (err as { tooLarge?: boolean }).tooLarge === true;
+        res.writeHead(tooLarge ? 413 : 400);
+        res.end();
+        return;
+      }
+      if (isSslCheck(req, raw)) {
+        // Slack's unsigned SSL probe: answer it without letting anything in it reach Bolt.
+        res.writeHead(200);
+        res.end();
+        return;
+      }
+      const check = verifySlackSignature({
+        signingSecret,
+        rawBody: raw,
+        signature: header(req, 'x-slack-signature'),
+        timestamp: header(req, 'x-slack-request-timestamp'),
+      });
+      if (!check.ok) {
+        log.warn({ reason: check.reason }, 'rejected a request that did not verify as coming from Slack');
+        res.writeHead(401, { 'content-type': 'text/plain' });
+        res.end('invalid request signature\n');
+        return;
+      }
+      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
+      try {
+        receiver.requestListener(req, res);
+      } catch (err) {
+        log.error(
+          { err: { message: err instanceof Error ? err.message : String(err) } },
+          'slack receiver failed',
+        );
+        if (!res.headersSent) {
+          res.writeHead(500);
+          res.end();
+        }
+      }
+    })();
+  };
+}
+
+function isSslCheck(req: IncomingMessage, raw: Buffer): boolean {
+  if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return false;
+  if (req.headers['x-slack-signature']) return false;
+  return new URLSearchParams(raw.toString('utf8')).get('ssl_check') === '1';
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Past the limit the rest is read and dropped, so the client still gets a 413 instead of a reset.
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+    });
+    req.on('end', () =>
+      size > limit
+        ? reject(Object.assign(new Error('body too large'), { tooLarge: true }))
+        : resolve(Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,186 @@
+// Owns the `/qlik` slash command: parse Slack's payload at the edge, ACK AT ONCE (help is answered in the ack
+// itself, everything else with an empty ack), then do the Qlik/Redis work and answer through response_url.
+// Nothing escapes unanswered: every failure ends as a message to the person who typed the command.
+import { z } from 'zod';
+import type { AccessRequestApp } from '../../app/access-requests.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { commands } from '../../observability/metrics.ts';
+import { type ParsedCommand, parseCommand } from '../command-parser.ts';
+import type { SlackMessage } from '../messenger.ts';
+import { escapeMrkdwn } from '../mrkdwn.ts';
+import { message, section } from '../views/blocks.ts';
+import {
+  auditMessage,
+  autoApprovedMessage,
+  duplicateRequestMessage,
+  errorMessage,
+  helpMessage,
+  requestFiledMessage,
+  requestsMessage,
+  rolesMessage,
+  whoHasMessage,
+  whoisMessage,
+} from '../views.ts';
+import type { InFlight } from './inflight.ts';
+
+export interface CommandDeps {
+  app: AccessRequestApp;
+  /** Answers through a response_url (ephemeral). */
+  respond: (responseUrl: string, msg: SlackMessage) => Promise<void>;
+  logger: Logger;
+  inflight: InFlight;
+}
+
+/** The fields of Slack's slash-command payload the bot relies on. */
+export const slashCommandPayload = z.object({
+  user_id: z.string().regex(/^[UW][A-Z0-9]+$/),
+  channel_id: z.string().min(1),
+  text: z.string().default(''),
+  response_url: z.url(),
+  command: z.string().optional(),
+});
+export type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
+
+type Ack = (response?: {
+  response_type: 'ephemeral';
+  text: string;
+  blocks: SlackMessage['blocks'];
+}) => Promise<void>;
+
+/** A success notice (plain sentence, escaped) in the same shape as every other view. */
+export function noticeMessage(text: string): SlackMessage {
+  return message(text, [section(escapeMrkdwn(text))]);
+}
+
+/** The Bolt listener for `/qlik`. Acks first, then works; the returned promise settles when the answer is sent. */
+export async function handleQlikCommand(args: { body: unknown; ack: Ack }, deps: CommandDeps): Promise<void> {
+  const parsed = slashCommandPayload.safeParse(args.body);
+  if (!parsed.success) {
+    deps.logger.warn({ issues: parsed.error.issues.map((i) => i.path.join('.')) }, 'malformed slash command');
+    await args.ack(
+      ephemeral(errorMessage("I couldn't read that command's payload from Slack. Please try again.")),
+    );
+    return;
+  }
+  const payload = parsed.data;
+  const cmd = parseCommand(payload.text);
+  if (cmd.kind === 'help' || cmd.kind === 'invalid') {
+    // Pure answers go back in the ack itself: no I/O, nothing to wait for.
+    const msg = cmd.kind === 'help' ? helpMessage() : helpMessage(cmd.problem, cmd.usage);
+    commands.inc({ command: cmd.kind, outcome: cmd.kind === 'help' ? 'ok' : 'invalid' });
+    await args.ack(ephemeral(msg));
+    return;
+  }
+  await args.ack();
+  await deps.inflight.run(() => answer(cmd, payload, deps));
+}
+
+function ephemeral(msg: SlackMessage) {
+  return { response_type: 'ephemeral' as const, text: msg.text, blocks: msg.blocks };
+}
+
+async function answer(
+  cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' }>,
+  p: SlashCommandPayload,
+  deps: CommandDeps,
+): Promise<void> {
+  const log = deps.logger.child({ command: cmd.kind, user: p.user_id });
+  const send = async (msg: SlackMessage) => {
+    try {
+      await deps.respond(p.response_url, msg);
+    } catch (err) {
+      log.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'could not answer the command',
+      );
+    }
+  };
+  let outcome = 'ok';
+  try {
+    const replies = await run(cmd, p, deps, (o) => {
+      outcome = o;
+    });
+    for (const msg of replies) await send(msg);
+  } catch (err) {
+    // The app never throws; this guards the rendering and anything unforeseen.
+    outcome = 'error';
+    log.error({ err: { message: err instanceof Error ? err.message : String(err) } }, 'command failed');
+    await send(
+      errorMessage('Something went wrong on my side. Try again, and tell an admin if it keeps happening.'),
+    );
+  } finally {
+    commands.inc({ command: cmd.kind, outcome });
+  }
+}
+
+/** Runs one command and returns the messages to send back, in order. */
+async function run(
+  cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' }>,
+  p: SlashCommandPayload,
+  deps: CommandDeps,
+  setOutcome: (o: string) => void,
+): Promise<SlackMessage[]> {
+  const app = deps.app;
+  const refused = (r: { message: string }) => {
+    setOutcome('refused');
+    return [errorMessage(r.message)];
+  };
+  switch (cmd.kind) {
+    case 'grant':
+    case 'revoke': {
+      const res = await app.fileRequest({
+        requesterId: p.user_id,
+        action: cmd.kind,
+        who: cmd.who,
+        roleName: cmd.role,
+        ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
+        ...(cmd.kind === 'grant' && cmd.durationMs !== undefined ? { durationMs: cmd.durationMs } : {}),
+      });
+      if (!res.ok) {
+        if ('duplicateOf' in res) {
+          setOutcome('duplicate');
+          return [duplicateRequestMessage(res.duplicateOf)];
+        }
+        return refused(res);
+      }
+      const receipt = res.autoApproved
+        ? autoApprovedMessage(res.request)
+        : requestFiledMessage(res.request, res.approvalChannel);
+      return res.postProblem ? [receipt, errorMessage(res.postProblem)] : [receipt];
+    }
+    case 'who-has': {
+      const res = await app.whoHas(cmd.role);
+      if (!res.ok) return refused(res);
+      const summary = whoHasMessage({ ...res, csvAttached: res.csvNeeded });
+      if (!res.csvNeeded) return [summary];
+      // The summary goes out first; the full list follows as a file, which can take a while on a large tenant.
+      await deps.respond(p.response_url, summary);
+      const csv = await app.sendHoldersCsv(res.role, p.user_id);
+      if (!csv.ok) return refused({ message: `I couldn't attach the full list of holders: ${csv.message}` });
+      return [];
+    }
+    case 'whois': {
+      const res = await app.whois(cmd.who, p.user_id);
+      return res.ok ? [whoisMessage(res)] : refused(res);
+    }
+    case 'roles': {
+      const res = await app.listRoles();
+      return res.ok ? [rolesMessage(res.roles)] : refused(res);
+    }
+    case 'requests': {
+      const res = await app.listRequests(p.user_id);
+      return res.ok ? [requestsMessage(res)] : refused(res);
+    }
+    case 'cancel': {
+      const res = await app.cancel(cmd.requestId, p.user_id);
+      return res.ok ? [noticeMessage(res.message)] : refused(res);
+    }
+    case 'audit': {
+      const res = await app.auditLog(p.user_id, {
+        ...(cmd.who === undefined ? {} : { who: cmd.who }),
+        ...(cmd.role === undefined ? {} : { role: cmd.role }),
+      });
+      return res.ok ? [auditMessage(res.events)] : refused(res);
+    }
+  }
+}
