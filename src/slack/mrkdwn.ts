@@ -36,9 +36,9 @@ export function truncate(text: string, max: number): string {
   return head + ELLIPSIS;
 }
 
-/** Shortens untrusted text to `max` characters, then escapes it. */
+/** Escapes untrusted text and shortens the result to `max` characters (entities are never split). */
 export function clip(text: string, max: number): string {
-  return escapeMrkdwn(truncate(text, max));
+  return truncate(escapeMrkdwn(text), max);
 }
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,40}$/;

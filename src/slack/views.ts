@@ -1,0 +1,613 @@
+// Owns what the bot says in Slack: one function per message, each returning Block Kit plus fallback text.
+// Pure. Every piece of user or Qlik data goes through mrkdwn.ts (escaped, clipped) and every block through
+// views/blocks.ts (Slack's limits), so no data can ping, link, or make Slack refuse a message.
+import type { KnownBlock } from '@slack/types';
+import { describeTarget, type RequestState, type RoleChangeRequest } from '../domain/request.ts';
+import { USAGE } from './command-parser.ts';
+import {
+  channelRef,
+  clip,
+  escapeMrkdwn,
+  humanDuration,
+  listNames,
+  mention,
+  person,
+  slackDate,
+  truncate,
+} from './mrkdwn.ts';
+import {
+  actions,
+  button,
+  context,
+  divider,
+  fieldSections,
+  header,
+  listSections,
+  message,
+  type SlackMessage,
+  section,
+} from './views/blocks.ts';
+
+export { LIMITS, type SlackMessage, validateMessage } from './views/blocks.ts';
+
+/** Action ids of the buttons; the Bolt listeners register these. Every button's value is the request id. */
+export const ACTION_IDS = {
+  approve: 'approve',
+  deny: 'deny',
+  cancel: 'cancel',
+  revokeNow: 'revoke_now',
+  extend: 'extend',
+} as const;
+
+type Names = Readonly<Record<string, string>>;
+
+// ---- shared pieces of a request, escaped and clipped
+
+function rid(req: Pick<RoleChangeRequest, 'id'>): string {
+  return clip(req.id, 40);
+}
+
+function roleName(req: Pick<RoleChangeRequest, 'role'>): string {
+  return clip(req.role.name, 120);
+}
+
+function target(req: Pick<RoleChangeRequest, 'target'>): string {
+  return clip(describeTarget(req.target), 300);
+}
+
+/** The short name used in sentences such as "alice already has X". */
+function targetName(req: Pick<RoleChangeRequest, 'target'>): string {
+  return clip(req.target.kind === 'group' ? `group ${req.target.name}` : req.target.name, 200);
+}
+
+function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boolean {
+  return (
+    req.action === 'grant' &&
+    req.durationMs !== undefined &&
+    Number.isFinite(req.durationMs) &&
+    req.durationMs > 0
+  );
+}
+
+/** `grant *TenantAdmin* to Alice (alice@corp.com) for 4 hours` */
+function change(req: RoleChangeRequest): string {
+  if (req.action === 'revoke') return `revoke *${roleName(req)}* from ${target(req)}`;
+  const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
+  return `grant *${roleName(req)}* to ${target(req)}${d}`;
+}
+
+/** The same as plain text for fallbacks and headers (data still escaped: fallback text is parsed too). */
+function changePlain(req: RoleChangeRequest): string {
+  const role = clip(req.role.name, 80);
+  if (req.action === 'revoke') return `revoke ${role} from ${clip(describeTarget(req.target), 120)}`;
+  const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
+  return `grant ${role} to ${clip(describeTarget(req.target), 120)}${d}`;
+}
+
+function reasonText(req: Pick<RoleChangeRequest, 'reason'>): string {
+  const r = req.reason?.trim();
+  return r ? clip(r, 1500) : '_No reason given._';
+}
+
+function approvalsNeeded(req: RoleChangeRequest): number {
+  return Math.max(1, Math.floor(Number.isFinite(req.approvalsRequired) ? req.approvalsRequired : 1));
+}
+
+function approvalsCount(req: RoleChangeRequest): string {
+  return `${req.approvals.length} of ${approvalsNeeded(req)}`;
+}
+
+function approversList(req: RoleChangeRequest, names?: Names): string {
+  return listNames(
+    req.approvals.map((a) => `${person(a.slackUserId, names)} (${slackDate(a.at)})`),
+    10,
+  );
+}
+
+function roleList(roles: readonly string[] | undefined): string {
+  if (!roles || roles.length === 0) return '_none_';
+  return listNames(
+    roles.map((r) => clip(r, 80)),
+    30,
+  );
+}
+
+const STATE_EMOJI: Readonly<Record<RequestState, string>> = {
+  pending: ':hourglass_flowing_sand:',
+  approved: ':white_check_mark:',
+  denied: ':no_entry:',
+  expired: ':alarm_clock:',
+  cancelled: ':leftwards_arrow_with_hook:',
+  applying: ':gear:',
+  applied: ':white_check_mark:',
+  failed: ':x:',
+  'expired-revoked': ':hourglass:',
+  revoked: ':wastebasket:',
+};
+
+function emoji(state: RequestState): string {
+  return Object.hasOwn(STATE_EMOJI, state) ? STATE_EMOJI[state] : ':grey_question:';
+}
+
+/** One line saying where the request stands, for the approval message and the lists. */
+function stateLine(req: RoleChangeRequest, names?: Names): string {
+  const e = emoji(req.state);
+  const byApprovers =
+    req.approvals.length > 0
+      ? `approved by ${approversList(req, names)}`
+      : 'approved automatically by policy';
+  switch (req.state) {
+    case 'pending':
+      return `${e} *Waiting for approval* (${approvalsCount(req)}) · expires ${slackDate(req.expiresAt)}`;
+    case 'approved':
+      return `${e} *Approved*: ${byApprovers}. Queued to apply.`;
+    case 'applying':
+      return `${e} *Applying…* (${byApprovers})`;
+    case 'applied': {
+      const raw = req.result?.message?.trim() ? clip(req.result.message.trim(), 600) : '';
+      const msg = raw === '' ? '' : ` ${raw}${/[.!?…]$/.test(raw) ? '' : '.'}`;
+      const until =
+        isTimeBound(req) && req.result?.revokeAt !== undefined
+          ? ` Ends ${slackDate(req.result.revokeAt)}.`
+          : '';
+      return `${e} *Applied*:${msg || ' done.'}${until}`;
+    }
+    case 'failed':
+      return `${e} *Failed*: ${req.error?.trim() ? clip(req.error.trim(), 1000) : 'no details were recorded.'}`;
+    case 'denied':
+      return `${e} *Denied* by ${req.deniedBy ? person(req.deniedBy, names) : 'an approver'} ${slackDate(req.updatedAt)}`;
+    case 'expired':
+      return `${e} *Expired*: nobody decided before ${slackDate(req.expiresAt)}.`;
+    case 'cancelled':
+      return `${e} *Cancelled* by ${person(req.cancelledBy ?? req.requesterId, names)} ${slackDate(req.updatedAt)}`;
+    case 'revoked':
+      return `${e} *Revoked* ${slackDate(req.updatedAt)}: the role was removed before the grant ran out.`;
+    case 'expired-revoked':
+      return `${e} *Ended* ${slackDate(req.updatedAt)}: the time-bound grant ran out and the role was removed.`;
+    default:
+      return `${e} *${clip(String(req.state), 40)}*`;
+  }
+}
+
+const STATE_WORDS: Readonly<Record<RequestState, string>> = {
+  pending: 'waiting for approval',
+  approved: 'approved',
+  denied: 'denied',
+  expired: 'expired',
+  cancelled: 'cancelled',
+  applying: 'applying',
+  applied: 'applied',
+  failed: 'failed',
+  'expired-revoked': 'ended (expired)',
+  revoked: 'revoked',
+};
+
+function stateWord(state: RequestState): string {
+  return Object.hasOwn(STATE_WORDS, state) ? STATE_WORDS[state] : clip(String(state), 40);
+}
+
+// ---- help and errors
+
+const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] = [
+  [
+    USAGE.grant,
+    'ask for a role; approvers decide',
+    '/qlik grant @alice ManagedSpaceCreator for 4h because quarterly report',
+  ],
+  [USAGE.revoke, 'ask to remove a role', '/qlik revoke alice@corp.com TenantAdmin because left the team'],
+  [USAGE['who-has'], 'who holds a role, directly and through groups', '/qlik who-has TenantAdmin'],
+  [USAGE.whois, 'the roles of a person or group', '/qlik whois group:"Sales Ops"'],
+  [USAGE.roles, "the tenant's roles"],
+  [USAGE.requests, 'pending requests: yours, and those you can approve'],
+  [USAGE.cancel, 'cancel a request of yours that is still pending', '/qlik cancel R-7KQ2'],
+  [USAGE.audit, 'recent audit events (approvers only)', '/qlik audit @alice'],
+  [USAGE.help, 'this help'],
+];
+
+/** All commands with one example each; a problem with the user's command comes first when given. */
+export function helpMessage(problem?: string, usage?: string): SlackMessage {
+  const blocks: KnownBlock[] = [];
+  if (problem?.trim()) {
+    blocks.push(section(`:warning: ${clip(problem.trim(), 1500)}`));
+    if (usage?.trim()) blocks.push(section(`Usage: \`${clip(usage.trim(), 300)}\``));
+    blocks.push(divider());
+  }
+  blocks.push(header('Qlik access: commands'));
+  blocks.push(
+    section(
+      COMMAND_HELP.map(
+        ([u, what, ex]) =>
+          `\`${escapeMrkdwn(u)}\`: ${what}${ex ? `\n      e.g. \`${escapeMrkdwn(ex)}\`` : ''}`,
+      ).join('\n'),
+    ),
+  );
+  blocks.push(
+    context(
+      '*who*: an @mention, `me`, an email, or a Qlik group as `group:Finance` / `group:"Sales Ops"`',
+      '*duration*: `30m`, `4h`, `2d`, `1w`; leave it out for a permanent grant',
+      '*role*: a role of the tenant (see `/qlik roles`); quote names with spaces',
+    ),
+  );
+  const text = problem?.trim()
+    ? `${truncate(escapeMrkdwn(problem.trim()), 1000)} Type /qlik help to see all commands.`
+    : 'Qlik access commands: grant, revoke, who-has, whois, roles, requests, cancel, audit, help.';
+  return message(text, blocks);
+}
+
+/** Something went wrong that the user should know about; `text` is written for them. */
+export function errorMessage(text: string): SlackMessage {
+  const t = text.trim() || 'Something went wrong.';
+  return message(clip(t, 1500), [section(`:warning: ${clip(t, 2900)}`)]);
+}
+
+// ---- the approval message (posted once, then updated in place for every state)
+
+export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: Names } = {}): SlackMessage {
+  const names = opts.approverNames;
+  const verb = req.action === 'revoke' ? 'Revoke' : 'Grant';
+  const kind =
+    req.action === 'revoke'
+      ? 'Revoke'
+      : isTimeBound(req)
+        ? `Grant for ${humanDuration(req.durationMs!)}`
+        : 'Grant (permanent)';
+  const blocks: KnownBlock[] = [
+    header(`${verb} ${truncate(req.role.name, 80)}: request ${truncate(req.id, 20)}`),
+    ...fieldSections([
+      `*Requested by*\n${person(req.requesterId, names)}`,
+      `*For*\n${target(req)}`,
+      `*Role*\n${roleName(req)}`,
+      `*Change*\n${kind}`,
+      `*Request*\n${rid(req)}`,
+      `*Filed*\n${slackDate(req.createdAt)}`,
+    ]),
+    section(`*Reason*\n${reasonText(req)}`),
+  ];
+  const links: string[] = [];
+  if (req.extends) links.push(`Extends ${clip(req.extends, 40)}`);
+  if (req.revokes) links.push(`Ends the time-bound grant ${clip(req.revokes, 40)}`);
+  if (links.length > 0) blocks.push(context(...links));
+  if (req.state !== 'pending' && req.approvals.length > 0) {
+    blocks.push(context(`Approvals: ${approvalsCount(req)}: ${approversList(req, names)}`));
+  } else if (req.state === 'pending' && req.approvals.length > 0) {
+    blocks.push(context(`Approved so far by ${approversList(req, names)}`));
+  }
+  blocks.push(section(stateLine(req, names)));
+  if (req.state === 'pending') {
+    blocks.push(
+      actions(
+        button('Approve', ACTION_IDS.approve, req.id, 'primary'),
+        button('Deny', ACTION_IDS.deny, req.id, 'danger'),
+      ),
+    );
+  }
+  return message(`Request ${rid(req)}: ${changePlain(req)}: ${stateWord(req.state)}`, blocks);
+}
+
+// ---- replies to the requester
+
+/** Ephemeral receipt: the request was filed and is waiting for approval. */
+export function requestFiledMessage(req: RoleChangeRequest, channelName?: string): SlackMessage {
+  const where = channelName?.trim() ? ` in ${channelRef(channelName.trim())}` : '';
+  const n = approvalsNeeded(req);
+  const needs = `${n} approval${n === 1 ? '' : 's'}`;
+  const blocks: KnownBlock[] = [
+    section(
+      `:inbox_tray: Request *${rid(req)}* filed: ${change(req)}.\nIt is waiting for approval${where} (needs ${needs}). ` +
+        `I'll send you a DM when it is decided.`,
+      button('Cancel request', ACTION_IDS.cancel, req.id),
+    ),
+    context(
+      `Expires ${slackDate(req.expiresAt)} if nobody decides.`,
+      `Cancel later with \`/qlik cancel ${rid(req)}\``,
+    ),
+  ];
+  return message(`Request ${rid(req)} filed: ${changePlain(req)}. Waiting for approval.`, blocks);
+}
+
+/** Ephemeral: the same request is already pending, so nothing new was filed. */
+export function duplicateRequestMessage(existing: RoleChangeRequest): SlackMessage {
+  const blocks: KnownBlock[] = [
+    section(
+      `:repeat: The same request is already pending: *${rid(existing)}* (${change(existing)}), ` +
+        `filed by ${mention(existing.requesterId)} ${slackDate(existing.createdAt)}. ` +
+        `Approvals so far: ${approvalsCount(existing)}.\nNo new request was filed.`,
+    ),
+    context(`It expires ${slackDate(existing.expiresAt)}. See \`/qlik requests\` for your pending requests.`),
+  ];
+  return message(
+    `${rid(existing)} is already pending: ${changePlain(existing)}. No new request was filed.`,
+    blocks,
+  );
+}
+
+/** Ephemeral: policy approves this role automatically; it is being applied now. */
+export function autoApprovedMessage(req: RoleChangeRequest): SlackMessage {
+  const blocks: KnownBlock[] = [
+    section(
+      `:zap: Request *${rid(req)}* was approved automatically by policy: ${change(req)}.\n` +
+        `Applying it now; I'll send you a DM with the result.`,
+    ),
+  ];
+  return message(`${rid(req)} approved automatically: ${changePlain(req)}. Applying it now.`, blocks);
+}
+
+/** The outcome of applying a request, for the approval thread and the requester's DM. */
+export function resultMessage(req: RoleChangeRequest): SlackMessage {
+  const blocks: KnownBlock[] = [];
+  let text: string;
+  if (req.state === 'applied') {
+    const r = req.result;
+    const changed = r?.changed !== false;
+    let headline: string;
+    if (req.action === 'grant') {
+      headline = changed
+        ? `:white_check_mark: *${rid(req)}*: granted *${roleName(req)}* to ${target(req)}.`
+        : `:information_source: *${rid(req)}*: ${targetName(req)} already had *${roleName(req)}*; nothing changed.`;
+    } else {
+      headline = changed
+        ? `:white_check_mark: *${rid(req)}*: revoked *${roleName(req)}* from ${target(req)}.`
+        : `:information_source: *${rid(req)}*: ${targetName(req)} didn't have *${roleName(req)}* directly; nothing changed.`;
+    }
+    const lines = [headline];
+    if (r?.message?.trim()) lines.push(clip(r.message.trim(), 600));
+    if (r) lines.push(`*Roles before:* ${roleList(r.before)}\n*Roles after:* ${roleList(r.after)}`);
+    blocks.push(section(lines.join('\n')));
+    if (isTimeBound(req)) {
+      const ends =
+        r?.revokeAt !== undefined
+          ? slackDate(r.revokeAt)
+          : `${humanDuration(req.durationMs!)} after it was applied`;
+      blocks.push(context(`:hourglass: Time-bound: the role is removed ${ends}.`));
+    }
+    if (req.action === 'grant') {
+      const buttons = [button('Revoke now', ACTION_IDS.revokeNow, req.id, 'danger')];
+      if (isTimeBound(req)) buttons.unshift(button('Extend', ACTION_IDS.extend, req.id));
+      blocks.push(actions(...buttons));
+    }
+    text = changed
+      ? `${rid(req)} applied: ${changePlain(req)}.`
+      : `${rid(req)}: nothing to change; ${changePlain(req)} was already in place.`;
+  } else if (req.state === 'failed') {
+    const error = req.error?.trim() ? clip(req.error.trim(), 1500) : 'No details were recorded.';
+    blocks.push(section(`:x: *${rid(req)}*: couldn't ${change(req)}.\n${error}`));
+    blocks.push(
+      context('Nothing was changed by this request. Fix the cause and file it again, or ask a tenant admin.'),
+    );
+    text = `${rid(req)} failed: couldn't ${changePlain(req)}.`;
+  } else {
+    blocks.push(section(`Request *${rid(req)}* (${change(req)}):\n${stateLine(req)}`));
+    text = `${rid(req)}: ${changePlain(req)}: ${stateWord(req.state)}.`;
+  }
+  return message(text, blocks);
+}
+
+/** DM to the requester when their request ends without being applied: denied, expired or cancelled. */
+export function decisionNotice(req: RoleChangeRequest): SlackMessage {
+  let line: string;
+  let text: string;
+  const what = `your request *${rid(req)}* to ${change(req)}`;
+  switch (req.state) {
+    case 'denied':
+      line = `:no_entry: ${capital(what)} was denied by ${req.deniedBy ? mention(req.deniedBy) : 'an approver'}.`;
+      text = `${rid(req)} was denied: ${changePlain(req)}.`;
+      break;
+    case 'expired':
+      line = `:alarm_clock: ${capital(what)} expired: nobody decided in time. File it again if you still need it.`;
+      text = `${rid(req)} expired without a decision: ${changePlain(req)}.`;
+      break;
+    case 'cancelled': {
+      const self = req.cancelledBy === undefined || req.cancelledBy === req.requesterId;
+      line = `:leftwards_arrow_with_hook: ${capital(what)} was cancelled${self ? '' : ` by ${mention(req.cancelledBy!)}`}.`;
+      text = `${rid(req)} was cancelled: ${changePlain(req)}.`;
+      break;
+    }
+    default:
+      line = `${capital(what)}: ${stateLine(req)}`;
+      text = `${rid(req)}: ${stateWord(req.state)}.`;
+  }
+  return message(text, [
+    section(line),
+    context(`Filed ${slackDate(req.createdAt)} · nothing in Qlik was changed.`),
+  ]);
+}
+
+function capital(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+// ---- read-only answers
+
+export function whoHasMessage(d: {
+  role: string;
+  directTotal: number;
+  direct: { name: string; email?: string }[];
+  viaGroupsTotal: number;
+  groups: { name: string }[];
+  groupsTotal: number;
+  csvAttached: boolean;
+}): SlackMessage {
+  const role = clip(d.role, 120);
+  const directTotal = Math.max(d.directTotal, d.direct.length);
+  const groupsTotal = Math.max(d.groupsTotal, d.groups.length);
+  const blocks: KnownBlock[] = [header(`Who has ${truncate(d.role, 120)}`)];
+  if (directTotal === 0 && groupsTotal === 0) {
+    blocks.push(section(`Nobody holds *${role}*, directly or through a group.`));
+    return message(`Nobody holds ${role}.`, blocks);
+  }
+  const via =
+    groupsTotal > 0
+      ? `, and ${groupsTotal} group${groupsTotal === 1 ? '' : 's'} hold${groupsTotal === 1 ? 's' : ''} it` +
+        (d.viaGroupsTotal > 0 ? ` (${d.viaGroupsTotal} people through them)` : '')
+      : '';
+  blocks.push(
+    section(
+      `*${directTotal}* ${directTotal === 1 ? 'person holds' : 'people hold'} *${role}* directly${via}.`,
+    ),
+  );
+  if (d.direct.length > 0) {
+    const shown = d.direct.slice(0, 20);
+    const lines = shown.map((u) => `• ${clip(u.name, 100)}${u.email ? ` (${clip(u.email, 120)})` : ''}`);
+    blocks.push(...listSections(lines, { maxBlocks: 2, more: (n) => `…and ${n} more` }));
+    if (directTotal > shown.length) {
+      blocks.push(
+        context(
+          d.csvAttached
+            ? `Showing ${shown.length} of ${directTotal}. The full list is attached as CSV.`
+            : `Showing ${shown.length} of ${directTotal}.`,
+        ),
+      );
+    }
+  }
+  if (d.groups.length > 0) {
+    const shown = d.groups.slice(0, 30).map((g) => clip(g.name, 100));
+    const hidden = groupsTotal - shown.length;
+    blocks.push(section(`*Through groups:* ${shown.join(', ')}${hidden > 0 ? ` and ${hidden} more` : ''}`));
+  }
+  if (d.csvAttached && directTotal <= d.direct.slice(0, 20).length) {
+    blocks.push(context('The full list is attached as CSV.'));
+  }
+  return message(`${directTotal} direct holder${directTotal === 1 ? '' : 's'} of ${role}${via}.`, blocks);
+}
+
+export function whoisMessage(d: {
+  target: string;
+  direct: string[];
+  viaGroups: { group: string; roles: string[] }[];
+}): SlackMessage {
+  const who = clip(d.target, 200);
+  const blocks: KnownBlock[] = [
+    header(`Roles of ${truncate(d.target, 130)}`),
+    section(`*Direct roles:* ${roleList(d.direct)}`),
+  ];
+  if (d.viaGroups.length > 0) {
+    blocks.push(section('*Through groups:*'));
+    blocks.push(
+      ...listSections(
+        d.viaGroups.map((g) => `• *${clip(g.group, 100)}*: ${roleList(g.roles)}`),
+        { maxBlocks: 10, more: (n) => `…and ${n} more group${n === 1 ? '' : 's'}` },
+      ),
+    );
+  } else {
+    blocks.push(context('No roles through groups.'));
+  }
+  const groupRoles = d.viaGroups.reduce((n, g) => n + g.roles.length, 0);
+  return message(
+    `${who}: ${d.direct.length} direct role${d.direct.length === 1 ? '' : 's'}, ${groupRoles} through ${d.viaGroups.length} group${d.viaGroups.length === 1 ? '' : 's'}.`,
+    blocks,
+  );
+}
+
+export function rolesMessage(
+  roles: { name: string; type: 'default' | 'custom'; level?: string; description?: string }[],
+): SlackMessage {
+  const blocks: KnownBlock[] = [header('Roles in this tenant')];
+  if (roles.length === 0) {
+    blocks.push(section('No roles found.'));
+    return message('No roles found.', blocks);
+  }
+  const byName = (a: { name: string }, b: { name: string }) =>
+    a.name.localeCompare(b.name, 'en', { sensitivity: 'base' });
+  const line = (r: (typeof roles)[number]) =>
+    `• *${clip(r.name, 100)}*${r.level ? ` (${clip(r.level, 20)})` : ''}${r.description?.trim() ? `: ${clip(r.description.trim(), 200)}` : ''}`;
+  const groups: [string, typeof roles][] = [
+    ['Default roles', roles.filter((r) => r.type !== 'custom').sort(byName)],
+    ['Custom roles', roles.filter((r) => r.type === 'custom').sort(byName)],
+  ];
+  for (const [title, list] of groups) {
+    if (list.length === 0) continue;
+    blocks.push(section(`*${title}* (${list.length})`));
+    blocks.push(...listSections(list.map(line), { maxBlocks: 20, more: (n) => `…and ${n} more` }));
+  }
+  blocks.push(
+    context('Request one with `/qlik grant me &lt;role&gt;`; names are matched without regard to case.'),
+  );
+  return message(`${roles.length} role${roles.length === 1 ? '' : 's'} in this tenant.`, blocks);
+}
+
+const LIST_MAX = 10;
+
+function requestLine(req: RoleChangeRequest): string {
+  return `*${rid(req)}* ${change(req)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · expires ${slackDate(req.expiresAt)}`;
+}
+
+export function requestsMessage(d: {
+  mine: RoleChangeRequest[];
+  toApprove: RoleChangeRequest[];
+}): SlackMessage {
+  const blocks: KnownBlock[] = [header('Pending requests')];
+  blocks.push(section(`*Yours* (${d.mine.length})`));
+  if (d.mine.length === 0) blocks.push(context('You have no pending requests.'));
+  for (const req of d.mine.slice(0, LIST_MAX)) {
+    blocks.push(section(truncate(requestLine(req), 1500), button('Cancel', ACTION_IDS.cancel, req.id)));
+  }
+  if (d.mine.length > LIST_MAX) blocks.push(context(`…and ${d.mine.length - LIST_MAX} more.`));
+  blocks.push(divider());
+  blocks.push(section(`*Waiting for your approval* (${d.toApprove.length})`));
+  if (d.toApprove.length === 0) blocks.push(context('Nothing is waiting for you.'));
+  for (const req of d.toApprove.slice(0, LIST_MAX)) {
+    const reason = req.reason?.trim()
+      ? `\n_Reason:_ ${clip(req.reason.trim().replace(/\s+/g, ' '), 300)}`
+      : '';
+    blocks.push(section(truncate(requestLine(req), 1500) + reason));
+    blocks.push(
+      actions(
+        button('Approve', ACTION_IDS.approve, req.id, 'primary'),
+        button('Deny', ACTION_IDS.deny, req.id, 'danger'),
+      ),
+    );
+  }
+  if (d.toApprove.length > LIST_MAX) {
+    blocks.push(context(`…and ${d.toApprove.length - LIST_MAX} more in the approval channel.`));
+  }
+  return message(
+    `You have ${d.mine.length} pending request${d.mine.length === 1 ? '' : 's'}; ${d.toApprove.length} wait${d.toApprove.length === 1 ? 's' : ''} for your approval.`,
+    blocks,
+  );
+}
+
+export interface AuditEventView {
+  time: number;
+  requestId?: string;
+  actor: string;
+  action: string;
+  target?: string;
+  role?: string;
+  before?: string[];
+  after?: string[];
+  outcome: string;
+  detail?: string;
+}
+
+const AUDIT_MAX = 100;
+
+export function auditMessage(events: AuditEventView[]): SlackMessage {
+  const blocks: KnownBlock[] = [header('Audit log')];
+  if (events.length === 0) {
+    blocks.push(section('No audit events match.'));
+    return message('No audit events match.', blocks);
+  }
+  const lines = events.slice(0, AUDIT_MAX).map((e) => {
+    const parts = [`${slackDate(e.time)}`];
+    if (e.requestId) parts.push(`*${clip(e.requestId, 40)}*`);
+    parts.push(`${clip(e.action, 60)} by ${mention(e.actor)}`);
+    const what = [e.role ? `*${clip(e.role, 100)}*` : '', e.target ? clip(e.target, 150) : ''].filter(
+      Boolean,
+    );
+    if (what.length > 0) parts.push(what.join(' · '));
+    parts.push(`→ ${clip(e.outcome, 60)}`);
+    let line = `• ${parts.join(' ')}`;
+    if (e.before || e.after) line += `\n      ${roleList(e.before)} → ${roleList(e.after)}`;
+    if (e.detail?.trim()) line += `\n      _${clip(e.detail.trim().replace(/\s+/g, ' '), 200)}_`;
+    return line;
+  });
+  blocks.push(...listSections(lines, { maxBlocks: 45, maxLine: 900, more: (n) => `…and ${n} more events` }));
+  const hidden = events.length - Math.min(events.length, AUDIT_MAX);
+  blocks.push(
+    context(
+      `${events.length} event${events.length === 1 ? '' : 's'}${hidden > 0 ? `; the first ${AUDIT_MAX} are listed` : ''}. ` +
+        'Export everything with `npm run audit -- --since 7d --format csv`.',
+    ),
+  );
+  return message(`${events.length} audit event${events.length === 1 ? '' : 's'}.`, blocks);
+}

@@ -1,0 +1,690 @@
+import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/types';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { RequestState, RoleChangeRequest } from '../../src/domain/request.ts';
+import {
+  ACTION_IDS,
+  type AuditEventView,
+  approvalMessage,
+  auditMessage,
+  autoApprovedMessage,
+  decisionNotice,
+  duplicateRequestMessage,
+  errorMessage,
+  helpMessage,
+  requestFiledMessage,
+  requestsMessage,
+  resultMessage,
+  rolesMessage,
+  type SlackMessage,
+  validateMessage,
+  whoHasMessage,
+  whoisMessage,
+} from '../../src/slack/views.ts';
+
+const T0 = Date.UTC(2024, 4, 1, 12, 0);
+const H = 3_600_000;
+
+function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
+  return {
+    id: 'R-7KQ2',
+    action: 'grant',
+    target: {
+      kind: 'user',
+      qlikId: 'q-alice',
+      name: 'Alice',
+      email: 'alice@corp.com',
+      slackUserId: 'U0ALICE',
+    },
+    role: { id: 'role-ta', name: 'TenantAdmin' },
+    requesterId: 'U0BOB',
+    reason: 'incident 4711',
+    durationMs: 4 * H,
+    state: 'pending',
+    createdAt: T0,
+    updatedAt: T0,
+    expiresAt: T0 + 24 * H,
+    approvalsRequired: 2,
+    approvals: [],
+    ...over,
+  };
+}
+
+/**
+ * Every text Slack parses as mrkdwn: the fallback and all mrkdwn text objects. (plain_text, used for headers
+ * and button labels, is shown as typed: Slack parses no mentions or links in it.)
+ */
+function texts(m: SlackMessage, type: 'mrkdwn' | 'plain_text' = 'mrkdwn'): string[] {
+  const out = type === 'mrkdwn' ? [m.text] : [];
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') {
+      const o = v as { type?: unknown; text?: unknown };
+      if (o.type === type && typeof o.text === 'string') out.push(o.text);
+      for (const x of Object.values(v)) visit(x);
+    }
+  };
+  visit(m.blocks);
+  return out;
+}
+
+const SAFE_TOKEN = [
+  /^<@[UW][A-Z0-9]{2,40}>$/,
+  /^<#[CGD][A-Z0-9]{2,40}>$/,
+  /^<!date\^-?\d+\^\{date_short_pretty\} \{time\}\|[^<>|]+>$/,
+];
+
+/** `<…>` sequences that are not one of the tokens the views build themselves: a ping, a link, a broken tag. */
+function unsafeTokens(m: SlackMessage): string[] {
+  const bad: string[] = [];
+  for (const t of texts(m)) {
+    for (const match of t.matchAll(/<[^<>]*>?/g)) {
+      if (!SAFE_TOKEN.some((re) => re.test(match[0]))) bad.push(match[0]);
+    }
+    if (/>/.test(t.replace(/<[^<>]*>/g, ''))) bad.push(`stray > in ${t.slice(0, 80)}`);
+  }
+  return bad;
+}
+
+function all(m: SlackMessage): string {
+  return texts(m).join('\n');
+}
+
+function buttons(m: SlackMessage): Button[] {
+  const out: Button[] = [];
+  for (const b of m.blocks) {
+    if (b.type === 'actions')
+      out.push(...(b as ActionsBlock).elements.filter((e): e is Button => e.type === 'button'));
+    if (b.type === 'section' && (b as SectionBlock).accessory?.type === 'button')
+      out.push((b as SectionBlock).accessory as Button);
+  }
+  return out;
+}
+
+function expectValid(m: SlackMessage): void {
+  expect(validateMessage(m)).toEqual([]);
+  expect(unsafeTokens(m)).toEqual([]);
+}
+
+describe('approvalMessage', () => {
+  it('shows everything an approver needs, with Approve / Deny while pending', () => {
+    const m = approvalMessage(request());
+    expectValid(m);
+    const s = all(m);
+    for (const part of [
+      'R-7KQ2',
+      '<@U0BOB>',
+      'Alice (alice@corp.com)',
+      'TenantAdmin',
+      'Grant for 4 hours',
+      'incident 4711',
+    ]) {
+      expect(s).toContain(part);
+    }
+    expect(s).toContain('<!date^1714564800^{date_short_pretty} {time}|2024-05-01 12:00 UTC>');
+    expect(s).toContain('(0 of 2)');
+    expect(m.blocks[0]).toMatchObject({ type: 'header' });
+    expect(buttons(m)).toEqual([
+      expect.objectContaining({ action_id: 'approve', value: 'R-7KQ2', style: 'primary' }),
+      expect.objectContaining({ action_id: 'deny', value: 'R-7KQ2', style: 'danger' }),
+    ]);
+    expect(m.text).toMatch(/R-7KQ2.*grant TenantAdmin to Alice.*waiting for approval/);
+  });
+
+  it('shows "1 of 2" and who approved so far, using display names when given', () => {
+    const m = approvalMessage(request({ approvals: [{ slackUserId: 'U0CAROL', at: T0 + H }] }), {
+      approverNames: { U0CAROL: 'Carol <CISO>' },
+    });
+    expectValid(m);
+    expect(all(m)).toContain('(1 of 2)');
+    expect(all(m)).toContain('Carol &lt;CISO&gt;');
+    expect(buttons(m)).toHaveLength(2);
+  });
+
+  const decided: [RequestState, Partial<RoleChangeRequest>, RegExp][] = [
+    ['approved', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Approved\*: approved by <@U0CAROL>/],
+    ['approved', { approvals: [] }, /approved automatically by policy/],
+    ['applying', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Applying…\*/],
+    [
+      'applied',
+      {
+        result: {
+          before: [],
+          after: ['TenantAdmin'],
+          changed: true,
+          message: 'alice now has TenantAdmin',
+          revokeAt: T0 + 4 * H,
+        },
+      },
+      /\*Applied\*: alice now has TenantAdmin\. Ends <!date\^1714579200/,
+    ],
+    ['failed', { error: 'Qlik said: Forbidden (403)' }, /\*Failed\*: Qlik said: Forbidden \(403\)/],
+    ['denied', { deniedBy: 'U0DAVE', updatedAt: T0 + H }, /\*Denied\* by <@U0DAVE> <!date\^1714568400/],
+    ['expired', {}, /\*Expired\*: nobody decided before <!date\^1714651200/],
+    ['cancelled', { cancelledBy: 'U0BOB' }, /\*Cancelled\* by <@U0BOB>/],
+    ['revoked', {}, /\*Revoked\*/],
+    ['expired-revoked', {}, /\*Ended\*.*ran out/],
+  ];
+  it.each(decided)('%s: state line, and no buttons once decided', (state, over, line) => {
+    const m = approvalMessage(request({ state, ...over }));
+    expectValid(m);
+    expect(all(m)).toMatch(line);
+    expect(buttons(m)).toEqual([]);
+  });
+
+  it('cannot be made to ping or link by any field', () => {
+    const evil = '<!channel> <https://evil.example|click here> <@U0VICTIM> &amp;';
+    const m = approvalMessage(
+      request({
+        reason: evil,
+        role: { id: 'x', name: evil },
+        target: { kind: 'group', qlikId: 'g', name: evil },
+        id: evil,
+        requesterId: '<!here>',
+        approvals: [{ slackUserId: '<!everyone>', at: T0 }],
+      }),
+    );
+    expectValid(m);
+    expect(all(m)).not.toMatch(/<!channel>|<!here>|<!everyone>|<https:|<@U0VICTIM>/);
+    expect(all(m)).toContain('&lt;!channel&gt;');
+  });
+});
+
+describe('replies to the requester', () => {
+  it('requestFiledMessage: the id, where it waits, and a Cancel button', () => {
+    const m = requestFiledMessage(request(), 'C0APPROVE');
+    expectValid(m);
+    expect(all(m)).toMatch(
+      /Request \*R-7KQ2\* filed: grant \*TenantAdmin\* to Alice \(alice@corp.com\) for 4 hours/,
+    );
+    expect(all(m)).toContain('in <#C0APPROVE> (needs 2 approvals)');
+    expect(buttons(m)).toEqual([expect.objectContaining({ action_id: 'cancel', value: 'R-7KQ2' })]);
+    expect(all(requestFiledMessage(request({ approvalsRequired: 1 }), 'access-requests'))).toContain(
+      'in #access-requests (needs 1 approval)',
+    );
+  });
+
+  it('duplicateRequestMessage points at the pending request', () => {
+    const m = duplicateRequestMessage(request({ id: 'R-AAAA' }));
+    expectValid(m);
+    expect(all(m)).toMatch(/already pending: \*R-AAAA\*/);
+    expect(m.text).toContain('No new request was filed');
+  });
+
+  it('autoApprovedMessage says it is being applied', () => {
+    const m = autoApprovedMessage(request({ state: 'approved' }));
+    expectValid(m);
+    expect(all(m)).toMatch(/approved automatically by policy.*\n.*Applying it now/);
+  });
+
+  it('resultMessage: applied time-bound grant shows before → after, expiry, Extend and Revoke now', () => {
+    const m = resultMessage(
+      request({
+        state: 'applied',
+        result: {
+          before: ['Steward'],
+          after: ['Steward', 'TenantAdmin'],
+          changed: true,
+          message: 'done',
+          revokeAt: T0 + 4 * H,
+        },
+      }),
+    );
+    expectValid(m);
+    expect(all(m)).toMatch(/\*R-7KQ2\*: granted \*TenantAdmin\* to Alice/);
+    expect(all(m)).toMatch(/\*Roles before:\* Steward\n\*Roles after:\* Steward and TenantAdmin/);
+    expect(all(m)).toMatch(/removed <!date\^1714579200/);
+    expect(buttons(m).map((b) => [b.action_id, b.value])).toEqual([
+      [ACTION_IDS.extend, 'R-7KQ2'],
+      [ACTION_IDS.revokeNow, 'R-7KQ2'],
+    ]);
+  });
+
+  it('resultMessage: a permanent grant gets only Revoke now; "already had" says nothing changed', () => {
+    const m = resultMessage(
+      request({
+        state: 'applied',
+        durationMs: undefined,
+        result: {
+          before: ['TenantAdmin'],
+          after: ['TenantAdmin'],
+          changed: false,
+          message: 'alice already has TenantAdmin',
+        },
+      }),
+    );
+    expectValid(m);
+    expect(all(m)).toMatch(/Alice already had \*TenantAdmin\*; nothing changed/);
+    expect(buttons(m).map((b) => b.action_id)).toEqual(['revoke_now']);
+  });
+
+  it('resultMessage: an applied revoke has no buttons; a failure carries the error', () => {
+    const revoked = resultMessage(
+      request({
+        action: 'revoke',
+        state: 'applied',
+        result: { before: ['TenantAdmin'], after: [], changed: true, message: '' },
+      }),
+    );
+    expectValid(revoked);
+    expect(all(revoked)).toMatch(/\*R-7KQ2\*: revoked \*TenantAdmin\* from Alice/);
+    expect(all(revoked)).toContain('*Roles after:* _none_');
+    expect(buttons(revoked)).toEqual([]);
+
+    const failed = resultMessage(request({ state: 'failed', error: 'Qlik refused: <forbidden>' }));
+    expectValid(failed);
+    expect(all(failed)).toMatch(/couldn't grant \*TenantAdmin\*.*\nQlik refused: &lt;forbidden&gt;/);
+    expect(buttons(failed)).toEqual([]);
+  });
+
+  it.each([
+    ['denied', { deniedBy: 'U0DAVE' }, /was denied by <@U0DAVE>/],
+    ['expired', {}, /expired: nobody decided in time/],
+    ['cancelled', { cancelledBy: 'U0BOB' }, /was cancelled\./],
+    ['cancelled', { cancelledBy: 'U0ADMIN' }, /was cancelled by <@U0ADMIN>/],
+  ] as const)('decisionNotice %s', (state, over, line) => {
+    const m = decisionNotice(request({ state, ...over }));
+    expectValid(m);
+    expect(all(m)).toMatch(line);
+    expect(all(m)).toContain('R-7KQ2');
+  });
+});
+
+describe('read-only answers stay within limits for big tenants', () => {
+  it('whoHasMessage: first 20 of thousands, groups, CSV note', () => {
+    const direct = Array.from({ length: 20 }, (_, i) => ({ name: `User ${i}`, email: `u${i}@corp.com` }));
+    const groups = Array.from({ length: 500 }, (_, i) => ({ name: `Group ${i}` }));
+    const m = whoHasMessage({
+      role: 'TenantAdmin',
+      directTotal: 5000,
+      direct,
+      viaGroupsTotal: 1200,
+      groups,
+      groupsTotal: 800,
+      csvAttached: true,
+    });
+    expectValid(m);
+    const s = all(m);
+    expect(s).toMatch(
+      /\*5000\* people hold \*TenantAdmin\* directly, and 800 groups hold it \(1200 people through them\)/,
+    );
+    expect(s).toContain('• User 0 (u0@corp.com)');
+    expect(s).toContain('Showing 20 of 5000. The full list is attached as CSV.');
+    expect(s).toMatch(/Group 29 and 770 more/);
+  });
+
+  it('whoHasMessage: nobody', () => {
+    const m = whoHasMessage({
+      role: 'X',
+      directTotal: 0,
+      direct: [],
+      viaGroupsTotal: 0,
+      groups: [],
+      groupsTotal: 0,
+      csvAttached: false,
+    });
+    expectValid(m);
+    expect(all(m)).toContain('Nobody holds *X*');
+  });
+
+  it('whoisMessage: direct and through groups', () => {
+    const m = whoisMessage({
+      target: 'Alice (alice@corp.com)',
+      direct: ['TenantAdmin', 'Steward'],
+      viaGroups: [{ group: 'Finance', roles: ['AnalyticsAdmin'] }],
+    });
+    expectValid(m);
+    expect(all(m)).toContain('*Direct roles:* TenantAdmin and Steward');
+    expect(all(m)).toContain('• *Finance*: AnalyticsAdmin');
+    const many = whoisMessage({
+      target: 'x',
+      direct: Array.from({ length: 600 }, (_, i) => `Role${i}`),
+      viaGroups: Array.from({ length: 2000 }, (_, i) => ({ group: `G${i}`, roles: ['A', 'B'] })),
+    });
+    expectValid(many);
+    expect(all(many)).toMatch(/and 570 more/);
+    expect(all(many)).toMatch(/…and \d+ more groups/);
+  });
+
+  it('rolesMessage: default and custom roles, sorted, bounded', () => {
+    const m = rolesMessage([
+      { name: 'TenantAdmin', type: 'default', level: 'admin', description: 'Everything' },
+      { name: 'AnalyticsAdmin', type: 'default', level: 'admin' },
+      { name: 'My Custom Role', type: 'custom', description: 'Reads <things>' },
+    ]);
+    expectValid(m);
+    const s = all(m);
+    expect(s.indexOf('AnalyticsAdmin')).toBeLessThan(s.indexOf('TenantAdmin'));
+    expect(s).toContain('*Custom roles* (1)');
+    expect(s).toContain('• *My Custom Role*: Reads &lt;things&gt;');
+    const huge = rolesMessage(
+      Array.from(
+        { length: 3000 },
+        (_, i) =>
+          ({ name: `Role ${i}`, type: i % 2 ? 'custom' : 'default', description: 'd'.repeat(300) }) as const,
+      ),
+    );
+    expectValid(huge);
+    expect(all(huge)).toMatch(/…and \d+ more/);
+  });
+
+  it('requestsMessage: Cancel on mine, Approve/Deny on those to approve, at most 10 of each', () => {
+    const mine = Array.from({ length: 30 }, (_, i) => request({ id: `R-M${i}` }));
+    const toApprove = Array.from({ length: 30 }, (_, i) => request({ id: `R-A${i}`, requesterId: 'U0ZED' }));
+    const m = requestsMessage({ mine, toApprove });
+    expectValid(m);
+    const b = buttons(m);
+    expect(b.filter((x) => x.action_id === 'cancel')).toHaveLength(10);
+    expect(b.filter((x) => x.action_id === 'approve')).toHaveLength(10);
+    expect(b.filter((x) => x.action_id === 'deny').map((x) => x.value)).toContain('R-A0');
+    expect(all(m)).toContain('…and 20 more.');
+    const empty = requestsMessage({ mine: [], toApprove: [] });
+    expectValid(empty);
+    expect(all(empty)).toContain('You have no pending requests.');
+  });
+
+  it('auditMessage: events with before/after, bounded', () => {
+    const event: AuditEventView = {
+      time: T0,
+      requestId: 'R-7KQ2',
+      actor: 'U0CAROL',
+      action: 'approved',
+      target: 'Alice',
+      role: 'TenantAdmin',
+      before: ['Steward'],
+      after: ['Steward', 'TenantAdmin'],
+      outcome: 'ok',
+    };
+    const m = auditMessage([event, { ...event, actor: 'worker', action: 'applied', detail: 'took 2 tries' }]);
+    expectValid(m);
+    expect(all(m)).toMatch(
+      /\*R-7KQ2\* approved by <@U0CAROL> \*TenantAdmin\* · Alice → ok\n\s+Steward → Steward and TenantAdmin/,
+    );
+    expect(all(m)).toContain('applied by worker');
+    const huge = auditMessage(Array.from({ length: 5000 }, () => ({ ...event, detail: 'x'.repeat(2000) })));
+    expectValid(huge);
+    expect(all(huge)).toContain('5000 events; the first 100 are listed');
+    expectValid(auditMessage([]));
+  });
+});
+
+describe('help and errors', () => {
+  it('helpMessage lists every command with an example', () => {
+    const m = helpMessage();
+    expectValid(m);
+    for (const cmd of [
+      'grant',
+      'revoke',
+      'who-has',
+      'whois',
+      'roles',
+      'requests',
+      'cancel',
+      'audit',
+      'help',
+    ]) {
+      expect(all(m)).toContain(`/qlik ${cmd}`);
+    }
+    expect(all(m)).toContain('&lt;who&gt;');
+  });
+
+  it('helpMessage puts the problem and its usage first', () => {
+    const m = helpMessage(
+      "I don't know the command `gramt`. Did you mean `grant`?",
+      '/qlik grant <who> <role>',
+    );
+    expectValid(m);
+    expect((m.blocks[0] as SectionBlock).text?.text).toContain("I don't know the command `gramt`");
+    expect((m.blocks[1] as SectionBlock).text?.text).toContain('/qlik grant &lt;who&gt; &lt;role&gt;');
+    expect(m.text).toContain('gramt');
+  });
+
+  it('errorMessage escapes and bounds the text', () => {
+    const m = errorMessage(`<!channel> ${'x'.repeat(10_000)}`);
+    expectValid(m);
+    expect(all(m)).toContain(':warning: &lt;!channel&gt;');
+  });
+});
+
+describe('validateMessage', () => {
+  it('finds every kind of violation', () => {
+    const long = (n: number) => 'x'.repeat(n);
+    const blocks: KnownBlock[] = [
+      { type: 'header', text: { type: 'plain_text', text: long(151) } },
+      { type: 'section', text: { type: 'mrkdwn', text: long(3001) } },
+      { type: 'section', fields: Array.from({ length: 11 }, () => ({ type: 'mrkdwn' as const, text: 'a' })) },
+      { type: 'section', fields: [{ type: 'mrkdwn', text: long(2001) }] },
+      { type: 'section', text: { type: 'mrkdwn', text: '' } },
+      {
+        type: 'context',
+        elements: Array.from({ length: 11 }, () => ({ type: 'mrkdwn' as const, text: 'a' })),
+      },
+      {
+        type: 'actions',
+        elements: [
+          { type: 'button', text: { type: 'plain_text', text: long(76) }, action_id: 'a', value: long(2001) },
+          { type: 'button', text: { type: 'plain_text', text: 'ok' }, action_id: 'a' },
+          { type: 'button', text: { type: 'plain_text', text: 'ok' }, action_id: long(256) },
+        ],
+      },
+      ...Array.from({ length: 44 }, () => ({ type: 'divider' as const })),
+    ];
+    const problems = validateMessage({ text: long(3001), blocks });
+    const expected = [
+      /^text: 3001 characters/,
+      /^blocks: 51 blocks/,
+      /^blocks\[0\]\.text: 151 characters \(max 150\)/,
+      /^blocks\[1\]\.text: 3001 characters/,
+      /^blocks\[2\]\.fields: 11 fields/,
+      /^blocks\[3\]\.fields\[0\]: 2001 characters/,
+      /^blocks\[4\]\.text: empty text/,
+      /^blocks\[5\]\.elements: 11 elements/,
+      /^blocks\[6\]\.elements\[0\]\.text: 76 characters/,
+      /^blocks\[6\]\.elements\[0\]\.value: 2001 characters/,
+      /^blocks\[6\]\.elements\[1\]\.action_id: "a" repeated/,
+      /^blocks\[6\]\.elements\[2\]\.action_id: 256 characters/,
+    ];
+    for (const re of expected)
+      expect(
+        problems.some((p) => re.test(p)),
+        String(re),
+      ).toBe(true);
+    expect(problems).toHaveLength(expected.length);
+    expect(validateMessage({ text: ' ', blocks: [] })).toEqual(['text: fallback text is empty']);
+  });
+});
+
+// ---- property: whatever the data, every view gives a message Slack accepts and that cannot ping or link
+
+const hostile = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 40 }) },
+  fc.string({ unit: fc.nat(0x10ffff).map((c) => String.fromCodePoint(c)), maxLength: 300 }),
+  fc.constantFrom(
+    '<!channel>',
+    '<!here|here>',
+    '<https://evil.example|click>',
+    '<@U0VICTIM>',
+    '&amp;&lt;',
+    '`*_~',
+    '',
+  ),
+  fc
+    .tuple(fc.constantFrom('<', '&', '>', '😀', 'a', '<@U1>', '&lt;'), fc.integer({ min: 100, max: 6000 }))
+    .map(([s, n]) => s.repeat(n)),
+);
+const slackId = fc.oneof(fc.stringMatching(/^[UW][A-Z0-9]{4,10}$/), hostile);
+const time = fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.double(), fc.constant(Number.NaN));
+const names = (max: number) => fc.array(hostile, { maxLength: max });
+const states: RequestState[] = [
+  'pending',
+  'approved',
+  'denied',
+  'expired',
+  'cancelled',
+  'applying',
+  'applied',
+  'failed',
+  'expired-revoked',
+  'revoked',
+];
+
+const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
+  {
+    id: fc.oneof(fc.stringMatching(/^R-[2-9A-HJKMNP-Z]{4}$/), hostile),
+    action: fc.constantFrom('grant' as const, 'revoke' as const),
+    target: fc.oneof(
+      fc.record(
+        {
+          kind: fc.constant('user' as const),
+          qlikId: hostile,
+          name: hostile,
+          email: hostile,
+          slackUserId: slackId,
+        },
+        { requiredKeys: ['kind', 'qlikId', 'name'] },
+      ),
+      fc.record({ kind: fc.constant('group' as const), qlikId: hostile, name: hostile }),
+    ),
+    role: fc.record({ id: hostile, name: hostile }),
+    requesterId: slackId,
+    reason: hostile,
+    durationMs: fc.oneof(fc.integer({ min: 1, max: 400 * 86_400_000 }), fc.double()),
+    state: fc.constantFrom(...states),
+    createdAt: time,
+    updatedAt: time,
+    expiresAt: time,
+    approvalsRequired: fc.oneof(fc.integer({ min: -3, max: 50 }), fc.double()),
+    approvals: fc.array(fc.record({ slackUserId: slackId, at: time }), { maxLength: 40 }),
+    deniedBy: slackId,
+    cancelledBy: slackId,
+    result: fc.record(
+      { before: names(200), after: names(200), changed: fc.boolean(), message: hostile, revokeAt: time },
+      { requiredKeys: ['before', 'after', 'changed', 'message'] },
+    ),
+    error: hostile,
+    extends: hostile,
+    revokes: hostile,
+  },
+  {
+    requiredKeys: [
+      'id',
+      'action',
+      'target',
+      'role',
+      'requesterId',
+      'state',
+      'createdAt',
+      'updatedAt',
+      'expiresAt',
+      'approvalsRequired',
+      'approvals',
+    ],
+  },
+);
+
+describe('every view is valid for arbitrary data', () => {
+  const run = <T>(arb: fc.Arbitrary<T>, view: (x: T) => SlackMessage) => {
+    fc.assert(
+      fc.property(arb, (x) => {
+        const m = view(x);
+        expect(validateMessage(m)).toEqual([]);
+        expect(unsafeTokens(m)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  };
+
+  it('approvalMessage', () => {
+    run(fc.tuple(anyRequest, fc.dictionary(slackId, hostile, { maxKeys: 5 })), ([r, approverNames]) =>
+      approvalMessage(r, { approverNames }),
+    );
+  });
+  it('requestFiledMessage, duplicateRequestMessage, autoApprovedMessage', () => {
+    run(fc.tuple(anyRequest, hostile), ([r, ch]) => requestFiledMessage(r, ch));
+    run(anyRequest, duplicateRequestMessage);
+    run(anyRequest, autoApprovedMessage);
+  });
+  it('resultMessage, decisionNotice', () => {
+    run(anyRequest, resultMessage);
+    run(anyRequest, decisionNotice);
+  });
+  it('whoHasMessage', () => {
+    run(
+      fc.record({
+        role: hostile,
+        directTotal: fc.integer({ min: 0, max: 1e6 }),
+        direct: fc.array(fc.record({ name: hostile, email: hostile }, { requiredKeys: ['name'] }), {
+          maxLength: 60,
+        }),
+        viaGroupsTotal: fc.integer({ min: 0, max: 1e6 }),
+        groups: fc.array(fc.record({ name: hostile }), { maxLength: 60 }),
+        groupsTotal: fc.integer({ min: 0, max: 1e6 }),
+        csvAttached: fc.boolean(),
+      }),
+      whoHasMessage,
+    );
+  });
+  it('whoisMessage, rolesMessage', () => {
+    run(
+      fc.record({
+        target: hostile,
+        direct: names(100),
+        viaGroups: fc.array(fc.record({ group: hostile, roles: names(20) }), { maxLength: 100 }),
+      }),
+      whoisMessage,
+    );
+    run(
+      fc.array(
+        fc.record(
+          {
+            name: hostile,
+            type: fc.constantFrom('default' as const, 'custom' as const),
+            level: hostile,
+            description: hostile,
+          },
+          { requiredKeys: ['name', 'type'] },
+        ),
+        { maxLength: 200 },
+      ),
+      rolesMessage,
+    );
+  });
+  it('requestsMessage', () => {
+    run(
+      fc.record({
+        mine: fc.array(anyRequest, { maxLength: 15 }),
+        toApprove: fc.array(anyRequest, { maxLength: 15 }),
+      }),
+      requestsMessage,
+    );
+  });
+  it('auditMessage', () => {
+    run(
+      fc.array(
+        fc.record(
+          {
+            time,
+            requestId: hostile,
+            actor: slackId,
+            action: hostile,
+            target: hostile,
+            role: hostile,
+            before: names(50),
+            after: names(50),
+            outcome: hostile,
+            detail: hostile,
+          },
+          { requiredKeys: ['time', 'actor', 'action', 'outcome'] },
+        ),
+        { maxLength: 150 },
+      ),
+      auditMessage,
+    );
+  });
+  it('helpMessage, errorMessage', () => {
+    run(fc.tuple(fc.option(hostile, { nil: undefined }), fc.option(hostile, { nil: undefined })), ([p, u]) =>
+      helpMessage(p, u),
+    );
+    run(hostile, errorMessage);
+  });
+});
