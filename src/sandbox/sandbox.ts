@@ -59,6 +59,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
     const dir = mkdtempSync(join(tmpdir(), 'qlik-sandbox-'));
     cleanups.push(() => {
       if (!failed && !process.env.SANDBOX_KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
+      else say(`(the bot's log and the policy are kept in ${dir})`);
     });
 
     const sim = await startQlikSimulator({ tenant: demoTenant() });

@@ -90,11 +90,13 @@ export class MessageFeed {
 
   /** Header line and rendered body of a message. */
   format(m: PostedMessage, title: string): string {
-    const body = renderMessage(m, {
-      width: this.width,
-      resolveUser: (id) => this.#dir.handleOf(id),
-      resolveChannel: (id) => this.#dir.channelName(id),
-    });
+    const body = emojify(
+      renderMessage(m, {
+        width: this.width,
+        resolveUser: (id) => this.#dir.handleOf(id),
+        resolveChannel: (id) => this.#dir.channelName(id),
+      }),
+    );
     const files = (m.files ?? []).map((f) => {
       const content = this.#dir.file(f.id)?.content;
       const lines = content ? content.toString('utf8').trimEnd().split('\n').length : 0;
@@ -162,7 +164,7 @@ export class MessageFeed {
       .join('\n');
   }
 
-  /** Resolves with the first event after `afterSeq` whose printed text contains `needle` (case-insensitive). */
+  /** Resolves with the first event after `afterSeq` whose printed text contains `needle` (any case, any wrapping). */
   waitFor(needle: string, afterSeq: number, timeoutMs: number): Promise<FeedEvent> {
     const already = this.events.find((e) => e.seq > afterSeq && matches(e.printed, needle));
     if (already) return Promise.resolve(already);
@@ -197,6 +199,41 @@ export class MessageFeed {
   }
 }
 
+/** Slack shows these shortcodes as emoji; a terminal can too. Unknown ones stay as typed, as in Slack. */
+const EMOJI: Record<string, string> = {
+  white_check_mark: '✅',
+  heavy_check_mark: '✔️',
+  x: '❌',
+  warning: '⚠️',
+  no_entry: '⛔',
+  no_entry_sign: '🚫',
+  leftwards_arrow_with_hook: '↩️',
+  information_source: 'ℹ️',
+  hourglass: '⌛',
+  hourglass_flowing_sand: '⏳',
+  alarm_clock: '⏰',
+  zap: '⚡',
+  wastebasket: '🗑️',
+  repeat: '🔁',
+  inbox_tray: '📥',
+  grey_question: '❔',
+  gear: '⚙️',
+  lock: '🔒',
+  key: '🔑',
+  mag: '🔍',
+  bust_in_silhouette: '👤',
+  busts_in_silhouette: '👥',
+  page_facing_up: '📄',
+  clock1: '🕐',
+  tada: '🎉',
+};
+
+export function emojify(text: string): string {
+  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name: string) => EMOJI[name] ?? whole);
+}
+
+/** Case-insensitive, and blind to how the text was wrapped. */
 function matches(text: string, needle: string): boolean {
-  return text.toLowerCase().includes(needle.toLowerCase());
+  const flat = (t: string) => t.replace(/\s+/g, ' ').toLowerCase();
+  return flat(text).includes(flat(needle).trim());
 }
