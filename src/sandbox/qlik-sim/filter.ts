@@ -82,11 +82,11 @@ function describe(tok: Token): string {
     case 'rparen':
       return '")"';
     case 'string':
-      return `the quoted value ${JSON.stringify(tok.value)}`;
+      return `quoted value ${JSON.stringify(tok.value)}`;
     case 'word':
       return `"${tok.value}"`;
     case 'end':
-      return 'the end of the filter';
+      return 'end of filter';
   }
 }
 

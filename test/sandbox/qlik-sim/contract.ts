@@ -1,0 +1,215 @@
+// Contract checking for the simulator's tests: every response goes through `call`, which validates the body
+// against the official OpenAPI schema for that operation and status (ajv, draft-07, strict:false).
+// "Strict" mode also forbids properties the schema does not declare, so the simulator cannot drift from the spec.
+
+import { readFileSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+
+type Json = unknown;
+type Api = 'users' | 'groups' | 'roles';
+const APIS: Api[] = ['users', 'groups', 'roles'];
+
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+
+/** Properties the real service sends that the spec leaves out (seen in qlik.dev's sample responses). */
+const DOCUMENTED_EXTRAS: Record<string, string[]> = { 'groups:Group': ['idpId'] };
+
+function loadSpec(api: Api): Record<string, Json> {
+  return JSON.parse(readFileSync(new URL(`./openapi/${api}.json`, import.meta.url), 'utf8'));
+}
+
+/** OpenAPI 3.0 → JSON Schema: `nullable`, and (strict) additionalProperties:false on every declared object. */
+function convert(node: Json, strict: boolean, api: Api, name?: string): Json {
+  if (Array.isArray(node)) return node.map((n) => convert(n, strict, api));
+  if (typeof node !== 'object' || node === null) return node;
+  const obj = node as Record<string, Json>;
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'properties' && typeof v === 'object' && v !== null) {
+      out[k] = Object.fromEntries(Object.entries(v).map(([p, s]) => [p, convert(s, strict, api)]));
+    } else if (k === 'schemas' && typeof v === 'object' && v !== null) {
+      out[k] = Object.fromEntries(Object.entries(v).map(([p, s]) => [p, convert(s, strict, api, p)]));
+    } else {
+      out[k] = convert(v, strict, api);
+    }
+  }
+  if (out.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
+  const props = out.properties as Record<string, Json> | undefined;
+  if (strict && props && Object.keys(props).length > 0 && out.additionalProperties === undefined) {
+    const extras = DOCUMENTED_EXTRAS[`${api}:${name}`] ?? [];
+    for (const e of extras) props[e] = {};
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+/** Rewrites local refs (#/components/...) so a schema lifted out of a document still resolves. */
+function rebase(node: Json, docId: string): Json {
+  if (Array.isArray(node)) return node.map((n) => rebase(n, docId));
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(node)) {
+    out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#') ? `${docId}${v}` : rebase(v, docId);
+  }
+  return out;
+}
+
+interface Operation {
+  api: Api;
+  template: string;
+  regex: RegExp;
+  method: string;
+  responses: Record<string, { content?: Record<string, { schema?: Json }> }>;
+}
+
+function buildOperations(): Operation[] {
+  const ops: Operation[] = [];
+  for (const api of APIS) {
+    const doc = loadSpec(api);
+    for (const [template, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      const regex = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      for (const [method, op] of Object.entries(item)) {
+        if (method === 'parameters') continue;
+        ops.push({
+          api,
+          template,
+          regex,
+          method: method.toUpperCase(),
+          responses: (op as { responses: Operation['responses'] }).responses,
+        });
+      }
+    }
+  }
+  // Literal paths (/users/me, /users/actions/filter) win over templated ones (/users/{userId}).
+  return ops.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+// Qlik's "uid": ObjectIds for entities, 32-char tenant ids; both url-safe.
+ajv.addFormat('uid', /^[A-Za-z0-9_-]{1,64}$/);
+for (const api of APIS) {
+  const doc = loadSpec(api);
+  ajv.addSchema(convert(doc, false, api) as object, `${api}.json`);
+  ajv.addSchema(convert(doc, true, api) as object, `${api}.strict.json`);
+}
+const operations = buildOperations();
+const compiled = new Map<string, ValidateFunction>();
+
+export interface ContractResult {
+  /** The spec operation (e.g. "GET /api/v1/users/{userId}"), or undefined for paths outside the specs. */
+  operation?: string;
+  /** The response key used: the status, "default", or "errors-fallback" (undocumented status, Errors schema). */
+  schemaFor?: string;
+}
+
+/**
+ * Validates a response body against the spec. Undocumented statuses (injected 503s, 405s, 403 on GET
+ * /roles/{id}) must still have the API's Errors shape. Throws with ajv's messages on a mismatch.
+ */
+export function checkContract(
+  method: string,
+  path: string,
+  status: number,
+  contentType: string | null,
+  body: Json,
+  opts: { strict?: boolean } = {},
+): ContractResult {
+  const op = operations.find((o) => o.method === method && o.regex.test(path));
+  if (!op) return {};
+  const operation = `${method} ${op.template}`;
+  const docId = `${op.api}${opts.strict === false ? '' : '.strict'}.json`;
+  let key = String(status);
+  let response = op.responses[key];
+  if (!response && status >= 400) {
+    key = op.responses.default ? 'default' : 'errors-fallback';
+    response = op.responses.default ?? {
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Errors' } } },
+    };
+  }
+  if (!response) throw new Error(`${operation} answered ${status}, which the spec does not document.`);
+  const content = response.content ?? {};
+  const json = content['application/json'];
+  if (status === 204) {
+    if (body !== undefined) throw new Error(`${operation} 204 must have no body.`);
+    return { operation, schemaFor: key };
+  }
+  if (!json?.schema) {
+    // e.g. 301 text/html: the spec only says "a string".
+    if (content['text/html'] && !(contentType ?? '').startsWith('text/html')) {
+      throw new Error(`${operation} ${status} should be text/html, got ${contentType}.`);
+    }
+    return { operation, schemaFor: key };
+  }
+  if (!(contentType ?? '').startsWith('application/json')) {
+    throw new Error(`${operation} ${status} should be application/json, got ${contentType}.`);
+  }
+  const cacheKey = `${docId} ${operation} ${key}`;
+  let validate = compiled.get(cacheKey);
+  if (!validate) {
+    validate = ajv.compile(rebase(json.schema, docId) as object);
+    compiled.set(cacheKey, validate);
+  }
+  if (!validate(body)) {
+    throw new Error(
+      `${operation} ${status} body does not match the spec: ${ajv.errorsText(validate.errors, { separator: '\n' })}\n` +
+        JSON.stringify(body).slice(0, 2000),
+    );
+  }
+  return { operation, schemaFor: key };
+}
+
+export interface CallResult<T = Json> {
+  status: number;
+  headers: Headers;
+  body: T;
+  contract: ContractResult;
+}
+
+/** Every contract-checked exchange of the test run, so a test can assert which operations were covered. */
+export const checkedExchanges: Array<{ operation: string; status: number; schemaFor: string }> = [];
+
+/** fetch without following redirects, then the contract check. `body` is JSON-encoded unless it's a string. */
+export async function call<T = Json>(
+  baseUrl: string,
+  method: string,
+  pathAndQuery: string,
+  opts: { key?: string | null; body?: unknown; signal?: AbortSignal; strict?: boolean } = {},
+): Promise<CallResult<T>> {
+  const headers: Record<string, string> = {};
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  let payload: string | undefined;
+  if (opts.body !== undefined) {
+    payload = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] = 'application/json';
+  }
+  const url = pathAndQuery.startsWith('http') ? pathAndQuery : `${baseUrl}${pathAndQuery}`;
+  const res = await fetch(url, {
+    method,
+    headers,
+    redirect: 'manual',
+    ...(payload !== undefined ? { body: payload } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const text = await res.text();
+  const contentType = res.headers.get('content-type');
+  let body: Json;
+  if (text === '') body = undefined;
+  else if ((contentType ?? '').startsWith('application/json')) body = JSON.parse(text);
+  else body = text;
+  const u = new URL(url);
+  // `fields` trims entities on purpose, so only the lenient schema applies then.
+  const strict = opts.strict ?? !u.searchParams.has('fields');
+  const contract = checkContract(method, u.pathname, res.status, contentType, body, { strict });
+  if (contract.operation) {
+    checkedExchanges.push({
+      operation: contract.operation,
+      status: res.status,
+      schemaFor: contract.schemaFor ?? '',
+    });
+  }
+  return { status: res.status, headers: res.headers, body: body as T, contract };
+}
