@@ -1,0 +1,429 @@
+// Owns the approval policy: the YAML file (and APPROVERS / APPROVAL_CHANNEL from the environment) parsed once
+// into a Policy, and the pure decisions taken from it: may this role be requested like this, may this person
+// approve. Reading the file is the only I/O; every problem in it is reported at once, by path.
+import { readFileSync } from 'node:fs';
+import { closest, distance } from 'fastest-levenshtein';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { type Config, parseDuration } from '../config.ts';
+import type { RoleChangeRequest } from './request.ts';
+
+export interface RolePolicy {
+  /** Slack user ids (U…/W…) and user group ids (S…) that may approve. */
+  approvers: string[];
+  /** Distinct approvals needed before the change is applied. */
+  approvalsRequired: number;
+  /** The request must carry `because <reason>`. */
+  reasonRequired: boolean;
+  /** Longest time-bound grant allowed. */
+  maxDurationMs?: number;
+  /** Grants must be time-bound (`for <duration>`); permanent grants are refused. */
+  durationRequired: boolean;
+  /** Applied at once without approval (still announced and audited). */
+  autoApprove: boolean;
+  /** False: the role cannot be granted or revoked from Slack at all. */
+  requestable: boolean;
+}
+
+export interface Policy {
+  approvalChannel: string;
+  defaults: RolePolicy;
+  /** Per-role rules, keyed by the lowercased role name; each is complete (defaults already merged in). */
+  roles: Map<string, RolePolicy>;
+}
+
+export class PolicyError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], source = 'policy') {
+    super(`Invalid ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'PolicyError';
+    this.problems = problems;
+  }
+}
+
+const SLACK_APPROVER_ID = /^[UWS][A-Z0-9]{2,}$/;
+const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+const APPROVER_MESSAGE = 'expected Slack user ids (U…/W…) or user group ids (S…)';
+
+const approverList = z.preprocess(
+  // Accept `approvers: U1` and `approvers: U1, S2` as well as a YAML list.
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+  z.array(
+    z
+      .string({ error: 'expected a Slack user id (U…/W…) or user group id (S…), such as U0123ABCD' })
+      .trim()
+      .regex(SLACK_APPROVER_ID, {
+        error: (iss) =>
+          `expected a Slack user id (U…/W…) or user group id (S…) such as U0123ABCD, got "${String(iss.input)}"`,
+      }),
+    { error: `${APPROVER_MESSAGE}, as a list` },
+  ),
+);
+
+const durationField = z.string({ error: 'expected a duration such as 4h' }).transform((s, ctx) => {
+  const ms = parseDuration(s);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 4h (30m, 4h, 2d or 1w)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const flag = () => z.boolean({ error: 'expected true or false' });
+
+const ruleShape = {
+  approvers: approverList.optional(),
+  approvalsRequired: z
+    .number({ error: 'expected a whole number of approvals, 1 or more' })
+    .int({ message: 'expected a whole number of approvals, 1 or more' })
+    .min(1, { message: 'expected a whole number of approvals, 1 or more' })
+    .max(20, { message: 'at most 20 approvals can be required' })
+    .optional(),
+  reasonRequired: flag().optional(),
+  maxDuration: durationField.optional(),
+  durationRequired: flag().optional(),
+  autoApprove: flag().optional(),
+  requestable: flag().optional(),
+};
+const RULE_KEYS = Object.keys(ruleShape);
+
+const roleRuleSchema = z.preprocess(
+  (v) => (v === null ? {} : v),
+  z.strictObject(ruleShape, { error: 'expected a mapping of rule keys such as approvers' }),
+);
+
+const policySchema = z.strictObject(
+  {
+    approvalChannel: z
+      .string({ error: 'expected a channel id such as C0123ABCD' })
+      .trim()
+      .regex(SLACK_CHANNEL_ID, { message: 'expected a channel id such as C0123ABCD' })
+      .optional(),
+    ...ruleShape,
+    roles: z
+      .preprocess(
+        (v) => (v === null ? {} : v),
+        z.record(z.string(), roleRuleSchema, { error: 'expected a mapping of role names to rules' }),
+      )
+      .optional(),
+  },
+  { error: 'expected a mapping with keys such as approvers, approvalChannel and roles' },
+);
+const TOP_KEYS = ['approvalChannel', ...RULE_KEYS, 'roles'];
+
+type RuleInput = z.infer<typeof roleRuleSchema>;
+
+function pathOf(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const p of path) {
+    if (typeof p === 'number') s += `[${p}]`;
+    else s += s === '' ? String(p) : `.${String(p)}`;
+  }
+  return s;
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const guess = closest(key, known);
+  const near = distance(key.toLowerCase(), guess.toLowerCase()) <= 3;
+  return `unknown key "${key}"${near ? ` (did you mean ${guess}?)` : ''}; known keys: ${known.join(', ')}`;
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  const out: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const inRole = issue.path.length >= 2 && issue.path[0] === 'roles';
+      for (const key of issue.keys) {
+        const path = pathOf([...issue.path, key]);
+        out.push(`${path}: ${unknownKeyMessage(key, inRole ? RULE_KEYS : TOP_KEYS)}`);
+      }
+      continue;
+    }
+    const path = pathOf(issue.path);
+    out.push(path === '' ? issue.message : `${path}: ${issue.message}`);
+  }
+  return out;
+}
+
+function yamlProblems(text: string): { value: unknown; problems: string[] } {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      value: undefined,
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const first = (e.message.split('\n')[0] ?? e.message).replace(/:\s*$/, '');
+        return pos && !/line \d+/.test(first) ? `line ${pos.line}, column ${pos.col}: ${first}` : first;
+      }),
+    };
+  }
+  try {
+    return { value: doc.toJS({ maxAliasCount: 100 }), problems: [] };
+  } catch (err) {
+    return { value: undefined, problems: [`the YAML could not be read: ${(err as Error).message}`] };
+  }
+}
+
+function resolveRule(input: RuleInput, base: RolePolicy): RolePolicy {
+  const rule: RolePolicy = {
+    approvers:
+      input.approvers && input.approvers.length > 0 ? [...new Set(input.approvers)] : [...base.approvers],
+    approvalsRequired: input.approvalsRequired ?? base.approvalsRequired,
+    reasonRequired: input.reasonRequired ?? base.reasonRequired,
+    durationRequired: input.durationRequired ?? base.durationRequired,
+    autoApprove: input.autoApprove ?? base.autoApprove,
+    requestable: input.requestable ?? base.requestable,
+  };
+  const max = input.maxDuration ?? base.maxDurationMs;
+  if (max !== undefined) rule.maxDurationMs = max;
+  return rule;
+}
+
+/** Problems that no schema can see: rules that contradict themselves. */
+function ruleProblems(path: string, input: RuleInput, rule: RolePolicy): string[] {
+  const problems: string[] = [];
+  const where = path === '' ? '' : `${path}.`;
+  if (input.approvers !== undefined && input.approvers.length === 0) {
+    problems.push(
+      `${where}approvers: list at least one approver, or leave the key out to use the default approvers`,
+    );
+  }
+  const { users, groups } = splitApprovers(rule.approvers);
+  if (
+    !rule.autoApprove &&
+    rule.requestable &&
+    groups.length === 0 &&
+    users.length > 0 &&
+    users.length < rule.approvalsRequired
+  ) {
+    problems.push(
+      `${where}approvalsRequired: ${rule.approvalsRequired} approvals are required but only ${users.length} approver${users.length === 1 ? ' is' : 's are'} listed`,
+    );
+  }
+  if (rule.autoApprove && input.requestable === false) {
+    problems.push(`${where}autoApprove: has no effect because requestable is false; remove one of them`);
+  }
+  return problems;
+}
+
+/** The two settings without a default, for the report when the file has other problems too. */
+function missingRequired(
+  raw: unknown,
+  env: { approvalChannel?: string; approvers?: readonly string[] },
+): string[] {
+  const file = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const out: string[] = [];
+  if (file.approvalChannel == null && !env.approvalChannel?.trim()) out.push(MISSING_CHANNEL);
+  const list = file.approvers;
+  const fileHas = Array.isArray(list) ? list.length > 0 : typeof list === 'string' && list.trim() !== '';
+  if (!fileHas && !(env.approvers ?? []).some((a) => a.trim() !== '')) out.push(MISSING_APPROVERS);
+  return out;
+}
+
+const MISSING_CHANNEL =
+  'approvalChannel: required: set it in the policy file or in the APPROVAL_CHANNEL environment variable';
+const MISSING_APPROVERS =
+  'approvers: required: list Slack user or user group ids in the policy file or in the APPROVERS environment variable';
+
+/**
+ * Parses a policy file's text. `env` fills what the file leaves out (APPROVAL_CHANNEL, APPROVERS).
+ * Throws PolicyError listing every problem, each named by its path.
+ */
+export function parsePolicy(
+  yamlText: string,
+  env: { approvalChannel?: string; approvers?: readonly string[] } = {},
+): Policy {
+  const { value, problems: yamlErrors } = yamlProblems(yamlText);
+  if (yamlErrors.length > 0) throw new PolicyError(yamlErrors);
+  const parsed = policySchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    throw new PolicyError([...formatIssues(parsed.error.issues), ...missingRequired(value ?? {}, env)]);
+  }
+  const file = parsed.data;
+  const problems: string[] = [];
+
+  const approvalChannel = file.approvalChannel ?? env.approvalChannel?.trim();
+  if (!approvalChannel) {
+    problems.push(MISSING_CHANNEL);
+  }
+  const envApprovers = (env.approvers ?? []).map((s) => s.trim()).filter(Boolean);
+  const approvers = file.approvers && file.approvers.length > 0 ? file.approvers : envApprovers;
+  if (approvers.length === 0) {
+    problems.push(MISSING_APPROVERS);
+  } else if (approvers === envApprovers) {
+    const bad = envApprovers.filter((id) => !SLACK_APPROVER_ID.test(id));
+    if (bad.length > 0) problems.push(`APPROVERS: ${APPROVER_MESSAGE}, got ${bad.join(', ')}`);
+  }
+
+  const defaults = resolveRule(
+    { ...file, approvers: [...approvers] },
+    {
+      approvers: [],
+      approvalsRequired: 1,
+      reasonRequired: false,
+      durationRequired: false,
+      autoApprove: false,
+      requestable: true,
+    },
+  );
+  if (approvers.length > 0) problems.push(...ruleProblems('', { ...file, approvers: undefined }, defaults));
+
+  const roles = new Map<string, RolePolicy>();
+  const seen = new Map<string, string>();
+  for (const [name, input] of Object.entries(file.roles ?? {})) {
+    const key = name.trim().toLowerCase();
+    const path = `roles.${name}`;
+    if (key === '') {
+      problems.push(`${path}: a role name is empty`);
+      continue;
+    }
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      problems.push(
+        `${path}: the same role as roles.${earlier} (role names are matched without regard to case)`,
+      );
+      continue;
+    }
+    seen.set(key, name);
+    const rule = resolveRule(input, defaults);
+    problems.push(...ruleProblems(path, input, rule));
+    roles.set(key, rule);
+  }
+
+  if (problems.length > 0) throw new PolicyError(problems);
+  return { approvalChannel: approvalChannel!, defaults, roles };
+}
+
+/** The policy from POLICY_FILE when set, else from APPROVAL_CHANNEL and APPROVERS alone. */
+export function loadPolicy(config: Config): Policy {
+  const env = { approvalChannel: config.approvalChannel, approvers: config.approvers };
+  if (!config.policyFile) return parsePolicy('', env);
+  let text: string;
+  try {
+    text = readFileSync(config.policyFile, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new PolicyError([`POLICY_FILE: cannot read ${config.policyFile} (${code})`], 'policy file');
+  }
+  try {
+    return parsePolicy(text, env);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new PolicyError(err.problems, `policy file ${config.policyFile}`);
+    throw err;
+  }
+}
+
+/** The rule for a role (matched without regard to case), or the defaults when the role is not listed. */
+export function rolePolicy(policy: Policy, roleName: string): RolePolicy {
+  return policy.roles.get(roleName.trim().toLowerCase()) ?? policy.defaults;
+}
+
+/** `4h`, `2d`, `90m`: the largest unit that divides the duration evenly, as typed in a command. */
+function shortDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['w', 604_800_000],
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.max(1, Math.floor(ms / 60_000))}m`;
+}
+
+function longDuration(ms: number): string {
+  const units = [
+    [604_800_000, 'week'],
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1_000, 'second'],
+  ] as const;
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) {
+      const n = ms / size;
+      return `${n} ${name}${n === 1 ? '' : 's'}`;
+    }
+  }
+  const minutes = Math.round(ms / 60_000);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+/**
+ * Checks a request against the role's rule before anything is filed. The message is written for the
+ * requester: what the policy wants and how to ask again.
+ */
+export function checkRequest(
+  policy: Policy,
+  r: { action: 'grant' | 'revoke'; roleName: string; reason?: string; durationMs?: number },
+): { ok: true; rule: RolePolicy } | { ok: false; message: string } {
+  const rule = rolePolicy(policy, r.roleName);
+  const role = `\`${r.roleName}\``;
+  if (!rule.requestable) {
+    return {
+      ok: false,
+      message: `${role} can't be ${r.action === 'grant' ? 'granted' : 'revoked'} from Slack. Ask a tenant admin to change it in the Qlik Cloud Management Console.`,
+    };
+  }
+  if (rule.reasonRequired && !r.reason?.trim()) {
+    return {
+      ok: false,
+      message: `${role} needs a reason. Add one at the end of your command: \`because <reason>\`.`,
+    };
+  }
+  if (r.action === 'grant') {
+    const max = rule.maxDurationMs;
+    if (r.durationMs !== undefined && max !== undefined && r.durationMs > max) {
+      return {
+        ok: false,
+        message: `${role} can be granted for at most ${longDuration(max)}, and you asked for ${longDuration(r.durationMs)}. Ask again with \`for ${shortDuration(max)}\` or less.`,
+      };
+    }
+    if (r.durationMs === undefined && rule.durationRequired) {
+      const example = max !== undefined ? shortDuration(max) : '4h';
+      return {
+        ok: false,
+        message: `${role} is only granted for a limited time${max !== undefined ? ` (at most ${longDuration(max)})` : ''}. Add \`for ${example}\` to your command.`,
+      };
+    }
+  }
+  return { ok: true, rule };
+}
+
+/**
+ * Whether the person who clicked Approve may approve this request, apart from being an approver (the caller
+ * checks that against the policy and Slack user groups). Nobody approves their own request, nobody approves
+ * a grant to themselves, and one person's approval counts once.
+ */
+export function approverEligibility(
+  req: RoleChangeRequest,
+  clickerId: string,
+): { ok: true } | { ok: false; message: string } {
+  if (clickerId === req.requesterId) {
+    return { ok: false, message: `You filed ${req.id}, so someone else has to approve it.` };
+  }
+  if (req.action === 'grant' && req.target.kind === 'user' && req.target.slackUserId === clickerId) {
+    return { ok: false, message: `${req.id} grants a role to you, so someone else has to approve it.` };
+  }
+  if (req.approvals.some((a) => a.slackUserId === clickerId)) {
+    return {
+      ok: false,
+      message: `You already approved ${req.id}; it needs ${Math.max(1, req.approvalsRequired - req.approvals.length)} more approval(s) from someone else.`,
+    };
+  }
+  return { ok: true };
+}
+
+/** Splits approver ids into user ids (U…/W…) and Slack user group ids (S…). */
+export function splitApprovers(ids: readonly string[]): { users: string[]; groups: string[] } {
+  const users: string[] = [];
+  const groups: string[] = [];
+  for (const id of ids) (id.startsWith('S') ? groups : users).push(id);
+  return { users, groups };
+}

@@ -1,0 +1,335 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.ts';
+import {
+  approverEligibility,
+  checkRequest,
+  loadPolicy,
+  type Policy,
+  PolicyError,
+  parsePolicy,
+  rolePolicy,
+  splitApprovers,
+} from '../../src/domain/policy.ts';
+import type { RoleChangeRequest } from '../../src/domain/request.ts';
+
+const H = 3_600_000;
+const ENV = { approvalChannel: 'C0ENVCHAN', approvers: ['U0ENVAPPR'] };
+
+function problemsOf(yaml: string, env: Parameters<typeof parsePolicy>[1] = ENV): readonly string[] {
+  try {
+    parsePolicy(yaml, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(PolicyError);
+    return (err as PolicyError).problems;
+  }
+  throw new Error('expected a PolicyError');
+}
+
+describe('parsePolicy: defaults and the environment', () => {
+  it('builds a policy from the environment alone', () => {
+    const p = parsePolicy('', ENV);
+    expect(p.approvalChannel).toBe('C0ENVCHAN');
+    expect(p.defaults).toEqual({
+      approvers: ['U0ENVAPPR'],
+      approvalsRequired: 1,
+      reasonRequired: false,
+      durationRequired: false,
+      autoApprove: false,
+      requestable: true,
+    });
+    expect(p.roles.size).toBe(0);
+  });
+
+  it('lets the file win over the environment, and the environment fill what the file leaves out', () => {
+    const p = parsePolicy('approvers: [U0FILE001]\n', ENV);
+    expect(p.defaults.approvers).toEqual(['U0FILE001']);
+    expect(p.approvalChannel).toBe('C0ENVCHAN');
+    const q = parsePolicy('approvalChannel: C0FILECHN\n', ENV);
+    expect(q.approvalChannel).toBe('C0FILECHN');
+    expect(q.defaults.approvers).toEqual(['U0ENVAPPR']);
+  });
+
+  it('accepts approvers as a comma-separated string', () => {
+    expect(parsePolicy('approvers: U0AAA001, S0GRP001', ENV).defaults.approvers).toEqual([
+      'U0AAA001',
+      'S0GRP001',
+    ]);
+  });
+
+  it('requires an approval channel and approvers from somewhere', () => {
+    expect(problemsOf('', {})).toEqual([
+      expect.stringMatching(/^approvalChannel: required.*APPROVAL_CHANNEL/),
+      expect.stringMatching(/^approvers: required.*APPROVERS/),
+    ]);
+    expect(problemsOf('approvers: []', { approvalChannel: 'C0X1' })).toEqual([
+      expect.stringMatching(/^approvers: required/),
+    ]);
+  });
+
+  it('merges role rules over the defaults, matched without regard to case', () => {
+    const p = parsePolicy(
+      `
+approvers: [U0DEF0001]
+approvalsRequired: 1
+maxDuration: 30d
+reasonRequired: true
+roles:
+  TenantAdmin: { approvers: [U0TA00001, U0TA00002], approvalsRequired: 2, maxDuration: 4h, durationRequired: true }
+  SharedSpaceCreator: { autoApprove: true }
+  AuditAdmin: { requestable: false }
+  "My Custom Role":
+`,
+      ENV,
+    );
+    expect(rolePolicy(p, 'tenantADMIN')).toEqual({
+      approvers: ['U0TA00001', 'U0TA00002'],
+      approvalsRequired: 2,
+      reasonRequired: true,
+      durationRequired: true,
+      maxDurationMs: 4 * H,
+      autoApprove: false,
+      requestable: true,
+    });
+    expect(rolePolicy(p, 'sharedspacecreator')).toMatchObject({
+      autoApprove: true,
+      approvers: ['U0DEF0001'],
+      maxDurationMs: 30 * 24 * H,
+    });
+    expect(rolePolicy(p, 'AuditAdmin').requestable).toBe(false);
+    expect(rolePolicy(p, 'my custom role')).toEqual(p.defaults);
+    expect(rolePolicy(p, 'NotListed')).toBe(p.defaults);
+  });
+});
+
+describe('parsePolicy: invalid policies name every problem by path', () => {
+  const cases: [name: string, yaml: string, problems: RegExp[]][] = [
+    ['YAML syntax', 'approvers: [U0AAA001\nroles: x', [/^.*(line \d+|Flow sequence)/]],
+    ['duplicate YAML keys', 'approvers: [U0AAA001]\napprovers: [U0AAA002]', [/unique/i]],
+    ['not a mapping', '- a\n- b', [/^expected a mapping/]],
+    [
+      'bad values everywhere, all at once',
+      `
+approvalChannel: general
+approvers: [U0AAA001, bob]
+approvalsRequired: 0
+maxDuration: forever
+aprovers: [U0AAA001]
+roles:
+  TenantAdmin: { maxDuration: 4x, reasonRequired: "yes", colour: red }
+  X: 5
+`,
+      [
+        /^approvalChannel: expected a channel id such as C0123ABCD$/,
+        /^approvers\[1\]: expected a Slack user id .* got "bob"$/,
+        /^approvalsRequired: expected a whole number of approvals, 1 or more$/,
+        /^maxDuration: expected a duration such as 4h/,
+        /^aprovers: unknown key "aprovers" \(did you mean approvers\?\)/,
+        /^roles\.TenantAdmin\.maxDuration: expected a duration such as 4h/,
+        /^roles\.TenantAdmin\.reasonRequired: expected true or false$/,
+        /^roles\.TenantAdmin\.colour: unknown key "colour"/,
+        /^roles\.X: expected a mapping/,
+      ],
+    ],
+    [
+      'rules that contradict themselves',
+      `
+roles:
+  TenantAdmin: { approvers: [U0AAA001], approvalsRequired: 2 }
+  tenantadmin: { requestable: false }
+  AuditAdmin: { requestable: false, autoApprove: true }
+  Steward: { approvers: [] }
+`,
+      [
+        /^roles\.TenantAdmin\.approvalsRequired: 2 approvals are required but only 1 approver is listed$/,
+        /^roles\.tenantadmin: the same role as roles\.TenantAdmin/,
+        /^roles\.AuditAdmin\.autoApprove: has no effect because requestable is false/,
+        /^roles\.Steward\.approvers: list at least one approver/,
+      ],
+    ],
+    [
+      'too few default approvers',
+      'approvalsRequired: 3\napprovers: [U0AAA001, U0AAA002]',
+      [/^approvalsRequired: 3 approvals are required but only 2 approvers are listed$/],
+    ],
+  ];
+  it.each(cases)('%s', (_name, yaml, expected) => {
+    const problems = problemsOf(yaml);
+    for (const re of expected)
+      expect(
+        problems.some((p) => re.test(p)),
+        `${re} in ${JSON.stringify(problems)}`,
+      ).toBe(true);
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  it('does not count approvals against user groups, whose size is only known at click time', () => {
+    expect(() => parsePolicy('approvers: [S0GRP0001]\napprovalsRequired: 3', ENV)).not.toThrow();
+  });
+
+  it('reports missing settings together with other problems', () => {
+    const problems = problemsOf('approvalsRequired: -1', {});
+    expect(problems).toEqual([
+      expect.stringMatching(/^approvalsRequired:/),
+      expect.stringMatching(/^approvalChannel: required/),
+      expect.stringMatching(/^approvers: required/),
+    ]);
+  });
+
+  it('PolicyError lists the problems in its message', () => {
+    expect(() => parsePolicy('', {})).toThrow(/Invalid policy:\n {2}- approvalChannel: required/);
+  });
+});
+
+describe('the example policy', () => {
+  it('parses, with the rules its comments describe', () => {
+    const p = parsePolicy(readFileSync(new URL('../../examples/policy.yml', import.meta.url), 'utf8'), {});
+    expect(p.approvalChannel).toMatch(/^C/);
+    expect(rolePolicy(p, 'TenantAdmin')).toMatchObject({
+      approvalsRequired: 2,
+      reasonRequired: true,
+      maxDurationMs: 4 * H,
+    });
+    expect(rolePolicy(p, 'SharedSpaceCreator').autoApprove).toBe(true);
+    expect(rolePolicy(p, 'AuditAdmin').requestable).toBe(false);
+    expect(rolePolicy(p, 'finance reader').approvers).toEqual(['S0FINANCE1']);
+  });
+});
+
+describe('loadPolicy', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const config = (over: Partial<Config>): Config =>
+    ({ approvalChannel: 'C0ENVCHAN', approvers: ['U0ENVAPPR'], ...over }) as Config;
+
+  it('reads POLICY_FILE when set', () => {
+    const file = join(dir, 'policy.yml');
+    writeFileSync(file, 'roles:\n  TenantAdmin: { approvalsRequired: 1, reasonRequired: true }\n');
+    const p = loadPolicy(config({ policyFile: file }));
+    expect(rolePolicy(p, 'TenantAdmin').reasonRequired).toBe(true);
+    expect(p.approvalChannel).toBe('C0ENVCHAN');
+  });
+
+  it('uses the environment alone without a file', () => {
+    expect(loadPolicy(config({})).defaults.approvers).toEqual(['U0ENVAPPR']);
+  });
+
+  it('names the file when it cannot be read or is invalid', () => {
+    expect(() => loadPolicy(config({ policyFile: join(dir, 'missing.yml') }))).toThrow(
+      /POLICY_FILE: cannot read .*missing\.yml \(ENOENT\)/,
+    );
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, 'approvalsRequired: lots\n');
+    expect(() => loadPolicy(config({ policyFile: bad }))).toThrow(
+      /Invalid policy file .*bad\.yml:\n {2}- approvalsRequired:/,
+    );
+  });
+});
+
+describe('checkRequest', () => {
+  const policy: Policy = parsePolicy(
+    `
+maxDuration: 30d
+roles:
+  TenantAdmin: { reasonRequired: true, maxDuration: 4h, durationRequired: true }
+  AuditAdmin: { requestable: false }
+  Steward: { maxDuration: 2d }
+`,
+    ENV,
+  );
+
+  it.each([
+    ['grant', 'AuditAdmin', {}, /`AuditAdmin` can't be granted from Slack.*Management Console/],
+    ['revoke', 'auditadmin', {}, /`auditadmin` can't be revoked from Slack/],
+    ['grant', 'TenantAdmin', { durationMs: H }, /`TenantAdmin` needs a reason.*`because <reason>`/],
+    ['revoke', 'TenantAdmin', {}, /`TenantAdmin` needs a reason/],
+    ['grant', 'TenantAdmin', { reason: '   ', durationMs: H }, /needs a reason/],
+    [
+      'grant',
+      'TenantAdmin',
+      { reason: 'incident', durationMs: 2 * 24 * H },
+      /at most 4 hours, and you asked for 2 days\. Ask again with `for 4h` or less/,
+    ],
+    [
+      'grant',
+      'TenantAdmin',
+      { reason: 'incident' },
+      /only granted for a limited time \(at most 4 hours\)\. Add `for 4h`/,
+    ],
+    ['grant', 'Steward', { durationMs: 3 * 24 * H }, /at most 2 days.*`for 2d`/],
+    ['grant', 'NotListed', { durationMs: 31 * 24 * H }, /at most 30 days.*`for 30d`/],
+  ] as const)('%s %s %j is refused', (action, roleName, extra, message) => {
+    const r = checkRequest(policy, { action, roleName, ...extra });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(message);
+  });
+
+  it.each([
+    ['grant', 'TenantAdmin', { reason: 'incident', durationMs: 4 * H }],
+    ['revoke', 'TenantAdmin', { reason: 'done', durationMs: 99 * 24 * H }],
+    ['grant', 'Steward', {}],
+    ['grant', 'steward', { durationMs: 2 * 24 * H }],
+    ['grant', 'NotListed', {}],
+  ] as const)('%s %s %j is allowed, with the rule', (action, roleName, extra) => {
+    const r = checkRequest(policy, { action, roleName, ...extra });
+    expect(r).toEqual({ ok: true, rule: rolePolicy(policy, roleName) });
+  });
+});
+
+describe('approverEligibility', () => {
+  const req = (over: Partial<RoleChangeRequest> = {}): RoleChangeRequest => ({
+    id: 'R-7KQ2',
+    action: 'grant',
+    target: { kind: 'user', qlikId: 'q1', name: 'Alice', slackUserId: 'U0ALICE01' },
+    role: { id: 'r1', name: 'TenantAdmin' },
+    requesterId: 'U0BOB0001',
+    state: 'pending',
+    createdAt: 0,
+    updatedAt: 0,
+    expiresAt: 1,
+    approvalsRequired: 2,
+    approvals: [],
+    ...over,
+  });
+
+  it('refuses the requester', () => {
+    expect(approverEligibility(req(), 'U0BOB0001')).toEqual({
+      ok: false,
+      message: expect.stringMatching(/You filed R-7KQ2/),
+    });
+  });
+  it('refuses the target of a grant, but not of a revoke', () => {
+    expect(approverEligibility(req(), 'U0ALICE01')).toEqual({
+      ok: false,
+      message: expect.stringMatching(/grants a role to you/),
+    });
+    expect(approverEligibility(req({ action: 'revoke' }), 'U0ALICE01')).toEqual({ ok: true });
+  });
+  it('counts one approval per person', () => {
+    const r = req({ approvals: [{ slackUserId: 'U0CAROL01', at: 0 }] });
+    expect(approverEligibility(r, 'U0CAROL01')).toEqual({
+      ok: false,
+      message: expect.stringMatching(/already approved/),
+    });
+    expect(approverEligibility(r, 'U0DAVE001')).toEqual({ ok: true });
+  });
+  it('allows anyone else, including for group targets', () => {
+    expect(
+      approverEligibility(req({ target: { kind: 'group', qlikId: 'g', name: 'Finance' } }), 'U0ALICE01'),
+    ).toEqual({
+      ok: true,
+    });
+  });
+});
+
+describe('splitApprovers', () => {
+  it('separates Slack user groups (S…) from users (U…/W…)', () => {
+    expect(splitApprovers(['U0A', 'S0B', 'W0C', 'S0D'])).toEqual({
+      users: ['U0A', 'W0C'],
+      groups: ['S0B', 'S0D'],
+    });
+    expect(splitApprovers([])).toEqual({ users: [], groups: [] });
+  });
+});
