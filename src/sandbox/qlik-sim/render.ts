@@ -43,10 +43,14 @@ function roleRefs(t: SimTenant, ids: readonly string[]): AssignedRoleJson[] {
   return out;
 }
 
-/** Keeps the requested top-level fields (plus id); `links` only when asked for, as the spec describes. */
+/** Fields the User schema requires: kept whatever `fields` asks, so a trimmed user still fits the schema. */
+const USER_REQUIRED = ['id', 'tenantId', 'subject', 'name'] as const;
+
+/** Keeps the requested top-level fields plus the required ones; `links` only when asked, as the spec says. */
 function pick(obj: Record<string, unknown>, fields: readonly string[] | undefined): Record<string, unknown> {
   if (!fields) return obj;
-  const out: Record<string, unknown> = { id: obj.id };
+  const out: Record<string, unknown> = {};
+  for (const f of USER_REQUIRED) out[f] = obj[f];
   for (const f of fields) if (f in obj) out[f] = obj[f];
   return out;
 }
