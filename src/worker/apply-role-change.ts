@@ -44,12 +44,23 @@ const MAX_EXTEND_CHAIN = 10;
  * job runner to retry; on a final failure the request is moved to `failed`, the requester is notified, and a
  * SettledFailureError is thrown so the job is not retried.
  */
-export async function applyRoleChange(ctx: WorkerContext, requestId: string, attempt: AttemptInfo): Promise<ApplyOutcome> {
+export async function applyRoleChange(
+  ctx: WorkerContext,
+  requestId: string,
+  attempt: AttemptInfo,
+): Promise<ApplyOutcome> {
   const loaded = await ctx.store.get(requestId);
   if (!loaded) return { outcome: 'skipped', reason: 'no such request' };
   let req = loaded;
   if (req.state === 'approved') {
-    const t = await ctx.store.transition(req.id, 'approved', 'applying', {}, ctx.now(), event(ctx, req, 'applying', 'started'));
+    const t = await ctx.store.transition(
+      req.id,
+      'approved',
+      'applying',
+      {},
+      ctx.now(),
+      event(ctx, req, 'applying', 'started'),
+    );
     if (!t.ok) {
       if (t.request?.state !== 'applying') return settledAlready(ctx, t.request ?? req);
       req = t.request;
@@ -62,7 +73,9 @@ export async function applyRoleChange(ctx: WorkerContext, requestId: string, att
 
   let change: Awaited<ReturnType<typeof changeUnderLock>>;
   try {
-    change = await ctx.lock.withLock(principalKey(req.target), (signal) => changeUnderLock(ctx, req, snapshot, signal));
+    change = await ctx.lock.withLock(principalKey(req.target), (signal) =>
+      changeUnderLock(ctx, req, snapshot, signal),
+    );
   } catch (err) {
     const action = classifyFailure(err, { who: describeTarget(req.target), kind: req.target.kind });
     if (action.kind === 'later') throw new RetryLaterError(action.delayMs, action.reason);
@@ -70,13 +83,15 @@ export async function applyRoleChange(ctx: WorkerContext, requestId: string, att
       log.warn({ reason: action.reason }, 'apply failed; will retry');
       throw err;
     }
-    const message = action.kind === 'retry' ? exhaustedMessage(action.message, attempt.attempt) : action.message;
+    const message =
+      action.kind === 'retry' ? exhaustedMessage(action.message, attempt.attempt) : action.message;
     log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'apply failed for good');
     await failRequest(ctx, req, message);
     throw new SettledFailureError(message);
   }
 
-  const revokeAt = req.action === 'grant' && req.durationMs !== undefined ? ctx.now() + req.durationMs : undefined;
+  const revokeAt =
+    req.action === 'grant' && req.durationMs !== undefined ? ctx.now() + req.durationMs : undefined;
   const message = resultText(req, change);
   const result: NonNullable<RoleChangeRequest['result']> = {
     before: change.before,
@@ -90,7 +105,14 @@ export async function applyRoleChange(ctx: WorkerContext, requestId: string, att
     after: change.after,
     detail: message,
   });
-  const t = await ctx.store.transition(req.id, 'applying', 'applied', { result, error: undefined }, ctx.now(), audit);
+  const t = await ctx.store.transition(
+    req.id,
+    'applying',
+    'applied',
+    { result, error: undefined },
+    ctx.now(),
+    audit,
+  );
   if (!t.ok) return settledAlready(ctx, t.request ?? req);
   await ensureFollowUps(ctx, t.request);
   log.info({ changed: change.changed, revokeAt }, 'applied');
@@ -155,7 +177,10 @@ async function changeUnderLock(
  * earlier grant is marked superseded, so its expiry ends it without removing the role, and this grant's expiry
  * removes it instead. Runs under the principal lock, so it cannot interleave with the earlier grant's revoke.
  */
-async function takeOverExtendedGrant(ctx: WorkerContext, req: RoleChangeRequest): Promise<string | undefined> {
+async function takeOverExtendedGrant(
+  ctx: WorkerContext,
+  req: RoleChangeRequest,
+): Promise<string | undefined> {
   let currentId = req.extends;
   for (let hop = 0; currentId !== undefined && hop < MAX_EXTEND_CHAIN; hop++) {
     const earlier = await ctx.store.get(currentId);
@@ -178,12 +203,19 @@ async function takeOverExtendedGrant(ctx: WorkerContext, req: RoleChangeRequest)
 }
 
 /** The principal's DIRECT roles only: for a user, `assignedRoles` (never roles through groups). */
-export async function readDirectRoles(qlik: QlikRoleApi, target: RoleChangeRequest['target']): Promise<RoleRef[]> {
+export async function readDirectRoles(
+  qlik: QlikRoleApi,
+  target: RoleChangeRequest['target'],
+): Promise<RoleRef[]> {
   const p = target.kind === 'user' ? await qlik.getUser(target.qlikId) : await qlik.getGroup(target.qlikId);
   return p.assignedRoles.map((r) => ({ id: r.id, name: r.name }));
 }
 
-export async function writeDirectRoles(qlik: QlikRoleApi, target: RoleChangeRequest['target'], ids: string[]): Promise<void> {
+export async function writeDirectRoles(
+  qlik: QlikRoleApi,
+  target: RoleChangeRequest['target'],
+  ids: string[],
+): Promise<void> {
   if (target.kind === 'user') await qlik.replaceUserRoles(target.qlikId, ids);
   else await qlik.replaceGroupRoles(target.qlikId, ids);
 }
@@ -192,16 +224,23 @@ function resultText(req: RoleChangeRequest, c: Change): string {
   const who = describeTarget(req.target);
   const role = req.role.name;
   if (req.action === 'revoke')
-    return c.changed ? `Removed ${role} from ${who}.` : `${who} did not have ${role} directly; nothing was changed.`;
+    return c.changed
+      ? `Removed ${role} from ${who}.`
+      : `${who} did not have ${role} directly; nothing was changed.`;
   if (c.changed) return `${who} now has ${role}.`;
   if (c.tookOverFrom !== undefined)
     return `${who} keeps ${role}: this grant extends ${c.tookOverFrom} and now decides when it ends.`;
-  const stays = req.durationMs !== undefined ? ' They had it before this grant, so it stays when the grant ends.' : '';
+  const stays =
+    req.durationMs !== undefined ? ' They had it before this grant, so it stays when the grant ends.' : '';
   return `${who} already has ${role}; nothing was changed.${stays}`;
 }
 
 /** Moves an applying request to failed with a message for the requester, and tells them. */
-export async function failRequest(ctx: WorkerContext, req: RoleChangeRequest, message: string): Promise<void> {
+export async function failRequest(
+  ctx: WorkerContext,
+  req: RoleChangeRequest,
+  message: string,
+): Promise<void> {
   const t = await ctx.store.transition(req.id, 'applying', 'failed', { error: message }, ctx.now(), {
     ...event(ctx, req, 'failed', 'failed'),
     detail: message,

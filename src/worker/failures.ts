@@ -24,10 +24,18 @@ export interface FailureSubject {
 const DEFAULT_RATE_LIMIT_DELAY_MS = 30_000;
 const LOCK_BUSY_DELAY_MS = 1_000;
 
-export function classifyFailure(err: unknown, subject: FailureSubject, random: () => number = Math.random): FailureAction {
+export function classifyFailure(
+  err: unknown,
+  subject: FailureSubject,
+  random: () => number = Math.random,
+): FailureAction {
   if (err instanceof RetryLaterError) return { kind: 'later', delayMs: err.delayMs, reason: err.message };
   if (isNamed(err, 'LockTimeoutError'))
-    return { kind: 'later', delayMs: LOCK_BUSY_DELAY_MS + Math.floor(random() * LOCK_BUSY_DELAY_MS), reason: 'principal busy' };
+    return {
+      kind: 'later',
+      delayMs: LOCK_BUSY_DELAY_MS + Math.floor(random() * LOCK_BUSY_DELAY_MS),
+      reason: 'principal busy',
+    };
   if (err instanceof QlikError) {
     if (err.kind === 'rate-limited') {
       // A little jitter so jobs blocked together do not all come back in the same millisecond.
@@ -47,7 +55,11 @@ export function classifyFailure(err: unknown, subject: FailureSubject, random: (
   if (err instanceof DriftError) return { kind: 'fail', message: err.message };
   // The principal lock expired under us (src/store/principal-lock.ts aborts with it): another worker may be writing.
   if (isNamed(err, 'LockLostError'))
-    return { kind: 'retry', reason: 'principal lock lost', message: 'The bot lost its hold on the principal while changing it.' };
+    return {
+      kind: 'retry',
+      reason: 'principal lock lost',
+      message: 'The bot lost its hold on the principal while changing it.',
+    };
   // Anything else (Redis hiccup, a bug) may pass; the last attempt turns it into a plain failure.
   const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return { kind: 'retry', reason, message: 'The bot hit an internal error while applying the change.' };

@@ -101,7 +101,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
 
   const roleChanges = new Worker(
     ROLE_CHANGES_QUEUE,
-    (job, token) => runJob(ROLE_CHANGES_QUEUE, job, token, logger, () => processRoleChange(ctx, job, deps.reconcile)),
+    (job, token) =>
+      runJob(ROLE_CHANGES_QUEUE, job, token, logger, () => processRoleChange(ctx, job, deps.reconcile)),
     { ...common, connection: blocking(), concurrency: deps.concurrency ?? deps.config.workerConcurrency },
   );
   const notifications = new Worker(
@@ -118,11 +119,18 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   await deps.queues.roleChanges.upsertJobScheduler(
     RECONCILE_SCHEDULER_ID,
     { every: deps.reconcileEveryMs ?? 60_000 },
-    { name: 'reconcile', data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    {
+      name: 'reconcile',
+      data: {},
+      opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    },
   );
   await Promise.all([roleChanges.waitUntilReady(), notifications.waitUntilReady()]);
   logger.info(
-    { concurrency: deps.concurrency ?? deps.config.workerConcurrency, reconcileEveryMs: deps.reconcileEveryMs ?? 60_000 },
+    {
+      concurrency: deps.concurrency ?? deps.config.workerConcurrency,
+      reconcileEveryMs: deps.reconcileEveryMs ?? 60_000,
+    },
     'worker started',
   );
 
@@ -130,7 +138,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   return {
     close(deadlineMs = 10_000) {
       closing ??= (async () => {
-        const graceful = Promise.all([roleChanges.close(), notifications.close()]).then(() => 'closed' as const);
+        const graceful = Promise.all([roleChanges.close(), notifications.close()]).then(
+          () => 'closed' as const,
+        );
         let timer: NodeJS.Timeout | undefined;
         const deadline = new Promise<'deadline'>((resolve) => {
           timer = setTimeout(() => resolve('deadline'), deadlineMs);
@@ -163,7 +173,11 @@ export function attemptInfo(job: Pick<Job, 'attemptsMade' | 'opts'>): AttemptInf
   return { attempt, final: attempt >= attempts };
 }
 
-async function processRoleChange(ctx: WorkerContext, job: Job, reconcileOpts?: ReconcileOptions): Promise<string> {
+async function processRoleChange(
+  ctx: WorkerContext,
+  job: Job,
+  reconcileOpts?: ReconcileOptions,
+): Promise<string> {
   switch (job.name) {
     case 'apply':
       return (await applyRoleChange(ctx, applyJob.parse(job.data).requestId, attemptInfo(job))).outcome;
@@ -213,7 +227,10 @@ async function runJob(
     }
     const final = attemptInfo(job).final;
     record(final ? 'failed' : 'retrying');
-    logger.warn({ jobId: job.id, name: job.name, err: err instanceof Error ? err.message : String(err), final }, 'job failed');
+    logger.warn(
+      { jobId: job.id, name: job.name, err: err instanceof Error ? err.message : String(err), final },
+      'job failed',
+    );
     throw err;
   }
 }

@@ -53,6 +53,9 @@ async function send(
     case 'thread':
       return ctx.messenger.replyInThread(req, resultMessage(req));
     case 'dm':
-      return ctx.messenger.dm(req.requesterId, event === 'decision' ? decisionNotice(req) : resultMessage(req));
+      return ctx.messenger.dm(
+        req.requesterId,
+        event === 'decision' ? decisionNotice(req) : resultMessage(req),
+      );
   }
 }

@@ -46,7 +46,9 @@ async function expirePending(ctx: WorkerContext, out: ReconcileOutcome): Promise
   for (const id of await ctx.store.dueForExpiry(now)) {
     const req = await ctx.store.get(id);
     if (!req || req.state !== 'pending') continue;
-    const audit = event(ctx, req, 'expired', 'expired', { detail: 'Nobody decided before the request expired.' });
+    const audit = event(ctx, req, 'expired', 'expired', {
+      detail: 'Nobody decided before the request expired.',
+    });
     const t = await ctx.store.transition(id, 'pending', 'expired', {}, now, audit);
     if (!t.ok) continue; // decided meanwhile
     await enqueueNotify(ctx.queues, req.id, 'decision');
@@ -79,7 +81,11 @@ async function clearFinishedJob(ctx: WorkerContext, jobId: string): Promise<bool
   return true;
 }
 
-async function requeueLostApplies(ctx: WorkerContext, out: ReconcileOutcome, opts: ReconcileOptions): Promise<void> {
+async function requeueLostApplies(
+  ctx: WorkerContext,
+  out: ReconcileOutcome,
+  opts: ReconcileOptions,
+): Promise<void> {
   await collectApprovals(ctx, opts.firstLookBackMs ?? 24 * 3600_000);
   const grace = opts.graceMs ?? 30_000;
   const maxRequeues = opts.maxRequeues ?? 3;
@@ -110,7 +116,14 @@ async function requeueLostApplies(ctx: WorkerContext, out: ReconcileOutcome, opt
 async function giveUp(ctx: WorkerContext, req: RoleChangeRequest): Promise<void> {
   const message = `The bot could not run the change for ${describeTarget(req.target)} (its job was lost several times). Check the roles in the Qlik Management Console and file the request again.`;
   if (req.state === 'approved') {
-    const t = await ctx.store.transition(req.id, 'approved', 'applying', {}, ctx.now(), event(ctx, req, 'applying', 'started'));
+    const t = await ctx.store.transition(
+      req.id,
+      'approved',
+      'applying',
+      {},
+      ctx.now(),
+      event(ctx, req, 'applying', 'started'),
+    );
     if (!t.ok) return;
     await failRequest(ctx, t.request, message);
   } else {

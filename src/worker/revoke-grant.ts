@@ -23,7 +23,11 @@ export type RevokeOutcome =
 /** A refused revoke (400/403) is not retried by the reconciler for this long: someone has to look at it. */
 const BLOCKED_SECONDS = 3600;
 
-export async function revokeGrant(ctx: WorkerContext, job: RevokeGrantJob, attempt: AttemptInfo): Promise<RevokeOutcome> {
+export async function revokeGrant(
+  ctx: WorkerContext,
+  job: RevokeGrantJob,
+  attempt: AttemptInfo,
+): Promise<RevokeOutcome> {
   const req = await ctx.store.get(job.requestId);
   if (!req) return { outcome: 'skipped', reason: 'no such request' };
   if (req.state === 'revoked' || req.state === 'expired-revoked') {
@@ -37,7 +41,9 @@ export async function revokeGrant(ctx: WorkerContext, job: RevokeGrantJob, attem
 
   let ending: Ending;
   try {
-    ending = await ctx.lock.withLock(principalKey(req.target), (signal) => endUnderLock(ctx, req, job, signal));
+    ending = await ctx.lock.withLock(principalKey(req.target), (signal) =>
+      endUnderLock(ctx, req, job, signal),
+    );
   } catch (err) {
     const action = classifyFailure(err, { who: describeTarget(req.target), kind: req.target.kind });
     if (action.kind === 'later') throw new RetryLaterError(action.delayMs, action.reason);
@@ -122,7 +128,15 @@ async function endUnderLock(
     // Gone already: by an earlier attempt of this revoke (its snapshot says so) or by someone else.
     const snap = await readSnapshot(ctx, req.id);
     if (snap?.includes(role))
-      return { removed: true, result: { before: snap, after: before, changed: true, message: `Removed ${role} from ${who}: ${ended}.` } };
+      return {
+        removed: true,
+        result: {
+          before: snap,
+          after: before,
+          changed: true,
+          message: `Removed ${role} from ${who}: ${ended}.`,
+        },
+      };
     const message = `${role} had already been removed from ${who}; nothing was changed.`;
     return { removed: false, result: { before, after: before, changed: false, message } };
   }
@@ -136,7 +150,12 @@ async function endUnderLock(
     );
   return {
     removed: true,
-    result: { before, after: roleNames(fresh), changed: true, message: `Removed ${role} from ${who}: ${ended}.` },
+    result: {
+      before,
+      after: roleNames(fresh),
+      changed: true,
+      message: `Removed ${role} from ${who}: ${ended}.`,
+    },
   };
 }
 
@@ -152,5 +171,10 @@ async function readSnapshot(ctx: WorkerContext, id: string): Promise<string[] | 
 }
 
 function isNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'kind' in err && (err as { kind: unknown }).kind === 'not-found';
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'kind' in err &&
+    (err as { kind: unknown }).kind === 'not-found'
+  );
 }

@@ -19,7 +19,11 @@ export interface NextDirectRoles {
  * The direct role ids after granting or revoking `role`. Only `currentDirect` (the principal's own assignedRoles)
  * goes in, so roles that come through groups can never be copied into the direct list.
  */
-export function nextDirectRoles(currentDirect: readonly RoleRef[], action: RoleAction, role: RoleRef): NextDirectRoles {
+export function nextDirectRoles(
+  currentDirect: readonly RoleRef[],
+  action: RoleAction,
+  role: RoleRef,
+): NextDirectRoles {
   const ids = unique(currentDirect.map((r) => r.id));
   const has = ids.includes(role.id);
   if (action === 'grant') return has ? { ids, changed: false } : { ids: [...ids, role.id], changed: true };
@@ -103,7 +107,8 @@ export function revokeDecision(input: {
   supersededBy?: string;
 }): RevokeDecision {
   if (input.action !== 'grant') return { kind: 'leave', reason: 'not-a-grant' };
-  if (input.supersededBy !== undefined) return { kind: 'leave', reason: 'superseded', supersededBy: input.supersededBy };
+  if (input.supersededBy !== undefined)
+    return { kind: 'leave', reason: 'superseded', supersededBy: input.supersededBy };
   if (!input.changed) return { kind: 'leave', reason: 'had-before' };
   return { kind: 'remove' };
 }

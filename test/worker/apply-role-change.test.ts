@@ -1,14 +1,7 @@
 // The apply path end to end against real Redis, the Qlik simulator over HTTP and the Slack fake.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIds } from '../../src/queue/queues.ts';
-import {
-  CHANNEL,
-  createHarness,
-  groupTarget,
-  type Harness,
-  REQUESTER,
-  userTarget,
-} from './harness.ts';
+import { CHANNEL, createHarness, groupTarget, type Harness, REQUESTER, userTarget } from './harness.ts';
 
 let h: Harness;
 
@@ -26,9 +19,18 @@ function patches(path: string) {
 
 describe('applying approved requests', () => {
   it('30 grants of 30 different roles to one user, all at once → all 30 present', async () => {
-    const roles = Array.from({ length: 30 }, (_, i) => h.sim.tenant.addRole({ name: `WorkerUserRole${i}` }).name);
-    const user = h.sim.tenant.addUser({ name: 'Many Roles', email: 'many@corp.example', roles: ['SharedSpaceCreator'] });
-    const reqs = await Promise.all(roles.map((role) => h.approved({ target: userTarget(h.sim, user.id), role })));
+    const roles = Array.from(
+      { length: 30 },
+      (_, i) => h.sim.tenant.addRole({ name: `WorkerUserRole${i}` }).name,
+    );
+    const user = h.sim.tenant.addUser({
+      name: 'Many Roles',
+      email: 'many@corp.example',
+      roles: ['SharedSpaceCreator'],
+    });
+    const reqs = await Promise.all(
+      roles.map((role) => h.approved({ target: userTarget(h.sim, user.id), role })),
+    );
     await Promise.all(reqs.map((r) => h.waitForState(r.id, 'applied', 25_000)));
     expect(h.sim.tenant.userRoleNames(user.id).sort()).toEqual([...roles, 'SharedSpaceCreator'].sort());
     for (const r of reqs) {
@@ -39,18 +41,31 @@ describe('applying approved requests', () => {
   });
 
   it('30 grants of 30 different roles to one group, all at once → all 30 present', async () => {
-    const roles = Array.from({ length: 30 }, (_, i) => h.sim.tenant.addRole({ name: `WorkerGroupRole${i}` }).name);
+    const roles = Array.from(
+      { length: 30 },
+      (_, i) => h.sim.tenant.addRole({ name: `WorkerGroupRole${i}` }).name,
+    );
     const group = h.sim.tenant.addGroup({ name: 'Worker Many', roles: ['Steward'] });
-    const reqs = await Promise.all(roles.map((role) => h.approved({ target: groupTarget(h.sim, group.id), role })));
+    const reqs = await Promise.all(
+      roles.map((role) => h.approved({ target: groupTarget(h.sim, group.id), role })),
+    );
     await Promise.all(reqs.map((r) => h.waitForState(r.id, 'applied', 25_000)));
     expect(h.sim.tenant.groupRoleNames(group.id).sort()).toEqual([...roles, 'Steward'].sort());
   });
 
   it('applies once with before/after, one "applied" audit event, and tells the thread and the requester', async () => {
-    const user = h.sim.tenant.addUser({ name: 'Alice Apply', email: 'alice.apply@corp.example', roles: ['Steward'] });
+    const user = h.sim.tenant.addUser({
+      name: 'Alice Apply',
+      email: 'alice.apply@corp.example',
+      roles: ['Steward'],
+    });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'ManagedSpaceCreator' });
     const done = await h.waitForState(req.id, 'applied');
-    expect(done.result).toMatchObject({ before: ['Steward'], after: ['Steward', 'ManagedSpaceCreator'], changed: true });
+    expect(done.result).toMatchObject({
+      before: ['Steward'],
+      after: ['Steward', 'ManagedSpaceCreator'],
+      changed: true,
+    });
     const events = await h.auditOf(req.id);
     expect(events.filter((e) => e.action === 'applied')).toHaveLength(1);
     expect(events.find((e) => e.action === 'applied')).toMatchObject({
@@ -62,16 +77,26 @@ describe('applying approved requests', () => {
     expect(events.map((e) => e.action)).toEqual(['requested', 'approved', 'applying', 'applied']);
 
     const approval = done.approvalMessage!;
-    const thread = await h.slack.waitFor((m) => m.thread_ts === approval.ts && (m.text ?? '').includes(req.id));
+    const thread = await h.slack.waitFor(
+      (m) => m.thread_ts === approval.ts && (m.text ?? '').includes(req.id),
+    );
     expect(thread.channel).toBe(CHANNEL);
-    const dm = await h.slack.waitFor((m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id));
+    const dm = await h.slack.waitFor(
+      (m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id),
+    );
     expect(dm.text).toContain('applied');
     // The approval message itself was updated to its final state.
-    await h.slack.waitFor((m) => m.ts === approval.ts && m.updates.length > 0 && JSON.stringify(m.blocks).includes('Applied'));
+    await h.slack.waitFor(
+      (m) => m.ts === approval.ts && m.updates.length > 0 && JSON.stringify(m.blocks).includes('Applied'),
+    );
   });
 
   it('writes nothing when the principal already has the role, and says so', async () => {
-    const user = h.sim.tenant.addUser({ name: 'Bob Has', email: 'bob.has@corp.example', roles: ['DataAdmin'] });
+    const user = h.sim.tenant.addUser({
+      name: 'Bob Has',
+      email: 'bob.has@corp.example',
+      roles: ['DataAdmin'],
+    });
     const path = `/api/v1/users/${user.id}`;
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'DataAdmin' });
     const done = await h.waitForState(req.id, 'applied');
@@ -98,11 +123,23 @@ describe('applying approved requests', () => {
   });
 
   it('revokes a direct role', async () => {
-    const user = h.sim.tenant.addUser({ name: 'Dan Revoke', email: 'dan@corp.example', roles: ['Steward', 'AuditAdmin'] });
-    const req = await h.approved({ action: 'revoke', target: userTarget(h.sim, user.id), role: 'AuditAdmin' });
+    const user = h.sim.tenant.addUser({
+      name: 'Dan Revoke',
+      email: 'dan@corp.example',
+      roles: ['Steward', 'AuditAdmin'],
+    });
+    const req = await h.approved({
+      action: 'revoke',
+      target: userTarget(h.sim, user.id),
+      role: 'AuditAdmin',
+    });
     const done = await h.waitForState(req.id, 'applied');
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual(['Steward']);
-    expect(done.result).toMatchObject({ before: ['Steward', 'AuditAdmin'], after: ['Steward'], changed: true });
+    expect(done.result).toMatchObject({
+      before: ['Steward', 'AuditAdmin'],
+      after: ['Steward'],
+      changed: true,
+    });
   });
 
   it('a user deleted in Qlik before the job runs → failed, with a clear message in the DM and the thread', async () => {
@@ -113,15 +150,19 @@ describe('applying approved requests', () => {
     const failed = await h.waitForState(req.id, 'failed');
     expect(failed.error).toMatch(/Erin Gone.*no longer exists.*404/);
     const approval = failed.approvalMessage!;
-    const thread = await h.slack.waitFor((m) => m.thread_ts === approval.ts && (m.text ?? '').includes(req.id));
+    const thread = await h.slack.waitFor(
+      (m) => m.thread_ts === approval.ts && (m.text ?? '').includes(req.id),
+    );
     expect(JSON.stringify(thread.blocks)).toContain('no longer exists');
-    const dm = await h.slack.waitFor((m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id));
+    const dm = await h.slack.waitFor(
+      (m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id),
+    );
     expect(JSON.stringify(dm.blocks)).toContain('no longer exists');
     const events = await h.auditOf(req.id);
     expect(events.filter((e) => e.action === 'failed')).toHaveLength(1);
   });
 
-  it('a 403 on the write fails at once, without retries, with Qlik\'s reason', async () => {
+  it("a 403 on the write fails at once, without retries, with Qlik's reason", async () => {
     const user = h.sim.tenant.addUser({ name: 'Fay Forbidden', email: 'fay@corp.example' });
     const path = `/api/v1/users/${user.id}`;
     h.sim.injectFault({ method: 'PATCH', path: new RegExp(`^${path}$`), status: 403, times: 5 });
@@ -163,15 +204,23 @@ describe('applying approved requests', () => {
     const user = h.sim.tenant.addUser({ name: 'Ivy Twice', email: 'ivy@corp.example' });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' });
     await h.waitForState(req.id, 'applied');
-    await h.slack.waitFor((m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id));
+    await h.slack.waitFor(
+      (m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id),
+    );
     const job = await h.queues.roleChanges.getJob(jobIds.apply(req.id));
     await job!.remove();
-    await h.queues.roleChanges.add('apply', { requestId: req.id }, { jobId: `${jobIds.apply(req.id)}-again` });
+    await h.queues.roleChanges.add(
+      'apply',
+      { requestId: req.id },
+      { jobId: `${jobIds.apply(req.id)}-again` },
+    );
     const again = await h.queues.roleChanges.getJob(`${jobIds.apply(req.id)}-again`);
     await expect.poll(async () => again!.getState(), { timeout: 10_000 }).toBe('completed');
     expect(patches(`/api/v1/users/${user.id}`)).toHaveLength(1);
     expect((await h.auditOf(req.id)).filter((e) => e.action === 'applied')).toHaveLength(1);
-    const dms = h.slack.messages.filter((m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id));
+    const dms = h.slack.messages.filter(
+      (m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id),
+    );
     expect(dms).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
-import type { Principal, RoleChangeRequest, RequestState } from '../../src/domain/request.ts';
+import type { Principal, RequestState, RoleChangeRequest } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient, type QlikClientOptions } from '../../src/qlik/index.ts';
 import { enqueueApply, openQueues, type Queues } from '../../src/queue/queues.ts';
@@ -38,7 +38,11 @@ export interface Harness {
   /** Files a request, approves it and posts its approval message; `enqueue` (default true) queues the apply. */
   approved(input: RequestInput, opts?: { enqueue?: boolean }): Promise<RoleChangeRequest>;
   /** Polls the store until the request is in one of `states` (bounded); returns it. */
-  waitForState(id: string, states: RequestState | RequestState[], timeoutMs?: number): Promise<RoleChangeRequest>;
+  waitForState(
+    id: string,
+    states: RequestState | RequestState[],
+    timeoutMs?: number,
+  ): Promise<RoleChangeRequest>;
   auditOf(id: string): Promise<StoredAuditEvent[]>;
   close(): Promise<void>;
 }
@@ -166,7 +170,9 @@ export async function createHarness(opts: {
         const r = await store.get(id);
         if (r && want.includes(r.state)) return r;
         if (Date.now() > deadline)
-          throw new Error(`${id} is ${r?.state ?? 'missing'} after ${timeoutMs} ms, expected ${want.join('|')}`);
+          throw new Error(
+            `${id} is ${r?.state ?? 'missing'} after ${timeoutMs} ms, expected ${want.join('|')}`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },

@@ -26,11 +26,17 @@ describe('nextDirectRoles', () => {
     { current: [B, B], action: 'grant', role: A, ids: ['b2', 'a1'], changed: true },
     // Matching is by id: a role of the same name but another id is a different role.
     { current: [{ id: 'other', name: 'A' }], action: 'grant', role: A, ids: ['other', 'a1'], changed: true },
-  ] as const)('$action $role.name on $current.length roles → $ids', ({ current, action, role, ids, changed }) => {
-    expect(nextDirectRoles(current, action, role)).toEqual({ ids, changed });
-  });
+  ] as const)(
+    '$action $role.name on $current.length roles → $ids',
+    ({ current, action, role, ids, changed }) => {
+      expect(nextDirectRoles(current, action, role)).toEqual({ ids, changed });
+    },
+  );
 
-  const roleArb = fc.record({ id: fc.string({ minLength: 1, maxLength: 6 }), name: fc.string({ maxLength: 6 }) });
+  const roleArb = fc.record({
+    id: fc.string({ minLength: 1, maxLength: 6 }),
+    name: fc.string({ maxLength: 6 }),
+  });
   const listArb = fc.array(roleArb, { maxLength: 12 });
 
   it('grant: the role is present exactly once, every other id kept in order, changed iff it was missing', () => {
@@ -59,14 +65,19 @@ describe('nextDirectRoles', () => {
 
   it('is idempotent: applying the result again changes nothing, and the result is as asked', () => {
     fc.assert(
-      fc.property(listArb, roleArb, fc.constantFrom('grant' as const, 'revoke' as const), (current, role, action) => {
-        const first = nextDirectRoles(current, action, role);
-        const after: RoleRef[] = first.ids.map((id) => ({ id, name: id === role.id ? role.name : id }));
-        expect(isAsAsked(after, action, role)).toBe(true);
-        const second = nextDirectRoles(after, action, role);
-        expect(second.changed).toBe(false);
-        expect(second.ids).toEqual(first.ids);
-      }),
+      fc.property(
+        listArb,
+        roleArb,
+        fc.constantFrom('grant' as const, 'revoke' as const),
+        (current, role, action) => {
+          const first = nextDirectRoles(current, action, role);
+          const after: RoleRef[] = first.ids.map((id) => ({ id, name: id === role.id ? role.name : id }));
+          expect(isAsAsked(after, action, role)).toBe(true);
+          const second = nextDirectRoles(after, action, role);
+          expect(second.changed).toBe(false);
+          expect(second.ids).toEqual(first.ids);
+        },
+      ),
     );
   });
 
@@ -83,23 +94,65 @@ describe('nextDirectRoles', () => {
 
 describe('applyOutcome', () => {
   it.each([
-    { name: 'wrote now', wroteNow: true, beforeNow: ['B'], snapshot: undefined, before: ['B'], changed: true },
-    { name: 'already had it', wroteNow: false, beforeNow: ['A'], snapshot: undefined, before: ['A'], changed: false },
+    {
+      name: 'wrote now',
+      wroteNow: true,
+      beforeNow: ['B'],
+      snapshot: undefined,
+      before: ['B'],
+      changed: true,
+    },
+    {
+      name: 'already had it',
+      wroteNow: false,
+      beforeNow: ['A'],
+      snapshot: undefined,
+      before: ['A'],
+      changed: false,
+    },
     // An earlier attempt recorded B only, then crashed after its PATCH: this request added A.
-    { name: 'crashed after PATCH', wroteNow: false, beforeNow: ['A', 'B'], snapshot: { before: ['B'] }, before: ['B'], changed: true },
+    {
+      name: 'crashed after PATCH',
+      wroteNow: false,
+      beforeNow: ['A', 'B'],
+      snapshot: { before: ['B'] },
+      before: ['B'],
+      changed: true,
+    },
     // The snapshot shows A was already there: nothing was added by this request.
-    { name: 'snapshot had it', wroteNow: false, beforeNow: ['A'], snapshot: { before: ['A'] }, before: ['A'], changed: false },
+    {
+      name: 'snapshot had it',
+      wroteNow: false,
+      beforeNow: ['A'],
+      snapshot: { before: ['A'] },
+      before: ['A'],
+      changed: false,
+    },
   ])('grant: $name', ({ wroteNow, beforeNow, snapshot, before, changed }) => {
-    expect(applyOutcome({ wroteNow, beforeNow, action: 'grant', roleName: 'A', ...(snapshot ? { snapshot } : {}) })).toEqual({
+    expect(
+      applyOutcome({
+        wroteNow,
+        beforeNow,
+        action: 'grant',
+        roleName: 'A',
+        ...(snapshot ? { snapshot } : {}),
+      }),
+    ).toEqual({
       before,
       changed,
     });
   });
 
   it('revoke after a crash: the snapshot held the role, so this request removed it', () => {
-    expect(applyOutcome({ wroteNow: false, beforeNow: ['B'], snapshot: { before: ['A', 'B'] }, action: 'revoke', roleName: 'A' })).toEqual(
-      { before: ['A', 'B'], changed: true },
-    );
+    expect(
+      applyOutcome({
+        wroteNow: false,
+        beforeNow: ['B'],
+        snapshot: { before: ['A', 'B'] },
+        action: 'revoke',
+        roleName: 'A',
+      }),
+    ).toEqual({ before: ['A', 'B'], changed: true });
   });
 });
 
@@ -107,9 +160,24 @@ describe('ownsGrant', () => {
   it.each([
     { name: 'added the role', changed: true, extended: undefined, owns: true },
     { name: 'had it before, no extend', changed: false, extended: undefined, owns: false },
-    { name: 'extends an owning applied grant', changed: false, extended: { state: 'applied', changed: true }, owns: true },
-    { name: 'extends a grant that did not add it', changed: false, extended: { state: 'applied', changed: false }, owns: false },
-    { name: 'extends an ended grant', changed: false, extended: { state: 'expired-revoked', changed: true }, owns: false },
+    {
+      name: 'extends an owning applied grant',
+      changed: false,
+      extended: { state: 'applied', changed: true },
+      owns: true,
+    },
+    {
+      name: 'extends a grant that did not add it',
+      changed: false,
+      extended: { state: 'applied', changed: false },
+      owns: false,
+    },
+    {
+      name: 'extends an ended grant',
+      changed: false,
+      extended: { state: 'expired-revoked', changed: true },
+      owns: false,
+    },
     {
       name: 'extends a grant someone else took over',
       changed: false,
@@ -133,7 +201,10 @@ describe('revokeDecision', () => {
     { action: 'grant', changed: false, supersededBy: undefined, kind: 'leave' },
     { action: 'grant', changed: true, supersededBy: 'R-NEXT', kind: 'leave' },
     { action: 'revoke', changed: true, supersededBy: undefined, kind: 'leave' },
-  ] as const)('$action changed=$changed superseded=$supersededBy → $kind', ({ action, changed, supersededBy, kind }) => {
-    expect(revokeDecision({ action, changed, ...(supersededBy ? { supersededBy } : {}) }).kind).toBe(kind);
-  });
+  ] as const)(
+    '$action changed=$changed superseded=$supersededBy → $kind',
+    ({ action, changed, supersededBy, kind }) => {
+      expect(revokeDecision({ action, changed, ...(supersededBy ? { supersededBy } : {}) }).kind).toBe(kind);
+    },
+  );
 });
