@@ -45,7 +45,7 @@ async function expirePending(ctx: WorkerContext, out: ReconcileOutcome): Promise
   const now = ctx.now();
   for (const id of await ctx.store.dueForExpiry(now)) {
     const req = await ctx.store.get(id);
-    if (!req || req.state !== 'pending') continue;
+    if (req?.state !== 'pending') continue;
     const audit = event(ctx, req, 'expired', 'expired', {
       detail: 'Nobody decided before the request expired.',
     });

@@ -116,7 +116,7 @@ describe('applying approved requests', () => {
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'DataSpaceCreator' });
     await h.waitForState(req.id, 'applied');
     const [patch] = patches(`/api/v1/users/${user.id}`);
-    const ids = (patch?.body as { value: { id: string }[] }[])[0]!.value.map((v) => v.id);
+    const ids = (patch!.body as { value: { id: string }[] }[])[0]!.value.map((v) => v.id);
     const names = ids.map((id) => h.sim.tenant.getRole(id)?.name);
     expect(names).toEqual(['Steward', 'DataSpaceCreator']);
     expect(h.sim.tenant.userRoleNames(user.id)).not.toContain('AnalyticsAdmin');
