@@ -370,6 +370,32 @@ export function helpText(world: DemoWorld, current: DemoUser): string {
     .map((id) => `@${world.users.find((u) => u.id === id)?.handle ?? id}`)
     .join(', ');
   const someone = world.users.find((u) => u.handle === 'frank')?.handle ?? 'frank';
+  const special = world.users.filter((u) => u.note && !world.approversGroup.members.includes(u.id));
+  const plain = world.users.filter((u) => !u.note && !u.deleted).slice(0, 8);
+  const tryRows: [string, string][] = [
+    [`/qlik grant @${someone} ManagedSpaceCreator because new project`, 'then `as bob`, `press Approve`'],
+    [`/qlik grant @${someone} SharedSpaceCreator`, 'auto-approved and applied at once'],
+    [
+      `/qlik grant @${someone} TenantAdmin for 2m because incident`,
+      'two of the approvers; removed after 2 min',
+    ],
+    [`/qlik revoke @${someone} ManagedSpaceCreator because done`, 'a revoke goes through approval too'],
+    ['/qlik who-has SharedSpaceCreator', 'also: /qlik whois @hiro, /qlik roles, /qlik requests'],
+    [`/qlik grant @${someone} ManagedSpaceCreater`, 'a typo: the bot suggests the closest role'],
+    ['/qlik grant @nomail DataSpaceCreator', 'errors people see: also try @outsider,'],
+    ['/qlik grant me AuditAdmin', '@shared-mailbox and @viktor'],
+    ['as bob, then press Deny on a pending request', 'or press Revoke now on a result'],
+  ];
+  const col = Math.max(...tryRows.map(([c]) => c.length)) + 3;
+  const tries = tryRows.map(([c, note]) => `  ${c.padEnd(col)}${note}`).join('\n');
+  const people = [
+    ...plain.map((u) => `@${u.handle}`),
+    ...special.map((u) => `@${u.handle} (${u.note})`),
+    `… ${world.users.length} in all: \`users\` lists them with their emails and Qlik roles`,
+  ]
+    .join(', ')
+    .replace(/(.{1,100})(?:, |$)/g, '$1,\n        ')
+    .replace(/,\n\s*$/, '');
   return `You act as people in a Slack workspace wired to a simulated Qlik Cloud tenant. You are @${current.handle}.
 
 Terminal commands
@@ -382,18 +408,11 @@ Terminal commands
   wait [20s] <text>         (scripts) wait until a message containing <text> arrives
   help                      this text;  quit: stop (Ctrl-D too)
 
+People: ${people}
 The approval channel is #${world.approvalChannel.name}; approvers are @${world.approversGroup.handle} (${approvers}).
 Policy: TenantAdmin needs 2 approvals and a reason (at most 4h); SharedSpaceCreator is approved automatically;
 AuditAdmin can't be requested from Slack; anything else needs 1 approval.
 
 Things to try
-  /qlik grant @${someone} ManagedSpaceCreator because new project   then \`as bob\`, \`press Approve\`
-  /qlik grant me SharedSpaceCreator                               auto-approved and applied at once
-  /qlik grant @${someone} TenantAdmin for 2m because incident       needs @alice and @bob (or @carol); revoked after 2 minutes
-  /qlik revoke @${someone} ManagedSpaceCreator because done         a revoke goes through approval too
-  /qlik who-has SharedSpaceCreator      /qlik whois @hiro      /qlik roles      /qlik requests
-  /qlik grant @${someone} ManagedSpaceCreater                       a typo: the bot suggests the closest role
-  /qlik grant @nomail DataSpaceCreator   /qlik grant @outsider Steward   /qlik grant me AuditAdmin
-                                                                  the errors people see
-  as bob, then press Deny on a pending request;  press Revoke now on a result`;
+${tries}`;
 }
