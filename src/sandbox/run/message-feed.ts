@@ -159,7 +159,7 @@ export class MessageFeed {
           .split('\n')
           .find((l) => l.trim() !== '' && !/^[═─]+$/.test(l));
         const flags = `${m.updates.length ? ` (updated ×${m.updates.length})` : ''}${m.deleted ? ' (deleted)' : ''}`;
-        return `#${i + 1}  ${this.where(m)}${flags}: ${(first ?? '').trim().slice(0, 90)}`;
+        return `#${i + 1}  ${this.where(m)}${flags}: ${emojify((first ?? '').trim()).slice(0, 90)}`;
       })
       .join('\n');
   }
