@@ -147,7 +147,8 @@ describe('npm run sandbox', () => {
     // Nothing is left behind.
     expect(await keysUnder(prefix!)).toBe(0);
     expect(existsSync(logFile!)).toBe(false);
-  });
+    // A few seconds normally; the margin is for a loaded CI machine.
+  }, 90_000);
 
   it('stops a script at the first failing step with exit code 1, and still cleans up', async () => {
     const { code, out } = await runSandbox(['/qlik help', 'wait 1s zzz-never-said', 'as bob'].join('\n'));
@@ -161,7 +162,7 @@ describe('npm run sandbox', () => {
     expect(kept, out).toBeDefined();
     expect(existsSync(join(kept!, 'bot.log'))).toBe(true);
     rmSync(kept!, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('says exactly how to install Redis when none answers and there is no redis-server', async () => {
     const dead = `redis://127.0.0.1:${await freePort()}`;
