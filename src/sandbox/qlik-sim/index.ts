@@ -1,8 +1,22 @@
 // Public API of the Qlik Cloud tenant simulator (Users, Groups and Roles APIs over node:http), used by tests,
 // the sandbox and benchmarks. Import from here only.
 
-export { type FilterField, type FilterNode, FilterSyntaxError, parseFilter } from './filter.ts';
-export { demoTenant, type GenerateTenantOptions, generateTenant, tenantFromJson } from './seed.ts';
+export {
+  FILTER_FIELDS,
+  type FilterField,
+  type FilterNode,
+  type FilterOp,
+  type FilterResource,
+  FilterSyntaxError,
+  parseFilter,
+} from './filter.ts';
+export {
+  demoTenant,
+  type GenerateTenantOptions,
+  generateTenant,
+  TenantSeed,
+  tenantFromJson,
+} from './seed.ts';
 export { startQlikSimulator } from './server.ts';
 export {
   DEFAULT_ROLES,
@@ -10,6 +24,9 @@ export {
   EVERYONE_GROUP_NAME,
   SimTenant,
   SimTenantError,
+  type SimTenantErrorKind,
+  type SimTenantOptions,
+  type UserIndexedField,
 } from './tenant.ts';
 export type {
   FaultSpec,

@@ -126,7 +126,8 @@ export interface PageResult<T> {
 
 /**
  * One page of `sorted` (already in the requested order) after/before a cursor. Keyset paging by (key, id) keeps
- * pages stable when entities are added or removed between requests.
+ * pages stable when entities are added or removed between requests. With `only`, `sorted` is a superset and
+ * just the items it accepts count: for dense matches, walking the cached full order beats sorting the matches.
  */
 export function pageOf<T extends { id: string }>(
   sorted: readonly T[],
@@ -135,14 +136,16 @@ export function pageOf<T extends { id: string }>(
   sortLabel: string,
   limit: number,
   cursor: { dir: 'next' | 'prev'; at: Cursor } | undefined,
+  only?: { has: (t: T) => boolean; total: number },
 ): PageResult<T> {
   const sign = sort.desc ? -1 : 1;
+  const n = sorted.length;
   const cmpTo = (item: T, c: Cursor) =>
     sign * (compareKeys(keyOf(item), c.key) || (item.id < c.id ? -1 : item.id > c.id ? 1 : 0));
-  // First index whose item sorts after the cursor (dir next) or at/after it (dir prev).
+  // First index whose item sorts after the cursor (strict) or at/after it.
   const lowerBound = (c: Cursor, strict: boolean) => {
     let lo = 0;
-    let hi = sorted.length;
+    let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const d = cmpTo(sorted[mid]!, c);
@@ -151,28 +154,54 @@ export function pageOf<T extends { id: string }>(
     }
     return lo;
   };
+  const has = only?.has ?? (() => true);
+  const anyIn = (from: number, to: number) => {
+    if (!only) return from < to;
+    for (let i = from; i < to; i += 1) if (has(sorted[i]!)) return true;
+    return false;
+  };
+  const items: T[] = [];
+  // [start, end) is the span of the full order the page covers.
   let start: number;
   let end: number;
-  if (!cursor) {
-    start = 0;
-    end = Math.min(limit, sorted.length);
-  } else if (cursor.dir === 'next') {
-    start = lowerBound(cursor.at, true);
-    end = Math.min(start + limit, sorted.length);
+  if (!cursor || cursor.dir === 'next') {
+    start = cursor ? lowerBound(cursor.at, true) : 0;
+    end = start;
+    let first = -1;
+    while (end < n && items.length < limit) {
+      const item = sorted[end]!;
+      if (has(item)) {
+        if (first < 0) first = end;
+        items.push(item);
+      }
+      end += 1;
+    }
+    if (first >= 0) start = first;
   } else {
     end = lowerBound(cursor.at, false);
-    start = Math.max(0, end - limit);
+    start = end;
+    let last = -1;
+    while (start > 0 && items.length < limit) {
+      const item = sorted[start - 1]!;
+      if (has(item)) {
+        if (last < 0) last = start;
+        items.push(item);
+      }
+      start -= 1;
+    }
+    items.reverse();
+    if (last >= 0) end = last;
   }
-  const items = sorted.slice(start, end);
-  const result: PageResult<T> = { items, total: sorted.length };
+  const result: PageResult<T> = { items, total: only ? only.total : n };
   const mk = (item: T) => encodeCursor({ sort: sortLabel, key: keyOf(item), id: item.id });
-  if (end < sorted.length && items.length > 0) result.next = mk(items[items.length - 1]!);
-  if (start > 0 && items.length > 0) result.prev = mk(items[0]!);
-  // An empty page past either end still offers the way back.
-  if (items.length === 0 && cursor) {
-    if (cursor.dir === 'next' && start > 0) result.prev = encodeCursor({ ...cursor.at, sort: sortLabel });
-    if (cursor.dir === 'prev' && end < sorted.length)
-      result.next = encodeCursor({ ...cursor.at, sort: sortLabel });
+  if (items.length > 0) {
+    if (anyIn(end, n)) result.next = mk(items[items.length - 1]!);
+    if (anyIn(0, start)) result.prev = mk(items[0]!);
+  } else if (cursor) {
+    // An empty page past either end still offers the way back.
+    const back = encodeCursor({ ...cursor.at, sort: sortLabel });
+    if (cursor.dir === 'next' && anyIn(0, start)) result.prev = back;
+    if (cursor.dir === 'prev' && anyIn(end, n)) result.next = back;
   }
   return result;
 }
@@ -367,24 +396,35 @@ export class SortedViews {
     return order;
   }
 
-  /** Matching users in the requested order. */
-  users(
+  /** One page of matching users in the requested order. */
+  userPage(
     match: ReadonlySet<string> | 'all',
     sort: SortSpec,
-  ): { sorted: readonly SimUser[]; keyOf: KeyOf<SimUser> } {
+    sortLabel: string,
+    limit: number,
+    cursor: { dir: 'next' | 'prev'; at: Cursor } | undefined,
+  ): PageResult<SimUser> {
     const keyOf = userKey(sort.field);
     const { sorted, rank } = this.order('users', `${sort.field}:${sort.desc}`, () =>
       Array.from(this.tenant.users() as Iterable<SimUser>).sort(comparator(keyOf, sort.desc)),
     );
-    if (match === 'all') return { sorted, keyOf };
-    if (match.size * 2 > sorted.length) return { sorted: sorted.filter((u) => match.has(u.id)), keyOf };
+    if (match === 'all') return pageOf(sorted, keyOf, sort, sortLabel, limit, cursor);
+    // Dense matches: walk the cached order and stop after one page.
+    if (match.size * 16 >= sorted.length) {
+      return pageOf(sorted, keyOf, sort, sortLabel, limit, cursor, {
+        has: (u) => match.has(u.id),
+        total: match.size,
+      });
+    }
+    // Sparse matches: order them by their cached rank (no comparisons).
     const ranks = new Int32Array(match.size);
     let n = 0;
     for (const id of match) {
       const r = rank.get(id);
       if (r !== undefined) ranks[n++] = r;
     }
-    return { sorted: Array.from(ranks.subarray(0, n).sort(), (r) => sorted[r]!), keyOf };
+    const subset = Array.from(ranks.subarray(0, n).sort(), (r) => sorted[r]!);
+    return pageOf(subset, keyOf, sort, sortLabel, limit, cursor);
   }
 
   groups(pred: ((g: SimGroup) => boolean) | undefined, sort: SortSpec, system: boolean) {

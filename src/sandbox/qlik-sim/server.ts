@@ -273,7 +273,7 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
   const tenant = opts.tenant ?? demoTenant();
   const views = new SortedViews(tenant);
   // Warm the default order so the first list request on a big tenant is as fast as the rest.
-  views.users('all', { field: 'name', desc: false });
+  views.userPage('all', { field: 'name', desc: false }, '+name', 1, undefined);
   const apiKeys = new Map<string, string>();
   let adminKey: string;
   if (opts.apiKeys && Object.keys(opts.apiKeys).length > 0) {
@@ -311,7 +311,8 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', baseUrl);
+    // Concatenate rather than resolve, so a path like //host/x stays a (404) path instead of a new origin.
+    const url = new URL(`${baseUrl}${req.url ?? '/'}`);
     const path = url.pathname;
     const tier = tierOf(method, path);
     const entry: LoggedRequest = {
@@ -528,7 +529,7 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
     }
     if (userMatch) {
       allow('GET', 'PATCH', 'DELETE');
-      const id = decodeURIComponent(userMatch[1]!);
+      const id = safeDecode(userMatch[1]!);
       if (method === 'GET') {
         const u = tenant.getUser(id);
         if (!u) throw notFound('users', id);
@@ -580,7 +581,7 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
     }
     if (groupMatch) {
       allow('GET', 'PATCH');
-      const id = decodeURIComponent(groupMatch[1]!);
+      const id = safeDecode(groupMatch[1]!);
       const g = tenant.getGroup(id);
       if (method === 'GET') {
         if (!g) throw notFound('groups', id);
@@ -612,7 +613,7 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
         });
         return;
       }
-      const id = decodeURIComponent(path.slice('/api/v1/roles/'.length));
+      const id = safeDecode(path.slice('/api/v1/roles/'.length));
       const r = tenant.getRole(id);
       if (!r) throw notFound('roles', id);
       send(200, renderRole(ctxFor(owner), r));
@@ -645,8 +646,7 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
 
   function listUsers(url: URL, owner: string, lp: ListParams, node: FilterNode | undefined) {
     const match = matchUsers(tenant, node);
-    const { sorted, keyOf } = views.users(match, lp.sort);
-    const page = pageOf(sorted, keyOf, lp.sort, lp.sortLabel, lp.limit, lp.cursor);
+    const page = views.userPage(match, lp.sort, lp.sortLabel, lp.limit, lp.cursor);
     const ctx = ctxFor(owner, lp.fields);
     return {
       data: page.items.map((u) => renderUser(ctx, u)),
@@ -875,6 +875,15 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
       });
     },
   };
+}
+
+/** Path ids are looked up as given; a malformed escape simply matches nothing (404), never a 500. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** Tests a fault's path pattern; resets lastIndex so a /g regex matches every time. */

@@ -765,6 +765,11 @@ describe('unknown routes', () => {
   it('answers 404 and 405 in the error shape', async () => {
     expectError(await get('/api/v1/nothing'), 404, 'HTTP-404');
     expectError(await get('/api/v1/users/a/b'), 404, 'HTTP-404');
+    expectError(await get('/api/v1/users/%E0%A4%A'), 404, 'USERS-7');
+    const raw = await fetch(`${sim.url}//elsewhere.example/api/v1/users`, {
+      headers: { authorization: `Bearer ${sim.apiKey}` },
+    });
+    expect(raw.status).toBe(404);
     const r = await call(sim.url, 'PUT', `/api/v1/users/${kajaId}`, { key: sim.apiKey, body: {} });
     expectError(r, 405, 'HTTP-405');
     expect(r.headers.get('allow')).toBe('GET, PATCH, DELETE');
