@@ -196,6 +196,8 @@ async function takeOverExtendedGrant(
       ...(supersededBy === undefined ? {} : { supersededBy }),
     };
     if (!ownsGrant({ requestId: req.id, changed: false, extended })) return undefined;
+    // Ownership first, then the hand-over: a crash in between leaves both grants owning, never neither.
+    await ctx.redis.set(ctx.keys.tookOver(req.id), earlier.id, 'EX', MARKER_TTL_SECONDS);
     await ctx.redis.set(ctx.keys.supersededBy(earlier.id), req.id, 'EX', MARKER_TTL_SECONDS);
     return earlier.id;
   }

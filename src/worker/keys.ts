@@ -7,6 +7,8 @@ export interface WorkerKeys {
   notified(requestId: string, event: string, step: string): string;
   /** STRING: the id of the Extend request that took over this time-bound grant's role. */
   supersededBy(requestId: string): string;
+  /** STRING: the earlier grant whose role this Extend took over (so its own expiry removes the role). */
+  tookOver(requestId: string): string;
   /** STRING (JSON): a grant's direct roles recorded just before its revoke PATCH, for a re-run after a crash. */
   revokeSnapshot(requestId: string): string;
   /** STRING: a revoke that Qlik refused (400/403); the reconciler leaves it alone until this expires. */
@@ -24,6 +26,7 @@ export function workerKeys(prefix: string): WorkerKeys {
   return {
     notified: (id, event, step) => `${base}:notified:${id}:${event}:${step}`,
     supersededBy: (id) => `${base}:superseded-by:${id}`,
+    tookOver: (id) => `${base}:took-over:${id}`,
     revokeSnapshot: (id) => `${base}:revoke-snapshot:${id}`,
     revokeBlocked: (id) => `${base}:revoke-blocked:${id}`,
     inflight: `${base}:inflight`,

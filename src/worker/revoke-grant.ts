@@ -98,9 +98,10 @@ async function endUnderLock(
   const role = req.role.name;
   // Read under the lock: an Extend marks its take-over under the same lock.
   const supersededBy = (await ctx.redis.get(ctx.keys.supersededBy(req.id))) ?? undefined;
+  const tookOver = (await ctx.redis.exists(ctx.keys.tookOver(req.id))) === 1;
   const decision = revokeDecision({
     action: req.action,
-    changed: req.result?.changed ?? false,
+    changed: (req.result?.changed ?? false) || tookOver,
     ...(supersededBy === undefined ? {} : { supersededBy }),
   });
   if (decision.kind === 'leave') {

@@ -103,6 +103,7 @@ export type RevokeDecision =
  */
 export function revokeDecision(input: {
   action: RoleAction;
+  /** The grant added the role, or took it over from the grant it extends. */
   changed: boolean;
   supersededBy?: string;
 }): RevokeDecision {

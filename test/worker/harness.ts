@@ -14,7 +14,9 @@ import { SlackMessenger } from '../../src/slack/messenger.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { PrincipalLock } from '../../src/store/principal-lock.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
+import type { WorkerContext } from '../../src/worker/context.ts';
 import { type RunningWorker, startWorker, type WorkerDeps } from '../../src/worker/index.ts';
+import { workerKeys } from '../../src/worker/keys.ts';
 import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
 
 export const BOT_TOKEN = 'xoxb-test-worker-token';
@@ -206,4 +208,20 @@ export function groupTarget(sim: QlikSimulator, id: string): Principal {
   const g = sim.tenant.getGroup(id);
   if (!g) throw new Error(`no group ${id}`);
   return { kind: 'group', qlikId: g.id, name: g.name };
+}
+
+/** A WorkerContext over the harness, to call processors (e.g. the reconciler) directly. */
+export function workerContext(h: Harness): WorkerContext {
+  return {
+    qlik: h.qlik,
+    store: h.store,
+    audit: h.audit,
+    lock: h.lock,
+    queues: h.queues,
+    messenger: h.messenger,
+    redis: h.redis,
+    keys: workerKeys(h.prefix),
+    logger: createLogger('silent'),
+    now: Date.now,
+  };
 }
