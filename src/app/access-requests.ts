@@ -21,7 +21,7 @@ import type { WhoRef } from '../slack/command-parser.ts';
 import type { SlackUserLookup } from '../slack/directory.ts';
 import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
 import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
-import { describeFailure, StoreUnavailableError } from './errors.ts';
+import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';
 import { holds, type ResolvedTarget, type RoleRef, resolveTarget } from './targets.ts';
 
 // ---- ports: what the app needs from the outside world
@@ -185,83 +185,94 @@ export class AccessRequestApp {
 
   /** `/qlik grant|revoke`: validates everything, files the request, announces it, and says what happened. */
   fileRequest(input: FileInput): Promise<FileResult> {
-    return this.#guard('filing your request', async () => {
-      const role = await this.#role(input.roleName);
-      if (!role.ok) return role;
-      const check = checkRequest(this.policy, {
-        action: input.action,
-        roleName: role.role.name,
-        ...(input.reason === undefined ? {} : { reason: input.reason }),
-        ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
-      });
-      if (!check.ok) return { ok: false, message: check.message };
-      const resolved = await resolveTarget(input.who, input.requesterId, {
-        qlik: this.#d.qlik,
-        slack: this.#d.directory,
-      });
-      if (!resolved.ok) return resolved;
-      const held = heldRefusal(input.action, resolved.target, role.role);
-      if (held) return held;
-      return this.#file({
-        action: input.action,
-        target: resolved.target.principal,
-        role: { id: role.role.id, name: role.role.name },
-        requesterId: input.requesterId,
-        ...(input.reason === undefined ? {} : { reason: input.reason }),
-        ...(input.action === 'grant' && input.durationMs !== undefined
-          ? { durationMs: input.durationMs }
-          : {}),
-      });
-    });
+    return this.#guard(
+      'filing your request',
+      async () => {
+        const role = await this.#role(input.roleName);
+        if (!role.ok) return role;
+        const check = checkRequest(this.policy, {
+          action: input.action,
+          roleName: role.role.name,
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+          ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
+        });
+        if (!check.ok) return { ok: false, message: check.message };
+        const resolved = await resolveTarget(input.who, input.requesterId, {
+          qlik: this.#d.qlik,
+          slack: this.#d.directory,
+        });
+        if (!resolved.ok) return resolved;
+        const held = heldRefusal(input.action, resolved.target, role.role);
+        if (held) return held;
+        return this.#file({
+          action: input.action,
+          target: resolved.target.principal,
+          role: { id: role.role.id, name: role.role.name },
+          requesterId: input.requesterId,
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+          ...(input.action === 'grant' && input.durationMs !== undefined
+            ? { durationMs: input.durationMs }
+            : {}),
+        });
+      },
+      true,
+    );
   }
 
   /** The "Extend" button of an applied time-bound grant: files a new grant of the same role for the same time. */
   extend(requestId: string, clickerId: string): Promise<ClickResult> {
-    return this.#guard('extending the grant', async () => {
-      const orig = await this.#db(() => this.#d.store.get(requestId));
-      if (!orig) return notFound(requestId);
-      if (orig.action !== 'grant' || orig.durationMs === undefined) {
-        return { ok: false, message: `${orig.id} is not a time-bound grant, so there is nothing to extend.` };
-      }
-      if (orig.state !== 'applied') {
+    return this.#guard(
+      'extending the grant',
+      async () => {
+        const orig = await this.#db(() => this.#d.store.get(requestId));
+        if (!orig) return notFound(requestId);
+        if (orig.action !== 'grant' || orig.durationMs === undefined) {
+          return {
+            ok: false,
+            message: `${orig.id} is not a time-bound grant, so there is nothing to extend.`,
+          };
+        }
+        if (orig.state !== 'applied') {
+          return {
+            ok: false,
+            message: `${orig.id} is ${stateWords(orig.state)}, so it can't be extended. File a new request with \`/qlik grant\`.`,
+          };
+        }
+        if (!(await this.#mayActOnGrant(orig, clickerId))) {
+          return {
+            ok: false,
+            message: `Only the requester, the person it was granted to, or an approver of ${orig.role.name} can extend ${orig.id}.`,
+          };
+        }
+        const check = checkRequest(this.policy, {
+          action: 'grant',
+          roleName: orig.role.name,
+          reason: `Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`,
+          durationMs: orig.durationMs,
+        });
+        if (!check.ok) return { ok: false, message: check.message };
+        const filed = await this.#file({
+          action: 'grant',
+          target: orig.target,
+          role: orig.role,
+          requesterId: clickerId,
+          reason: clipText(`Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`, 500),
+          durationMs: orig.durationMs,
+          extends: orig.id,
+        });
+        if (!filed.ok) return { ok: false, message: filed.message };
+        const verb = filed.autoApproved
+          ? 'was approved automatically and is being applied'
+          : 'is waiting for approval';
+        const note = filed.postProblem ? ` ${filed.postProblem}` : '';
         return {
-          ok: false,
-          message: `${orig.id} is ${stateWords(orig.state)}, so it can't be extended. File a new request with \`/qlik grant\`.`,
+          ok: true,
+          request: filed.request,
+          message: `Extension filed as ${filed.request.id}: ${filed.request.role.name} for ${describeTarget(filed.request.target)} ${verb}.${note}`,
         };
-      }
-      if (!(await this.#mayActOnGrant(orig, clickerId))) {
-        return {
-          ok: false,
-          message: `Only the requester, the person it was granted to, or an approver of ${orig.role.name} can extend ${orig.id}.`,
-        };
-      }
-      const check = checkRequest(this.policy, {
-        action: 'grant',
-        roleName: orig.role.name,
-        reason: `Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`,
-        durationMs: orig.durationMs,
-      });
-      if (!check.ok) return { ok: false, message: check.message };
-      const filed = await this.#file({
-        action: 'grant',
-        target: orig.target,
-        role: orig.role,
-        requesterId: clickerId,
-        reason: clipText(`Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`, 500),
-        durationMs: orig.durationMs,
-        extends: orig.id,
-      });
-      if (!filed.ok) return { ok: false, message: filed.message };
-      const verb = filed.autoApproved
-        ? 'was approved automatically and is being applied'
-        : 'is waiting for approval';
-      const note = filed.postProblem ? ` ${filed.postProblem}` : '';
-      return {
-        ok: true,
-        request: filed.request,
-        message: `Extension filed as ${filed.request.id}: ${filed.request.role.name} for ${describeTarget(filed.request.target)} ${verb}.${note}`,
-      };
-    });
+      },
+      true,
+    );
   }
 
   async #file(input: Omit<NewRequest, 'expiresAt' | 'approvalsRequired'>): Promise<FileResult> {
@@ -575,7 +586,7 @@ export class AccessRequestApp {
       });
       let rows = 0;
       for await (const u of this.#d.qlik.usersWithRole(roleName)) {
-        csv.write([u.name ?? '', u.email ?? '', u.id, u.status ?? '']);
+        csv.write([spreadsheetSafe(u.name ?? ''), spreadsheetSafe(u.email ?? ''), u.id, u.status ?? '']);
         rows++;
       }
       csv.end();
@@ -722,21 +733,21 @@ export class AccessRequestApp {
     }
   }
 
-  /** Runs a store/queue operation; any failure of it is a database failure for the person asking. */
+  /** Runs a store/queue operation, marking a Redis outage as such (anything else is a bug and stays one). */
   async #db<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw new StoreUnavailableError(err);
+      throw isRedisUnavailable(err) ? new StoreUnavailableError(err) : err;
     }
   }
 
   /** No method of the app throws: every failure becomes a refusal the listener can show. */
-  async #guard<T>(doing: string, fn: () => Promise<T | Refusal>): Promise<T | Refusal> {
+  async #guard<T>(doing: string, fn: () => Promise<T | Refusal>, filing = false): Promise<T | Refusal> {
     try {
       return await fn();
     } catch (err) {
-      const failure = describeFailure(err, doing);
+      const failure = describeFailure(err, doing, filing);
       const cause = err instanceof StoreUnavailableError ? err.cause : err;
       this.#log.error({ err: errSummary(cause), ref: failure.ref, doing }, 'request failed');
       return { ok: false, message: failure.message };
@@ -772,6 +783,11 @@ function requestDetail(r: Pick<NewRequest, 'action' | 'durationMs' | 'reason' | 
   if (r.extends) parts.push(`extends ${r.extends}`);
   if (r.reason) parts.push(`because ${r.reason}`);
   return clipText(parts.join(' '), 600);
+}
+
+/** Cells starting with = + - @ (or a tab/CR) are formulas to a spreadsheet; a leading ' keeps them text. */
+export function spreadsheetSafe(cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
 }
 
 function notFound(id: string): Refusal {

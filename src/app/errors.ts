@@ -34,9 +34,15 @@ export interface UserFacingFailure {
 }
 
 /** The sentence to show for a failure, and a log reference when it was not one we could name. */
-export function describeFailure(err: unknown, doing: string): UserFacingFailure {
+export function describeFailure(err: unknown, doing: string, filing = false): UserFacingFailure {
   if (err instanceof QlikError) return { message: err.userMessage() };
-  if (err instanceof StoreUnavailableError || isRedisUnavailable(err)) return { message: REDIS_DOWN_MESSAGE };
+  if (err instanceof StoreUnavailableError || isRedisUnavailable(err)) {
+    return {
+      message: filing
+        ? REDIS_DOWN_MESSAGE
+        : `I couldn't reach my database (Redis) while ${doing}; try again in a minute.`,
+    };
+  }
   const ref = randomBytes(3).toString('hex');
   return {
     message: `Something went wrong on my side while ${doing} (ref ${ref}). Try again, and tell an admin if it keeps happening.`,

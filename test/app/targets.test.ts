@@ -1,0 +1,110 @@
+// Target resolution against the Qlik simulator and the Slack fake through the real clients.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holds, resolveTarget, type TargetLookups } from '../../src/app/targets.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { QlikClient } from '../../src/qlik/index.ts';
+import { demoTenant, type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
+import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
+import { createWebClient } from '../../src/slack/app.ts';
+import { SlackDirectory } from '../../src/slack/directory.ts';
+
+let sim: QlikSimulator;
+let fake: SlackFake;
+let qlik: QlikClient;
+let deps: TargetLookups;
+
+beforeAll(async () => {
+  const tenant = demoTenant();
+  tenant.addUser({ name: 'Twin One', email: 'twin@corp.example' });
+  tenant.addUser({ name: 'Twin Two', email: 'twin@corp.example' });
+  sim = await startQlikSimulator({ tenant });
+  fake = await startSlackFake({
+    botToken: 'xoxb-targets',
+    users: [
+      { id: 'U0DAN', name: 'dan', email: 'dan@corp.example' },
+      { id: 'U0CONOR', name: 'conor', email: "o'brien@corp.example" },
+      { id: 'U0MIXED', name: 'mixed', email: 'mixed.case@corp.example' },
+      { id: 'U0TWIN', name: 'twin', email: 'twin@corp.example' },
+      { id: 'U0BOT', name: 'deploybot', isBot: true },
+    ],
+  });
+  qlik = new QlikClient({ tenantUrl: sim.url, apiKey: sim.apiKey });
+  const directory = new SlackDirectory(
+    createWebClient({ botToken: 'xoxb-targets', apiUrl: fake.apiUrl }, createLogger('silent')),
+  );
+  deps = { qlik, slack: directory };
+});
+
+afterAll(async () => {
+  await qlik?.close();
+  await Promise.all([sim?.close(), fake?.close()]);
+});
+
+describe('resolveTarget', () => {
+  it('maps `me` to the Qlik user with the profile email, with direct roles and roles through groups', async () => {
+    const r = await resolveTarget({ kind: 'me' }, 'U0DAN', deps);
+    if (!r.ok) throw new Error(r.message);
+    expect(r.target.principal).toMatchObject({
+      kind: 'user',
+      name: 'Dan Dubois',
+      email: 'dan@corp.example',
+      slackUserId: 'U0DAN',
+    });
+    expect(r.target.direct.map((x) => x.name)).toEqual(['SharedSpaceCreator']);
+    expect(r.target.viaGroups).toContainEqual({
+      group: 'Finance',
+      roles: [expect.objectContaining({ name: 'SharedSpaceCreator' })],
+    });
+  });
+
+  it("finds emails with quotes and apostrophes, and ignores the email's case", async () => {
+    const conor = await resolveTarget({ kind: 'slack-user', userId: 'U0CONOR' }, 'U0DAN', deps);
+    expect(conor.ok && conor.target.principal.name).toBe("Conor O'Brien");
+    const quote = await resolveTarget({ kind: 'email', email: 'a"b@corp.example' }, 'U0DAN', deps);
+    expect(quote.ok && quote.target.principal).toMatchObject({ name: 'Quote "Q" Tester' });
+    expect(quote.ok && 'slackUserId' in quote.target.principal).toBe(false);
+    const mixed = await resolveTarget({ kind: 'slack-user', userId: 'U0MIXED' }, 'U0DAN', deps);
+    expect(mixed.ok && mixed.target.principal.name).toBe('Mixed Case');
+  });
+
+  it('links an email target to its Slack user, so the target cannot approve a grant to themselves', async () => {
+    const r = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps);
+    expect(r.ok && r.target.principal).toMatchObject({ slackUserId: 'U0DAN' });
+  });
+
+  it('refuses several Qlik users with one email, unknown Slack users and bots', async () => {
+    const twin = await resolveTarget({ kind: 'slack-user', userId: 'U0TWIN' }, 'U0DAN', deps);
+    expect(twin).toEqual({
+      ok: false,
+      message: expect.stringContaining('2 Qlik users have the email twin@corp.example'),
+    });
+    const nobody = await resolveTarget({ kind: 'slack-user', userId: 'U0NOBODY' }, 'U0DAN', deps);
+    expect(nobody).toEqual({
+      ok: false,
+      message: expect.stringContaining("Slack doesn't know the user U0NOBODY"),
+    });
+    const bot = await resolveTarget({ kind: 'slack-user', userId: 'U0BOT' }, 'U0DAN', deps);
+    expect(bot).toEqual({ ok: false, message: expect.stringContaining('is a bot') });
+  });
+
+  it('matches group names exactly (Finance is not finance)', async () => {
+    const upper = await resolveTarget({ kind: 'group', name: 'Finance' }, 'U0DAN', deps);
+    const lower = await resolveTarget({ kind: 'group', name: 'finance' }, 'U0DAN', deps);
+    expect(upper.ok && lower.ok).toBe(true);
+    if (!upper.ok || !lower.ok) return;
+    expect(upper.target.principal.qlikId).not.toBe(lower.target.principal.qlikId);
+    expect(upper.target.direct.map((x) => x.name)).toEqual(['SharedSpaceCreator']);
+    expect(lower.target.direct).toEqual([]);
+    const none = await resolveTarget({ kind: 'group', name: 'FINANCE' }, 'U0DAN', deps);
+    expect(none.ok).toBe(false);
+  });
+});
+
+describe('holds', () => {
+  it('matches by id, or by name without regard to case', () => {
+    const roles = [{ id: 'r1', name: 'Steward' }];
+    expect(holds(roles, { id: 'r1', name: 'x' })).toBe(true);
+    expect(holds(roles, { id: 'r2', name: 'steward' })).toBe(true);
+    expect(holds(roles, { id: 'r2', name: 'DataAdmin' })).toBe(false);
+  });
+});

@@ -1,0 +1,119 @@
+// `node src/main.ts` as a real child process: bad configuration is reported by name and exits 1; a running bot
+// becomes ready, serves a signed command, and shuts down cleanly on SIGTERM without logging a secret.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
+import { SlackDriver, type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
+import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
+import { APPROVAL_CHANNEL, BOT_TOKEN, defaultUsers, SIGNING_SECRET, U } from './slack-front-harness.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+
+function run(
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(NODE, ['src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exit };
+}
+
+/** A port the OS just handed out (and released) for the child to bind. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+let sim: QlikSimulator;
+let fake: SlackFake;
+const prefix = uniquePrefix('main');
+
+beforeAll(async () => {
+  sim = await startQlikSimulator();
+  fake = await startSlackFake({
+    botToken: BOT_TOKEN,
+    users: defaultUsers(),
+    channels: [{ id: APPROVAL_CHANNEL, name: 'approvals' }],
+  });
+});
+afterAll(async () => {
+  const redis = testRedis();
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+  await Promise.all([sim?.close(), fake?.close()]);
+});
+
+it('reports every bad setting by name and exits 1; refuses an unknown role', async () => {
+  const bad = run(['bot'], { QLIK_API_KEY: 'secret-key-value', PORT: 'eighty' });
+  expect(await bad.exit).toBe(1);
+  for (const name of ['SLACK_BOT_TOKEN', 'QLIK_TENANT_URL', 'PORT', 'APPROVAL_CHANNEL'])
+    expect(bad.output()).toContain(name);
+  expect(bad.output()).not.toContain('secret-key-value');
+  const role = run(['everything'], {});
+  expect(await role.exit).toBe(2);
+  expect(role.output()).toContain('all|bot|worker');
+}, 20_000);
+
+it('starts, becomes ready, serves a signed command, and stops on SIGTERM', async () => {
+  const port = await freePort();
+  const bot = run(['bot'], {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: fake.apiUrl,
+    QLIK_TENANT_URL: sim.url,
+    QLIK_API_KEY: sim.apiKey,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    PORT: String(port),
+    APPROVAL_CHANNEL,
+    APPROVERS: `${U.alice},${U.bob}`,
+    LOG_LEVEL: 'info',
+  });
+  try {
+    const started = new Promise<void>((resolve) => {
+      const check = () => (bot.output().includes('Qlik credential verified') ? resolve() : undefined);
+      bot.child.stdout?.on('data', check);
+      check();
+    });
+    await Promise.race([
+      started,
+      bot.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${bot.output()}`))),
+    ]);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    const driver = new SlackDriver({
+      eventsUrl: `http://127.0.0.1:${port}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+      fake,
+    });
+    const res = await driver.slash(U.dan, 'grant frank@corp.example Steward');
+    expect(res.status).toBe(200);
+    await fake.waitFor((m) => m.channel === APPROVAL_CHANNEL && (m.text ?? '').includes('Steward'), 10_000);
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit).toBe(0);
+    const log = bot.output();
+    expect(log).toContain('qlik-access-bot started');
+    expect(log).toContain('stopped');
+    for (const secret of [BOT_TOKEN, SIGNING_SECRET, sim.apiKey]) expect(log).not.toContain(secret);
+  } finally {
+    if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+  }
+}, 30_000);

@@ -1,0 +1,144 @@
+// The /qlik listener and the button listener with a scripted app: the ack always comes first (and never waits
+// for the app), pure answers travel in the ack, and every outcome is answered to the right person.
+import { describe, expect, it } from 'vitest';
+import type { AccessRequestApp } from '../../../src/app/access-requests.ts';
+import type { RoleChangeRequest } from '../../../src/domain/request.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { handleButton } from '../../../src/slack/listeners/actions.ts';
+import { handleQlikCommand } from '../../../src/slack/listeners/command.ts';
+import { InFlight } from '../../../src/slack/listeners/inflight.ts';
+import type { SlackMessage } from '../../../src/slack/messenger.ts';
+
+const logger = createLogger('silent');
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const req = {
+  id: 'R-7KQ2',
+  action: 'grant',
+  target: { kind: 'user', qlikId: 'q1', name: 'Frank' },
+  role: { id: 'r1', name: 'Steward' },
+  requesterId: 'U0D',
+  state: 'pending',
+  createdAt: 0,
+  updatedAt: 0,
+  expiresAt: 86_400_000,
+  approvalsRequired: 1,
+  approvals: [],
+} as RoleChangeRequest;
+
+function harness(app: Partial<Record<keyof AccessRequestApp, unknown>>) {
+  const events: string[] = [];
+  const sent: SlackMessage[] = [];
+  const inflight = new InFlight();
+  const deps = {
+    app: app as unknown as AccessRequestApp,
+    respond: async (_url: string, msg: SlackMessage) => {
+      events.push('respond');
+      sent.push(msg);
+    },
+    ephemeral: async (_c: string, _u: string, msg: SlackMessage) => {
+      events.push('ephemeral');
+      sent.push(msg);
+    },
+    logger,
+    inflight,
+  };
+  const ack = async (r?: unknown) => {
+    events.push(r === undefined ? 'ack' : 'ack+body');
+    if (r) sent.push(r as SlackMessage);
+  };
+  return { deps, events, sent, ack, inflight };
+}
+
+const body = (text: string) => ({
+  user_id: 'U0D',
+  channel_id: 'D0D',
+  text,
+  response_url: 'https://hooks.slack.com/commands/T1/1/x',
+  command: '/qlik',
+});
+
+describe('handleQlikCommand', () => {
+  it('acks before the app answers, then responds with the receipt', async () => {
+    const gate = deferred<unknown>();
+    const h = harness({ fileRequest: () => gate.promise });
+    const done = handleQlikCommand({ body: body('grant me Steward'), ack: h.ack }, h.deps);
+    await new Promise((r) => setImmediate(r));
+    expect(h.events).toEqual(['ack']);
+    expect(h.inflight.size).toBe(1);
+    gate.resolve({ ok: true, request: req, autoApproved: false, approvalChannel: 'C0APPR' });
+    await done;
+    expect(h.events).toEqual(['ack', 'respond']);
+    expect(h.sent[0]?.text).toContain('R-7KQ2 filed');
+  });
+
+  it('answers help and malformed commands in the ack itself, without calling the app', async () => {
+    const h = harness({});
+    await handleQlikCommand({ body: body(''), ack: h.ack }, h.deps);
+    await handleQlikCommand({ body: body('grnat me x'), ack: h.ack }, h.deps);
+    expect(h.events).toEqual(['ack+body', 'ack+body']);
+    expect(JSON.stringify(h.sent[1])).toContain('grnat');
+    await handleQlikCommand({ body: { text: 'grant me x' }, ack: h.ack }, h.deps);
+    expect(h.events).toEqual(['ack+body', 'ack+body', 'ack+body']);
+  });
+
+  it('shows refusals, duplicates and a failed CSV to the requester', async () => {
+    const h = harness({
+      fileRequest: async () => ({ ok: false, duplicateOf: req, message: 'dup' }),
+      whoHas: async () => ({
+        ok: true,
+        role: 'Steward',
+        directTotal: 21,
+        direct: [],
+        viaGroupsTotal: 0,
+        groups: [],
+        groupsTotal: 0,
+        csvNeeded: true,
+      }),
+      sendHoldersCsv: async () => ({ ok: false, message: 'Slack refused the file' }),
+      whois: async () => ({ ok: false, message: 'No Qlik user has the email x@y.z' }),
+    });
+    await handleQlikCommand({ body: body('grant me Steward'), ack: h.ack }, h.deps);
+    await handleQlikCommand({ body: body('who-has Steward'), ack: h.ack }, h.deps);
+    await handleQlikCommand({ body: body('whois x@y.z'), ack: h.ack }, h.deps);
+    const texts = h.sent.map((m) => m.text);
+    expect(texts[0]).toContain('R-7KQ2 is already pending');
+    expect(texts[1]).toContain('21 direct holders');
+    expect(texts[2]).toContain("couldn't attach the full list");
+    expect(texts[3]).toContain('No Qlik user has the email');
+  });
+});
+
+describe('handleButton', () => {
+  const click = (actionId: string, ephemeral = false, value: string | undefined = 'R-7KQ2') => ({
+    type: 'block_actions',
+    user: { id: 'U0A' },
+    actions: [{ action_id: actionId, ...(value === undefined ? {} : { value }) }],
+    response_url: 'https://hooks.slack.com/actions/T1/1/x',
+    container: { is_ephemeral: ephemeral, channel_id: 'C0APPR' },
+  });
+
+  it('stays quiet after a successful approve on the approval message, but confirms from an ephemeral list', async () => {
+    const h = harness({ approve: async () => ({ ok: true, message: 'You approved R-7KQ2' }) });
+    await handleButton({ body: click('approve'), ack: () => h.ack() }, h.deps);
+    expect(h.events).toEqual(['ack']);
+    await handleButton({ body: click('approve', true), ack: () => h.ack() }, h.deps);
+    expect(h.events).toEqual(['ack', 'ack', 'respond']);
+    expect(h.sent[0]?.text).toBe('You approved R-7KQ2');
+  });
+
+  it('tells the clicker why nothing changed', async () => {
+    const h = harness({ deny: async () => ({ ok: false, message: 'You are not an approver for Steward' }) });
+    await handleButton({ body: click('deny'), ack: () => h.ack() }, h.deps);
+    expect(h.sent[0]?.text).toContain('not an approver');
+    await handleButton({ body: click('approve', false, ''), ack: () => h.ack() }, h.deps);
+    expect(h.sent[1]?.text).toContain("doesn't do anything");
+  });
+});
