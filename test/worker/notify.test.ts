@@ -1,0 +1,69 @@
+// Notifications: a Slack failure is retried on its own, never re-runs the Qlik change, and never posts twice.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueApply, jobIds } from '../../src/queue/queues.ts';
+import { notifyOutcome, stepsFor } from '../../src/worker/notify.ts';
+import { createHarness, type Harness, REQUESTER, userTarget, workerContext } from './harness.ts';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await createHarness({ label: 'worker-notify' });
+  await h.start({ concurrency: 4 });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('notifications', () => {
+  it('decisions update the message and DM the requester; outcomes also reply in the thread', () => {
+    expect(stepsFor('decision')).toEqual(['refresh', 'dm']);
+    expect(stepsFor('result')).toEqual(['refresh', 'thread', 'dm']);
+    expect(stepsFor('revoked')).toEqual(['refresh', 'thread', 'dm']);
+  });
+
+  it('a Slack error while notifying is retried: every message arrives once and Qlik is written once', async () => {
+    const user = h.sim.tenant.addUser({ name: 'Sam Slack', email: 'sam.slack@corp.example' });
+    const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' }, { enqueue: false });
+    const ref = (await h.store.get(req.id))!.approvalMessage!;
+    // The approval message was posted; the next chat.postMessage (the thread reply) fails once.
+    h.slack.injectError('chat.postMessage', 'internal_error', 1);
+    await enqueueApply(h.queues, req.id);
+    await h.waitForState(req.id, 'applied');
+
+    const dm = await h.slack.waitFor(
+      (m) => m.channel === h.slack.dmChannelOf(REQUESTER) && (m.text ?? '').includes(req.id),
+      15_000,
+    );
+    expect(dm.text).toContain('applied');
+    const notifyJob = () => h.queues.notifications.getJob(jobIds.notify(req.id, 'result'));
+    await expect.poll(async () => (await notifyJob())?.getState(), { timeout: 5_000 }).toBe('completed');
+    // One failed attempt (Slack's error) and one that completed.
+    expect((await notifyJob())?.attemptsMade).toBe(2);
+
+    expect(h.slack.messages.filter((m) => m.thread_ts === ref.ts)).toHaveLength(1);
+    expect(
+      h.slack.messages.filter((m) => m.channel === dm.channel && (m.text ?? '').includes(req.id)),
+    ).toHaveLength(1);
+    // The approval message was refreshed once: the retry skipped the step that had already reached Slack.
+    const updates = h.slack.calls.filter(
+      (c) => c.method === 'chat.update' && c.args.ts === ref.ts && !c.error,
+    );
+    expect(updates).toHaveLength(1);
+    // Qlik: one write, one "applied".
+    expect(h.sim.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(user.id))).toHaveLength(1);
+    expect((await h.auditOf(req.id)).filter((e) => e.action === 'applied')).toHaveLength(1);
+  });
+
+  it('running the same notification again sends nothing', async () => {
+    const user = h.sim.tenant.addUser({ name: 'Ola Once', email: 'ola.once@corp.example' });
+    const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' });
+    await h.waitForState(req.id, 'applied');
+    await expect
+      .poll(async () => (await h.queues.notifications.getJob(jobIds.notify(req.id, 'result')))?.getState())
+      .toBe('completed');
+    const before = h.slack.messages.length;
+    const out = await notifyOutcome(workerContext(h), { requestId: req.id, event: 'result' });
+    expect(out).toEqual({ sent: [], skipped: ['refresh', 'thread', 'dm'] });
+    expect(h.slack.messages.length).toBe(before);
+  });
+});
