@@ -73,8 +73,10 @@ export async function applyRoleChange(
 
   let change: Awaited<ReturnType<typeof changeUnderLock>>;
   try {
-    change = await ctx.lock.withLock(principalKey(req.target), (signal) =>
-      changeUnderLock(ctx, req, snapshot, signal),
+    change = await ctx.lock.withLock(
+      principalKey(req.target),
+      (signal) => changeUnderLock(ctx, req, snapshot, signal),
+      ctx.lockOptions,
     );
   } catch (err) {
     const action = classifyFailure(err, { who: describeTarget(req.target), kind: req.target.kind });

@@ -37,6 +37,8 @@ export interface WorkerContext {
   keys: WorkerKeys;
   logger: Logger;
   now: () => number;
+  /** Principal lock lifetime (renewed while held) and how long to wait for it; the lock's defaults otherwise. */
+  lockOptions?: { ttlMs?: number; waitMs?: number };
 }
 
 /**

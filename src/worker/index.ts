@@ -57,6 +57,11 @@ export interface WorkerDeps {
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /**
+   * The per-principal lock: lifetime without renewal (default 30 s — also how long a crashed holder blocks its
+   * principal) and how long a job waits for it before coming back later (default 60 s).
+   */
+  principalLock?: { ttlMs?: number; waitMs?: number };
   now?: () => number;
 }
 
@@ -81,6 +86,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     keys: workerKeys(deps.prefix),
     logger,
     now: deps.now ?? Date.now,
+    ...(deps.principalLock ? { lockOptions: deps.principalLock } : {}),
   };
   const common = {
     prefix: deps.prefix,

@@ -41,8 +41,10 @@ export async function revokeGrant(
 
   let ending: Ending;
   try {
-    ending = await ctx.lock.withLock(principalKey(req.target), (signal) =>
-      endUnderLock(ctx, req, job, signal),
+    ending = await ctx.lock.withLock(
+      principalKey(req.target),
+      (signal) => endUnderLock(ctx, req, job, signal),
+      ctx.lockOptions,
     );
   } catch (err) {
     const action = classifyFailure(err, { who: describeTarget(req.target), kind: req.target.kind });
