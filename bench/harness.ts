@@ -1,0 +1,338 @@
+// Owns what every benchmark shares: the local world (Qlik simulator + Slack fake, in this process), the bot and
+// worker roles as child processes (`node src/main.ts bot|worker`, exactly what production runs) with their logs in
+// files, their memory read from /proc, percentiles, and the Redis key prefix of a run and its clean-up.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import {
+  type QlikSimulator,
+  type RateLimitOptions,
+  type SimTenant,
+  startQlikSimulator,
+} from '../src/sandbox/qlik-sim/index.ts';
+import {
+  type FakeUser,
+  SlackDriver,
+  type SlackFake,
+  startSlackFake,
+} from '../src/sandbox/slack-fake/index.ts';
+import { createRedis } from '../src/store/redis.ts';
+
+export const ROOT = join(import.meta.dirname, '..');
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Default simulated Qlik latency per request (issue #6). */
+export const DEFAULT_QLIK_LATENCY_MS = 80;
+
+export const SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
+export const BOT_TOKEN = 'xoxb-bench-0000000000-0000000000000-benchtoken';
+export const APPROVAL_CHANNEL = 'C0BENCHAPPR';
+export const COMMAND_CHANNEL = 'C0BENCHCMDS';
+export const APPROVERS = ['U0APPROVER1', 'U0APPROVER2', 'U0APPROVER3'];
+export const REQUESTERS = ['U0REQUEST01', 'U0REQUEST02', 'U0REQUEST03', 'U0REQUEST04'];
+
+// ---------------------------------------------------------------- numbers
+
+/** Nearest-rank percentile of an unsorted sample (p in 0..100); NaN for an empty sample. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const n = values.length;
+  const mean = n === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / n;
+  return {
+    n,
+    p50: round(percentile(values, 50)),
+    p95: round(percentile(values, 95)),
+    p99: round(percentile(values, 99)),
+    max: round(n === 0 ? Number.NaN : Math.max(...values)),
+    mean: round(mean),
+  };
+}
+
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on this machine. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+// ---------------------------------------------------------------- memory
+
+export interface ProcMemory {
+  /** Resident set size now, MB. */
+  rssMb: number;
+  /** Peak resident set size since the process started (VmHWM), MB. */
+  peakMb: number;
+}
+
+/** Reads VmRSS and VmHWM of a process from /proc (Linux). */
+export function procMemory(pid: number): ProcMemory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rssMb: round(kb('VmRSS') / 1024, 1), peakMb: round(kb('VmHWM') / 1024, 1) };
+}
+
+// ---------------------------------------------------------------- child processes
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function logDir(): string {
+  const dir = join(tmpdir(), 'qlik-access-bot-bench');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export interface RoleProcess {
+  role: 'bot' | 'worker';
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  logFile: string;
+  memory(): ProcMemory;
+  stop(): Promise<void>;
+}
+
+export interface RoleProcessOptions {
+  role: 'bot' | 'worker';
+  world: World;
+  prefix: string;
+  /** Extra environment (e.g. QLIK_WRITES_PER_MINUTE) over the defaults below. */
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts `node src/main.ts <role>` with its environment pointed at the simulator, the fake and Redis, logs going
+ * straight to a file (not through this process, which would then share the child's logging work), and resolves
+ * once GET /readyz answers 200 (Redis reachable, Qlik credential verified).
+ */
+export async function startRole(opts: RoleProcessOptions): Promise<RoleProcess> {
+  const port = await freePort();
+  const logFile = join(logDir(), `${opts.prefix.replace(/[^A-Za-z0-9_-]/g, '_')}-${opts.role}.log`);
+  const fd = openSync(logFile, 'a');
+  const base: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TZ', 'LANG', 'TMPDIR']) {
+    const v = process.env[k];
+    if (v !== undefined) base[k] = v;
+  }
+  const env: Record<string, string> = {
+    ...base,
+    QLIK_TENANT_URL: opts.world.sim.url,
+    QLIK_API_KEY: opts.world.sim.apiKey,
+    SLACK_API_URL: opts.world.fake.apiUrl,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    APPROVAL_CHANNEL,
+    APPROVERS: APPROVERS.join(','),
+    REDIS_URL,
+    QUEUE_PREFIX: opts.prefix,
+    PORT: String(port),
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    ...opts.env,
+  };
+  // process.execPath is the Node 24 binary npm put first on PATH (node_modules/.bin/node), so the pid is Node's own.
+  const child = spawn(process.execPath, ['src/main.ts', opts.role], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+  });
+  const stop = async () => {
+    if (dead) return;
+    child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(force);
+  };
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  let problem = 'no answer yet';
+  while (Date.now() < deadline && !dead) {
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      const text = await res.text();
+      if (res.status === 200) {
+        const pid = child.pid!;
+        return { role: opts.role, child, pid, url, logFile, memory: () => procMemory(pid), stop };
+      }
+      problem = `/readyz ${res.status}: ${text.slice(0, 200)}`;
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+    }
+    // The child offers no readiness event but its port: ask again shortly, bounded by the deadline.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 100))]);
+  }
+  await stop();
+  const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+  throw new Error(
+    `the ${opts.role} process did not become ready (${dead ? 'it exited' : problem}). Log tail:\n${tail}`,
+  );
+}
+
+// ---------------------------------------------------------------- the world: simulator + fake
+
+export interface World {
+  sim: QlikSimulator;
+  fake: SlackFake;
+  /** Slack users mirroring Qlik users (same email), in tenant order; the approvers and requesters come on top. */
+  slackUsers: FakeUser[];
+  /** Slack user id for a Qlik user id (only those mirrored). */
+  slackIdOf: Map<string, string>;
+  driver(botUrl: string): SlackDriver;
+  close(): Promise<void>;
+}
+
+export interface WorldOptions {
+  tenant: SimTenant;
+  latencyMs?: number;
+  rateLimits?: RateLimitOptions | false;
+  /** How many tenant users get a Slack twin (default: all with an email). */
+  mirrorUsers?: number;
+}
+
+/**
+ * Starts the simulator and the fake in THIS process. Both serve the bot's after-ack traffic; the load that is
+ * measured is generated elsewhere (a child process for the ack benchmark) so it never waits for them.
+ */
+export async function startWorld(opts: WorldOptions): Promise<World> {
+  const sim = await startQlikSimulator({
+    tenant: opts.tenant,
+    latencyMs: opts.latencyMs ?? DEFAULT_QLIK_LATENCY_MS,
+    rateLimits: opts.rateLimits ?? false,
+  });
+  const slackUsers: FakeUser[] = [];
+  const slackIdOf = new Map<string, string>();
+  let i = 0;
+  const limit = opts.mirrorUsers ?? Number.POSITIVE_INFINITY;
+  for (const u of opts.tenant.users()) {
+    if (slackUsers.length >= limit) break;
+    if (!u.email || u.id === opts.tenant.serviceUserId || u.status === 'deleted') continue;
+    i += 1;
+    const id = `U0B${i.toString(36).toUpperCase().padStart(7, '0')}`;
+    slackUsers.push({ id, name: `user${i}`, realName: u.name, email: u.email });
+    slackIdOf.set(u.id, id);
+  }
+  const staff: FakeUser[] = [
+    ...APPROVERS.map((id, n) => ({ id, name: `approver${n + 1}`, email: `approver${n + 1}@bench.example` })),
+    ...REQUESTERS.map((id, n) => ({
+      id,
+      name: `requester${n + 1}`,
+      email: `requester${n + 1}@bench.example`,
+    })),
+  ];
+  const fake = await startSlackFake({
+    botToken: BOT_TOKEN,
+    users: [...staff, ...slackUsers],
+    channels: [
+      { id: APPROVAL_CHANNEL, name: 'qlik-approvals' },
+      { id: COMMAND_CHANNEL, name: 'general' },
+    ],
+  });
+  return {
+    sim,
+    fake,
+    slackUsers,
+    slackIdOf,
+    driver: (botUrl) =>
+      new SlackDriver({ eventsUrl: `${botUrl}/slack/events`, signingSecret: SIGNING_SECRET, fake }),
+    async close() {
+      await Promise.allSettled([sim.close(), fake.close()]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- Redis
+
+export function benchPrefix(label: string): string {
+  return `qab-bench:${label}:${randomBytes(4).toString('hex')}`;
+}
+
+export function benchRedis(): Redis {
+  return createRedis(REDIS_URL, 'command');
+}
+
+/** Deletes every key under the prefix (SCAN, never KEYS). */
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+// ---------------------------------------------------------------- waiting
+
+/** Resolves when `check` is true, asking every `everyMs`; rejects after `timeoutMs` with `what`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Resolves once no new Slack message or Web API call arrived for `quietMs` (after-ack work has drained). */
+export async function quiet(
+  fake: SlackFake,
+  sim: QlikSimulator,
+  quietMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  await until(
+    () => {
+      const n = fake.messages.length + fake.calls.length + sim.requests.length;
+      if (n !== last) {
+        last = n;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    'the bot to finish its after-ack work',
+    timeoutMs,
+    50,
+  );
+}

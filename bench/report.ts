@@ -1,0 +1,265 @@
+// Owns what a benchmark run reports: the machine it ran on, the results of each benchmark, and one table of every
+// figure against its target (printed, and written as Markdown next to the JSON so the README can quote it).
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { ACK_TARGETS, type AckResult } from './ack.ts';
+import { APPROVE_TARGETS, type ApproveResult } from './approve-result.ts';
+import type { ProcMemory } from './harness.ts';
+import { WHO_HAS_TARGETS, type WhoHasResult } from './who-has.ts';
+import { WRITE_TARGETS, type WriteResult } from './write-throughput.ts';
+
+export const MEMORY_TARGETS = { idleMb: 150, whoHasPeakMb: WHO_HAS_TARGETS.botPeakMb };
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  totalMemGb: number;
+  node: string;
+  kernel: string;
+  /** 1-minute load average when the run started and ended (other work on the machine shows here). */
+  loadAvgStart: number;
+  loadAvgEnd?: number;
+}
+
+export function describeMachine(): Machine {
+  const c = cpus();
+  return {
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    totalMemGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    kernel: release(),
+    loadAvgStart: Math.round(loadavg()[0]! * 100) / 100,
+  };
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  machine: Machine;
+  options: Record<string, unknown>;
+  ack?: AckResult;
+  write?: WriteResult;
+  approve?: ApproveResult;
+  whoHas?: WhoHasResult;
+  /** Every benchmark that failed to run, with why. */
+  errors: { benchmark: string; message: string }[];
+}
+
+export interface Row {
+  benchmark: string;
+  figure: string;
+  value: string;
+  target: string;
+  /** true = met, false = missed, undefined = no target. */
+  met?: boolean;
+}
+
+const ms = (x: number) => `${x} ms`;
+const mb = (m: ProcMemory) => `${m.rssMb} MB (peak ${m.peakMb})`;
+
+/** Every figure of the run as rows, with its target and whether it was met. */
+export function rows(r: BenchResults): Row[] {
+  const out: Row[] = [];
+  const add = (benchmark: string, figure: string, value: string, target = '', met?: boolean) =>
+    out.push({ benchmark, figure, value, target, ...(met === undefined ? {} : { met }) });
+  if (r.ack) {
+    const a = r.ack;
+    const b = 'ack latency';
+    const phase = (label: string, f: AckResult['base'], target: boolean) => {
+      add(
+        b,
+        `${label}: p50 / p95 / p99`,
+        `${f.latency.p50} / ${f.latency.p95} / ${f.latency.p99} ms`,
+        target ? `p99 ≤ ${ACK_TARGETS.p99Ms} ms` : '',
+        target ? f.latency.p99 <= ACK_TARGETS.p99Ms && f.errors === 0 : undefined,
+      );
+    };
+    phase(`${a.base.commands} cmds @ ${a.base.rate}/s, Qlik ${a.base.qlikLatencyMs} ms`, a.base, true);
+    phase(
+      `${a.slowQlik.commands} cmds @ ${a.slowQlik.rate}/s, Qlik ${a.slowQlik.qlikLatencyMs} ms`,
+      a.slowQlik,
+      true,
+    );
+    add(
+      b,
+      'p99 change when Qlik takes 5 s',
+      `${a.p99DeltaMs >= 0 ? '+' : ''}${a.p99DeltaMs} ms`,
+      'must not move',
+      undefined,
+    );
+    add(
+      b,
+      'non-200 answers (base / slow)',
+      `${a.base.errors} / ${a.slowQlik.errors}`,
+      '0',
+      a.base.errors === 0 && a.slowQlik.errors === 0,
+    );
+    for (const s of a.steps)
+      add(
+        b,
+        `step ${s.rate}/s (${s.commands} cmds): p50 / p99`,
+        `${s.latency.p50} / ${s.latency.p99} ms`,
+        `p99 ≤ ${ACK_TARGETS.stepP99LimitMs} ms`,
+        s.latency.p99 <= ACK_TARGETS.stepP99LimitMs && s.errors === 0,
+      );
+    add(
+      b,
+      'highest rate with p99 ≤ 100 ms',
+      `${a.maxRateWithinLimit}/s`,
+      `≥ ${ACK_TARGETS.minRatePerSec}/s`,
+      a.maxRateWithinLimit >= ACK_TARGETS.minRatePerSec,
+    );
+  }
+  if (r.write) {
+    const w = r.write;
+    const b = 'write throughput';
+    add(
+      b,
+      `${w.changes} changes, ${w.principals.users} users + ${w.principals.groups} groups`,
+      `${w.writes} writes in ${(w.elapsedMs / 1000).toFixed(1)} s`,
+    );
+    add(
+      b,
+      `writes/min ÷ ceiling (${w.ceilingPerMin}/min)`,
+      `${w.writesPerMin} ÷ ${w.ceilingPerMin} = ${w.ratio}`,
+      `≥ ${WRITE_TARGETS.ratio}`,
+      w.ratio >= WRITE_TARGETS.ratio,
+    );
+    add(b, '429s received (tier 1 / tier 2)', `${w.rateLimited.tier1} / ${w.rateLimited.tier2}`, 'rare');
+    add(b, 'failed', String(w.failed), '0', w.failed === 0);
+    add(
+      b,
+      'lost (not applied + final-state mismatches)',
+      `${w.lost} (${w.roleMismatches} of ${w.rolesCompared} roles differ)`,
+      '0',
+      w.lost === 0,
+    );
+    add(
+      b,
+      `hot principal: ${w.hot.changes} changes to one user`,
+      `${w.hot.msPerChange} ms/change (floor ${w.hot.floorMsPerChange}), all present: ${w.hot.allPresent ? 'yes' : 'NO'}`,
+      'all present',
+      w.hot.allPresent,
+    );
+  }
+  if (r.approve) {
+    const p = r.approve;
+    const b = 'approve → result';
+    add(b, `click → thread reply (${p.flows} flows): p50 / p95`, `${p.total.p50} / ${p.total.p95} ms`);
+    add(b, 'Qlik round trips per flow', `${p.roundTrips.p50} × ${p.qlikLatencyMs} ms`);
+    add(
+      b,
+      'bot overhead: p50 / p95',
+      `${p.overhead.p50} / ${p.overhead.p95} ms`,
+      `p95 ≤ ${APPROVE_TARGETS.overheadP95Ms} ms`,
+      p.overhead.p95 <= APPROVE_TARGETS.overheadP95Ms,
+    );
+    add(
+      b,
+      'overhead p50: before / between / after Qlik',
+      `${p.breakdown.beforeQlik.p50} / ${p.breakdown.betweenQlik.p50} / ${p.breakdown.afterQlik.p50} ms`,
+    );
+    add(b, 'click ack p50 / p95', `${ms(p.clickAck.p50)} / ${ms(p.clickAck.p95)}`);
+  }
+  if (r.whoHas) {
+    const h = r.whoHas;
+    const b = 'who-has at scale';
+    add(b, 'tenant', `${h.tenant.users} users, ${h.tenant.holders} holders, ${h.tenant.groups} groups`);
+    add(
+      b,
+      'slash: ack / summary / CSV uploaded',
+      `${h.slash.ackMs} / ${h.slash.summaryMs} / ${h.slash.csvMs} ms (${h.slash.csvRows} rows)`,
+    );
+    add(
+      b,
+      'Qlik requests of the listing (all requests)',
+      `${h.slash.listingRequests} (${h.slash.qlikRequests})`,
+      `${h.slash.minimum} = ⌈${h.tenant.holders}/100⌉ + group pages`,
+      h.slash.listingRequests <= h.slash.minimum,
+    );
+    const c = h.comparison;
+    add(
+      b,
+      `listing, Qlik ${c.qlikLatencyMs} ms: ours / @qlik/api`,
+      `${c.ours.medianMs} / ${c.theirs.medianMs} ms (${c.ours.requests} / ${c.theirs.requests} requests)`,
+    );
+    add(b, 'ours ÷ theirs', String(c.ratio), `≤ ${WHO_HAS_TARGETS.ratio}`, c.ratio <= WHO_HAS_TARGETS.ratio);
+    const z = h.comparisonNoLatency;
+    add(
+      b,
+      'listing, no latency: ours / @qlik/api (ratio)',
+      `${z.ours.medianMs} / ${z.theirs.medianMs} ms (${z.ratio})`,
+    );
+    add(b, 'listing child peak RSS: ours / @qlik/api', `${c.ours.peakMb} / ${c.theirs.peakMb} MB`);
+    add(
+      b,
+      'bot peak RSS during the who-has',
+      `${h.memory.botAfter.peakMb} MB`,
+      `≤ ${MEMORY_TARGETS.whoHasPeakMb} MB`,
+      h.memory.botAfter.peakMb <= MEMORY_TARGETS.whoHasPeakMb,
+    );
+  }
+  const idle = (label: string, m: ProcMemory) =>
+    add(
+      'memory',
+      `${label} idle (RSS, peak so far)`,
+      mb(m),
+      `≤ ${MEMORY_TARGETS.idleMb} MB`,
+      m.rssMb <= MEMORY_TARGETS.idleMb,
+    );
+  const after = (label: string, m: ProcMemory) => add('memory', label, mb(m));
+  if (r.ack) {
+    idle('bot (ack bench)', r.ack.memory.botIdle);
+    after('bot after ack bench', r.ack.memory.botAfter);
+  }
+  if (r.write) {
+    idle('worker (write bench)', r.write.memory.workerIdle);
+    after('worker after write bench', r.write.memory.workerAfter);
+  }
+  if (r.approve) {
+    idle('bot (approve bench)', r.approve.memory.botIdle);
+    idle('worker (approve bench)', r.approve.memory.workerIdle);
+    after('bot after approve bench', r.approve.memory.botAfter);
+    after('worker after approve bench', r.approve.memory.workerAfter);
+  }
+  if (r.whoHas) {
+    idle('bot (who-has bench)', r.whoHas.memory.botIdle);
+    after('bot after 50k who-has', r.whoHas.memory.botAfter);
+  }
+  for (const e of r.errors)
+    add(e.benchmark, 'DID NOT COMPLETE', e.message.split('\n')[0]!.slice(0, 120), '', false);
+  return out;
+}
+
+const mark = (met?: boolean) => (met === undefined ? '' : met ? 'met' : 'MISSED');
+
+/** A plain-text table for the terminal. */
+export function textTable(r: BenchResults): string {
+  const all = rows(r);
+  const header = ['benchmark', 'figure', 'value', 'target', ''];
+  const cells = [header, ...all.map((x) => [x.benchmark, x.figure, x.value, x.target, mark(x.met)])];
+  const widths = header.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** The same table as Markdown, with the machine it ran on. */
+export function markdownTable(r: BenchResults): string {
+  const m = r.machine;
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  return [
+    `Run ${r.startedAt} on ${m.cores} × ${m.cpuModel}, ${m.totalMemGb} GB RAM, Node ${m.node}, Linux ${m.kernel}; ` +
+      `1-min load average ${m.loadAvgStart} at the start, ${m.loadAvgEnd ?? '?'} at the end.`,
+    '',
+    '| benchmark | figure | value | target | |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows(r).map(
+      (x) =>
+        `| ${esc(x.benchmark)} | ${esc(x.figure)} | ${esc(x.value)} | ${esc(x.target)} | ${mark(x.met)} |`,
+    ),
+  ].join('\n');
+}
