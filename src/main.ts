@@ -209,15 +209,10 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  let running: Running;
-  try {
-    running = await start(role, config, policy, logger);
-  } catch (err) {
-    logger.fatal({ err: { message: err instanceof Error ? err.message : String(err) } }, 'could not start');
-    console.error(`qlik-access-bot could not start: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+  // Signals are handled from the first moment: a SIGTERM during start-up (e.g. `docker stop` right after
+  // `docker start`) waits for start-up to finish and then shuts down cleanly instead of killing half-open work.
   let stopping = false;
+  let startup: Promise<Running | undefined> | undefined;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -227,22 +222,32 @@ async function main(argv: string[]): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS + 5_000);
     force.unref();
-    running.stop(SHUTDOWN_DEADLINE_MS).then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error(
-          { err: { message: err instanceof Error ? err.message : String(err) } },
-          'unclean shutdown',
-        );
-        process.exit(1);
-      },
-    );
+    void (startup ?? Promise.resolve(undefined))
+      .then((running) => running?.stop(SHUTDOWN_DEADLINE_MS))
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error(
+            { err: { message: err instanceof Error ? err.message : String(err) } },
+            'unclean shutdown',
+          );
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  logger.info({ role }, 'starting');
+  startup = start(role, config, policy, logger).catch((err: unknown) => {
+    logger.fatal({ err: { message: err instanceof Error ? err.message : String(err) } }, 'could not start');
+    console.error(`qlik-access-bot could not start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+  await startup;
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

@@ -117,3 +117,36 @@ it('starts, becomes ready, serves a signed command, and stops on SIGTERM', async
     if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
   }
 }, 30_000);
+
+it('a SIGTERM during start-up waits for start-up, then shuts down cleanly', async () => {
+  // Slack answers slowly, so start-up (auth.test) is still under way when the signal lands.
+  const slowSlack = await startSlackFake({ botToken: BOT_TOKEN, users: defaultUsers(), latencyMs: 1_500 });
+  const port = await freePort();
+  const bot = run(['bot'], {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slowSlack.apiUrl,
+    QLIK_TENANT_URL: sim.url,
+    QLIK_API_KEY: sim.apiKey,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    PORT: String(port),
+    APPROVAL_CHANNEL,
+    APPROVERS: U.alice,
+    LOG_LEVEL: 'info',
+  });
+  try {
+    await new Promise<void>((resolve) => {
+      const check = () => (bot.output().includes('"starting"') ? resolve() : undefined);
+      bot.child.stdout?.on('data', check);
+      check();
+    });
+    expect(bot.output()).not.toContain('qlik-access-bot started');
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit).toBe(0);
+    expect(bot.output()).toContain('stopped');
+  } finally {
+    if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+    await slowSlack.close();
+  }
+}, 30_000);
