@@ -14,6 +14,7 @@ import {
 } from './observability/http.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { recordQlikCall } from './observability/metrics.ts';
+import { createQueueBoard, QUEUE_BOARD_PATH } from './observability/queue-board.ts';
 import { QlikClient } from './qlik/index.ts';
 import { openQueues } from './queue/queues.ts';
 import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
@@ -71,6 +72,9 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
   const credential = watchQlikCredential(qlik, logger);
   const readiness = standardReadiness({ redis, qlikCredential: credential.state });
   const beforeScrape = () => sampleQueueDepth([queues.roleChanges, queues.notifications]);
+  const queueBoard = config.bullBoard
+    ? { path: QUEUE_BOARD_PATH, handler: createQueueBoard([queues.roleChanges, queues.notifications]) }
+    : undefined;
 
   let slack: SlackApp | undefined;
   let healthOnly: ReturnType<typeof createHttpServer> | undefined;
@@ -87,11 +91,19 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
       requestTtlMs: config.requestTtlMs,
       logger,
     });
-    slack = await createSlackApp({ config, logger, accessRequests, messenger, readiness, beforeScrape });
+    slack = await createSlackApp({
+      config,
+      logger,
+      accessRequests,
+      messenger,
+      readiness,
+      beforeScrape,
+      ...(queueBoard ? { queueBoard } : {}),
+    });
     port = await slack.start(config.port);
   } else {
     // A worker-only replica still answers health probes and scrapes.
-    healthOnly = createHttpServer({ logger, readiness, beforeScrape });
+    healthOnly = createHttpServer({ logger, readiness, beforeScrape, ...(queueBoard ? { queueBoard } : {}) });
     port = await listen(healthOnly, config.port);
   }
   const worker =
@@ -121,6 +133,7 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
       approvalChannel: policy.approvalChannel,
       rolesWithRules: policy.roles.size,
       requestTtlMs: config.requestTtlMs,
+      queueBoard: queueBoard?.path ?? 'off',
     },
     'qlik-access-bot started',
   );

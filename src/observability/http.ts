@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   beforeScrape?: () => Promise<void>;
   /** POST /slack/events goes here (HTTP mode); absent in Socket Mode. */
   slackEvents?: RequestHandler;
+  /** The optional read-only queue UI, served under its own path (BULL_BOARD=on). */
+  queueBoard?: { path: string; handler: RequestHandler };
 }
 
 const ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/slack/events']);
@@ -28,7 +30,9 @@ export function createHttpServer(opts: HttpServerOptions): Server {
   const logger = opts.logger.child({ module: 'http' });
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = ROUTES.has(path) ? path : 'other';
+    const board = opts.queueBoard;
+    const onBoard = board !== undefined && (path === board.path || path.startsWith(`${board.path}/`));
+    const route = ROUTES.has(path) ? path : onBoard ? board.path : 'other';
     res.on('finish', () => httpRequests.inc({ route, status: String(res.statusCode) }));
     const method = req.method ?? 'GET';
     try {
@@ -37,6 +41,7 @@ export function createHttpServer(opts: HttpServerOptions): Server {
         return opts.slackEvents(req, res);
       }
       if (method !== 'GET' && method !== 'HEAD') return text(res, 405, 'GET only\n', { allow: 'GET, HEAD' });
+      if (onBoard) return board.handler(req, res);
       if (path === '/healthz') return text(res, 200, 'ok\n');
       if (path === '/readyz') return void ready(opts.readiness, res, logger);
       if (path === '/metrics') return void metrics(opts.beforeScrape, res, logger);

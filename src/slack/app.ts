@@ -8,7 +8,13 @@ import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/b
 import { type RetryOptions, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { AccessRequestApp } from '../app/access-requests.ts';
 import type { Config } from '../config.ts';
-import { closeServer, createHttpServer, listen, type Readiness } from '../observability/http.ts';
+import {
+  closeServer,
+  createHttpServer,
+  type HttpServerOptions,
+  listen,
+  type Readiness,
+} from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
 import type { SlackMessenger } from './messenger.ts';
@@ -107,6 +113,8 @@ export interface SlackAppDeps {
   botIdentity?: { botId: string; botUserId: string };
   /** The slash command to listen for; default `/qlik`. */
   command?: string;
+  /** The optional read-only queue UI (BULL_BOARD=on). */
+  queueBoard?: HttpServerOptions['queueBoard'];
 }
 
 export interface SlackApp {
@@ -176,6 +184,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
     readiness: deps.readiness,
     ...(deps.beforeScrape ? { beforeScrape: deps.beforeScrape } : {}),
     ...(slackEvents ? { slackEvents } : {}),
+    ...(deps.queueBoard ? { queueBoard: deps.queueBoard } : {}),
   });
 
   return {
