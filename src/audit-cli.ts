@@ -1,0 +1,217 @@
+// Owns the audit export (SPEC §4): `npm run audit -- --since 7d --format csv|jsonl [--out file]` streams the audit
+// stream's events, oldest first, as CSV (with a header row) or JSON lines. It needs only REDIS_URL and QUEUE_PREFIX —
+// no Slack or Qlik configuration — so an auditor can run it anywhere the Redis is reachable.
+import { createWriteStream } from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { stringify } from 'csv-stringify';
+import { parseDuration } from './config.ts';
+import { AuditLog, type StoredAuditEvent } from './store/audit-log.ts';
+import { createRedis } from './store/redis.ts';
+
+export const USAGE = `Usage: npm run audit -- [--since <7d|24h|30m|2026-01-31>] [--format csv|jsonl] [--out <file>]
+
+Exports the bot's audit events, oldest first.
+  --since   how far back (a duration such as 7d, 24h, 30m, 1w, or a date/time such as 2026-01-31T00:00Z); default 7d
+  --format  csv (with a header row) or jsonl (one JSON object per line); default csv
+  --out     write to this file instead of standard output
+Environment: REDIS_URL (default redis://127.0.0.1:6379), QUEUE_PREFIX (default qlikops).`;
+
+export type ExportFormat = 'csv' | 'jsonl';
+
+export interface ExportOptions {
+  fromMs: number;
+  format: ExportFormat;
+  out?: string;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Parses the command line; throws UsageError with a message naming the bad argument. */
+export function parseExportArgs(argv: string[], now = Date.now()): ExportOptions {
+  let values: {
+    since?: string | undefined;
+    format?: string | undefined;
+    out?: string | undefined;
+    help?: boolean | undefined;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        since: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) throw new UsageError('');
+  const fromMs = parseSince(values.since ?? '7d', now);
+  const format = values.format ?? 'csv';
+  if (format !== 'csv' && format !== 'jsonl')
+    throw new UsageError(`--format must be csv or jsonl, not "${format}".`);
+  return { fromMs, format, ...(values.out === undefined ? {} : { out: values.out }) };
+}
+
+function parseSince(text: string, now: number): number {
+  const ms = parseDuration(text);
+  if (ms !== undefined) return now - ms;
+  // A bare date or a date-time; anything else is an error rather than a silent "everything".
+  if (/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {
+    const at = Date.parse(text.trim());
+    if (!Number.isNaN(at)) return at;
+  }
+  throw new UsageError(
+    `--since expects a duration such as 7d, 24h or 30m, or a date such as 2026-01-31; got "${text}".`,
+  );
+}
+
+export const CSV_COLUMNS = [
+  'time',
+  'requestId',
+  'actor',
+  'action',
+  'target',
+  'role',
+  'before',
+  'after',
+  'outcome',
+  'detail',
+  'eventId',
+] as const;
+
+/** One event as a flat row: ISO time, role lists joined with `;`. */
+export function toRow(e: StoredAuditEvent): Record<(typeof CSV_COLUMNS)[number], string> {
+  return {
+    time: new Date(e.time).toISOString(),
+    requestId: e.requestId ?? '',
+    actor: e.actor,
+    action: e.action,
+    target: e.target ?? '',
+    role: e.role ?? '',
+    before: e.before?.join(';') ?? '',
+    after: e.after?.join(';') ?? '',
+    outcome: e.outcome,
+    detail: e.detail ?? '',
+    eventId: e.id,
+  };
+}
+
+/**
+ * Spreadsheet apps run a cell that starts with = + - @ (or a tab / carriage return) as a formula; a target name or
+ * a reason typed in Slack must never become one, so such cells get a leading apostrophe (OWASP's advice).
+ */
+export function neutraliseFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+export function toJsonLine(e: StoredAuditEvent): string {
+  const { id, time, ...rest } = e;
+  return `${JSON.stringify({ time: new Date(time).toISOString(), ...rest, eventId: id })}\n`;
+}
+
+/** Streams every event since `fromMs` to `out` in the format asked; returns how many were written. */
+export async function exportAudit(
+  audit: AuditLog,
+  opts: Omit<ExportOptions, 'out'>,
+  out: Writable,
+): Promise<number> {
+  let count = 0;
+  const events = audit.since(opts.fromMs);
+  async function* counted() {
+    for await (const e of events) {
+      count++;
+      yield e;
+    }
+  }
+  if (opts.format === 'jsonl') {
+    await pipeline(
+      Readable.from(
+        (async function* () {
+          for await (const e of counted()) yield toJsonLine(e);
+        })(),
+      ),
+      out,
+      { end: out !== process.stdout },
+    );
+  } else {
+    const csv = stringify({
+      header: true,
+      columns: [...CSV_COLUMNS],
+      cast: { string: (v: string) => neutraliseFormula(v) },
+    });
+    await pipeline(
+      Readable.from(
+        (async function* () {
+          for await (const e of counted()) yield toRow(e);
+        })(),
+      ),
+      csv,
+      out,
+      { end: out !== process.stdout },
+    );
+  }
+  return count;
+}
+
+/** The Redis URL as it may be shown: without a password. */
+function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured REDIS_URL';
+  }
+}
+
+async function main(): Promise<number> {
+  let opts: ExportOptions;
+  try {
+    opts = parseExportArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      if (err.message) process.stderr.write(`${err.message}\n\n`);
+      process.stderr.write(`${USAGE}\n`);
+      return err.message ? 2 : 0;
+    }
+    throw err;
+  }
+  const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  const prefix = process.env.QUEUE_PREFIX?.trim() || 'qlikops';
+  // Fail fast when Redis is not there: an export is run by a person who is waiting for it.
+  const redis = createRedis(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+  let connectionError: string | undefined;
+  redis.on('error', (err: Error & { code?: string }) => {
+    connectionError = err.code ?? err.message; // reported below, once, in words
+  });
+  try {
+    const out = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
+    const count = await exportAudit(new AuditLog(redis, prefix), opts, out);
+    if (opts.out !== undefined) process.stderr.write(`Wrote ${count} audit event(s) to ${opts.out}.\n`);
+    return 0;
+  } catch (err) {
+    const raw = err instanceof Error ? err.message : String(err);
+    const reason = connectionError ? `cannot connect (${connectionError}); is Redis running there?` : raw;
+    process.stderr.write(
+      `Could not export the audit log from Redis at ${displayUrl(url)} (prefix ${prefix}): ${reason}\n`,
+    );
+    return 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+if (import.meta.main) {
+  const code = await main();
+  // After a failed connection ioredis keeps a timer alive for a while; a person is waiting, so leave now.
+  if (code !== 0) process.exit(code);
+}
