@@ -202,6 +202,29 @@ describe('applying approved requests', () => {
     expect(events.filter((e) => e.action === 'applied')).toHaveLength(1);
   });
 
+  it('a 5xx that lasts through every attempt ends failed, with the reason and what to do', async () => {
+    const user = h.sim.tenant.addUser({ name: 'Jo Down', email: 'jo.down@corp.example' });
+    const path = `/api/v1/users/${user.id}`;
+    h.sim.injectFault({
+      method: 'PATCH',
+      path: new RegExp(`^${path}$`),
+      status: 502,
+      times: Number.POSITIVE_INFINITY,
+    });
+    const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' }, { enqueue: false });
+    // Two quick attempts instead of the production eight with exponential backoff.
+    await h.queues.roleChanges.add(
+      'apply',
+      { requestId: req.id },
+      { jobId: jobIds.apply(req.id), attempts: 2, backoff: { type: 'fixed', delay: 50 } },
+    );
+    const failed = await h.waitForState(req.id, 'failed');
+    expect(failed.error).toMatch(/502 Bad Gateway.*tried 2 times and gave up/);
+    expect(patches(path)).toHaveLength(2);
+    expect((await h.auditOf(req.id)).filter((e) => e.action === 'failed')).toHaveLength(1);
+    h.sim.clearFaults();
+  });
+
   it('running the same apply job again after it finished changes nothing and posts nothing twice', async () => {
     const user = h.sim.tenant.addUser({ name: 'Ivy Twice', email: 'ivy@corp.example' });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' });
