@@ -7,6 +7,7 @@ import { enqueueNotify, scheduleRevoke } from '../queue/queues.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import {
   type AttemptInfo,
+  checkShutdown,
   MARKER_TTL_SECONDS,
   principalKey,
   type QlikRoleApi,
@@ -48,7 +49,9 @@ export async function applyRoleChange(
   ctx: WorkerContext,
   requestId: string,
   attempt: AttemptInfo,
+  shutdown?: AbortSignal,
 ): Promise<ApplyOutcome> {
+  checkShutdown(shutdown);
   const loaded = await ctx.store.get(requestId);
   if (!loaded) return { outcome: 'skipped', reason: 'no such request' };
   let req = loaded;
@@ -75,7 +78,7 @@ export async function applyRoleChange(
   try {
     change = await ctx.lock.withLock(
       principalKey(req.target),
-      (signal) => changeUnderLock(ctx, req, snapshot, signal),
+      (signal) => changeUnderLock(ctx, req, snapshot, signal, shutdown),
       ctx.lockOptions,
     );
   } catch (err) {
@@ -135,12 +138,14 @@ async function changeUnderLock(
   req: RoleChangeRequest,
   snapshot: ApplySnapshot | undefined,
   signal: AbortSignal,
+  shutdown: AbortSignal | undefined,
 ): Promise<Change> {
   const current = await readDirectRoles(ctx.qlik, req.target);
   const plan = nextDirectRoles(current, req.action, req.role);
   const beforeNow = roleNames(current);
   let after = beforeNow;
   if (plan.changed) {
+    checkShutdown(shutdown); // the last point where stopping leaves nothing half done
     // Recorded BEFORE the write: a crash after the PATCH must still know this request made the change.
     const planned = roleNames(plan.ids.map((id) => current.find((r) => r.id === id) ?? req.role));
     const snap = await ctx.store.transition(req.id, 'applying', 'applying', {

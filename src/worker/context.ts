@@ -54,6 +54,19 @@ export class RetryLaterError extends Error {
   }
 }
 
+/** The worker is shutting down past its deadline: stop before the next write and let another worker run the job. */
+export class ShutdownError extends Error {
+  override readonly name = 'ShutdownError';
+  constructor() {
+    super('The worker is shutting down; the job goes back to the queue.');
+  }
+}
+
+/** Throws ShutdownError when the job was cancelled for shutdown. */
+export function checkShutdown(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ShutdownError();
+}
+
 /** The request was settled (failed and the requester told): the job must not be retried. */
 export class SettledFailureError extends Error {
   override readonly name = 'SettledFailureError';

@@ -2,7 +2,7 @@
 // a busy principal lock), retry with backoff (5xx, network, timeouts, a lost lock), or fail at once with a message
 // written for the requester (400/403/404, drift). Pure, so every branch is tested on its own.
 import { QlikError } from '../qlik/index.ts';
-import { RetryLaterError } from './context.ts';
+import { RetryLaterError, ShutdownError } from './context.ts';
 
 /** The re-read after a write did not show what was written: someone else changed the principal at the same time. */
 export class DriftError extends Error {
@@ -30,6 +30,7 @@ export function classifyFailure(
   random: () => number = Math.random,
 ): FailureAction {
   if (err instanceof RetryLaterError) return { kind: 'later', delayMs: err.delayMs, reason: err.message };
+  if (err instanceof ShutdownError) return { kind: 'later', delayMs: 0, reason: 'worker shutting down' };
   if (isNamed(err, 'LockTimeoutError'))
     return {
       kind: 'later',

@@ -21,11 +21,13 @@ import type { RequestStore } from '../store/request-store.ts';
 import { applyRoleChange } from './apply-role-change.ts';
 import {
   type AttemptInfo,
+  checkShutdown,
   type PrincipalLocker,
   type QlikRoleApi,
   type ResultMessenger,
   RetryLaterError,
   SettledFailureError,
+  ShutdownError,
   type WorkerContext,
 } from './context.ts';
 import { workerKeys } from './keys.ts';
@@ -107,13 +109,20 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
 
   const roleChanges = new Worker(
     ROLE_CHANGES_QUEUE,
-    (job, token) =>
-      runJob(ROLE_CHANGES_QUEUE, job, token, logger, () => processRoleChange(ctx, job, deps.reconcile)),
+    // Taking the signal lets a shutdown past its deadline cancel jobs at their next safe point (before a write).
+    (job, token, signal) =>
+      runJob(ROLE_CHANGES_QUEUE, job, token, logger, () =>
+        processRoleChange(ctx, job, deps.reconcile, signal),
+      ),
     { ...common, connection: blocking(), concurrency: deps.concurrency ?? deps.config.workerConcurrency },
   );
   const notifications = new Worker(
     NOTIFICATIONS_QUEUE,
-    (job, token) => runJob(NOTIFICATIONS_QUEUE, job, token, logger, () => processNotification(ctx, job)),
+    (job, token, signal) =>
+      runJob(NOTIFICATIONS_QUEUE, job, token, logger, () => {
+        checkShutdown(signal);
+        return processNotification(ctx, job);
+      }),
     { ...common, connection: blocking(), concurrency: deps.notifyConcurrency ?? 4 },
   );
   for (const w of [roleChanges, notifications]) {
@@ -144,19 +153,17 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   return {
     close(deadlineMs = 10_000) {
       closing ??= (async () => {
-        const graceful = Promise.all([roleChanges.close(), notifications.close()]).then(
-          () => 'closed' as const,
-        );
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<'deadline'>((resolve) => {
-          timer = setTimeout(() => resolve('deadline'), deadlineMs);
-        });
-        const how = await Promise.race([graceful, deadline]);
-        clearTimeout(timer);
-        if (how === 'deadline') {
-          // Running jobs are abandoned: their locks expire and another worker re-runs them (they are idempotent).
-          logger.warn({ deadlineMs }, 'jobs still running at the shutdown deadline; forcing close');
-          await Promise.all([roleChanges.close(true), notifications.close(true)]);
+        const graceful = Promise.all([roleChanges.close(), notifications.close()]);
+        if (!(await within(graceful, deadlineMs))) {
+          // Past the deadline: cancel running jobs. Each stops at its next safe point (never between a write and
+          // its record) and goes back to the queue for another worker; a Qlik call in flight is let finish.
+          logger.warn({ deadlineMs }, 'jobs still running at the shutdown deadline; cancelling them');
+          roleChanges.cancelAllJobs('shutdown');
+          notifications.cancelAllJobs('shutdown');
+          if (!(await within(graceful, deadlineMs)))
+            logger.warn(
+              'jobs did not stop in time; leaving them to expire and be picked up by another worker',
+            );
         }
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
         logger.info('worker stopped');
@@ -164,6 +171,19 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       return closing;
     },
   };
+}
+
+/** True when `p` settles within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Worker-level retention in the KeepJobs shape (job options also accept a count or a boolean). */
@@ -182,13 +202,15 @@ export function attemptInfo(job: Pick<Job, 'attemptsMade' | 'opts'>): AttemptInf
 async function processRoleChange(
   ctx: WorkerContext,
   job: Job,
-  reconcileOpts?: ReconcileOptions,
+  reconcileOpts: ReconcileOptions | undefined,
+  shutdown: AbortSignal | undefined,
 ): Promise<string> {
   switch (job.name) {
     case 'apply':
-      return (await applyRoleChange(ctx, applyJob.parse(job.data).requestId, attemptInfo(job))).outcome;
+      return (await applyRoleChange(ctx, applyJob.parse(job.data).requestId, attemptInfo(job), shutdown))
+        .outcome;
     case 'revoke-grant':
-      return (await revokeGrant(ctx, revokeGrantJob.parse(job.data), attemptInfo(job))).outcome;
+      return (await revokeGrant(ctx, revokeGrantJob.parse(job.data), attemptInfo(job), shutdown)).outcome;
     case 'reconcile':
       await reconcile(ctx, reconcileOpts);
       return 'reconciled';
@@ -221,10 +243,11 @@ async function runJob(
     record(outcome);
     return outcome;
   } catch (err) {
-    if (err instanceof RetryLaterError) {
+    if (err instanceof RetryLaterError || err instanceof ShutdownError) {
+      const delayMs = err instanceof RetryLaterError ? err.delayMs : 0;
       record('delayed');
-      logger.debug({ jobId: job.id, delayMs: err.delayMs, reason: err.message }, 'job postponed');
-      await job.moveToDelayed(Date.now() + err.delayMs, token);
+      logger.debug({ jobId: job.id, delayMs, reason: err.message }, 'job postponed');
+      await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
     }
     if (err instanceof SettledFailureError) {

@@ -7,6 +7,7 @@ import { enqueueNotify, jobIds, type RevokeGrantJob } from '../queue/queues.ts';
 import { event, readDirectRoles, writeDirectRoles } from './apply-role-change.ts';
 import {
   type AttemptInfo,
+  checkShutdown,
   MARKER_TTL_SECONDS,
   principalKey,
   RetryLaterError,
@@ -27,7 +28,9 @@ export async function revokeGrant(
   ctx: WorkerContext,
   job: RevokeGrantJob,
   attempt: AttemptInfo,
+  shutdown?: AbortSignal,
 ): Promise<RevokeOutcome> {
+  checkShutdown(shutdown);
   const req = await ctx.store.get(job.requestId);
   if (!req) return { outcome: 'skipped', reason: 'no such request' };
   if (req.state === 'revoked' || req.state === 'expired-revoked') {
@@ -43,7 +46,7 @@ export async function revokeGrant(
   try {
     ending = await ctx.lock.withLock(
       principalKey(req.target),
-      (signal) => endUnderLock(ctx, req, job, signal),
+      (signal) => endUnderLock(ctx, req, job, signal, shutdown),
       ctx.lockOptions,
     );
   } catch (err) {
@@ -95,6 +98,7 @@ async function endUnderLock(
   req: RoleChangeRequest,
   job: RevokeGrantJob,
   signal: AbortSignal,
+  shutdown: AbortSignal | undefined,
 ): Promise<Ending> {
   const who = describeTarget(req.target);
   const role = req.role.name;
@@ -143,6 +147,7 @@ async function endUnderLock(
     const message = `${role} had already been removed from ${who}; nothing was changed.`;
     return { removed: false, result: { before, after: before, changed: false, message } };
   }
+  checkShutdown(shutdown);
   await ctx.redis.set(ctx.keys.revokeSnapshot(req.id), JSON.stringify(before), 'EX', MARKER_TTL_SECONDS);
   signal.throwIfAborted(); // the lock expired under us: another worker may be writing
   await writeDirectRoles(ctx.qlik, req.target, plan.ids);
