@@ -3,6 +3,7 @@
 // re-run after a crash know what it did, time-bound grants (revoke schedule, Extend hand-over) and the follow-ups
 // (notification, revoke job) that a re-run re-ensures. The role-list arithmetic is pure, in role-list.ts.
 import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, scheduleRevoke } from '../queue/queues.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import {
@@ -67,7 +68,10 @@ export async function applyRoleChange(
     if (!t.ok) {
       if (t.request?.state !== 'applying') return settledAlready(ctx, t.request ?? req);
       req = t.request;
-    } else req = t.request;
+    } else {
+      requestTransitions.inc({ state: 'applying' });
+      req = t.request;
+    }
   } else if (req.state !== 'applying') {
     return settledAlready(ctx, req);
   }
@@ -119,6 +123,7 @@ export async function applyRoleChange(
     audit,
   );
   if (!t.ok) return settledAlready(ctx, t.request ?? req);
+  requestTransitions.inc({ state: 'applied' });
   await ensureFollowUps(ctx, t.request);
   log.info({ changed: change.changed, revokeAt }, 'applied');
   return { outcome: change.changed ? 'applied' : 'unchanged', request: t.request };
@@ -254,7 +259,9 @@ export async function failRequest(
     ...event(ctx, req, 'failed', 'failed'),
     detail: message,
   });
-  if (t.ok) await enqueueNotify(ctx.queues, req.id, 'result');
+  if (!t.ok) return;
+  requestTransitions.inc({ state: 'failed' });
+  await enqueueNotify(ctx.queues, req.id, 'result');
 }
 
 /**

@@ -5,6 +5,7 @@
 // transitions and BullMQ's job ids, so overlapping sweeps or a sweep racing the normal path do no harm.
 import type { Job } from 'bullmq';
 import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueApply, enqueueNotify, jobIds, scheduleRevoke } from '../queue/queues.ts';
 import { event, failRequest } from './apply-role-change.ts';
 import type { WorkerContext } from './context.ts';
@@ -51,6 +52,7 @@ async function expirePending(ctx: WorkerContext, out: ReconcileOutcome): Promise
     });
     const t = await ctx.store.transition(id, 'pending', 'expired', {}, now, audit);
     if (!t.ok) continue; // decided meanwhile
+    requestTransitions.inc({ state: 'expired' });
     await enqueueNotify(ctx.queues, req.id, 'decision');
     out.expired.push(req.id);
   }
@@ -125,6 +127,7 @@ async function giveUp(ctx: WorkerContext, req: RoleChangeRequest): Promise<void>
       event(ctx, req, 'applying', 'started'),
     );
     if (!t.ok) return;
+    requestTransitions.inc({ state: 'applying' });
     await failRequest(ctx, t.request, message);
   } else {
     await failRequest(ctx, req, message);

@@ -3,6 +3,7 @@
 // is the same locked read → replace → verify as applying, and the move to revoked / expired-revoked is guarded, so a
 // re-run (crash, duplicate job, reconciler) does no harm.
 import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, jobIds, type RevokeGrantJob } from '../queue/queues.ts';
 import { event, readDirectRoles, writeDirectRoles } from './apply-role-change.ts';
 import {
@@ -78,6 +79,7 @@ export async function revokeGrant(
   };
   const t = await ctx.store.transition(req.id, 'applied', to, { result }, ctx.now(), audit);
   if (!t.ok) return { outcome: 'skipped', reason: `request is ${t.request?.state ?? 'gone'}` };
+  requestTransitions.inc({ state: to });
   await ctx.redis.del(ctx.keys.revokeSnapshot(req.id));
   await enqueueNotify(ctx.queues, req.id, 'revoked');
   if (job.trigger === 'manual') {

@@ -47,5 +47,6 @@ describe('worker lifecycle', () => {
     expect(text).toMatch(/qab_jobs_total\{queue="role-changes",name="apply",outcome="applied"\} [1-9]/);
     expect(text).toMatch(/qab_jobs_total\{queue="notifications",name="notify",outcome="notified"\} [1-9]/);
     expect(text).toMatch(/qab_job_duration_seconds_count\{name="apply",outcome="applied"\} [1-9]/);
+    expect(text).toMatch(/qab_request_transitions_total\{state="applied"\} [1-9]/);
   });
 });
