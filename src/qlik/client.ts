@@ -45,7 +45,10 @@ export interface QlikClientOptions {
   apiVersion?: string;
   /** Called after every HTTP exchange (each retry too), e.g. for metrics. */
   onCall?: (e: CallEvent) => void;
-  /** Share one limiter between clients that use the same credential. */
+  /**
+   * Share one limiter between clients that use the same credential: an in-process `RateLimiter`, or a
+   * `SharedRateLimiter` (Redis) so every replica spends one budget. The caller closes a limiter it passes in.
+   */
   limiter?: RateLimiter;
   /** Clock for the role cache (tests). */
   now?: () => number;

@@ -1,6 +1,8 @@
 // Owns the client-side rate limits that keep the bot under Qlik's per-credential tiers: one token bucket per
 // tier, FIFO waiters woken by a single timer (no polling), and a tier-wide block after a 429 — Qlik blocks the
 // whole tier until Retry-After passes, so every request of that tier waits, not just the one that got the 429.
+// `RateLimiter` as a type is the contract the HTTP layer uses, met by this in-process limiter and by the
+// Redis-backed SharedRateLimiter (shared-rate-limiter.ts) that replicas use to spend one budget together.
 
 export type RateTier = 'read' | 'write' | 'filter';
 
@@ -29,6 +31,29 @@ export const DEFAULT_LIMITS: Readonly<Record<RateTier, TierLimit>> = {
   filter: { perMinute: 200 }, // special: POST …/actions/filter
 };
 
+/** What the Qlik HTTP layer needs from a limiter; implemented in process here and across processes in Redis. */
+export interface QlikRateLimiter {
+  /** Resolves when the caller may send one request of this tier. */
+  acquire(tier: RateTier): Promise<void>;
+  /** Blocks the tier for `ms` (a 429's Retry-After). */
+  block(tier: RateTier, ms: number): void;
+  /** Milliseconds until the tier is unblocked, as far as this process knows (0 when not blocked). */
+  blockedFor(tier: RateTier): number;
+  /** Number of callers of this process waiting for a token of this tier. */
+  pending(tier: RateTier): number;
+  /** Rejects every waiter with RateLimiterClosedError. */
+  close(): void;
+}
+
+/** The bucket a tier limit describes: capacity (burst) and refill rate in tokens per millisecond. */
+export function bucketShape(limit: TierLimit): { capacity: number; perMs: number } {
+  if (!(limit.perMinute > 0)) throw new RangeError('perMinute must be positive');
+  return {
+    capacity: Math.max(1, Math.floor(limit.burst ?? limit.perMinute * 0.1)),
+    perMs: limit.perMinute / 60_000,
+  };
+}
+
 export class RateLimiterClosedError extends Error {
   override readonly name = 'RateLimiterClosedError';
   constructor() {
@@ -52,9 +77,9 @@ class Bucket {
   timer: unknown;
 
   constructor(limit: TierLimit, now: number) {
-    if (!(limit.perMinute > 0)) throw new RangeError('perMinute must be positive');
-    this.capacity = Math.max(1, Math.floor(limit.burst ?? limit.perMinute * 0.1));
-    this.perMs = limit.perMinute / 60_000;
+    const shape = bucketShape(limit);
+    this.capacity = shape.capacity;
+    this.perMs = shape.perMs;
     this.tokens = this.capacity;
     this.last = now;
   }
@@ -69,7 +94,7 @@ class Bucket {
 // Floating-point slack so a timer that fires at the computed instant always finds its token.
 const EPSILON = 1e-9;
 
-export class RateLimiter {
+export class InProcessRateLimiter implements QlikRateLimiter {
   readonly #clock: LimiterClock;
   readonly #buckets: Record<RateTier, Bucket>;
   #closed = false;
@@ -159,3 +184,8 @@ export class RateLimiter {
     this.#schedule(b);
   }
 }
+
+/** The in-process limiter under its original name, so `new RateLimiter(…)` keeps working. */
+export const RateLimiter = InProcessRateLimiter;
+/** Any limiter the Qlik client accepts: in process or shared through Redis. */
+export type RateLimiter = QlikRateLimiter;
