@@ -1,5 +1,5 @@
 // Owns the one pino logger. Tokens, keys, secrets and authorization headers are redacted wherever they appear.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export const REDACT_PATHS = [
   '*.token',
@@ -17,7 +17,10 @@ export const REDACT_PATHS = [
   'token',
 ];
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  level = process.env.LOG_LEVEL ?? 'info',
+  destination?: pino.DestinationStream,
+): Logger {
   return pino(
     {
       level,
