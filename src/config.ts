@@ -1,6 +1,7 @@
 // Owns the process configuration: the environment of SPEC §5 parsed once into a frozen, typed Config.
 // Every bad or missing value is reported by name, all at once; secret values are never echoed.
 import { z } from 'zod';
+import { RedisUrlError, redisPlan, validatePrefixForCluster } from './store/redis.ts';
 
 const SLACK_ID = /^[UWS][A-Z0-9]{2,}$/;
 
@@ -24,6 +25,19 @@ const duration = z.string().transform((s, ctx) => {
   }
   return ms;
 });
+
+/** Why a REDIS_URL can't be used, or undefined; messages never show a password. */
+function redisUrlProblem(url: string): string | undefined {
+  const expected =
+    'expected redis://host:port, rediss://…, redis+sentinel://host:26379,…/<master> or redis+cluster://host:7000,…';
+  try {
+    const plan = redisPlan(url);
+    if (plan.mode === 'standalone' && !(/^rediss?:\/\//i.test(url) && URL.canParse(url))) return expected;
+    return undefined;
+  } catch (err) {
+    return err instanceof RedisUrlError ? `${err.message} (${expected})` : expected;
+  }
+}
 
 const optionalNonEmpty = z
   .string()
@@ -56,7 +70,10 @@ export const envSchema = z.object({
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .pipe(z.url({ protocol: /^rediss?$/, message: 'expected redis://host:port or rediss://…' })),
+    .superRefine((url, ctx) => {
+      const problem = redisUrlProblem(url);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   QUEUE_PREFIX: z
     .string()
     .default('qlikops')
@@ -131,6 +148,11 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   if (!isSet(env.SLACK_APP_TOKEN) && !isSet(env.SLACK_SIGNING_SECRET))
     problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  const redisUrl = isSet(env.REDIS_URL) ? env.REDIS_URL!.trim() : undefined;
+  if (redisUrl !== undefined && /^rediss?\+cluster:/i.test(redisUrl)) {
+    const problem = validatePrefixForCluster(isSet(env.QUEUE_PREFIX) ? env.QUEUE_PREFIX!.trim() : 'qlikops');
+    if (problem !== undefined) problems.push(`QUEUE_PREFIX: ${problem}`);
+  }
   if (!isSet(env.POLICY_FILE)) {
     if (!isSet(env.APPROVAL_CHANNEL)) problems.push('APPROVAL_CHANNEL: required unless POLICY_FILE sets it');
     if (!isSet(env.APPROVERS)) problems.push('APPROVERS: required unless POLICY_FILE sets them');

@@ -15,7 +15,7 @@ import {
 import { createLogger, type Logger } from './observability/logger.ts';
 import { recordQlikCall } from './observability/metrics.ts';
 import { createQueueBoard, QUEUE_BOARD_PATH } from './observability/queue-board.ts';
-import { QlikClient } from './qlik/index.ts';
+import { QlikClient, SharedRateLimiter } from './qlik/index.ts';
 import { openQueues } from './queue/queues.ts';
 import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
 import { SlackDirectory } from './slack/directory.ts';
@@ -48,12 +48,23 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
   redis.on('error', (err: Error) =>
     logger.warn({ err: { message: err.message } }, 'redis connection problem'),
   );
+  // Qlik counts its limits per credential, so every replica draws from one budget kept in Redis.
+  const qlikLimiter = new SharedRateLimiter({
+    redis,
+    prefix,
+    tenantUrl: config.qlik.tenantUrl,
+    apiKey: config.qlik.apiKey,
+    logger,
+    limits: {
+      read: { perMinute: config.qlik.readsPerMinute },
+      write: { perMinute: config.qlik.writesPerMinute },
+      filter: { perMinute: config.qlik.filterPerMinute },
+    },
+  });
   const qlik = new QlikClient({
     tenantUrl: config.qlik.tenantUrl,
     apiKey: config.qlik.apiKey,
-    readsPerMinute: config.qlik.readsPerMinute,
-    writesPerMinute: config.qlik.writesPerMinute,
-    filterPerMinute: config.qlik.filterPerMinute,
+    limiter: qlikLimiter,
     onCall: recordQlikCall,
   });
   const store = new RequestStore(redis, prefix);
@@ -149,6 +160,7 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
         healthOnly ? closeServer(healthOnly) : undefined,
       ]);
       await Promise.allSettled([queues.close(), qlik.close()]);
+      qlikLimiter.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -92,6 +92,30 @@ describe('loadConfig', () => {
   });
 });
 
+describe('REDIS_URL', () => {
+  it('accepts standalone, TLS, Sentinel and Cluster URLs', () => {
+    for (const url of [
+      'redis://127.0.0.1:6379',
+      'rediss://:pw@redis.internal:6380/2',
+      'redis+sentinel://:pw@s1:26379,s2:26379/mymaster',
+      'redis+cluster://n1:7000,n2:7001',
+    ])
+      expect(loadConfig({ ...base, REDIS_URL: url, QUEUE_PREFIX: '{qlikops}' }).redisUrl).toBe(url);
+  });
+
+  it('refuses a malformed URL without showing its password', () => {
+    const problems = problemsOf({ ...base, REDIS_URL: 'http://:hunter2@x:6379' }).join('\n');
+    expect(problems).toContain('REDIS_URL:');
+    expect(problems).not.toContain('hunter2');
+  });
+
+  it('asks for a hash-tag prefix with Redis Cluster', () => {
+    const problems = problemsOf({ ...base, REDIS_URL: 'redis+cluster://n1:7000' });
+    expect(problems.join('\n')).toContain('QUEUE_PREFIX: ');
+    expect(problems.join('\n')).toContain('{qlikops}');
+  });
+});
+
 describe('parseDuration', () => {
   it.each([
     ['30m', 30 * 60_000],

@@ -33,7 +33,9 @@ export { type CallEvent, DEFAULT_API_VERSION, USER_AGENT } from './http.ts';
 export { collect, PAGE_LIMIT } from './paging.ts';
 export {
   DEFAULT_LIMITS,
+  InProcessRateLimiter,
   type LimiterClock,
+  type QlikRateLimiter,
   RateLimiter,
   RateLimiterClosedError,
   type RateTier,
@@ -49,3 +51,8 @@ export type {
   QlikUser,
   QlikUserSummary,
 } from './schemas.ts';
+export {
+  credentialId,
+  SharedRateLimiter,
+  type SharedRateLimiterOptions,
+} from './shared-rate-limiter.ts';
