@@ -160,13 +160,22 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
       return `${e} *Expired*: nobody decided before ${slackDate(req.expiresAt)}.`;
     case 'cancelled':
       return `${e} *Cancelled* by ${person(req.cancelledBy ?? req.requesterId, names)} ${slackDate(req.updatedAt)}`;
+    // The worker records what ending the grant did (removed, or left in place and why); say exactly that.
     case 'revoked':
-      return `${e} *Revoked* ${slackDate(req.updatedAt)}: the role was removed before the grant ran out.`;
+      return `${e} *Revoked* ${slackDate(req.updatedAt)}: ${endingText(req, 'the role was removed before the grant ran out.')}`;
     case 'expired-revoked':
-      return `${e} *Ended* ${slackDate(req.updatedAt)}: the time-bound grant ran out and the role was removed.`;
+      return `${e} *Ended* ${slackDate(req.updatedAt)}: ${endingText(req, 'the time-bound grant ran out and the role was removed.')}`;
     default:
       return `${e} *${clip(String(req.state), 40)}*`;
   }
+}
+
+/** What ending a grant did, as the worker recorded it; the fallback only for requests without a record. */
+function endingText(req: RoleChangeRequest, fallback: string): string {
+  const raw = req.result?.message?.trim();
+  if (!raw) return fallback;
+  const msg = clip(raw, 600);
+  return /[.!?…]$/.test(raw) ? msg : `${msg}.`;
 }
 
 const STATE_WORDS: Readonly<Record<RequestState, string>> = {

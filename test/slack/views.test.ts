@@ -164,6 +164,31 @@ describe('approvalMessage', () => {
     ['cancelled', { cancelledBy: 'U0BOB' }, /\*Cancelled\* by <@U0BOB>/],
     ['revoked', {}, /\*Revoked\*/],
     ['expired-revoked', {}, /\*Ended\*.*ran out/],
+    [
+      'expired-revoked',
+      {
+        result: {
+          before: ['TenantAdmin'],
+          after: ['TenantAdmin'],
+          changed: false,
+          message:
+            'Alice keeps TenantAdmin: they had it before this grant, so ending the grant leaves it in place',
+        },
+      },
+      /\*Ended\* <!date[^>]*>: Alice keeps TenantAdmin: they had it before this grant, so ending the grant leaves it in place\./,
+    ],
+    [
+      'revoked',
+      {
+        result: {
+          before: ['TenantAdmin'],
+          after: [],
+          changed: true,
+          message: 'Removed TenantAdmin from Alice.',
+        },
+      },
+      /\*Revoked\* <!date[^>]*>: Removed TenantAdmin from Alice\./,
+    ],
   ];
   it.each(decided)('%s: state line, and no buttons once decided', (state, over, line) => {
     const m = approvalMessage(request({ state, ...over }));
