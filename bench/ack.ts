@@ -228,7 +228,7 @@ export async function runAck(
       prefix,
       env: { QLIK_READS_PER_MINUTE: '1000000', QLIK_FILTER_PER_MINUTE: '1000000' },
     });
-    const botIdle = bot.memory();
+    const botIdle = await bot.memoryWithHeap();
     const eventsUrl = `${bot.url}/slack/events`;
     const mix = new CommandMix(world);
     const phase = async (rate: number, count: number, qlikLatencyMs: number): Promise<PhaseFigures> => {
@@ -264,7 +264,7 @@ export async function runAck(
       if (ok) maxRateWithinLimit = Math.max(maxRateWithinLimit, rate);
       else if (!o.allSteps) break;
     }
-    const botAfter = bot.memory();
+    const botAfter = await bot.memoryWithHeap();
     return {
       base,
       slowQlik,

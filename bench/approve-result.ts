@@ -74,8 +74,8 @@ export async function runApproveResult(
       startRole({ role: 'bot', world, prefix }),
       startRole({ role: 'worker', world, prefix }),
     ]);
-    const botIdle = bot.memory();
-    const workerIdle = worker.memory();
+    const botIdle = await bot.memoryWithHeap();
+    const workerIdle = await worker.memoryWithHeap();
     const driver = world.driver(bot.url);
     const totals: number[] = [];
     const trips: number[] = [];
@@ -160,7 +160,12 @@ export async function runApproveResult(
         betweenQlik: summarize(between),
         afterQlik: summarize(after),
       },
-      memory: { botIdle, workerIdle, botAfter: bot.memory(), workerAfter: worker.memory() },
+      memory: {
+        botIdle,
+        workerIdle,
+        botAfter: await bot.memoryWithHeap(),
+        workerAfter: await worker.memoryWithHeap(),
+      },
     };
     log(
       `approve:   click → result p50 ${res.total.p50} ms, ${res.roundTrips.p50} Qlik round trips; overhead p50 ${res.overhead.p50} p95 ${res.overhead.p95} ms`,

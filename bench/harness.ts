@@ -1,9 +1,18 @@
 // Owns what every benchmark shares: the local world (Qlik simulator + Slack fake, in this process), the bot and
 // worker roles as child processes (`node src/main.ts bot|worker`, exactly what production runs) with their logs in
 // files, their memory read from /proc, percentiles, and the Redis key prefix of a run and its clean-up.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +92,9 @@ export interface ProcMemory {
   rssMb: number;
   /** Peak resident set size since the process started (VmHWM), MB. */
   peakMb: number;
+  /** V8 heap in use and reserved, MB, from the process's own /metrics (when it was asked for). */
+  heapUsedMb?: number;
+  heapTotalMb?: number;
 }
 
 /** Reads VmRSS and VmHWM of a process from /proc (Linux). */
@@ -120,7 +132,63 @@ export interface RoleProcess {
   url: string;
   logFile: string;
   memory(): ProcMemory;
+  /** RSS and peak from /proc plus the V8 heap figures the process exports on GET /metrics. */
+  memoryWithHeap(): Promise<ProcMemory>;
   stop(): Promise<void>;
+}
+
+/** Which build of the bot runs: the TypeScript sources (`npm start`) or the compiled JavaScript (the Docker image). */
+export type Entry = 'src' | 'dist';
+
+export interface DistBuild {
+  /** The compiled entry's directory (main.js inside). */
+  distDir: string;
+  remove(): void;
+}
+
+/**
+ * Compiles src/ with the same tsconfig.build.json as `npm run build` into a fresh temporary directory laid out like
+ * the image (package.json, node_modules, dist/) — outside the repository, so nothing compiled lands in the tree;
+ * node_modules is a link to the repository's.
+ */
+export function buildDist(): DistBuild {
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-access-bot-bench-build-'));
+  const distDir = join(dir, 'dist');
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    execFileSync(
+      join(ROOT, 'node_modules', '.bin', 'tsc'),
+      ['-p', 'tsconfig.build.json', '--outDir', distDir],
+      {
+        cwd: ROOT,
+        stdio: 'pipe',
+      },
+    );
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { distDir, remove };
+}
+
+async function scrapeHeap(url: string): Promise<{ heapUsedMb?: number; heapTotalMb?: number }> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    const mb = (name: string) => {
+      const v = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1];
+      return v === undefined ? undefined : round(Number(v) / 1024 ** 2, 1);
+    };
+    const heapUsedMb = mb('qab_nodejs_heap_size_used_bytes');
+    const heapTotalMb = mb('qab_nodejs_heap_size_total_bytes');
+    return {
+      ...(heapUsedMb === undefined ? {} : { heapUsedMb }),
+      ...(heapTotalMb === undefined ? {} : { heapTotalMb }),
+    };
+  } catch {
+    return {};
+  }
 }
 
 export interface RoleProcessOptions {
@@ -130,6 +198,8 @@ export interface RoleProcessOptions {
   /** Extra environment (e.g. QLIK_WRITES_PER_MINUTE) over the defaults below. */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Run the compiled build (from buildDist) instead of the TypeScript sources. */
+  dist?: DistBuild;
 }
 
 /**
@@ -162,7 +232,8 @@ export async function startRole(opts: RoleProcessOptions): Promise<RoleProcess> 
     ...opts.env,
   };
   // process.execPath is the Node 24 binary npm put first on PATH (node_modules/.bin/node), so the pid is Node's own.
-  const child = spawn(process.execPath, ['src/main.ts', opts.role], {
+  const script = opts.dist ? join(opts.dist.distDir, 'main.js') : 'src/main.ts';
+  const child = spawn(process.execPath, [script, opts.role], {
     cwd: ROOT,
     env,
     stdio: ['ignore', fd, fd],
@@ -189,7 +260,9 @@ export async function startRole(opts: RoleProcessOptions): Promise<RoleProcess> 
       const text = await res.text();
       if (res.status === 200) {
         const pid = child.pid!;
-        return { role: opts.role, child, pid, url, logFile, memory: () => procMemory(pid), stop };
+        const memory = () => procMemory(pid);
+        const memoryWithHeap = async () => ({ ...memory(), ...(await scrapeHeap(url)) });
+        return { role: opts.role, child, pid, url, logFile, memory, memoryWithHeap, stop };
       }
       problem = `/readyz ${res.status}: ${text.slice(0, 200)}`;
     } catch (err) {

@@ -4,6 +4,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { ACK_TARGETS, type AckResult } from './ack.ts';
 import { APPROVE_TARGETS, type ApproveResult } from './approve-result.ts';
 import type { ProcMemory } from './harness.ts';
+import type { MemoryResult } from './memory.ts';
 import { WHO_HAS_TARGETS, type WhoHasResult } from './who-has.ts';
 import { WRITE_TARGETS, type WriteResult } from './write-throughput.ts';
 
@@ -41,6 +42,7 @@ export interface BenchResults {
   write?: WriteResult;
   approve?: ApproveResult;
   whoHas?: WhoHasResult;
+  memory?: MemoryResult;
   /** Every benchmark that failed to run, with why. */
   errors: { benchmark: string; message: string }[];
 }
@@ -55,7 +57,8 @@ export interface Row {
 }
 
 const ms = (x: number) => `${x} ms`;
-const mb = (m: ProcMemory) => `${m.rssMb} MB (peak ${m.peakMb})`;
+const mb = (m: ProcMemory) =>
+  `${m.rssMb} MB (peak ${m.peakMb}${m.heapUsedMb === undefined ? '' : `, heap used ${m.heapUsedMb}`})`;
 
 /** Every figure of the run as rows, with its target and whether it was met. */
 export function rows(r: BenchResults): Row[] {
@@ -199,33 +202,24 @@ export function rows(r: BenchResults): Row[] {
       h.memory.botAfter.peakMb <= MEMORY_TARGETS.whoHasPeakMb,
     );
   }
-  const idle = (label: string, m: ProcMemory) =>
+  for (const i of r.memory?.idle ?? [])
     add(
       'memory',
-      `${label} idle (RSS, peak so far)`,
-      mb(m),
+      `${i.role} idle, ${i.entry === 'src' ? 'src/main.ts (npm start)' : 'dist/main.js (image)'}`,
+      mb(i.memory),
       `≤ ${MEMORY_TARGETS.idleMb} MB`,
-      m.rssMb <= MEMORY_TARGETS.idleMb,
+      i.memory.rssMb <= MEMORY_TARGETS.idleMb,
     );
-  const after = (label: string, m: ProcMemory) => add('memory', label, mb(m));
-  if (r.ack) {
-    idle('bot (ack bench)', r.ack.memory.botIdle);
-    after('bot after ack bench', r.ack.memory.botAfter);
-  }
-  if (r.write) {
-    idle('worker (write bench)', r.write.memory.workerIdle);
-    after('worker after write bench', r.write.memory.workerAfter);
-  }
+  const span = (label: string, before: ProcMemory, after: ProcMemory) =>
+    add('memory', label, `${before.rssMb} → ${mb(after)}`);
+  if (r.ack) span('bot: ack bench, start → end', r.ack.memory.botIdle, r.ack.memory.botAfter);
+  if (r.write)
+    span('worker: write bench, start → end', r.write.memory.workerIdle, r.write.memory.workerAfter);
   if (r.approve) {
-    idle('bot (approve bench)', r.approve.memory.botIdle);
-    idle('worker (approve bench)', r.approve.memory.workerIdle);
-    after('bot after approve bench', r.approve.memory.botAfter);
-    after('worker after approve bench', r.approve.memory.workerAfter);
+    span('bot: approve bench, start → end', r.approve.memory.botIdle, r.approve.memory.botAfter);
+    span('worker: approve bench, start → end', r.approve.memory.workerIdle, r.approve.memory.workerAfter);
   }
-  if (r.whoHas) {
-    idle('bot (who-has bench)', r.whoHas.memory.botIdle);
-    after('bot after 50k who-has', r.whoHas.memory.botAfter);
-  }
+  if (r.whoHas) span('bot: 50k who-has, start → end', r.whoHas.memory.botIdle, r.whoHas.memory.botAfter);
   for (const e of r.errors)
     add(e.benchmark, 'DID NOT COMPLETE', e.message.split('\n')[0]!.slice(0, 120), '', false);
   return out;

@@ -11,11 +11,12 @@ import { parseArgs } from 'node:util';
 import { ACK_DEFAULTS, type AckOptions, runAck } from './ack.ts';
 import { APPROVE_DEFAULTS, type ApproveOptions, runApproveResult } from './approve-result.ts';
 import { DEFAULT_QLIK_LATENCY_MS } from './harness.ts';
+import { type MemoryOptions, runMemory } from './memory.ts';
 import { type BenchResults, describeMachine, markdownTable, textTable } from './report.ts';
 import { runWhoHas, WHO_HAS_DEFAULTS, type WhoHasOptions } from './who-has.ts';
 import { runWriteThroughput, WRITE_DEFAULTS, WRITE_FULL, type WriteOptions } from './write-throughput.ts';
 
-export const BENCHMARKS = ['ack', 'write', 'approve', 'who-has'] as const;
+export const BENCHMARKS = ['memory', 'ack', 'write', 'approve', 'who-has'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface RunOptions {
@@ -23,6 +24,7 @@ export interface RunOptions {
   write?: Partial<WriteOptions>;
   approve?: Partial<ApproveOptions>;
   whoHas?: Partial<WhoHasOptions>;
+  memory?: Partial<MemoryOptions>;
 }
 
 /** Runs the selected benchmarks one after another; a failing one is recorded and the others still run. */
@@ -47,6 +49,10 @@ export async function runBenchmarks(
     }
   };
   for (const name of selected) {
+    if (name === 'memory')
+      await attempt(name, async () => {
+        results.memory = await runMemory(opts.memory, log);
+      });
     if (name === 'ack')
       await attempt(name, async () => {
         results.ack = await runAck(opts.ack, log);
@@ -81,7 +87,7 @@ export function saveResults(results: BenchResults, dir = join(import.meta.dirnam
   return file;
 }
 
-const HELP = `Usage: npm run bench -- [ack] [write] [approve] [who-has] [flags]
+const HELP = `Usage: npm run bench -- [memory] [ack] [write] [approve] [who-has] [flags]
 
 With no names every benchmark runs. Flags (defaults in brackets):
   --latency <ms>          simulated Qlik latency per request [${DEFAULT_QLIK_LATENCY_MS}]

@@ -173,7 +173,7 @@ export async function runWhoHas(
   let bot: RoleProcess | undefined;
   try {
     bot = await startRole({ role: 'bot', world, prefix });
-    const botIdle = bot.memory();
+    const botIdle = await bot.memoryWithHeap();
     const driver = world.driver(bot.url);
     // Warm the role cache (a who-has of a small role), as a running bot would have it.
     await driver.slash(REQUESTERS[1]!, 'who-has AnalyticsAdmin', { channelId: COMMAND_CHANNEL, raw: true });
@@ -206,7 +206,7 @@ export async function runWhoHas(
     const minimum = Math.ceil(o.holders / 100) + Math.max(1, Math.ceil(o.groupHolders / 100));
     const listingRequests =
       (byKind['direct holders (CSV pages)'] ?? 0) + (byKind['groups (count page)'] ?? 0);
-    const botAfter = bot.memory();
+    const botAfter = await bot.memoryWithHeap();
     const slash = {
       ackMs: round(ackMs),
       summaryMs: round(summaryAt - t0, 0),

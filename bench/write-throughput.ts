@@ -222,7 +222,7 @@ export async function runWriteThroughput(
         QLIK_READS_PER_MINUTE: String(o.readsPerMinute),
       },
     });
-    const workerIdle = worker.memory();
+    const workerIdle = await worker.memoryWithHeap();
     world.sim.resetLog();
 
     log(
@@ -295,7 +295,7 @@ export async function runWriteThroughput(
         // Each change is three Qlik round trips (read, PATCH, read back) one after another.
         floorMsPerChange: 3 * o.latencyMs,
       },
-      memory: { workerIdle, workerAfter: worker.memory() },
+      memory: { workerIdle, workerAfter: await worker.memoryWithHeap() },
     };
   } finally {
     await worker?.stop();

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runAck } from '../../bench/ack.ts';
 import { runApproveResult } from '../../bench/approve-result.ts';
 import { percentile, summarize } from '../../bench/harness.ts';
+import { runMemory } from '../../bench/memory.ts';
 import { type BenchResults, describeMachine, markdownTable, rows, textTable } from '../../bench/report.ts';
 import { saveResults } from '../../bench/run.ts';
 import { runWhoHas } from '../../bench/who-has.ts';
@@ -38,6 +39,16 @@ describe('percentiles', () => {
 
 // The four benchmarks spend most of their time starting child processes, so they run side by side.
 describe.concurrent('benchmarks at a tiny size', () => {
+  it('memory measures idle bot and worker from the compiled build', async () => {
+    const m = await runMemory({ entries: ['dist'], settleMs: 50 });
+    expect(m.idle.map((i) => `${i.entry}:${i.role}`)).toEqual(['dist:bot', 'dist:worker']);
+    for (const i of m.idle) {
+      expect(i.memory.rssMb).toBeGreaterThan(0);
+      expect(finite(i.memory.heapUsedMb)).toBe(true);
+    }
+    results.memory = m;
+  });
+
   it('ack latency produces every phase and the step-up', async () => {
     const a = await runAck({
       commands: 20,
@@ -117,6 +128,7 @@ describe('the report', () => {
     const table = textTable(results);
     for (const b of ['ack latency', 'write throughput', 'approve → result', 'who-has at scale', 'memory'])
       expect(table).toContain(b);
+    expect(table).toContain('bot idle, dist/main.js (image)');
     expect(rows(results).filter((r) => r.met !== undefined).length).toBeGreaterThan(10);
     const dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
     try {
