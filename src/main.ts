@@ -22,7 +22,7 @@ import { SlackDirectory } from './slack/directory.ts';
 import { SlackMessenger } from './slack/messenger.ts';
 import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
-import { createRedis } from './store/redis.ts';
+import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
 import { startWorker } from './worker/index.ts';
 
@@ -44,7 +44,7 @@ export interface Running {
 /** Starts the given role with a parsed config and policy; resolves once it serves. */
 export async function start(role: Role, config: Config, policy: Policy, logger: Logger): Promise<Running> {
   const prefix = config.queuePrefix;
-  const redis = createRedis(config.redisUrl, 'command');
+  const redis = createRedisConnection(config.redisUrl, 'command');
   redis.on('error', (err: Error) =>
     logger.warn({ err: { message: err.message } }, 'redis connection problem'),
   );

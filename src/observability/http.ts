@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../store/redis.ts';
 import type { Logger } from './logger.ts';
 import { httpRequests, queueDepth, registry } from './metrics.ts';
 
@@ -109,7 +109,7 @@ export function closeServer(server: Server): Promise<void> {
 
 /** Readiness from Redis (PING within a timeout) and whether the Qlik credential has been verified. */
 export function standardReadiness(deps: {
-  redis: Redis;
+  redis: RedisConnection;
   qlikCredential: () => ReadinessResult;
   timeoutMs?: number;
 }): Readiness {

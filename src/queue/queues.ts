@@ -1,8 +1,8 @@
 // Owns the BullMQ queues: their names, job schemas, job ids and producers. Job payloads carry request ids only —
 // everything else (and nothing secret) is read from the request store when the job runs.
-import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { type JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
+import type { RedisConnection } from '../store/redis.ts';
 
 /** Role changes against Qlik: apply an approved request, revoke an expired time-bound grant, periodic sweeps. */
 export const ROLE_CHANGES_QUEUE = 'role-changes';
@@ -34,7 +34,8 @@ export type RoleChangeJobName = 'apply' | 'revoke-grant' | 'reconcile';
 export const jobIds = {
   apply: (requestId: string) => `apply-${requestId}`,
   revokeGrant: (requestId: string, trigger: RevokeGrantJob['trigger']) => `revoke-${requestId}-${trigger}`,
-  notify: (requestId: string, event: NotifyJob['event'], suffix = '') => `notify-${requestId}-${event}${suffix}`,
+  notify: (requestId: string, event: NotifyJob['event'], suffix = '') =>
+    `notify-${requestId}-${event}${suffix}`,
 };
 
 /** Retention: keep enough finished jobs to debug, bounded so Redis never grows without limit. */
@@ -52,8 +53,12 @@ export interface Queues {
 }
 
 /** Opens both queues on one shared (non-blocking) connection under the configured key prefix. */
-export function openQueues(connection: Redis, prefix: string): Queues {
-  const roleChanges = new Queue(ROLE_CHANGES_QUEUE, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+export function openQueues(connection: RedisConnection, prefix: string): Queues {
+  const roleChanges = new Queue(ROLE_CHANGES_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: DEFAULT_JOB_OPTIONS,
+  });
   const notifications = new Queue(NOTIFICATIONS_QUEUE, {
     connection,
     prefix,
@@ -74,22 +79,39 @@ export async function enqueueApply(queues: Queues, requestId: string): Promise<v
 }
 
 /** Schedules the revoke of a time-bound grant at its expiry. */
-export async function scheduleRevoke(queues: Queues, requestId: string, revokeAt: number, now = Date.now()): Promise<void> {
-  await queues.roleChanges.add('revoke-grant', revokeGrantJob.parse({ requestId, trigger: 'expiry', actor: 'system' }), {
-    jobId: jobIds.revokeGrant(requestId, 'expiry'),
-    delay: Math.max(0, revokeAt - now),
-  });
+export async function scheduleRevoke(
+  queues: Queues,
+  requestId: string,
+  revokeAt: number,
+  now = Date.now(),
+): Promise<void> {
+  await queues.roleChanges.add(
+    'revoke-grant',
+    revokeGrantJob.parse({ requestId, trigger: 'expiry', actor: 'system' }),
+    {
+      jobId: jobIds.revokeGrant(requestId, 'expiry'),
+      delay: Math.max(0, revokeAt - now),
+    },
+  );
 }
 
 /** Revokes an applied grant at once ("Revoke now"). */
 export async function enqueueRevokeNow(queues: Queues, requestId: string, actor: string): Promise<void> {
-  await queues.roleChanges.add('revoke-grant', revokeGrantJob.parse({ requestId, trigger: 'manual', actor }), {
-    jobId: jobIds.revokeGrant(requestId, 'manual'),
-  });
+  await queues.roleChanges.add(
+    'revoke-grant',
+    revokeGrantJob.parse({ requestId, trigger: 'manual', actor }),
+    {
+      jobId: jobIds.revokeGrant(requestId, 'manual'),
+    },
+  );
 }
 
 /** Queues a Slack notification about a request. */
-export async function enqueueNotify(queues: Queues, requestId: string, event: NotifyJob['event']): Promise<void> {
+export async function enqueueNotify(
+  queues: Queues,
+  requestId: string,
+  event: NotifyJob['event'],
+): Promise<void> {
   await queues.notifications.add('notify', notifyJob.parse({ requestId, event }), {
     jobId: jobIds.notify(requestId, event),
   });

@@ -1,8 +1,9 @@
 // Owns the audit trail: one Redis stream (`<prefix>:audit`) that every transition is appended to, and the reads
 // behind `/qlik audit` and the export CLI. RequestStore appends to the same stream inside its Lua scripts, using the
 // field encoding defined here, so an event and the transition it records are written together or not at all.
-import type { Redis } from 'ioredis';
+
 import { storeKeys } from './keys.ts';
+import type { RedisConnection } from './redis.ts';
 
 export interface AuditEvent {
   /** Epoch ms when it happened (the stream id carries Redis' own clock too). */
@@ -93,11 +94,11 @@ export function matchesAudit(e: AuditEvent, who?: string, role?: string): boolea
 }
 
 export class AuditLog {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #key: string;
   readonly #maxLen: number;
 
-  constructor(redis: Redis, prefix: string, opts: { maxLen?: number } = {}) {
+  constructor(redis: RedisConnection, prefix: string, opts: { maxLen?: number } = {}) {
     this.#redis = redis;
     this.#key = storeKeys(prefix).audit;
     this.#maxLen = opts.maxLen ?? DEFAULT_AUDIT_MAX_LEN;

@@ -5,8 +5,9 @@
 // AbortSignal if the lock is lost. Waiters are woken by a pub/sub message on release and otherwise poll with
 // jittered backoff (which also covers locks freed by expiry).
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { type StoreKeys, storeKeys } from './keys.ts';
+import type { RedisConnection } from './redis.ts';
 
 export interface LockOptions {
   /** Lock lifetime without renewal (default 30 s); renewed every ttl/3 while the holder works. */
@@ -67,14 +68,14 @@ interface Waiter {
 }
 
 export class PrincipalLock {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #cmd: LockCommands;
   readonly #keys: StoreKeys;
   readonly #waiters = new Map<string, Set<() => void>>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisConnection | undefined;
   #closed = false;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisConnection, prefix: string) {
     this.#redis = redis;
     this.#keys = storeKeys(prefix);
     redis.defineCommand('qabLockRelease', { lua: RELEASE_LUA, numberOfKeys: 1 });
@@ -209,7 +210,11 @@ export class PrincipalLock {
   /** Opens the release subscription on first contention; until it is up (or if it fails) waiters just poll. */
   #listen(): void {
     if (this.#subscriber || this.#closed) return;
-    const sub = this.#redis.duplicate();
+    // Both connection kinds duplicate themselves; the union's overloads just don't unify for the compiler.
+    const sub: RedisConnection =
+      'isCluster' in this.#redis && this.#redis.isCluster
+        ? (this.#redis as Cluster).duplicate()
+        : (this.#redis as Redis).duplicate();
     this.#subscriber = sub;
     sub.on('error', () => {}); // reconnects on its own; meanwhile polling keeps waiters going
     sub.on('message', (_channel: string, principalKey: string) => {

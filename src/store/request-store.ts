@@ -6,7 +6,7 @@
 // Layout: a request is a HASH with one field per top-level RoleChangeRequest field holding JSON (so a patch is a
 // plain HSET and Lua never has to re-encode JSON), `state` raw (Lua compares it), and internal `_…` fields naming
 // its index keys. Approvals are a ZSET (approver → time) so "distinct approvers" is a ZADD and a ZCARD.
-import type { Redis } from 'ioredis';
+
 import {
   canTransition,
   dedupeKey,
@@ -19,6 +19,7 @@ import {
 } from '../domain/request.ts';
 import { type AuditEvent, auditFields, DEFAULT_AUDIT_MAX_LEN } from './audit-log.ts';
 import { type StoreKeys, storeKeys } from './keys.ts';
+import type { RedisConnection } from './redis.ts';
 
 /** What a caller supplies to file a request; the store adds id, state ('pending'), timestamps and approvals. */
 export type NewRequest = Omit<RoleChangeRequest, 'id' | 'state' | 'createdAt' | 'updatedAt' | 'approvals'>;
@@ -259,14 +260,14 @@ function auditArgs(audit: AuditEvent | undefined, requestId?: string): string[] 
 }
 
 export class RequestStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #cmd: ScriptedCommands;
   readonly #keys: StoreKeys;
   readonly #retentionMs: number;
   readonly #auditMaxLen: number;
   readonly #random: () => number;
 
-  constructor(redis: Redis, prefix: string, opts: RequestStoreOptions = {}) {
+  constructor(redis: RedisConnection, prefix: string, opts: RequestStoreOptions = {}) {
     this.#redis = redis;
     this.#keys = storeKeys(prefix);
     this.#retentionMs = opts.retentionMs ?? 90 * DAY_MS;

@@ -1,12 +1,13 @@
 // Owns what every job processor of the worker is given: the collaborators (narrowed to what the worker calls), the
 // worker's own Redis keys, and the job-control errors a processor throws to ask for "later, without burning an
 // attempt" or "stop retrying".
-import type { Redis } from 'ioredis';
+
 import type { Logger } from '../observability/logger.ts';
 import type { QlikClient } from '../qlik/index.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { SlackMessenger } from '../slack/messenger.ts';
 import type { AuditLog } from '../store/audit-log.ts';
+import type { RedisConnection } from '../store/redis.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { WorkerKeys } from './keys.ts';
 
@@ -33,7 +34,7 @@ export interface WorkerContext {
   queues: Queues;
   messenger: ResultMessenger;
   /** A command (non-blocking) connection for the worker's own keys. */
-  redis: Redis;
+  redis: RedisConnection;
   keys: WorkerKeys;
   logger: Logger;
   now: () => number;

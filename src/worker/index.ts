@@ -2,7 +2,6 @@
 // connections, the repeatable reconcile job, job-level retry control (429 and busy locks come back later without
 // burning an attempt; settled failures are not retried), metrics per job, and a graceful shutdown with a deadline.
 import { DelayedError, type Job, type JobsOptions, type KeepJobs, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jobDuration, jobs } from '../observability/metrics.ts';
@@ -16,7 +15,7 @@ import {
   revokeGrantJob,
 } from '../queue/queues.ts';
 import type { AuditLog } from '../store/audit-log.ts';
-import { createRedis } from '../store/redis.ts';
+import { createRedisConnection, type RedisConnection } from '../store/redis.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import { applyRoleChange } from './apply-role-change.ts';
 import {
@@ -76,7 +75,7 @@ export const RECONCILE_SCHEDULER_ID = 'reconcile';
 
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const logger = deps.logger.child({ role: 'worker' });
-  const redis = createRedis(deps.redisUrl, 'command');
+  const redis = createRedisConnection(deps.redisUrl, 'command');
   const ctx: WorkerContext = {
     qlik: deps.qlik,
     store: deps.store,
@@ -100,9 +99,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     removeOnComplete: keep(DEFAULT_JOB_OPTIONS.removeOnComplete),
     removeOnFail: keep(DEFAULT_JOB_OPTIONS.removeOnFail),
   };
-  const connections: Redis[] = [redis];
+  const connections: RedisConnection[] = [redis];
   const blocking = () => {
-    const c = createRedis(deps.redisUrl, 'blocking');
+    const c = createRedisConnection(deps.redisUrl, 'blocking');
     connections.push(c);
     return c;
   };
