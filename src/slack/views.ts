@@ -1,8 +1,10 @@
 // Owns what the bot says in Slack: one function per message, each returning Block Kit plus fallback text.
 // Pure. Every piece of user or Qlik data goes through mrkdwn.ts (escaped, clipped) and every block through
 // views/blocks.ts (Slack's limits), so no data can ping, link, or make Slack refuse a message.
+
 import type { KnownBlock } from '@slack/types';
 import { describeTarget, type RequestState, type RoleChangeRequest } from '../domain/request.ts';
+import type { AuditEvent } from '../store/audit-log.ts';
 import { USAGE } from './command-parser.ts';
 import {
   channelRef,
@@ -575,18 +577,8 @@ export function requestsMessage(d: {
   );
 }
 
-export interface AuditEventView {
-  time: number;
-  requestId?: string;
-  actor: string;
-  action: string;
-  target?: string;
-  role?: string;
-  before?: string[];
-  after?: string[];
-  outcome: string;
-  detail?: string;
-}
+/** Audit events as the store records them; the view renders them. */
+export type AuditEventView = AuditEvent;
 
 const AUDIT_MAX = 100;
 
