@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify';
 import { parseDuration } from './config.ts';
 import { AuditLog, type StoredAuditEvent } from './store/audit-log.ts';
-import { createRedis } from './store/redis.ts';
+import { createRedisConnection, type RedisConnection, redactRedisUrl } from './store/redis.ts';
 
 export const USAGE = `Usage: npm run audit -- [--since <7d|24h|30m|2026-01-31>] [--format csv|jsonl] [--out <file>]
 
@@ -162,17 +162,6 @@ export async function exportAudit(
   return count;
 }
 
-/** The Redis URL as it may be shown: without a password. */
-function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the configured REDIS_URL';
-  }
-}
-
 async function main(): Promise<number> {
   let opts: ExportOptions;
   try {
@@ -187,13 +176,14 @@ async function main(): Promise<number> {
   }
   const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
   const prefix = process.env.QUEUE_PREFIX?.trim() || 'qlikops';
-  // Fail fast when Redis is not there: an export is run by a person who is waiting for it.
-  const redis = createRedis(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+  let redis: RedisConnection | undefined;
   let connectionError: string | undefined;
-  redis.on('error', (err: Error & { code?: string }) => {
-    connectionError = err.code ?? err.message; // reported below, once, in words
-  });
   try {
+    // Fail fast when Redis is not there: an export is run by a person who is waiting for it.
+    redis = createRedisConnection(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+    redis.on('error', (err: Error & { code?: string }) => {
+      connectionError = err.code ?? err.message; // reported below, once, in words
+    });
     const out = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
     const count = await exportAudit(new AuditLog(redis, prefix), opts, out);
     if (opts.out !== undefined) process.stderr.write(`Wrote ${count} audit event(s) to ${opts.out}.\n`);
@@ -202,11 +192,11 @@ async function main(): Promise<number> {
     const raw = err instanceof Error ? err.message : String(err);
     const reason = connectionError ? `cannot connect (${connectionError}); is Redis running there?` : raw;
     process.stderr.write(
-      `Could not export the audit log from Redis at ${displayUrl(url)} (prefix ${prefix}): ${reason}\n`,
+      `Could not export the audit log from Redis at ${redactRedisUrl(url)} (prefix ${prefix}): ${reason}\n`,
     );
     return 1;
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }
 

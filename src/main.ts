@@ -159,7 +159,7 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
         worker?.close(deadlineMs),
         healthOnly ? closeServer(healthOnly) : undefined,
       ]);
-      await Promise.allSettled([queues.close(), qlik.close()]);
+      await Promise.allSettled([queues.close(), qlik.close(), lock.close()]);
       qlikLimiter.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -134,7 +134,7 @@ export function redisPlan(url: string, role: RedisRole = 'command', extra: Redis
   for (const key of query.keys()) fail(`unknown parameter "${key}" (a Cluster URL takes none)`);
   // Options Cluster keeps for itself rather than per node.
   const {
-    retryStrategy: _retry,
+    retryStrategy,
     enableOfflineQueue,
     lazyConnect,
     keyPrefix,
@@ -147,7 +147,8 @@ export function redisPlan(url: string, role: RedisRole = 'command', extra: Redis
   } = extra;
   const base = baseOptions(role);
   const options: ClusterOptions = {
-    clusterRetryStrategy: backoff,
+    // A caller that wants to fail fast (e.g. the audit export) passes retryStrategy; it governs the whole Cluster.
+    clusterRetryStrategy: retryStrategy ?? backoff,
     enableReadyCheck: true,
     lazyConnect: lazyConnect ?? false,
     redisOptions: {
