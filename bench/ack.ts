@@ -11,13 +11,16 @@ import {
   COMMAND_CHANNEL,
   DEFAULT_QLIK_LATENCY_MS,
   dropPrefix,
+  nowMs,
   type ProcMemory,
+  procCpuMs,
   quiet,
   REQUESTERS,
   type RoleProcess,
   round,
   SIGNING_SECRET,
   type Summary,
+  selfCpuMs,
   startRole,
   startWorld,
   summarize,
@@ -45,6 +48,11 @@ export interface AckOptions {
   drainTimeoutMs: number;
   /** Silence (no Slack or Qlik traffic) that marks the after-ack work as drained, ms. */
   quietMs: number;
+  /**
+   * Unmeasured commands first, at the base rate: a bot runs for days, so what is measured is a warm process (JIT
+   * compiled, V8 heap grown to its working size), not the first seconds after a start.
+   */
+  warmupCommands: number;
 }
 
 export const ACK_DEFAULTS: AckOptions = {
@@ -58,6 +66,7 @@ export const ACK_DEFAULTS: AckOptions = {
   latencyMs: DEFAULT_QLIK_LATENCY_MS,
   drainTimeoutMs: 180_000,
   quietMs: 750,
+  warmupCommands: 500,
 };
 
 /** Targets of issue #6. */
@@ -75,6 +84,11 @@ export interface PhaseFigures {
   /** The generator's own lateness in sending (shows it kept the schedule). */
   sendLag: Summary;
   achievedRate: number;
+  /**
+   * CPU while the commands were sent, in % of one core: the bot, this process (simulator + fake Slack, which serve
+   * the bot's after-ack calls) and the load generator; and the bot's CPU per command including its after-ack work.
+   */
+  cpu: { botPct: number; benchPct: number; loadGenPct: number; botMsPerCommand: number };
 }
 
 export interface AckResult {
@@ -168,7 +182,12 @@ async function startLoadGen(): Promise<{ run(r: LoadRequest): Promise<LoadResult
   };
 }
 
-function figures(res: LoadResult, rate: number, qlikLatencyMs: number): PhaseFigures {
+function figures(
+  res: LoadResult,
+  rate: number,
+  qlikLatencyMs: number,
+  cpu: PhaseFigures['cpu'],
+): PhaseFigures {
   const byKindValues: Record<string, number[]> = {};
   res.kinds.forEach((k, i) => {
     const list = byKindValues[k] ?? [];
@@ -184,6 +203,7 @@ function figures(res: LoadResult, rate: number, qlikLatencyMs: number): PhaseFig
     errors: res.status.filter((s) => s !== 200).length,
     sendLag: summarize(res.sendLagMs),
     achievedRate: round((res.latencyMs.length / res.elapsedMs) * 1000, 1),
+    cpu,
   };
 }
 
@@ -236,16 +256,25 @@ export async function runAck(
       world.sim.resetLog();
       world.sim.setLatency(qlikLatencyMs);
       const items = schedule(world, mix, rate, count);
+      const pid = bot!.pid;
+      const [bot0, self0, wall0] = [procCpuMs(pid), selfCpuMs(), nowMs()];
       const res = await gen.run({ eventsUrl, signingSecret: SIGNING_SECRET, items });
-      const f = figures(res, rate, qlikLatencyMs);
+      const [bot1, self1, wall1] = [procCpuMs(pid), selfCpuMs(), nowMs()];
       // Back to normal latency so the backlog of a slow phase drains at the usual pace.
       world.sim.setLatency(o.latencyMs);
       await drain(world, bot!, items.filter((i) => i.kind !== 'help').length, o.drainTimeoutMs, o.quietMs);
-      return f;
+      const bot2 = procCpuMs(pid);
+      const pct = (cpuMs: number, wallMs: number) => round((cpuMs / wallMs) * 100, 1);
+      return figures(res, rate, qlikLatencyMs, {
+        botPct: pct(bot1 - bot0, wall1 - wall0),
+        benchPct: pct(self1 - self0, wall1 - wall0),
+        loadGenPct: pct(res.cpuMs, res.elapsedMs),
+        botMsPerCommand: round((bot2 - bot0) / count, 2),
+      });
     };
 
-    // A short warm-up so JIT compilation of the first requests is not what the base phase measures.
-    await phase(Math.min(o.rate, 50), Math.min(50, o.commands), o.latencyMs);
+    log(`ack: warm-up, ${o.warmupCommands} commands at ${o.rate}/s (not measured)`);
+    if (o.warmupCommands > 0) await phase(o.rate, o.warmupCommands, o.latencyMs);
 
     log(`ack: ${o.commands} commands at ${o.rate}/s, Qlik ${o.latencyMs} ms`);
     const base = await phase(o.rate, o.commands, o.latencyMs);

@@ -30,9 +30,20 @@ export interface ApproveOptions {
   /** Unmeasured flows first, so JIT warm-up is not what is measured. */
   warmup: number;
   latencyMs: number;
+  /**
+   * Least time between two clicks, ms. The default keeps one approval per 0.7 s, inside the default Tier-2 budget of
+   * 100 writes/min (one token per 0.6 s), so the client's limiter never holds a write back: a burst of approvals
+   * beyond the budget waits for tokens by design, which is Qlik's pace, not the bot's overhead.
+   */
+  paceMs: number;
 }
 
-export const APPROVE_DEFAULTS: ApproveOptions = { flows: 50, warmup: 3, latencyMs: DEFAULT_QLIK_LATENCY_MS };
+export const APPROVE_DEFAULTS: ApproveOptions = {
+  flows: 50,
+  warmup: 3,
+  latencyMs: DEFAULT_QLIK_LATENCY_MS,
+  paceMs: 700,
+};
 export const APPROVE_TARGETS = { overheadP95Ms: 50 };
 
 export interface ApproveResult {
@@ -85,6 +96,7 @@ export async function runApproveResult(
     const between: number[] = [];
     const after: number[] = [];
     log(`approve: ${o.flows} flows (grant → approve → result), Qlik ${o.latencyMs} ms`);
+    let lastClick = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < o.warmup + o.flows; i++) {
       const target = world.slackUsers[i]!;
       const requester = REQUESTERS[i % REQUESTERS.length]!;
@@ -119,8 +131,11 @@ export async function runApproveResult(
           resolveResult(m);
         }
       });
+      const wait = lastClick + o.paceMs - nowMs();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const firstRequest = world.sim.requests.length;
       const clickAt = nowMs();
+      lastClick = clickAt;
       const clickWall = Date.now();
       const click = await driver.click(approver, approval, 'approve');
       const clickAck = nowMs() - clickAt;

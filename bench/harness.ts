@@ -105,6 +105,31 @@ export function procMemory(pid: number): ProcMemory {
   return { rssMb: round(kb('VmRSS') / 1024, 1), peakMb: round(kb('VmHWM') / 1024, 1) };
 }
 
+// ---------------------------------------------------------------- CPU
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system) a process has used so far, ms, from /proc/<pid>/stat (Linux). */
+export function procCpuMs(pid: number): number {
+  clockTicks ??= (() => {
+    try {
+      return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      return 100;
+    }
+  })();
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at state; utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** CPU time this process has used so far, ms. */
+export function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 // ---------------------------------------------------------------- child processes
 
 export async function freePort(): Promise<number> {

@@ -33,6 +33,8 @@ export interface LoadResult {
   kinds: string[];
   /** Wall time of the whole schedule, ms. */
   elapsedMs: number;
+  /** CPU time the generator itself used meanwhile, ms. */
+  cpuMs: number;
 }
 
 function sign(
@@ -54,6 +56,7 @@ export async function runSchedule(req: LoadRequest): Promise<LoadResult> {
   const status = new Array<number>(n).fill(0);
   const timeoutMs = req.timeoutMs ?? 10_000;
   const start = performance.now() + (req.leadMs ?? 200);
+  const cpu0 = process.cpuUsage();
   const inflight: Promise<void>[] = [];
 
   const send = (i: number) => {
@@ -98,8 +101,16 @@ export async function runSchedule(req: LoadRequest): Promise<LoadResult> {
   });
   await Promise.all(inflight);
   const elapsedMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   await pool.close();
-  return { latencyMs, sendLagMs, status, kinds: req.items.map((i) => i.kind), elapsedMs };
+  return {
+    latencyMs,
+    sendLagMs,
+    status,
+    kinds: req.items.map((i) => i.kind),
+    elapsedMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  };
 }
 
 // As a forked child: one schedule per message, the result sent back.

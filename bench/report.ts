@@ -78,6 +78,11 @@ export function rows(r: BenchResults): Row[] {
       );
     };
     phase(`${a.base.commands} cmds @ ${a.base.rate}/s, Qlik ${a.base.qlikLatencyMs} ms`, a.base, true);
+    add(
+      b,
+      `CPU at ${a.base.rate}/s: bot / simulator+fake / load generator`,
+      `${a.base.cpu.botPct}% / ${a.base.cpu.benchPct}% / ${a.base.cpu.loadGenPct}% of a core; bot ${a.base.cpu.botMsPerCommand} ms per command`,
+    );
     phase(
       `${a.slowQlik.commands} cmds @ ${a.slowQlik.rate}/s, Qlik ${a.slowQlik.qlikLatencyMs} ms`,
       a.slowQlik,
@@ -100,8 +105,8 @@ export function rows(r: BenchResults): Row[] {
     for (const s of a.steps)
       add(
         b,
-        `step ${s.rate}/s (${s.commands} cmds): p50 / p99`,
-        `${s.latency.p50} / ${s.latency.p99} ms`,
+        `step ${s.rate}/s (${s.commands} cmds): p50 / p99 (bot CPU)`,
+        `${s.latency.p50} / ${s.latency.p99} ms (${s.cpu.botPct}%)`,
         `p99 ≤ ${ACK_TARGETS.stepP99LimitMs} ms`,
         s.latency.p99 <= ACK_TARGETS.stepP99LimitMs && s.errors === 0,
       );
@@ -159,8 +164,8 @@ export function rows(r: BenchResults): Row[] {
     );
     add(
       b,
-      'overhead p50: before / between / after Qlik',
-      `${p.breakdown.beforeQlik.p50} / ${p.breakdown.betweenQlik.p50} / ${p.breakdown.afterQlik.p50} ms`,
+      'overhead p50 (p95): before / between / after Qlik',
+      `${p.breakdown.beforeQlik.p50} (${p.breakdown.beforeQlik.p95}) / ${p.breakdown.betweenQlik.p50} (${p.breakdown.betweenQlik.p95}) / ${p.breakdown.afterQlik.p50} (${p.breakdown.afterQlik.p95}) ms`,
     );
     add(b, 'click ack p50 / p95', `${ms(p.clickAck.p50)} / ${ms(p.clickAck.p95)}`);
   }

@@ -2,7 +2,7 @@
 // against its target, and writes the figures as JSON (and the table as Markdown) under bench/results/.
 //   npm run bench                      every benchmark at its default size
 //   npm run bench -- ack who-has       only those
-//   npm run bench -- --full            the write benchmark at the full size (1,000 changes, 500 users, 50 groups)
+//   npm run bench -- --quick           the write benchmark at half size (about 50 s instead of 100 s)
 //   npm run bench -- --help            every flag
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -14,7 +14,7 @@ import { DEFAULT_QLIK_LATENCY_MS } from './harness.ts';
 import { type MemoryOptions, runMemory } from './memory.ts';
 import { type BenchResults, describeMachine, markdownTable, textTable } from './report.ts';
 import { runWhoHas, WHO_HAS_DEFAULTS, type WhoHasOptions } from './who-has.ts';
-import { runWriteThroughput, WRITE_DEFAULTS, WRITE_FULL, type WriteOptions } from './write-throughput.ts';
+import { runWriteThroughput, WRITE_DEFAULTS, WRITE_QUICK, type WriteOptions } from './write-throughput.ts';
 
 export const BENCHMARKS = ['memory', 'ack', 'write', 'approve', 'who-has'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
@@ -97,7 +97,8 @@ With no names every benchmark runs. Flags (defaults in brackets):
   --steps <a,b,…>         step-up rates [${ACK_DEFAULTS.steps.join(',')}]
   --step-seconds <s>      length of each step [${ACK_DEFAULTS.stepSeconds}]
   --all-steps             keep stepping after a step misses p99 ≤ 100 ms
-  --full                  write benchmark at full size (${WRITE_FULL.changes} changes, ${WRITE_FULL.users} users, ${WRITE_FULL.groups} groups)
+  --ack-warmup <n>        unmeasured commands before the ack phases [${ACK_DEFAULTS.warmupCommands}]
+  --quick                 write benchmark at half size (${WRITE_QUICK.changes} changes, ${WRITE_QUICK.users} users, ${WRITE_QUICK.groups} groups)
   --changes <n>           write: approved changes [${WRITE_DEFAULTS.changes}]
   --users <n>             write: users [${WRITE_DEFAULTS.users}]
   --groups <n>            write: groups [${WRITE_DEFAULTS.groups}]
@@ -106,6 +107,7 @@ With no names every benchmark runs. Flags (defaults in brackets):
   --window-ms <ms>        write: the simulator's rate-limit window [${WRITE_DEFAULTS.windowMs}]
   --hot <n>               write: changes to the one hot user [${WRITE_DEFAULTS.hotChanges}]
   --flows <n>             approve → result flows [${APPROVE_DEFAULTS.flows}]
+  --pace <ms>             approve: least time between two approvals [${APPROVE_DEFAULTS.paceMs}]
   --tenant-users <n>      who-has: tenant size [${WHO_HAS_DEFAULTS.users}]
   --holders <n>           who-has: direct holders [${WHO_HAS_DEFAULTS.holders}]
   --pairs <n>             who-has: ours/@qlik/api listing pairs [${WHO_HAS_DEFAULTS.pairs}]
@@ -125,7 +127,9 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
       steps: { type: 'string' },
       'step-seconds': { type: 'string' },
       'all-steps': { type: 'boolean' },
-      full: { type: 'boolean' },
+      'ack-warmup': { type: 'string' },
+      pace: { type: 'string' },
+      quick: { type: 'boolean' },
       changes: { type: 'string' },
       users: { type: 'string' },
       groups: { type: 'string' },
@@ -171,9 +175,10 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
       steps,
       stepSeconds: num('step-seconds', values['step-seconds']),
       allSteps: values['all-steps'],
+      warmupCommands: num('ack-warmup', values['ack-warmup']),
     }),
     write: {
-      ...(values.full ? WRITE_FULL : {}),
+      ...(values.quick ? WRITE_QUICK : {}),
       ...defined({
         latencyMs,
         changes: num('changes', values.changes),
@@ -185,7 +190,7 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
         hotChanges: num('hot', values.hot),
       }),
     },
-    approve: defined({ latencyMs, flows: num('flows', values.flows) }),
+    approve: defined({ latencyMs, flows: num('flows', values.flows), paceMs: num('pace', values.pace) }),
     whoHas: defined({
       latencyMs,
       users: num('tenant-users', values['tenant-users']),

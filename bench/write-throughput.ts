@@ -38,7 +38,8 @@ export interface WriteOptions {
   latencyMs: number;
 }
 
-export const WRITE_FULL: WriteOptions = {
+/** The issue's size: about 100 s of writes at 600/min, plus the hot principal. */
+export const WRITE_DEFAULTS: WriteOptions = {
   changes: 1000,
   users: 500,
   groups: 50,
@@ -49,8 +50,17 @@ export const WRITE_FULL: WriteOptions = {
   latencyMs: DEFAULT_QLIK_LATENCY_MS,
 };
 
-/** The default run: half the issue's size at the same ceiling, so `npm run bench` stays a few minutes. */
-export const WRITE_DEFAULTS: WriteOptions = { ...WRITE_FULL, changes: 500, users: 250, groups: 25 };
+/**
+ * Half the size at the same ceiling (`--quick`). Shorter than one rate-limit window, so the client's initial burst
+ * weighs more and the ratio reads high; use the default size for the figure of record.
+ */
+export const WRITE_QUICK: WriteOptions = {
+  ...WRITE_DEFAULTS,
+  changes: 500,
+  users: 250,
+  groups: 25,
+  hotChanges: 50,
+};
 
 export const WRITE_TARGETS = { ratio: 0.95, failed: 0, lost: 0 };
 

@@ -60,9 +60,11 @@ describe.concurrent('benchmarks at a tiny size', () => {
       tenantUsers: 200,
       latencyMs: 5,
       quietMs: 150,
+      warmupCommands: 10,
     });
     summaryOf(a.base.latency, 20);
     summaryOf(a.slowQlik.latency, 20);
+    expect(finite(a.base.cpu.botMsPerCommand)).toBe(true);
     expect(Object.keys(a.base.byKind).sort()).toEqual(['grant', 'help', 'who-has', 'whois']);
     expect(a.steps.map((s) => s.commands)).toEqual([10, 15]);
     expect(finite(a.p99DeltaMs)).toBe(true);
@@ -93,7 +95,7 @@ describe.concurrent('benchmarks at a tiny size', () => {
   });
 
   it('approve → result produces the overhead and its breakdown', async () => {
-    const p = await runApproveResult({ flows: 3, warmup: 1, latencyMs: 5 });
+    const p = await runApproveResult({ flows: 3, warmup: 1, latencyMs: 5, paceMs: 0 });
     summaryOf(p.total, 3);
     summaryOf(p.overhead, 3);
     expect(p.roundTrips.p50).toBeGreaterThan(0);
