@@ -15,6 +15,7 @@ import {
 } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { requestTransitions } from '../observability/metrics.ts';
+import type { HoldersPage } from '../qlik/client.ts';
 import type { QlikGroup, QlikRole, QlikUser, QlikUserSummary } from '../qlik/schemas.ts';
 import { enqueueApply, enqueueNotify, enqueueRevokeNow, type Queues } from '../queue/queues.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
@@ -31,8 +32,8 @@ export interface QlikPort {
   findGroupByName(name: string): Promise<QlikGroup | undefined>;
   findRole(name: string): Promise<{ role?: QlikRole; suggestions: string[] }>;
   listRoles(opts?: { refresh?: boolean }): Promise<QlikRole[]>;
-  usersWithRole(roleName: string): AsyncIterable<QlikUserSummary>;
-  usersWithRolePage(roleName: string): Promise<{ users: QlikUserSummary[]; total: number }>;
+  usersWithRolePage(roleName: string): Promise<HoldersPage>;
+  usersWithRoleAll(roleName: string, start?: HoldersPage): AsyncIterable<QlikUserSummary>;
   usersWithRoleThroughGroupsPage(roleName: string): Promise<{ users: QlikUserSummary[]; total: number }>;
   groupsWithRolePage(roleName: string): Promise<{ groups: QlikGroup[]; total: number }>;
 }
@@ -126,6 +127,8 @@ export interface WhoHasAnswer {
   groupsTotal: number;
   /** More direct holders than are listed: the full list should follow as a CSV (see sendHoldersCsv). */
   csvNeeded: boolean;
+  /** The first page already read, so the CSV listing carries on from it instead of reading it again. */
+  firstPage: HoldersPage;
 }
 
 export interface WhoisAnswer {
@@ -567,6 +570,7 @@ export class AccessRequestApp {
         groups: groups.groups.map((g) => ({ name: g.name })),
         groupsTotal: groups.total,
         csvNeeded: direct.total > WHO_HAS_LISTED,
+        firstPage: direct,
       };
     });
   }
@@ -575,7 +579,11 @@ export class AccessRequestApp {
    * Streams every direct holder of the role into a CSV and uploads it to the user's DM. Users are read page by
    * page and turned into CSV lines as they arrive; only the CSV text is kept, never the user objects.
    */
-  async sendHoldersCsv(roleName: string, userId: string): Promise<{ ok: true; rows: number } | Refusal> {
+  async sendHoldersCsv(
+    roleName: string,
+    userId: string,
+    firstPage?: HoldersPage,
+  ): Promise<{ ok: true; rows: number } | Refusal> {
     return this.#guard('building the CSV', async () => {
       const csv = stringify({ header: true, columns: ['name', 'email', 'id', 'status'] });
       const chunks: Buffer[] = [];
@@ -585,7 +593,7 @@ export class AccessRequestApp {
         csv.on('error', reject);
       });
       let rows = 0;
-      for await (const u of this.#d.qlik.usersWithRole(roleName)) {
+      for await (const u of this.#d.qlik.usersWithRoleAll(roleName, firstPage)) {
         csv.write([spreadsheetSafe(u.name ?? ''), spreadsheetSafe(u.email ?? ''), u.id, u.status ?? '']);
         rows++;
       }

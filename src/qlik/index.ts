@@ -2,6 +2,7 @@
 export {
   type CountedPage,
   type CredentialCheck,
+  type HoldersPage,
   QlikClient,
   type QlikClientOptions,
   type RoleLookup,

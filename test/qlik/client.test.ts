@@ -434,3 +434,66 @@ describe('the bot’s credential', () => {
     }
   });
 });
+
+describe('every holder from both ends of the name order', () => {
+  /** A tenant where `n` users hold the role; `sameName` of them share one name, so the two orders tie. */
+  async function holders(n: number, sameName = 0) {
+    const tenant = demoTenant();
+    tenant.addRole({ name: 'Many Role', type: 'custom', level: 'user' });
+    const ids = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const u = tenant.addUser({
+        name: i < sameName ? 'Same Name' : `Holder ${String(i).padStart(5, '0')}`,
+        email: `holder${i}@corp.example`,
+        roles: ['Many Role'],
+      });
+      ids.add(u.id);
+    }
+    const s = await startQlikSimulator({ tenant });
+    const c = new QlikClient({ tenantUrl: s.url, apiKey: s.apiKey });
+    return { s, c, ids };
+  }
+
+  it.each([
+    [0, 0],
+    [1, 0],
+    [100, 0],
+    [101, 0],
+    [250, 0],
+    [1234, 0],
+    [450, 300],
+  ])('%i holders (%i sharing a name): each once, in ⌈n/100⌉ requests or one more', async (n, sameName) => {
+    const { s, c, ids } = await holders(n, sameName);
+    try {
+      const users = await collect(c.usersWithRoleAll('Many Role'));
+      expect(users.map((u) => u.id).sort()).toEqual([...ids].sort());
+      const reqs = s.requests.filter((r) => r.path === '/api/v1/users');
+      const minimum = Math.max(1, Math.ceil(n / 100));
+      expect(reqs.length).toBeGreaterThanOrEqual(minimum);
+      expect(reqs.length).toBeLessThanOrEqual(minimum + 1);
+      if (n > 200) expect(reqs.some((r) => r.query.sort === '-name')).toBe(true);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+
+  it('carries on from the page usersWithRolePage already read, without reading it again', async () => {
+    const { s, c, ids } = await holders(420);
+    try {
+      const first = await c.usersWithRolePage('Many Role');
+      expect(first.total).toBe(420);
+      s.resetLog();
+      const users = await collect(c.usersWithRoleAll('Many Role', first));
+      expect(new Set(users.map((u) => u.id))).toEqual(ids);
+      expect(users).toHaveLength(420);
+      // 420 holders are 5 pages; the first was already read.
+      const reqs = s.requests.filter((r) => r.path === '/api/v1/users');
+      expect(reqs.length).toBeGreaterThanOrEqual(4);
+      expect(reqs.length).toBeLessThanOrEqual(5);
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  });
+});

@@ -155,7 +155,7 @@ async function run(
       if (!res.csvNeeded) return [summary];
       // The summary goes out first; the full list follows as a file, which can take a while on a large tenant.
       await deps.respond(p.response_url, summary);
-      const csv = await app.sendHoldersCsv(res.role, p.user_id);
+      const csv = await app.sendHoldersCsv(res.role, p.user_id, res.firstPage);
       if (!csv.ok) return refused({ message: `I couldn't attach the full list of holders: ${csv.message}` });
       return [];
     }
