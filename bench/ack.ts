@@ -89,6 +89,9 @@ export interface PhaseFigures {
    * the bot's after-ack calls) and the load generator; and the bot's CPU per command including its after-ack work.
    */
   cpu: { botPct: number; benchPct: number; loadGenPct: number; botMsPerCommand: number };
+  /** Qlik requests the bot made per command (after the ack), and how long its after-ack work ran on after the last send, ms. */
+  qlikPerCommand: number;
+  drainMs: number;
 }
 
 export interface AckResult {
@@ -186,7 +189,7 @@ function figures(
   res: LoadResult,
   rate: number,
   qlikLatencyMs: number,
-  cpu: PhaseFigures['cpu'],
+  extra: Pick<PhaseFigures, 'cpu' | 'qlikPerCommand' | 'drainMs'>,
 ): PhaseFigures {
   const byKindValues: Record<string, number[]> = {};
   res.kinds.forEach((k, i) => {
@@ -203,7 +206,7 @@ function figures(
     errors: res.status.filter((s) => s !== 200).length,
     sendLag: summarize(res.sendLagMs),
     achievedRate: round((res.latencyMs.length / res.elapsedMs) * 1000, 1),
-    cpu,
+    ...extra,
   };
 }
 
@@ -263,13 +266,18 @@ export async function runAck(
       // Back to normal latency so the backlog of a slow phase drains at the usual pace.
       world.sim.setLatency(o.latencyMs);
       await drain(world, bot!, items.filter((i) => i.kind !== 'help').length, o.drainTimeoutMs, o.quietMs);
+      const drainMs = round(Math.max(0, nowMs() - wall1 - o.quietMs), 0);
       const bot2 = procCpuMs(pid);
       const pct = (cpuMs: number, wallMs: number) => round((cpuMs / wallMs) * 100, 1);
       return figures(res, rate, qlikLatencyMs, {
-        botPct: pct(bot1 - bot0, wall1 - wall0),
-        benchPct: pct(self1 - self0, wall1 - wall0),
-        loadGenPct: pct(res.cpuMs, res.elapsedMs),
-        botMsPerCommand: round((bot2 - bot0) / count, 2),
+        cpu: {
+          botPct: pct(bot1 - bot0, wall1 - wall0),
+          benchPct: pct(self1 - self0, wall1 - wall0),
+          loadGenPct: pct(res.cpuMs, res.elapsedMs),
+          botMsPerCommand: round((bot2 - bot0) / count, 2),
+        },
+        qlikPerCommand: round(world.sim.requests.length / count, 2),
+        drainMs,
       });
     };
 

@@ -258,7 +258,9 @@ export async function startRole(opts: RoleProcessOptions): Promise<RoleProcess> 
   };
   // process.execPath is the Node 24 binary npm put first on PATH (node_modules/.bin/node), so the pid is Node's own.
   const script = opts.dist ? join(opts.dist.distDir, 'main.js') : 'src/main.ts';
-  const child = spawn(process.execPath, [script, opts.role], {
+  // For experiments on the children only (e.g. --max-old-space-size=256, --trace-gc); none by default.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, script, opts.role], {
     cwd: ROOT,
     env,
     stdio: ['ignore', fd, fd],

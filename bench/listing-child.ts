@@ -1,7 +1,8 @@
 // Owns one side of the who-has client comparison, run in a fresh child process so each side has its own event loop
-// and its own peak RSS: list every direct holder of a role and every group holding it, page by page (limit 100),
-// either with our QlikClient ('ours') or with Qlik's official @qlik/api client ('theirs'). Both do the same thing
-// in the same order — users, then groups — and report the wall time of the listing alone (imports excluded).
+// and its own peak RSS: list every direct holder of a role and then every group holding it (limit 100), either with
+// our QlikClient as the bot's who-has does ('ours': usersWithRoleAll, which walks both ends of the list at once) or
+// with Qlik's official @qlik/api client the way its documentation shows ('theirs': getUsers + next(), one cursor).
+// Each reports the wall time of the listing alone (imports excluded).
 import { readFileSync } from 'node:fs';
 
 export interface ListingRequest {
@@ -31,7 +32,8 @@ async function ours(req: ListingRequest): Promise<{ users: number; groups: numbe
   try {
     let users = 0;
     let groups = 0;
-    for await (const _ of client.usersWithRole(req.role)) users++;
+    // What the bot's who-has CSV does: both ends of the holder list at once (usersWithRoleAll).
+    for await (const _ of client.usersWithRoleAll(req.role)) users++;
     for await (const _ of client.groupsWithRole(req.role)) groups++;
     return { users, groups };
   } finally {

@@ -83,6 +83,11 @@ export function rows(r: BenchResults): Row[] {
       `CPU at ${a.base.rate}/s: bot / simulator+fake / load generator`,
       `${a.base.cpu.botPct}% / ${a.base.cpu.benchPct}% / ${a.base.cpu.loadGenPct}% of a core; bot ${a.base.cpu.botMsPerCommand} ms per command`,
     );
+    add(
+      b,
+      `after-ack work at ${a.base.rate}/s: Qlik calls per command, drain after the last send`,
+      `${a.base.qlikPerCommand}; ${(a.base.drainMs / 1000).toFixed(1)} s (slow Qlik: ${(a.slowQlik.drainMs / 1000).toFixed(1)} s)`,
+    );
     phase(
       `${a.slowQlik.commands} cmds @ ${a.slowQlik.rate}/s, Qlik ${a.slowQlik.qlikLatencyMs} ms`,
       a.slowQlik,

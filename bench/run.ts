@@ -112,7 +112,8 @@ With no names every benchmark runs. Flags (defaults in brackets):
   --holders <n>           who-has: direct holders [${WHO_HAS_DEFAULTS.holders}]
   --pairs <n>             who-has: ours/@qlik/api listing pairs [${WHO_HAS_DEFAULTS.pairs}]
   --no-save               print only; write nothing under bench/results/
-Environment: REDIS_URL (default redis://127.0.0.1:6379), BENCH_LOG_LEVEL (the children's LOG_LEVEL, default info).`;
+Environment: REDIS_URL (default redis://127.0.0.1:6379), BENCH_LOG_LEVEL (the children's LOG_LEVEL, default info),
+BENCH_NODE_ARGS (Node flags for the bot and worker children, e.g. --max-old-space-size=256; none by default).`;
 
 function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions; save: boolean } {
   const { values, positionals } = parseArgs({

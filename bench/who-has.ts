@@ -81,7 +81,7 @@ export interface WhoHasResult {
     byKind: Record<string, number>;
     /** Pages the full listing needs at 100 per page: ⌈holders/100⌉ + ⌈groups holding/100⌉. */
     minimum: number;
-    /** Requests of the listing itself (every direct-holder page of the CSV + group pages). */
+    /** Requests of the listing itself (every direct-holder page, the summary's first included, + group pages). */
     listingRequests: number;
   };
   comparison: Comparison;
@@ -95,7 +95,7 @@ function kindOf(r: LoggedRequest): string {
   if (r.path === '/api/v1/users' && filter.includes('assignedGroupsAssignedRoles.name'))
     return r.query.totalResults === 'true' ? 'users via groups (count page)' : 'users via groups';
   if (r.path === '/api/v1/users' && filter.includes('assignedRoles.name'))
-    return r.query.totalResults === 'true' ? 'direct holders (count page)' : 'direct holders (CSV pages)';
+    return `direct holders (${(r.query.sort ?? '+name').startsWith('-') ? 'descending' : 'ascending'})`;
   if (r.path === '/api/v1/groups') return r.query.totalResults === 'true' ? 'groups (count page)' : 'groups';
   if (r.path.startsWith('/api/v1/roles')) return 'roles';
   return `${r.method} ${r.path}`;
@@ -204,8 +204,11 @@ export async function runWhoHas(
     const byKind: Record<string, number> = {};
     for (const r of world.sim.requests) byKind[kindOf(r)] = (byKind[kindOf(r)] ?? 0) + 1;
     const minimum = Math.ceil(o.holders / 100) + Math.max(1, Math.ceil(o.groupHolders / 100));
-    const listingRequests =
-      (byKind['direct holders (CSV pages)'] ?? 0) + (byKind['groups (count page)'] ?? 0);
+    // The listing: every page of direct holders (the summary's first page included: the CSV carries on from it) and
+    // the group pages; the via-groups count of the summary is extra.
+    const listingRequests = Object.entries(byKind)
+      .filter(([k]) => k.startsWith('direct holders') || k.startsWith('groups'))
+      .reduce((n, [, v]) => n + v, 0);
     const botAfter = await bot.memoryWithHeap();
     const slash = {
       ackMs: round(ackMs),
