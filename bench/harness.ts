@@ -162,7 +162,7 @@ export interface RoleProcess {
   stop(): Promise<void>;
 }
 
-/** Which build of the bot runs: the TypeScript sources (`npm start`) or the compiled JavaScript (the Docker image). */
+/** Which build of the bot runs: the TypeScript sources (`npm run dev`, the sandbox) or the compiled JavaScript (`npm start`, the Docker image). */
 export type Entry = 'src' | 'dist';
 
 export interface DistBuild {

@@ -1,5 +1,5 @@
 // Owns benchmark 5's idle figures: the resident memory of the bot and the worker roles just started and settled,
-// both as `npm start` runs them (TypeScript sources through Node's type stripping) and as the Docker image runs them
+// both from the TypeScript sources (`npm run dev`, through Node's type stripping) and compiled, as `npm start` and the Docker image run them
 // (compiled JavaScript, dist/main.js). The figures after each benchmark come from the benchmarks themselves.
 import { generateTenant } from '../src/sandbox/qlik-sim/index.ts';
 import {

@@ -215,7 +215,7 @@ export function rows(r: BenchResults): Row[] {
   for (const i of r.memory?.idle ?? [])
     add(
       'memory',
-      `${i.role} idle, ${i.entry === 'src' ? 'src/main.ts (npm start)' : 'dist/main.js (image)'}`,
+      `${i.role} idle, ${i.entry === 'src' ? 'src/main.ts (npm run dev)' : 'dist/main.js (npm start, image)'}`,
       mb(i.memory),
       `≤ ${MEMORY_TARGETS.idleMb} MB`,
       i.memory.rssMb <= MEMORY_TARGETS.idleMb,
