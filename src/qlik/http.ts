@@ -90,7 +90,7 @@ export class QlikHttp {
     const timeout = opts.requestTimeoutMs ?? 15_000;
     this.#timeoutMs = timeout;
     this.#pool = new Pool(this.origin, {
-      connections: opts.connections ?? 8,
+      connections: opts.connections ?? 32,
       connectTimeout: opts.connectTimeoutMs ?? Math.min(timeout, 10_000),
       headersTimeout: timeout,
       bodyTimeout: timeout,
