@@ -130,7 +130,7 @@ describe('the report', () => {
     const table = textTable(results);
     for (const b of ['ack latency', 'write throughput', 'approve → result', 'who-has at scale', 'memory'])
       expect(table).toContain(b);
-    expect(table).toContain('bot idle, dist/main.js (image)');
+    expect(table).toContain('bot idle, dist/main.js (npm start, image)');
     expect(rows(results).filter((r) => r.met !== undefined).length).toBeGreaterThan(10);
     const dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
     try {
