@@ -387,15 +387,7 @@ export function benchRedis(): Redis {
   return createRedis(REDIS_URL, 'command');
 }
 
-/** Deletes every key under the prefix (SCAN, never KEYS). */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
+export { dropPrefix } from '../src/store/redis.ts';
 
 // ---------------------------------------------------------------- waiting
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { createRedis } from '../store/redis.ts';
+import { createRedis, dropPrefix } from '../store/redis.ts';
 import { ensureRedis, freePort } from './local-redis.ts';
 import { demoTenant, startQlikSimulator } from './qlik-sim/index.ts';
 import { type BotProcess, logTail, startBotProcess } from './run/bot-process.ts';
@@ -187,12 +187,7 @@ function toFakeUser(u: DemoUser) {
 async function dropKeys(url: string, prefix: string): Promise<void> {
   const redis = createRedis(url, 'command');
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await dropPrefix(redis, `${prefix}:`);
   } finally {
     redis.disconnect();
   }

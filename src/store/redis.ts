@@ -249,3 +249,23 @@ function decode(text: string, fail: (what: string) => never): string {
     );
   }
 }
+
+/**
+ * Deletes every key whose name starts with `prefix` (SCAN + UNLINK, never KEYS), on every master of a Cluster.
+ * For cleaning up after a sandbox run, a test or a benchmark — never for a live deployment's prefix.
+ */
+export async function dropPrefix(redis: RedisConnection, prefix: string): Promise<void> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      // One UNLINK per key: on a Cluster a multi-key UNLINK must stay in one slot, which arbitrary keys may not.
+      if (keys.length > 0) {
+        if (redis instanceof Cluster) await Promise.all(keys.map((k) => node.unlink(k)));
+        else await node.unlink(...keys);
+      }
+    } while (cursor !== '0');
+  }
+}
