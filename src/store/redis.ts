@@ -174,7 +174,10 @@ export function createRedisConnection(
   role: RedisRole = 'command',
   extra: RedisOptions = {},
 ): RedisConnection {
-  const plan = redisPlan(url, role, extra);
+  return connect(redisPlan(url, role, extra));
+}
+
+function connect(plan: RedisPlan): RedisConnection {
   switch (plan.mode) {
     case 'standalone':
       return new Redis(plan.url, plan.options);
@@ -191,17 +194,12 @@ export function createRedisConnection(
  */
 export function createRedis(url: string, role: RedisRole = 'command', extra: RedisOptions = {}): Redis {
   const plan = redisPlan(url, role, extra);
-  switch (plan.mode) {
-    case 'standalone':
-      return new Redis(plan.url, plan.options);
-    case 'sentinel':
-      return new Redis(plan.options);
-    case 'cluster':
-      throw new RedisUrlError(
-        `REDIS_URL ${redactRedisUrl(url)} names a Redis Cluster, which this part of the bot cannot use yet; ` +
-          'use a single node or Sentinel URL.',
-      );
-  }
+  if (plan.mode === 'cluster')
+    throw new RedisUrlError(
+      `REDIS_URL ${redactRedisUrl(url)} names a Redis Cluster, which this part of the bot cannot use yet; ` +
+        'use a single node or Sentinel URL.',
+    );
+  return connect(plan) as Redis;
 }
 
 /**
