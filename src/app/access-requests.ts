@@ -36,7 +36,11 @@ export interface QlikPort {
   usersWithRoleAll(roleName: string, start?: HoldersPage): AsyncIterable<QlikUserSummary>;
   usersWithRoleThroughGroupsPage(roleName: string): Promise<{ users: QlikUserSummary[]; total: number }>;
   groupsWithRolePage(roleName: string): Promise<{ groups: QlikGroup[]; total: number }>;
+  getGroup(id: string): Promise<QlikGroup>;
 }
+
+/** Qlik's Everyone group: a system group that group listings leave out, whose roles every user holds. */
+export const EVERYONE_GROUP_ID = '000000000000000000000001';
 
 export interface DirectoryPort {
   lookupUser(userId: string): Promise<SlackUserLookup>;
@@ -129,6 +133,8 @@ export interface WhoHasAnswer {
   csvNeeded: boolean;
   /** The first page already read, so the CSV listing carries on from it instead of reading it again. */
   firstPage: HoldersPage;
+  /** The Everyone group holds the role: every user of the tenant has it. Undefined when Qlik didn't say. */
+  everyone?: boolean;
 }
 
 export interface WhoisAnswer {
@@ -553,10 +559,16 @@ export class AccessRequestApp {
       const role = await this.#role(roleName);
       if (!role.ok) return role;
       const name = role.role.name;
-      const [direct, viaGroups, groups] = await Promise.all([
+      const [direct, viaGroups, groups, everyone] = await Promise.all([
         this.#d.qlik.usersWithRolePage(name),
         this.#d.qlik.usersWithRoleThroughGroupsPage(name),
         this.#d.qlik.groupsWithRolePage(name),
+        // Group listings leave system groups out, so the Everyone group is asked on its own; if Qlik won't say,
+        // the answer just doesn't mention it rather than failing.
+        this.#d.qlik.getGroup(EVERYONE_GROUP_ID).then(
+          (g) => g.assignedRoles.some((r) => r.name === name),
+          () => undefined,
+        ),
       ]);
       return {
         ok: true,
@@ -571,6 +583,7 @@ export class AccessRequestApp {
         groupsTotal: groups.total,
         csvNeeded: direct.total > WHO_HAS_LISTED,
         firstPage: direct,
+        ...(everyone === undefined ? {} : { everyone }),
       };
     });
   }

@@ -437,12 +437,19 @@ export function whoHasMessage(d: {
   groups: { name: string }[];
   groupsTotal: number;
   csvAttached: boolean;
+  /** The Everyone group holds the role, so every user has it. */
+  everyone?: boolean;
 }): SlackMessage {
   const role = clip(d.role, 120);
   const directTotal = Math.max(d.directTotal, d.direct.length);
   const groupsTotal = Math.max(d.groupsTotal, d.groups.length);
   const blocks: KnownBlock[] = [header(`Who has ${truncate(d.role, 120)}`)];
+  if (d.everyone)
+    blocks.push(
+      section(`:warning: The *Everyone* group holds *${role}*, so every user of the tenant has it.`),
+    );
   if (directTotal === 0 && groupsTotal === 0) {
+    if (d.everyone) return message(`Everyone holds ${role}, through the Everyone group.`, blocks);
     blocks.push(section(`Nobody holds *${role}*, directly or through a group.`));
     return message(`Nobody holds ${role}.`, blocks);
   }
@@ -478,7 +485,8 @@ export function whoHasMessage(d: {
   if (d.csvAttached && directTotal <= d.direct.slice(0, 20).length) {
     blocks.push(context('The full list is attached as CSV.'));
   }
-  return message(`${directTotal} direct holder${directTotal === 1 ? '' : 's'} of ${role}${via}.`, blocks);
+  const all = d.everyone ? ' Everyone holds it through the Everyone group.' : '';
+  return message(`${directTotal} direct holder${directTotal === 1 ? '' : 's'} of ${role}${via}.${all}`, blocks);
 }
 
 export function whoisMessage(d: {

@@ -1,7 +1,7 @@
 // The ack never waits for Qlik: who-has on a 50,000-user tenant answers through response_url with the full list
 // as a CSV file, and with Qlik answering in 5 s a grant is still acked at once and answered later.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateTenant } from '../../src/sandbox/qlik-sim/index.ts';
+import { EVERYONE_GROUP_ID, generateTenant } from '../../src/sandbox/qlik-sim/index.ts';
 import { allText, type Front, startFront, U } from './slack-front-harness.ts';
 
 const HOLDERS = 6_000;
@@ -37,6 +37,7 @@ it('who-has on a 50,000-user tenant: acked first, summary via response_url, ever
   expect(text).toContain('full list is attached as CSV');
   expect(text).toContain('3 groups');
   expect((text.match(/• /g) ?? []).length).toBe(20);
+  expect(text).not.toContain('Everyone');
 
   await f.fake.waitFor((m) => m.via === 'files.completeUploadExternal' || (m.files?.length ?? 0) > 0, 60_000);
   const file = f.fake.files.find((x) => x.filename.startsWith('who-has-ManagedSpaceCreator'));
@@ -69,5 +70,17 @@ it('acks at once while Qlik takes 5 s per call, and answers through response_url
     expect(receipt.text).toMatch(/Request R-\w+ filed/);
   } finally {
     f.sim.setLatency(0);
+  }
+}, 30_000);
+
+it('who-has says when the Everyone group holds the role (group listings leave system groups out)', async () => {
+  f.sim.tenant.setGroupRoles(EVERYONE_GROUP_ID, ['DataSpaceCreator']);
+  try {
+    const text = allText(await f.command(U.dan, 'who-has DataSpaceCreator'));
+    expect(text).toContain(
+      'The *Everyone* group holds *DataSpaceCreator*, so every user of the tenant has it.',
+    );
+  } finally {
+    f.sim.tenant.setGroupRoles(EVERYONE_GROUP_ID, []);
   }
 }, 30_000);

@@ -352,6 +352,32 @@ describe('read-only answers stay within limits for big tenants', () => {
     expect(all(m)).toContain('Nobody holds *X*');
   });
 
+  it('whoHasMessage: the Everyone group holding the role is said first, never "nobody"', () => {
+    const base = {
+      role: 'Steward',
+      direct: [],
+      viaGroupsTotal: 0,
+      groups: [],
+      groupsTotal: 0,
+      csvAttached: false,
+    };
+    const none = whoHasMessage({ ...base, directTotal: 0, everyone: true });
+    expectValid(none);
+    expect(all(none)).toContain('The *Everyone* group holds *Steward*, so every user of the tenant has it.');
+    expect(all(none)).not.toContain('Nobody holds');
+    const some = whoHasMessage({
+      ...base,
+      directTotal: 1,
+      direct: [{ name: 'Alice' }],
+      everyone: true,
+    });
+    expectValid(some);
+    expect(some.text).toContain('Everyone holds it through the Everyone group.');
+    expect(all(whoHasMessage({ ...base, directTotal: 1, direct: [{ name: 'Alice' }] }))).not.toContain(
+      'Everyone',
+    );
+  });
+
   it('whoisMessage: direct and through groups', () => {
     const m = whoisMessage({
       target: 'Alice (alice@corp.com)',
