@@ -486,7 +486,10 @@ export function whoHasMessage(d: {
     blocks.push(context('The full list is attached as CSV.'));
   }
   const all = d.everyone ? ' Everyone holds it through the Everyone group.' : '';
-  return message(`${directTotal} direct holder${directTotal === 1 ? '' : 's'} of ${role}${via}.${all}`, blocks);
+  return message(
+    `${directTotal} direct holder${directTotal === 1 ? '' : 's'} of ${role}${via}.${all}`,
+    blocks,
+  );
 }
 
 export function whoisMessage(d: {
