@@ -1,6 +1,7 @@
 // Owns what every benchmark shares: the local world (Qlik simulator + Slack fake, in this process), the bot and
 // worker roles as child processes (`node src/main.ts bot|worker`, exactly what production runs) with their logs in
 // files, their memory read from /proc, percentiles, and the Redis key prefix of a run and its clean-up.
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -13,10 +14,10 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { freePort } from '../src/sandbox/local-redis.ts';
 import {
   type QlikSimulator,
   type RateLimitOptions,
@@ -132,17 +133,7 @@ export function selfCpuMs(): number {
 
 // ---------------------------------------------------------------- child processes
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export function logDir(): string {
   const dir = join(tmpdir(), 'qlik-access-bot-bench');

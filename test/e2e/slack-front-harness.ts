@@ -41,6 +41,30 @@ export const U = {
 
 export const MANY_APPROVERS = Array.from({ length: 20 }, (_, i) => `U0APP${String(i + 1).padStart(2, '0')}`);
 
+/**
+ * The environment of a bot or worker process wired to this Qlik simulator and fake Slack, under its own key
+ * prefix; `extra` overrides or adds variables.
+ */
+export function botEnv(
+  w: { sim: { url: string; apiKey: string }; fake: { apiUrl: string }; prefix: string; port?: number },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: w.fake.apiUrl,
+    QLIK_TENANT_URL: w.sim.url,
+    QLIK_API_KEY: w.sim.apiKey,
+    REDIS_URL,
+    QUEUE_PREFIX: w.prefix,
+    PORT: String(w.port ?? 0),
+    APPROVAL_CHANNEL,
+    APPROVERS: `${U.alice},${U.bob}`,
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
 export function defaultUsers(): FakeUser[] {
   return [
     { id: U.alice, name: 'alice', realName: 'Alice Andersson', email: 'alice@corp.example' },
@@ -113,22 +137,17 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
     usergroups: opts.usergroups ?? { S0APPROVERS: [U.carol, ...MANY_APPROVERS] },
   });
   const prefix = uniquePrefix(opts.label ?? 'slack-front');
-  const env = {
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: fake.apiUrl,
-    QLIK_TENANT_URL: sim.url,
-    QLIK_API_KEY: opts.qlikApiKey ?? sim.apiKey,
-    REDIS_URL: opts.redisUrl ?? REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    PORT: '0',
-    APPROVAL_CHANNEL,
-    APPROVERS: `${U.alice},${U.bob}`,
-    REQUEST_TTL: opts.requestTtl ?? '24h',
-    LOG_LEVEL: 'silent',
-    QLIK_READS_PER_MINUTE: '600000',
-    QLIK_FILTER_PER_MINUTE: '600000',
-  };
+  const env = botEnv(
+    { sim, fake, prefix },
+    {
+      QLIK_API_KEY: opts.qlikApiKey ?? sim.apiKey,
+      REDIS_URL: opts.redisUrl ?? REDIS_URL,
+      REQUEST_TTL: opts.requestTtl ?? '24h',
+      LOG_LEVEL: 'silent',
+      QLIK_READS_PER_MINUTE: '600000',
+      QLIK_FILTER_PER_MINUTE: '600000',
+    },
+  );
   const config = loadConfig(env);
   const policy = parsePolicy(opts.policy ?? DEFAULT_POLICY, {
     approvalChannel: APPROVAL_CHANNEL,

@@ -1,13 +1,20 @@
 // `node src/main.ts` as a real child process: bad configuration is reported by name and exits 1; a running bot
 // becomes ready, serves a signed command, and shuts down cleanly on SIGTERM without logging a secret.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort } from '../../src/sandbox/local-redis.ts';
 import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import { SlackDriver, type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
-import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
-import { APPROVAL_CHANNEL, BOT_TOKEN, defaultUsers, SIGNING_SECRET, U } from './slack-front-harness.ts';
+import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
+import {
+  APPROVAL_CHANNEL,
+  BOT_TOKEN,
+  botEnv,
+  defaultUsers,
+  SIGNING_SECRET,
+  U,
+} from './slack-front-harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -29,18 +36,6 @@ function run(
   });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => out, exit };
-}
-
-/** A port the OS just handed out (and released) for the child to bind. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
 }
 
 let sim: QlikSimulator;
@@ -75,19 +70,7 @@ it('reports every bad setting by name and exits 1; refuses an unknown role', asy
 
 it('starts, becomes ready, serves a signed command, and stops on SIGTERM', async () => {
   const port = await freePort();
-  const bot = run(['bot'], {
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: fake.apiUrl,
-    QLIK_TENANT_URL: sim.url,
-    QLIK_API_KEY: sim.apiKey,
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    PORT: String(port),
-    APPROVAL_CHANNEL,
-    APPROVERS: `${U.alice},${U.bob}`,
-    LOG_LEVEL: 'info',
-  });
+  const bot = run(['bot'], botEnv({ sim, fake, prefix, port }));
   try {
     const started = new Promise<void>((resolve) => {
       const check = () => (bot.output().includes('Qlik credential verified') ? resolve() : undefined);
@@ -122,19 +105,7 @@ it('a SIGTERM during start-up waits for start-up, then shuts down cleanly', asyn
   // Slack answers slowly, so start-up (auth.test) is still under way when the signal lands.
   const slowSlack = await startSlackFake({ botToken: BOT_TOKEN, users: defaultUsers(), latencyMs: 1_500 });
   const port = await freePort();
-  const bot = run(['bot'], {
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slowSlack.apiUrl,
-    QLIK_TENANT_URL: sim.url,
-    QLIK_API_KEY: sim.apiKey,
-    REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    PORT: String(port),
-    APPROVAL_CHANNEL,
-    APPROVERS: U.alice,
-    LOG_LEVEL: 'info',
-  });
+  const bot = run(['bot'], botEnv({ sim, fake: slowSlack, prefix, port }, { APPROVERS: U.alice }));
   try {
     await new Promise<void>((resolve) => {
       const check = () => (bot.output().includes('"starting"') ? resolve() : undefined);

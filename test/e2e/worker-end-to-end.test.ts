@@ -3,9 +3,9 @@
 // updated, thread reply, DM to the requester). Once with bot and worker in one process (`all`, i.e. `npm start`),
 // once as two processes (`bot` + `worker`).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/sandbox/local-redis.ts';
 import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import {
   type PostedMessage,
@@ -13,8 +13,15 @@ import {
   type SlackFake,
   startSlackFake,
 } from '../../src/sandbox/slack-fake/index.ts';
-import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
-import { APPROVAL_CHANNEL, BOT_TOKEN, defaultUsers, SIGNING_SECRET, U } from './slack-front-harness.ts';
+import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
+import {
+  APPROVAL_CHANNEL,
+  BOT_TOKEN,
+  botEnv,
+  defaultUsers,
+  SIGNING_SECRET,
+  U,
+} from './slack-front-harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -47,34 +54,10 @@ afterAll(async () => {
   await Promise.all([sim?.close(), fake?.close()]);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
 async function run(role: 'all' | 'bot' | 'worker', prefix: string, port: number): Promise<Proc> {
   const child = spawn(NODE, ['src/main.ts', role], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: fake.apiUrl,
-      QLIK_TENANT_URL: sim.url,
-      QLIK_API_KEY: sim.apiKey,
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      PORT: String(port),
-      APPROVAL_CHANNEL,
-      APPROVERS: `${U.alice},${U.bob}`,
-      LOG_LEVEL: 'info',
-    },
+    env: { PATH: process.env.PATH ?? '', ...botEnv({ sim, fake, prefix, port }) },
   });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => {
