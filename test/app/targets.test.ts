@@ -79,7 +79,9 @@ describe('resolveTarget', () => {
       expect(r).toEqual({
         ok: false,
         message: expect.stringMatching(
-          new RegExp(`couldn't ask Slack who has the email dan@corp\\.example \\(${code}\\).*Nothing was filed`),
+          new RegExp(
+            `couldn't ask Slack who has the email dan@corp\\.example \\(${code}\\).*Nothing was filed`,
+          ),
         ),
       });
     }

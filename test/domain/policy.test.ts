@@ -275,14 +275,17 @@ roles:
     ['revoke', 'TenantAdmin', { reason: 'done', durationMs: 99 * 24 * H }, undefined],
     ['grant', 'steward', { durationMs: 2 * 24 * H }, 2 * 24 * H],
     ['grant', 'Steward', { durationMs: 5 * 60_000 }, 5 * 60_000],
-  ] as const)('%s %s %j is allowed, with the rule and the duration asked for', (action, roleName, extra, ms) => {
-    const r = checkRequest(policy, { action, roleName, ...extra });
-    expect(r).toEqual({
-      ok: true,
-      rule: rolePolicy(policy, roleName),
-      ...(ms === undefined ? {} : { durationMs: ms }),
-    });
-  });
+  ] as const)(
+    '%s %s %j is allowed, with the rule and the duration asked for',
+    (action, roleName, extra, ms) => {
+      const r = checkRequest(policy, { action, roleName, ...extra });
+      expect(r).toEqual({
+        ok: true,
+        rule: rolePolicy(policy, roleName),
+        ...(ms === undefined ? {} : { durationMs: ms }),
+      });
+    },
+  );
 
   it('never grants a capped role permanently: no `for …` means the cap, and says it was defaulted', () => {
     expect(checkRequest(policy, { action: 'grant', roleName: 'Steward' })).toEqual({
@@ -310,7 +313,9 @@ roles:
       const r = checkRequest(policy, { action: 'grant', roleName: 'Steward', durationMs: ms });
       expect(r).toEqual({
         ok: false,
-        message: expect.stringMatching(/`Steward` can be granted for no less than 5 minutes.*Ask again with `for 5m` or more/),
+        message: expect.stringMatching(
+          /`Steward` can be granted for no less than 5 minutes.*Ask again with `for 5m` or more/,
+        ),
       });
     }
     const set = parsePolicy(

@@ -44,12 +44,14 @@ describe('lookupUser', () => {
     expect(await dir.findUserIdByEmail('nobody@corp.example')).toBeUndefined();
   });
 
-  it("tells Slack's \"no such user\" apart from not being able to ask", async () => {
+  it('tells Slack\'s "no such user" apart from not being able to ask', async () => {
     const dir = new SlackDirectory(client());
     expect(await dir.findUserIdByEmail('nobody@corp.example')).toBeUndefined();
     for (const code of ['missing_scope', 'ratelimited', 'internal_error', 'invalid_auth']) {
       fake.injectError('users.lookupByEmail', code, 1);
-      await expect(dir.findUserIdByEmail('alice@corp.example')).rejects.toMatchObject({ data: { error: code } });
+      await expect(dir.findUserIdByEmail('alice@corp.example')).rejects.toMatchObject({
+        data: { error: code },
+      });
     }
     expect(await dir.findUserIdByEmail('alice@corp.example')).toBe('U0A');
   });
