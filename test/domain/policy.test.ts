@@ -14,6 +14,7 @@ import {
   splitApprovers,
 } from '../../src/domain/policy.ts';
 import type { RoleChangeRequest } from '../../src/domain/request.ts';
+import { demoPolicyYaml } from '../../src/sandbox/run/demo-world.ts';
 
 const H = 3_600_000;
 const ENV = { approvalChannel: 'C0ENVCHAN', approvers: ['U0ENVAPPR'] };
@@ -199,6 +200,32 @@ describe('the example policy', () => {
     expect(rolePolicy(p, 'SharedSpaceCreator').autoApprove).toBe(true);
     expect(rolePolicy(p, 'AuditAdmin').requestable).toBe(false);
     expect(rolePolicy(p, 'finance reader').approvers).toEqual(['S0FINANCE1']);
+    expect(p.defaults).toMatchObject({ minDurationMs: 5 * 60_000, allowDisabledUsers: false });
+    // As its comments say: a capped role without `for …` gets the cap; durationRequired refuses instead.
+    expect(checkRequest(p, { action: 'grant', roleName: 'AnalyticsAdmin', reason: 'x' })).toMatchObject({
+      ok: true,
+      durationMs: 7 * 24 * H,
+      durationDefaulted: true,
+    });
+    expect(checkRequest(p, { action: 'grant', roleName: 'TenantAdmin', reason: 'x' }).ok).toBe(false);
+  });
+});
+
+describe('the sandbox policy', () => {
+  it("allows the help's `TenantAdmin for 2m` (its minimum is 1m) and gives uncapped grants 30 days", () => {
+    const p = parsePolicy(demoPolicyYaml(), {});
+    expect(
+      checkRequest(p, {
+        action: 'grant',
+        roleName: 'TenantAdmin',
+        reason: 'incident',
+        durationMs: 2 * 60_000,
+      }).ok,
+    ).toBe(true);
+    expect(checkRequest(p, { action: 'grant', roleName: 'Steward' })).toMatchObject({
+      durationMs: 30 * 24 * H,
+      durationDefaulted: true,
+    });
   });
 });
 
