@@ -8,6 +8,7 @@ import { stringify } from 'csv-stringify';
 import {
   approverEligibility,
   checkRequest,
+  longDuration,
   moreApprovals,
   type Policy,
   rolePolicy,
@@ -913,7 +914,7 @@ function filingNotes(
   const notes: string[] = [];
   if (check.durationDefaulted && check.durationMs !== undefined) {
     notes.push(
-      `No \`for …\` was given, so this grant lasts ${durationWords(check.durationMs)}: the most ${role.name} allows.`,
+      `No \`for …\` was given, so this grant lasts ${longDuration(check.durationMs)}: the most ${role.name} allows.`,
     );
   }
   const groups = t.viaGroups.filter((g) => holds(g.roles, role)).map((g) => g.group);
@@ -925,20 +926,6 @@ function filingNotes(
     );
   }
   return notes;
-}
-
-/** `4 hours`, `30 days`, `90 minutes` (the largest unit that divides evenly). */
-function durationWords(ms: number): string {
-  for (const [size, unit] of [
-    [604_800_000, 'week'],
-    [86_400_000, 'day'],
-    [3_600_000, 'hour'],
-    [60_000, 'minute'],
-    [1_000, 'second'],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms === size ? '' : 's'}`;
-  }
-  return `${Math.round(ms / 1_000)} seconds`;
 }
 
 /** ` Did you mean X or Y?` for an unknown role, or where to look when nothing is close. */

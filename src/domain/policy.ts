@@ -364,7 +364,8 @@ function shortDuration(ms: number): string {
   return `${Math.max(1, Math.ceil(ms / 1_000))}s`;
 }
 
-function longDuration(ms: number): string {
+/** `4 hours`, `30 days`, `45 seconds`: the largest unit that divides the duration evenly, in words. */
+export function longDuration(ms: number): string {
   const units = [
     [604_800_000, 'week'],
     [86_400_000, 'day'],
