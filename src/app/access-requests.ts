@@ -700,11 +700,22 @@ export class AccessRequestApp {
         this.#db(() => this.#d.store.listPendingByRequester(userId)),
         this.#db(() => this.#d.store.listPending(PENDING_SCAN)),
       ]);
+      // A grant to me by email (no Slack id stored) is not mine to approve either; Approve checks it for real.
+      const me = await this.#d.directory.lookupUser(userId).catch(() => undefined);
+      const myEmail = me?.kind === 'ok' ? me.email.trim().toLowerCase() : undefined;
       const toApprove: RoleChangeRequest[] = [];
       for (const r of pending) {
         if (r.expiresAt <= now || r.requesterId === userId) continue;
         if (r.approvals.some((a) => a.slackUserId === userId)) continue;
         if (!approverEligibility(r, userId).ok) continue;
+        if (
+          myEmail !== undefined &&
+          r.action === 'grant' &&
+          r.target.kind === 'user' &&
+          r.target.email?.trim().toLowerCase() === myEmail
+        ) {
+          continue;
+        }
         if (await this.#isApprover(r.role.name, userId)) toApprove.push(r);
       }
       return { ok: true, mine: mine.filter((r) => r.expiresAt > now), toApprove };

@@ -226,6 +226,11 @@ describe('self-approval (issue 9 item 2)', () => {
       durationMs: H,
     });
     expect(req.target).not.toHaveProperty('slackUserId');
+    // `/qlik requests` doesn't offer it to them to approve, while it does to another approver.
+    const listed = await app.listRequests(U.approver2);
+    expect(listed.ok && listed.toApprove.map((r) => r.id)).not.toContain(req.id);
+    const forBob = await app.listRequests(U.bob);
+    expect(forBob.ok && forBob.toApprove.map((r) => r.id)).toContain(req.id);
     const res = await app.approve(req.id, U.approver2);
     expect(res).toEqual({ ok: false, message: expect.stringContaining(`${req.id} grants a role to you`) });
     expect((await store.get(req.id))?.approvals).toEqual([]);
