@@ -5,7 +5,14 @@
 // policy and the request from Redis at the moment it is made, and every change goes through the store's guarded
 // transitions, so double clicks, replays and concurrent approvers decide a request once.
 import { stringify } from 'csv-stringify';
-import { approverEligibility, checkRequest, type Policy, rolePolicy } from '../domain/policy.ts';
+import {
+  approverEligibility,
+  checkRequest,
+  longDuration,
+  moreApprovals,
+  type Policy,
+  rolePolicy,
+} from '../domain/policy.ts';
 import {
   describeTarget,
   type MessageRef,
@@ -125,7 +132,8 @@ export interface WhoHasAnswer {
   ok: true;
   role: string;
   directTotal: number;
-  direct: { name: string; email?: string }[];
+  /** `status` is Qlik's (active, disabled, invited…), so a listing can show who can't use the role. */
+  direct: { name: string; email?: string; status?: string }[];
   viaGroupsTotal: number;
   groups: { name: string }[];
   groupsTotal: number;
@@ -140,6 +148,10 @@ export interface WhoHasAnswer {
 export interface WhoisAnswer {
   ok: true;
   target: string;
+  /** A group has no groups of its own, so its answer has no "through groups" part. */
+  kind: 'user' | 'group';
+  /** A user's Qlik status (active, disabled, invited…), when Qlik says. */
+  status?: string;
   direct: string[];
   viaGroups: { group: string; roles: string[] }[];
 }
@@ -213,15 +225,29 @@ export class AccessRequestApp {
         if (!resolved.ok) return resolved;
         const held = heldRefusal(input.action, resolved.target, role.role);
         if (held) return held;
+        if (
+          input.action === 'grant' &&
+          resolved.target.status === 'disabled' &&
+          !check.rule.allowDisabledUsers
+        ) {
+          return {
+            ok: false,
+            message:
+              `${resolved.target.principal.name}'s Qlik account is disabled, so a role granted to it would do nothing ` +
+              'until a tenant admin enables the account. Ask them to enable it first; nothing was filed.',
+          };
+        }
+        const notes = filingNotes(input.action, resolved.target, role.role, check);
         return this.#file({
           action: input.action,
           target: resolved.target.principal,
           role: { id: role.role.id, name: role.role.name },
           requesterId: input.requesterId,
           ...(input.reason === undefined ? {} : { reason: input.reason }),
-          ...(input.action === 'grant' && input.durationMs !== undefined
-            ? { durationMs: input.durationMs }
+          ...(input.action === 'grant' && check.durationMs !== undefined
+            ? { durationMs: check.durationMs }
             : {}),
+          ...(notes.length > 0 ? { notes } : {}),
         });
       },
       true,
@@ -266,7 +292,7 @@ export class AccessRequestApp {
           role: orig.role,
           requesterId: clickerId,
           reason: clipText(`Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`, 500),
-          durationMs: orig.durationMs,
+          durationMs: check.durationMs ?? orig.durationMs,
           extends: orig.id,
         });
         if (!filed.ok) return { ok: false, message: filed.message };
@@ -366,6 +392,8 @@ export class AccessRequestApp {
       if (!(await this.#isApprover(req.role.name, clickerId))) {
         return { ok: false, message: `You are not an approver for ${req.role.name}, so nothing changed.` };
       }
+      const self = await this.#selfGrantRefusal(req, clickerId);
+      if (self) return self;
       const now = this.#now();
       const res = await this.#db(() =>
         this.#d.store.addApproval(req.id, clickerId, now, {
@@ -383,7 +411,7 @@ export class AccessRequestApp {
         case 'duplicate':
           return {
             ok: false,
-            message: `You already approved ${req.id}; it needs ${res.request.approvalsRequired - res.request.approvals.length} more approval(s) from someone else.`,
+            message: `You already approved ${req.id}; it needs ${moreApprovals(res.request.approvalsRequired - res.request.approvals.length)} from someone else.`,
           };
         case 'not-pending':
           return {
@@ -577,6 +605,7 @@ export class AccessRequestApp {
         direct: direct.users.slice(0, WHO_HAS_LISTED).map((u) => ({
           name: u.name || u.email || u.id,
           ...(u.email ? { email: u.email } : {}),
+          ...(u.status ? { status: u.status } : {}),
         })),
         viaGroupsTotal: viaGroups.total,
         groups: groups.groups.map((g) => ({ name: g.name })),
@@ -627,15 +656,20 @@ export class AccessRequestApp {
   /** `/qlik whois <who>`: a user's or group's roles, direct and through groups. */
   whois(who: WhoRef, requesterId: string): Promise<WhoisAnswer | Refusal> {
     return this.#guard('looking up the roles', async () => {
-      const resolved = await resolveTarget(who, requesterId, {
-        qlik: this.#d.qlik,
-        slack: this.#d.directory,
-      });
+      // Read-only: the Slack id of an email target is not needed, so a Slack outage doesn't stop the answer.
+      const resolved = await resolveTarget(
+        who,
+        requesterId,
+        { qlik: this.#d.qlik, slack: this.#d.directory },
+        { linkSlack: false },
+      );
       if (!resolved.ok) return resolved;
       const t = resolved.target;
       return {
         ok: true,
         target: describeTarget(t.principal),
+        kind: t.principal.kind,
+        ...(t.status ? { status: t.status } : {}),
         direct: t.direct.map((r) => r.name),
         viaGroups: t.viaGroups.map((g) => ({ group: g.group, roles: g.roles.map((r) => r.name) })),
       };
@@ -666,11 +700,22 @@ export class AccessRequestApp {
         this.#db(() => this.#d.store.listPendingByRequester(userId)),
         this.#db(() => this.#d.store.listPending(PENDING_SCAN)),
       ]);
+      // A grant to me by email (no Slack id stored) is not mine to approve either; Approve checks it for real.
+      const me = await this.#d.directory.lookupUser(userId).catch(() => undefined);
+      const myEmail = me?.kind === 'ok' ? me.email.trim().toLowerCase() : undefined;
       const toApprove: RoleChangeRequest[] = [];
       for (const r of pending) {
         if (r.expiresAt <= now || r.requesterId === userId) continue;
         if (r.approvals.some((a) => a.slackUserId === userId)) continue;
         if (!approverEligibility(r, userId).ok) continue;
+        if (
+          myEmail !== undefined &&
+          r.action === 'grant' &&
+          r.target.kind === 'user' &&
+          r.target.email?.trim().toLowerCase() === myEmail
+        ) {
+          continue;
+        }
         if (await this.#isApprover(r.role.name, userId)) toApprove.push(r);
       }
       return { ok: true, mine: mine.filter((r) => r.expiresAt > now), toApprove };
@@ -695,6 +740,17 @@ export class AccessRequestApp {
       const byId = new Map<string, StoredAuditEvent>();
       for (const e of batches.flat()) byId.set(e.id, e);
       const events = [...byId.values()].sort((a, b) => compareStreamIds(b.id, a.id)).slice(0, AUDIT_LIMIT);
+      if (events.length === 0 && filter.role !== undefined) {
+        // "No events" for a role Qlik has never heard of is most likely a typo: say so, with the closest names.
+        // A Qlik failure here only loses the hint, not the (empty) answer.
+        const found = await this.#d.qlik.findRole(filter.role).catch(() => undefined);
+        if (found && !found.role) {
+          return {
+            ok: false,
+            message: `Qlik has no role \`${filter.role}\`, and the audit log has no events for it.${roleHint(found.suggestions)}`,
+          };
+        }
+      }
       return { ok: true, events };
     });
   }
@@ -720,12 +776,72 @@ export class AccessRequestApp {
   async #role(name: string): Promise<{ ok: true; role: QlikRole } | Refusal> {
     const found = await this.#d.qlik.findRole(name);
     if (found.role) return { ok: true, role: found.role };
-    const s = found.suggestions;
-    const hint =
-      s.length === 0
-        ? ' Run `/qlik roles` to see the roles of this tenant.'
-        : ` Did you mean ${s.length === 1 ? s[0] : `${s.slice(0, -1).join(', ')} or ${s.at(-1)}`}?`;
-    return { ok: false, message: `Qlik has no role \`${name}\`.${hint} Nothing was filed.` };
+    return {
+      ok: false,
+      message: `Qlik has no role \`${name}\`.${roleHint(found.suggestions)} Nothing was filed.`,
+    };
+  }
+
+  /**
+   * Refuses an approval of a grant to the clicker themselves, by what Slack and Qlik say now rather than by the
+   * Slack id stored at filing (which is missing when the grant was filed by email): the clicker's profile email
+   * against the target user's, or the clicker's Qlik groups against the target group. Fails closed: when either
+   * can't be read, the approval is refused and the clicker told why.
+   */
+  async #selfGrantRefusal(req: RoleChangeRequest, clickerId: string): Promise<Refusal | undefined> {
+    if (req.action !== 'grant') return undefined;
+    const t = req.target;
+    let me: SlackUserLookup;
+    try {
+      me = await this.#d.directory.lookupUser(clickerId);
+    } catch (err) {
+      this.#log.warn(
+        { err: errSummary(err), requestId: req.id },
+        "could not read the approver's Slack profile",
+      );
+      return {
+        ok: false,
+        message: `I couldn't read your Slack profile (${slackError(err)}), so I can't check that ${req.id} doesn't grant a role to you. Nothing changed; try again in a minute.`,
+      };
+    }
+    if (me.kind !== 'ok') {
+      return {
+        ok: false,
+        message: `Your Slack profile has no email I can read, so I can't check that ${req.id} doesn't grant a role to you. Nothing changed; ask another approver.`,
+      };
+    }
+    const email = me.email.trim().toLowerCase();
+    if (t.kind === 'user' && t.email !== undefined) {
+      if (t.email.trim().toLowerCase() !== email) return undefined;
+      return {
+        ok: false,
+        message: `${req.id} grants a role to you, so someone else has to approve it. Nothing changed.`,
+      };
+    }
+    const youAre = `${req.id} grants a role to ${t.kind === 'group' ? `group ${t.name}, and you are a member of it` : 'you'}, so someone else has to approve it. Nothing changed.`;
+    // Every user is a member of Qlik's Everyone group, though no listing says so.
+    if (t.kind === 'group' && t.qlikId === EVERYONE_GROUP_ID) return { ok: false, message: youAre };
+    let mine: QlikUser[];
+    try {
+      mine = await this.#d.qlik.findUsersByEmail(me.email);
+    } catch (err) {
+      this.#log.warn(
+        { err: errSummary(err), requestId: req.id },
+        "could not look up the approver's Qlik user",
+      );
+      const what =
+        t.kind === 'group' ? `you are a member of group ${t.name}` : `${req.id} grants a role to you`;
+      return {
+        ok: false,
+        message: `I couldn't ask Qlik whether ${what}, so I can't record your approval. Nothing changed; try again in a minute.`,
+      };
+    }
+    const live = mine.filter((u) => u.status !== 'deleted');
+    const isYou =
+      t.kind === 'group'
+        ? live.some((u) => u.assignedGroups.some((g) => g.id === t.qlikId))
+        : live.some((u) => u.id === t.qlikId);
+    return isYou ? { ok: false, message: youAre } : undefined;
   }
 
   async #isApprover(roleName: string, userId: string): Promise<boolean> {
@@ -796,6 +912,38 @@ function heldRefusal(action: RoleAction, t: ResolvedTarget, role: RoleRef): Refu
     };
   }
   return undefined;
+}
+
+/** What the requester and approvers should know about a grant beyond the change itself (see RoleChangeRequest.notes). */
+function filingNotes(
+  action: RoleAction,
+  t: ResolvedTarget,
+  role: RoleRef,
+  check: { durationMs?: number; durationDefaulted?: boolean },
+): string[] {
+  if (action !== 'grant') return [];
+  const notes: string[] = [];
+  if (check.durationDefaulted && check.durationMs !== undefined) {
+    notes.push(
+      `No \`for …\` was given, so this grant lasts ${longDuration(check.durationMs)}: the most ${role.name} allows.`,
+    );
+  }
+  const groups = t.viaGroups.filter((g) => holds(g.roles, role)).map((g) => g.group);
+  if (groups.length > 0) {
+    const they = t.principal.name;
+    notes.push(
+      `${they} already gets ${role.name} through ${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}; ` +
+        `a direct grant keeps it if they leave ${groups.length === 1 ? 'the group' : 'those groups'}.`,
+    );
+  }
+  return notes;
+}
+
+/** ` Did you mean X or Y?` for an unknown role, or where to look when nothing is close. */
+function roleHint(s: readonly string[]): string {
+  return s.length === 0
+    ? ' Run `/qlik roles` to see the roles of this tenant.'
+    : ` Did you mean ${s.length === 1 ? s[0] : `${s.slice(0, -1).join(', ')} or ${s.at(-1)}`}?`;
 }
 
 function requestDetail(r: Pick<NewRequest, 'action' | 'durationMs' | 'reason' | 'extends'>): string {

@@ -1,10 +1,11 @@
 // Owns turning a `<who>` from a command into a Qlik principal: a Slack user by the email on their profile, an
 // email directly, or a group by its exact name. Every way this can fail (deactivated Slack user, no email, no or
-// several Qlik users, no such group) ends in a sentence telling the person what to do instead.
+// several Qlik users, no such group) ends in a sentence telling the person what to do instead. An email target is
+// linked to its Slack user so the self-approval check can see it; when Slack can't be asked, filing is refused.
 import type { Principal } from '../domain/request.ts';
 import type { QlikGroup, QlikUser } from '../qlik/schemas.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
-import type { SlackUserLookup } from '../slack/directory.ts';
+import { type SlackUserLookup, slackErrorCode } from '../slack/directory.ts';
 
 export interface RoleRef {
   id: string;
@@ -16,6 +17,16 @@ export interface ResolvedTarget {
   principal: Principal;
   direct: RoleRef[];
   viaGroups: { group: string; roles: RoleRef[] }[];
+  /** A user's Qlik status (active, invited, disabled, provisioned…), when Qlik says. */
+  status?: string;
+}
+
+export interface ResolveOptions {
+  /**
+   * Link an email target to its Slack user (default true). Filing needs it (the target must not approve their own
+   * grant); a read-only answer such as whois does not, and then never fails because Slack can't be asked.
+   */
+  linkSlack?: boolean;
 }
 
 export type TargetResult = { ok: true; target: ResolvedTarget } | { ok: false; message: string };
@@ -36,6 +47,7 @@ export async function resolveTarget(
   who: WhoRef,
   requesterId: string,
   deps: TargetLookups,
+  opts: ResolveOptions = {},
 ): Promise<TargetResult> {
   switch (who.kind) {
     case 'me':
@@ -43,7 +55,19 @@ export async function resolveTarget(
     case 'slack-user':
       return fromSlackUser(who.userId, who.userId === requesterId, deps);
     case 'email': {
-      const slackUserId = await deps.slack.findUserIdByEmail(who.email).catch(() => undefined);
+      if (opts.linkSlack === false) return fromEmail(who.email, undefined, deps);
+      let slackUserId: string | undefined;
+      try {
+        slackUserId = await deps.slack.findUserIdByEmail(who.email);
+      } catch (err) {
+        // Fail closed: without the Slack id, "you can't approve a grant to yourself" could not fire at click time.
+        return {
+          ok: false,
+          message:
+            `I couldn't ask Slack who has the email ${who.email} (${slackProblem(err)}), so I can't make sure they ` +
+            "won't approve their own request. Nothing was filed; try again in a minute, or @-mention the person instead.",
+        };
+      }
       return fromEmail(who.email, slackUserId, deps);
     }
     case 'group':
@@ -114,6 +138,7 @@ async function fromEmail(
     ok: true,
     target: {
       principal,
+      ...(user.status ? { status: user.status } : {}),
       direct: user.assignedRoles.map(ref),
       viaGroups: user.assignedGroups
         .filter((g) => g.assignedRoles.length > 0)
@@ -138,6 +163,11 @@ async function fromGroup(name: string, deps: TargetLookups): Promise<TargetResul
       viaGroups: [],
     },
   };
+}
+
+/** Slack's error code (`missing_scope`, `ratelimited`…), or the start of the error's message, for the refusal. */
+function slackProblem(err: unknown): string {
+  return slackErrorCode(err) ?? (err instanceof Error ? err.message.slice(0, 120) : 'unknown error');
 }
 
 function ref(r: { id: string; name: string }): RoleRef {

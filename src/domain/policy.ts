@@ -15,10 +15,17 @@ export interface RolePolicy {
   approvalsRequired: number;
   /** The request must carry `because <reason>`. */
   reasonRequired: boolean;
-  /** Longest time-bound grant allowed. */
+  /**
+   * Longest time-bound grant allowed. A cap also means "never permanent": a grant filed without `for …` lasts
+   * this long (unless durationRequired refuses it).
+   */
   maxDurationMs?: number;
+  /** Shortest time-bound grant allowed (default 5 minutes): shorter ones are typos or would end before they apply. */
+  minDurationMs: number;
   /** Grants must be time-bound (`for <duration>`); permanent grants are refused. */
   durationRequired: boolean;
+  /** A grant to a user Qlik lists as disabled may be filed (default false: a role on a disabled account does nothing). */
+  allowDisabledUsers: boolean;
   /** Applied at once without approval (still announced and audited). */
   autoApprove: boolean;
   /** False: the role cannot be granted or revoked from Slack at all. */
@@ -87,7 +94,9 @@ const ruleShape = {
     .optional(),
   reasonRequired: flag().optional(),
   maxDuration: durationField.optional(),
+  minDuration: durationField.optional(),
   durationRequired: flag().optional(),
+  allowDisabledUsers: flag().optional(),
   autoApprove: flag().optional(),
   requestable: flag().optional(),
 };
@@ -176,7 +185,9 @@ function resolveRule(input: RuleInput, base: RolePolicy): RolePolicy {
       input.approvers && input.approvers.length > 0 ? [...new Set(input.approvers)] : [...base.approvers],
     approvalsRequired: input.approvalsRequired ?? base.approvalsRequired,
     reasonRequired: input.reasonRequired ?? base.reasonRequired,
+    minDurationMs: input.minDuration ?? base.minDurationMs,
     durationRequired: input.durationRequired ?? base.durationRequired,
+    allowDisabledUsers: input.allowDisabledUsers ?? base.allowDisabledUsers,
     autoApprove: input.autoApprove ?? base.autoApprove,
     requestable: input.requestable ?? base.requestable,
   };
@@ -206,6 +217,16 @@ function ruleProblems(path: string, input: RuleInput, rule: RolePolicy): string[
       `${where}approvalsRequired: ${rule.approvalsRequired} approvals are required but only ${users.length} approver${users.length === 1 ? ' is' : 's are'} listed`,
     );
   }
+  const max = rule.maxDurationMs;
+  if (
+    max !== undefined &&
+    rule.minDurationMs > max &&
+    (path === '' || input.minDuration !== undefined || input.maxDuration !== undefined)
+  ) {
+    problems.push(
+      `${where}minDuration: ${longDuration(rule.minDurationMs)} is longer than maxDuration (${longDuration(max)}), so no grant could be filed`,
+    );
+  }
   if (rule.autoApprove && input.requestable === false) {
     problems.push(`${where}autoApprove: has no effect because requestable is false; remove one of them`);
   }
@@ -225,6 +246,9 @@ function missingRequired(
   if (!fileHas && !(env.approvers ?? []).some((a) => a.trim() !== '')) out.push(MISSING_APPROVERS);
   return out;
 }
+
+/** The shortest grant when the policy doesn't say: `for 1s` is a typo, and would end before Qlik applied it. */
+export const DEFAULT_MIN_DURATION_MS = 5 * 60_000;
 
 const MISSING_CHANNEL =
   'approvalChannel: required: set it in the policy file or in the APPROVAL_CHANNEL environment variable';
@@ -267,7 +291,9 @@ export function parsePolicy(
       approvers: [],
       approvalsRequired: 1,
       reasonRequired: false,
+      minDurationMs: DEFAULT_MIN_DURATION_MS,
       durationRequired: false,
+      allowDisabledUsers: false,
       autoApprove: false,
       requestable: true,
     },
@@ -324,20 +350,22 @@ export function rolePolicy(policy: Policy, roleName: string): RolePolicy {
   return policy.roles.get(roleName.trim().toLowerCase()) ?? policy.defaults;
 }
 
-/** `4h`, `2d`, `90m`: the largest unit that divides the duration evenly, as typed in a command. */
+/** `4h`, `2d`, `90m`, `45s`: the largest unit that divides the duration evenly, as typed in a command. */
 function shortDuration(ms: number): string {
   for (const [unit, size] of [
     ['w', 604_800_000],
     ['d', 86_400_000],
     ['h', 3_600_000],
     ['m', 60_000],
+    ['s', 1_000],
   ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
-  return `${Math.max(1, Math.floor(ms / 60_000))}m`;
+  return `${Math.max(1, Math.ceil(ms / 1_000))}s`;
 }
 
-function longDuration(ms: number): string {
+/** `4 hours`, `30 days`, `45 seconds`: the largest unit that divides the duration evenly, in words. */
+export function longDuration(ms: number): string {
   const units = [
     [604_800_000, 'week'],
     [86_400_000, 'day'],
@@ -355,14 +383,25 @@ function longDuration(ms: number): string {
   return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
+/** What checkRequest lets through: the rule, and for a grant the duration it really gets. */
+export interface CheckedRequest {
+  ok: true;
+  rule: RolePolicy;
+  /** How long the grant lasts: as asked, or the role's cap when no `for …` was given; undefined = permanent. */
+  durationMs?: number;
+  /** True when durationMs is the role's cap because the request named no duration (the receipt says so). */
+  durationDefaulted?: boolean;
+}
+
 /**
  * Checks a request against the role's rule before anything is filed. The message is written for the
- * requester: what the policy wants and how to ask again.
+ * requester: what the policy wants and how to ask again. A role with a cap is never granted permanently: a
+ * grant without `for …` gets the cap (or is refused when the rule says durationRequired).
  */
 export function checkRequest(
   policy: Policy,
   r: { action: 'grant' | 'revoke'; roleName: string; reason?: string; durationMs?: number },
-): { ok: true; rule: RolePolicy } | { ok: false; message: string } {
+): CheckedRequest | { ok: false; message: string } {
   const rule = rolePolicy(policy, r.roleName);
   const role = `\`${r.roleName}\``;
   if (!rule.requestable) {
@@ -377,23 +416,32 @@ export function checkRequest(
       message: `${role} needs a reason. Add one at the end of your command: \`because <reason>\`.`,
     };
   }
-  if (r.action === 'grant') {
-    const max = rule.maxDurationMs;
-    if (r.durationMs !== undefined && max !== undefined && r.durationMs > max) {
-      return {
-        ok: false,
-        message: `${role} can be granted for at most ${longDuration(max)}, and you asked for ${longDuration(r.durationMs)}. Ask again with \`for ${shortDuration(max)}\` or less.`,
-      };
-    }
-    if (r.durationMs === undefined && rule.durationRequired) {
-      const example = max !== undefined ? shortDuration(max) : '4h';
-      return {
-        ok: false,
-        message: `${role} is only granted for a limited time${max !== undefined ? ` (at most ${longDuration(max)})` : ''}. Add \`for ${example}\` to your command.`,
-      };
-    }
+  if (r.action === 'revoke') return { ok: true, rule };
+  const max = rule.maxDurationMs;
+  const min = rule.minDurationMs;
+  if (r.durationMs !== undefined && r.durationMs < min) {
+    return {
+      ok: false,
+      message: `${role} can be granted for no less than ${longDuration(min)}, and you asked for ${longDuration(r.durationMs)}. Ask again with \`for ${shortDuration(min)}\` or more.`,
+    };
   }
-  return { ok: true, rule };
+  if (r.durationMs !== undefined && max !== undefined && r.durationMs > max) {
+    return {
+      ok: false,
+      message: `${role} can be granted for at most ${longDuration(max)}, and you asked for ${longDuration(r.durationMs)}. Ask again with \`for ${shortDuration(max)}\` or less.`,
+    };
+  }
+  if (r.durationMs === undefined && rule.durationRequired) {
+    const example = max !== undefined ? shortDuration(max) : '4h';
+    return {
+      ok: false,
+      message: `${role} is only granted for a limited time${max !== undefined ? ` (at most ${longDuration(max)})` : ''}. Add \`for ${example}\` to your command.`,
+    };
+  }
+  if (r.durationMs === undefined && max !== undefined) {
+    return { ok: true, rule, durationMs: max, durationDefaulted: true };
+  }
+  return { ok: true, rule, ...(r.durationMs === undefined ? {} : { durationMs: r.durationMs }) };
 }
 
 /**
@@ -414,10 +462,16 @@ export function approverEligibility(
   if (req.approvals.some((a) => a.slackUserId === clickerId)) {
     return {
       ok: false,
-      message: `You already approved ${req.id}; it needs ${Math.max(1, req.approvalsRequired - req.approvals.length)} more approval(s) from someone else.`,
+      message: `You already approved ${req.id}; it needs ${moreApprovals(req.approvalsRequired - req.approvals.length)} from someone else.`,
     };
   }
   return { ok: true };
+}
+
+/** `1 more approval`, `2 more approvals` (at least one: a request still pending needs one more). */
+export function moreApprovals(n: number): string {
+  const k = Math.max(1, n);
+  return `${k} more approval${k === 1 ? '' : 's'}`;
 }
 
 /** Splits approver ids into user ids (U…/W…) and Slack user group ids (S…). */

@@ -92,6 +92,12 @@ export interface RoleChangeRequest {
   extends?: string;
   /** For the revoke of a time-bound grant: the grant it ends. */
   revokes?: string;
+  /**
+   * Facts found at filing that the requester and the approvers should see next to the change (plain text, escaped
+   * when shown): e.g. the duration is the role's cap because none was given, or the role is already held through
+   * a group.
+   */
+  notes?: string[];
 }
 
 /** The key a duplicate of a pending request shares with it (same target, role and action). */

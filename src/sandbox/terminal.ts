@@ -411,7 +411,8 @@ Terminal commands
 People: ${people}
 The approval channel is #${world.approvalChannel.name}; approvers are @${world.approversGroup.handle} (${approvers}).
 Policy: TenantAdmin needs 2 approvals and a reason (at most 4h); SharedSpaceCreator is approved automatically;
-AuditAdmin can't be requested from Slack; anything else needs 1 approval.
+AuditAdmin can't be requested from Slack; anything else needs 1 approval. A grant lasts 1m to 30d (TenantAdmin
+4h); without \`for …\` it gets the cap (4h or 30d), never permanent.
 
 Things to try
 ${tries}`;

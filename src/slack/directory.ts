@@ -74,13 +74,17 @@ export class SlackDirectory {
     return { kind: 'ok', userId, email, name };
   }
 
-  /** The Slack user with this email, if Slack knows one (users.lookupByEmail); undefined otherwise. */
+  /**
+   * The Slack user with this email (users.lookupByEmail); undefined only when Slack says there is none
+   * (`users_not_found`). Any other failure (missing scope, rate limit, timeout, network) throws: "couldn't ask"
+   * must not read as "nobody", or the target of a grant filed by email could approve it themselves.
+   */
   async findUserIdByEmail(email: string): Promise<string | undefined> {
     try {
       const res = await this.#client.users.lookupByEmail({ email });
       return res.user?.id ?? undefined;
     } catch (err) {
-      if (slackErrorCode(err) !== undefined) return undefined;
+      if (slackErrorCode(err) === 'users_not_found') return undefined;
       throw err;
     }
   }

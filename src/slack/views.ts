@@ -91,6 +91,11 @@ function reasonText(req: Pick<RoleChangeRequest, 'reason'>): string {
   return r ? clip(r, 1500) : '_No reason given._';
 }
 
+/** What the app noted at filing (the duration was the cap, the role is held through a group), for a context line. */
+function notesText(req: Pick<RoleChangeRequest, 'notes'>): string[] {
+  return (req.notes ?? []).slice(0, 5).map((n) => `:information_source: ${clip(n, 600)}`);
+}
+
 function approvalsNeeded(req: RoleChangeRequest): number {
   return Math.max(1, Math.floor(Number.isFinite(req.approvalsRequired) ? req.approvalsRequired : 1));
 }
@@ -274,6 +279,7 @@ export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: 
     ]),
     section(`*Reason*\n${reasonText(req)}`),
   ];
+  if (req.notes?.length) blocks.push(context(...notesText(req)));
   const links: string[] = [];
   if (req.extends) links.push(`Extends ${clip(req.extends, 40)}`);
   if (req.revokes) links.push(`Ends the time-bound grant ${clip(req.revokes, 40)}`);
@@ -308,6 +314,7 @@ export function requestFiledMessage(req: RoleChangeRequest, channelName?: string
         `I'll send you a DM when it is decided.`,
       button('Cancel request', ACTION_IDS.cancel, req.id),
     ),
+    ...(req.notes?.length ? [context(...notesText(req))] : []),
     context(
       `Expires ${slackDate(req.expiresAt)} if nobody decides.`,
       `Cancel later with \`/qlik cancel ${rid(req)}\``,
@@ -339,6 +346,7 @@ export function autoApprovedMessage(req: RoleChangeRequest): SlackMessage {
       `:zap: Request *${rid(req)}* was approved automatically by policy: ${change(req)}.\n` +
         `Applying it now; I'll send you a DM with the result.`,
     ),
+    ...(req.notes?.length ? [context(...notesText(req))] : []),
   ];
   return message(`${rid(req)} approved automatically: ${changePlain(req)}. Applying it now.`, blocks);
 }
@@ -432,7 +440,7 @@ function capital(s: string): string {
 export function whoHasMessage(d: {
   role: string;
   directTotal: number;
-  direct: { name: string; email?: string }[];
+  direct: { name: string; email?: string; status?: string }[];
   viaGroupsTotal: number;
   groups: { name: string }[];
   groupsTotal: number;
@@ -465,7 +473,9 @@ export function whoHasMessage(d: {
   );
   if (d.direct.length > 0) {
     const shown = d.direct.slice(0, 20);
-    const lines = shown.map((u) => `• ${clip(u.name, 100)}${u.email ? ` (${clip(u.email, 120)})` : ''}`);
+    const lines = shown.map(
+      (u) => `• ${clip(u.name, 100)}${u.email ? ` (${clip(u.email, 120)})` : ''}${statusNote(u.status)}`,
+    );
     blocks.push(...listSections(lines, { maxBlocks: 2, more: (n) => `…and ${n} more` }));
     if (directTotal > shown.length) {
       blocks.push(
@@ -492,16 +502,25 @@ export function whoHasMessage(d: {
   );
 }
 
+/** ` · _disabled_` after a user who is not plainly active in Qlik; nothing for an active one. */
+function statusNote(status: string | undefined): string {
+  return status && status !== 'active' ? ` · _${clip(status, 20)}_` : '';
+}
+
 export function whoisMessage(d: {
   target: string;
+  /** A group: there are no groups of a group to list. */
+  kind?: 'user' | 'group';
+  status?: string;
   direct: string[];
   viaGroups: { group: string; roles: string[] }[];
 }): SlackMessage {
   const who = clip(d.target, 200);
-  const blocks: KnownBlock[] = [
-    header(`Roles of ${truncate(d.target, 130)}`),
-    section(`*Direct roles:* ${roleList(d.direct)}`),
-  ];
+  const blocks: KnownBlock[] = [header(`Roles of ${truncate(d.target, 130)}`)];
+  if (d.status && d.status !== 'active') {
+    blocks.push(section(`:warning: The Qlik account is *${clip(d.status, 20)}*.`));
+  }
+  blocks.push(section(`*Direct roles:* ${roleList(d.direct)}`));
   if (d.viaGroups.length > 0) {
     blocks.push(section('*Through groups:*'));
     blocks.push(
@@ -510,12 +529,16 @@ export function whoisMessage(d: {
         { maxBlocks: 10, more: (n) => `…and ${n} more group${n === 1 ? '' : 's'}` },
       ),
     );
-  } else {
+  } else if (d.kind !== 'group') {
     blocks.push(context('No roles through groups.'));
   }
   const groupRoles = d.viaGroups.reduce((n, g) => n + g.roles.length, 0);
+  const directText = `${d.direct.length} direct role${d.direct.length === 1 ? '' : 's'}`;
+  const status = d.status && d.status !== 'active' ? ` (${clip(d.status, 20)} in Qlik)` : '';
   return message(
-    `${who}: ${d.direct.length} direct role${d.direct.length === 1 ? '' : 's'}, ${groupRoles} through ${d.viaGroups.length} group${d.viaGroups.length === 1 ? '' : 's'}.`,
+    d.kind === 'group'
+      ? `${who}: ${directText}.`
+      : `${who}${status}: ${directText}, ${groupRoles} through ${d.viaGroups.length} group${d.viaGroups.length === 1 ? '' : 's'}.`,
     blocks,
   );
 }

@@ -72,6 +72,40 @@ describe('resolveTarget', () => {
     expect(r.ok && r.target.principal).toMatchObject({ slackUserId: 'U0DAN' });
   });
 
+  it("refuses to file for an email when Slack can't be asked who it is, and says why", async () => {
+    for (const code of ['missing_scope', 'internal_error']) {
+      fake.injectError('users.lookupByEmail', code, 1);
+      const r = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps);
+      expect(r).toEqual({
+        ok: false,
+        message: expect.stringMatching(
+          new RegExp(
+            `couldn't ask Slack who has the email dan@corp\\.example \\(${code}\\).*Nothing was filed`,
+          ),
+        ),
+      });
+    }
+    // Slack saying "no such user" is an answer: the target simply has no Slack id.
+    const none = await resolveTarget({ kind: 'email', email: 'a"b@corp.example' }, 'U0DAN', deps);
+    expect(none.ok && none.target.principal.name).toBe('Quote "Q" Tester');
+    // A read-only lookup doesn't need the Slack id, so it doesn't ask (and can't fail on it).
+    fake.injectError('users.lookupByEmail', 'missing_scope', 1);
+    const read = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps, {
+      linkSlack: false,
+    });
+    expect(read.ok && read.target.principal).toMatchObject({ name: 'Dan Dubois' });
+    expect(read.ok && 'slackUserId' in read.target.principal).toBe(false);
+    const again = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps);
+    expect(again.ok).toBe(false); // the injected error was still waiting: whois never called Slack
+  });
+
+  it("carries the user's Qlik status", async () => {
+    const viktor = await resolveTarget({ kind: 'email', email: 'viktor@corp.example' }, 'U0DAN', deps);
+    expect(viktor.ok && viktor.target.status).toBe('disabled');
+    const dan = await resolveTarget({ kind: 'me' }, 'U0DAN', deps);
+    expect(dan.ok && dan.target.status).toBe('active');
+  });
+
   it('refuses several Qlik users with one email, unknown Slack users and bots', async () => {
     const twin = await resolveTarget({ kind: 'slack-user', userId: 'U0TWIN' }, 'U0DAN', deps);
     expect(twin).toEqual({

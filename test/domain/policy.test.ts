@@ -14,6 +14,7 @@ import {
   splitApprovers,
 } from '../../src/domain/policy.ts';
 import type { RoleChangeRequest } from '../../src/domain/request.ts';
+import { demoPolicyYaml } from '../../src/sandbox/run/demo-world.ts';
 
 const H = 3_600_000;
 const ENV = { approvalChannel: 'C0ENVCHAN', approvers: ['U0ENVAPPR'] };
@@ -36,7 +37,9 @@ describe('parsePolicy: defaults and the environment', () => {
       approvers: ['U0ENVAPPR'],
       approvalsRequired: 1,
       reasonRequired: false,
+      minDurationMs: 5 * 60_000,
       durationRequired: false,
+      allowDisabledUsers: false,
       autoApprove: false,
       requestable: true,
     });
@@ -90,6 +93,8 @@ roles:
       reasonRequired: true,
       durationRequired: true,
       maxDurationMs: 4 * H,
+      minDurationMs: 5 * 60_000,
+      allowDisabledUsers: false,
       autoApprove: false,
       requestable: true,
     });
@@ -195,6 +200,32 @@ describe('the example policy', () => {
     expect(rolePolicy(p, 'SharedSpaceCreator').autoApprove).toBe(true);
     expect(rolePolicy(p, 'AuditAdmin').requestable).toBe(false);
     expect(rolePolicy(p, 'finance reader').approvers).toEqual(['S0FINANCE1']);
+    expect(p.defaults).toMatchObject({ minDurationMs: 5 * 60_000, allowDisabledUsers: false });
+    // As its comments say: a capped role without `for …` gets the cap; durationRequired refuses instead.
+    expect(checkRequest(p, { action: 'grant', roleName: 'AnalyticsAdmin', reason: 'x' })).toMatchObject({
+      ok: true,
+      durationMs: 7 * 24 * H,
+      durationDefaulted: true,
+    });
+    expect(checkRequest(p, { action: 'grant', roleName: 'TenantAdmin', reason: 'x' }).ok).toBe(false);
+  });
+});
+
+describe('the sandbox policy', () => {
+  it("allows the help's `TenantAdmin for 2m` (its minimum is 1m) and gives uncapped grants 30 days", () => {
+    const p = parsePolicy(demoPolicyYaml(), {});
+    expect(
+      checkRequest(p, {
+        action: 'grant',
+        roleName: 'TenantAdmin',
+        reason: 'incident',
+        durationMs: 2 * 60_000,
+      }).ok,
+    ).toBe(true);
+    expect(checkRequest(p, { action: 'grant', roleName: 'Steward' })).toMatchObject({
+      durationMs: 30 * 24 * H,
+      durationDefaulted: true,
+    });
   });
 });
 
@@ -267,14 +298,81 @@ roles:
   });
 
   it.each([
-    ['grant', 'TenantAdmin', { reason: 'incident', durationMs: 4 * H }],
-    ['revoke', 'TenantAdmin', { reason: 'done', durationMs: 99 * 24 * H }],
-    ['grant', 'Steward', {}],
-    ['grant', 'steward', { durationMs: 2 * 24 * H }],
-    ['grant', 'NotListed', {}],
-  ] as const)('%s %s %j is allowed, with the rule', (action, roleName, extra) => {
-    const r = checkRequest(policy, { action, roleName, ...extra });
-    expect(r).toEqual({ ok: true, rule: rolePolicy(policy, roleName) });
+    ['grant', 'TenantAdmin', { reason: 'incident', durationMs: 4 * H }, 4 * H],
+    ['revoke', 'TenantAdmin', { reason: 'done', durationMs: 99 * 24 * H }, undefined],
+    ['grant', 'steward', { durationMs: 2 * 24 * H }, 2 * 24 * H],
+    ['grant', 'Steward', { durationMs: 5 * 60_000 }, 5 * 60_000],
+  ] as const)(
+    '%s %s %j is allowed, with the rule and the duration asked for',
+    (action, roleName, extra, ms) => {
+      const r = checkRequest(policy, { action, roleName, ...extra });
+      expect(r).toEqual({
+        ok: true,
+        rule: rolePolicy(policy, roleName),
+        ...(ms === undefined ? {} : { durationMs: ms }),
+      });
+    },
+  );
+
+  it('never grants a capped role permanently: no `for …` means the cap, and says it was defaulted', () => {
+    expect(checkRequest(policy, { action: 'grant', roleName: 'Steward' })).toEqual({
+      ok: true,
+      rule: rolePolicy(policy, 'Steward'),
+      durationMs: 2 * 24 * H,
+      durationDefaulted: true,
+    });
+    // The default cap (30d) applies to roles not listed too.
+    expect(checkRequest(policy, { action: 'grant', roleName: 'NotListed' })).toMatchObject({
+      ok: true,
+      durationMs: 30 * 24 * H,
+      durationDefaulted: true,
+    });
+    // Without any cap a grant without `for …` stays permanent.
+    const uncapped = parsePolicy('', ENV);
+    expect(checkRequest(uncapped, { action: 'grant', roleName: 'X' })).toEqual({
+      ok: true,
+      rule: uncapped.defaults,
+    });
+  });
+
+  it('refuses grants shorter than the minimum (default 5 minutes), naming it', () => {
+    for (const ms of [1_000, 45_000, 4 * 60_000]) {
+      const r = checkRequest(policy, { action: 'grant', roleName: 'Steward', durationMs: ms });
+      expect(r).toEqual({
+        ok: false,
+        message: expect.stringMatching(
+          /`Steward` can be granted for no less than 5 minutes.*Ask again with `for 5m` or more/,
+        ),
+      });
+    }
+    const set = parsePolicy(
+      'minDuration: 1m\nroles:\n  Steward: { minDuration: 30s }\n  TenantAdmin: { minDuration: 1h }\n',
+      ENV,
+    );
+    expect(checkRequest(set, { action: 'grant', roleName: 'Steward', durationMs: 30_000 }).ok).toBe(true);
+    expect(checkRequest(set, { action: 'grant', roleName: 'Other', durationMs: 30_000 })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('no less than 1 minute, and you asked for 30 seconds'),
+    });
+    expect(checkRequest(set, { action: 'grant', roleName: 'TenantAdmin', durationMs: H / 2 })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('`for 1h` or more'),
+    });
+  });
+
+  it('refuses a minimum above the cap, by path', () => {
+    expect(problemsOf('roles:\n  Steward: { minDuration: 2h, maxDuration: 1h }\n')).toEqual([
+      expect.stringMatching(/^roles\.Steward\.minDuration: 2 hours is longer than maxDuration \(1 hour\)/),
+    ]);
+    expect(problemsOf('minDuration: 2h\nmaxDuration: 1h\n')).toEqual([
+      expect.stringMatching(/^minDuration: 2 hours is longer than maxDuration/),
+    ]);
+  });
+
+  it('reads allowDisabledUsers (default false), per role too', () => {
+    const p = parsePolicy('roles:\n  Steward: { allowDisabledUsers: true }\n', ENV);
+    expect(p.defaults.allowDisabledUsers).toBe(false);
+    expect(rolePolicy(p, 'steward').allowDisabledUsers).toBe(true);
   });
 });
 
@@ -307,11 +405,15 @@ describe('approverEligibility', () => {
     });
     expect(approverEligibility(req({ action: 'revoke' }), 'U0ALICE01')).toEqual({ ok: true });
   });
-  it('counts one approval per person', () => {
+  it('counts one approval per person, and says how many more are needed in proper English', () => {
     const r = req({ approvals: [{ slackUserId: 'U0CAROL01', at: 0 }] });
     expect(approverEligibility(r, 'U0CAROL01')).toEqual({
       ok: false,
-      message: expect.stringMatching(/already approved/),
+      message: expect.stringMatching(/already approved.*needs 1 more approval from someone else/),
+    });
+    const three = req({ approvalsRequired: 3, approvals: [{ slackUserId: 'U0CAROL01', at: 0 }] });
+    expect(approverEligibility(three, 'U0CAROL01')).toMatchObject({
+      message: expect.stringContaining('needs 2 more approvals from'),
     });
     expect(approverEligibility(r, 'U0DAVE001')).toEqual({ ok: true });
   });

@@ -191,6 +191,7 @@ describe('the demo world', () => {
       '/qlik grant',
       'who-has',
       'for 2m',
+      'it gets the cap (4h or 30d), never permanent',
       'press',
       'as bob',
       '@alice',

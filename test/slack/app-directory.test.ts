@@ -44,6 +44,18 @@ describe('lookupUser', () => {
     expect(await dir.findUserIdByEmail('nobody@corp.example')).toBeUndefined();
   });
 
+  it('tells Slack\'s "no such user" apart from not being able to ask', async () => {
+    const dir = new SlackDirectory(client());
+    expect(await dir.findUserIdByEmail('nobody@corp.example')).toBeUndefined();
+    for (const code of ['missing_scope', 'ratelimited', 'internal_error', 'invalid_auth']) {
+      fake.injectError('users.lookupByEmail', code, 1);
+      await expect(dir.findUserIdByEmail('alice@corp.example')).rejects.toMatchObject({
+        data: { error: code },
+      });
+    }
+    expect(await dir.findUserIdByEmail('alice@corp.example')).toBe('U0A');
+  });
+
   it('does not remember a failed lookup', async () => {
     const dir = new SlackDirectory(client());
     fake.injectError('users.info', 'internal_error', 1);
