@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import { type ParsedCommand, parseCommand } from '../command-parser.ts';
 import type { SlackMessage } from '../messenger.ts';
-import { escapeMrkdwn } from '../mrkdwn.ts';
+import { escapeMrkdwn, truncate } from '../mrkdwn.ts';
 import { message, section } from '../views/blocks.ts';
 import {
   auditMessage,
@@ -73,6 +73,26 @@ export async function handleQlikCommand(args: { body: unknown; ack: Ack }, deps:
   }
   await args.ack();
   await deps.inflight.run(() => answer(cmd, payload, deps));
+}
+
+/**
+ * Another slash command routed to this app (renamed in the app's settings, or an old one still installed): ack it
+ * with a sentence rather than leave Slack to show "didn't respond".
+ */
+export async function handleOtherCommand(
+  args: { body: unknown; ack: Ack },
+  ours: string = '/qlik',
+): Promise<void> {
+  const raw = (args.body as { command?: unknown } | null)?.command;
+  const name = typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : 'That command';
+  commands.inc({ command: 'other', outcome: 'invalid' });
+  await args.ack(
+    ephemeral(
+      errorMessage(
+        `${truncate(name, 40)} isn't a command of this app. Type \`${ours} help\` to see what it does.`,
+      ),
+    ),
+  );
 }
 
 function ephemeral(msg: SlackMessage) {

@@ -5,7 +5,7 @@ import type { AccessRequestApp } from '../../../src/app/access-requests.ts';
 import type { RoleChangeRequest } from '../../../src/domain/request.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { handleButton } from '../../../src/slack/listeners/actions.ts';
-import { handleQlikCommand } from '../../../src/slack/listeners/command.ts';
+import { handleOtherCommand, handleQlikCommand } from '../../../src/slack/listeners/command.ts';
 import { InFlight } from '../../../src/slack/listeners/inflight.ts';
 import type { SlackMessage } from '../../../src/slack/messenger.ts';
 
@@ -140,5 +140,33 @@ describe('handleButton', () => {
     expect(h.sent[0]?.text).toContain('not an approver');
     await handleButton({ body: click('approve', false, ''), ack: () => h.ack() }, h.deps);
     expect(h.sent[1]?.text).toContain("doesn't do anything");
+  });
+
+  it('answers an over-long, forged or missing value without echoing it and without asking the app', async () => {
+    let asked = 0;
+    const h = harness({
+      approve: async () => {
+        asked++;
+        return { ok: true, message: 'x' };
+      },
+    });
+    for (const value of [`R-${'A'.repeat(150)}`, '<!channel> R-7KQ2', 'r-7kq2x']) {
+      await handleButton({ body: click('approve', true, value), ack: () => h.ack() }, h.deps);
+    }
+    await handleButton({ body: { ...click('approve'), actions: [] }, ack: () => h.ack() }, h.deps);
+    expect(asked).toBe(0);
+    expect(h.sent).toHaveLength(4);
+    for (const m of h.sent) {
+      expect(m.text).toBe("That button doesn't do anything any more.");
+    }
+  });
+});
+
+describe('handleOtherCommand', () => {
+  it('acks another command with a sentence naming it', async () => {
+    const h = harness({});
+    await handleOtherCommand({ body: { ...body('x'), command: '/deploy' }, ack: h.ack });
+    expect(h.events).toEqual(['ack+body']);
+    expect(h.sent[0]?.text).toContain("/deploy isn't a command of this app");
   });
 });
