@@ -80,22 +80,24 @@ export function createWebClient(slack: Config['slack'], logger: Logger): WebClie
   return new WebClient(slack.botToken, webClientOptions(slack, logger));
 }
 
-/** Adapts pino to the logger interface Bolt and the Web API client expect. */
+/**
+ * Adapts pino to the logger interface Bolt and the Web API client expect, at info and above whatever LOG_LEVEL
+ * says: at debug both log raw request and response bodies (users.info profiles with emails, error bodies that may
+ * echo the token), which no redaction of ours can be trusted to catch. Bolt and the client may ask for a lower
+ * level; it is never applied.
+ */
 export function boltLogger(log: Logger): BoltLogger {
-  let level = LogLevel.INFO;
   const fmt = (msg: unknown[]) =>
     msg
       .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
       .join(' ');
   return {
-    debug: (...msg: unknown[]) => log.debug(fmt(msg)),
+    debug: () => {},
     info: (...msg: unknown[]) => log.info(fmt(msg)),
     warn: (...msg: unknown[]) => log.warn(fmt(msg)),
     error: (...msg: unknown[]) => log.error(fmt(msg)),
-    setLevel: (l: LogLevel) => {
-      level = l;
-    },
-    getLevel: () => level,
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
     setName: () => {},
   };
 }
