@@ -2,7 +2,7 @@
 // any string gives a result and never an exception; anything it cannot use becomes `invalid` naming the part.
 import { closest, distance } from 'fastest-levenshtein';
 import { parseDuration } from '../config.ts';
-import { truncate, unescapeSlack } from './mrkdwn.ts';
+import { stripBidi, truncate, unescapeSlack } from './mrkdwn.ts';
 
 export type WhoRef =
   | { kind: 'slack-user'; userId: string; handle?: string }
@@ -358,7 +358,8 @@ function parseDurationWords(c: Cursor): { ms: number; text: string } {
 }
 
 function parseReason(c: Cursor, afterKeyword: number): string {
-  const reason = unescapeSlack(c.src.slice(afterKeyword)).trim();
+  // Bidi controls are dropped before the reason is stored: it is shown in the public approval message.
+  const reason = stripBidi(unescapeSlack(c.src.slice(afterKeyword))).trim();
   if (reason === '')
     throw new Problem('Add your reason after `because`, e.g. `because incident 4711`.', c.usage);
   const length = [...reason].length;

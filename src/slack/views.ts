@@ -131,6 +131,14 @@ function emoji(state: RequestState): string {
   return Object.hasOwn(STATE_EMOJI, state) ? STATE_EMOJI[state] : ':grey_question:';
 }
 
+/**
+ * When a pending request lapses. Worded apart from a grant's end ("access ends …"), so nobody reads the
+ * request's deadline as the time their access would stop.
+ */
+function requestExpiry(req: Pick<RoleChangeRequest, 'expiresAt'>): string {
+  return `request expires if undecided ${slackDate(req.expiresAt)}`;
+}
+
 /** One line saying where the request stands, for the approval message and the lists. */
 function stateLine(req: RoleChangeRequest, names?: Names): string {
   const e = emoji(req.state);
@@ -140,7 +148,7 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
       : 'approved automatically by policy';
   switch (req.state) {
     case 'pending':
-      return `${e} *Waiting for approval* (${approvalsCount(req)}) · expires ${slackDate(req.expiresAt)}`;
+      return `${e} *Waiting for approval* (${approvalsCount(req)}) · ${requestExpiry(req)}`;
     case 'approved':
       return `${e} *Approved*: ${byApprovers}. Queued to apply.`;
     case 'applying':
@@ -150,7 +158,7 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
       const msg = raw === '' ? '' : ` ${raw}${/[.!?…]$/.test(raw) ? '' : '.'}`;
       const until =
         isTimeBound(req) && req.result?.revokeAt !== undefined
-          ? ` Ends ${slackDate(req.result.revokeAt)}.`
+          ? ` Access ends ${slackDate(req.result.revokeAt)}.`
           : '';
       return `${e} *Applied*:${msg || ' done.'}${until}`;
     }
@@ -297,21 +305,41 @@ export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: 
 
 // ---- replies to the requester
 
-/** Ephemeral receipt: the request was filed and is waiting for approval. */
-export function requestFiledMessage(req: RoleChangeRequest, channelName?: string): SlackMessage {
+/**
+ * Ephemeral receipt: the request was filed and is waiting for approval. With `postProblem` (the approval message
+ * could not be posted) the receipt says first, and plainly, that approvers were not notified, and why.
+ */
+export function requestFiledMessage(
+  req: RoleChangeRequest,
+  channelName?: string,
+  postProblem?: string,
+): SlackMessage {
   const where = channelName?.trim() ? ` in ${channelRef(channelName.trim())}` : '';
   const n = approvalsNeeded(req);
   const needs = `${n} approval${n === 1 ? '' : 's'}`;
+  const problem = postProblem?.trim();
+  const expiry = context(`${capital(requestExpiry(req))}.`, `Cancel later with \`/qlik cancel ${rid(req)}\``);
+  if (problem) {
+    const blocks: KnownBlock[] = [
+      section(
+        `:warning: *Approvers were NOT notified${where}.* Request *${rid(req)}* was filed: ${change(req)}.\n` +
+          `${clip(problem, 1200)}\nIt needs ${needs}; I'll send you a DM when it is decided.`,
+        button('Cancel request', ACTION_IDS.cancel, req.id),
+      ),
+      expiry,
+    ];
+    return message(
+      `Approvers were NOT notified: request ${rid(req)} (${changePlain(req)}) was filed, but its approval message could not be posted.`,
+      blocks,
+    );
+  }
   const blocks: KnownBlock[] = [
     section(
       `:inbox_tray: Request *${rid(req)}* filed: ${change(req)}.\nIt is waiting for approval${where} (needs ${needs}). ` +
         `I'll send you a DM when it is decided.`,
       button('Cancel request', ACTION_IDS.cancel, req.id),
     ),
-    context(
-      `Expires ${slackDate(req.expiresAt)} if nobody decides.`,
-      `Cancel later with \`/qlik cancel ${rid(req)}\``,
-    ),
+    expiry,
   ];
   return message(`Request ${rid(req)} filed: ${changePlain(req)}. Waiting for approval.`, blocks);
 }
@@ -324,7 +352,7 @@ export function duplicateRequestMessage(existing: RoleChangeRequest): SlackMessa
         `filed by ${mention(existing.requesterId)} ${slackDate(existing.createdAt)}. ` +
         `Approvals so far: ${approvalsCount(existing)}.\nNo new request was filed.`,
     ),
-    context(`It expires ${slackDate(existing.expiresAt)}. See \`/qlik requests\` for your pending requests.`),
+    context(`${capital(requestExpiry(existing))}. See \`/qlik requests\` for your pending requests.`),
   ];
   return message(
     `${rid(existing)} is already pending: ${changePlain(existing)}. No new request was filed.`,
@@ -550,7 +578,7 @@ export function rolesMessage(
 const LIST_MAX = 10;
 
 function requestLine(req: RoleChangeRequest): string {
-  return `*${rid(req)}* ${change(req)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · expires ${slackDate(req.expiresAt)}`;
+  return `*${rid(req)}* ${change(req)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
 }
 
 export function requestsMessage(d: {

@@ -110,3 +110,22 @@ describe('requests the bot does not handle', () => {
     ).toBe(401);
   });
 });
+
+describe('what the bot echoes', () => {
+  it('drops bidi controls from a reason, in the store and in the public approval message', async () => {
+    const receipt = await f.command(U.dan, 'grant frank@corp.example Steward because fix\u202Eevil\u2066 x');
+    const id = f.requestIdIn(receipt);
+    const msg = await f.approvalMessage(id);
+    expect(allText(msg)).toContain('fixevil x');
+    expect(allText(msg)).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/);
+    expect((await f.store.get(id))?.reason).toBe('fixevil x');
+  });
+
+  it('says first that approvers were NOT notified when the approval message cannot be posted', async () => {
+    f.fake.injectError('chat.postMessage', 'not_in_channel');
+    const receipt = await f.command(U.dan, 'grant frank@corp.example DataServicesContributor');
+    expect(receipt.text).toMatch(/^Approvers were NOT notified/);
+    expect(allText(receipt)).toContain('not_in_channel');
+    expect(allText(receipt)).not.toContain('waiting for approval');
+  });
+});

@@ -394,3 +394,10 @@ describe('parseCommand properties', () => {
     );
   });
 });
+
+describe('parseCommand: bidi controls', () => {
+  it('drops them from a reason before it is stored', () => {
+    const cmd = parseCommand('grant me Steward because fix\u202Eevil\u2067 now\u200E');
+    expect(cmd).toMatchObject({ kind: 'grant', reason: 'fixevil now' });
+  });
+});

@@ -156,7 +156,7 @@ describe('approvalMessage', () => {
           revokeAt: T0 + 4 * H,
         },
       },
-      /\*Applied\*: alice now has TenantAdmin\. Ends <!date\^1714579200/,
+      /\*Applied\*: alice now has TenantAdmin\. Access ends <!date\^1714579200/,
     ],
     ['failed', { error: 'Qlik said: Forbidden (403)' }, /\*Failed\*: Qlik said: Forbidden \(403\)/],
     ['denied', { deniedBy: 'U0DAVE', updatedAt: T0 + H }, /\*Denied\* by <@U0DAVE> <!date\^1714568400/],
@@ -227,6 +227,37 @@ describe('replies to the requester', () => {
     expect(all(requestFiledMessage(request({ approvalsRequired: 1 }), 'access-requests'))).toContain(
       'in #access-requests (needs 1 approval)',
     );
+  });
+
+  it('requestFiledMessage says first and plainly that approvers were not notified when the post failed', () => {
+    const problem =
+      "I couldn't post it to the approval channel (not_in_channel), so approvers won't see it there.";
+    const m = requestFiledMessage(request(), 'C0APPROVE', problem);
+    expectValid(m);
+    expect(m.text).toMatch(/^Approvers were NOT notified/);
+    const first = (m.blocks[0] as SectionBlock).text?.text ?? '';
+    expect(first).toMatch(/^:warning: \*Approvers were NOT notified in <#C0APPROVE>\.\*/);
+    expect(first).toContain('not_in_channel');
+    expect(all(m)).not.toContain('waiting for approval');
+  });
+
+  it("labels a request's expiry apart from the end of the access it asks for", () => {
+    expect(all(requestFiledMessage(request(), 'C0APPROVE'))).toContain('Request expires if undecided <!date');
+    expect(all(approvalMessage(request()))).toContain('request expires if undecided <!date');
+    expect(all(requestsMessage({ mine: [request()], toApprove: [] }))).toContain(
+      'request expires if undecided',
+    );
+    expect(all(approvalMessage(request()))).not.toMatch(/· expires/);
+  });
+
+  it('drops bidi controls from everything it echoes: reason, names, role, fallback text', () => {
+    const evil = 'fix\u202Eevil\u2066x\u2069\u200F\u061C';
+    const r = request({ reason: evil, role: { id: 'r', name: `Tenant\u202DAdmin` } });
+    for (const m of [approvalMessage(r), requestFiledMessage(r, 'C0APPROVE'), errorMessage(evil)]) {
+      expect(JSON.stringify(m)).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/);
+      expect(JSON.stringify(m)).not.toMatch(/\\u202[a-e]/i);
+    }
+    expect(all(approvalMessage(r))).toContain('fixevilx');
   });
 
   it('duplicateRequestMessage points at the pending request', () => {

@@ -163,10 +163,13 @@ async function run(
         }
         return refused(res);
       }
-      const receipt = res.autoApproved
-        ? autoApprovedMessage(res.request)
-        : requestFiledMessage(res.request, res.approvalChannel);
-      return res.postProblem ? [receipt, errorMessage(res.postProblem)] : [receipt];
+      // Not posted to the approval channel: a pending request's receipt says so first (in one message); an
+      // auto-approved one needs no approver, so the problem follows as a warning.
+      if (res.autoApproved) {
+        const receipt = autoApprovedMessage(res.request);
+        return res.postProblem ? [receipt, errorMessage(res.postProblem)] : [receipt];
+      }
+      return [requestFiledMessage(res.request, res.approvalChannel, res.postProblem)];
     }
     case 'who-has': {
       const res = await app.whoHas(cmd.role);

@@ -79,6 +79,22 @@ describe('handleQlikCommand', () => {
     expect(h.sent[0]?.text).toContain('R-7KQ2 filed');
   });
 
+  it('sends one receipt that says approvers were not notified when the approval message was not posted', async () => {
+    const h = harness({
+      fileRequest: async () => ({
+        ok: true,
+        request: req,
+        autoApproved: false,
+        approvalChannel: 'C0APPR',
+        postProblem: "I couldn't post it to the approval channel (not_in_channel).",
+      }),
+    });
+    await handleQlikCommand({ body: body('grant me Steward'), ack: h.ack }, h.deps);
+    expect(h.events).toEqual(['ack', 'respond']);
+    expect(h.sent[0]?.text).toMatch(/^Approvers were NOT notified/);
+    expect(JSON.stringify(h.sent[0])).toContain('not_in_channel');
+  });
+
   it('answers help and malformed commands in the ack itself, without calling the app', async () => {
     const h = harness({});
     await handleQlikCommand({ body: body(''), ack: h.ack }, h.deps);
