@@ -16,6 +16,7 @@ import {
   type Readiness,
 } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
+import { findUserIdByHandle } from './handles.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
 import type { SlackMessenger } from './messenger.ts';
 
@@ -177,6 +178,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       ephemeral: (channel, user, msg) => deps.messenger.ephemeral(channel, user, msg),
       logger: deps.logger.child({ module: 'listeners' }),
       inflight,
+      findUserByHandle: (handle) => findUserIdByHandle(app.client, handle),
     },
     deps.command,
   );

@@ -253,6 +253,25 @@ export function helpMessage(problem?: string, usage?: string): SlackMessage {
   return message(text, blocks);
 }
 
+/**
+ * A problem with one command: what is wrong and the usage of that command, in two lines, with a pointer to the
+ * full help rather than the help itself.
+ */
+export function usageMessage(problem: string, usage: string): SlackMessage {
+  const p = problem.trim() || "I couldn't read that command.";
+  const blocks: KnownBlock[] = [section(`:warning: ${clip(p, 2900)}`)];
+  blocks.push(
+    context(
+      usage.trim() ? `Usage: \`${clip(usage.trim(), 300)}\`` : 'Usage:',
+      '`/qlik help` lists every command',
+    ),
+  );
+  return message(
+    `${truncate(escapeMrkdwn(p), 1000)} Usage: ${truncate(escapeMrkdwn(usage.trim()), 300)}`,
+    blocks,
+  );
+}
+
 /** Something went wrong that the user should know about; `text` is written for them. */
 export function errorMessage(text: string): SlackMessage {
   const t = text.trim() || 'Something went wrong.';

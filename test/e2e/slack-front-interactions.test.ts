@@ -129,3 +129,25 @@ describe('what the bot echoes', () => {
     expect(allText(receipt)).not.toContain('waiting for approval');
   });
 });
+
+describe('problems with one argument', () => {
+  it('says a deactivated @name is deactivated, not "who is that" plus the whole help', async () => {
+    const answer = await f.command(U.dan, 'grant @gone Steward');
+    expect(allText(answer)).toContain('deactivated');
+    expect(allText(answer)).not.toContain("can't tell who");
+    expect(allText(answer)).not.toContain('Qlik access: commands');
+  });
+
+  it('answers an unknown @name and a bad duration with the problem and the usage of that command only', async () => {
+    for (const [text, problem] of [
+      ['grant @nobody Steward', "I can't tell who `@nobody` is"],
+      ['grant me Steward for 5x', "`5x` isn't a duration"],
+    ] as const) {
+      const answer = await f.command(U.dan, text);
+      expect(allText(answer)).toContain(problem);
+      expect(allText(answer)).toContain('/qlik grant &lt;who&gt; &lt;role&gt;');
+      expect(allText(answer)).not.toContain('Qlik access: commands');
+      expect(allText(answer)).not.toContain('/qlik who-has');
+    }
+  });
+});

@@ -95,6 +95,37 @@ describe('handleQlikCommand', () => {
     expect(JSON.stringify(h.sent[0])).toContain('not_in_channel');
   });
 
+  it("answers a problem with one argument in two lines: the problem and that command's usage", async () => {
+    const h = harness({});
+    await handleQlikCommand({ body: body('grant me Steward for 5x'), ack: h.ack }, h.deps);
+    const m = h.sent[0]!;
+    expect(m.text).toContain("`5x` isn't a duration");
+    expect(JSON.stringify(m)).toContain('/qlik grant &lt;who&gt; &lt;role&gt;');
+    expect(JSON.stringify(m)).not.toContain('/qlik who-has');
+    expect(m.blocks).toHaveLength(2);
+  });
+
+  it('hands an unlinked @name to the app as the Slack user of that name, or says nobody has it', async () => {
+    const asked: unknown[] = [];
+    const h = harness({
+      fileRequest: async (input: { who: unknown }) => {
+        asked.push(input.who);
+        return { ok: false, message: "Lee Leaver's Slack account is deactivated" };
+      },
+    });
+    const deps = {
+      ...h.deps,
+      findUserByHandle: async (name: string) => (name === 'leaver' ? 'U0LEAVER' : undefined),
+    };
+    await handleQlikCommand({ body: body('grant @leaver Steward'), ack: h.ack }, deps);
+    expect(asked).toEqual([{ kind: 'slack-user', userId: 'U0LEAVER', handle: 'leaver' }]);
+    expect(h.sent[0]?.text).toContain('deactivated');
+    await handleQlikCommand({ body: body('grant @nobody Steward'), ack: h.ack }, deps);
+    expect(asked).toHaveLength(1);
+    expect(h.sent[1]?.text).toContain("I can't tell who `@nobody` is");
+    expect(JSON.stringify(h.sent[1])).toContain('/qlik grant &lt;who&gt; &lt;role&gt;');
+  });
+
   it('answers help and malformed commands in the ack itself, without calling the app', async () => {
     const h = harness({});
     await handleQlikCommand({ body: body(''), ack: h.ack }, h.deps);
