@@ -71,7 +71,7 @@ function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boo
   );
 }
 
-/** `grant *TenantAdmin* to Alice (alice@corp.com) for 4 hours` */
+/** `grant *TenantAdmin* to Alice (alice@corp.example) for 4 hours` */
 function change(req: RoleChangeRequest): string {
   if (req.action === 'revoke') return `revoke *${roleName(req)}* from ${target(req)}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
@@ -213,7 +213,7 @@ const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] =
     'ask for a role; approvers decide',
     '/qlik grant @alice ManagedSpaceCreator for 4h because quarterly report',
   ],
-  [USAGE.revoke, 'ask to remove a role', '/qlik revoke alice@corp.com TenantAdmin because left the team'],
+  [USAGE.revoke, 'ask to remove a role', '/qlik revoke alice@corp.example TenantAdmin because left the team'],
   [USAGE['who-has'], 'who holds a role, directly and through groups', '/qlik who-has TenantAdmin'],
   [USAGE.whois, 'the roles of a person or group', '/qlik whois group:"Sales Ops"'],
   [USAGE.roles, "the tenant's roles"],

@@ -2,6 +2,7 @@ import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/type
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RequestState, RoleChangeRequest } from '../../src/domain/request.ts';
+import { demoTenant } from '../../src/sandbox/qlik-sim/index.ts';
 import {
   ACTION_IDS,
   type AuditEventView,
@@ -491,6 +492,19 @@ describe('read-only answers stay within limits for big tenants', () => {
 });
 
 describe('help and errors', () => {
+  it("helpMessage's examples name people, groups and roles the sandbox has", () => {
+    const tenant = demoTenant();
+    const help = all(helpMessage());
+    const emails = help.match(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g) ?? [];
+    expect(emails.length).toBeGreaterThan(0);
+    for (const e of emails) expect(tenant.usersByEmail(e), e).toHaveLength(1);
+    for (const g of help.matchAll(/group:(?:"([^"]+)"|&quot;([^&]+)&quot;|(\w+))/g)) {
+      const name = g[1] ?? g[2] ?? g[3]!;
+      if (name !== 'Name') expect(tenant.groupByName(name), name).toBeDefined();
+    }
+    for (const r of ['ManagedSpaceCreator', 'TenantAdmin']) expect(tenant.roleByName(r)).toBeDefined();
+  });
+
   it('helpMessage lists every command with an example', () => {
     const m = helpMessage();
     expectValid(m);
