@@ -5,6 +5,7 @@
 // policy and the request from Redis at the moment it is made, and every change goes through the store's guarded
 // transitions, so double clicks, replays and concurrent approvers decide a request once.
 import { stringify } from 'csv-stringify';
+import { formatDuration } from '../domain/duration.ts';
 import { approverEligibility, checkRequest, type Policy, rolePolicy } from '../domain/policy.ts';
 import {
   describeTarget,
@@ -800,7 +801,7 @@ function heldRefusal(action: RoleAction, t: ResolvedTarget, role: RoleRef): Refu
 
 function requestDetail(r: Pick<NewRequest, 'action' | 'durationMs' | 'reason' | 'extends'>): string {
   const parts: string[] = [r.action];
-  if (r.durationMs !== undefined) parts.push(`for ${Math.round(r.durationMs / 60_000)} min`);
+  if (r.durationMs !== undefined) parts.push(`for ${formatDuration(r.durationMs)}`);
   if (r.extends) parts.push(`extends ${r.extends}`);
   if (r.reason) parts.push(`because ${r.reason}`);
   return clipText(parts.join(' '), 600);

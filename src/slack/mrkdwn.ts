@@ -1,5 +1,6 @@
 // Owns how text becomes Slack mrkdwn: escaping of user and Qlik data, the one truncate, Slack's mention and
 // date tokens, and human-readable durations. Pure. Anything not built here is treated as untrusted.
+import { formatDuration } from '../domain/duration.ts';
 
 /**
  * Unicode's bidirectional controls (embeddings, overrides, isolates and the invisible direction marks). One in a
@@ -94,29 +95,8 @@ export function slackDate(epochMs: number): string {
   return `<!date^${Math.floor(epochMs / 1000)}^{date_short_pretty} {time}|${fallback}>`;
 }
 
-const UNITS: readonly [ms: number, one: string, many: string][] = [
-  [604_800_000, 'week', 'weeks'],
-  [86_400_000, 'day', 'days'],
-  [3_600_000, 'hour', 'hours'],
-  [60_000, 'minute', 'minutes'],
-  [1_000, 'second', 'seconds'],
-];
-
-/** `4 hours`, `1 week`, `1 day 12 hours`: at most the two largest units, rounded down. */
-export function humanDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 1_000) return Number.isFinite(ms) && ms > 0 ? 'under a second' : 'no time';
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [size, one, many] of UNITS) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      parts.push(`${n} ${n === 1 ? one : many}`);
-      rest -= n * size;
-    } else if (parts.length > 0) break;
-    if (parts.length === 2) break;
-  }
-  return parts.join(' ');
-}
+/** `4 hours`, `1 week`, `1 day 12 hours`: the one duration format (domain/duration.ts), shared with the audit log. */
+export const humanDuration = formatDuration;
 
 /** Joins names as `a, b and c`, showing at most `max` and then "and N more". */
 export function listNames(names: readonly string[], max = 20): string {

@@ -86,9 +86,22 @@ function changePlain(req: RoleChangeRequest): string {
   return `grant ${role} to ${clip(describeTarget(req.target), 120)}${d}`;
 }
 
-function reasonText(req: Pick<RoleChangeRequest, 'reason'>): string {
+/**
+ * An extension's stored reason is "Extends R-7Q9F: <the original reason>"; it reads as
+ * "extends R-7Q9F (reason: …)" so that it is neither a reason starting with a capital verb after "because"
+ * nor the link said twice. Other reasons are shown as given.
+ */
+function extensionReason(reason: string, extendsId: string | undefined): string | undefined {
+  if (!extendsId || !reason.startsWith(`Extends ${extendsId}`)) return undefined;
+  const rest = reason.slice(`Extends ${extendsId}`.length).replace(/^:\s*/, '').trim();
+  return `extends ${extendsId}${rest ? ` (reason: ${rest})` : ''}`;
+}
+
+function reasonText(req: Pick<RoleChangeRequest, 'reason' | 'extends'>, max = 1500): string {
   const r = req.reason?.trim();
-  return r ? clip(r, 1500) : '_No reason given._';
+  if (!r) return '_No reason given._';
+  const ext = extensionReason(r, req.extends);
+  return clip(ext ? capital(ext) : r, max);
 }
 
 function approvalsNeeded(req: RoleChangeRequest): number {
@@ -150,7 +163,7 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
     case 'pending':
       return `${e} *Waiting for approval* (${approvalsCount(req)}) · ${requestExpiry(req)}`;
     case 'approved':
-      return `${e} *Approved*: ${byApprovers}. Queued to apply.`;
+      return `${e} *Approved* ${byApprovers.replace(/^approved /, '')}. Queued to apply.`;
     case 'applying':
       return `${e} *Applying…* (${byApprovers})`;
     case 'applied': {
@@ -302,10 +315,14 @@ export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: 
     section(`*Reason*\n${reasonText(req)}`),
   ];
   const links: string[] = [];
-  if (req.extends) links.push(`Extends ${clip(req.extends, 40)}`);
+  // The reason of an extension already says which grant it extends (extensionReason); otherwise say it here.
+  if (req.extends && !extensionReason(req.reason?.trim() ?? '', req.extends))
+    links.push(`Extends ${clip(req.extends, 40)}`);
   if (req.revokes) links.push(`Ends the time-bound grant ${clip(req.revokes, 40)}`);
   if (links.length > 0) blocks.push(context(...links));
-  if (req.state !== 'pending' && req.approvals.length > 0) {
+  // Approved and applying name the approvers in the state line already: say it once.
+  const stateNamesApprovers = req.state === 'approved' || req.state === 'applying';
+  if (req.state !== 'pending' && req.approvals.length > 0 && !stateNamesApprovers) {
     blocks.push(context(`Approvals: ${approvalsCount(req)}: ${approversList(req, names)}`));
   } else if (req.state === 'pending' && req.approvals.length > 0) {
     blocks.push(context(`Approved so far by ${approversList(req, names)}`));
@@ -616,7 +633,7 @@ export function requestsMessage(d: {
   if (d.toApprove.length === 0) blocks.push(context('Nothing is waiting for you.'));
   for (const req of d.toApprove.slice(0, LIST_MAX)) {
     const reason = req.reason?.trim()
-      ? `\n_Reason:_ ${clip(req.reason.trim().replace(/\s+/g, ' '), 300)}`
+      ? `\n_Reason:_ ${reasonText({ ...req, reason: req.reason.trim().replace(/\s+/g, ' ') }, 300)}`
       : '';
     blocks.push(section(truncate(requestLine(req), 1500) + reason));
     blocks.push(
@@ -640,6 +657,48 @@ export type AuditEventView = AuditEvent;
 
 const AUDIT_MAX = 100;
 
+/** What each recorded action reads as after the actor's name; `{id}` is the request. */
+const AUDIT_VERBS: Readonly<Record<string, string>> = {
+  requested: 'filed {id}',
+  approved: 'approved {id}',
+  denied: 'denied {id}',
+  cancelled: 'cancelled {id}',
+  expired: 'closed {id}, undecided when it expired',
+  applying: 'started applying {id}',
+  applied: 'applied {id}',
+  failed: 'could not apply {id}',
+  revoked: 'revoked {id}',
+  'expired-revoked': 'ended {id} when its time ran out',
+  'revoke-requested': 'asked to revoke {id} now',
+  'revoke-failed': 'could not revoke {id}',
+};
+
+const AUDIT_ACTORS: Readonly<Record<string, string>> = {
+  system: 'The bot',
+  worker: 'The bot',
+  policy: 'Policy',
+};
+
+/** One audit event as a sentence: "<date>: @frank revoked *R-EPZE* (*ManagedSpaceCreator* for Frank). Outcome: ok." */
+function auditSentence(e: AuditEventView): string {
+  const actor = Object.hasOwn(AUDIT_ACTORS, e.actor) ? AUDIT_ACTORS[e.actor]! : mention(e.actor);
+  const id = e.requestId ? `*${clip(e.requestId, 40)}*` : 'a request';
+  const verb = Object.hasOwn(AUDIT_VERBS, e.action)
+    ? AUDIT_VERBS[e.action]!
+    : `recorded ${clip(e.action, 60)} on {id}`;
+  const role = e.role ? `*${clip(e.role, 100)}*` : '';
+  const target = e.target ? clip(e.target, 150) : '';
+  const what = role && target ? `${role} for ${target}` : role || target;
+  return `${slackDate(e.time)}: ${actor} ${verb.replace('{id}', id)}${what ? ` (${what})` : ''}. Outcome: ${clip(e.outcome, 60)}.`;
+}
+
+/** An audit detail, with an extension's "because Extends R-…: …" read as "extends R-… (reason: …)". */
+function auditDetail(detail: string): string {
+  const m = /^(.*?)\bextends (R-[2-9A-HJKMNP-Z]{4,8}) because (Extends \2.*)$/.exec(detail);
+  if (!m) return detail;
+  return `${m[1]}${extensionReason(m[3]!, m[2])}`;
+}
+
 export function auditMessage(events: AuditEventView[]): SlackMessage {
   const blocks: KnownBlock[] = [header('Audit log')];
   if (events.length === 0) {
@@ -647,17 +706,10 @@ export function auditMessage(events: AuditEventView[]): SlackMessage {
     return message('No audit events match.', blocks);
   }
   const lines = events.slice(0, AUDIT_MAX).map((e) => {
-    const parts = [`${slackDate(e.time)}`];
-    if (e.requestId) parts.push(`*${clip(e.requestId, 40)}*`);
-    parts.push(`${clip(e.action, 60)} by ${mention(e.actor)}`);
-    const what = [e.role ? `*${clip(e.role, 100)}*` : '', e.target ? clip(e.target, 150) : ''].filter(
-      Boolean,
-    );
-    if (what.length > 0) parts.push(what.join(' · '));
-    parts.push(`→ ${clip(e.outcome, 60)}`);
-    let line = `• ${parts.join(' ')}`;
+    let line = `• ${auditSentence(e)}`;
     if (e.before || e.after) line += `\n      ${roleList(e.before)} → ${roleList(e.after)}`;
-    if (e.detail?.trim()) line += `\n      _${clip(e.detail.trim().replace(/\s+/g, ' '), 200)}_`;
+    const detail = e.detail?.trim() ? auditDetail(e.detail.trim().replace(/\s+/g, ' ')) : '';
+    if (detail) line += `\n      _${clip(detail, 200)}_`;
     return line;
   });
   blocks.push(...listSections(lines, { maxBlocks: 45, maxLine: 900, more: (n) => `…and ${n} more events` }));

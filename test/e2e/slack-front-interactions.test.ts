@@ -151,3 +151,17 @@ describe('problems with one argument', () => {
     }
   });
 });
+
+describe('one duration format', () => {
+  it('writes a grant for 240 minutes as "4 hours" on the card and in the audit detail', async () => {
+    const receipt = await f.command(
+      U.dan,
+      'grant frank@corp.example TenantAdmin for 240m because incident 7',
+    );
+    const id = f.requestIdIn(receipt);
+    expect(allText(await f.approvalMessage(id))).toContain('Grant for 4 hours');
+    const events = await f.audit.recent({ limit: 20 });
+    const filed = events.find((e) => e.requestId === id && e.action === 'requested');
+    expect(filed?.detail).toBe('grant for 4 hours because incident 7');
+  });
+});

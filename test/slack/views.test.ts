@@ -143,8 +143,8 @@ describe('approvalMessage', () => {
   });
 
   const decided: [RequestState, Partial<RoleChangeRequest>, RegExp][] = [
-    ['approved', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Approved\*: approved by <@U0CAROL>/],
-    ['approved', { approvals: [] }, /approved automatically by policy/],
+    ['approved', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Approved\* by <@U0CAROL>/],
+    ['approved', { approvals: [] }, /\*Approved\* automatically by policy/],
     ['applying', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Applying…\*/],
     [
       'applied',
@@ -481,13 +481,70 @@ describe('read-only answers stay within limits for big tenants', () => {
     const m = auditMessage([event, { ...event, actor: 'worker', action: 'applied', detail: 'took 2 tries' }]);
     expectValid(m);
     expect(all(m)).toMatch(
-      /\*R-7KQ2\* approved by <@U0CAROL> \*TenantAdmin\* · Alice → ok\n\s+Steward → Steward and TenantAdmin/,
+      /: <@U0CAROL> approved \*R-7KQ2\* \(\*TenantAdmin\* for Alice\)\. Outcome: ok\.\n\s+Steward → Steward and TenantAdmin/,
     );
-    expect(all(m)).toContain('applied by worker');
+    expect(all(m)).toContain('The bot applied *R-7KQ2* (*TenantAdmin* for Alice). Outcome: ok.');
     const huge = auditMessage(Array.from({ length: 5000 }, () => ({ ...event, detail: 'x'.repeat(2000) })));
     expectValid(huge);
     expect(all(huge)).toContain('5000 events; the first 100 are listed');
     expectValid(auditMessage([]));
+  });
+});
+
+describe('wording', () => {
+  it('says who approved once', () => {
+    const m = approvalMessage(
+      request({ state: 'approved', approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }),
+    );
+    expect(all(m)).not.toMatch(/[Aa]pproved\W+approved/);
+    expect(all(m).match(/U0CAROL/g)).toHaveLength(1);
+  });
+
+  it("renders an extension's reason as 'extends R-… (reason: …)', on the card, in lists and in the audit", () => {
+    const ext = request({ id: 'R-AAAA', extends: 'R-7Q9F', reason: 'Extends R-7Q9F: quarter end' });
+    const card = all(approvalMessage(ext));
+    expect(card).toContain('Extends R-7Q9F (reason: quarter end)');
+    expect(card).not.toContain('Extends R-7Q9F:');
+    expect(card.match(/R-7Q9F/g)).toHaveLength(1);
+    expect(all(requestsMessage({ mine: [], toApprove: [ext] }))).toContain(
+      'Extends R-7Q9F (reason: quarter end)',
+    );
+    const audit = all(
+      auditMessage([
+        {
+          time: T0,
+          requestId: 'R-AAAA',
+          actor: 'U0DAN',
+          action: 'requested',
+          role: 'TenantAdmin',
+          target: 'Alice',
+          outcome: 'pending',
+          detail: 'grant for 4 hours extends R-7Q9F because Extends R-7Q9F: quarter end',
+        },
+      ]),
+    );
+    expect(audit).toContain('grant for 4 hours extends R-7Q9F (reason: quarter end)');
+    expect(audit).not.toContain('because Extends');
+  });
+
+  it('reads an audit line as a sentence, also for a revoke by a person', () => {
+    const line = all(
+      auditMessage([
+        {
+          time: T0,
+          requestId: 'R-EPZE',
+          actor: 'U0FRANK',
+          action: 'revoke-requested',
+          role: 'ManagedSpaceCreator',
+          target: 'Frank Fischer',
+          outcome: 'queued',
+        },
+      ]),
+    );
+    expect(line).toContain(
+      '<@U0FRANK> asked to revoke *R-EPZE* now (*ManagedSpaceCreator* for Frank Fischer). Outcome: queued.',
+    );
+    expect(line).not.toMatch(/ManagedSpaceCreator\* ·/);
   });
 });
 
