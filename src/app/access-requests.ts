@@ -5,10 +5,10 @@
 // policy and the request from Redis at the moment it is made, and every change goes through the store's guarded
 // transitions, so double clicks, replays and concurrent approvers decide a request once.
 import { stringify } from 'csv-stringify';
+import { formatDuration } from '../domain/duration.ts';
 import {
   approverEligibility,
   checkRequest,
-  longDuration,
   moreApprovals,
   type Policy,
   rolePolicy,
@@ -925,7 +925,7 @@ function filingNotes(
   const notes: string[] = [];
   if (check.durationDefaulted && check.durationMs !== undefined) {
     notes.push(
-      `No \`for …\` was given, so this grant lasts ${longDuration(check.durationMs)}: the most ${role.name} allows.`,
+      `No \`for …\` was given, so this grant lasts ${formatDuration(check.durationMs)}: the most ${role.name} allows.`,
     );
   }
   const groups = t.viaGroups.filter((g) => holds(g.roles, role)).map((g) => g.group);
@@ -948,7 +948,7 @@ function roleHint(s: readonly string[]): string {
 
 function requestDetail(r: Pick<NewRequest, 'action' | 'durationMs' | 'reason' | 'extends'>): string {
   const parts: string[] = [r.action];
-  if (r.durationMs !== undefined) parts.push(`for ${Math.round(r.durationMs / 60_000)} min`);
+  if (r.durationMs !== undefined) parts.push(`for ${formatDuration(r.durationMs)}`);
   if (r.extends) parts.push(`extends ${r.extends}`);
   if (r.reason) parts.push(`because ${r.reason}`);
   return clipText(parts.join(' '), 600);

@@ -1,11 +1,13 @@
 // Owns the approval policy: the YAML file (and APPROVERS / APPROVAL_CHANNEL from the environment) parsed once
 // into a Policy, and the pure decisions taken from it: may this role be requested like this, may this person
 // approve. Reading the file is the only I/O; every problem in it is reported at once, by path.
+
 import { readFileSync } from 'node:fs';
 import { closest, distance } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { type Config, parseDuration } from '../config.ts';
+import { formatDuration } from './duration.ts';
 import type { RoleChangeRequest } from './request.ts';
 
 export interface RolePolicy {
@@ -224,7 +226,7 @@ function ruleProblems(path: string, input: RuleInput, rule: RolePolicy): string[
     (path === '' || input.minDuration !== undefined || input.maxDuration !== undefined)
   ) {
     problems.push(
-      `${where}minDuration: ${longDuration(rule.minDurationMs)} is longer than maxDuration (${longDuration(max)}), so no grant could be filed`,
+      `${where}minDuration: ${formatDuration(rule.minDurationMs)} is longer than maxDuration (${formatDuration(max)}), so no grant could be filed`,
     );
   }
   if (rule.autoApprove && input.requestable === false) {
@@ -364,25 +366,6 @@ function shortDuration(ms: number): string {
   return `${Math.max(1, Math.ceil(ms / 1_000))}s`;
 }
 
-/** `4 hours`, `30 days`, `45 seconds`: the largest unit that divides the duration evenly, in words. */
-export function longDuration(ms: number): string {
-  const units = [
-    [604_800_000, 'week'],
-    [86_400_000, 'day'],
-    [3_600_000, 'hour'],
-    [60_000, 'minute'],
-    [1_000, 'second'],
-  ] as const;
-  for (const [size, name] of units) {
-    if (ms >= size && ms % size === 0) {
-      const n = ms / size;
-      return `${n} ${name}${n === 1 ? '' : 's'}`;
-    }
-  }
-  const minutes = Math.round(ms / 60_000);
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-}
-
 /** What checkRequest lets through: the rule, and for a grant the duration it really gets. */
 export interface CheckedRequest {
   ok: true;
@@ -422,20 +405,20 @@ export function checkRequest(
   if (r.durationMs !== undefined && r.durationMs < min) {
     return {
       ok: false,
-      message: `${role} can be granted for no less than ${longDuration(min)}, and you asked for ${longDuration(r.durationMs)}. Ask again with \`for ${shortDuration(min)}\` or more.`,
+      message: `${role} can be granted for no less than ${formatDuration(min)}, and you asked for ${formatDuration(r.durationMs)}. Ask again with \`for ${shortDuration(min)}\` or more.`,
     };
   }
   if (r.durationMs !== undefined && max !== undefined && r.durationMs > max) {
     return {
       ok: false,
-      message: `${role} can be granted for at most ${longDuration(max)}, and you asked for ${longDuration(r.durationMs)}. Ask again with \`for ${shortDuration(max)}\` or less.`,
+      message: `${role} can be granted for at most ${formatDuration(max)}, and you asked for ${formatDuration(r.durationMs)}. Ask again with \`for ${shortDuration(max)}\` or less.`,
     };
   }
   if (r.durationMs === undefined && rule.durationRequired) {
     const example = max !== undefined ? shortDuration(max) : '4h';
     return {
       ok: false,
-      message: `${role} is only granted for a limited time${max !== undefined ? ` (at most ${longDuration(max)})` : ''}. Add \`for ${example}\` to your command.`,
+      message: `${role} is only granted for a limited time${max !== undefined ? ` (at most ${formatDuration(max)})` : ''}. Add \`for ${example}\` to your command.`,
     };
   }
   if (r.durationMs === undefined && max !== undefined) {

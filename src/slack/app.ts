@@ -16,6 +16,7 @@ import {
   type Readiness,
 } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
+import { findUserIdByHandle } from './handles.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
 import type { SlackMessenger } from './messenger.ts';
 
@@ -80,22 +81,24 @@ export function createWebClient(slack: Config['slack'], logger: Logger): WebClie
   return new WebClient(slack.botToken, webClientOptions(slack, logger));
 }
 
-/** Adapts pino to the logger interface Bolt and the Web API client expect. */
+/**
+ * Adapts pino to the logger interface Bolt and the Web API client expect, at info and above whatever LOG_LEVEL
+ * says: at debug both log raw request and response bodies (users.info profiles with emails, error bodies that may
+ * echo the token), which no redaction of ours can be trusted to catch. Bolt and the client may ask for a lower
+ * level; it is never applied.
+ */
 export function boltLogger(log: Logger): BoltLogger {
-  let level = LogLevel.INFO;
   const fmt = (msg: unknown[]) =>
     msg
       .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
       .join(' ');
   return {
-    debug: (...msg: unknown[]) => log.debug(fmt(msg)),
+    debug: () => {},
     info: (...msg: unknown[]) => log.info(fmt(msg)),
     warn: (...msg: unknown[]) => log.warn(fmt(msg)),
     error: (...msg: unknown[]) => log.error(fmt(msg)),
-    setLevel: (l: LogLevel) => {
-      level = l;
-    },
-    getLevel: () => level,
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
     setName: () => {},
   };
 }
@@ -154,6 +157,15 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       endpoints: '/slack/events',
       logger: common.logger,
       processBeforeResponse: false,
+      // The listeners ack everything Slack sends (listeners/index.ts); should anything still go unacked, answer
+      // 200 rather than Bolt's 404, so Slack shows no error for it.
+      unhandledRequestHandler: ({ logger, response }) => {
+        logger.warn('a signed request was not acknowledged in time by any listener');
+        if (!response.headersSent) {
+          response.writeHead(200);
+          response.end();
+        }
+      },
     });
     app = new App({ ...common, receiver });
   }
@@ -166,6 +178,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       ephemeral: (channel, user, msg) => deps.messenger.ephemeral(channel, user, msg),
       logger: deps.logger.child({ module: 'listeners' }),
       inflight,
+      findUserByHandle: (handle) => findUserIdByHandle(app.client, handle),
     },
     deps.command,
   );
@@ -262,6 +275,14 @@ function verifiedSlackEvents(signingSecret: string, receiver: HTTPReceiver, log:
         res.end('invalid request signature\n');
         return;
       }
+      const unfit = notForBolt(req, raw);
+      if (unfit) {
+        // Signed, so it is from Slack: ack it at once (Slack shows an error for anything else) and drop it.
+        log.warn({ reason: unfit }, 'acked a signed request the bot has nothing to do with');
+        res.writeHead(200);
+        res.end();
+        return;
+      }
       (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
       try {
         receiver.requestListener(req, res);
@@ -277,6 +298,47 @@ function verifiedSlackEvents(signingSecret: string, receiver: HTTPReceiver, log:
       }
     })();
   };
+}
+
+/**
+ * Why Bolt can't take a verified request, if it can't: Bolt answers a body with neither `command` nor `payload`
+ * (or a payload it can't classify) with nothing, i.e. a 404 after 3 s, and throws (a 500) on an interactivity
+ * payload without `user.id` or a block_actions without an action. Everything else goes to Bolt, whose listeners
+ * ack every command, button, view and shortcut (listeners/index.ts).
+ */
+export function notForBolt(req: IncomingMessage, raw: Buffer): string | undefined {
+  const type = req.headers['content-type'] ?? '';
+  const text = raw.toString('utf8');
+  let body: unknown;
+  if (type.startsWith('application/json')) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return 'unreadable JSON';
+    }
+    const b = body as { type?: unknown; event?: unknown } | null;
+    if (typeof b !== 'object' || b === null || typeof b.type !== 'string') return 'no type';
+    if (b.type === 'event_callback' && (typeof b.event !== 'object' || b.event === null)) return 'no event';
+    return undefined;
+  }
+  const form = new URLSearchParams(text);
+  if (form.has('command')) return undefined;
+  const payload = form.get('payload');
+  if (payload === null) return 'neither a command nor a payload';
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return 'unreadable payload';
+  }
+  const p = body as { type?: unknown; user?: { id?: unknown }; actions?: unknown } | null;
+  if (typeof p !== 'object' || p === null || typeof p.type !== 'string') return 'payload without a type';
+  if (typeof p.user !== 'object' || p.user === null || typeof p.user.id !== 'string' || p.user.id === '')
+    return `${p.type.slice(0, 40)} without a user`;
+  if (p.type === 'block_actions') {
+    const first = Array.isArray(p.actions) ? (p.actions[0] as unknown) : undefined;
+    if (typeof first !== 'object' || first === null) return 'block_actions without an action';
+  }
+  return undefined;
 }
 
 function isSslCheck(req: IncomingMessage, raw: Buffer): boolean {

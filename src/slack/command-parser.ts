@@ -2,7 +2,7 @@
 // any string gives a result and never an exception; anything it cannot use becomes `invalid` naming the part.
 import { closest, distance } from 'fastest-levenshtein';
 import { parseDuration } from '../config.ts';
-import { truncate, unescapeSlack } from './mrkdwn.ts';
+import { stripBidi, truncate, unescapeSlack } from './mrkdwn.ts';
 
 export type WhoRef =
   | { kind: 'slack-user'; userId: string; handle?: string }
@@ -10,16 +10,30 @@ export type WhoRef =
   | { kind: 'email'; email: string }
   | { kind: 'group'; name: string };
 
+/**
+ * Who, as typed: a WhoRef, or an `@name` Slack did not turn into a mention. Slack links a typed @name only for a
+ * member it can show in its list, so a deactivated account arrives as plain text; the Slack listener looks the
+ * name up in the workspace and hands the app a mention, whose lookup then says exactly what is wrong.
+ */
+export type ParsedWho = WhoRef | { kind: 'handle'; handle: string };
+
 export type ParsedCommand =
-  | { kind: 'grant'; who: WhoRef; role: string; durationMs?: number; durationText?: string; reason?: string }
-  | { kind: 'revoke'; who: WhoRef; role: string; reason?: string }
+  | {
+      kind: 'grant';
+      who: ParsedWho;
+      role: string;
+      durationMs?: number;
+      durationText?: string;
+      reason?: string;
+    }
+  | { kind: 'revoke'; who: ParsedWho; role: string; reason?: string }
   | { kind: 'who-has'; role: string }
-  | { kind: 'whois'; who: WhoRef }
+  | { kind: 'whois'; who: ParsedWho }
   | { kind: 'roles' }
   | { kind: 'requests' }
   | { kind: 'help' }
   | { kind: 'cancel'; requestId: string }
-  | { kind: 'audit'; who?: WhoRef; role?: string }
+  | { kind: 'audit'; who?: ParsedWho; role?: string }
   | { kind: 'invalid'; problem: string; usage: string };
 
 export type CommandKind = Exclude<ParsedCommand['kind'], 'invalid'>;
@@ -75,6 +89,8 @@ const ESCAPABLE = new Set(['"', '\\', '\u201C', '\u201D']);
 
 const REQUEST_ID = /^(?:R-)?([2-9A-HJKMNP-Z]{4,8})$/i;
 const SLACK_MENTION = /^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$/i;
+/** A Slack username as typed after `@`: letters, digits, `.`, `_` and `-`. */
+const SLACK_HANDLE = /^@[\p{L}\p{N}][\p{L}\p{N}._-]{0,79}$/u;
 const MAILTO = /^<mailto:([^|>]+)(?:\|[^>]*)?>$/i;
 const EMAIL =
   /^[^\s@<>]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
@@ -187,7 +203,7 @@ function isWhoShaped(t: Token): boolean {
   return s.toLowerCase() === 'me' || s.startsWith('<') || /^group:/i.test(s) || s.includes('@');
 }
 
-function parseWho(c: Cursor, t: Token): WhoRef {
+function parseWho(c: Cursor, t: Token): ParsedWho {
   if (t.quoted !== undefined) {
     if (!t.group) {
       throw new Problem(
@@ -264,6 +280,7 @@ function parseWho(c: Cursor, t: Token): WhoRef {
   }
   const plain = unescapeSlack(s);
   if (EMAIL.test(plain) && plain.length <= 254) return { kind: 'email', email: plain };
+  if (SLACK_HANDLE.test(plain)) return { kind: 'handle', handle: plain.slice(1) };
   if (plain.startsWith('@')) {
     throw new Problem(
       `I can't tell who ${code(plain)} is. Pick them from Slack's @mention list so the mention becomes a link, or use their email.`,
@@ -358,7 +375,8 @@ function parseDurationWords(c: Cursor): { ms: number; text: string } {
 }
 
 function parseReason(c: Cursor, afterKeyword: number): string {
-  const reason = unescapeSlack(c.src.slice(afterKeyword)).trim();
+  // Bidi controls are dropped before the reason is stored: it is shown in the public approval message.
+  const reason = stripBidi(unescapeSlack(c.src.slice(afterKeyword))).trim();
   if (reason === '')
     throw new Problem('Add your reason after `because`, e.g. `because incident 4711`.', c.usage);
   const length = [...reason].length;
@@ -547,8 +565,10 @@ export function formatRole(role: string): string {
     : quote(role);
 }
 
-export function formatWho(who: WhoRef): string {
+export function formatWho(who: ParsedWho): string {
   switch (who.kind) {
+    case 'handle':
+      return `@${who.handle}`;
     case 'me':
       return 'me';
     case 'email':

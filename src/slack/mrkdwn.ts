@@ -1,12 +1,25 @@
 // Owns how text becomes Slack mrkdwn: escaping of user and Qlik data, the one truncate, Slack's mention and
 // date tokens, and human-readable durations. Pure. Anything not built here is treated as untrusted.
+import { formatDuration } from '../domain/duration.ts';
+
+/**
+ * Unicode's bidirectional controls (embeddings, overrides, isolates and the invisible direction marks). One in a
+ * reason or a name reverses how the rest of the line reads ("…because fix\u202Eevil" shows "livE" backwards), so a
+ * public message could say something other than what was filed.
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+
+/** `text` without bidirectional control characters. Applied to everything the bot shows (escape and truncate). */
+export function stripBidi(text: string): string {
+  return text.replace(BIDI_CONTROLS, '');
+}
 
 /**
  * Escapes the three characters Slack's mrkdwn treats as control characters, so data such as `<!channel>` or
- * `<https://evil|click>` renders as text and can neither ping nor link.
+ * `<https://evil|click>` renders as text and can neither ping nor link; bidi controls are dropped.
  */
 export function escapeMrkdwn(text: string): string {
-  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+  return stripBidi(text).replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }
 
 /** Reverses Slack's own escaping of `&`, `<` and `>` (Slack escapes them in slash-command text). */
@@ -19,9 +32,11 @@ export const ELLIPSIS = '…';
 /**
  * Shortens `text` to at most `max` UTF-16 code units (Slack counts characters; code units are never fewer),
  * ending with "…". Never splits a surrogate pair, an `&…;` entity or a `<…>` token we built, so a cut
- * can neither produce broken characters nor a half mention that swallows what follows.
+ * can neither produce broken characters nor a half mention that swallows what follows. Every block text goes
+ * through here (views/blocks.ts), so this is also where bidi controls are dropped from all the bot shows.
  */
-export function truncate(text: string, max: number): string {
+export function truncate(input: string, max: number): string {
+  const text = stripBidi(input);
   if (text.length <= max) return text;
   if (max <= 0) return '';
   if (max === 1) return ELLIPSIS;
@@ -80,29 +95,8 @@ export function slackDate(epochMs: number): string {
   return `<!date^${Math.floor(epochMs / 1000)}^{date_short_pretty} {time}|${fallback}>`;
 }
 
-const UNITS: readonly [ms: number, one: string, many: string][] = [
-  [604_800_000, 'week', 'weeks'],
-  [86_400_000, 'day', 'days'],
-  [3_600_000, 'hour', 'hours'],
-  [60_000, 'minute', 'minutes'],
-  [1_000, 'second', 'seconds'],
-];
-
-/** `4 hours`, `1 week`, `1 day 12 hours`: at most the two largest units, rounded down. */
-export function humanDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 1_000) return Number.isFinite(ms) && ms > 0 ? 'under a second' : 'no time';
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [size, one, many] of UNITS) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      parts.push(`${n} ${n === 1 ? one : many}`);
-      rest -= n * size;
-    } else if (parts.length > 0) break;
-    if (parts.length === 2) break;
-  }
-  return parts.join(' ');
-}
+/** `4 hours`, `1 week`, `1 day 12 hours`: the one duration format (domain/duration.ts), shared with the audit log. */
+export const humanDuration = formatDuration;
 
 /** Joins names as `a, b and c`, showing at most `max` and then "and N more". */
 export function listNames(names: readonly string[], max = 20): string {

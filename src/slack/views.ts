@@ -71,7 +71,7 @@ function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boo
   );
 }
 
-/** `grant *TenantAdmin* to Alice (alice@corp.com) for 4 hours` */
+/** `grant *TenantAdmin* to Alice (alice@corp.example) for 4 hours` */
 function change(req: RoleChangeRequest): string {
   if (req.action === 'revoke') return `revoke *${roleName(req)}* from ${target(req)}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
@@ -86,9 +86,22 @@ function changePlain(req: RoleChangeRequest): string {
   return `grant ${role} to ${clip(describeTarget(req.target), 120)}${d}`;
 }
 
-function reasonText(req: Pick<RoleChangeRequest, 'reason'>): string {
+/**
+ * An extension's stored reason is "Extends R-7Q9F: <the original reason>"; it reads as
+ * "extends R-7Q9F (reason: …)" so that it is neither a reason starting with a capital verb after "because"
+ * nor the link said twice. Other reasons are shown as given.
+ */
+function extensionReason(reason: string, extendsId: string | undefined): string | undefined {
+  if (!extendsId || !reason.startsWith(`Extends ${extendsId}`)) return undefined;
+  const rest = reason.slice(`Extends ${extendsId}`.length).replace(/^:\s*/, '').trim();
+  return `extends ${extendsId}${rest ? ` (reason: ${rest})` : ''}`;
+}
+
+function reasonText(req: Pick<RoleChangeRequest, 'reason' | 'extends'>, max = 1500): string {
   const r = req.reason?.trim();
-  return r ? clip(r, 1500) : '_No reason given._';
+  if (!r) return '_No reason given._';
+  const ext = extensionReason(r, req.extends);
+  return clip(ext ? capital(ext) : r, max);
 }
 
 /** What the app noted at filing (the duration was the cap, the role is held through a group), for a context line. */
@@ -136,6 +149,14 @@ function emoji(state: RequestState): string {
   return Object.hasOwn(STATE_EMOJI, state) ? STATE_EMOJI[state] : ':grey_question:';
 }
 
+/**
+ * When a pending request lapses. Worded apart from a grant's end ("access ends …"), so nobody reads the
+ * request's deadline as the time their access would stop.
+ */
+function requestExpiry(req: Pick<RoleChangeRequest, 'expiresAt'>): string {
+  return `request expires if undecided ${slackDate(req.expiresAt)}`;
+}
+
 /** One line saying where the request stands, for the approval message and the lists. */
 function stateLine(req: RoleChangeRequest, names?: Names): string {
   const e = emoji(req.state);
@@ -145,9 +166,9 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
       : 'approved automatically by policy';
   switch (req.state) {
     case 'pending':
-      return `${e} *Waiting for approval* (${approvalsCount(req)}) · expires ${slackDate(req.expiresAt)}`;
+      return `${e} *Waiting for approval* (${approvalsCount(req)}) · ${requestExpiry(req)}`;
     case 'approved':
-      return `${e} *Approved*: ${byApprovers}. Queued to apply.`;
+      return `${e} *Approved* ${byApprovers.replace(/^approved /, '')}. Queued to apply.`;
     case 'applying':
       return `${e} *Applying…* (${byApprovers})`;
     case 'applied': {
@@ -155,7 +176,7 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
       const msg = raw === '' ? '' : ` ${raw}${/[.!?…]$/.test(raw) ? '' : '.'}`;
       const until =
         isTimeBound(req) && req.result?.revokeAt !== undefined
-          ? ` Ends ${slackDate(req.result.revokeAt)}.`
+          ? ` Access ends ${slackDate(req.result.revokeAt)}.`
           : '';
       return `${e} *Applied*:${msg || ' done.'}${until}`;
     }
@@ -210,7 +231,7 @@ const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] =
     'ask for a role; approvers decide',
     '/qlik grant @alice ManagedSpaceCreator for 4h because quarterly report',
   ],
-  [USAGE.revoke, 'ask to remove a role', '/qlik revoke alice@corp.com TenantAdmin because left the team'],
+  [USAGE.revoke, 'ask to remove a role', '/qlik revoke alice@corp.example TenantAdmin because left the team'],
   [USAGE['who-has'], 'who holds a role, directly and through groups', '/qlik who-has TenantAdmin'],
   [USAGE.whois, 'the roles of a person or group', '/qlik whois group:"Sales Ops"'],
   [USAGE.roles, "the tenant's roles"],
@@ -250,6 +271,25 @@ export function helpMessage(problem?: string, usage?: string): SlackMessage {
   return message(text, blocks);
 }
 
+/**
+ * A problem with one command: what is wrong and the usage of that command, in two lines, with a pointer to the
+ * full help rather than the help itself.
+ */
+export function usageMessage(problem: string, usage: string): SlackMessage {
+  const p = problem.trim() || "I couldn't read that command.";
+  const blocks: KnownBlock[] = [section(`:warning: ${clip(p, 2900)}`)];
+  blocks.push(
+    context(
+      usage.trim() ? `Usage: \`${clip(usage.trim(), 300)}\`` : 'Usage:',
+      '`/qlik help` lists every command',
+    ),
+  );
+  return message(
+    `${truncate(escapeMrkdwn(p), 1000)} Usage: ${truncate(escapeMrkdwn(usage.trim()), 300)}`,
+    blocks,
+  );
+}
+
 /** Something went wrong that the user should know about; `text` is written for them. */
 export function errorMessage(text: string): SlackMessage {
   const t = text.trim() || 'Something went wrong.';
@@ -281,10 +321,14 @@ export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: 
   ];
   if (req.notes?.length) blocks.push(context(...notesText(req)));
   const links: string[] = [];
-  if (req.extends) links.push(`Extends ${clip(req.extends, 40)}`);
+  // The reason of an extension already says which grant it extends (extensionReason); otherwise say it here.
+  if (req.extends && !extensionReason(req.reason?.trim() ?? '', req.extends))
+    links.push(`Extends ${clip(req.extends, 40)}`);
   if (req.revokes) links.push(`Ends the time-bound grant ${clip(req.revokes, 40)}`);
   if (links.length > 0) blocks.push(context(...links));
-  if (req.state !== 'pending' && req.approvals.length > 0) {
+  // Approved and applying name the approvers in the state line already: say it once.
+  const stateNamesApprovers = req.state === 'approved' || req.state === 'applying';
+  if (req.state !== 'pending' && req.approvals.length > 0 && !stateNamesApprovers) {
     blocks.push(context(`Approvals: ${approvalsCount(req)}: ${approversList(req, names)}`));
   } else if (req.state === 'pending' && req.approvals.length > 0) {
     blocks.push(context(`Approved so far by ${approversList(req, names)}`));
@@ -303,11 +347,35 @@ export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: 
 
 // ---- replies to the requester
 
-/** Ephemeral receipt: the request was filed and is waiting for approval. */
-export function requestFiledMessage(req: RoleChangeRequest, channelName?: string): SlackMessage {
+/**
+ * Ephemeral receipt: the request was filed and is waiting for approval. With `postProblem` (the approval message
+ * could not be posted) the receipt says first, and plainly, that approvers were not notified, and why.
+ */
+export function requestFiledMessage(
+  req: RoleChangeRequest,
+  channelName?: string,
+  postProblem?: string,
+): SlackMessage {
   const where = channelName?.trim() ? ` in ${channelRef(channelName.trim())}` : '';
   const n = approvalsNeeded(req);
   const needs = `${n} approval${n === 1 ? '' : 's'}`;
+  const problem = postProblem?.trim();
+  const expiry = context(`${capital(requestExpiry(req))}.`, `Cancel later with \`/qlik cancel ${rid(req)}\``);
+  if (problem) {
+    const blocks: KnownBlock[] = [
+      section(
+        `:warning: *Approvers were NOT notified${where}.* Request *${rid(req)}* was filed: ${change(req)}.\n` +
+          `${clip(problem, 1200)}\nIt needs ${needs}; I'll send you a DM when it is decided.`,
+        button('Cancel request', ACTION_IDS.cancel, req.id),
+      ),
+      ...(req.notes?.length ? [context(...notesText(req))] : []),
+      expiry,
+    ];
+    return message(
+      `Approvers were NOT notified: request ${rid(req)} (${changePlain(req)}) was filed, but its approval message could not be posted.`,
+      blocks,
+    );
+  }
   const blocks: KnownBlock[] = [
     section(
       `:inbox_tray: Request *${rid(req)}* filed: ${change(req)}.\nIt is waiting for approval${where} (needs ${needs}). ` +
@@ -315,10 +383,7 @@ export function requestFiledMessage(req: RoleChangeRequest, channelName?: string
       button('Cancel request', ACTION_IDS.cancel, req.id),
     ),
     ...(req.notes?.length ? [context(...notesText(req))] : []),
-    context(
-      `Expires ${slackDate(req.expiresAt)} if nobody decides.`,
-      `Cancel later with \`/qlik cancel ${rid(req)}\``,
-    ),
+    expiry,
   ];
   return message(`Request ${rid(req)} filed: ${changePlain(req)}. Waiting for approval.`, blocks);
 }
@@ -331,7 +396,7 @@ export function duplicateRequestMessage(existing: RoleChangeRequest): SlackMessa
         `filed by ${mention(existing.requesterId)} ${slackDate(existing.createdAt)}. ` +
         `Approvals so far: ${approvalsCount(existing)}.\nNo new request was filed.`,
     ),
-    context(`It expires ${slackDate(existing.expiresAt)}. See \`/qlik requests\` for your pending requests.`),
+    context(`${capital(requestExpiry(existing))}. See \`/qlik requests\` for your pending requests.`),
   ];
   return message(
     `${rid(existing)} is already pending: ${changePlain(existing)}. No new request was filed.`,
@@ -573,7 +638,7 @@ export function rolesMessage(
 const LIST_MAX = 10;
 
 function requestLine(req: RoleChangeRequest): string {
-  return `*${rid(req)}* ${change(req)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · expires ${slackDate(req.expiresAt)}`;
+  return `*${rid(req)}* ${change(req)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
 }
 
 export function requestsMessage(d: {
@@ -592,7 +657,7 @@ export function requestsMessage(d: {
   if (d.toApprove.length === 0) blocks.push(context('Nothing is waiting for you.'));
   for (const req of d.toApprove.slice(0, LIST_MAX)) {
     const reason = req.reason?.trim()
-      ? `\n_Reason:_ ${clip(req.reason.trim().replace(/\s+/g, ' '), 300)}`
+      ? `\n_Reason:_ ${reasonText({ ...req, reason: req.reason.trim().replace(/\s+/g, ' ') }, 300)}`
       : '';
     blocks.push(section(truncate(requestLine(req), 1500) + reason));
     blocks.push(
@@ -616,6 +681,48 @@ export type AuditEventView = AuditEvent;
 
 const AUDIT_MAX = 100;
 
+/** What each recorded action reads as after the actor's name; `{id}` is the request. */
+const AUDIT_VERBS: Readonly<Record<string, string>> = {
+  requested: 'filed {id}',
+  approved: 'approved {id}',
+  denied: 'denied {id}',
+  cancelled: 'cancelled {id}',
+  expired: 'closed {id}, undecided when it expired',
+  applying: 'started applying {id}',
+  applied: 'applied {id}',
+  failed: 'could not apply {id}',
+  revoked: 'revoked {id}',
+  'expired-revoked': 'ended {id} when its time ran out',
+  'revoke-requested': 'asked to revoke {id} now',
+  'revoke-failed': 'could not revoke {id}',
+};
+
+const AUDIT_ACTORS: Readonly<Record<string, string>> = {
+  system: 'The bot',
+  worker: 'The bot',
+  policy: 'Policy',
+};
+
+/** One audit event as a sentence: "<date>: @frank revoked *R-EPZE* (*ManagedSpaceCreator* for Frank). Outcome: ok." */
+function auditSentence(e: AuditEventView): string {
+  const actor = Object.hasOwn(AUDIT_ACTORS, e.actor) ? AUDIT_ACTORS[e.actor]! : mention(e.actor);
+  const id = e.requestId ? `*${clip(e.requestId, 40)}*` : 'a request';
+  const verb = Object.hasOwn(AUDIT_VERBS, e.action)
+    ? AUDIT_VERBS[e.action]!
+    : `recorded ${clip(e.action, 60)} on {id}`;
+  const role = e.role ? `*${clip(e.role, 100)}*` : '';
+  const target = e.target ? clip(e.target, 150) : '';
+  const what = role && target ? `${role} for ${target}` : role || target;
+  return `${slackDate(e.time)}: ${actor} ${verb.replace('{id}', id)}${what ? ` (${what})` : ''}. Outcome: ${clip(e.outcome, 60)}.`;
+}
+
+/** An audit detail, with an extension's "because Extends R-…: …" read as "extends R-… (reason: …)". */
+function auditDetail(detail: string): string {
+  const m = /^(.*?)\bextends (R-[2-9A-HJKMNP-Z]{4,8}) because (Extends \2.*)$/.exec(detail);
+  if (!m) return detail;
+  return `${m[1]}${extensionReason(m[3]!, m[2])}`;
+}
+
 export function auditMessage(events: AuditEventView[]): SlackMessage {
   const blocks: KnownBlock[] = [header('Audit log')];
   if (events.length === 0) {
@@ -623,17 +730,10 @@ export function auditMessage(events: AuditEventView[]): SlackMessage {
     return message('No audit events match.', blocks);
   }
   const lines = events.slice(0, AUDIT_MAX).map((e) => {
-    const parts = [`${slackDate(e.time)}`];
-    if (e.requestId) parts.push(`*${clip(e.requestId, 40)}*`);
-    parts.push(`${clip(e.action, 60)} by ${mention(e.actor)}`);
-    const what = [e.role ? `*${clip(e.role, 100)}*` : '', e.target ? clip(e.target, 150) : ''].filter(
-      Boolean,
-    );
-    if (what.length > 0) parts.push(what.join(' · '));
-    parts.push(`→ ${clip(e.outcome, 60)}`);
-    let line = `• ${parts.join(' ')}`;
+    let line = `• ${auditSentence(e)}`;
     if (e.before || e.after) line += `\n      ${roleList(e.before)} → ${roleList(e.after)}`;
-    if (e.detail?.trim()) line += `\n      _${clip(e.detail.trim().replace(/\s+/g, ' '), 200)}_`;
+    const detail = e.detail?.trim() ? auditDetail(e.detail.trim().replace(/\s+/g, ' ')) : '';
+    if (detail) line += `\n      _${clip(detail, 200)}_`;
     return line;
   });
   blocks.push(...listSections(lines, { maxBlocks: 45, maxLine: 900, more: (n) => `…and ${n} more events` }));

@@ -101,6 +101,8 @@ export interface FrontOptions {
   qlikApiKey?: string;
   redisUrl?: string;
   label?: string;
+  /** The bot's logger (default: silent), e.g. to capture what it logs. */
+  logger?: ReturnType<typeof createLogger>;
 }
 
 export interface Front {
@@ -153,7 +155,7 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
     approvalChannel: APPROVAL_CHANNEL,
     approvers: [U.alice, U.bob],
   });
-  const bot = await start('bot', config, policy, createLogger('silent'));
+  const bot = await start('bot', config, policy, opts.logger ?? createLogger('silent'));
   await bot.credentialChecked;
   const url = `http://127.0.0.1:${bot.port}`;
   const driver = new SlackDriver({ eventsUrl: `${url}/slack/events`, signingSecret: SIGNING_SECRET, fake });

@@ -5,6 +5,7 @@ import {
   GENERAL_USAGE,
   MAX_REASON_LENGTH,
   type ParsedCommand,
+  type ParsedWho,
   parseCommand,
   USAGE,
   type WhoRef,
@@ -148,6 +149,10 @@ describe('parseCommand: well-formed commands', () => {
     ['audit me', { kind: 'audit', who: { kind: 'me' } }],
     ['audit alice@corp.com', { kind: 'audit', who: { kind: 'email', email: 'alice@corp.com' } }],
     ['audit group:Finance', { kind: 'audit', who: { kind: 'group', name: 'Finance' } }],
+    // An @name Slack did not link (a deactivated account, or a name typed without picking it) goes to the listener.
+    ['grant @leaver Steward', { kind: 'grant', who: { kind: 'handle', handle: 'leaver' }, role: 'Steward' }],
+    ['whois @first.last-2', { kind: 'whois', who: { kind: 'handle', handle: 'first.last-2' } }],
+    ['audit @leaver', { kind: 'audit', who: { kind: 'handle', handle: 'leaver' } }],
   ];
   it.each(cases)('%j', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
@@ -165,7 +170,8 @@ describe('parseCommand: problems name the offending part and give the relevant u
     ['grant me for 4h', /Name the role to grant/, USAGE.grant],
     ['grant TenantAdmin me', /`TenantAdmin` isn't someone I can look up/, USAGE.grant],
     ['grant me alice@corp.com', /`alice@corp.com` looks like a person or group, not a role/, USAGE.grant],
-    ['grant @alice X', /can't tell who `@alice` is/, USAGE.grant],
+    ['grant @ X', /can't tell who `@` is/, USAGE.grant],
+    ['grant @a!b X', /can't tell who `@a!b` is/, USAGE.grant],
     ['grant alice@ X', /`alice@` doesn't look like an email/, USAGE.grant],
     ['grant <!subteam^S0123|@finance> X', /`@finance` is a Slack user group/, USAGE.grant],
     ['grant <#C0123|general> X', /`#general` is a channel/, USAGE.grant],
@@ -283,7 +289,8 @@ const grammarText = fc
 
 function dataStrings(cmd: ParsedCommand): string[] {
   const out: string[] = [];
-  const addWho = (w: WhoRef | undefined) => {
+  const addWho = (w: ParsedWho | undefined) => {
+    if (w?.kind === 'handle') out.push(w.handle);
     if (w?.kind === 'email') out.push(w.email);
     if (w?.kind === 'group') out.push(w.name);
     if (w?.kind === 'slack-user' && w.handle !== undefined) out.push(w.handle);
@@ -392,5 +399,12 @@ describe('parseCommand properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('parseCommand: bidi controls', () => {
+  it('drops them from a reason before it is stored', () => {
+    const cmd = parseCommand('grant me Steward because fix\u202Eevil\u2067 now\u200E');
+    expect(cmd).toMatchObject({ kind: 'grant', reason: 'fixevil now' });
   });
 });

@@ -9,6 +9,7 @@ import {
   mention,
   person,
   slackDate,
+  stripBidi,
   truncate,
   unescapeSlack,
 } from '../../src/slack/mrkdwn.ts';
@@ -110,5 +111,14 @@ describe('mentions, dates, durations', () => {
     expect(listNames(['a'])).toBe('a');
     expect(listNames(['a', 'b', 'c'])).toBe('a, b and c');
     expect(listNames(['a', 'b', 'c', 'd'], 2)).toBe('a, b and 2 more');
+  });
+});
+
+describe('bidi controls', () => {
+  it('escapeMrkdwn and truncate drop every one of them', () => {
+    const all = '\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u200E\u200F\u061C';
+    expect(escapeMrkdwn(`a${all}<b>`)).toBe('a&lt;b&gt;');
+    expect(truncate(`a${all}b`, 100)).toBe('ab');
+    expect(stripBidi('\u05D0\u202Eb')).toBe('\u05D0b');
   });
 });

@@ -2,6 +2,7 @@ import type { ActionsBlock, Button, KnownBlock, SectionBlock } from '@slack/type
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RequestState, RoleChangeRequest } from '../../src/domain/request.ts';
+import { demoTenant } from '../../src/sandbox/qlik-sim/index.ts';
 import {
   ACTION_IDS,
   type AuditEventView,
@@ -142,8 +143,8 @@ describe('approvalMessage', () => {
   });
 
   const decided: [RequestState, Partial<RoleChangeRequest>, RegExp][] = [
-    ['approved', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Approved\*: approved by <@U0CAROL>/],
-    ['approved', { approvals: [] }, /approved automatically by policy/],
+    ['approved', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Approved\* by <@U0CAROL>/],
+    ['approved', { approvals: [] }, /\*Approved\* automatically by policy/],
     ['applying', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Applying…\*/],
     [
       'applied',
@@ -156,7 +157,7 @@ describe('approvalMessage', () => {
           revokeAt: T0 + 4 * H,
         },
       },
-      /\*Applied\*: alice now has TenantAdmin\. Ends <!date\^1714579200/,
+      /\*Applied\*: alice now has TenantAdmin\. Access ends <!date\^1714579200/,
     ],
     ['failed', { error: 'Qlik said: Forbidden (403)' }, /\*Failed\*: Qlik said: Forbidden \(403\)/],
     ['denied', { deniedBy: 'U0DAVE', updatedAt: T0 + H }, /\*Denied\* by <@U0DAVE> <!date\^1714568400/],
@@ -227,6 +228,37 @@ describe('replies to the requester', () => {
     expect(all(requestFiledMessage(request({ approvalsRequired: 1 }), 'access-requests'))).toContain(
       'in #access-requests (needs 1 approval)',
     );
+  });
+
+  it('requestFiledMessage says first and plainly that approvers were not notified when the post failed', () => {
+    const problem =
+      "I couldn't post it to the approval channel (not_in_channel), so approvers won't see it there.";
+    const m = requestFiledMessage(request(), 'C0APPROVE', problem);
+    expectValid(m);
+    expect(m.text).toMatch(/^Approvers were NOT notified/);
+    const first = (m.blocks[0] as SectionBlock).text?.text ?? '';
+    expect(first).toMatch(/^:warning: \*Approvers were NOT notified in <#C0APPROVE>\.\*/);
+    expect(first).toContain('not_in_channel');
+    expect(all(m)).not.toContain('waiting for approval');
+  });
+
+  it("labels a request's expiry apart from the end of the access it asks for", () => {
+    expect(all(requestFiledMessage(request(), 'C0APPROVE'))).toContain('Request expires if undecided <!date');
+    expect(all(approvalMessage(request()))).toContain('request expires if undecided <!date');
+    expect(all(requestsMessage({ mine: [request()], toApprove: [] }))).toContain(
+      'request expires if undecided',
+    );
+    expect(all(approvalMessage(request()))).not.toMatch(/· expires/);
+  });
+
+  it('drops bidi controls from everything it echoes: reason, names, role, fallback text', () => {
+    const evil = 'fix\u202Eevil\u2066x\u2069\u200F\u061C';
+    const r = request({ reason: evil, role: { id: 'r', name: `Tenant\u202DAdmin` } });
+    for (const m of [approvalMessage(r), requestFiledMessage(r, 'C0APPROVE'), errorMessage(evil)]) {
+      expect(JSON.stringify(m)).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/);
+      expect(JSON.stringify(m)).not.toMatch(/\\u202[a-e]/i);
+    }
+    expect(all(approvalMessage(r))).toContain('fixevilx');
   });
 
   it('duplicateRequestMessage points at the pending request', () => {
@@ -449,9 +481,9 @@ describe('read-only answers stay within limits for big tenants', () => {
     const m = auditMessage([event, { ...event, actor: 'worker', action: 'applied', detail: 'took 2 tries' }]);
     expectValid(m);
     expect(all(m)).toMatch(
-      /\*R-7KQ2\* approved by <@U0CAROL> \*TenantAdmin\* · Alice → ok\n\s+Steward → Steward and TenantAdmin/,
+      /: <@U0CAROL> approved \*R-7KQ2\* \(\*TenantAdmin\* for Alice\)\. Outcome: ok\.\n\s+Steward → Steward and TenantAdmin/,
     );
-    expect(all(m)).toContain('applied by worker');
+    expect(all(m)).toContain('The bot applied *R-7KQ2* (*TenantAdmin* for Alice). Outcome: ok.');
     const huge = auditMessage(Array.from({ length: 5000 }, () => ({ ...event, detail: 'x'.repeat(2000) })));
     expectValid(huge);
     expect(all(huge)).toContain('5000 events; the first 100 are listed');
@@ -459,7 +491,77 @@ describe('read-only answers stay within limits for big tenants', () => {
   });
 });
 
+describe('wording', () => {
+  it('says who approved once', () => {
+    const m = approvalMessage(
+      request({ state: 'approved', approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }),
+    );
+    expect(all(m)).not.toMatch(/[Aa]pproved\W+approved/);
+    expect(all(m).match(/U0CAROL/g)).toHaveLength(1);
+  });
+
+  it("renders an extension's reason as 'extends R-… (reason: …)', on the card, in lists and in the audit", () => {
+    const ext = request({ id: 'R-AAAA', extends: 'R-7Q9F', reason: 'Extends R-7Q9F: quarter end' });
+    const card = all(approvalMessage(ext));
+    expect(card).toContain('Extends R-7Q9F (reason: quarter end)');
+    expect(card).not.toContain('Extends R-7Q9F:');
+    expect(card.match(/R-7Q9F/g)).toHaveLength(1);
+    expect(all(requestsMessage({ mine: [], toApprove: [ext] }))).toContain(
+      'Extends R-7Q9F (reason: quarter end)',
+    );
+    const audit = all(
+      auditMessage([
+        {
+          time: T0,
+          requestId: 'R-AAAA',
+          actor: 'U0DAN',
+          action: 'requested',
+          role: 'TenantAdmin',
+          target: 'Alice',
+          outcome: 'pending',
+          detail: 'grant for 4 hours extends R-7Q9F because Extends R-7Q9F: quarter end',
+        },
+      ]),
+    );
+    expect(audit).toContain('grant for 4 hours extends R-7Q9F (reason: quarter end)');
+    expect(audit).not.toContain('because Extends');
+  });
+
+  it('reads an audit line as a sentence, also for a revoke by a person', () => {
+    const line = all(
+      auditMessage([
+        {
+          time: T0,
+          requestId: 'R-EPZE',
+          actor: 'U0FRANK',
+          action: 'revoke-requested',
+          role: 'ManagedSpaceCreator',
+          target: 'Frank Fischer',
+          outcome: 'queued',
+        },
+      ]),
+    );
+    expect(line).toContain(
+      '<@U0FRANK> asked to revoke *R-EPZE* now (*ManagedSpaceCreator* for Frank Fischer). Outcome: queued.',
+    );
+    expect(line).not.toMatch(/ManagedSpaceCreator\* ·/);
+  });
+});
+
 describe('help and errors', () => {
+  it("helpMessage's examples name people, groups and roles the sandbox has", () => {
+    const tenant = demoTenant();
+    const help = all(helpMessage());
+    const emails = help.match(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g) ?? [];
+    expect(emails.length).toBeGreaterThan(0);
+    for (const e of emails) expect(tenant.usersByEmail(e), e).toHaveLength(1);
+    for (const g of help.matchAll(/group:(?:"([^"]+)"|&quot;([^&]+)&quot;|(\w+))/g)) {
+      const name = g[1] ?? g[2] ?? g[3]!;
+      if (name !== 'Name') expect(tenant.groupByName(name), name).toBeDefined();
+    }
+    for (const r of ['ManagedSpaceCreator', 'TenantAdmin']) expect(tenant.roleByName(r)).toBeDefined();
+  });
+
   it('helpMessage lists every command with an example', () => {
     const m = helpMessage();
     expectValid(m);

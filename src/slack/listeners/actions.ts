@@ -3,6 +3,7 @@
 // policy, never from the payload), and answered to the clicker alone when there is something to say.
 import { z } from 'zod';
 import type { AccessRequestApp, ClickResult } from '../../app/access-requests.ts';
+import { REQUEST_ID_PATTERN } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import type { SlackMessage } from '../messenger.ts';
@@ -27,11 +28,17 @@ export interface ActionDeps {
   inflight: InFlight;
 }
 
-/** The fields of a block_actions payload the bot relies on. */
+/** What the bot says to a press it can't use: an unknown action, or a value that is no request id it made. */
+export const STALE_BUTTON = "That button doesn't do anything any more.";
+
+/**
+ * The fields of a block_actions payload the bot relies on. The value is checked later, so a bad one is still
+ * answered; it is only ever used (or shown) when it is a request id as the store makes them.
+ */
 export const blockActionPayload = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().min(1) }),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().max(100).optional() })).min(1),
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
   response_url: z.url().optional(),
   container: z.object({ is_ephemeral: z.boolean().optional(), channel_id: z.string().optional() }).optional(),
   channel: z.object({ id: z.string() }).optional(),
@@ -50,6 +57,11 @@ export async function handleButton(
       { issues: parsed.error.issues.map((i) => i.path.join('.')) },
       'malformed button payload',
     );
+    // Someone pressed something: say so if Slack gave us a way to answer them.
+    const url = (args.body as { response_url?: unknown } | null)?.response_url;
+    if (z.url().safeParse(url).success && typeof url === 'string') {
+      await deps.respond(url, errorMessage(STALE_BUTTON)).catch(() => undefined);
+    }
     return;
   }
   await deps.inflight.run(() => press(parsed.data, deps));
@@ -59,14 +71,25 @@ async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
   const action = p.actions[0]!;
   const actionId = action.action_id as ButtonAction;
   const userId = p.user.id;
-  const log = deps.logger.child({ action: actionId, user: userId, requestId: action.value });
+  // Only a well-formed request id is used, logged or shown: anything else in a value is forged or foreign.
+  const requestId =
+    action.value !== undefined && REQUEST_ID_PATTERN.test(action.value) ? action.value : undefined;
+  const known = BUTTON_ACTIONS.includes(actionId);
+  const log = deps.logger.child({
+    action: known ? actionId : 'unknown',
+    user: userId,
+    ...(requestId ? { requestId } : {}),
+  });
   let result: ClickResult;
-  if (!BUTTON_ACTIONS.includes(actionId) || !action.value) {
-    result = { ok: false, message: "That button doesn't do anything any more." };
+  if (!known || requestId === undefined) {
+    result = { ok: false, message: STALE_BUTTON };
   } else {
-    result = await dispatch(deps.app, actionId, action.value, userId);
+    result = await dispatch(deps.app, actionId, requestId, userId);
   }
-  commands.inc({ command: `button:${actionId}`, outcome: result.ok ? 'ok' : 'refused' });
+  commands.inc({
+    command: known ? `button:${actionId}` : 'button:unknown',
+    outcome: result.ok ? 'ok' : 'refused',
+  });
   const ephemeralContainer = p.container?.is_ephemeral === true;
   // On the approval message itself, the updated message is the answer to a successful approve/deny.
   const quiet = result.ok && !ephemeralContainer && (actionId === 'approve' || actionId === 'deny');

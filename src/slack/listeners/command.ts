@@ -5,9 +5,9 @@ import { z } from 'zod';
 import type { AccessRequestApp } from '../../app/access-requests.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
-import { type ParsedCommand, parseCommand } from '../command-parser.ts';
+import { type ParsedCommand, type ParsedWho, parseCommand, USAGE, type WhoRef } from '../command-parser.ts';
 import type { SlackMessage } from '../messenger.ts';
-import { escapeMrkdwn } from '../mrkdwn.ts';
+import { escapeMrkdwn, truncate } from '../mrkdwn.ts';
 import { message, section } from '../views/blocks.ts';
 import {
   auditMessage,
@@ -18,6 +18,7 @@ import {
   requestFiledMessage,
   requestsMessage,
   rolesMessage,
+  usageMessage,
   whoHasMessage,
   whoisMessage,
 } from '../views.ts';
@@ -29,6 +30,11 @@ export interface CommandDeps {
   respond: (responseUrl: string, msg: SlackMessage) => Promise<void>;
   logger: Logger;
   inflight: InFlight;
+  /**
+   * The Slack user id of a username, deactivated accounts included (users.list); undefined when nobody has it.
+   * Without it, an `@name` Slack did not link is answered with how to name the person instead.
+   */
+  findUserByHandle?: (handle: string) => Promise<string | undefined>;
 }
 
 /** The fields of Slack's slash-command payload the bot relies on. */
@@ -66,13 +72,33 @@ export async function handleQlikCommand(args: { body: unknown; ack: Ack }, deps:
   const cmd = parseCommand(payload.text);
   if (cmd.kind === 'help' || cmd.kind === 'invalid') {
     // Pure answers go back in the ack itself: no I/O, nothing to wait for.
-    const msg = cmd.kind === 'help' ? helpMessage() : helpMessage(cmd.problem, cmd.usage);
+    const msg = cmd.kind === 'help' ? helpMessage() : usageMessage(cmd.problem, cmd.usage);
     commands.inc({ command: cmd.kind, outcome: cmd.kind === 'help' ? 'ok' : 'invalid' });
     await args.ack(ephemeral(msg));
     return;
   }
   await args.ack();
   await deps.inflight.run(() => answer(cmd, payload, deps));
+}
+
+/**
+ * Another slash command routed to this app (renamed in the app's settings, or an old one still installed): ack it
+ * with a sentence rather than leave Slack to show "didn't respond".
+ */
+export async function handleOtherCommand(
+  args: { body: unknown; ack: Ack },
+  ours: string = '/qlik',
+): Promise<void> {
+  const raw = (args.body as { command?: unknown } | null)?.command;
+  const name = typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : 'That command';
+  commands.inc({ command: 'other', outcome: 'invalid' });
+  await args.ack(
+    ephemeral(
+      errorMessage(
+        `${truncate(name, 40)} isn't a command of this app. Type \`${ours} help\` to see what it does.`,
+      ),
+    ),
+  );
 }
 
 function ephemeral(msg: SlackMessage) {
@@ -125,13 +151,22 @@ async function run(
     setOutcome('refused');
     return [errorMessage(r.message)];
   };
+  let who: WhoRef | undefined;
+  if ('who' in cmd && cmd.who !== undefined) {
+    const found = await resolveHandle(cmd.who, deps);
+    if (!found.ok) {
+      setOutcome('invalid');
+      return [usageMessage(found.problem, USAGE[cmd.kind])];
+    }
+    who = found.who;
+  }
   switch (cmd.kind) {
     case 'grant':
     case 'revoke': {
       const res = await app.fileRequest({
         requesterId: p.user_id,
         action: cmd.kind,
-        who: cmd.who,
+        who: who!,
         roleName: cmd.role,
         ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
         ...(cmd.kind === 'grant' && cmd.durationMs !== undefined ? { durationMs: cmd.durationMs } : {}),
@@ -143,10 +178,13 @@ async function run(
         }
         return refused(res);
       }
-      const receipt = res.autoApproved
-        ? autoApprovedMessage(res.request)
-        : requestFiledMessage(res.request, res.approvalChannel);
-      return res.postProblem ? [receipt, errorMessage(res.postProblem)] : [receipt];
+      // Not posted to the approval channel: a pending request's receipt says so first (in one message); an
+      // auto-approved one needs no approver, so the problem follows as a warning.
+      if (res.autoApproved) {
+        const receipt = autoApprovedMessage(res.request);
+        return res.postProblem ? [receipt, errorMessage(res.postProblem)] : [receipt];
+      }
+      return [requestFiledMessage(res.request, res.approvalChannel, res.postProblem)];
     }
     case 'who-has': {
       const res = await app.whoHas(cmd.role);
@@ -160,7 +198,7 @@ async function run(
       return [];
     }
     case 'whois': {
-      const res = await app.whois(cmd.who, p.user_id);
+      const res = await app.whois(who!, p.user_id);
       return res.ok ? [whoisMessage(res)] : refused(res);
     }
     case 'roles': {
@@ -177,10 +215,37 @@ async function run(
     }
     case 'audit': {
       const res = await app.auditLog(p.user_id, {
-        ...(cmd.who === undefined ? {} : { who: cmd.who }),
+        ...(who === undefined ? {} : { who }),
         ...(cmd.role === undefined ? {} : { role: cmd.role }),
       });
       return res.ok ? [auditMessage(res.events)] : refused(res);
     }
   }
+}
+
+/**
+ * Turns an `@name` Slack left as text into a mention by looking the name up in the workspace (deactivated
+ * accounts included), so the app can say what is wrong with that account; a name nobody has is a problem to
+ * show. Everything else passes through.
+ */
+async function resolveHandle(
+  who: ParsedWho,
+  deps: CommandDeps,
+): Promise<{ ok: true; who: WhoRef } | { ok: false; problem: string }> {
+  if (who.kind !== 'handle') return { ok: true, who };
+  const shown = `\`@${truncate(who.handle, 40)}\``;
+  let userId: string | undefined;
+  try {
+    userId = await deps.findUserByHandle?.(who.handle);
+  } catch (err) {
+    deps.logger.warn(
+      { err: { message: err instanceof Error ? err.message : String(err) } },
+      'could not look up a Slack username',
+    );
+  }
+  if (userId) return { ok: true, who: { kind: 'slack-user', userId, handle: who.handle } };
+  return {
+    ok: false,
+    problem: `I can't tell who ${shown} is: nobody in this Slack workspace has that name. Pick them from Slack's @mention list, or use their email.`,
+  };
 }

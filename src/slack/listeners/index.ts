@@ -1,20 +1,39 @@
-// Registers every Bolt listener in one place: the `/qlik` command and the buttons. Handlers are named functions
-// in their own modules; this file only wires them to Bolt.
+// Registers every Bolt listener in one place: the `/qlik` command and the buttons, and a catch-all for everything
+// else Slack can send (another slash command, an old button, a view, a shortcut, a select's options), so every
+// signed request is acked at once and, where there is someone to tell, answered in words instead of Slack's
+// "didn't respond" error. Handlers are named functions in their own modules; this file only wires them to Bolt.
 import type { App } from '@slack/bolt';
-import { type ActionDeps, BUTTON_ACTIONS, handleButton } from './actions.ts';
-import { type CommandDeps, handleQlikCommand } from './command.ts';
+import { type ActionDeps, handleButton } from './actions.ts';
+import { type CommandDeps, handleOtherCommand, handleQlikCommand } from './command.ts';
+import { handleShortcut, handleViewClosed, handleViewSubmission } from './other.ts';
 
 export type ListenerDeps = CommandDeps & ActionDeps;
 
 export const SLASH_COMMAND = '/qlik';
 
+const ANY = /^[\s\S]*$/;
+
 export function registerListeners(app: App, deps: ListenerDeps, command = SLASH_COMMAND): void {
-  app.command(command, async ({ body, ack }) => {
-    await handleQlikCommand({ body, ack: (r) => ack(r) }, deps);
+  // One listener for every command: Bolt runs each matching listener, and a command may be acked only once.
+  app.command(ANY, async ({ body, ack }) => {
+    if (body.command === command) await handleQlikCommand({ body, ack: (r) => ack(r) }, deps);
+    else await handleOtherCommand({ body, ack: (r) => ack(r) }, command);
   });
-  const buttons = new RegExp(`^(${BUTTON_ACTIONS.join('|')})$`);
-  app.action({ type: 'block_actions', action_id: buttons }, async ({ body, ack }) => {
+  // Every block action, known or not: handleButton answers an unknown action_id in words.
+  app.action({ type: 'block_actions', action_id: ANY }, async ({ body, ack }) => {
     await handleButton({ body, ack: () => ack() }, deps);
+  });
+  app.view({ type: 'view_submission', callback_id: ANY }, async ({ ack }) => {
+    await handleViewSubmission({ ack: (r) => ack(r) });
+  });
+  app.view({ type: 'view_closed', callback_id: ANY }, async ({ ack }) => {
+    await handleViewClosed({ ack: () => ack() });
+  });
+  app.shortcut(ANY, async ({ body, ack }) => {
+    await handleShortcut({ body, ack: () => ack() }, deps);
+  });
+  app.options(ANY, async ({ ack }) => {
+    await ack({ options: [] });
   });
 }
 

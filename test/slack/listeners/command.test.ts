@@ -5,7 +5,7 @@ import type { AccessRequestApp } from '../../../src/app/access-requests.ts';
 import type { RoleChangeRequest } from '../../../src/domain/request.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { handleButton } from '../../../src/slack/listeners/actions.ts';
-import { handleQlikCommand } from '../../../src/slack/listeners/command.ts';
+import { handleOtherCommand, handleQlikCommand } from '../../../src/slack/listeners/command.ts';
 import { InFlight } from '../../../src/slack/listeners/inflight.ts';
 import type { SlackMessage } from '../../../src/slack/messenger.ts';
 
@@ -79,6 +79,53 @@ describe('handleQlikCommand', () => {
     expect(h.sent[0]?.text).toContain('R-7KQ2 filed');
   });
 
+  it('sends one receipt that says approvers were not notified when the approval message was not posted', async () => {
+    const h = harness({
+      fileRequest: async () => ({
+        ok: true,
+        request: req,
+        autoApproved: false,
+        approvalChannel: 'C0APPR',
+        postProblem: "I couldn't post it to the approval channel (not_in_channel).",
+      }),
+    });
+    await handleQlikCommand({ body: body('grant me Steward'), ack: h.ack }, h.deps);
+    expect(h.events).toEqual(['ack', 'respond']);
+    expect(h.sent[0]?.text).toMatch(/^Approvers were NOT notified/);
+    expect(JSON.stringify(h.sent[0])).toContain('not_in_channel');
+  });
+
+  it("answers a problem with one argument in two lines: the problem and that command's usage", async () => {
+    const h = harness({});
+    await handleQlikCommand({ body: body('grant me Steward for 5x'), ack: h.ack }, h.deps);
+    const m = h.sent[0]!;
+    expect(m.text).toContain("`5x` isn't a duration");
+    expect(JSON.stringify(m)).toContain('/qlik grant &lt;who&gt; &lt;role&gt;');
+    expect(JSON.stringify(m)).not.toContain('/qlik who-has');
+    expect(m.blocks).toHaveLength(2);
+  });
+
+  it('hands an unlinked @name to the app as the Slack user of that name, or says nobody has it', async () => {
+    const asked: unknown[] = [];
+    const h = harness({
+      fileRequest: async (input: { who: unknown }) => {
+        asked.push(input.who);
+        return { ok: false, message: "Lee Leaver's Slack account is deactivated" };
+      },
+    });
+    const deps = {
+      ...h.deps,
+      findUserByHandle: async (name: string) => (name === 'leaver' ? 'U0LEAVER' : undefined),
+    };
+    await handleQlikCommand({ body: body('grant @leaver Steward'), ack: h.ack }, deps);
+    expect(asked).toEqual([{ kind: 'slack-user', userId: 'U0LEAVER', handle: 'leaver' }]);
+    expect(h.sent[0]?.text).toContain('deactivated');
+    await handleQlikCommand({ body: body('grant @nobody Steward'), ack: h.ack }, deps);
+    expect(asked).toHaveLength(1);
+    expect(h.sent[1]?.text).toContain("I can't tell who `@nobody` is");
+    expect(JSON.stringify(h.sent[1])).toContain('/qlik grant &lt;who&gt; &lt;role&gt;');
+  });
+
   it('answers help and malformed commands in the ack itself, without calling the app', async () => {
     const h = harness({});
     await handleQlikCommand({ body: body(''), ack: h.ack }, h.deps);
@@ -140,5 +187,33 @@ describe('handleButton', () => {
     expect(h.sent[0]?.text).toContain('not an approver');
     await handleButton({ body: click('approve', false, ''), ack: () => h.ack() }, h.deps);
     expect(h.sent[1]?.text).toContain("doesn't do anything");
+  });
+
+  it('answers an over-long, forged or missing value without echoing it and without asking the app', async () => {
+    let asked = 0;
+    const h = harness({
+      approve: async () => {
+        asked++;
+        return { ok: true, message: 'x' };
+      },
+    });
+    for (const value of [`R-${'A'.repeat(150)}`, '<!channel> R-7KQ2', 'r-7kq2x']) {
+      await handleButton({ body: click('approve', true, value), ack: () => h.ack() }, h.deps);
+    }
+    await handleButton({ body: { ...click('approve'), actions: [] }, ack: () => h.ack() }, h.deps);
+    expect(asked).toBe(0);
+    expect(h.sent).toHaveLength(4);
+    for (const m of h.sent) {
+      expect(m.text).toBe("That button doesn't do anything any more.");
+    }
+  });
+});
+
+describe('handleOtherCommand', () => {
+  it('acks another command with a sentence naming it', async () => {
+    const h = harness({});
+    await handleOtherCommand({ body: { ...body('x'), command: '/deploy' }, ack: h.ack });
+    expect(h.events).toEqual(['ack+body']);
+    expect(h.sent[0]?.text).toContain("/deploy isn't a command of this app");
   });
 });
