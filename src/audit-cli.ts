@@ -1,6 +1,7 @@
 // Owns the audit export (SPEC §4): `npm run audit -- --since 7d --format csv|jsonl [--out file]` streams the audit
 // stream's events, oldest first, as CSV (with a header row) or JSON lines. It needs only REDIS_URL and QUEUE_PREFIX —
 // no Slack or Qlik configuration — so an auditor can run it anywhere the Redis is reachable.
+import './node-version.ts';
 import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -2,14 +2,15 @@
 // Node 24 slim base, production-only dependencies, non-root user, init process, HEALTHCHECK, CMD), compose.yaml
 // (Redis with AOF and noeviction on a volume; bot and worker from one image), and that the compiled dist/ starts
 // with the exact command lines the image and compose use, then exits cleanly on SIGTERM.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { freePort } from '../../src/sandbox/local-redis.ts';
+import { MIN_NODE } from '../../src/node-version.ts';
+import { findOnPath, freePort } from '../../src/sandbox/local-redis.ts';
 import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
 import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
@@ -65,6 +66,15 @@ describe('Dockerfile', () => {
       expect(s.from).toMatch(/^node:24[.\d]*-(bookworm-)?slim$|^node:24[.\d]*-slim$/);
     }
     expect(stages.filter((s) => s.name).length).toBe(stages.length);
+  });
+
+  it('uses the Node that package.json engines and the entry check name (Node 24)', () => {
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines).toBe(`>=${MIN_NODE.major}.${MIN_NODE.minor}`);
+    for (const s of stages) {
+      if (stages.some((o) => o.name === s.from)) continue;
+      expect(s.from.startsWith(`node:${MIN_NODE.major}`), s.from).toBe(true);
+    }
   });
 
   it('builds dist/ with npm ci and npm run build, and ships production dependencies only', () => {
@@ -287,6 +297,39 @@ describe('the built dist/', () => {
     expect(buildCode, buildOutput).toBe(0);
     expect(existsSync(join(app, 'dist', 'main.js'))).toBe(true);
   });
+
+  // The machine's own node (outside node_modules/.bin, which npm and npx put first on PATH), as a user types `node`.
+  const systemNode = findOnPath(
+    'node',
+    (process.env.PATH ?? '')
+      .split(':')
+      .filter((d) => !d.includes('node_modules'))
+      .join(':'),
+  );
+  const systemNodeVersion = systemNode
+    ? execFileSync(systemNode, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+    : '';
+  const tooOld = systemNodeVersion !== '' && Number(systemNodeVersion.split('.')[0]) < MIN_NODE.major;
+  it.skipIf(!tooOld)(
+    `node dist/main.js all on the machine's older Node (${systemNodeVersion || 'none'}) says which Node it needs`,
+    async () => {
+      for (const entry of ['dist/main.js', 'dist/audit-cli.js']) {
+        const r = spawnSync(systemNode!, [entry, 'all'], {
+          cwd: app,
+          env: env(await freePort()),
+          encoding: 'utf8',
+        });
+        expect(r.status, `${entry}: ${r.stderr}`).toBe(1);
+        expect(r.stderr.trim()).toBe(
+          `qlik-access-bot needs Node ${MIN_NODE.major}.${MIN_NODE.minor} or newer (Node 24 LTS); this is Node ` +
+            `${systemNodeVersion} (${systemNode}). Run it with Node 24: the Docker image, \`npm start\` (npm ` +
+            "scripts use the project's own Node 24 from node_modules), or `node_modules/.bin/node dist/main.js all`.",
+        );
+        expect(r.stderr).not.toMatch(/undici|TypeError|reading 'bind'/);
+        expect(r.stdout).toBe('');
+      }
+    },
+  );
 
   const STARTED = /"msg":"qlik-access-bot started"/;
   it.each([
