@@ -3,8 +3,8 @@
 // front (bot role) and/or the worker, the health server, and a graceful shutdown with a deadline. Logs the facts
 // of the start-up, never a secret.
 import { AccessRequestApp } from './app/access-requests.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
-import { loadPolicy, type Policy, PolicyError } from './domain/policy.ts';
+import type { Config } from './config.ts';
+import type { Policy } from './domain/policy.ts';
 import {
   closeServer,
   createHttpServer,
@@ -16,8 +16,10 @@ import {
 import { createLogger, type Logger } from './observability/logger.ts';
 import { recordQlikCall } from './observability/metrics.ts';
 import { createQueueBoard, QUEUE_BOARD_PATH } from './observability/queue-board.ts';
+import { reachabilityProblems } from './preflight.ts';
 import { QlikClient, SharedRateLimiter } from './qlik/index.ts';
 import { openQueues } from './queue/queues.ts';
+import { loadSettings, SettingsError } from './settings.ts';
 import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackMessenger } from './slack/messenger.ts';
@@ -216,26 +218,18 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   let config: Config;
+  let policy: Policy;
   try {
-    config = loadConfig();
+    // The environment and the policy file together: every problem of both in one message.
+    ({ config, policy } = loadSettings());
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof SettingsError) {
       console.error(err.message);
       process.exit(1);
     }
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  let policy: Policy;
-  try {
-    policy = loadPolicy(config);
-  } catch (err) {
-    if (err instanceof PolicyError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
   // Signals are handled from the first moment: a SIGTERM during start-up (e.g. `docker stop` right after
   // `docker start`) waits for start-up to finish and then shuts down cleanly instead of killing half-open work.
   let stopping = false;
@@ -269,7 +263,18 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   logger.info({ role }, 'starting');
-  startup = start(role, config, policy, logger).catch((err: unknown) => {
+  startup = (async () => {
+    // Redis and Slack checked once each, up front: one clear line per problem instead of the retrying clients'
+    // repeated connection warnings.
+    const problems = await reachabilityProblems(role, config);
+    if (problems.length > 0) {
+      logger.fatal({ problems }, 'could not start');
+      console.error(`qlik-access-bot could not start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      process.exit(1);
+    }
+    if (stopping) return undefined;
+    return start(role, config, policy, logger);
+  })().catch((err: unknown) => {
     logger.fatal({ err: { message: err instanceof Error ? err.message : String(err) } }, 'could not start');
     console.error(`qlik-access-bot could not start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
