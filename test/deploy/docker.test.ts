@@ -13,6 +13,7 @@ import { MIN_NODE } from '../../src/node-version.ts';
 import { findOnPath, freePort } from '../../src/sandbox/local-redis.ts';
 import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
+import { AuditLog } from '../../src/store/audit-log.ts';
 import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -330,6 +331,32 @@ describe('the built dist/', () => {
       }
     },
   );
+
+  // The README's compose export, run here as the image would run it: what follows `exec -T bot` in /app.
+  const COMPOSE_EXPORT =
+    'docker compose exec -T bot node dist/audit-cli.js --since 30d --format csv > audit.csv';
+  it(`the audit export is part of the build: ${COMPOSE_EXPORT}`, async () => {
+    expect(existsSync(join(app, 'dist', 'audit-cli.js')), buildOutput).toBe(true);
+    await new AuditLog(redis, prefix).append({
+      time: Date.now(),
+      requestId: 'R-DIST',
+      actor: 'U0APPROVER',
+      action: 'requested',
+      role: 'Steward',
+      outcome: 'pending',
+    });
+    const argv = /exec -T bot (.+) > audit\.csv$/.exec(COMPOSE_EXPORT)![1]!.split(' ');
+    expect(argv[0]).toBe('node');
+    // The bot service's environment: REDIS_URL from compose, QUEUE_PREFIX from .env (here the test's prefix).
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv.slice(1), {
+      cwd: app,
+      env: { PATH: process.env.PATH, REDIS_URL, QUEUE_PREFIX: prefix },
+    });
+    expect(stdout.split('\n')[0], stderr).toBe(
+      'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId',
+    );
+    expect(stdout).toContain('R-DIST');
+  });
 
   const STARTED = /"msg":"qlik-access-bot started"/;
   it.each([
