@@ -141,6 +141,9 @@ interface ComposeService {
   environment?: Record<string, string>;
 }
 
+/** compose's `${VAR:-default}` with nothing set in the environment: what a plain `docker compose up` uses. */
+const withDefaults = (v: string) => v.replace(/\$\{\w+:-([^}]*)\}/g, '$1');
+
 const compose = parse(read('compose.yaml'), { merge: true }) as {
   services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
@@ -151,7 +154,9 @@ describe('compose.yaml', () => {
 
   it('runs Redis 7 with AOF every second and noeviction on a named volume', () => {
     expect(redis?.image).toMatch(/^redis:7/);
-    const cmd = Array.isArray(redis!.command) ? redis!.command.join(' ') : String(redis!.command);
+    const cmd = withDefaults(
+      Array.isArray(redis!.command) ? redis!.command.join(' ') : String(redis!.command),
+    );
     expect(cmd).toMatch(/--appendonly yes/);
     expect(cmd).toMatch(/--appendfsync everysec/);
     expect(cmd).toMatch(/--maxmemory-policy noeviction/);
@@ -162,13 +167,29 @@ describe('compose.yaml', () => {
     expect(redis!.healthcheck?.test.join(' ')).toMatch(/redis-cli ping/);
   });
 
+  it('pins Redis to a release (not the floating redis:7) and gives noeviction a maxmemory to guard', () => {
+    expect(redis?.image).toMatch(/^redis:7\.\d+\.\d+(-[a-z0-9]+)?$/);
+    const cmd = withDefaults((redis!.command as string[]).join(' '));
+    // Without a maxmemory, noeviction never triggers: Redis grows until the OOM killer ends it.
+    const maxmemory = /--maxmemory (\d+)(mb|gb)\b/i.exec(cmd);
+    expect(maxmemory, cmd).not.toBeNull();
+    expect(Number(maxmemory![1]) * (maxmemory![2]!.toLowerCase() === 'gb' ? 1024 : 1)).toBeGreaterThanOrEqual(
+      64,
+    );
+  });
+
+  it('publishes the bot port (with /metrics) on the host loopback only, never on every interface', () => {
+    expect(bot!.ports?.map(withDefaults)).toEqual(['127.0.0.1:3000:3000']);
+    for (const s of Object.values(compose.services))
+      for (const p of s.ports ?? []) expect(withDefaults(p)).toMatch(/^(127\.0\.0\.1|\[::1\]):/);
+  });
+
   it('runs bot and worker from the same image with the dist/ command lines, after Redis is healthy', () => {
     expect(bot?.image).toBeDefined();
     expect(worker?.image).toBe(bot!.image);
     expect(bot!.command).toEqual(['node', 'dist/main.js', 'bot']);
     expect(worker!.command).toEqual(['node', 'dist/main.js', 'worker']);
     expect(worker!.deploy?.replicas).toBe(2);
-    expect(bot!.ports).toEqual(['3000:3000']);
     expect(worker!.ports).toBeUndefined();
     for (const s of [bot!, worker!]) {
       expect(s.env_file).toBe('.env');
