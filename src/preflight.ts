@@ -44,7 +44,8 @@ export async function redisProblem(url: string, timeoutMs = TIMEOUT_MS): Promise
 /** Why Slack does not accept SLACK_BOT_TOKEN (or cannot be reached), or undefined when auth.test names a bot. */
 export async function slackProblem(
   slack: Config['slack'],
-  timeoutMs = TIMEOUT_MS,
+  // Slack over the internet may be slower than a Redis next door.
+  timeoutMs = 2 * TIMEOUT_MS,
 ): Promise<string | undefined> {
   const apiUrl = slack.apiUrl ? (slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/`) : undefined;
   const client = new WebClient(slack.botToken, {
