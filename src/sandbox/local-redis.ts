@@ -74,7 +74,7 @@ export function installInstructions(url: string): string {
     '  Debian/Ubuntu:  sudo apt-get install -y redis-server',
     '  Fedora/RHEL:    sudo dnf install -y redis',
     '  macOS:          brew install redis',
-    '  Docker:         docker run -d --name qlik-sandbox-redis -p 6379:6379 redis:7',
+    '  Docker:         docker run -d --name qlik-sandbox-redis -p 127.0.0.1:6379:6379 redis:7.4.6',
     'Or point REDIS_URL at a Redis you already have, e.g. REDIS_URL=redis://127.0.0.1:6380 npm run sandbox',
   ].join('\n');
 }
