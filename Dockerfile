@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # qlik-access-bot: one image, three roles — `node dist/main.js all|bot|worker` (compose.yaml runs bot and worker).
 #   docker build -t qlik-access-bot .
-#   docker run --env-file .env -p 3000:3000 qlik-access-bot            # bot + worker in one process
+#   docker run --env-file .env -p 127.0.0.1:3000:3000 qlik-access-bot  # bot + worker; port 3000 (/metrics) on loopback
+# Node 24, as package.json `engines` and src/node-version.ts require (the entry refuses an older Node).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: all dependencies, compile src/ to dist/ (tsc rewrites the .ts import specifiers to .js) ---------------

@@ -1,22 +1,30 @@
-// Owns the audit export (SPEC §4): `npm run audit -- --since 7d --format csv|jsonl [--out file]` streams the audit
-// stream's events, oldest first, as CSV (with a header row) or JSON lines. It needs only REDIS_URL and QUEUE_PREFIX —
-// no Slack or Qlik configuration — so an auditor can run it anywhere the Redis is reachable.
-import { createWriteStream } from 'node:fs';
+// Owns the audit export (SPEC §4): `npm run audit -- --since 7d --format csv|jsonl [--out file]` (in the image:
+// `node dist/audit-cli.js …`) streams the audit stream's events, oldest first, as CSV (with a header row) or JSON
+// lines. It needs only REDIS_URL and QUEUE_PREFIX — no Slack or Qlik configuration — so an auditor can run it
+// anywhere the Redis is reachable. An export that cannot be right says so and exits non-zero: a prefix with no
+// audit stream (a typo would otherwise export nothing, successfully), or a redirected output that already holds
+// npm's banner.
+import './node-version.ts';
+import { createWriteStream, fstatSync } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify';
-import { parseDuration } from './config.ts';
+import { distance } from 'fastest-levenshtein';
+import { Cluster } from 'ioredis';
+import { normaliseQueuePrefix, parseDuration } from './config.ts';
 import { AuditLog, type StoredAuditEvent } from './store/audit-log.ts';
+import { storeKeys } from './store/keys.ts';
 import { createRedisConnection, type RedisConnection, redactRedisUrl } from './store/redis.ts';
 
 export const USAGE = `Usage: npm run audit -- [--since <7d|24h|30m|2026-01-31>] [--format csv|jsonl] [--out <file>]
+       node dist/audit-cli.js [same options]         (in the image: docker compose exec -T bot node dist/audit-cli.js …)
 
 Exports the bot's audit events, oldest first.
   --since   how far back (a duration such as 7d, 24h, 30m, 1w, or a date/time such as 2026-01-31T00:00Z); default 7d
   --format  csv (with a header row) or jsonl (one JSON object per line); default csv
-  --out     write to this file instead of standard output
-Environment: REDIS_URL (default redis://127.0.0.1:6379), QUEUE_PREFIX (default qlikops).`;
+  --out     write to this file instead of standard output (with npm run, use it: npm prints a banner on stdout)
+Environment: REDIS_URL (default redis://127.0.0.1:6379), QUEUE_PREFIX (default qlikops; as the bot has it).`;
 
 export type ExportFormat = 'csv' | 'jsonl';
 
@@ -162,6 +170,54 @@ export async function exportAudit(
   return count;
 }
 
+/**
+ * Up to `limit` prefixes that have an audit stream (`<prefix>:audit`), found with SCAN, closest to `wanted` first:
+ * the "did you mean" for a QUEUE_PREFIX with no audit log.
+ */
+export async function prefixesWithAudit(
+  redis: RedisConnection,
+  wanted: string,
+  limit = 5,
+): Promise<string[]> {
+  const found = new Set<string>();
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', '*:audit', 'COUNT', 1000, 'TYPE', 'stream');
+      cursor = next;
+      for (const k of keys) found.add(k.slice(0, -':audit'.length));
+    } while (cursor !== '0' && found.size < 10_000);
+  }
+  return [...found]
+    .map((p) => ({ p, d: distance(p, wanted) }))
+    .sort((a, b) => a.d - b.d || a.p.localeCompare(b.p))
+    .slice(0, limit)
+    .map((x) => x.p);
+}
+
+/**
+ * Why standard output cannot take a clean export, or undefined. `npm run audit -- … > audit.csv` has npm write its
+ * `> qlik-access-bot@… audit` banner into the file before this process starts; a file that is not empty when the
+ * export begins would have those lines above the header, so the export refuses rather than corrupt it.
+ */
+export function stdoutProblem(fd = 1): string | undefined {
+  let size: number;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    size = st.size;
+  } catch {
+    return undefined;
+  }
+  if (size === 0) return undefined;
+  return (
+    `Standard output is a file that already holds ${size} byte(s) before the export starts — with ` +
+    "`npm run audit -- … > file` that is npm's banner, which would sit above the data. Nothing was exported. " +
+    'Name the file with --out instead: npm run audit -- --since 30d --format csv --out audit.csv'
+  );
+}
+
 async function main(): Promise<number> {
   let opts: ExportOptions;
   try {
@@ -175,7 +231,15 @@ async function main(): Promise<number> {
     throw err;
   }
   const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
-  const prefix = process.env.QUEUE_PREFIX?.trim() || 'qlikops';
+  // As the bot reads it (src/config.ts), so `qlikops:` and `qlikops` name the same stream.
+  const prefix = normaliseQueuePrefix(process.env.QUEUE_PREFIX ?? '') || 'qlikops';
+  if (opts.out === undefined) {
+    const problem = stdoutProblem();
+    if (problem !== undefined) {
+      process.stderr.write(`${problem}\n`);
+      return 2;
+    }
+  }
   let redis: RedisConnection | undefined;
   let connectionError: string | undefined;
   try {
@@ -184,6 +248,19 @@ async function main(): Promise<number> {
     redis.on('error', (err: Error & { code?: string }) => {
       connectionError = err.code ?? err.message; // reported below, once, in words
     });
+    const key = storeKeys(prefix).audit;
+    if ((await redis.exists(key)) === 0) {
+      const others = await prefixesWithAudit(redis, prefix);
+      process.stderr.write(
+        `No audit log under QUEUE_PREFIX=${prefix} in Redis at ${redactRedisUrl(url)} (there is no ${key} stream): ` +
+          'the prefix is not the one the bot runs with, or nothing has been audited there yet. ' +
+          (others.length > 0
+            ? `Prefixes with an audit log: ${others.join(', ')}.`
+            : 'No prefix in this Redis has an audit log.') +
+          ' Nothing was exported.\n',
+      );
+      return 1;
+    }
     const out = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
     const count = await exportAudit(new AuditLog(redis, prefix), opts, out);
     if (opts.out !== undefined) process.stderr.write(`Wrote ${count} audit event(s) to ${opts.out}.\n`);

@@ -1,5 +1,6 @@
 // Owns the process configuration: the environment of SPEC §5 parsed once into a frozen, typed Config.
-// Every bad or missing value is reported by name, all at once; secret values are never echoed.
+// Every bad or missing value is reported by name, all at once, in our own words; no value is ever echoed (a token
+// or key pasted into the wrong variable would otherwise land in a log).
 import { z } from 'zod';
 import { RedisUrlError, redisPlan, validatePrefixForCluster } from './store/redis.ts';
 
@@ -26,6 +27,15 @@ const duration = z.string().transform((s, ctx) => {
   return ms;
 });
 
+/**
+ * QUEUE_PREFIX as the keys use it: the bot adds the `:` itself (`<prefix>:audit`), so a trailing colon — as in
+ * `qlikops:` — is dropped. The bot and the audit export both read it through here, so the same setting always
+ * names the same keys.
+ */
+export function normaliseQueuePrefix(prefix: string): string {
+  return prefix.trim().replace(/:+$/, '');
+}
+
 /** Why a REDIS_URL can't be used, or undefined; messages never show a password. */
 function redisUrlProblem(url: string): string | undefined {
   const expected =
@@ -35,18 +45,56 @@ function redisUrlProblem(url: string): string | undefined {
     if (plan.mode === 'standalone' && !(/^rediss?:\/\//i.test(url) && URL.canParse(url))) return expected;
     return undefined;
   } catch (err) {
-    return err instanceof RedisUrlError ? `${err.message} (${expected})` : expected;
+    // RedisUrlError names the (redacted) URL; the variable's name is enough here.
+    return err instanceof RedisUrlError
+      ? `${err.message.replace(/^REDIS_URL \S+: /, '')} (${expected})`
+      : expected;
   }
 }
+
+/** A whole number from the environment, with our message; `undefined`/empty means the default. */
+function wholeNumber(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const expected =
+    max === Number.MAX_SAFE_INTEGER
+      ? `expected a whole number of ${min} or more`
+      : `expected a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return defaultValue;
+      const n = /^\d+$/.test(s.trim()) ? Number(s.trim()) : Number.NaN;
+      if (!(n >= min && n <= max)) {
+        ctx.addIssue({ code: 'custom', message: expected });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+/** Where Slack's token types differ from the bot token, by prefix (the prefix names a type, not a secret). */
+const NOT_A_BOT_TOKEN: Record<string, string> = {
+  'xoxp-': 'a user token (xoxp-…)',
+  'xoxe-': 'a refresh or rotating token (xoxe-…)',
+  'xapp-': 'an app-level token (xapp-…, that one goes in SLACK_APP_TOKEN)',
+  'xoxa-': 'a workspace app token (xoxa-…)',
+};
 
 const optionalNonEmpty = z
   .string()
   .optional()
   .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export const envSchema = z.object({
-  SLACK_BOT_TOKEN: z.string({ error: 'required: the bot token (xoxb-…)' }).regex(/^xox[bp]-/, {
-    message: 'expected a bot token starting with xoxb-',
+  SLACK_BOT_TOKEN: z.string({ error: 'required: the bot token (xoxb-…)' }).superRefine((s, ctx) => {
+    if (/^xoxb-/.test(s.trim())) return;
+    const kind = Object.entries(NOT_A_BOT_TOKEN).find(([prefix]) => s.trim().startsWith(prefix))?.[1];
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected the Bot User OAuth Token, which starts with xoxb- (OAuth & Permissions in the app's settings)${kind ? `; this is ${kind}` : ''}`,
+    });
   }),
   SLACK_SIGNING_SECRET: optionalNonEmpty,
   SLACK_APP_TOKEN: optionalNonEmpty.refine((s) => s === undefined || s.startsWith('xapp-'), {
@@ -57,13 +105,25 @@ export const envSchema = z.object({
   ),
   QLIK_TENANT_URL: z
     .string({ error: 'required: the tenant URL, e.g. https://acme.eu.qlikcloud.com' })
-    .pipe(
-      z.url({
-        protocol: /^https?$/,
-        message: 'expected an http(s) URL such as https://acme.eu.qlikcloud.com',
-      }),
-    )
-    .transform((u) => u.replace(/\/+$/, '')),
+    .transform((u, ctx) => {
+      const expected = 'expected the tenant address only, such as https://acme.eu.qlikcloud.com';
+      const url = URL.canParse(u.trim()) ? new URL(u.trim()) : undefined;
+      if (!url || !/^https?:$/.test(url.protocol) || url.hostname === '') {
+        ctx.addIssue({ code: 'custom', message: expected });
+        return z.NEVER;
+      }
+      // The bot appends /api/v1/…; a path (…/hub, …/api/v1), query or fragment would put it in the wrong place.
+      if (
+        url.pathname.replace(/\/+$/, '') !== '' ||
+        url.search !== '' ||
+        url.hash !== '' ||
+        url.username !== ''
+      ) {
+        ctx.addIssue({ code: 'custom', message: `${expected} (no path, query or fragment)` });
+        return z.NEVER;
+      }
+      return url.origin;
+    }),
   QLIK_API_KEY: z.string({ error: 'required: the API key of a TenantAdmin service user' }).min(1, {
     message: 'required: the API key of a TenantAdmin service user',
   }),
@@ -77,8 +137,10 @@ export const envSchema = z.object({
   QUEUE_PREFIX: z
     .string()
     .default('qlikops')
-    .pipe(z.string().regex(/^[A-Za-z0-9_{}:.-]+$/, { message: 'expected letters, digits, _ - . : { }' })),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    .pipe(z.string().regex(/^[A-Za-z0-9_{}:.-]+$/, { message: 'expected letters, digits, _ - . : { }' }))
+    .transform(normaliseQueuePrefix)
+    .pipe(z.string().min(1, { message: 'expected letters, digits, _ - . : { } (not only colons)' })),
+  PORT: wholeNumber(3000, 0, 65535),
   APPROVAL_CHANNEL: optionalNonEmpty.refine((s) => s === undefined || /^[CGD][A-Z0-9]{2,}$/.test(s), {
     message: 'expected a channel id such as C0123ABCD',
   }),
@@ -88,11 +150,14 @@ export const envSchema = z.object({
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean);
-    const bad = ids.filter((id) => !SLACK_ID.test(id));
+    // Positions, not the entries: a name typed here (alice, bob) is not what the message needs to show.
+    const bad = ids.flatMap((id, i) => (SLACK_ID.test(id) ? [] : [i + 1]));
     if (bad.length > 0) {
       ctx.addIssue({
         code: 'custom',
-        message: `expected Slack user ids (U…/W…) or user group ids (S…), got ${bad.join(', ')}`,
+        message:
+          'expected Slack user ids (U…/W…) or user group ids (S…), separated by commas, not names; ' +
+          `${bad.length === 1 ? 'entry' : 'entries'} ${bad.join(', ')} of ${ids.length} ${bad.length === 1 ? 'is' : 'are'} not`,
       });
       return z.NEVER;
     }
@@ -100,13 +165,13 @@ export const envSchema = z.object({
   }),
   POLICY_FILE: optionalNonEmpty,
   REQUEST_TTL: z.string().default('24h').pipe(duration),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  QLIK_READS_PER_MINUTE: z.coerce.number().int().positive().default(1000),
-  QLIK_WRITES_PER_MINUTE: z.coerce.number().int().positive().default(100),
-  QLIK_FILTER_PER_MINUTE: z.coerce.number().int().positive().default(200),
-  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(16),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  QLIK_READS_PER_MINUTE: wholeNumber(1000, 1),
+  QLIK_WRITES_PER_MINUTE: wholeNumber(100, 1),
+  QLIK_FILTER_PER_MINUTE: wholeNumber(200, 1),
+  WORKER_CONCURRENCY: wholeNumber(16, 1),
   BULL_BOARD: z
-    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'expected on or off' })
     .default('off')
     .transform((v) => v === 'on' || v === 'true' || v === '1'),
 });

@@ -53,12 +53,12 @@ describe('loadConfig', () => {
     const env = {
       ...base,
       SLACK_BOT_TOKEN: 'not-a-token-SECRET1',
-      QLIK_TENANT_URL: 'acme',
+      QLIK_TENANT_URL: 'tenant-zq',
       PORT: 'eighty',
       REQUEST_TTL: 'soon',
       APPROVERS: 'U0123ABCD,bob',
       REDIS_URL: 'http://x',
-      LOG_LEVEL: 'loud',
+      LOG_LEVEL: 'shouty',
     };
     const problems = problemsOf(env);
     const text = problems.join('\n');
@@ -73,9 +73,79 @@ describe('loadConfig', () => {
     ])
       expect(text).toContain(`${name}:`);
     expect(text).toContain('xoxb-');
-    expect(text).toContain('bob');
     expect(text).not.toContain('SECRET1');
     expect(text).not.toContain(base.QLIK_API_KEY);
+    // No value at all, not even a harmless-looking one, and our own words rather than the library's.
+    for (const value of ['bob', 'tenant-zq', 'eighty', 'soon', 'shouty', 'http://x'])
+      expect(text).not.toContain(value);
+    expect(text).not.toMatch(/Invalid input|Invalid option|received|NaN/);
+    expect(problems).toContain('PORT: expected a whole number from 0 to 65535');
+    expect(problems).toContain(
+      'APPROVERS: expected Slack user ids (U…/W…) or user group ids (S…), separated by commas, not names; entry 2 of 2 is not',
+    );
+    expect(problems).toContain('LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent');
+  });
+
+  it('words every number and switch itself', () => {
+    const problems = problemsOf({
+      ...base,
+      QLIK_READS_PER_MINUTE: '0',
+      QLIK_WRITES_PER_MINUTE: '1.5',
+      QLIK_FILTER_PER_MINUTE: '-3',
+      WORKER_CONCURRENCY: 'many',
+      BULL_BOARD: 'maybe',
+      PORT: '70000',
+    });
+    expect(problems).toEqual([
+      'PORT: expected a whole number from 0 to 65535',
+      'QLIK_READS_PER_MINUTE: expected a whole number of 1 or more',
+      'QLIK_WRITES_PER_MINUTE: expected a whole number of 1 or more',
+      'QLIK_FILTER_PER_MINUTE: expected a whole number of 1 or more',
+      'WORKER_CONCURRENCY: expected a whole number of 1 or more',
+      'BULL_BOARD: expected on or off',
+    ]);
+    expect(loadConfig({ ...base, PORT: '0', WORKER_CONCURRENCY: '4' })).toMatchObject({
+      port: 0,
+      workerConcurrency: 4,
+    });
+  });
+
+  it.each([
+    ['xoxp-1-user-token-SECRET2', 'a user token (xoxp-…)'],
+    ['xoxe.xoxp-1-SECRET2', undefined],
+    ['xoxe-1-refresh-SECRET2', 'a refresh or rotating token (xoxe-…)'],
+    ['xapp-1-SECRET2', 'an app-level token'],
+  ])('refuses %s as SLACK_BOT_TOKEN: only a bot token (xoxb-) will do', (token, kind) => {
+    const problems = problemsOf({ ...base, SLACK_BOT_TOKEN: token });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^SLACK_BOT_TOKEN: expected the Bot User OAuth Token, which starts with xoxb-/,
+    );
+    if (kind) expect(problems[0]).toContain(kind);
+    expect(problems[0]).not.toContain('SECRET2');
+  });
+
+  it.each([
+    'https://acme.eu.qlikcloud.com/hub',
+    'https://acme.eu.qlikcloud.com/api/v1',
+    'https://acme.eu.qlikcloud.com/?tenant=x',
+    'https://acme.eu.qlikcloud.com/#/home',
+    'ftp://acme.eu.qlikcloud.com',
+  ])('refuses QLIK_TENANT_URL %s: the tenant address only', (url) => {
+    expect(problemsOf({ ...base, QLIK_TENANT_URL: url })).toEqual([
+      expect.stringMatching(/^QLIK_TENANT_URL: expected the tenant address only, such as https:\/\/acme/),
+    ]);
+  });
+
+  it('keeps a tenant URL with a port, and drops a trailing slash', () => {
+    expect(loadConfig({ ...base, QLIK_TENANT_URL: 'http://127.0.0.1:8443/' }).qlik.tenantUrl).toBe(
+      'http://127.0.0.1:8443',
+    );
+  });
+
+  it('drops a trailing colon from QUEUE_PREFIX (the keys add their own)', () => {
+    expect(loadConfig({ ...base, QUEUE_PREFIX: 'qlik-sandbox:1a2b:' }).queuePrefix).toBe('qlik-sandbox:1a2b');
+    expect(problemsOf({ ...base, QUEUE_PREFIX: ':' })[0]).toMatch(/^QUEUE_PREFIX: /);
   });
 
   it('accepts Socket Mode without a signing secret, and a policy file instead of channel/approvers', () => {

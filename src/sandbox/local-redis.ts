@@ -1,16 +1,22 @@
-// Owns the sandbox's Redis: use the one at REDIS_URL when it answers, else start a throwaway `redis-server` from
-// PATH on a free port (temp dir, no persistence) and stop it at exit, else explain exactly how to install one.
+// Owns the sandbox's Redis: use the one at REDIS_URL when it answers; a REDIS_URL that is set but does not answer is
+// refused, not quietly swapped for another Redis (the person asked for that one, and would look for the sandbox's
+// keys there). With no REDIS_URL: the default local Redis when it answers, else a throwaway `redis-server` from PATH
+// on a free port (temp dir, no persistence) stopped at exit, else exact instructions to install one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redactRedisUrl } from '../store/redis.ts';
 
 export type LocalRedis =
   | { kind: 'existing'; url: string; stop(): Promise<void> }
   | { kind: 'started'; url: string; pid: number; stop(): Promise<void> }
-  | { kind: 'missing'; url: string; instructions: string };
+  | { kind: 'missing'; url: string; instructions: string }
+  | { kind: 'refused'; url: string; message: string };
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** True when a Redis at `url` answers PING within the timeout. Never retries: the answer is needed now. */
 export async function redisAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
@@ -68,14 +74,26 @@ export function installInstructions(url: string): string {
     '  Debian/Ubuntu:  sudo apt-get install -y redis-server',
     '  Fedora/RHEL:    sudo dnf install -y redis',
     '  macOS:          brew install redis',
-    '  Docker:         docker run -d --name qlik-sandbox-redis -p 6379:6379 redis:7',
+    '  Docker:         docker run -d --name qlik-sandbox-redis -p 127.0.0.1:6379:6379 redis:7.4.6',
     'Or point REDIS_URL at a Redis you already have, e.g. REDIS_URL=redis://127.0.0.1:6380 npm run sandbox',
   ].join('\n');
 }
 
+/** Why an explicitly set REDIS_URL is not replaced by another Redis. */
+export function refusedMessage(url: string): string {
+  return [
+    `REDIS_URL is set to ${redactRedisUrl(url)}, but no Redis answers there.`,
+    'The sandbox does not put another Redis in its place: you asked for that one, and would look for its keys there.',
+    'Start that Redis or correct REDIS_URL — or unset REDIS_URL, and the sandbox uses the Redis at',
+    `${DEFAULT_REDIS_URL} or starts a private redis-server for this run.`,
+  ].join('\n');
+}
+
 export interface EnsureRedisOptions {
-  /** Where to look first; default REDIS_URL or redis://127.0.0.1:6379. */
+  /** The Redis the person asked for: used when it answers, refused when not. Default: REDIS_URL, when set. */
   url?: string;
+  /** Where to look when no URL is asked for; default redis://127.0.0.1:6379. */
+  defaultUrl?: string;
   /** PATH to search for redis-server; default process.env.PATH. */
   pathVar?: string;
   /** How long a started server may take to answer; default 10 s. */
@@ -84,8 +102,11 @@ export interface EnsureRedisOptions {
 
 /** Finds or starts a Redis for the sandbox. The caller must call stop() at exit (a no-op for an existing one). */
 export async function ensureRedis(opts: EnsureRedisOptions = {}): Promise<LocalRedis> {
-  const url = opts.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  // `url: undefined` given explicitly means nothing was asked for (REDIS_URL unset), whatever the environment says.
+  const asked = ('url' in opts ? opts.url : process.env.REDIS_URL)?.trim() || undefined;
+  const url = asked ?? opts.defaultUrl ?? DEFAULT_REDIS_URL;
   if (await redisAnswers(url)) return { kind: 'existing', url, stop: async () => {} };
+  if (asked !== undefined) return { kind: 'refused', url, message: refusedMessage(url) };
 
   const binary = findOnPath('redis-server', opts.pathVar);
   if (!binary) return { kind: 'missing', url, instructions: installInstructions(url) };

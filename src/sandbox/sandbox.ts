@@ -1,13 +1,15 @@
 // Owns `npm run sandbox`: everything local, no accounts. Starts the Qlik tenant simulator with the demo tenant, the
 // Slack fake with matching demo users and an approvers group, writes a demo policy, runs the real bot + worker
 // (`node src/main.ts all`) against them on a Redis (REDIS_URL, or a throwaway redis-server), and hands over to the
-// terminal. Everything it started — processes, servers, Redis keys, temp files — is gone when it exits.
+// terminal. The bot settings a person may try (REQUEST_TTL, LOG_LEVEL, POLICY_FILE, …; SANDBOX_SETTINGS) reach the
+// bot from the environment; the rest are the sandbox's own. Everything it started — processes, servers, Redis keys
+// (under its own QUEUE_PREFIX), temp files — is gone when it exits.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { createRedis, dropPrefix } from '../store/redis.ts';
+import { createRedis, dropPrefix, redactRedisUrl } from '../store/redis.ts';
 import { ensureRedis, freePort } from './local-redis.ts';
 import { demoTenant, startQlikSimulator } from './qlik-sim/index.ts';
 import { type BotProcess, logTail, startBotProcess } from './run/bot-process.ts';
@@ -16,6 +18,33 @@ import { MessageFeed } from './run/message-feed.ts';
 import { SlackDriver, startSlackFake } from './slack-fake/index.ts';
 import { Terminal } from './terminal.ts';
 
+/**
+ * The bot settings (README, "Configuration") the sandbox passes from its environment to the bot, to try them out:
+ * e.g. REQUEST_TTL=2m shows a request expiring. The others are the sandbox's own — the Slack fake's and the
+ * simulator's tokens and URLs, a free PORT, a QUEUE_PREFIX of its own (whose keys it deletes at exit, so never one
+ * of yours), APPROVAL_CHANNEL/APPROVERS of the demo workspace — and REDIS_URL is handled by ensureRedis.
+ */
+export const SANDBOX_SETTINGS = [
+  'REQUEST_TTL',
+  'LOG_LEVEL',
+  'POLICY_FILE',
+  'QLIK_READS_PER_MINUTE',
+  'QLIK_WRITES_PER_MINUTE',
+  'QLIK_FILTER_PER_MINUTE',
+  'WORKER_CONCURRENCY',
+  'BULL_BOARD',
+] as const;
+
+/** The SANDBOX_SETTINGS that are set (non-empty) in env. */
+export function sandboxSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of SANDBOX_SETTINGS) {
+    const v = env[name]?.trim();
+    if (v) out[name] = v;
+  }
+  return out;
+}
+
 export interface SandboxOptions {
   input?: NodeJS.ReadableStream;
   output?: Writable;
@@ -23,8 +52,10 @@ export interface SandboxOptions {
   interactive?: boolean;
   /** Where to look for Redis first; default REDIS_URL or redis://127.0.0.1:6379. */
   redisUrl?: string;
-  /** The bot's log level (its JSON logs go to a file); default info. */
+  /** The bot's log level (its JSON logs go to a file); default LOG_LEVEL, else info. */
   logLevel?: string;
+  /** Where SANDBOX_SETTINGS are read from; default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Default timeout of a script's `wait`; default 20 s. */
   waitTimeoutMs?: number;
 }
@@ -54,6 +85,12 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
       say(redis.instructions);
       return 1;
     }
+    if (redis.kind === 'refused') {
+      say(redis.message);
+      return 1;
+    }
+    const settings = sandboxSettings(opts.env ?? process.env);
+    if (opts.logLevel !== undefined) settings.LOG_LEVEL = opts.logLevel;
     cleanups.push(() => redis.stop());
 
     const dir = mkdtempSync(join(tmpdir(), 'qlik-sandbox-'));
@@ -65,8 +102,9 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
     const sim = await startQlikSimulator({ tenant: demoTenant() });
     cleanups.push(() => sim.close());
     const world = buildDemoWorld(sim.tenant);
-    const policyFile = join(dir, 'policy.yml');
-    writeFileSync(policyFile, world.policyYaml);
+    // Your POLICY_FILE when set (its approvers must be demo users or the demo group), else the demo policy.
+    const policyFile = settings.POLICY_FILE ? resolve(settings.POLICY_FILE) : join(dir, 'policy.yml');
+    if (settings.POLICY_FILE === undefined) writeFileSync(policyFile, world.policyYaml);
 
     const botToken = `xoxb-sandbox-${randomBytes(12).toString('hex')}`;
     const signingSecret = randomBytes(16).toString('hex');
@@ -91,6 +129,8 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
         port,
         logFile,
         env: {
+          LOG_LEVEL: 'info',
+          ...settings,
           SLACK_BOT_TOKEN: botToken,
           SLACK_SIGNING_SECRET: signingSecret,
           SLACK_API_URL: fake.apiUrl,
@@ -99,7 +139,6 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
           REDIS_URL: redis.url,
           QUEUE_PREFIX: prefix,
           POLICY_FILE: policyFile,
-          LOG_LEVEL: opts.logLevel ?? 'info',
         },
       });
     } catch (err) {
@@ -137,10 +176,11 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
         groups: sim.tenant.groupCount,
         roles: sim.tenant.roleCount,
         slackUrl: fake.url,
-        redis: `${redis.url}${redis.kind === 'started' ? ' (started for this run)' : ''}`,
+        redis: `${redactRedisUrl(redis.url)}${redis.kind === 'started' ? ' (started for this run)' : ''}`,
         prefix,
         botUrl: bot.url,
         logFile,
+        settings,
         approvalChannel: world.approvalChannel.name,
         me: world.users.find((u) => u.handle === world.firstUser),
       }),
@@ -203,15 +243,19 @@ function banner(b: {
   prefix: string;
   botUrl: string;
   logFile: string;
+  settings: Record<string, string>;
   approvalChannel: string;
   me: DemoUser | undefined;
 }): string {
+  const given = Object.entries(b.settings).map(([k, v]) => `${k}=${v}`);
   return [
     'qlik-access-bot sandbox — a simulated Qlik Cloud tenant and Slack workspace, the real bot and worker.',
     `  Qlik tenant simulator  ${b.simUrl}  (demo tenant: ${b.users} users, ${b.groups} groups, ${b.roles} roles)`,
     `  Slack fake             ${b.slackUrl}  (#general, #${b.approvalChannel})`,
-    `  Redis                  ${b.redis}, keys under ${b.prefix}: (removed at exit)`,
+    `  Redis                  ${b.redis}`,
+    `                         QUEUE_PREFIX=${b.prefix} — its keys are deleted when the sandbox exits`,
     `  Bot + worker           ${b.botUrl}  (logs: ${b.logFile})`,
+    `  Bot settings           ${given.length > 0 ? `${given.join(' ')} (from your environment)` : 'the defaults (set REQUEST_TTL, LOG_LEVEL, POLICY_FILE, … to try others)'}`,
     `You are @${b.me?.handle ?? '?'}${b.me?.realName ? ` (${b.me.realName})` : ''}. Type \`help\` for what to try, \`users\` for who is who.`,
   ].join('\n');
 }

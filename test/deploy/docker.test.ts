@@ -2,16 +2,18 @@
 // Node 24 slim base, production-only dependencies, non-root user, init process, HEALTHCHECK, CMD), compose.yaml
 // (Redis with AOF and noeviction on a volume; bot and worker from one image), and that the compiled dist/ starts
 // with the exact command lines the image and compose use, then exits cleanly on SIGTERM.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { freePort } from '../../src/sandbox/local-redis.ts';
+import { MIN_NODE } from '../../src/node-version.ts';
+import { findOnPath, freePort } from '../../src/sandbox/local-redis.ts';
 import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
+import { AuditLog } from '../../src/store/audit-log.ts';
 import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -65,6 +67,15 @@ describe('Dockerfile', () => {
       expect(s.from).toMatch(/^node:24[.\d]*-(bookworm-)?slim$|^node:24[.\d]*-slim$/);
     }
     expect(stages.filter((s) => s.name).length).toBe(stages.length);
+  });
+
+  it('uses the Node that package.json engines and the entry check name (Node 24)', () => {
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines).toBe(`>=${MIN_NODE.major}.${MIN_NODE.minor}`);
+    for (const s of stages) {
+      if (stages.some((o) => o.name === s.from)) continue;
+      expect(s.from.startsWith(`node:${MIN_NODE.major}`), s.from).toBe(true);
+    }
   });
 
   it('builds dist/ with npm ci and npm run build, and ships production dependencies only', () => {
@@ -130,6 +141,9 @@ interface ComposeService {
   environment?: Record<string, string>;
 }
 
+/** compose's `${VAR:-default}` with nothing set in the environment: what a plain `docker compose up` uses. */
+const withDefaults = (v: string) => v.replace(/\$\{\w+:-([^}]*)\}/g, '$1');
+
 const compose = parse(read('compose.yaml'), { merge: true }) as {
   services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
@@ -140,7 +154,9 @@ describe('compose.yaml', () => {
 
   it('runs Redis 7 with AOF every second and noeviction on a named volume', () => {
     expect(redis?.image).toMatch(/^redis:7/);
-    const cmd = Array.isArray(redis!.command) ? redis!.command.join(' ') : String(redis!.command);
+    const cmd = withDefaults(
+      Array.isArray(redis!.command) ? redis!.command.join(' ') : String(redis!.command),
+    );
     expect(cmd).toMatch(/--appendonly yes/);
     expect(cmd).toMatch(/--appendfsync everysec/);
     expect(cmd).toMatch(/--maxmemory-policy noeviction/);
@@ -151,13 +167,29 @@ describe('compose.yaml', () => {
     expect(redis!.healthcheck?.test.join(' ')).toMatch(/redis-cli ping/);
   });
 
+  it('pins Redis to a release (not the floating redis:7) and gives noeviction a maxmemory to guard', () => {
+    expect(redis?.image).toMatch(/^redis:7\.\d+\.\d+(-[a-z0-9]+)?$/);
+    const cmd = withDefaults((redis!.command as string[]).join(' '));
+    // Without a maxmemory, noeviction never triggers: Redis grows until the OOM killer ends it.
+    const maxmemory = /--maxmemory (\d+)(mb|gb)\b/i.exec(cmd);
+    expect(maxmemory, cmd).not.toBeNull();
+    expect(Number(maxmemory![1]) * (maxmemory![2]!.toLowerCase() === 'gb' ? 1024 : 1)).toBeGreaterThanOrEqual(
+      64,
+    );
+  });
+
+  it('publishes the bot port (with /metrics) on the host loopback only, never on every interface', () => {
+    expect(bot!.ports?.map(withDefaults)).toEqual(['127.0.0.1:3000:3000']);
+    for (const s of Object.values(compose.services))
+      for (const p of s.ports ?? []) expect(withDefaults(p)).toMatch(/^(127\.0\.0\.1|\[::1\]):/);
+  });
+
   it('runs bot and worker from the same image with the dist/ command lines, after Redis is healthy', () => {
     expect(bot?.image).toBeDefined();
     expect(worker?.image).toBe(bot!.image);
     expect(bot!.command).toEqual(['node', 'dist/main.js', 'bot']);
     expect(worker!.command).toEqual(['node', 'dist/main.js', 'worker']);
     expect(worker!.deploy?.replicas).toBe(2);
-    expect(bot!.ports).toEqual(['3000:3000']);
     expect(worker!.ports).toBeUndefined();
     for (const s of [bot!, worker!]) {
       expect(s.env_file).toBe('.env');
@@ -286,6 +318,65 @@ describe('the built dist/', () => {
   it('compiles with npm run build', () => {
     expect(buildCode, buildOutput).toBe(0);
     expect(existsSync(join(app, 'dist', 'main.js'))).toBe(true);
+  });
+
+  // The machine's own node (outside node_modules/.bin, which npm and npx put first on PATH), as a user types `node`.
+  const systemNode = findOnPath(
+    'node',
+    (process.env.PATH ?? '')
+      .split(':')
+      .filter((d) => !d.includes('node_modules'))
+      .join(':'),
+  );
+  const systemNodeVersion = systemNode
+    ? execFileSync(systemNode, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+    : '';
+  const tooOld = systemNodeVersion !== '' && Number(systemNodeVersion.split('.')[0]) < MIN_NODE.major;
+  it.skipIf(!tooOld)(
+    `node dist/main.js all on the machine's older Node (${systemNodeVersion || 'none'}) says which Node it needs`,
+    async () => {
+      for (const entry of ['dist/main.js', 'dist/audit-cli.js']) {
+        const r = spawnSync(systemNode!, [entry, 'all'], {
+          cwd: app,
+          env: env(await freePort()),
+          encoding: 'utf8',
+        });
+        expect(r.status, `${entry}: ${r.stderr}`).toBe(1);
+        expect(r.stderr.trim()).toBe(
+          `qlik-access-bot needs Node ${MIN_NODE.major}.${MIN_NODE.minor} or newer (Node 24 LTS); this is Node ` +
+            `${systemNodeVersion} (${systemNode}). Run it with Node 24: the Docker image, \`npm start\` (npm ` +
+            "scripts use the project's own Node 24 from node_modules), or `node_modules/.bin/node dist/main.js all`.",
+        );
+        expect(r.stderr).not.toMatch(/undici|TypeError|reading 'bind'/);
+        expect(r.stdout).toBe('');
+      }
+    },
+  );
+
+  // The README's compose export, run here as the image would run it: what follows `exec -T bot` in /app.
+  const COMPOSE_EXPORT =
+    'docker compose exec -T bot node dist/audit-cli.js --since 30d --format csv > audit.csv';
+  it(`the audit export is part of the build: ${COMPOSE_EXPORT}`, async () => {
+    expect(existsSync(join(app, 'dist', 'audit-cli.js')), buildOutput).toBe(true);
+    await new AuditLog(redis, prefix).append({
+      time: Date.now(),
+      requestId: 'R-DIST',
+      actor: 'U0APPROVER',
+      action: 'requested',
+      role: 'Steward',
+      outcome: 'pending',
+    });
+    const argv = /exec -T bot (.+) > audit\.csv$/.exec(COMPOSE_EXPORT)![1]!.split(' ');
+    expect(argv[0]).toBe('node');
+    // The bot service's environment: REDIS_URL from compose, QUEUE_PREFIX from .env (here the test's prefix).
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv.slice(1), {
+      cwd: app,
+      env: { PATH: process.env.PATH, REDIS_URL, QUEUE_PREFIX: prefix },
+    });
+    expect(stdout.split('\n')[0], stderr).toBe(
+      'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId',
+    );
+    expect(stdout).toContain('R-DIST');
   });
 
   const STARTED = /"msg":"qlik-access-bot started"/;

@@ -1,9 +1,9 @@
 // `npm run sandbox` end to end: `node src/sandbox/sandbox.ts` as a child process fed a script on stdin — a grant
 // approved and applied, a grant denied, a who-has, a typo — and its transcript on stdout. Also: the sandbox
-// removes its Redis keys and temp files at exit, fails a script whose `wait` times out, and says how to install
-// Redis when there is none.
+// removes its Redis keys (under the QUEUE_PREFIX its banner prints) and temp files at exit, fails a script whose
+// `wait` times out, refuses a REDIS_URL that does not answer, and passes the bot settings through.
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/sandbox/local-redis.ts';
@@ -86,7 +86,9 @@ describe('npm run sandbox', () => {
     const { code, out } = await runSandbox(script);
     expect(code, out).toBe(0);
 
-    const prefix = /keys under (qlik-sandbox:[0-9a-f]+):/.exec(out)?.[1];
+    const prefix = /QUEUE_PREFIX=(qlik-sandbox:[0-9a-f]+) — its keys are deleted when the sandbox exits/.exec(
+      out,
+    )?.[1];
     expect(prefix, out).toBeDefined();
     const logFile = /\(logs: (\S+)\)/.exec(out)?.[1];
     expect(logFile, out).toBeDefined();
@@ -155,7 +157,9 @@ describe('npm run sandbox', () => {
     expect(code, out).toBe(1);
     expect(out).toMatch(/! no message containing "zzz-never-said" arrived within 1 s/);
     expect(out).not.toMatch(/You are now @bob/);
-    const prefix = /keys under (qlik-sandbox:[0-9a-f]+):/.exec(out)?.[1];
+    const prefix = /QUEUE_PREFIX=(qlik-sandbox:[0-9a-f]+) — its keys are deleted when the sandbox exits/.exec(
+      out,
+    )?.[1];
     expect(await keysUnder(prefix!)).toBe(0);
     // A failed run keeps the bot's log for a look, and says where.
     const kept = /kept in (\S+)\)/.exec(out)?.[1];
@@ -164,13 +168,34 @@ describe('npm run sandbox', () => {
     rmSync(kept!, { recursive: true, force: true });
   }, 60_000);
 
-  it('says exactly how to install Redis when none answers and there is no redis-server', async () => {
+  it('refuses a REDIS_URL that does not answer instead of using another Redis in its place', async () => {
     const dead = `redis://127.0.0.1:${await freePort()}`;
-    const { code, out } = await runSandbox('help\n', { REDIS_URL: dead, PATH: '/nonexistent-dir' });
+    const { code, out } = await runSandbox('help\n', { REDIS_URL: dead });
     expect(code).toBe(1);
-    expect(out).toContain(`No Redis answers at ${dead}`);
-    expect(out).toMatch(/apt-get install -y redis-server/);
-    expect(out).toMatch(/brew install redis/);
-    expect(out).toMatch(/docker run/);
+    expect(out).toContain(`REDIS_URL is set to ${dead}, but no Redis answers there.`);
+    expect(out).toContain('unset REDIS_URL');
+    expect(out).not.toContain('Starting the bot');
   });
+
+  it('passes the bot settings from its environment to the bot, and says which', async () => {
+    const { code, out } = await runSandbox('help\n', {
+      REQUEST_TTL: '2m',
+      LOG_LEVEL: 'debug',
+      SANDBOX_KEEP_LOGS: '1',
+    });
+    expect(code, out).toBe(0);
+    expect(out).toContain('Bot settings           REQUEST_TTL=2m LOG_LEVEL=debug (from your environment)');
+    const kept = /kept in (\S+)\)/.exec(out)?.[1];
+    expect(kept, out).toBeDefined();
+    try {
+      const log = readFileSync(join(kept!, 'bot.log'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { level: number; msg: string; requestTtlMs?: number });
+      expect(log.find((l) => l.msg === 'qlik-access-bot started')?.requestTtlMs).toBe(120_000);
+      expect(log.some((l) => l.level === 20)).toBe(true); // debug lines: LOG_LEVEL reached the bot
+    } finally {
+      rmSync(kept!, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

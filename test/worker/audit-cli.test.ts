@@ -1,24 +1,43 @@
 // The audit export CLI, run as a child process against real Redis: CSV with a header, JSON lines, --since, --out,
 // only REDIS_URL/QUEUE_PREFIX needed, and hostile values neither breaking rows nor becoming spreadsheet formulas.
+// The README's command lines run through npm as written; a wrong prefix or npm's banner in the output is an error.
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { neutraliseFormula, parseExportArgs, UsageError } from '../../src/audit-cli.ts';
+import { neutraliseFormula, parseExportArgs, prefixesWithAudit, UsageError } from '../../src/audit-cli.ts';
 import { AuditLog, auditFields } from '../../src/store/audit-log.ts';
 import { storeKeys } from '../../src/store/keys.ts';
 import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis.ts';
 
 const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..', '..');
 const NODE = resolve('node_modules/.bin/node');
 const CLI = resolve('src/audit-cli.ts');
 
 let redis: Redis;
 const prefix = uniquePrefix('audit-cli');
 const outFile = join(tmpdir(), `${prefix.replaceAll(':', '-')}.csv`);
+const npmDir = mkdtempSync(join(tmpdir(), 'qab-audit-npm-'));
+const HEADER = 'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId';
+
+/** A command line exactly as a person types it in a shell, from the project directory. */
+function shell(commandLine: string, env: Record<string, string> = {}) {
+  return run('sh', ['-c', commandLine], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      ...env,
+    },
+  });
+}
 
 function cli(args: string[], env: Record<string, string> = {}) {
   // Only these two variables: the export must not need Slack or Qlik configuration.
@@ -68,6 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(outFile, { force: true });
+  await rm(npmDir, { recursive: true, force: true });
   await dropPrefix(redis, prefix);
   await redis.quit();
 });
@@ -110,6 +130,55 @@ describe('audit export CLI', () => {
     expect(stderr).toContain('Wrote 3 audit event(s)');
     const csv = await readFile(outFile, 'utf8');
     expect(csv).toContain('R-OLD2');
+  });
+
+  it('the README command line, through npm, writes a file that starts with the CSV header', async () => {
+    const file = join(npmDir, 'audit.csv');
+    const { stderr } = await shell(`npm run audit -- --since 30d --format csv --out ${file}`);
+    expect(stderr).toContain(`Wrote 3 audit event(s) to ${file}`);
+    const csv = await readFile(file, 'utf8');
+    expect(csv.split('\n')[0]).toBe(HEADER);
+    expect(csv).toContain('R-OLD2');
+  }, 60_000);
+
+  it("`npm run audit -- … > file` refuses instead of putting npm's banner above the header", async () => {
+    const file = join(npmDir, 'redirected.csv');
+    const err = (await shell(`npm run audit -- --since 30d --format csv > ${file}`).catch(
+      (e: unknown) => e,
+    )) as {
+      code: number;
+      stderr: string;
+    };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain(
+      "that is npm's banner, which would sit above the data. Nothing was exported.",
+    );
+    expect(err.stderr).toContain('--out audit.csv');
+    // `npm run -s` prints no banner: the redirect is clean.
+    const quiet = join(npmDir, 'quiet.csv');
+    await shell(`npm run -s audit -- --since 30d --format csv > ${quiet}`);
+    expect((await readFile(quiet, 'utf8')).split('\n')[0]).toBe(HEADER);
+  }, 60_000);
+
+  it('QUEUE_PREFIX with a trailing colon (as the sandbox banner used to print it) names the same log', async () => {
+    const { stdout } = await cli(['--since', '30d', '--format', 'jsonl'], { QUEUE_PREFIX: `${prefix}:` });
+    expect(stdout.trimEnd().split('\n')).toHaveLength(3);
+  });
+
+  it('a QUEUE_PREFIX with no audit log is an error that names the prefixes that have one', async () => {
+    const typo = `${prefix}x`;
+    const err = (await cli(['--since', '30d'], { QUEUE_PREFIX: typo }).catch((e: unknown) => e)) as {
+      code: number;
+      stdout: string;
+      stderr: string;
+    };
+    expect(err.code).toBe(1);
+    expect(err.stdout).toBe('');
+    expect(err.stderr).toContain(`No audit log under QUEUE_PREFIX=${typo} in Redis at ${REDIS_URL}`);
+    expect(err.stderr).toMatch(
+      new RegExp(`Prefixes with an audit log: ${prefix.replaceAll('.', '\\.')}[,.]`),
+    );
+    expect(await prefixesWithAudit(redis, typo)).toContain(prefix);
   });
 
   it('a bad argument gets the usage and exit code 2', async () => {

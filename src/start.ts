@@ -1,0 +1,283 @@
+// The bot's process, behind the entry point src/main.ts (`node src/main.ts all|bot|worker`, which checks the Node
+// version first and then loads this module). Wiring only — configuration, policy, connections, the Slack
+// front (bot role) and/or the worker, the health server, and a graceful shutdown with a deadline. Logs the facts
+// of the start-up, never a secret.
+import { AccessRequestApp } from './app/access-requests.ts';
+import type { Config } from './config.ts';
+import type { Policy } from './domain/policy.ts';
+import {
+  closeServer,
+  createHttpServer,
+  listen,
+  type ReadinessResult,
+  sampleQueueDepth,
+  standardReadiness,
+} from './observability/http.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { recordQlikCall } from './observability/metrics.ts';
+import { createQueueBoard, QUEUE_BOARD_PATH } from './observability/queue-board.ts';
+import { reachabilityProblems } from './preflight.ts';
+import { QlikClient, SharedRateLimiter } from './qlik/index.ts';
+import { openQueues } from './queue/queues.ts';
+import { loadSettings, SettingsError } from './settings.ts';
+import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
+import { SlackDirectory } from './slack/directory.ts';
+import { SlackMessenger } from './slack/messenger.ts';
+import { AuditLog } from './store/audit-log.ts';
+import { PrincipalLock } from './store/principal-lock.ts';
+import { createRedisConnection } from './store/redis.ts';
+import { RequestStore } from './store/request-store.ts';
+import { startWorker } from './worker/index.ts';
+
+export type Role = 'all' | 'bot' | 'worker';
+const ROLES: readonly Role[] = ['all', 'bot', 'worker'];
+
+/** How long a shutdown may take before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+/** How often an unverified Qlik credential is checked again (readiness stays 503 until it passes). */
+const CREDENTIAL_RECHECK_MS = 30_000;
+
+export interface Running {
+  stop(deadlineMs?: number): Promise<void>;
+  port: number;
+  /** Settles after the first Qlik credential check (passed or not); readiness reflects its outcome. */
+  credentialChecked: Promise<void>;
+}
+
+/** Starts the given role with a parsed config and policy; resolves once it serves. */
+export async function start(role: Role, config: Config, policy: Policy, logger: Logger): Promise<Running> {
+  const prefix = config.queuePrefix;
+  const redis = createRedisConnection(config.redisUrl, 'command');
+  redis.on('error', (err: Error) =>
+    logger.warn({ err: { message: err.message } }, 'redis connection problem'),
+  );
+  // Qlik counts its limits per credential, so every replica draws from one budget kept in Redis.
+  const qlikLimiter = new SharedRateLimiter({
+    redis,
+    prefix,
+    tenantUrl: config.qlik.tenantUrl,
+    apiKey: config.qlik.apiKey,
+    logger,
+    limits: {
+      read: { perMinute: config.qlik.readsPerMinute },
+      write: { perMinute: config.qlik.writesPerMinute },
+      filter: { perMinute: config.qlik.filterPerMinute },
+    },
+  });
+  const qlik = new QlikClient({
+    tenantUrl: config.qlik.tenantUrl,
+    apiKey: config.qlik.apiKey,
+    limiter: qlikLimiter,
+    onCall: recordQlikCall,
+  });
+  const store = new RequestStore(redis, prefix);
+  const audit = new AuditLog(redis, prefix);
+  const lock = new PrincipalLock(redis, prefix);
+  const queues = openQueues(redis, prefix);
+  // BullMQ re-emits connection errors on each queue; without a listener an 'error' event would end the process.
+  for (const q of [queues.roleChanges, queues.notifications]) {
+    q.on('error', (err: Error) =>
+      logger.warn({ err: { message: err.message }, queue: q.name }, 'queue error'),
+    );
+  }
+  const client = createWebClient(config.slack, logger);
+  const messenger = new SlackMessenger(client, logger);
+
+  const credential = watchQlikCredential(qlik, logger);
+  const readiness = standardReadiness({ redis, qlikCredential: credential.state });
+  const beforeScrape = () => sampleQueueDepth([queues.roleChanges, queues.notifications]);
+  const queueBoard = config.bullBoard
+    ? { path: QUEUE_BOARD_PATH, handler: createQueueBoard([queues.roleChanges, queues.notifications]) }
+    : undefined;
+
+  let slack: SlackApp | undefined;
+  let healthOnly: ReturnType<typeof createHttpServer> | undefined;
+  let port: number;
+  if (role === 'all' || role === 'bot') {
+    const accessRequests = new AccessRequestApp({
+      store,
+      audit,
+      queues,
+      qlik,
+      directory: new SlackDirectory(client),
+      announcer: messenger,
+      policy,
+      requestTtlMs: config.requestTtlMs,
+      logger,
+    });
+    slack = await createSlackApp({
+      config,
+      logger,
+      accessRequests,
+      messenger,
+      readiness,
+      beforeScrape,
+      ...(queueBoard ? { queueBoard } : {}),
+    });
+    port = await slack.start(config.port);
+  } else {
+    // A worker-only replica still answers health probes and scrapes.
+    healthOnly = createHttpServer({ logger, readiness, beforeScrape, ...(queueBoard ? { queueBoard } : {}) });
+    port = await listen(healthOnly, config.port);
+  }
+  const worker =
+    role === 'all' || role === 'worker'
+      ? await startWorker({
+          config,
+          logger,
+          qlik,
+          store,
+          audit,
+          lock,
+          queues,
+          messenger,
+          redisUrl: config.redisUrl,
+          prefix,
+        })
+      : undefined;
+
+  logger.info(
+    {
+      role,
+      port,
+      slackMode: slack?.mode,
+      slackApiUrl: config.slack.apiUrl ?? 'https://slack.com/api/',
+      qlikTenant: config.qlik.tenantUrl,
+      queuePrefix: prefix,
+      approvalChannel: policy.approvalChannel,
+      rolesWithRules: policy.roles.size,
+      requestTtlMs: config.requestTtlMs,
+      queueBoard: queueBoard?.path ?? 'off',
+    },
+    'qlik-access-bot started',
+  );
+
+  return {
+    port,
+    credentialChecked: credential.firstCheck,
+    async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
+      credential.stop();
+      await Promise.allSettled([
+        slack?.stop(deadlineMs),
+        worker?.close(deadlineMs),
+        healthOnly ? closeServer(healthOnly) : undefined,
+      ]);
+      await Promise.allSettled([queues.close(), qlik.close(), lock.close()]);
+      qlikLimiter.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** Verifies the Qlik credential now, and again every 30 s until it passes; readiness reads its state. */
+function watchQlikCredential(
+  qlik: QlikClient,
+  logger: Logger,
+): { state: () => ReadinessResult; firstCheck: Promise<void>; stop(): void } {
+  let state: ReadinessResult = { ok: false, reason: 'the Qlik credential has not been verified yet' };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const check = async () => {
+    try {
+      const res = await qlik.verifyCredential();
+      if (res.ok) {
+        state = { ok: true };
+        logger.info({ qlikUser: res.user.id }, 'Qlik credential verified');
+        return;
+      }
+      state = { ok: false, reason: res.reason };
+      logger.error({ reason: res.reason }, 'Qlik credential check failed');
+    } catch (err) {
+      state = { ok: false, reason: 'the Qlik credential could not be checked (Qlik unreachable)' };
+      logger.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'Qlik credential check failed',
+      );
+    }
+    if (!stopped) {
+      timer = setTimeout(() => void check(), CREDENTIAL_RECHECK_MS);
+      timer.unref();
+    }
+  };
+  const firstCheck = check();
+  return {
+    state: () => state,
+    firstCheck,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The command line of src/main.ts: configuration, policy, start-up and signals. */
+export async function main(argv: string[]): Promise<void> {
+  const role = (argv[0] ?? 'all') as Role;
+  if (!ROLES.includes(role)) {
+    console.error(`Unknown role "${argv[0]}". Usage: node src/main.ts all|bot|worker`);
+    process.exit(2);
+  }
+  let config: Config;
+  let policy: Policy;
+  try {
+    // The environment and the policy file together: every problem of both in one message.
+    ({ config, policy } = loadSettings());
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  // Signals are handled from the first moment: a SIGTERM during start-up (e.g. `docker stop` right after
+  // `docker start`) waits for start-up to finish and then shuts down cleanly instead of killing half-open work.
+  let stopping = false;
+  let startup: Promise<Running | undefined> | undefined;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown deadline passed; exiting anyway');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS + 5_000);
+    force.unref();
+    void (startup ?? Promise.resolve(undefined))
+      .then((running) => running?.stop(SHUTDOWN_DEADLINE_MS))
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error(
+            { err: { message: err instanceof Error ? err.message : String(err) } },
+            'unclean shutdown',
+          );
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  logger.info({ role }, 'starting');
+  startup = (async () => {
+    // Redis and Slack checked once each, up front: one clear line per problem instead of the retrying clients'
+    // repeated connection warnings.
+    const problems = await reachabilityProblems(role, config);
+    if (problems.length > 0) {
+      logger.fatal({ problems }, 'could not start');
+      console.error(`qlik-access-bot could not start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      process.exit(1);
+    }
+    if (stopping) return undefined;
+    return start(role, config, policy, logger);
+  })().catch((err: unknown) => {
+    logger.fatal({ err: { message: err instanceof Error ? err.message : String(err) } }, 'could not start');
+    console.error(`qlik-access-bot could not start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+  await startup;
+}
