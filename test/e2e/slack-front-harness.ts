@@ -101,6 +101,10 @@ export interface FrontOptions {
   qlikApiKey?: string;
   redisUrl?: string;
   label?: string;
+  /** 'all' runs the real worker in the same process too (default 'bot': tests play the worker's part). */
+  role?: 'bot' | 'all';
+  /** Extra environment for the bot (e.g. worker settings). */
+  env?: Record<string, string>;
 }
 
 export interface Front {
@@ -146,6 +150,7 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
       LOG_LEVEL: 'silent',
       QLIK_READS_PER_MINUTE: '600000',
       QLIK_FILTER_PER_MINUTE: '600000',
+      ...opts.env,
     },
   );
   const config = loadConfig(env);
@@ -153,7 +158,7 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
     approvalChannel: APPROVAL_CHANNEL,
     approvers: [U.alice, U.bob],
   });
-  const bot = await start('bot', config, policy, createLogger('silent'));
+  const bot = await start(opts.role ?? 'bot', config, policy, createLogger('silent'));
   await bot.credentialChecked;
   const url = `http://127.0.0.1:${bot.port}`;
   const driver = new SlackDriver({ eventsUrl: `${url}/slack/events`, signingSecret: SIGNING_SECRET, fake });

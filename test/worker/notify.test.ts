@@ -17,8 +17,9 @@ afterAll(async () => {
 describe('notifications', () => {
   it('decisions update the message and DM the requester; outcomes also reply in the thread', () => {
     expect(stepsFor('decision')).toEqual(['refresh', 'dm']);
-    expect(stepsFor('result')).toEqual(['refresh', 'thread', 'dm']);
-    expect(stepsFor('revoked')).toEqual(['refresh', 'thread', 'dm']);
+    expect(stepsFor('result')).toEqual(['refresh', 'thread', 'dm', 'dm-target', 'copies']);
+    expect(stepsFor('revoked')).toEqual(['refresh', 'thread', 'dm', 'dm-target', 'copies']);
+    expect(stepsFor('revoke-failed')).toEqual(['refresh', 'thread', 'dm', 'dm-actor', 'dm-target']);
   });
 
   it('a Slack error while notifying is retried: every message arrives once and Qlik is written once', async () => {
@@ -63,7 +64,7 @@ describe('notifications', () => {
       .toBe('completed');
     const before = h.slack.messages.length;
     const out = await notifyOutcome(workerContext(h), { requestId: req.id, event: 'result' });
-    expect(out).toEqual({ sent: [], skipped: ['refresh', 'thread', 'dm'] });
+    expect(out).toEqual({ sent: [], skipped: ['refresh', 'thread', 'dm', 'dm-target', 'copies'] });
     expect(h.slack.messages.length).toBe(before);
   });
 });
