@@ -524,7 +524,7 @@ describe('message metadata, conversations.replies and conversations.history', ()
       text: 'x',
       metadata: JSON.stringify(metadata),
     });
-    expect(fake.findMessage('C0APPROVE', posted.ts as string)?.metadata).toEqual(metadata);
+    expect(fake.findMessage('C0APPROVE', (posted as { ts?: string }).ts!)?.metadata).toEqual(metadata);
     expect(
       (
         await slackError(
