@@ -186,12 +186,13 @@ export async function enqueueRevokeNow(
 ): Promise<RevokeNowOutcome> {
   const key = workerKeys(queues.prefix).revokeRequested(requestId);
   const claim: RevokeClaim = { by: actor, at: now };
-  const took = await queues.redis.set(key, JSON.stringify(claim), 'EX', REVOKE_CLAIM_SECONDS, 'NX');
+  let took = await queues.redis.set(key, JSON.stringify(claim), 'EX', REVOKE_CLAIM_SECONDS, 'NX');
   if (took !== 'OK') {
     const held = parseClaim(await queues.redis.get(key));
-    // Released between the SET and the GET: the attempt just failed; take it again once.
-    if (!held) return enqueueRevokeNow(queues, requestId, actor, now);
-    return { queued: false, claim: held };
+    if (held) return { queued: false, claim: held };
+    // Released between the SET and the GET (the attempt just failed): this press is the next attempt.
+    took = await queues.redis.set(key, JSON.stringify(claim), 'EX', REVOKE_CLAIM_SECONDS, 'NX');
+    if (took !== 'OK') return { queued: false, claim: parseClaim(await queues.redis.get(key)) ?? claim };
   }
   try {
     await addOnce(

@@ -127,8 +127,13 @@ async function send(
         return false;
       return dmOnce(ctx, req, job, actor, msg());
     }
-    case 'copies':
-      return updateCopies(ctx, req);
+    case 'copies': {
+      // An Extend's result: the grant it took over now points to it. An ending: this grant's own copies.
+      const extendedFrom = job.event === 'result' ? req.result?.extended?.from : undefined;
+      if (extendedFrom === undefined) return updateCopies(ctx, req);
+      const earlier = await ctx.store.get(extendedFrom);
+      return earlier ? updateCopies(ctx, earlier) : false;
+    }
   }
 }
 
@@ -214,14 +219,11 @@ async function supersedingRequest(ctx: Ctx, req: RoleChangeRequest): Promise<str
 
 /**
  * Brings every recorded copy of a grant's result up to date: for an ended grant its final state, for one an Extend
- * took over a pointer to the extension; neither has live buttons. For an Extend's own result, the copies of the
- * grant it took over. A copy Slack no longer has is skipped; any other failure fails the step, so BullMQ retries it
- * (updates are idempotent) — never the Qlik change.
+ * took over a pointer to the extension; neither has live buttons. A grant still live keeps its buttons. A copy
+ * Slack no longer has is skipped; any other failure fails the step, so BullMQ retries it (updates are idempotent)
+ * — never the Qlik change.
  */
-async function updateCopies(ctx: Ctx, req: RoleChangeRequest): Promise<boolean> {
-  const extendedFrom = req.state === 'applied' ? req.result?.extended?.from : undefined;
-  const subject = extendedFrom === undefined ? req : await ctx.store.get(extendedFrom);
-  if (!subject) return false;
+async function updateCopies(ctx: Ctx, subject: RoleChangeRequest): Promise<boolean> {
   const supersededBy = await supersedingRequest(ctx, subject);
   if (subject.state === 'applied' && supersededBy === undefined) return false; // still live: buttons stay
   const copies = await ctx.redis.hvals(ctx.keys.copies(subject.id));
