@@ -359,7 +359,8 @@ export interface ResultOptions {
 /** What the Extend button does, said before it does it (Slack shows this as the button's confirmation). */
 export function extendConfirmText(req: RoleChangeRequest): string {
   const d = isTimeBound(req) ? humanDuration(req.durationMs!) : 'the same time';
-  return `This files a new request for ${clip(req.role.name, 80)} for ${d}, counted from when it is approved. Once it is approved and applied, the end of this grant moves to the new end; until then nothing changes.`;
+  // plain_text (a confirm dialog): shown as typed, so not escaped like mrkdwn.
+  return `This files a new request for ${truncate(req.role.name, 80)} for ${d}, counted from when it is approved. Once it is approved and applied, the end of this grant moves to the new end; until then nothing changes.`;
 }
 
 /**

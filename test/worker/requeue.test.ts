@@ -2,8 +2,15 @@
 // drop the add while the old job is kept), a duplicate of a job that will still run stays a no-op; and an expiry
 // revoke that Qlik refuses is told, then really retried by the reconciler.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueApply, enqueueNotify, jobIds, scheduleRevoke } from '../../src/queue/queues.ts';
+import {
+  enqueueApply,
+  enqueueNotify,
+  enqueueRevokeNow,
+  jobIds,
+  scheduleRevoke,
+} from '../../src/queue/queues.ts';
 import { reconcile } from '../../src/worker/reconcile.ts';
+import { revokeGrant } from '../../src/worker/revoke-grant.ts';
 import { createHarness, type Harness, REQUESTER, userTarget, workerContext } from './harness.ts';
 
 let h: Harness;
@@ -106,5 +113,41 @@ describe('an expiry revoke that Qlik refuses', () => {
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual([]);
     // The success sends its own messages although a failure was told before.
     await h.slack.waitFor((m) => m.thread_ts === ref.ts && /Ended/.test(JSON.stringify(m.blocks)));
+  });
+});
+
+describe('a "Revoke now" whose retries run out (Qlik 5xx)', () => {
+  it('is told on its last attempt and the next press is a new attempt', async () => {
+    const user = h.sim.tenant.addUser({ name: 'Sal Server', email: 'sal@corp.example' });
+    const path = `/api/v1/users/${user.id}`;
+    const req = await h.approved({
+      target: userTarget(h.sim, user.id),
+      role: 'AuditAdmin',
+      durationMs: 3_600_000,
+    });
+    await h.waitForState(req.id, 'applied');
+    const ref = (await h.store.get(req.id))!.approvalMessage!;
+    // A press took the claim (as enqueueRevokeNow does); its job's last attempt meets a Qlik answering 503.
+    const ctx = workerContext(h);
+    await h.redis.set(ctx.keys.revokeRequested(req.id), JSON.stringify({ by: 'U0APPROVER', at: Date.now() }));
+    h.sim.injectFault({ method: 'PATCH', path: new RegExp(`^${path}$`), status: 503, times: 50 });
+    await expect(
+      revokeGrant(
+        ctx,
+        { requestId: req.id, trigger: 'manual', actor: 'U0APPROVER' },
+        { attempt: 8, final: true },
+      ),
+    ).rejects.toThrow();
+    h.sim.clearFaults();
+    const told = await h.slack.waitFor(
+      (m) => m.thread_ts === ref.ts && /couldn't revoke/.test(JSON.stringify(m.blocks)),
+      10_000,
+    );
+    expect(JSON.stringify(told.blocks)).toMatch(/gave up/);
+    expect((await h.store.get(req.id))?.state).toBe('applied');
+    // The claim was released: the next press is a new attempt, which now succeeds.
+    expect(await enqueueRevokeNow(h.queues, req.id, 'U0APPROVER')).toEqual({ queued: true });
+    await h.waitForState(req.id, 'revoked');
+    expect(h.sim.tenant.userRoleNames(user.id)).toEqual([]);
   });
 });
