@@ -129,7 +129,8 @@ async function reportRevokeFailure(
   message: string,
 ): Promise<void> {
   const previous = await readRevokeFailure(ctx, req.id);
-  await ctx.redis.del(ctx.keys.revokeRequested(req.id));
+  // Only a "Revoke now" releases the press's claim: an expiry failing meanwhile leaves a press under way alone.
+  if (job.trigger === 'manual') await ctx.redis.del(ctx.keys.revokeRequested(req.id));
   if (job.trigger === 'expiry' && previous?.trigger === 'expiry' && previous.message === message) return;
   const seq = await ctx.redis.incr(ctx.keys.revokeFailures(req.id));
   await ctx.redis.expire(ctx.keys.revokeFailures(req.id), MARKER_TTL_SECONDS);
