@@ -78,9 +78,9 @@ describe('time-bound grants', () => {
       durationMs: 3_600_000,
     });
     await h.waitForState(req.id, 'applied');
-    expect(await (await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry')))?.getState()).toBe(
-      'delayed',
-    );
+    await expect
+      .poll(async () => (await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry')))?.getState())
+      .toBe('delayed');
     await enqueueRevokeNow(h.queues, req.id, 'U0APPROVER');
     const revoked = await h.waitForState(req.id, 'revoked');
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual([]);
@@ -105,7 +105,9 @@ describe('time-bound grants', () => {
     const user = h.sim.tenant.addUser({ name: 'Mia Missed', email: 'mia@corp.example' });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'AuditAdmin', durationMs: 500 });
     await h.waitForState(req.id, 'applied');
-    // The delayed revoke job disappears (say, Redis lost it during downtime) before it fires.
+    // The delayed revoke job disappears (say, Redis lost it during downtime) before it fires. (It is scheduled
+    // just after the move to applied: wait for it.)
+    await expect.poll(() => h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'))).toBeDefined();
     const job = await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'));
     await job!.remove();
     await expect.poll(async () => (await h.store.dueForRevoke(Date.now())).includes(req.id)).toBe(true);
@@ -128,6 +130,7 @@ describe('time-bound grants', () => {
     });
     await h.waitForState(req.id, 'applied');
     // A finished job with the revoke's id would make a plain add() a no-op.
+    await expect.poll(() => h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'))).toBeDefined();
     const job = await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'));
     await job!.remove();
     await h.queues.roleChanges.add(
