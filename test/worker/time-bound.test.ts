@@ -2,10 +2,15 @@
 // the role over — with a role held before the grant never removed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueRevokeNow, jobIds } from '../../src/queue/queues.ts';
+import { listButtons, type PostedMessage } from '../../src/sandbox/slack-fake/index.ts';
 import { reconcile } from '../../src/worker/reconcile.ts';
 import { createHarness, type Harness, REQUESTER, userTarget, workerContext } from './harness.ts';
 
 let h: Harness;
+
+function blockText(m: PostedMessage): string {
+  return `${m.text ?? ''} ${JSON.stringify(m.blocks ?? [])}`;
+}
 
 beforeAll(async () => {
   h = await createHarness({ label: 'worker-timebound' });
@@ -50,6 +55,13 @@ describe('time-bound grants', () => {
       (m) =>
         m.channel === dmChannel && (m.text ?? '').includes(req.id) && /ended|expired/i.test(m.text ?? ''),
     );
+    // The result's copies (thread reply, DM) that carried Extend / Revoke now show the end, without buttons.
+    const ref = ended.approvalMessage!;
+    const isCopy = (m: PostedMessage) =>
+      (m.thread_ts === ref.ts || m.channel === dmChannel) && blockText(m).includes(req.id);
+    await h.slack.waitFor((m) => isCopy(m) && m.thread_ts === ref.ts && m.updates.length > 0);
+    await h.slack.waitFor((m) => isCopy(m) && m.channel === dmChannel && m.updates.length > 0);
+    for (const m of h.slack.messages.filter(isCopy)) expect(listButtons(m)).toEqual([]);
   });
 
   it('a role the user already had before the grant is never removed by its expiry', async () => {
