@@ -102,10 +102,11 @@ export type AddOutcome = 'added' | 'requeued' | 'already-queued' | 'already-done
  * re-queue of a FINISHED job really runs. BullMQ ignores an add whose jobId still has a key in Redis, whatever the
  * state of that job (docs.bullmq.io "Job Ids"; maintainers in taskforcesh/bullmq#941: "as long as there is a key in
  * Redis with the jobId ... add will be a noop independently in which state said job is in"), and we keep finished
- * jobs for days (DEFAULT_JOB_OPTIONS). So a failed (or, where `rerunCompleted`, completed) job is removed first and
+ * jobs for days (DEFAULT_JOB_OPTIONS). So a failed (or, with `rerun.completed`, completed) job is removed first and
  * the job added again. Not Job.retry(): it re-runs the OLD payload (the old presser) and only works on failed jobs;
  * not attempt-suffixed ids: every other lookup by id (the reconciler, removing the expiry revoke) would have to
- * know the suffix. Two callers racing through here end with one job: the second add finds the first's job live.
+ * know the suffix. Two callers racing through here still end with one job: the later remove either takes away a
+ * job that had not started (and adds its own) or fails on a running one (locked), whose id then drops the add.
  */
 export async function addOnce(
   queue: Queue,
