@@ -27,6 +27,7 @@ import type { QlikGroup, QlikRole, QlikUser, QlikUserSummary } from '../qlik/sch
 import { enqueueApply, enqueueNotify, enqueueRevokeNow, type Queues } from '../queue/queues.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import type { SlackUserLookup } from '../slack/directory.ts';
+import { humanDuration, plainTime } from '../slack/mrkdwn.ts';
 import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
 import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
 import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';
@@ -300,10 +301,14 @@ export class AccessRequestApp {
           ? 'was approved automatically and is being applied'
           : 'is waiting for approval';
         const note = filed.postProblem ? ` ${filed.postProblem}` : '';
+        // Say what Extend does: a new grant of the same length counted from ITS approval; the end moves only then.
+        const endsNow =
+          orig.result?.revokeAt === undefined ? '' : ` (now ${plainTime(orig.result.revokeAt)})`;
+        const what = ` Once it is applied, ${orig.id} ends ${humanDuration(orig.durationMs)} after that${endsNow === '' ? '' : ` instead of at its current end${endsNow}`}; until then nothing changes.`;
         return {
           ok: true,
           request: filed.request,
-          message: `Extension filed as ${filed.request.id}: ${filed.request.role.name} for ${describeTarget(filed.request.target)} ${verb}.${note}`,
+          message: `Extension filed as ${filed.request.id}: ${filed.request.role.name} for ${describeTarget(filed.request.target)} ${verb}.${what}${note}`,
         };
       },
       true,
@@ -518,7 +523,15 @@ export class AccessRequestApp {
           message: `Only the requester, the person it was granted to, or an approver of ${req.role.name} can revoke ${req.id}; nothing changed.`,
         };
       }
-      await this.#db(() => enqueueRevokeNow(this.#d.queues, req.id, clickerId));
+      // One press per attempt, across replicas: later presses are told who pressed and when, and record nothing.
+      const queued = await this.#db(() => enqueueRevokeNow(this.#d.queues, req.id, clickerId, this.#now()));
+      if (!queued.queued) {
+        const by = queued.claim.by === clickerId ? 'you' : await this.#personName(queued.claim.by);
+        return {
+          ok: false,
+          message: `The revoke of ${req.role.name} from ${describeTarget(req.target)} (${req.id}) is already under way: ${by} pressed Revoke now ${plainTime(queued.claim.at)}. The result follows in the approval thread.`,
+        };
+      }
       await this.#db(() =>
         this.#d.audit.append({
           time: this.#now(),
@@ -853,6 +866,12 @@ export class AccessRequestApp {
     const ids = new Set<string>(p.defaults.approvers);
     for (const rule of p.roles.values()) for (const id of rule.approvers) ids.add(id);
     return this.#d.directory.isInAny(userId, [...ids]);
+  }
+
+  /** A person's Slack name for plain text (messages are escaped, so no mention); the id when it can't be read. */
+  async #personName(userId: string): Promise<string> {
+    const u = await this.#d.directory.lookupUser(userId).catch(() => undefined);
+    return u && 'name' in u ? `@${u.name}` : userId;
   }
 
   async #mayActOnGrant(req: RoleChangeRequest, userId: string): Promise<boolean> {

@@ -83,6 +83,8 @@ export interface RoleChangeRequest {
     message: string;
     /** For time-bound grants: when the revoke is due (epoch ms). */
     revokeAt?: number;
+    /** For an Extend that took the role over: the grant it extends and when that grant was due to end. */
+    extended?: { from: string; previousEnd?: number };
   };
   /** Set when failed: a message written for the requester. */
   error?: string;

@@ -3,6 +3,7 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { RedisConnection } from '../store/redis.ts';
+import { workerKeys } from '../worker/keys.ts';
 
 /** Role changes against Qlik: apply an approved request, revoke an expired time-bound grant, periodic sweeps. */
 export const ROLE_CHANGES_QUEUE = 'role-changes';
@@ -21,7 +22,13 @@ export const reconcileJob = z.object({});
 export const notifyJob = z.object({
   requestId: z.string(),
   /** What happened: drives which messages are sent. */
-  event: z.enum(['result', 'decision', 'revoked']),
+  event: z.enum(['result', 'decision', 'revoked', 'revoke-failed']),
+  /**
+   * Which occurrence of an event that can happen more than once (a revoke can fail, be pressed again and fail
+   * again): part of the job id and of the delivery markers, so each failure is told once and a later success still
+   * sends its own 'revoked' messages.
+   */
+  seq: z.number().int().positive().optional(),
 });
 
 export type ApplyJob = z.infer<typeof applyJob>;
@@ -49,6 +56,9 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 export interface Queues {
   roleChanges: Queue;
   notifications: Queue;
+  /** The shared command connection and key prefix, for the few guards that live beside the queues. */
+  redis: RedisConnection;
+  prefix: string;
   close(): Promise<void>;
 }
 
@@ -67,15 +77,69 @@ export function openQueues(connection: RedisConnection, prefix: string): Queues 
   return {
     roleChanges,
     notifications,
+    redis: connection,
+    prefix,
     async close() {
       await Promise.all([roleChanges.close(), notifications.close()]);
     },
   };
 }
 
+/** Job states in which a job will still run by itself: adding its id again must stay a no-op (exactly once). */
+export const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
+  'active',
+  'waiting',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+]);
+
+/** What adding a job with a stable id did. */
+export type AddOutcome = 'added' | 'requeued' | 'already-queued' | 'already-done';
+
+/**
+ * Adds a job under a stable id so that a duplicate of a job that will still run is a no-op, while a deliberate
+ * re-queue of a FINISHED job really runs. BullMQ ignores an add whose jobId still has a key in Redis, whatever the
+ * state of that job (docs.bullmq.io "Job Ids"; maintainers in taskforcesh/bullmq#941: "as long as there is a key in
+ * Redis with the jobId ... add will be a noop independently in which state said job is in"), and we keep finished
+ * jobs for days (DEFAULT_JOB_OPTIONS). So a failed (or, with `rerun.completed`, completed) job is removed first and
+ * the job added again. Not Job.retry(): it re-runs the OLD payload (the old presser) and only works on failed jobs;
+ * not attempt-suffixed ids: every other lookup by id (the reconciler, removing the expiry revoke) would have to
+ * know the suffix. Two callers racing through here still end with one job: the later remove either takes away a
+ * job that had not started (and adds its own) or fails on a running one (locked), whose id then drops the add.
+ */
+export async function addOnce(
+  queue: Queue,
+  name: string,
+  data: unknown,
+  opts: JobsOptions & { jobId: string },
+  rerun: { completed: boolean },
+): Promise<AddOutcome> {
+  const existing = await queue.getJob(opts.jobId);
+  let outcome: AddOutcome = 'added';
+  if (existing) {
+    const state = await existing.getState();
+    if (LIVE_JOB_STATES.has(state)) return 'already-queued';
+    if (state === 'completed' && !rerun.completed) return 'already-done';
+    // 'failed', 'completed' (when a re-run is legitimate) or 'unknown' (removed meanwhile): clear it, add again.
+    await existing.remove().catch(() => undefined); // a racing caller may have removed it already
+    outcome = 'requeued';
+  }
+  await queue.add(name, data, opts);
+  return outcome;
+}
+
 /** Enqueues the change of an approved request exactly once (the job id is derived from the request id). */
-export async function enqueueApply(queues: Queues, requestId: string): Promise<void> {
-  await queues.roleChanges.add('apply', applyJob.parse({ requestId }), { jobId: jobIds.apply(requestId) });
+export async function enqueueApply(queues: Queues, requestId: string): Promise<AddOutcome> {
+  // A failed apply job (stall limit, a crash loop) is run again when asked; a completed one is not: the request
+  // it applied is settled, and its re-run would only re-ensure follow-ups that are queued already.
+  return addOnce(
+    queues.roleChanges,
+    'apply',
+    applyJob.parse({ requestId }),
+    { jobId: jobIds.apply(requestId) },
+    { completed: false },
+  );
 }
 
 /** Schedules the revoke of a time-bound grant at its expiry. */
@@ -84,26 +148,77 @@ export async function scheduleRevoke(
   requestId: string,
   revokeAt: number,
   now = Date.now(),
-): Promise<void> {
-  await queues.roleChanges.add(
+): Promise<AddOutcome> {
+  // Callers schedule only while the grant is applied; a finished expiry job then means its revoke did not end the
+  // grant (it failed, or was skipped), so running it again is right. The revoke itself is guarded by the state.
+  return addOnce(
+    queues.roleChanges,
     'revoke-grant',
     revokeGrantJob.parse({ requestId, trigger: 'expiry', actor: 'system' }),
-    {
-      jobId: jobIds.revokeGrant(requestId, 'expiry'),
-      delay: Math.max(0, revokeAt - now),
-    },
+    { jobId: jobIds.revokeGrant(requestId, 'expiry'), delay: Math.max(0, revokeAt - now) },
+    { completed: true },
   );
 }
 
-/** Revokes an applied grant at once ("Revoke now"). */
-export async function enqueueRevokeNow(queues: Queues, requestId: string, actor: string): Promise<void> {
-  await queues.roleChanges.add(
-    'revoke-grant',
-    revokeGrantJob.parse({ requestId, trigger: 'manual', actor }),
-    {
-      jobId: jobIds.revokeGrant(requestId, 'manual'),
-    },
-  );
+/** Who asked for a "Revoke now" that is under way, and when. */
+export interface RevokeClaim {
+  by: string;
+  at: number;
+}
+
+export type RevokeNowOutcome = { queued: true } | { queued: false; claim: RevokeClaim };
+
+/**
+ * How long a "Revoke now" press is remembered while its job runs. The worker forgets it as soon as the revoke
+ * failed for good, so a later press is a new attempt; this is only the bound for a worker that died meanwhile.
+ */
+export const REVOKE_CLAIM_SECONDS = 3600;
+
+/**
+ * Revokes an applied grant at once ("Revoke now"). One press is recorded per attempt across every bot replica: the
+ * first press takes the claim (SET NX), later presses get the claim back (who pressed, when) and queue nothing.
+ * A failed earlier attempt's job is cleared so the new one really runs.
+ */
+export async function enqueueRevokeNow(
+  queues: Queues,
+  requestId: string,
+  actor: string,
+  now = Date.now(),
+): Promise<RevokeNowOutcome> {
+  const key = workerKeys(queues.prefix).revokeRequested(requestId);
+  const claim: RevokeClaim = { by: actor, at: now };
+  let took = await queues.redis.set(key, JSON.stringify(claim), 'EX', REVOKE_CLAIM_SECONDS, 'NX');
+  if (took !== 'OK') {
+    const held = parseClaim(await queues.redis.get(key));
+    if (held) return { queued: false, claim: held };
+    // Released between the SET and the GET (the attempt just failed): this press is the next attempt.
+    took = await queues.redis.set(key, JSON.stringify(claim), 'EX', REVOKE_CLAIM_SECONDS, 'NX');
+    if (took !== 'OK') return { queued: false, claim: parseClaim(await queues.redis.get(key)) ?? claim };
+  }
+  try {
+    await addOnce(
+      queues.roleChanges,
+      'revoke-grant',
+      revokeGrantJob.parse({ requestId, trigger: 'manual', actor }),
+      { jobId: jobIds.revokeGrant(requestId, 'manual') },
+      { completed: true },
+    );
+  } catch (err) {
+    await queues.redis.del(key).catch(() => 0); // nothing was queued: the next press must not be told otherwise
+    throw err;
+  }
+  return { queued: true };
+}
+
+function parseClaim(raw: string | null): RevokeClaim | undefined {
+  if (raw === null) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<RevokeClaim>;
+    if (typeof v.by === 'string' && typeof v.at === 'number') return { by: v.by, at: v.at };
+  } catch {
+    // fall through
+  }
+  return undefined;
 }
 
 /** Queues a Slack notification about a request. */
@@ -111,8 +226,15 @@ export async function enqueueNotify(
   queues: Queues,
   requestId: string,
   event: NotifyJob['event'],
-): Promise<void> {
-  await queues.notifications.add('notify', notifyJob.parse({ requestId, event }), {
-    jobId: jobIds.notify(requestId, event),
-  });
+  seq?: number,
+): Promise<AddOutcome> {
+  // A notification that used up its retries (Slack down for long) is sent again when asked: its delivery markers
+  // make the re-run post only what is missing. A completed one has nothing left to send.
+  return addOnce(
+    queues.notifications,
+    'notify',
+    notifyJob.parse({ requestId, event, ...(seq === undefined ? {} : { seq }) }),
+    { jobId: jobIds.notify(requestId, event, seq === undefined ? '' : `-${seq}`) },
+    { completed: false },
+  );
 }

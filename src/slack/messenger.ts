@@ -1,6 +1,7 @@
 // Owns every message the bot sends to Slack: the approval message and its updates, thread replies, DMs,
 // response_url answers, ephemerals and CSV uploads. The bot and the worker both send through here, so how a
 // message reaches Slack (and what is logged about it) lives in one place.
+import type { MessageMetadata } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -46,30 +47,86 @@ export class SlackMessenger {
     return { channel: res.channel, ts: res.ts };
   }
 
-  /** Re-renders the approval message for the request's current state; a no-op when none was posted. */
-  async refreshApproval(req: RoleChangeRequest): Promise<void> {
+  /**
+   * Re-renders the approval message for the request's current state (with a note the state alone does not say,
+   * e.g. a failed revoke); a no-op when none was posted.
+   */
+  async refreshApproval(req: RoleChangeRequest, opts: { notice?: string } = {}): Promise<void> {
     const ref = req.approvalMessage;
     if (!ref) return;
-    const msg = approvalMessage(req, {});
+    const msg = approvalMessage(req, opts.notice === undefined ? {} : { notice: opts.notice });
     await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
   }
 
-  /** Replies in the approval message's thread; a no-op when none was posted. */
-  async replyInThread(req: RoleChangeRequest, msg: SlackMessage): Promise<void> {
+  /**
+   * Replies in the approval message's thread and says where the reply landed; undefined when no approval message
+   * was posted. `metadata` (Slack message metadata, invisible to people) lets a retry find the reply again.
+   */
+  async replyInThread(
+    req: RoleChangeRequest,
+    msg: SlackMessage,
+    metadata?: MessageMetadata,
+  ): Promise<MessageRef | undefined> {
     const ref = req.approvalMessage;
-    if (!ref) return;
-    await this.#client.chat.postMessage({
+    if (!ref) return undefined;
+    const res = await this.#client.chat.postMessage({
       channel: ref.channel,
       thread_ts: ref.ts,
       text: msg.text,
       blocks: msg.blocks,
+      ...(metadata ? { metadata } : {}),
     });
+    return { channel: res.channel ?? ref.channel, ts: res.ts ?? '' };
   }
 
-  /** Sends a direct message from the bot to a user. */
-  async dm(userId: string, msg: SlackMessage): Promise<void> {
+  /**
+   * The bot's reply in the request's thread whose metadata matches `event_type` and every field of `payload`, or
+   * undefined. Reads the thread with include_all_metadata (Slack leaves metadata out otherwise), page by page.
+   */
+  async findThreadReply(
+    req: RoleChangeRequest,
+    eventType: string,
+    payload: Readonly<Record<string, string | number>>,
+  ): Promise<MessageRef | undefined> {
+    const ref = req.approvalMessage;
+    if (!ref) return undefined;
+    let cursor: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const res = await this.#client.conversations.replies({
+        channel: ref.channel,
+        ts: ref.ts,
+        include_all_metadata: true,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const m of res.messages ?? []) {
+        const md = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } })
+          .metadata;
+        if (md?.event_type !== eventType || !m.ts) continue;
+        if (Object.entries(payload).every(([k, v]) => md.event_payload?.[k] === v))
+          return { channel: ref.channel, ts: m.ts };
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Sends a direct message from the bot to a user and says where it landed. */
+  async dm(userId: string, msg: SlackMessage, metadata?: MessageMetadata): Promise<MessageRef> {
     const channel = await this.#dmChannel(userId);
-    await this.#client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    const res = await this.#client.chat.postMessage({
+      channel,
+      text: msg.text,
+      blocks: msg.blocks,
+      ...(metadata ? { metadata } : {}),
+    });
+    return { channel: res.channel ?? channel, ts: res.ts ?? '' };
+  }
+
+  /** Replaces a message the bot posted (a copy of a result whose buttons no longer apply). */
+  async update(ref: MessageRef, msg: SlackMessage): Promise<void> {
+    await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   listNames,
   mention,
   person,
+  plainTime,
   slackDate,
   truncate,
 } from './mrkdwn.ts';
@@ -28,6 +29,7 @@ import {
   message,
   type SlackMessage,
   section,
+  withConfirm,
 } from './views/blocks.ts';
 
 export { LIMITS, type SlackMessage, validateMessage } from './views/blocks.ts';
@@ -298,7 +300,10 @@ export function errorMessage(text: string): SlackMessage {
 
 // ---- the approval message (posted once, then updated in place for every state)
 
-export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: Names } = {}): SlackMessage {
+export function approvalMessage(
+  req: RoleChangeRequest,
+  opts: { approverNames?: Names; notice?: string } = {},
+): SlackMessage {
   const names = opts.approverNames;
   const verb = req.action === 'revoke' ? 'Revoke' : 'Grant';
   const kind =
@@ -334,6 +339,8 @@ export function approvalMessage(req: RoleChangeRequest, opts: { approverNames?: 
     blocks.push(context(`Approved so far by ${approversList(req, names)}`));
   }
   blocks.push(section(stateLine(req, names)));
+  // Something the state alone does not say, e.g. a revoke that Qlik refused while the grant stays applied.
+  if (opts.notice?.trim()) blocks.push(section(`:warning: ${clip(opts.notice.trim(), 1500)}`));
   if (req.state === 'pending') {
     blocks.push(
       actions(
@@ -416,15 +423,37 @@ export function autoApprovedMessage(req: RoleChangeRequest): SlackMessage {
   return message(`${rid(req)} approved automatically: ${changePlain(req)}. Applying it now.`, blocks);
 }
 
-/** The outcome of applying a request, for the approval thread and the requester's DM. */
-export function resultMessage(req: RoleChangeRequest): SlackMessage {
+/** What a copy of a result message must show besides the request itself. */
+export interface ResultOptions {
+  /** The grant was extended by this request, which now decides when it ends: its buttons are gone. */
+  supersededBy?: string;
+}
+
+/** What the Extend button does, said before it does it (Slack shows this as the button's confirmation). */
+export function extendConfirmText(req: RoleChangeRequest): string {
+  const d = isTimeBound(req) ? humanDuration(req.durationMs!) : 'the same time';
+  // plain_text (a confirm dialog): shown as typed, so not escaped like mrkdwn.
+  return `This files a new request for ${truncate(req.role.name, 80)} for ${d}, counted from when it is approved. Once it is approved and applied, the end of this grant moves to the new end; until then nothing changes.`;
+}
+
+/**
+ * The outcome of applying a request, for the approval thread and the DMs. Rendered again for every copy when the
+ * grant ends or is extended, so each copy shows the final state and live buttons only while they still apply.
+ */
+export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}): SlackMessage {
   const blocks: KnownBlock[] = [];
   let text: string;
   if (req.state === 'applied') {
     const r = req.result;
     const changed = r?.changed !== false;
+    const ext = req.action === 'grant' ? r?.extended : undefined;
     let headline: string;
-    if (req.action === 'grant') {
+    if (ext !== undefined) {
+      // An Extend changes no role: it moves the end. Say old → new, never "nothing changed".
+      const ends = r?.revokeAt !== undefined ? ` It now ends ${slackDate(r.revokeAt)}` : '';
+      const was = ext.previousEnd !== undefined ? ` (was ${slackDate(ext.previousEnd)})` : '';
+      headline = `:arrows_counterclockwise: *${rid(req)}*: extended *${roleName(req)}* for ${target(req)}.${ends}${was}${ends ? '.' : ''}`;
+    } else if (req.action === 'grant') {
       headline = changed
         ? `:white_check_mark: *${rid(req)}*: granted *${roleName(req)}* to ${target(req)}.`
         : `:information_source: *${rid(req)}*: ${targetName(req)} already had *${roleName(req)}*; nothing changed.`;
@@ -437,21 +466,43 @@ export function resultMessage(req: RoleChangeRequest): SlackMessage {
     if (r?.message?.trim()) lines.push(clip(r.message.trim(), 600));
     if (r) lines.push(`*Roles before:* ${roleList(r.before)}\n*Roles after:* ${roleList(r.after)}`);
     blocks.push(section(lines.join('\n')));
-    if (isTimeBound(req)) {
-      const ends =
-        r?.revokeAt !== undefined
-          ? slackDate(r.revokeAt)
-          : `${humanDuration(req.durationMs!)} after it was applied`;
-      blocks.push(context(`:hourglass: Time-bound: the role is removed ${ends}.`));
+    if (opts.supersededBy !== undefined) {
+      blocks.push(
+        context(
+          `:arrows_counterclockwise: Extended by ${clip(opts.supersededBy, 40)}, which now decides when the role ends; see that request.`,
+        ),
+      );
+    } else {
+      if (isTimeBound(req)) {
+        const ends =
+          r?.revokeAt !== undefined
+            ? slackDate(r.revokeAt)
+            : `${humanDuration(req.durationMs!)} after it was applied`;
+        blocks.push(context(`:hourglass: Time-bound: the role is removed ${ends}.`));
+      }
+      if (req.action === 'grant') {
+        const buttons = [button('Revoke now', ACTION_IDS.revokeNow, req.id, 'danger')];
+        if (isTimeBound(req))
+          buttons.unshift(
+            withConfirm(button('Extend', ACTION_IDS.extend, req.id), {
+              title: `Extend ${truncate(req.id, 20)}?`,
+              text: extendConfirmText(req),
+              confirm: 'File the extension',
+              deny: 'Cancel',
+            }),
+          );
+        blocks.push(actions(...buttons));
+      }
     }
-    if (req.action === 'grant') {
-      const buttons = [button('Revoke now', ACTION_IDS.revokeNow, req.id, 'danger')];
-      if (isTimeBound(req)) buttons.unshift(button('Extend', ACTION_IDS.extend, req.id));
-      blocks.push(actions(...buttons));
+    if (ext !== undefined) {
+      const ends = r?.revokeAt !== undefined ? ` now ends ${plainTime(r.revokeAt)}` : '';
+      const was = ext.previousEnd !== undefined ? ` (was ${plainTime(ext.previousEnd)})` : '';
+      text = `${rid(req)} extended: ${clip(req.role.name, 80)} for ${clip(describeTarget(req.target), 120)}${ends}${was}.`;
+    } else {
+      text = changed
+        ? `${rid(req)} applied: ${changePlain(req)}.`
+        : `${rid(req)}: nothing to change; ${changePlain(req)} was already in place.`;
     }
-    text = changed
-      ? `${rid(req)} applied: ${changePlain(req)}.`
-      : `${rid(req)}: nothing to change; ${changePlain(req)} was already in place.`;
   } else if (req.state === 'failed') {
     const error = req.error?.trim() ? clip(req.error.trim(), 1500) : 'No details were recorded.';
     blocks.push(section(`:x: *${rid(req)}*: couldn't ${change(req)}.\n${error}`));
@@ -464,6 +515,40 @@ export function resultMessage(req: RoleChangeRequest): SlackMessage {
     text = `${rid(req)}: ${changePlain(req)}: ${stateWord(req.state)}.`;
   }
   return message(text, blocks);
+}
+
+/** A revoke that failed for good: said in the thread and by DM, with Qlik's words; the grant stays applied. */
+export function revokeFailedMessage(
+  req: RoleChangeRequest,
+  failure: { message: string; at: number; actor: string; trigger: 'expiry' | 'manual' },
+): SlackMessage {
+  const why = clip(failure.message.trim() || 'Qlik gave no reason.', 1500);
+  const what =
+    failure.trigger === 'expiry'
+      ? `the time-bound grant ended, but the bot couldn't remove *${roleName(req)}* from ${target(req)}`
+      : `couldn't revoke *${roleName(req)}* from ${target(req)}`;
+  const who =
+    failure.trigger === 'expiry'
+      ? `Revoke at the grant's end, tried ${slackDate(failure.at)}.`
+      : `Revoke now pressed by ${mention(failure.actor)}; failed ${slackDate(failure.at)}.`;
+  const next =
+    failure.trigger === 'expiry'
+      ? 'The bot tries again on its next sweep; a Qlik tenant admin can also remove the role by hand.'
+      : 'Press *Revoke now* again to retry once the cause is fixed, or ask a Qlik tenant admin to remove it.';
+  return message(
+    `${rid(req)}: the revoke failed; ${clip(describeTarget(req.target), 120)} still has ${clip(req.role.name, 80)}.`,
+    [
+      section(
+        `:x: *${rid(req)}*: ${what}.\n${why}\n*${capital(targetName(req))} still has ${roleName(req)}*: the grant stays applied.`,
+      ),
+      context(who, next),
+    ],
+  );
+}
+
+/** The approval message's note while a grant's revoke has failed (the state alone says "Applied"). */
+export function revokeFailedNotice(failure: { message: string; at: number }): string {
+  return `The revoke failed ${slackDate(failure.at)}: ${clip(failure.message.trim(), 600)} The role is still held; Revoke now stays available.`;
 }
 
 /** DM to the requester when their request ends without being applied: denied, expired or cancelled. */

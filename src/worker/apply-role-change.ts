@@ -5,6 +5,7 @@
 import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, scheduleRevoke } from '../queue/queues.ts';
+import { plainTime } from '../slack/mrkdwn.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import {
   type AttemptInfo,
@@ -101,13 +102,21 @@ export async function applyRoleChange(
 
   const revokeAt =
     req.action === 'grant' && req.durationMs !== undefined ? ctx.now() + req.durationMs : undefined;
-  const message = resultText(req, change);
+  const message = resultText(req, change, revokeAt);
   const result: NonNullable<RoleChangeRequest['result']> = {
     before: change.before,
     after: change.after,
     changed: change.changed,
     message,
     ...(revokeAt === undefined ? {} : { revokeAt }),
+    ...(change.tookOverFrom === undefined
+      ? {}
+      : {
+          extended: {
+            from: change.tookOverFrom,
+            ...(change.previousEnd === undefined ? {} : { previousEnd: change.previousEnd }),
+          },
+        }),
   };
   const audit = event(ctx, req, 'applied', change.changed ? 'changed' : 'unchanged', {
     before: change.before,
@@ -133,8 +142,9 @@ interface Change {
   before: string[];
   after: string[];
   changed: boolean;
-  /** For an Extend: the grant whose role this request took over. */
+  /** For an Extend: the grant whose role this request took over, and when that grant was due to end. */
   tookOverFrom?: string;
+  previousEnd?: number;
 }
 
 /** Read fresh, compute, record the snapshot, write, verify — all while holding the principal's lock. */
@@ -179,7 +189,10 @@ async function changeUnderLock(
   const change: Change = { before, after, changed };
   if (req.action === 'grant' && req.durationMs !== undefined && req.extends !== undefined && !changed) {
     const from = await takeOverExtendedGrant(ctx, req);
-    if (from !== undefined) change.tookOverFrom = from;
+    if (from !== undefined) {
+      change.tookOverFrom = from.id;
+      if (from.previousEnd !== undefined) change.previousEnd = from.previousEnd;
+    }
   }
   return change;
 }
@@ -192,7 +205,7 @@ async function changeUnderLock(
 async function takeOverExtendedGrant(
   ctx: WorkerContext,
   req: RoleChangeRequest,
-): Promise<string | undefined> {
+): Promise<{ id: string; previousEnd?: number } | undefined> {
   let currentId = req.extends;
   for (let hop = 0; currentId !== undefined && hop < MAX_EXTEND_CHAIN; hop++) {
     const earlier = await ctx.store.get(currentId);
@@ -211,7 +224,8 @@ async function takeOverExtendedGrant(
     // Ownership first, then the hand-over: a crash in between leaves both grants owning, never neither.
     await ctx.redis.set(ctx.keys.tookOver(req.id), earlier.id, 'EX', MARKER_TTL_SECONDS);
     await ctx.redis.set(ctx.keys.supersededBy(earlier.id), req.id, 'EX', MARKER_TTL_SECONDS);
-    return earlier.id;
+    const previousEnd = earlier.result?.revokeAt;
+    return { id: earlier.id, ...(previousEnd === undefined ? {} : { previousEnd }) };
   }
   return undefined;
 }
@@ -234,7 +248,7 @@ export async function writeDirectRoles(
   else await qlik.replaceGroupRoles(target.qlikId, ids);
 }
 
-function resultText(req: RoleChangeRequest, c: Change): string {
+function resultText(req: RoleChangeRequest, c: Change, revokeAt: number | undefined): string {
   const who = describeTarget(req.target);
   const role = req.role.name;
   if (req.action === 'revoke')
@@ -242,8 +256,12 @@ function resultText(req: RoleChangeRequest, c: Change): string {
       ? `Removed ${role} from ${who}.`
       : `${who} did not have ${role} directly; nothing was changed.`;
   if (c.changed) return `${who} now has ${role}.`;
-  if (c.tookOverFrom !== undefined)
-    return `${who} keeps ${role}: this grant extends ${c.tookOverFrom} and now decides when it ends.`;
+  if (c.tookOverFrom !== undefined) {
+    // Say what Extend did: the end moved (old → new), not "nothing changed".
+    const ends = revokeAt === undefined ? '' : ` now ends ${plainTime(revokeAt)}`;
+    const was = c.previousEnd === undefined ? '' : ` (was ${plainTime(c.previousEnd)})`;
+    return `${role} for ${who}${ends}${was}: this grant extends ${c.tookOverFrom} and now decides when it ends.`;
+  }
   const stays =
     req.durationMs !== undefined ? ' They had it before this grant, so it stays when the grant ends.' : '';
   return `${who} already has ${role}; nothing was changed.${stays}`;

@@ -24,7 +24,10 @@ export interface PrincipalLocker {
 }
 
 /** The Slack calls the worker makes (src/slack/messenger.ts). */
-export type ResultMessenger = Pick<SlackMessenger, 'refreshApproval' | 'replyInThread' | 'dm'>;
+export type ResultMessenger = Pick<
+  SlackMessenger,
+  'refreshApproval' | 'replyInThread' | 'dm' | 'update' | 'findThreadReply'
+>;
 
 export interface WorkerContext {
   qlik: QlikRoleApi;

@@ -13,6 +13,14 @@ export interface WorkerKeys {
   revokeSnapshot(requestId: string): string;
   /** STRING: a revoke that Qlik refused (400/403); the reconciler leaves it alone until this expires. */
   revokeBlocked(requestId: string): string;
+  /** STRING (JSON {by, at}): a "Revoke now" under way; taken with SET NX by the press, released when it failed. */
+  revokeRequested(requestId: string): string;
+  /** STRING (JSON): the last failed revoke of a grant (Qlik's words, who pressed, which failure) for its notices. */
+  revokeFailure(requestId: string): string;
+  /** STRING: counts a grant's failed revokes, so each failure is its own notification. */
+  revokeFailures(requestId: string): string;
+  /** HASH `channel ts` → JSON: every message about a request that carries its buttons (thread reply, DMs). */
+  copies(requestId: string): string;
   /** ZSET: requests approved or applying that the reconciler watches until they finish, scored by first sighting. */
   readonly inflight: string;
   /** STRING: the audit stream id the reconciler has read up to. */
@@ -29,6 +37,10 @@ export function workerKeys(prefix: string): WorkerKeys {
     tookOver: (id) => `${base}:took-over:${id}`,
     revokeSnapshot: (id) => `${base}:revoke-snapshot:${id}`,
     revokeBlocked: (id) => `${base}:revoke-blocked:${id}`,
+    revokeRequested: (id) => `${base}:revoke-requested:${id}`,
+    revokeFailure: (id) => `${base}:revoke-failure:${id}`,
+    revokeFailures: (id) => `${base}:revoke-failures:${id}`,
+    copies: (id) => `${base}:copies:${id}`,
     inflight: `${base}:inflight`,
     auditCursor: `${base}:audit-cursor`,
     requeued: (id) => `${base}:requeued:${id}`,

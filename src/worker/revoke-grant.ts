@@ -1,7 +1,9 @@
 // Owns ending an applied grant (SPEC §3, time-bound grants): at its expiry or at once ("Revoke now"). The role is
 // removed only when this grant added it and no Extend took it over; a role held before the grant stays. The removal
 // is the same locked read → replace → verify as applying, and the move to revoked / expired-revoked is guarded, so a
-// re-run (crash, duplicate job, reconciler) does no harm.
+// re-run (crash, duplicate job, reconciler) does no harm. A revoke that fails for good (refused, or retries used up)
+// is told in the approval thread and by DM with Qlik's words, and releases the "Revoke now" claim so a later press
+// is a new attempt.
 import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, jobIds, type RevokeGrantJob } from '../queue/queues.ts';
@@ -15,7 +17,7 @@ import {
   SettledFailureError,
   type WorkerContext,
 } from './context.ts';
-import { classifyFailure, DriftError } from './failures.ts';
+import { classifyFailure, DriftError, exhaustedMessage } from './failures.ts';
 import { nextDirectRoles, revokeDecision, roleNames } from './role-list.ts';
 
 export type RevokeOutcome =
@@ -38,8 +40,10 @@ export async function revokeGrant(
     await enqueueNotify(ctx.queues, req.id, 'revoked'); // no-op when already queued; covers a crash before it
     return { outcome: 'skipped', reason: `already ${req.state}` };
   }
-  if (req.state !== 'applied') return { outcome: 'skipped', reason: `request is ${req.state}` };
-  if (req.action !== 'grant') return { outcome: 'skipped', reason: 'not a grant' };
+  if (req.state !== 'applied' || req.action !== 'grant') {
+    await ctx.redis.del(ctx.keys.revokeRequested(req.id)); // nothing under way any more
+    return { outcome: 'skipped', reason: req.action !== 'grant' ? 'not a grant' : `request is ${req.state}` };
+  }
   const to = job.trigger === 'expiry' ? 'expired-revoked' : 'revoked';
   const log = ctx.logger.child({ requestId: req.id, trigger: job.trigger, attempt: attempt.attempt });
 
@@ -56,6 +60,15 @@ export async function revokeGrant(
     if (action.kind === 'retry') {
       // Even after the last attempt the grant stays applied and due: the reconciler's sweep tries again.
       log.warn({ reason: action.reason, final: attempt.final }, 'revoke failed; will retry');
+      if (attempt.final) {
+        const message = exhaustedMessage(action.message, attempt.attempt);
+        await ctx.audit.append({
+          ...event(ctx, req, 'revoke-failed', 'failed'),
+          actor: job.actor,
+          detail: `${message} The role was not removed.`,
+        });
+        await reportRevokeFailure(ctx, req, job, message);
+      }
       throw err;
     }
     log.error({ reason: action.message }, 'revoke refused; left for a person to look at');
@@ -65,6 +78,7 @@ export async function revokeGrant(
       actor: job.actor,
       detail: `${action.message} The role was not removed.`,
     });
+    await reportRevokeFailure(ctx, req, job, action.message);
     throw new SettledFailureError(action.message);
   }
 
@@ -80,7 +94,11 @@ export async function revokeGrant(
   const t = await ctx.store.transition(req.id, 'applied', to, { result }, ctx.now(), audit);
   if (!t.ok) return { outcome: 'skipped', reason: `request is ${t.request?.state ?? 'gone'}` };
   requestTransitions.inc({ state: to });
-  await ctx.redis.del(ctx.keys.revokeSnapshot(req.id));
+  await ctx.redis.del(
+    ctx.keys.revokeSnapshot(req.id),
+    ctx.keys.revokeRequested(req.id),
+    ctx.keys.revokeFailure(req.id),
+  );
   await enqueueNotify(ctx.queues, req.id, 'revoked');
   if (job.trigger === 'manual') {
     // The expiry job has nothing left to do; removing it keeps the delayed set tidy (it would be a no-op anyway).
@@ -88,6 +106,51 @@ export async function revokeGrant(
   }
   log.info({ removed: ending.removed }, 'grant ended');
   return { outcome: ending.removed ? 'removed' : 'left', request: t.request };
+}
+
+/** What the worker records about a revoke that failed for good; the notices about it read this. */
+export interface RevokeFailure {
+  message: string;
+  at: number;
+  actor: string;
+  trigger: RevokeGrantJob['trigger'];
+  seq: number;
+}
+
+/**
+ * Tells about a failed revoke: recorded, the "Revoke now" claim released (a later press is a new attempt), and a
+ * notification of its own (event 'revoke-failed', numbered) so a later successful revoke still sends 'revoked'. An
+ * expiry revoke that fails the same way again on the reconciler's retry is not told again: the thread already says.
+ */
+async function reportRevokeFailure(
+  ctx: WorkerContext,
+  req: RoleChangeRequest,
+  job: RevokeGrantJob,
+  message: string,
+): Promise<void> {
+  const previous = await readRevokeFailure(ctx, req.id);
+  // Only a "Revoke now" releases the press's claim: an expiry failing meanwhile leaves a press under way alone.
+  if (job.trigger === 'manual') await ctx.redis.del(ctx.keys.revokeRequested(req.id));
+  if (job.trigger === 'expiry' && previous?.trigger === 'expiry' && previous.message === message) return;
+  const seq = await ctx.redis.incr(ctx.keys.revokeFailures(req.id));
+  await ctx.redis.expire(ctx.keys.revokeFailures(req.id), MARKER_TTL_SECONDS);
+  const failure: RevokeFailure = { message, at: ctx.now(), actor: job.actor, trigger: job.trigger, seq };
+  await ctx.redis.set(ctx.keys.revokeFailure(req.id), JSON.stringify(failure), 'EX', MARKER_TTL_SECONDS);
+  await enqueueNotify(ctx.queues, req.id, 'revoke-failed', seq);
+}
+
+export async function readRevokeFailure(
+  ctx: Pick<WorkerContext, 'redis' | 'keys'>,
+  id: string,
+): Promise<RevokeFailure | undefined> {
+  const raw = await ctx.redis.get(ctx.keys.revokeFailure(id));
+  if (raw === null) return undefined;
+  try {
+    const v = JSON.parse(raw) as RevokeFailure;
+    return typeof v.message === 'string' && typeof v.seq === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Ending {

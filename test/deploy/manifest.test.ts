@@ -29,7 +29,8 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'conversations.list': ['channels:read'],
   'conversations.members': ['channels:read'],
   'conversations.history': ['channels:history'],
-  'conversations.replies': ['channels:history'],
+  // The approval channel may be public or private: the bot reads its own thread replies in either.
+  'conversations.replies': ['channels:history', 'groups:history'],
   'conversations.join': ['channels:join'],
   'users.info': ['users:read'],
   'users.list': ['users:read'],

@@ -103,6 +103,10 @@ export interface FrontOptions {
   label?: string;
   /** The bot's logger (default: silent), e.g. to capture what it logs. */
   logger?: ReturnType<typeof createLogger>;
+  /** 'all' runs the real worker in the same process too (default 'bot': tests play the worker's part). */
+  role?: 'bot' | 'all';
+  /** Extra environment for the bot (e.g. worker settings). */
+  env?: Record<string, string>;
 }
 
 export interface Front {
@@ -148,6 +152,7 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
       LOG_LEVEL: 'silent',
       QLIK_READS_PER_MINUTE: '600000',
       QLIK_FILTER_PER_MINUTE: '600000',
+      ...opts.env,
     },
   );
   const config = loadConfig(env);
@@ -155,7 +160,7 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
     approvalChannel: APPROVAL_CHANNEL,
     approvers: [U.alice, U.bob],
   });
-  const bot = await start('bot', config, policy, opts.logger ?? createLogger('silent'));
+  const bot = await start(opts.role ?? 'bot', config, policy, opts.logger ?? createLogger('silent'));
   await bot.credentialChecked;
   const url = `http://127.0.0.1:${bot.port}`;
   const driver = new SlackDriver({ eventsUrl: `${url}/slack/events`, signingSecret: SIGNING_SECRET, fake });

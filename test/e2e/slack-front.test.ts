@@ -186,7 +186,8 @@ describe('grant → approval', () => {
     const denied = await f.approvalMessage(id, (m) => allText(m).includes('Denied'));
     expect(listButtons(denied)).toEqual([]);
     expect((await f.store.get(id))?.deniedBy).toBe(U.bob);
-    expect(await f.queues.notifications.getJob(jobIds.notify(id, 'decision'))).toBeDefined();
+    // Queued just after the message is updated: poll rather than race the click's last step.
+    await expect.poll(() => f.queues.notifications.getJob(jobIds.notify(id, 'decision'))).toBeDefined();
     expect(await f.applyJob(id)).toBeUndefined();
   });
 });

@@ -59,6 +59,32 @@ it('posts the approval message, updates it in place, and replies in its thread',
   await messenger.refreshApproval(req); // no approval message: nothing to do
 });
 
+it('says where replies and DMs landed, carries metadata, finds a reply by it, and updates a copy', async () => {
+  const ref = await messenger.postApproval('C0APPR', req);
+  const withRef: RoleChangeRequest = { ...req, approvalMessage: ref };
+  const md = { event_type: 'qab_notify', event_payload: { request_id: req.id, step: 'thread' } };
+  const reply = await messenger.replyInThread(withRef, errorMessage('result'), md);
+  expect(reply?.channel).toBe('C0APPR');
+  expect(fake.findMessage('C0APPR', reply!.ts)?.metadata).toEqual(md);
+  await messenger.replyInThread(withRef, errorMessage('other'), {
+    event_type: 'qab_notify',
+    event_payload: { request_id: req.id, step: 'other' },
+  });
+  expect(
+    await messenger.findThreadReply(withRef, 'qab_notify', { request_id: req.id, step: 'thread' }),
+  ).toEqual(reply);
+  expect(await messenger.findThreadReply(withRef, 'qab_notify', { request_id: req.id, step: 'dm' })).toBe(
+    undefined,
+  );
+  const dm = await messenger.dm('U0F', errorMessage('copy'));
+  expect(dm.channel).toBe(fake.dmChannelOf('U0F'));
+  await messenger.update(dm, errorMessage('final'));
+  expect(fake.findMessage(dm.channel, dm.ts)?.text).toBe('final');
+  // The approval message with a note the state alone does not say.
+  await messenger.refreshApproval({ ...withRef, state: 'applied' }, { notice: 'The revoke failed.' });
+  expect(JSON.stringify(fake.findMessage('C0APPR', ref.ts)?.blocks)).toContain('The revoke failed.');
+});
+
 it('sends DMs, ephemerals and response_url answers', async () => {
   await messenger.dm('U0D', errorMessage('dm text'));
   expect(fake.messages.some((m) => m.channel === fake.dmChannelOf('U0D') && m.text === 'dm text')).toBe(true);

@@ -16,6 +16,8 @@ import {
   requestFiledMessage,
   requestsMessage,
   resultMessage,
+  revokeFailedMessage,
+  revokeFailedNotice,
   rolesMessage,
   type SlackMessage,
   validateMessage,
@@ -332,6 +334,71 @@ describe('replies to the requester', () => {
     expectValid(failed);
     expect(all(failed)).toMatch(/couldn't grant \*TenantAdmin\*.*\nQlik refused: &lt;forbidden&gt;/);
     expect(buttons(failed)).toEqual([]);
+  });
+
+  it('resultMessage: an extension says the end moved (old → new), never "nothing changed"', () => {
+    const m = resultMessage(
+      request({
+        state: 'applied',
+        extends: 'R-AAAA',
+        result: {
+          before: ['TenantAdmin'],
+          after: ['TenantAdmin'],
+          changed: false,
+          message: 'kept',
+          revokeAt: T0 + 8 * H,
+          extended: { from: 'R-AAAA', previousEnd: T0 + 4 * H },
+        },
+      }),
+    );
+    expectValid(m);
+    expect(m.text).toBe(
+      'R-7KQ2 extended: TenantAdmin for Alice (alice@corp.com) now ends 2024-05-01 20:00 UTC (was 2024-05-01 16:00 UTC).',
+    );
+    expect(all(m)).toMatch(
+      /extended \*TenantAdmin\* for Alice .* now ends <!date\^1714593600.*\(was <!date\^1714579200/,
+    );
+    expect(all(m)).not.toContain('nothing changed');
+    // Extend says what it does before it does it.
+    const extend = buttons(m).find((b) => b.action_id === ACTION_IDS.extend);
+    expect(extend?.confirm?.text.text).toContain('counted from when it is approved');
+  });
+
+  it('resultMessage: a copy of a grant an Extend took over, or one that ended, has no live buttons', () => {
+    const applied = request({
+      state: 'applied',
+      result: { before: [], after: ['TenantAdmin'], changed: true, message: '', revokeAt: T0 + 4 * H },
+    });
+    const superseded = resultMessage(applied, { supersededBy: 'R-BBBB' });
+    expectValid(superseded);
+    expect(buttons(superseded)).toEqual([]);
+    expect(all(superseded)).toContain('Extended by R-BBBB');
+    expect(all(superseded)).not.toContain('the role is removed');
+    const ended = resultMessage({ ...applied, state: 'revoked', updatedAt: T0 + H });
+    expectValid(ended);
+    expect(buttons(ended)).toEqual([]);
+    expect(all(ended)).toContain('*Revoked*');
+  });
+
+  it("revokeFailedMessage: Qlik's words, who pressed, and that the role is still held", () => {
+    const req = request({ state: 'applied' });
+    const manual = revokeFailedMessage(req, {
+      message: 'Qlik refused the change (403 <Forbidden>).',
+      at: T0,
+      actor: 'U0DAVE',
+      trigger: 'manual',
+    });
+    expectValid(manual);
+    expect(all(manual)).toContain("couldn't revoke *TenantAdmin* from Alice");
+    expect(all(manual)).toContain('Qlik refused the change (403 &lt;Forbidden&gt;).');
+    expect(all(manual)).toContain('*Alice still has TenantAdmin*');
+    expect(all(manual)).toContain('Revoke now pressed by <@U0DAVE>');
+    expect(all(manual)).toContain('Press *Revoke now* again');
+    const expiry = revokeFailedMessage(req, { message: 'x', at: T0, actor: 'system', trigger: 'expiry' });
+    expectValid(expiry);
+    expect(all(expiry)).toContain('the time-bound grant ended');
+    expect(all(expiry)).toContain('next sweep');
+    expect(revokeFailedNotice({ message: 'why', at: T0 })).toContain('Revoke now stays available');
   });
 
   it.each([
@@ -759,7 +826,16 @@ describe('every view is valid for arbitrary data', () => {
   });
   it('resultMessage, decisionNotice', () => {
     run(anyRequest, resultMessage);
+    run(fc.tuple(anyRequest, hostile), ([r, by]) => resultMessage(r, { supersededBy: by }));
     run(anyRequest, decisionNotice);
+  });
+  it('revokeFailedMessage, approvalMessage with a notice', () => {
+    run(fc.tuple(anyRequest, hostile, slackId), ([r, message, actor]) =>
+      revokeFailedMessage(r, { message, at: T0, actor, trigger: 'manual' }),
+    );
+    run(fc.tuple(anyRequest, hostile), ([r, message]) =>
+      approvalMessage(r, { notice: revokeFailedNotice({ message, at: T0 }) }),
+    );
   });
   it('whoHasMessage', () => {
     run(

@@ -1,7 +1,7 @@
 // Notifications: a Slack failure is retried on its own, never re-runs the Qlik change, and never posts twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueApply, jobIds } from '../../src/queue/queues.ts';
-import { notifyOutcome, stepsFor } from '../../src/worker/notify.ts';
+import { NOTIFY_EVENT_TYPE, notifyOutcome, stepsFor } from '../../src/worker/notify.ts';
 import { createHarness, type Harness, REQUESTER, userTarget, workerContext } from './harness.ts';
 
 let h: Harness;
@@ -17,8 +17,9 @@ afterAll(async () => {
 describe('notifications', () => {
   it('decisions update the message and DM the requester; outcomes also reply in the thread', () => {
     expect(stepsFor('decision')).toEqual(['refresh', 'dm']);
-    expect(stepsFor('result')).toEqual(['refresh', 'thread', 'dm']);
-    expect(stepsFor('revoked')).toEqual(['refresh', 'thread', 'dm']);
+    expect(stepsFor('result')).toEqual(['refresh', 'thread', 'dm', 'dm-target', 'copies']);
+    expect(stepsFor('revoked')).toEqual(['refresh', 'thread', 'dm', 'dm-target', 'copies']);
+    expect(stepsFor('revoke-failed')).toEqual(['refresh', 'thread', 'dm', 'dm-actor', 'dm-target']);
   });
 
   it('a Slack error while notifying is retried: every message arrives once and Qlik is written once', async () => {
@@ -54,6 +55,36 @@ describe('notifications', () => {
     expect((await h.auditOf(req.id)).filter((e) => e.action === 'applied')).toHaveLength(1);
   });
 
+  it('a thread reply Slack accepted but whose answer was lost is found by its metadata, not posted twice', async () => {
+    const user = h.sim.tenant.addUser({ name: 'Lou Lost', email: 'lou.lost@corp.example' });
+    const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' }, { enqueue: false });
+    const ref = (await h.store.get(req.id))!.approvalMessage!;
+    // The thread reply (the next chat.postMessage) reaches Slack, but its answer is lost: the job fails and retries.
+    h.slack.injectLostAnswer('chat.postMessage', 1);
+    await enqueueApply(h.queues, req.id);
+    await h.waitForState(req.id, 'applied');
+    const notifyJob = () => h.queues.notifications.getJob(jobIds.notify(req.id, 'result'));
+    await expect.poll(async () => (await notifyJob())?.getState(), { timeout: 10_000 }).toBe('completed');
+    expect((await notifyJob())?.attemptsMade).toBe(2);
+    const replies = h.slack.messages.filter((m) => m.thread_ts === ref.ts);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.metadata).toEqual({
+      event_type: NOTIFY_EVENT_TYPE,
+      event_payload: { request_id: req.id, event: 'result', step: 'thread' },
+    });
+    // The retry looked the thread up (with metadata) before deciding not to post.
+    expect(
+      h.slack.calls.some(
+        (c) => c.method === 'conversations.replies' && c.args.ts === ref.ts && c.args.include_all_metadata,
+      ),
+    ).toBe(true);
+    // The requester's DM went out once.
+    const dm = h.slack.dmChannelOf(REQUESTER);
+    expect(h.slack.messages.filter((m) => m.channel === dm && (m.text ?? '').includes(req.id))).toHaveLength(
+      1,
+    );
+  });
+
   it('running the same notification again sends nothing', async () => {
     const user = h.sim.tenant.addUser({ name: 'Ola Once', email: 'ola.once@corp.example' });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' });
@@ -63,7 +94,7 @@ describe('notifications', () => {
       .toBe('completed');
     const before = h.slack.messages.length;
     const out = await notifyOutcome(workerContext(h), { requestId: req.id, event: 'result' });
-    expect(out).toEqual({ sent: [], skipped: ['refresh', 'thread', 'dm'] });
+    expect(out).toEqual({ sent: [], skipped: ['refresh', 'thread', 'dm', 'dm-target', 'copies'] });
     expect(h.slack.messages.length).toBe(before);
   });
 });

@@ -2,10 +2,15 @@
 // the role over — with a role held before the grant never removed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueRevokeNow, jobIds } from '../../src/queue/queues.ts';
+import { listButtons, type PostedMessage } from '../../src/sandbox/slack-fake/index.ts';
 import { reconcile } from '../../src/worker/reconcile.ts';
 import { createHarness, type Harness, REQUESTER, userTarget, workerContext } from './harness.ts';
 
 let h: Harness;
+
+function blockText(m: PostedMessage): string {
+  return `${m.text ?? ''} ${JSON.stringify(m.blocks ?? [])}`;
+}
 
 beforeAll(async () => {
   h = await createHarness({ label: 'worker-timebound' });
@@ -50,6 +55,13 @@ describe('time-bound grants', () => {
       (m) =>
         m.channel === dmChannel && (m.text ?? '').includes(req.id) && /ended|expired/i.test(m.text ?? ''),
     );
+    // The result's copies (thread reply, DM) that carried Extend / Revoke now show the end, without buttons.
+    const ref = ended.approvalMessage!;
+    const isCopy = (m: PostedMessage) =>
+      (m.thread_ts === ref.ts || m.channel === dmChannel) && blockText(m).includes(req.id);
+    await h.slack.waitFor((m) => isCopy(m) && m.thread_ts === ref.ts && m.updates.length > 0);
+    await h.slack.waitFor((m) => isCopy(m) && m.channel === dmChannel && m.updates.length > 0);
+    for (const m of h.slack.messages.filter(isCopy)) expect(listButtons(m)).toEqual([]);
   });
 
   it('a role the user already had before the grant is never removed by its expiry', async () => {
@@ -78,9 +90,9 @@ describe('time-bound grants', () => {
       durationMs: 3_600_000,
     });
     await h.waitForState(req.id, 'applied');
-    expect(await (await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry')))?.getState()).toBe(
-      'delayed',
-    );
+    await expect
+      .poll(async () => (await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry')))?.getState())
+      .toBe('delayed');
     await enqueueRevokeNow(h.queues, req.id, 'U0APPROVER');
     const revoked = await h.waitForState(req.id, 'revoked');
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual([]);
@@ -105,7 +117,9 @@ describe('time-bound grants', () => {
     const user = h.sim.tenant.addUser({ name: 'Mia Missed', email: 'mia@corp.example' });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'AuditAdmin', durationMs: 500 });
     await h.waitForState(req.id, 'applied');
-    // The delayed revoke job disappears (say, Redis lost it during downtime) before it fires.
+    // The delayed revoke job disappears (say, Redis lost it during downtime) before it fires. (It is scheduled
+    // just after the move to applied: wait for it.)
+    await expect.poll(() => h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'))).toBeDefined();
     const job = await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'));
     await job!.remove();
     await expect.poll(async () => (await h.store.dueForRevoke(Date.now())).includes(req.id)).toBe(true);
@@ -128,6 +142,7 @@ describe('time-bound grants', () => {
     });
     await h.waitForState(req.id, 'applied');
     // A finished job with the revoke's id would make a plain add() a no-op.
+    await expect.poll(() => h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'))).toBeDefined();
     const job = await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'));
     await job!.remove();
     await h.queues.roleChanges.add(

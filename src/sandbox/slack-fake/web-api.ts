@@ -50,6 +50,8 @@ export interface PostedMessage {
   deleted?: boolean;
   /** For file shares: the files shared with this message. */
   files?: { id: string; filename: string; title?: string }[];
+  /** Message metadata given to chat.postMessage (invisible to people; returned with include_all_metadata). */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   at: number;
 }
 
@@ -121,6 +123,11 @@ export interface SlackFake {
   injectRateLimit(method: string, retryAfterSec: number, times?: number): void;
   /** The next `times` calls of `method` answer `{ok:false, error}`. */
   injectError(method: string, error: string, times?: number): void;
+  /**
+   * The next `times` calls of `method` are CARRIED OUT (a message is posted) but the answer is lost: the connection
+   * is closed without a response, as when a network or proxy fails after Slack accepted the call.
+   */
+  injectLostAnswer(method: string, times?: number): void;
   addUser(u: FakeUser): void;
   setUsergroup(id: string, members: string[]): void;
   getUser(id: string): FakeUser | undefined;
@@ -169,6 +176,7 @@ const messageArgs = z.object({
   blocks: z.unknown().optional(),
   attachments: z.unknown().optional(),
   thread_ts: optStr,
+  metadata: z.unknown().optional(),
 });
 
 function parseArgs<T extends z.ZodType>(schema: T, args: Obj): z.output<T> {
@@ -276,6 +284,7 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
   const listeners = new Set<(m: PostedMessage, kind: MessageEventKind) => void>();
   const rateLimits = new Map<string, { retryAfterSec: number; times: number }[]>();
   const injectedErrors = new Map<string, { error: string; times: number }[]>();
+  const lostAnswers = new Map<string, { times: number }[]>();
   const responseUrls = new Map<string, { ctx: ResponseUrlContext; created: number; uses: number }>();
   const pendingUploads = new Map<
     string,
@@ -377,7 +386,30 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     return out;
   }
 
-  function messageObject(m: PostedMessage): Obj {
+  /**
+   * chat.postMessage's `metadata`: a JSON object (or its string) with a string event_type and an object
+   * event_payload (docs.slack.dev/messaging/message-metadata); Slack answers invalid_metadata_format when it is not
+   * JSON and invalid_metadata_schema when the shape is wrong.
+   */
+  function metadataArg(raw: unknown): PostedMessage['metadata'] {
+    if (raw === undefined || raw === '') return undefined;
+    let v: unknown = raw;
+    if (typeof raw === 'string') {
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        throw new ApiError('invalid_metadata_format');
+      }
+    }
+    const shape = z
+      .object({ event_type: z.string().min(1), event_payload: z.record(z.string(), z.unknown()) })
+      .safeParse(v);
+    if (!shape.success) throw new ApiError('invalid_metadata_schema');
+    return shape.data;
+  }
+
+  /** A message as conversations.history/replies return it; metadata only when include_all_metadata is set. */
+  function messageObject(m: PostedMessage, withMetadata = false): Obj {
     const o: Obj = {
       user: botUserId,
       type: 'message',
@@ -391,7 +423,44 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     if (m.blocks !== undefined) o.blocks = m.blocks;
     if (m.thread_ts !== undefined) o.thread_ts = m.thread_ts;
     if (m.files !== undefined) o.files = m.files.map((f) => ({ id: f.id, name: f.filename, title: f.title }));
+    if (withMetadata && m.metadata !== undefined) o.metadata = m.metadata;
     return o;
+  }
+
+  /**
+   * One page of messages, the way conversations.history/replies page: `limit` (default 100 for history, 1000 for
+   * replies, at most 1000), an opaque `cursor`, `has_more` and response_metadata.next_cursor.
+   */
+  function page(
+    list: PostedMessage[],
+    a: { limit?: number | undefined; cursor?: string | undefined; include_all_metadata: boolean },
+    defaultLimit: number,
+  ): ApiResult {
+    const start = a.cursor
+      ? Number(
+          Buffer.from(a.cursor, 'base64')
+            .toString('utf8')
+            .replace(/^next:/, ''),
+        )
+      : 0;
+    if (!Number.isInteger(start) || start < 0) throw new ApiError('invalid_cursor');
+    const limit = Math.min(Math.max(a.limit ?? defaultLimit, 1), 1000);
+    const items = list.slice(start, start + limit);
+    const more = start + limit < list.length;
+    return {
+      ok: true,
+      messages: items.map((m) => messageObject(m, a.include_all_metadata)),
+      has_more: more,
+      response_metadata: { next_cursor: more ? Buffer.from(`next:${start + limit}`).toString('base64') : '' },
+    };
+  }
+
+  /** Messages people can see in a conversation: not ephemerals, not deleted, not slash-command acks. */
+  function visible(channel: string): PostedMessage[] {
+    return messages.filter(
+      (m) =>
+        m.channel === channel && !m.ephemeral && !m.deleted && m.via !== 'ack' && m.via !== 'response_url',
+    );
   }
 
   function userObject(u: FakeUser): Obj {
@@ -440,10 +509,12 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
       const a = parseArgs(messageArgs, raw);
       const channel = resolveChannel(a.channel, true);
       const content = messageContent(a.text, blocksArg(a.blocks), a.attachments);
+      const metadata = metadataArg(a.metadata);
       const msg = recordMessage({
         channel,
         ...content,
         ...(a.thread_ts ? { thread_ts: a.thread_ts } : {}),
+        ...(metadata ? { metadata } : {}),
         ephemeral: false,
         via: 'chat.postMessage',
       });
@@ -541,6 +612,44 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
         mpims.set(mpimId, ids);
       }
       return { ok: true, channel: { id: mpimId } };
+    },
+
+    // A thread: the parent first, then its replies oldest first; an unthreaded message alone (Slack docs).
+    'conversations.replies': (raw) => {
+      const a = parseArgs(
+        z.object({
+          channel: z.string().default(''),
+          ts: z.string().default(''),
+          cursor: optStr,
+          limit: z.coerce.number().int().positive().optional(),
+          include_all_metadata: flag,
+        }),
+        raw,
+      );
+      const channel = resolveChannel(a.channel, false);
+      const parent = findMessage(channel, a.ts);
+      if (!parent || parent.ephemeral || parent.deleted) throw new ApiError('thread_not_found');
+      const root = parent.thread_ts ?? parent.ts;
+      const thread = visible(channel).filter((m) => m.ts === root || m.thread_ts === root);
+      return page(thread, a, 1000);
+    },
+
+    // Newest first, top-level messages only (thread replies are read with conversations.replies).
+    'conversations.history': (raw) => {
+      const a = parseArgs(
+        z.object({
+          channel: z.string().default(''),
+          cursor: optStr,
+          limit: z.coerce.number().int().positive().optional(),
+          include_all_metadata: flag,
+        }),
+        raw,
+      );
+      const channel = resolveChannel(a.channel, false);
+      const top = visible(channel)
+        .filter((m) => m.thread_ts === undefined || m.thread_ts === m.ts)
+        .reverse();
+      return page(top, a, 100);
     },
 
     'users.info': (raw) => {
@@ -711,8 +820,16 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     }
     const injected = takeInjected(injectedErrors, method);
     if (injected) return answer({ ok: false, error: injected.error });
+    const lost = takeInjected(lostAnswers, method);
     try {
-      answer(handler(args));
+      const result = handler(args);
+      if (lost) {
+        call.status = 0;
+        call.error = 'answer_lost';
+        res.destroy();
+        return;
+      }
+      answer(result);
     } catch (e) {
       if (e instanceof ApiError) answer({ ok: false, error: e.code, ...e.extra });
       else answer({ ok: false, error: 'internal_error', detail: String(e) });
@@ -896,6 +1013,11 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
       const q = rateLimits.get(method) ?? [];
       q.push({ retryAfterSec, times });
       rateLimits.set(method, q);
+    },
+    injectLostAnswer(method, times = 1) {
+      const q = lostAnswers.get(method) ?? [];
+      q.push({ times });
+      lostAnswers.set(method, q);
     },
     injectError(method, error, times = 1) {
       const q = injectedErrors.get(method) ?? [];

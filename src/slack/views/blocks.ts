@@ -105,6 +105,22 @@ export function button(text: string, actionId: string, value: string, style?: 'p
   return b;
 }
 
+/** A confirmation dialog on a button (Block Kit "confirm" object: title 100, text 300, buttons 30 characters). */
+export function withConfirm(
+  b: Button,
+  d: { title: string; text: string; confirm: string; deny: string },
+): Button {
+  return {
+    ...b,
+    confirm: {
+      title: { type: 'plain_text', text: truncate(nonEmpty(d.title), 100) },
+      text: { type: 'plain_text', text: truncate(nonEmpty(d.text), 300) },
+      confirm: { type: 'plain_text', text: truncate(nonEmpty(d.confirm), 30) },
+      deny: { type: 'plain_text', text: truncate(nonEmpty(d.deny), 30) },
+    },
+  };
+}
+
 export function actions(...buttons: Button[]): ActionsBlock {
   return { type: 'actions', elements: buttons.slice(0, LIMITS.actionsElements) };
 }

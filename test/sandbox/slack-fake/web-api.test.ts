@@ -492,6 +492,106 @@ describe('rate limits and injected errors', () => {
   });
 });
 
+describe('message metadata, conversations.replies and conversations.history', () => {
+  const metadata = { event_type: 'qab_notify', event_payload: { request_id: 'R-1', step: 'thread', seq: 2 } };
+
+  it('keeps chat.postMessage metadata and returns it only with include_all_metadata', async () => {
+    const parent = await client.chat.postMessage({ channel: 'C0APPROVE', text: 'parent' });
+    const reply = await client.chat.postMessage({
+      channel: 'C0APPROVE',
+      thread_ts: parent.ts!,
+      text: 'reply',
+      metadata,
+    });
+    expect(fake.findMessage('C0APPROVE', reply.ts!)?.metadata).toEqual(metadata);
+    const plain = await client.conversations.replies({ channel: 'C0APPROVE', ts: parent.ts! });
+    expect(plain.messages?.map((m) => m.text)).toEqual(['parent', 'reply']);
+    expect(plain.messages?.every((m) => !('metadata' in m))).toBe(true);
+    const full = await client.conversations.replies({
+      channel: 'C0APPROVE',
+      ts: parent.ts!,
+      include_all_metadata: true,
+    });
+    expect(full.messages?.[1]).toMatchObject({ ts: reply.ts, thread_ts: parent.ts, metadata });
+    // A reply's own ts reads the same thread, as Slack does.
+    const viaReply = await client.conversations.replies({ channel: 'C0APPROVE', ts: reply.ts! });
+    expect(viaReply.messages?.map((m) => m.ts)).toEqual([parent.ts, reply.ts]);
+  });
+
+  it('accepts metadata as a JSON string (form bodies) and refuses malformed metadata as Slack does', async () => {
+    const posted = await client.apiCall('chat.postMessage', {
+      channel: 'C0APPROVE',
+      text: 'x',
+      metadata: JSON.stringify(metadata),
+    });
+    expect(fake.findMessage('C0APPROVE', (posted as { ts?: string }).ts!)?.metadata).toEqual(metadata);
+    expect(
+      (
+        await slackError(
+          client.apiCall('chat.postMessage', { channel: 'C0APPROVE', text: 'x', metadata: '{' }),
+        )
+      ).error,
+    ).toBe('invalid_metadata_format');
+    expect(
+      (
+        await slackError(
+          client.apiCall('chat.postMessage', {
+            channel: 'C0APPROVE',
+            text: 'x',
+            metadata: { event_payload: {} },
+          }),
+        )
+      ).error,
+    ).toBe('invalid_metadata_schema');
+  });
+
+  it('pages a thread with a cursor and answers thread_not_found for an unknown ts', async () => {
+    const parent = await client.chat.postMessage({ channel: 'C0APPROVE', text: 'p' });
+    for (let i = 0; i < 4; i++)
+      await client.chat.postMessage({ channel: 'C0APPROVE', thread_ts: parent.ts!, text: `r${i}` });
+    const first = await client.conversations.replies({ channel: 'C0APPROVE', ts: parent.ts!, limit: 3 });
+    expect(first.messages?.map((m) => m.text)).toEqual(['p', 'r0', 'r1']);
+    expect(first.has_more).toBe(true);
+    const rest = await client.conversations.replies({
+      channel: 'C0APPROVE',
+      ts: parent.ts!,
+      limit: 3,
+      cursor: first.response_metadata!.next_cursor!,
+    });
+    expect(rest.messages?.map((m) => m.text)).toEqual(['r2', 'r3']);
+    expect(rest.response_metadata?.next_cursor).toBe('');
+    expect(
+      (await slackError(client.conversations.replies({ channel: 'C0APPROVE', ts: '1.000001' }))).error,
+    ).toBe('thread_not_found');
+  });
+
+  it('conversations.history lists top-level messages newest first, metadata only when asked', async () => {
+    const dm = await client.conversations.open({ users: 'U0ALICE' });
+    const channel = dm.channel!.id!;
+    await client.chat.postMessage({ channel, text: 'one' });
+    const two = await client.chat.postMessage({ channel, text: 'two', metadata });
+    await client.chat.postMessage({ channel, text: 'in thread', thread_ts: two.ts! });
+    const h = await client.conversations.history({ channel, include_all_metadata: true });
+    expect(h.messages?.map((m) => m.text)).toEqual(['two', 'one']);
+    expect(h.messages?.[0]).toMatchObject({ metadata });
+    const plain = await client.conversations.history({ channel });
+    expect(plain.messages?.every((m) => !('metadata' in m))).toBe(true);
+  });
+
+  it('injectLostAnswer carries the call out but loses the answer', async () => {
+    const once = new WebClient(TOKEN, {
+      slackApiUrl: fake.apiUrl,
+      logger: quiet,
+      retryConfig: { retries: 0 },
+    });
+    fake.injectLostAnswer('chat.postMessage');
+    await expect(once.chat.postMessage({ channel: 'C0APPROVE', text: 'lost' })).rejects.toThrow();
+    expect(fake.messages.filter((m) => m.text === 'lost')).toHaveLength(1);
+    // Only once: the next call is answered.
+    expect((await once.chat.postMessage({ channel: 'C0APPROVE', text: 'ok' })).ok).toBe(true);
+  });
+});
+
 describe('waitFor', () => {
   it('resolves on a message already posted', async () => {
     await client.chat.postMessage({ channel: 'C0APPROVE', text: 'already here' });
