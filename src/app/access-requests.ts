@@ -466,8 +466,8 @@ export class AccessRequestApp {
       );
       if (!res.ok) return this.#lostRace(req.id, res);
       requestTransitions.inc({ state: 'denied' });
-      await this.#refresh(res.request);
-      await this.#db(() => enqueueNotify(this.#d.queues, req.id, 'decision'));
+      const refreshed = await this.#refresh(res.request);
+      await this.#db(() => enqueueNotify(this.#d.queues, req.id, 'decision', undefined, { refreshed }));
       return { ok: true, request: res.request, message: `You denied ${req.id}; the requester will be told.` };
     });
   }
@@ -576,8 +576,8 @@ export class AccessRequestApp {
       );
       if (res.ok) {
         requestTransitions.inc({ state: 'expired' });
-        await this.#refresh(res.request);
-        await this.#db(() => enqueueNotify(this.#d.queues, req.id, 'decision'));
+        const refreshed = await this.#refresh(res.request);
+        await this.#db(() => enqueueNotify(this.#d.queues, req.id, 'decision', undefined, { refreshed }));
       }
       return {
         ok: false,
@@ -881,11 +881,14 @@ export class AccessRequestApp {
   }
 
   /** Updates the approval message; a Slack failure is logged, never allowed to undo a decision already stored. */
-  async #refresh(req: RoleChangeRequest): Promise<void> {
+  /** True when the approval message now shows `req`'s state; false (logged) when Slack refused the update. */
+  async #refresh(req: RoleChangeRequest): Promise<boolean> {
     try {
       await this.#d.announcer.refreshApproval(req);
+      return true;
     } catch (err) {
       this.#log.warn({ err: errSummary(err), requestId: req.id }, 'could not update the approval message');
+      return false;
     }
   }
 

@@ -29,6 +29,12 @@ export const notifyJob = z.object({
    * sends its own 'revoked' messages.
    */
   seq: z.number().int().positive().optional(),
+  /**
+   * The approval message already shows this state: whoever queued the job (the app, on Deny or an expiry found at a
+   * click) updated it first so the clicker sees it at once. The job then skips its own update, which would only show
+   * the same message "updated" a second time; when that first update failed this is left out and the job does it.
+   */
+  refreshed: z.boolean().optional(),
 });
 
 export type ApplyJob = z.infer<typeof applyJob>;
@@ -227,13 +233,19 @@ export async function enqueueNotify(
   requestId: string,
   event: NotifyJob['event'],
   seq?: number,
+  opts: { refreshed?: boolean } = {},
 ): Promise<AddOutcome> {
   // A notification that used up its retries (Slack down for long) is sent again when asked: its delivery markers
   // make the re-run post only what is missing. A completed one has nothing left to send.
   return addOnce(
     queues.notifications,
     'notify',
-    notifyJob.parse({ requestId, event, ...(seq === undefined ? {} : { seq }) }),
+    notifyJob.parse({
+      requestId,
+      event,
+      ...(seq === undefined ? {} : { seq }),
+      ...(opts.refreshed ? { refreshed: true } : {}),
+    }),
     { jobId: jobIds.notify(requestId, event, seq === undefined ? '' : `-${seq}`) },
     { completed: false },
   );

@@ -55,6 +55,10 @@ export async function notifyOutcome(ctx: Ctx, job: NotifyJob): Promise<NotifyOut
   if (job.event === 'revoke-failed' && (failure === undefined || failure.seq !== job.seq)) return out;
   const occurrence = `${job.event}${job.seq === undefined ? '' : `-${job.seq}`}`;
   for (const step of stepsFor(job.event)) {
+    if (step === 'refresh' && job.refreshed) {
+      out.skipped.push(step);
+      continue;
+    }
     const marker = ctx.keys.notified(req.id, occurrence, step);
     if ((await ctx.redis.exists(marker)) === 1) {
       out.skipped.push(step);

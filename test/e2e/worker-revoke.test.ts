@@ -195,3 +195,19 @@ async function waitForState(id: string, state: string) {
   await expect.poll(async () => (await f.store.get(id))?.state, { timeout: 15_000 }).toBe(state);
   return (await f.store.get(id))!;
 }
+
+describe('deciding a request through the bot and the worker', () => {
+  it('a Deny updates the approval message once: the notification job does not show the same update again', async () => {
+    const filed = await f.command(U.dan, `grant frank@corp.example ${ROLE} because trial`);
+    const id = f.requestIdIn(filed);
+    const approval = await f.approvalMessage(id);
+    await f.driver.click(U.bob, approval, 'deny');
+    await f.fake.waitFor((m) => m.channel === f.fake.dmChannelOf(U.dan) && allText(m).includes(id));
+    await expect
+      .poll(async () => (await f.queues.notifications.getJob(jobIds.notify(id, 'decision')))?.getState())
+      .toBe('completed');
+    const denied = await f.approvalMessage(id, (m) => allText(m).includes('Denied'));
+    expect(listButtons(denied)).toEqual([]);
+    expect(denied.updates).toHaveLength(1);
+  });
+});

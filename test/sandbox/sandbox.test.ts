@@ -178,7 +178,8 @@ describe('npm run sandbox', () => {
   });
 
   it('passes the bot settings from its environment to the bot, and says which', async () => {
-    const { code, out } = await runSandbox('help\n', {
+    // A filed request makes the bot log its own debug line (Slack's client stays at info whatever LOG_LEVEL says).
+    const { code, out } = await runSandbox('/qlik grant @frank Steward\nwait Approve\n', {
       REQUEST_TTL: '2m',
       LOG_LEVEL: 'debug',
       SANDBOX_KEEP_LOGS: '1',
@@ -193,7 +194,7 @@ describe('npm run sandbox', () => {
         .split('\n')
         .map((l) => JSON.parse(l) as { level: number; msg: string; requestTtlMs?: number });
       expect(log.find((l) => l.msg === 'qlik-access-bot started')?.requestTtlMs).toBe(120_000);
-      expect(log.some((l) => l.level === 20)).toBe(true); // debug lines: LOG_LEVEL reached the bot
+      expect(log.some((l) => l.level === 20 && l.msg === 'approval message posted')).toBe(true); // LOG_LEVEL reached the bot
     } finally {
       rmSync(kept!, { recursive: true, force: true });
     }
