@@ -99,7 +99,7 @@ async function fromSlackUser(userId: string, self: boolean, deps: TargetLookups)
         ok: false,
         message:
           `${you ?? `${u.name}'s`} Slack profile has no email I can read, so I can't find the matching Qlik user. ` +
-          'Use the email instead, e.g. `/qlik grant alice@corp.com <role>`.',
+          'Use the email instead, e.g. `/qlik grant alice@corp.example <role>`.',
       };
     case 'ok':
       return fromEmail(u.email, userId, deps, u.name);
