@@ -20,6 +20,7 @@ import {
   type RoleAction,
   type RoleChangeRequest,
 } from '../domain/request.ts';
+import { plainTime } from '../domain/time.ts';
 import type { Logger } from '../observability/logger.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import type { HoldersPage } from '../qlik/client.ts';
@@ -27,7 +28,7 @@ import type { QlikGroup, QlikRole, QlikUser, QlikUserSummary } from '../qlik/sch
 import { enqueueApply, enqueueNotify, enqueueRevokeNow, type Queues } from '../queue/queues.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import type { SlackUserLookup } from '../slack/directory.ts';
-import { humanDuration, plainTime } from '../slack/mrkdwn.ts';
+import { humanDuration } from '../slack/mrkdwn.ts';
 import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
 import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
 import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';

@@ -1,6 +1,7 @@
 // Owns how text becomes Slack mrkdwn: escaping of user and Qlik data, the one truncate, Slack's mention and
 // date tokens, and human-readable durations. Pure. Anything not built here is treated as untrusted.
 import { formatDuration } from '../domain/duration.ts';
+import { plainTime } from '../domain/time.ts';
 
 /**
  * Unicode's bidirectional controls (embeddings, overrides, isolates and the invisible direction marks). One in a
@@ -77,16 +78,9 @@ export function channelRef(channel: string): string {
   return `#${clip(name, 80)}`;
 }
 
-/** Fallback text for a time: `2024-05-01 12:00 UTC`. */
-export function plainTime(epochMs: number): string {
-  if (!Number.isFinite(epochMs)) return 'an unknown time';
-  const d = new Date(epochMs);
-  if (Number.isNaN(d.getTime())) return 'an unknown time';
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
 /**
- * Slack's date token, which each reader sees in their own time zone, e.g.
+ * Slack's date token, which each reader sees in their own time zone, with the plain time (domain/time.ts) as its
+ * fallback, e.g.
  * `<!date^1714564800^{date_short_pretty} {time}|2024-05-01 12:00 UTC>`.
  */
 export function slackDate(epochMs: number): string {

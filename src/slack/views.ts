@@ -4,6 +4,7 @@
 
 import type { KnownBlock } from '@slack/types';
 import { describeTarget, type RequestState, type RoleChangeRequest } from '../domain/request.ts';
+import { plainTime } from '../domain/time.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import { USAGE } from './command-parser.ts';
 import {
@@ -14,7 +15,6 @@ import {
   listNames,
   mention,
   person,
-  plainTime,
   slackDate,
   truncate,
 } from './mrkdwn.ts';

@@ -3,9 +3,9 @@
 // re-run after a crash know what it did, time-bound grants (revoke schedule, Extend hand-over) and the follow-ups
 // (notification, revoke job) that a re-run re-ensures. The role-list arithmetic is pure, in role-list.ts.
 import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+import { plainTime } from '../domain/time.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, scheduleRevoke } from '../queue/queues.ts';
-import { plainTime } from '../slack/mrkdwn.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import {
   type AttemptInfo,
