@@ -1,0 +1,98 @@
+// Owns the Notifier port: how the app and the worker tell people what happened to a request, without knowing which
+// chat they are in. They say what happened (a request was filed, decided, applied, ended, or its revoke failed) and
+// hand over the request; the front (src/slack/notifier.ts for Slack) decides the words, the layout and how its
+// platform delivers them. Modelled on Teleport's access plugins, whose core talks to every chat through one small
+// MessagingBot (broadcast a request, update its messages, reply in its thread, notify a user). Which messages an
+// event sends, and remembering which already went out, is the caller's business (src/worker/notify.ts), so a front
+// only ever sends what it is asked to, once per call.
+import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+
+/** A failed revoke as the people told about it see it: the target system's words, when, who pressed, which way. */
+export interface RevokeFailureNotice {
+  /** What the target system said, for the people who must fix it. */
+  message: string;
+  /** When the revoke failed (epoch ms). */
+  at: number;
+  /** Who pressed "Revoke now" (a person's id on the front), or `system` for a grant's end. */
+  actor: string;
+  /** A grant reaching its end, or a person's "Revoke now". */
+  trigger: 'expiry' | 'manual';
+}
+
+/**
+ * What happened to a request. `seq` numbers an event that can happen more than once (a revoke can fail, be pressed
+ * again and fail again), so a front can tell the occurrences apart (for example to find a message it sent for one).
+ */
+export type RequestEvent =
+  /** It ended without being applied: denied, expired or cancelled. Nothing was changed. */
+  | { kind: 'decision'; seq?: number }
+  /** It was applied (or failed to be): `request.result` / `request.error` say how. */
+  | { kind: 'result'; seq?: number }
+  /** A grant it made ended (by its time or a "Revoke now"): the access is gone. */
+  | { kind: 'revoked'; seq?: number }
+  /** A grant's revoke failed for good: the access is still held. */
+  | { kind: 'revoke-failed'; seq: number; failure: RevokeFailureNotice };
+
+/** Someone told about a request in person, and why they are concerned. */
+export interface Recipient {
+  /** The person's id on the front (today a Slack user id). */
+  id: string;
+  /** Who filed it, who received the access, or who pressed the button that failed. */
+  as: 'requester' | 'target' | 'actor';
+}
+
+/** A file handed to a person (an export too long for a message). */
+export interface FileDelivery {
+  filename: string;
+  title: string;
+  content: string | Buffer;
+  /** Words shown with the file. */
+  comment?: string;
+}
+
+/**
+ * The chat a request is discussed in. Every call sends (or updates) what it is asked to once, or throws when the
+ * platform refused, so the caller can retry it; none of them changes the request.
+ */
+export interface Notifier {
+  /**
+   * Announces a new request to the people who decide it, at `destination` (the policy's approval channel), and says
+   * where the message landed, so the caller records it as the request's message.
+   */
+  announce(destination: string, request: RoleChangeRequest): Promise<MessageRef>;
+
+  /**
+   * Brings the request's messages (today the announcement) up to date with its current state; `event` adds what
+   * the state alone does not say (a failed revoke leaves the grant applied). A no-op when it was never announced.
+   */
+  refresh(request: RoleChangeRequest, event?: RequestEvent): Promise<void>;
+
+  /**
+   * Posts what happened where the request was announced (a reply beside the announcement) and says where it
+   * landed; undefined when the request was never announced.
+   */
+  postResult(request: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined>;
+
+  /**
+   * The message an earlier `postResult` for the same request and event already posted, or undefined: lets a retry
+   * whose earlier attempt may have posted without hearing back find that message instead of posting it twice.
+   */
+  findResult(request: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined>;
+
+  /** Tells one person what happened to the request, privately, and says where the message landed. */
+  tell(recipient: Recipient, request: RoleChangeRequest, event: RequestEvent): Promise<MessageRef>;
+
+  /**
+   * Brings one earlier message about the request's result (a copy offering the grant's actions) up to date: the
+   * final state once the grant ended, or a pointer to `supersededBy`, the Extend that took the grant over. False
+   * when the message no longer exists (nothing to update).
+   */
+  updateResult(
+    ref: MessageRef,
+    request: RoleChangeRequest,
+    opts?: { supersededBy?: string },
+  ): Promise<boolean>;
+
+  /** Hands a file to a person privately (`to` is their id on the front). */
+  sendFile(to: string, file: FileDelivery): Promise<void>;
+}

@@ -1,0 +1,117 @@
+// Owns the Slack side of the Notifier port (src/app/notifier.ts): which Slack message each event becomes (the
+// views), where it goes (the approval message, its thread, a DM) and the message metadata that lets a retry find a
+// thread reply Slack accepted but whose answer was lost. Sending itself goes through the messenger.
+import type { MessageMetadata } from '@slack/types';
+import type { FileDelivery, Notifier, Recipient, RequestEvent } from '../app/notifier.ts';
+import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import type { SlackMessenger } from './messenger.ts';
+import {
+  decisionNotice,
+  resultMessage,
+  revokeFailedMessage,
+  revokeFailedNotice,
+  type SlackMessage,
+} from './views.ts';
+
+/** The metadata event type of the bot's notifications (Slack: an alphanumeric, human-readable name). */
+export const NOTIFY_EVENT_TYPE = 'qab_notify';
+
+/** The messenger calls the notifier makes. */
+export type NotifierMessenger = Pick<
+  SlackMessenger,
+  'postApproval' | 'refreshApproval' | 'replyInThread' | 'findThreadReply' | 'dm' | 'update' | 'uploadCsv'
+>;
+
+export class SlackNotifier implements Notifier {
+  readonly #messenger: NotifierMessenger;
+
+  constructor(messenger: NotifierMessenger) {
+    this.#messenger = messenger;
+  }
+
+  announce(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
+    return this.#messenger.postApproval(channel, req);
+  }
+
+  refresh(req: RoleChangeRequest, event?: RequestEvent): Promise<void> {
+    // The approval message says "Applied" for a grant whose revoke failed: the note says the role is still held.
+    const failed = event?.kind === 'revoke-failed' && req.state === 'applied' ? event.failure : undefined;
+    return this.#messenger.refreshApproval(req, failed ? { notice: revokeFailedNotice(failed) } : {});
+  }
+
+  postResult(req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined> {
+    return this.#messenger.replyInThread(req, messageFor(req, event), notifyMetadata(req, event, 'thread'));
+  }
+
+  findResult(req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined> {
+    return this.#messenger.findThreadReply(
+      req,
+      NOTIFY_EVENT_TYPE,
+      notifyMetadata(req, event, 'thread').event_payload,
+    );
+  }
+
+  /**
+   * A DM, with the same kind of metadata as the thread reply. Never looked up before a retry: reading DM history
+   * needs the im:history scope (every DM with the bot), which the bot does not ask for; a lost answer can repeat
+   * one DM.
+   */
+  tell(recipient: Recipient, req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef> {
+    return this.#messenger.dm(
+      recipient.id,
+      messageFor(req, event),
+      notifyMetadata(req, event, `dm:${recipient.id}`),
+    );
+  }
+
+  async updateResult(
+    ref: MessageRef,
+    req: RoleChangeRequest,
+    opts: { supersededBy?: string } = {},
+  ): Promise<boolean> {
+    const msg = resultMessage(
+      req,
+      opts.supersededBy === undefined ? {} : { supersededBy: opts.supersededBy },
+    );
+    try {
+      await this.#messenger.update(ref, msg);
+      return true;
+    } catch (err) {
+      if (slackError(err) === 'message_not_found') return false;
+      throw err;
+    }
+  }
+
+  sendFile(to: string, file: FileDelivery): Promise<void> {
+    return this.#messenger.uploadCsv({ userId: to, ...file });
+  }
+}
+
+/** The message a recipient gets for this event. */
+function messageFor(req: RoleChangeRequest, event: RequestEvent): SlackMessage {
+  if (event.kind === 'decision') return decisionNotice(req);
+  if (event.kind === 'revoke-failed') return revokeFailedMessage(req, event.failure);
+  return resultMessage(req);
+}
+
+/** Invisible to people; names the request, the event (and its occurrence) and where the message went. */
+function notifyMetadata(
+  req: RoleChangeRequest,
+  event: RequestEvent,
+  step: string,
+): MessageMetadata & { event_payload: Record<string, string | number> } {
+  return {
+    event_type: NOTIFY_EVENT_TYPE,
+    event_payload: {
+      request_id: req.id,
+      event: event.kind,
+      step,
+      ...(event.seq === undefined ? {} : { seq: event.seq }),
+    },
+  };
+}
+
+function slackError(err: unknown): string | undefined {
+  const data = (err as { data?: { error?: unknown } } | undefined)?.data;
+  return typeof data?.error === 'string' ? data.error : undefined;
+}
