@@ -23,6 +23,7 @@ import { loadSettings, SettingsError } from './settings.ts';
 import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackMessenger } from './slack/messenger.ts';
+import { SlackNotifier } from './slack/notifier.ts';
 import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
@@ -82,6 +83,8 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
   }
   const client = createWebClient(config.slack, logger);
   const messenger = new SlackMessenger(client, logger);
+  // The app and the worker tell people through the Notifier port; Slack's implementation sends through the messenger.
+  const notifier = new SlackNotifier(messenger);
 
   const credential = watchQlikCredential(qlik, logger);
   const readiness = standardReadiness({ redis, qlikCredential: credential.state });
@@ -130,7 +133,7 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
           audit,
           lock,
           queues,
-          messenger,
+          notifier,
           redisUrl: config.redisUrl,
           prefix,
         })

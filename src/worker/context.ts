@@ -2,10 +2,10 @@
 // worker's own Redis keys, and the job-control errors a processor throws to ask for "later, without burning an
 // attempt" or "stop retrying".
 
+import type { Notifier } from '../app/notifier.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { QlikClient } from '../qlik/index.ts';
 import type { Queues } from '../queue/queues.ts';
-import type { SlackMessenger } from '../slack/messenger.ts';
 import type { AuditLog } from '../store/audit-log.ts';
 import type { RedisConnection } from '../store/redis.ts';
 import type { RequestStore } from '../store/request-store.ts';
@@ -23,10 +23,10 @@ export interface PrincipalLocker {
   ): Promise<T>;
 }
 
-/** The Slack calls the worker makes (src/slack/messenger.ts). */
-export type ResultMessenger = Pick<
-  SlackMessenger,
-  'refreshApproval' | 'replyInThread' | 'dm' | 'update' | 'findThreadReply'
+/** What the worker tells people through the chat (src/app/notifier.ts; src/slack/notifier.ts for Slack). */
+export type ResultNotifier = Pick<
+  Notifier,
+  'refresh' | 'postResult' | 'findResult' | 'tell' | 'updateResult'
 >;
 
 export interface WorkerContext {
@@ -35,7 +35,7 @@ export interface WorkerContext {
   audit: AuditLog;
   lock: PrincipalLocker;
   queues: Queues;
-  messenger: ResultMessenger;
+  notifier: ResultNotifier;
   /** A command (non-blocking) connection for the worker's own keys. */
   redis: RedisConnection;
   keys: WorkerKeys;

@@ -23,7 +23,7 @@ import {
   checkShutdown,
   type PrincipalLocker,
   type QlikRoleApi,
-  type ResultMessenger,
+  type ResultNotifier,
   RetryLaterError,
   SettledFailureError,
   ShutdownError,
@@ -42,7 +42,7 @@ export interface WorkerDeps {
   audit: AuditLog;
   lock: PrincipalLocker;
   queues: Queues;
-  messenger: ResultMessenger;
+  notifier: ResultNotifier;
   redisUrl: string;
   prefix: string;
   /** Role-change jobs run at once (different principals in parallel); default config.workerConcurrency. */
@@ -82,7 +82,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     audit: deps.audit,
     lock: deps.lock,
     queues: deps.queues,
-    messenger: deps.messenger,
+    notifier: deps.notifier,
     redis,
     keys: workerKeys(deps.prefix),
     logger,

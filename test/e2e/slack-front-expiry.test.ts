@@ -7,6 +7,7 @@ import { jobIds } from '../../src/queue/queues.ts';
 import { listButtons } from '../../src/sandbox/slack-fake/index.ts';
 import { createWebClient } from '../../src/slack/app.ts';
 import { SlackMessenger } from '../../src/slack/messenger.ts';
+import { SlackNotifier } from '../../src/slack/notifier.ts';
 import { PrincipalLock } from '../../src/store/principal-lock.ts';
 import { workerKeys } from '../../src/worker/keys.ts';
 import { reconcile } from '../../src/worker/reconcile.ts';
@@ -62,9 +63,8 @@ it('stays refused after the worker reconciler expired it', async () => {
       audit: f.audit,
       lock: new PrincipalLock(redis, f.prefix),
       queues: f.queues,
-      messenger: new SlackMessenger(
-        createWebClient({ botToken: BOT_TOKEN, apiUrl: f.fake.apiUrl }, logger),
-        logger,
+      notifier: new SlackNotifier(
+        new SlackMessenger(createWebClient({ botToken: BOT_TOKEN, apiUrl: f.fake.apiUrl }, logger), logger),
       ),
       redis,
       keys: workerKeys(f.prefix),

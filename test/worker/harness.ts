@@ -1,6 +1,7 @@
 // A worker under test with everything real: Redis (own prefix), the Qlik simulator over HTTP, the Slack fake driven
-// by the real WebClient through the real messenger, the real store/audit/lock/queues. Requests are filed and approved
-// through the store as the Slack front would, with an approval message posted so thread replies have a home.
+// by the real WebClient through the real Slack notifier and messenger, the real store/audit/lock/queues. Requests are
+// filed and approved through the store as the Slack front would, with an approval message posted so thread replies
+// have a home.
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
@@ -11,6 +12,7 @@ import { enqueueApply, openQueues, type Queues } from '../../src/queue/queues.ts
 import { type QlikSimulator, type SimOptions, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
 import { SlackMessenger } from '../../src/slack/messenger.ts';
+import { SlackNotifier } from '../../src/slack/notifier.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { PrincipalLock } from '../../src/store/principal-lock.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
@@ -35,6 +37,8 @@ export interface Harness {
   queues: Queues;
   qlik: QlikClient;
   messenger: SlackMessenger;
+  /** The Slack Notifier over `messenger`, which the worker is given. */
+  notifier: SlackNotifier;
   /** Starts a worker (stopped by close()). */
   start(opts?: Partial<WorkerDeps>): Promise<RunningWorker>;
   /** Files a request, approves it and posts its approval message; `enqueue` (default true) queues the apply. */
@@ -92,6 +96,7 @@ export async function createHarness(opts: {
     rejectRateLimitedCalls: false,
   });
   const messenger = new SlackMessenger(web, logger);
+  const notifier = new SlackNotifier(messenger);
   const config = loadConfig({
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: 'test-signing-secret',
@@ -116,6 +121,7 @@ export async function createHarness(opts: {
     queues,
     qlik,
     messenger,
+    notifier,
     async start(extra = {}) {
       const w = await startWorker({
         config,
@@ -125,7 +131,7 @@ export async function createHarness(opts: {
         audit,
         lock,
         queues,
-        messenger,
+        notifier,
         redisUrl: REDIS_URL,
         prefix,
         reconcileEveryMs: 3_600_000,
@@ -218,7 +224,7 @@ export function workerContext(h: Harness): WorkerContext {
     audit: h.audit,
     lock: h.lock,
     queues: h.queues,
-    messenger: h.messenger,
+    notifier: h.notifier,
     redis: h.redis,
     keys: workerKeys(h.prefix),
     logger: createLogger('silent'),

@@ -1,7 +1,8 @@
 // Notifications: a Slack failure is retried on its own, never re-runs the Qlik change, and never posts twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueApply, jobIds } from '../../src/queue/queues.ts';
-import { NOTIFY_EVENT_TYPE, notifyOutcome, stepsFor } from '../../src/worker/notify.ts';
+import { NOTIFY_EVENT_TYPE } from '../../src/slack/notifier.ts';
+import { notifyOutcome, stepsFor } from '../../src/worker/notify.ts';
 import { createHarness, type Harness, REQUESTER, userTarget, workerContext } from './harness.ts';
 
 let h: Harness;
