@@ -103,7 +103,7 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
       queues,
       qlik,
       directory: new SlackDirectory(client),
-      announcer: messenger,
+      notifier,
       policy,
       requestTtlMs: config.requestTtlMs,
       logger,

@@ -1,9 +1,10 @@
 // Owns the access-request application (SPEC §1–§2): filing grant/revoke requests, approvals, denials,
 // cancellation, extension, "Revoke now", and the read-only answers (who-has, whois, roles, requests, audit).
 // It knows nothing about Bolt: Slack reaches it through the listeners, and it reaches Slack only through the small
-// ports below (post/refresh the approval message, upload a file, look people up). Every decision re-reads the
-// policy and the request from Redis at the moment it is made, and every change goes through the store's guarded
-// transitions, so double clicks, replays and concurrent approvers decide a request once.
+// ports below (the Notifier: announce a request, refresh its messages, hand over a file; the directory: look people
+// up). Every decision re-reads the policy and the request from Redis at the moment it is made, and every change
+// goes through the store's guarded transitions, so double clicks, replays and concurrent approvers decide a
+// request once.
 import { stringify } from 'csv-stringify';
 import { formatDuration } from '../domain/duration.ts';
 import {
@@ -32,6 +33,7 @@ import { humanDuration } from '../slack/mrkdwn.ts';
 import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
 import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
 import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';
+import type { Notifier } from './notifier.ts';
 import { holds, type ResolvedTarget, type RoleRef, resolveTarget } from './targets.ts';
 
 // ---- ports: what the app needs from the outside world
@@ -58,18 +60,8 @@ export interface DirectoryPort {
   isInAny(userId: string, ids: readonly string[]): Promise<boolean>;
 }
 
-/** Where requests are announced; SlackMessenger implements it. */
-export interface AnnouncerPort {
-  postApproval(channel: string, req: RoleChangeRequest): Promise<MessageRef>;
-  refreshApproval(req: RoleChangeRequest): Promise<void>;
-  uploadCsv(opts: {
-    userId: string;
-    filename: string;
-    title: string;
-    content: string | Buffer;
-    comment?: string;
-  }): Promise<void>;
-}
+/** What the app tells people through the chat (src/app/notifier.ts; SlackNotifier implements it). */
+export type NotifierPort = Pick<Notifier, 'announce' | 'refresh' | 'sendFile'>;
 
 export interface StorePort {
   create(input: NewRequest, now?: number, audit?: AuditEvent): Promise<CreateResult>;
@@ -99,7 +91,7 @@ export interface AccessRequestDeps {
   queues: Queues;
   qlik: QlikPort;
   directory: DirectoryPort;
-  announcer: AnnouncerPort;
+  notifier: NotifierPort;
   /** The policy, or a function returning the current one (decisions read it at the moment they are made). */
   policy: Policy | (() => Policy);
   /** How long a request may stay pending (REQUEST_TTL). */
@@ -365,7 +357,7 @@ export class AccessRequestApp {
     // Announce before enqueueing, so the worker finds the approval message when it reports the result.
     let postProblem: string | undefined;
     try {
-      const ref = await this.#d.announcer.postApproval(policy.approvalChannel, request);
+      const ref = await this.#d.notifier.announce(policy.approvalChannel, request);
       await this.#db(() => this.#d.store.setApprovalMessage(request.id, ref));
       request = { ...request, approvalMessage: ref };
     } catch (err) {
@@ -656,8 +648,7 @@ export class AccessRequestApp {
       csv.end();
       await finished;
       const date = new Date(this.#now()).toISOString().slice(0, 10);
-      await this.#d.announcer.uploadCsv({
-        userId,
+      await this.#d.notifier.sendFile(userId, {
         filename: `who-has-${roleName.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${date}.csv`,
         title: `Direct holders of ${roleName} (${rows})`,
         content: Buffer.concat(chunks),
@@ -885,7 +876,7 @@ export class AccessRequestApp {
   /** True when the approval message now shows `req`'s state; false (logged) when Slack refused the update. */
   async #refresh(req: RoleChangeRequest): Promise<boolean> {
     try {
-      await this.#d.announcer.refreshApproval(req);
+      await this.#d.notifier.refresh(req);
       return true;
     } catch (err) {
       this.#log.warn({ err: errSummary(err), requestId: req.id }, 'could not update the approval message');

@@ -1,13 +1,13 @@
 // AccessRequestApp driven directly, without Slack HTTP: the real request store, audit log and queues in Redis
 // (own prefix), the Qlik simulator through the real client, and small in-memory stand-ins for the two Slack ports
-// (the directory and the announcer), so a test can make Slack fail exactly where it wants.
+// (the directory and the notifier), so a test can make Slack fail exactly where it wants.
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AccessRequestApp,
-  type AnnouncerPort,
   type DirectoryPort,
   type FileInput,
+  type NotifierPort,
 } from '../../src/app/access-requests.ts';
 import { parsePolicy } from '../../src/domain/policy.ts';
 import type { MessageRef, RoleChangeRequest } from '../../src/domain/request.ts';
@@ -89,15 +89,15 @@ function slackApiError(code: string): Error {
   });
 }
 
-class FakeAnnouncer implements AnnouncerPort {
+class FakeAnnouncer implements NotifierPort {
   readonly posted: RoleChangeRequest[] = [];
   #n = 0;
-  async postApproval(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
+  async announce(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
     this.posted.push(req);
     return { channel, ts: `1700000000.${String(++this.#n).padStart(6, '0')}` };
   }
-  async refreshApproval(): Promise<void> {}
-  async uploadCsv(): Promise<void> {}
+  async refresh(): Promise<void> {}
+  async sendFile(): Promise<void> {}
 }
 
 let sim: QlikSimulator;
@@ -154,7 +154,7 @@ beforeEach(() => {
     queues,
     qlik,
     directory: dir,
-    announcer,
+    notifier: announcer,
     policy: () => parsePolicy(policyText),
     requestTtlMs: 24 * H,
     logger: createLogger('silent'),
