@@ -106,7 +106,7 @@ export function credentialId(tenantUrl: string, apiKey: string): string {
 }
 
 /** The Redis key of one tier's bucket: `${prefix}:qlik-rate:<credential id>:<tier>`. */
-export function rateKey(prefix: string, credential: string, tier: RateTier): string {
+function rateKey(prefix: string, credential: string, tier: RateTier): string {
   return `${prefix}:qlik-rate:${credential}:${tier}`;
 }
 

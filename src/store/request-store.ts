@@ -233,7 +233,7 @@ function decodeRequest(raw: RawRequest): RoleChangeRequest | undefined {
 }
 
 /** Request ids are typed by people: accept any case and stray spaces. */
-export function normaliseRequestId(id: string): string {
+function normaliseRequestId(id: string): string {
   return id.trim().toUpperCase();
 }
 

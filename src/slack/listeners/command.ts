@@ -38,14 +38,14 @@ export interface CommandDeps {
 }
 
 /** The fields of Slack's slash-command payload the bot relies on. */
-export const slashCommandPayload = z.object({
+const slashCommandPayload = z.object({
   user_id: z.string().regex(/^[UW][A-Z0-9]+$/),
   channel_id: z.string().min(1),
   text: z.string().default(''),
   response_url: z.url(),
   command: z.string().optional(),
 });
-export type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
+type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
 
 type Ack = (response?: {
   response_type: 'ephemeral';
