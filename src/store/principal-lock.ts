@@ -5,6 +5,7 @@
 // AbortSignal if the lock is lost. Waiters are woken by a pub/sub message on release and otherwise poll with
 // jittered backoff (which also covers locks freed by expiry).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { type StoreKeys, storeKeys } from './keys.ts';
 import type { RedisConnection } from './redis.ts';
@@ -40,19 +41,10 @@ export class LockLostError extends Error {
   }
 }
 
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
-  return 1
-end
-return 0
-`;
-
-const EXTEND_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
+// The scripts live in lua/ beside this file (npm run build copies them into dist/).
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+const RELEASE_LUA = lua('lock-release');
+const EXTEND_LUA = lua('lock-extend');
 
 interface LockCommands {
   qabLockRelease(key: string, token: string, channel: string, principalKey: string): Promise<number>;
