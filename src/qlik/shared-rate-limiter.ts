@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import { withJitter } from '../retry.ts';
 import {
   bucketShape,
   DEFAULT_LIMITS,
@@ -158,7 +159,7 @@ export class SharedRateLimiter implements QlikRateLimiter {
       if (reply.wait <= 0) return;
       this.#onWait?.(tier, reply.wait);
       // Late, never early: the reservation is due at `wait`, and a timer never fires before its delay.
-      await this.#sleep(tier, reply.wait + Math.random() * Math.min(this.#maxJitterMs, reply.wait * 0.05));
+      await this.#sleep(tier, withJitter(reply.wait, Math.min(this.#maxJitterMs, reply.wait * 0.05)));
       let epoch: string | null;
       try {
         epoch = await this.#timed(this.#redis.hget(this.#keys[tier], 'epoch'));

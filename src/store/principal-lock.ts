@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { backoffDelay } from '../retry.ts';
 import { type StoreKeys, storeKeys } from './keys.ts';
 import type { RedisConnection } from './redis.ts';
 
@@ -51,8 +52,8 @@ interface LockCommands {
   qabLockExtend(key: string, token: string, ttlMs: number): Promise<number>;
 }
 
-const MIN_BACKOFF_MS = 5;
-const MAX_BACKOFF_MS = 200;
+/** Polling between release messages (which wake waiters at once): 5 ms doubling to 200 ms, each ±50%. */
+const POLL_BACKOFF = { baseMs: 5, capMs: 200, jitter: [0.5, 1.5] } as const;
 
 interface Waiter {
   wait(ms: number): Promise<void>;
@@ -148,8 +149,7 @@ export class PrincipalLock {
   ): Promise<number> {
     const started = Date.now();
     const deadline = started + waitMs;
-    let backoff = MIN_BACKOFF_MS;
-    for (;;) {
+    for (let failures = 1; ; failures++) {
       // Registered before trying, so a release between a failed SET and the wait still wakes us.
       const waiter = this.#waiter(principalKey);
       try {
@@ -158,8 +158,7 @@ export class PrincipalLock {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new LockTimeoutError(principalKey, Date.now() - started);
         this.#listen();
-        await waiter.wait(Math.min(remaining, Math.ceil(backoff * (0.5 + Math.random()))));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        await waiter.wait(Math.min(remaining, backoffDelay(failures, POLL_BACKOFF)));
       } finally {
         waiter.dispose();
       }
