@@ -6,11 +6,13 @@
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: all dependencies, compile src/ to dist/ (tsc rewrites the .ts import specifiers to .js) ---------------
+# scripts/build.ts runs tsc (the sandbox is left out) and copies the stores' Lua scripts beside their compiled code.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
 RUN npm run build
 

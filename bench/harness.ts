@@ -163,9 +163,9 @@ export interface DistBuild {
 }
 
 /**
- * Compiles src/ with the same tsconfig.build.json as `npm run build` into a fresh temporary directory laid out like
- * the image (package.json, node_modules, dist/) — outside the repository, so nothing compiled lands in the tree;
- * node_modules is a link to the repository's.
+ * Builds src/ as `npm run build` does (scripts/build.ts: tsc with tsconfig.build.json, then the stores' Lua scripts)
+ * into a fresh temporary directory laid out like the image (package.json, node_modules, dist/) — outside the
+ * repository, so nothing compiled lands in the tree; node_modules is a link to the repository's.
  */
 export function buildDist(): DistBuild {
   const dir = mkdtempSync(join(tmpdir(), 'qlik-access-bot-bench-build-'));
@@ -174,14 +174,10 @@ export function buildDist(): DistBuild {
   try {
     copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    execFileSync(
-      join(ROOT, 'node_modules', '.bin', 'tsc'),
-      ['-p', 'tsconfig.build.json', '--outDir', distDir],
-      {
-        cwd: ROOT,
-        stdio: 'pipe',
-      },
-    );
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.ts'), '--outDir', distDir], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
   } catch (err) {
     remove();
     throw err;

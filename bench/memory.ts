@@ -41,9 +41,7 @@ export async function runMemory(
   const o = { ...MEMORY_DEFAULTS, ...opts };
   let dist: DistBuild | undefined;
   if (o.entries.includes('dist')) {
-    log(
-      'memory: compiling src/ with tsconfig.build.json (as `npm run build` does) into a temporary directory',
-    );
+    log('memory: building src/ as `npm run build` does into a temporary directory');
     dist = buildDist();
   }
   const world = await startWorld({

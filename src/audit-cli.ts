@@ -26,9 +26,9 @@ Exports the bot's audit events, oldest first.
   --out     write to this file instead of standard output (with npm run, use it: npm prints a banner on stdout)
 Environment: REDIS_URL (default redis://127.0.0.1:6379), QUEUE_PREFIX (default qlikops; as the bot has it).`;
 
-export type ExportFormat = 'csv' | 'jsonl';
+type ExportFormat = 'csv' | 'jsonl';
 
-export interface ExportOptions {
+interface ExportOptions {
   fromMs: number;
   format: ExportFormat;
   out?: string;
@@ -82,7 +82,7 @@ function parseSince(text: string, now: number): number {
   );
 }
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'time',
   'requestId',
   'actor',
@@ -97,7 +97,7 @@ export const CSV_COLUMNS = [
 ] as const;
 
 /** One event as a flat row: ISO time, role lists joined with `;`. */
-export function toRow(e: StoredAuditEvent): Record<(typeof CSV_COLUMNS)[number], string> {
+function toRow(e: StoredAuditEvent): Record<(typeof CSV_COLUMNS)[number], string> {
   return {
     time: new Date(e.time).toISOString(),
     requestId: e.requestId ?? '',
@@ -121,13 +121,13 @@ export function neutraliseFormula(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
-export function toJsonLine(e: StoredAuditEvent): string {
+function toJsonLine(e: StoredAuditEvent): string {
   const { id, time, ...rest } = e;
   return `${JSON.stringify({ time: new Date(time).toISOString(), ...rest, eventId: id })}\n`;
 }
 
 /** Streams every event since `fromMs` to `out` in the format asked; returns how many were written. */
-export async function exportAudit(
+async function exportAudit(
   audit: AuditLog,
   opts: Omit<ExportOptions, 'out'>,
   out: Writable,
@@ -201,7 +201,7 @@ export async function prefixesWithAudit(
  * `> qlik-access-bot@… audit` banner into the file before this process starts; a file that is not empty when the
  * export begins would have those lines above the header, so the export refuses rather than corrupt it.
  */
-export function stdoutProblem(fd = 1): string | undefined {
+function stdoutProblem(fd = 1): string | undefined {
   let size: number;
   try {
     const st = fstatSync(fd);

@@ -6,13 +6,19 @@ import './node-version.ts';
 import type { Config } from './config.ts';
 import type { Policy } from './domain/policy.ts';
 import type { Logger } from './observability/logger.ts';
-import type { Role, Running } from './start.ts';
+import type { Role, Running, StartOptions } from './start.ts';
 
-export type { Role, Running };
+export type { Role, Running, StartOptions };
 
 /** Starts the given role (see src/start.ts); here so that callers keep importing it from the entry. */
-export async function start(role: Role, config: Config, policy: Policy, logger: Logger): Promise<Running> {
-  return (await import('./start.ts')).start(role, config, policy, logger);
+export async function start(
+  role: Role,
+  config: Config,
+  policy: Policy,
+  logger: Logger,
+  opts: StartOptions = {},
+): Promise<Running> {
+  return (await import('./start.ts')).start(role, config, policy, logger, opts);
 }
 
 if (import.meta.main) await (await import('./start.ts')).main(process.argv.slice(2));

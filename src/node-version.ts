@@ -8,7 +8,7 @@
 export const MIN_NODE = { major: 24, minor: 2 } as const;
 
 /** Why this Node cannot run the bot, in words, or undefined when it can. */
-export function nodeVersionProblem(version: string = process.versions.node): string | undefined {
+function nodeVersionProblem(version: string = process.versions.node): string | undefined {
   const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
   if (major > MIN_NODE.major || (major === MIN_NODE.major && minor >= MIN_NODE.minor)) return undefined;
   return (

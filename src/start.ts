@@ -45,8 +45,20 @@ export interface Running {
   credentialChecked: Promise<void>;
 }
 
+export interface StartOptions {
+  /** The clock of the app and the worker (request expiry, time-bound grants); tests pass a fake one. */
+  now?: () => number;
+}
+
 /** Starts the given role with a parsed config and policy; resolves once it serves. */
-export async function start(role: Role, config: Config, policy: Policy, logger: Logger): Promise<Running> {
+export async function start(
+  role: Role,
+  config: Config,
+  policy: Policy,
+  logger: Logger,
+  opts: StartOptions = {},
+): Promise<Running> {
+  const clock = opts.now === undefined ? {} : { now: opts.now };
   const prefix = config.queuePrefix;
   const redis = createRedisConnection(config.redisUrl, 'command');
   redis.on('error', (err: Error) =>
@@ -107,6 +119,7 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
       policy,
       requestTtlMs: config.requestTtlMs,
       logger,
+      ...clock,
     });
     slack = await createSlackApp({
       config,
@@ -136,6 +149,7 @@ export async function start(role: Role, config: Config, policy: Policy, logger: 
           notifier,
           redisUrl: config.redisUrl,
           prefix,
+          ...clock,
         })
       : undefined;
 

@@ -3,7 +3,7 @@
 // defence for text we don't control, such as a Slack error that echoes the token back.
 import { type Logger, pino } from 'pino';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   '*.token',
   '*.botToken',
   '*.appToken',
@@ -21,10 +21,10 @@ export const REDACT_PATHS = [
 
 /** Slack tokens by shape: bot, user, app-level, refresh, workspace and legacy tokens. */
 const TOKEN_SHAPED = /\b(?:xox[abeoprs]|xapp)-[A-Za-z0-9-]+/g;
-export const TOKEN_CENSOR = '[redacted-token]';
+const TOKEN_CENSOR = '[redacted-token]';
 
 /** `text` with every Slack-token-shaped run replaced. */
-export function scrubTokens(text: string): string {
+function scrubTokens(text: string): string {
   return text.replace(TOKEN_SHAPED, TOKEN_CENSOR);
 }
 

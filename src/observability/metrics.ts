@@ -41,14 +41,14 @@ export const jobDuration = new Histogram({
   registers: [registry],
 });
 
-export const qlikCalls = new Counter({
+const qlikCalls = new Counter({
   name: 'qab_qlik_calls_total',
   help: 'Qlik API calls, by endpoint and HTTP status (0 = network error)',
   labelNames: ['endpoint', 'status'] as const,
   registers: [registry],
 });
 
-export const qlikCallDuration = new Histogram({
+const qlikCallDuration = new Histogram({
   name: 'qab_qlik_call_duration_seconds',
   help: 'Qlik API call duration, by endpoint',
   labelNames: ['endpoint'] as const,

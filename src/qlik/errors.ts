@@ -156,7 +156,7 @@ const errorItemSchema = z.looseObject({
 });
 
 /** Qlik's `Errors` body; the top-level code/title/detail are the deprecated shape some APIs still send. */
-export const errorsBodySchema = z.looseObject({
+const errorsBodySchema = z.looseObject({
   errors: z.array(errorItemSchema).optional(),
   traceId: z.string().optional(),
   code: z.union([z.string(), z.number()]).optional(),

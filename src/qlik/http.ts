@@ -3,12 +3,12 @@
 // loop. The API key lives in a private field and is sent only in the Authorization header; errors carry
 // method, path and status, never headers.
 import type { IncomingHttpHeaders } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import pkg from '../../package.json' with { type: 'json' };
+import { retry } from '../retry.ts';
 import { errorFromResponse, errorFromTransport, QlikError } from './errors.ts';
 import { type RateLimiter, RateLimiterClosedError, type RateTier } from './rate-limiter.ts';
-import { backoffDelay, DEFAULT_RETRY, type RetryMode, type RetryPolicy, shouldRetry } from './retry.ts';
+import { DEFAULT_RETRY, qlikBackoff, type RetryMode, type RetryPolicy, shouldRetry } from './retry.ts';
 
 export const DEFAULT_API_VERSION = '2026-08';
 export const USER_AGENT = `qlik-access-bot/${pkg.version}`;
@@ -126,39 +126,56 @@ export class QlikHttp {
    * accepted) response. Anything else is thrown as QlikError; a 429 blocks the whole tier for Retry-After.
    */
   async call(spec: CallSpec): Promise<RawResponse> {
-    const started = performance.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#limiter.acquire(spec.tier);
-      } catch (e) {
-        if (e instanceof RateLimiterClosedError) throw this.#closedError(spec);
-        throw e;
-      }
-      const t0 = performance.now();
-      let error: QlikError;
-      try {
-        const res = await this.#send(spec);
-        this.#report(spec.endpoint, res.status, t0, attempt);
-        if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) return res;
-        error = this.responseError(spec.method, res);
-      } catch (e) {
-        if (e instanceof QlikError) throw e;
-        if (this.#closing.signal.aborted) throw this.#closedError(spec);
-        this.#report(spec.endpoint, 0, t0, attempt);
-        error = errorFromTransport(spec.method, spec.url.pathname, e);
-      }
-      if (error.kind === 'rate-limited') this.#limiter.block(spec.tier, error.retryAfterMs ?? 1000);
-      if (!shouldRetry(error, spec.retry) || attempt >= this.#retry.maxAttempts) throw error;
-      const delay = error.kind === 'rate-limited' ? 0 : backoffDelay(attempt, this.#retry);
-      const wait = error.kind === 'rate-limited' ? (error.retryAfterMs ?? 1000) : delay;
-      if (performance.now() - started + wait > this.#retry.maxElapsedMs) throw error;
-      if (delay > 0) {
-        try {
-          await sleep(delay, undefined, { signal: this.#closing.signal });
-        } catch {
-          throw this.#closedError(spec);
-        }
-      }
+    // Errors that end the call at once, whatever their kind: the client closing, a QlikError raised while sending.
+    const final = new WeakSet<object>();
+    try {
+      return await retry(
+        async (attempt) => {
+          try {
+            await this.#limiter.acquire(spec.tier);
+          } catch (e) {
+            const err = e instanceof RateLimiterClosedError ? this.#closedError(spec) : e;
+            if (err instanceof Object) final.add(err);
+            throw err;
+          }
+          const t0 = performance.now();
+          let error: QlikError;
+          try {
+            const res = await this.#send(spec);
+            this.#report(spec.endpoint, res.status, t0, attempt);
+            if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) return res;
+            error = this.responseError(spec.method, res);
+          } catch (e) {
+            if (e instanceof QlikError || this.#closing.signal.aborted) {
+              const err = e instanceof QlikError ? e : this.#closedError(spec);
+              final.add(err);
+              throw err;
+            }
+            this.#report(spec.endpoint, 0, t0, attempt);
+            error = errorFromTransport(spec.method, spec.url.pathname, e);
+          }
+          if (error.kind === 'rate-limited') this.#limiter.block(spec.tier, error.retryAfterMs ?? 1000);
+          throw error;
+        },
+        {
+          maxAttempts: this.#retry.maxAttempts,
+          maxElapsedMs: this.#retry.maxElapsedMs,
+          backoff: qlikBackoff(this.#retry),
+          signal: this.#closing.signal,
+          classify: (e) => {
+            if (final.has(e as object) || !(e instanceof QlikError) || !shouldRetry(e, spec.retry))
+              return { retry: false };
+            // A 429 blocked the tier: the next attempt's acquire waits out Retry-After, so no delay here.
+            if (e.kind === 'rate-limited')
+              return { retry: true, delayMs: 0, blockedMs: e.retryAfterMs ?? 1000 };
+            return { retry: true };
+          },
+        },
+      );
+    } catch (e) {
+      // The client closed during a wait between attempts.
+      if (this.#closing.signal.aborted && e === this.#closing.signal.reason) throw this.#closedError(spec);
+      throw e;
     }
   }
 

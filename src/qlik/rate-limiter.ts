@@ -19,7 +19,7 @@ export interface LimiterClock {
   clearTimer(handle: unknown): void;
 }
 
-export const systemClock: LimiterClock = {
+const systemClock: LimiterClock = {
   now: () => performance.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),

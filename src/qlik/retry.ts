@@ -1,5 +1,6 @@
 // Owns the retry decisions for Qlik calls: which failures may be retried for which kind of request, and the
-// jittered exponential backoff between attempts. Pure; the loop that uses it lives in http.ts.
+// limits and backoff between attempts. Pure; the loop is src/retry.ts, run by http.ts.
+import { type Backoff, EQUAL_JITTER } from '../retry.ts';
 import type { QlikError } from './errors.ts';
 
 export interface RetryPolicy {
@@ -30,12 +31,7 @@ export function shouldRetry(error: QlikError, mode: RetryMode): boolean {
   return mode === 'idempotent' && error.retryable;
 }
 
-/** Delay before the retry that follows `failedAttempts` failures: exponential, capped, "equal jitter". */
-export function backoffDelay(
-  failedAttempts: number,
-  policy: RetryPolicy,
-  random: () => number = Math.random,
-): number {
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failedAttempts - 1));
-  return Math.round(exp / 2 + random() * (exp / 2));
+/** The backoff between attempts: exponential from baseDelayMs, capped at maxDelayMs, "equal jitter". */
+export function qlikBackoff(policy: RetryPolicy): Backoff {
+  return { baseMs: policy.baseDelayMs, capMs: policy.maxDelayMs, jitter: EQUAL_JITTER };
 }

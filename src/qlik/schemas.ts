@@ -9,7 +9,7 @@ const optionalText = z
   .transform((v) => v ?? undefined);
 
 /** A role as embedded in a user's or group's `assignedRoles`. */
-export const roleRefSchema = z.looseObject({
+const roleRefSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
   type: optionalText,
@@ -21,7 +21,7 @@ const assignedRoles = z
   .nullish()
   .transform((v) => v ?? []);
 
-export const assignedGroupSchema = z.looseObject({
+const assignedGroupSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
   providerType: optionalText,

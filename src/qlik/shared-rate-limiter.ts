@@ -6,8 +6,10 @@
 // blocks the tier for everyone. When Redis does not answer, the limiter falls back to an in-process bucket so the
 // bot keeps working (each replica then spends the full budget) and says so once per outage.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import { withJitter } from '../retry.ts';
 import {
   bucketShape,
   DEFAULT_LIMITS,
@@ -42,54 +44,8 @@ export interface SharedRateLimiterOptions {
   maxJitterMs?: number;
 }
 
-/**
- * KEYS[1]: the tier's bucket, a hash {tokens, ts, until, epoch}.
- * ARGV: op ('take' | 'block'), capacity, tokens per ms, block ms.
- * Returns {wait ms (0 = go now), epoch, ms the tier stays blocked}.
- * `take` always takes a token, letting the count go negative: a negative count is a queue of reservations, each
- * due 1/rate after the one before. `ts` lies in the future while the tier is blocked; the block restarts the
- * bucket at its end with one token (like the in-process limiter) and bumps `epoch`, which voids reservations
- * made before it: their holders check the epoch when they wake and queue again behind the block.
- */
-export const RATE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local cap = tonumber(ARGV[2])
-local rate = tonumber(ARGV[3])
-local s = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'until', 'epoch')
-local tokens = tonumber(s[1])
-local ts = tonumber(s[2])
-local blocked = tonumber(s[3]) or 0
-local epoch = tonumber(s[4]) or 0
-if tokens == nil or ts == nil then
-  tokens = cap
-  ts = now
-end
-if now > ts then
-  tokens = math.min(cap, tokens + (now - ts) * rate)
-  ts = now
-end
-local wait = 0
-if ARGV[1] == 'block' then
-  local untilMs = now + tonumber(ARGV[4])
-  if untilMs > blocked then
-    blocked = untilMs
-    tokens = 1
-    ts = untilMs
-    epoch = epoch + 1
-  end
-else
-  tokens = tokens - 1
-  if tokens < -1e-9 or ts > now then
-    wait = (ts - now) + math.max(0, -tokens) / rate
-  end
-end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.3f', ts),
-  'until', string.format('%.3f', blocked), 'epoch', string.format('%d', epoch))
-local full = ts + (cap - tokens) / rate
-redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(full, blocked) - now) + 60000)
-return {math.ceil(wait), epoch, math.ceil(math.max(0, blocked - now))}
-`;
+/** The bucket script (lua/rate-bucket.lua beside this file, copied into dist/ by npm run build). */
+const RATE_SCRIPT = readFileSync(new URL('./lua/rate-bucket.lua', import.meta.url), 'utf8');
 
 const RATE_SCRIPT_SHA = createHash('sha1').update(RATE_SCRIPT).digest('hex');
 
@@ -106,7 +62,7 @@ export function credentialId(tenantUrl: string, apiKey: string): string {
 }
 
 /** The Redis key of one tier's bucket: `${prefix}:qlik-rate:<credential id>:<tier>`. */
-export function rateKey(prefix: string, credential: string, tier: RateTier): string {
+function rateKey(prefix: string, credential: string, tier: RateTier): string {
   return `${prefix}:qlik-rate:${credential}:${tier}`;
 }
 
@@ -203,7 +159,7 @@ export class SharedRateLimiter implements QlikRateLimiter {
       if (reply.wait <= 0) return;
       this.#onWait?.(tier, reply.wait);
       // Late, never early: the reservation is due at `wait`, and a timer never fires before its delay.
-      await this.#sleep(tier, reply.wait + Math.random() * Math.min(this.#maxJitterMs, reply.wait * 0.05));
+      await this.#sleep(tier, withJitter(reply.wait, Math.min(this.#maxJitterMs, reply.wait * 0.05)));
       let epoch: string | null;
       try {
         epoch = await this.#timed(this.#redis.hget(this.#keys[tier], 'epoch'));

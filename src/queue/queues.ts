@@ -18,7 +18,6 @@ export const revokeGrantJob = z.object({
   /** Slack user id of whoever pressed "Revoke now"; 'system' for expiries. */
   actor: z.string(),
 });
-export const reconcileJob = z.object({});
 export const notifyJob = z.object({
   requestId: z.string(),
   /** What happened: drives which messages are sent. */
@@ -37,11 +36,8 @@ export const notifyJob = z.object({
   refreshed: z.boolean().optional(),
 });
 
-export type ApplyJob = z.infer<typeof applyJob>;
 export type RevokeGrantJob = z.infer<typeof revokeGrantJob>;
 export type NotifyJob = z.infer<typeof notifyJob>;
-
-export type RoleChangeJobName = 'apply' | 'revoke-grant' | 'reconcile';
 
 /** BullMQ job ids may not contain ':'; these are stable per request so a replay can never enqueue twice. */
 export const jobIds = {
@@ -92,7 +88,7 @@ export function openQueues(connection: RedisConnection, prefix: string): Queues 
 }
 
 /** Job states in which a job will still run by itself: adding its id again must stay a no-op (exactly once). */
-export const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
+const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
   'active',
   'waiting',
   'delayed',
@@ -114,7 +110,7 @@ export type AddOutcome = 'added' | 'requeued' | 'already-queued' | 'already-done
  * know the suffix. Two callers racing through here still end with one job: the later remove either takes away a
  * job that had not started (and adds its own) or fails on a running one (locked), whose id then drops the add.
  */
-export async function addOnce(
+async function addOnce(
   queue: Queue,
   name: string,
   data: unknown,
@@ -178,7 +174,7 @@ export type RevokeNowOutcome = { queued: true } | { queued: false; claim: Revoke
  * How long a "Revoke now" press is remembered while its job runs. The worker forgets it as soon as the revoke
  * failed for good, so a later press is a new attempt; this is only the bound for a worker that died meanwhile.
  */
-export const REVOKE_CLAIM_SECONDS = 3600;
+const REVOKE_CLAIM_SECONDS = 3600;
 
 /**
  * Revokes an applied grant at once ("Revoke now"). One press is recorded per attempt across every bot replica: the

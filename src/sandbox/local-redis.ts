@@ -16,7 +16,7 @@ export type LocalRedis =
   | { kind: 'missing'; url: string; instructions: string }
   | { kind: 'refused'; url: string; message: string };
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** True when a Redis at `url` answers PING within the timeout. Never retries: the answer is needed now. */
 export async function redisAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
@@ -67,7 +67,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function installInstructions(url: string): string {
+function installInstructions(url: string): string {
   return [
     `No Redis answers at ${url}, and there is no redis-server on your PATH to start one.`,
     'The sandbox needs Redis 7 or newer. Install one of these ways, then run `npm run sandbox` again:',
@@ -80,7 +80,7 @@ export function installInstructions(url: string): string {
 }
 
 /** Why an explicitly set REDIS_URL is not replaced by another Redis. */
-export function refusedMessage(url: string): string {
+function refusedMessage(url: string): string {
   return [
     `REDIS_URL is set to ${redactRedisUrl(url)}, but no Redis answers there.`,
     'The sandbox does not put another Redis in its place: you asked for that one, and would look for its keys there.',

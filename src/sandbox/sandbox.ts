@@ -24,7 +24,7 @@ import { Terminal } from './terminal.ts';
  * simulator's tokens and URLs, a free PORT, a QUEUE_PREFIX of its own (whose keys it deletes at exit, so never one
  * of yours), APPROVAL_CHANNEL/APPROVERS of the demo workspace — and REDIS_URL is handled by ensureRedis.
  */
-export const SANDBOX_SETTINGS = [
+const SANDBOX_SETTINGS = [
   'REQUEST_TTL',
   'LOG_LEVEL',
   'POLICY_FILE',
@@ -36,7 +36,7 @@ export const SANDBOX_SETTINGS = [
 ] as const;
 
 /** The SANDBOX_SETTINGS that are set (non-empty) in env. */
-export function sandboxSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+function sandboxSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of SANDBOX_SETTINGS) {
     const v = env[name]?.trim();

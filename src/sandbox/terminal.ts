@@ -350,7 +350,7 @@ function describeUser(u: DemoUser): string {
   return parts.join(', ');
 }
 
-export function usersText(world: DemoWorld, current: DemoUser): string {
+function usersText(world: DemoWorld, current: DemoUser): string {
   const rows = world.users.map((u) => {
     const me = u.id === current.id ? '*' : ' ';
     const roles = u.qlik ? u.qlik.roles.join(', ') || '—' : '';

@@ -58,7 +58,7 @@ export function verifySlackSignature(opts: {
 }
 
 /** Web API retries: Slack's `rate_limited` answers are waited out (Retry-After) and retried, as are network errors. */
-export const SLACK_RETRY: RetryOptions = {
+const SLACK_RETRY: RetryOptions = {
   retries: 5,
   factor: 2,
   minTimeout: 250,
@@ -306,7 +306,7 @@ function verifiedSlackEvents(signingSecret: string, receiver: HTTPReceiver, log:
  * payload without `user.id` or a block_actions without an action. Everything else goes to Bolt, whose listeners
  * ack every command, button, view and shortcut (listeners/index.ts).
  */
-export function notForBolt(req: IncomingMessage, raw: Buffer): string | undefined {
+function notForBolt(req: IncomingMessage, raw: Buffer): string | undefined {
   const type = req.headers['content-type'] ?? '';
   const text = raw.toString('utf8');
   let body: unknown;

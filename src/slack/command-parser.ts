@@ -57,7 +57,7 @@ export const GENERAL_USAGE =
 /** Longest reason accepted, in characters (code points). */
 export const MAX_REASON_LENGTH = 500;
 /** Longest time-bound grant the grammar accepts; policy usually caps it far lower. */
-export const MAX_DURATION_MS = 365 * 86_400_000;
+const MAX_DURATION_MS = 365 * 86_400_000;
 
 const COMMANDS: Readonly<Record<string, CommandKind>> = {
   grant: 'grant',
@@ -542,69 +542,5 @@ export function parseCommand(text: string): ParsedCommand {
       problem: "I couldn't read that command. Check it against the usage below.",
       usage: GENERAL_USAGE,
     };
-  }
-}
-
-// ---- formatting: the inverse of parsing, as Slack would send it (used by the sandbox and the round-trip test)
-
-function slackEscape(text: string): string {
-  return text.replace(/[&<>]/g, (ch) => (ch === '&' ? '&amp;' : ch === '<' ? '&lt;' : '&gt;'));
-}
-
-function quote(name: string): string {
-  return `"${slackEscape(name.replace(/["\\\u201C\u201D]/g, (ch) => `\\${ch}`))}"`;
-}
-
-const PLAIN_ROLE = /^[A-Za-z0-9_.:-]+$/;
-const RESERVED_WORDS = new Set(['for', 'because', 'me']);
-
-/** A role as it would be typed: bare when it is a plain word, otherwise quoted. */
-export function formatRole(role: string): string {
-  return PLAIN_ROLE.test(role) && !RESERVED_WORDS.has(role.toLowerCase()) && !/^group:/i.test(role)
-    ? role
-    : quote(role);
-}
-
-export function formatWho(who: ParsedWho): string {
-  switch (who.kind) {
-    case 'handle':
-      return `@${who.handle}`;
-    case 'me':
-      return 'me';
-    case 'email':
-      return slackEscape(who.email);
-    case 'slack-user':
-      return who.handle ? `<@${who.userId}|${slackEscape(who.handle)}>` : `<@${who.userId}>`;
-    case 'group':
-      return /^[^\s"\\\u201C\u201D\u200B]+$/.test(who.name)
-        ? `group:${slackEscape(who.name)}`
-        : `group:${quote(who.name)}`;
-  }
-}
-
-/** Writes a command back as `/qlik` text (without `/qlik`), escaped the way Slack escapes it. */
-export function formatCommand(cmd: Exclude<ParsedCommand, { kind: 'invalid' }>): string {
-  switch (cmd.kind) {
-    case 'grant':
-    case 'revoke': {
-      let s = `${cmd.kind} ${formatWho(cmd.who)} ${formatRole(cmd.role)}`;
-      if (cmd.kind === 'grant' && cmd.durationText !== undefined) s += ` for ${cmd.durationText}`;
-      if (cmd.reason !== undefined) s += ` because ${slackEscape(cmd.reason)}`;
-      return s;
-    }
-    case 'who-has':
-      return `who-has ${formatRole(cmd.role)}`;
-    case 'whois':
-      return `whois ${formatWho(cmd.who)}`;
-    case 'cancel':
-      return `cancel ${cmd.requestId}`;
-    case 'audit':
-      return cmd.who
-        ? `audit ${formatWho(cmd.who)}`
-        : cmd.role !== undefined
-          ? `audit ${formatRole(cmd.role)}`
-          : 'audit';
-    default:
-      return cmd.kind;
   }
 }

@@ -5,6 +5,7 @@ import type { MessageMetadata } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
+import { retry } from '../retry.ts';
 import { approvalMessage, type SlackMessage } from './views.ts';
 
 export type { SlackMessage };
@@ -21,9 +22,18 @@ export interface CsvUpload {
 export class ResponseUrlError extends Error {
   override readonly name = 'ResponseUrlError';
   readonly status: number;
+  /** The network error when no response came (status 0); empty otherwise. */
+  readonly detail: string;
   constructor(status: number, detail: string) {
-    super(`Slack did not accept the reply to the command (${status === 0 ? detail : `HTTP ${status}`})`);
+    super(
+      `Slack did not accept the reply to the command (${status === 0 ? detail || 'network error' : `HTTP ${status}`})`,
+    );
     this.status = status;
+    this.detail = detail;
+  }
+
+  get clientError(): boolean {
+    return this.status >= 400 && this.status < 500;
   }
 }
 
@@ -144,27 +154,37 @@ export class SlackMessenger {
       text: msg.text,
       blocks: msg.blocks,
     });
-    // One retry covers a dropped keep-alive connection; response_url accepts five posts in thirty minutes.
-    for (let attempt = 1; ; attempt++) {
-      let status = 0;
-      let detail = '';
-      try {
-        const res = await fetch(responseUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(10_000),
-        });
-        status = res.status;
-        await res.body?.cancel();
-        if (res.ok) return;
-      } catch (err) {
-        detail = err instanceof Error ? err.message : String(err);
-      }
-      if (attempt >= 2 || (status >= 400 && status < 500)) {
-        this.#logger.warn({ status, detail }, 'response_url post failed');
-        throw new ResponseUrlError(status, detail || 'network error');
-      }
+    // One retry, at once, covers a dropped keep-alive connection; response_url accepts five posts in thirty minutes.
+    try {
+      await retry(
+        async () => {
+          let status = 0;
+          try {
+            const res = await fetch(responseUrl, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body,
+              signal: AbortSignal.timeout(10_000),
+            });
+            status = res.status;
+            await res.body?.cancel();
+            if (res.ok) return;
+          } catch (err) {
+            throw new ResponseUrlError(status, err instanceof Error ? err.message : String(err));
+          }
+          throw new ResponseUrlError(status, '');
+        },
+        {
+          maxAttempts: 2,
+          backoff: { baseMs: 0, capMs: 0 },
+          // A 4xx (expired, used up, unknown URL) will not change on a second post.
+          classify: (err) => ({ retry: !(err as ResponseUrlError).clientError }),
+        },
+      );
+    } catch (err) {
+      const e = err as ResponseUrlError;
+      this.#logger.warn({ status: e.status, detail: e.detail }, 'response_url post failed');
+      throw e;
     }
   }
 

@@ -28,7 +28,7 @@ export function unescapeSlack(text: string): string {
   return text.replace(/&(amp|lt|gt);/g, (_, e: string) => (e === 'amp' ? '&' : e === 'lt' ? '<' : '>'));
 }
 
-export const ELLIPSIS = '…';
+const ELLIPSIS = '…';
 
 /**
  * Shortens `text` to at most `max` UTF-16 code units (Slack counts characters; code units are never fewer),

@@ -430,7 +430,7 @@ export interface ResultOptions {
 }
 
 /** What the Extend button does, said before it does it (Slack shows this as the button's confirmation). */
-export function extendConfirmText(req: RoleChangeRequest): string {
+function extendConfirmText(req: RoleChangeRequest): string {
   const d = isTimeBound(req) ? humanDuration(req.durationMs!) : 'the same time';
   // plain_text (a confirm dialog): shown as typed, so not escaped like mrkdwn.
   return `This files a new request for ${truncate(req.role.name, 80)} for ${d}, counted from when it is approved. Once it is approved and applied, the end of this grant moves to the new end; until then nothing changes.`;

@@ -84,7 +84,7 @@ export interface RecentOptions {
   maxScan?: number;
 }
 
-export function matchesAudit(e: AuditEvent, who?: string, role?: string): boolean {
+function matchesAudit(e: AuditEvent, who?: string, role?: string): boolean {
   if (role !== undefined && (e.role ?? '').toLowerCase() !== role.toLowerCase()) return false;
   if (who !== undefined) {
     const w = who.toLowerCase();

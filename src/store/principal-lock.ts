@@ -5,7 +5,9 @@
 // AbortSignal if the lock is lost. Waiters are woken by a pub/sub message on release and otherwise poll with
 // jittered backoff (which also covers locks freed by expiry).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { backoffDelay } from '../retry.ts';
 import { type StoreKeys, storeKeys } from './keys.ts';
 import type { RedisConnection } from './redis.ts';
 
@@ -40,27 +42,18 @@ export class LockLostError extends Error {
   }
 }
 
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
-  return 1
-end
-return 0
-`;
-
-const EXTEND_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
+// The scripts live in lua/ beside this file (npm run build copies them into dist/).
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+const RELEASE_LUA = lua('lock-release');
+const EXTEND_LUA = lua('lock-extend');
 
 interface LockCommands {
   qabLockRelease(key: string, token: string, channel: string, principalKey: string): Promise<number>;
   qabLockExtend(key: string, token: string, ttlMs: number): Promise<number>;
 }
 
-const MIN_BACKOFF_MS = 5;
-const MAX_BACKOFF_MS = 200;
+/** Polling between release messages (which wake waiters at once): 5 ms doubling to 200 ms, each ±50%. */
+const POLL_BACKOFF = { baseMs: 5, capMs: 200, jitter: [0.5, 1.5] } as const;
 
 interface Waiter {
   wait(ms: number): Promise<void>;
@@ -156,8 +149,7 @@ export class PrincipalLock {
   ): Promise<number> {
     const started = Date.now();
     const deadline = started + waitMs;
-    let backoff = MIN_BACKOFF_MS;
-    for (;;) {
+    for (let failures = 1; ; failures++) {
       // Registered before trying, so a release between a failed SET and the wait still wakes us.
       const waiter = this.#waiter(principalKey);
       try {
@@ -166,8 +158,7 @@ export class PrincipalLock {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new LockTimeoutError(principalKey, Date.now() - started);
         this.#listen();
-        await waiter.wait(Math.min(remaining, Math.ceil(backoff * (0.5 + Math.random()))));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        await waiter.wait(Math.min(remaining, backoffDelay(failures, POLL_BACKOFF)));
       } finally {
         waiter.dispose();
       }

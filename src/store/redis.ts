@@ -3,6 +3,7 @@
 // the deployments SPEC §6 names — a single node (redis://, rediss://), Sentinel (redis+sentinel://) or Cluster
 // (redis+cluster://). Passwords never reach an error or a log: use redactRedisUrl() to show a URL.
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { backoffDelay, NO_JITTER } from '../retry.ts';
 
 export type RedisRole = 'command' | 'blocking';
 export type RedisConnection = Redis | Cluster;
@@ -28,7 +29,8 @@ const REDIS_PORT = 6379;
 const SCHEME = /^(rediss?)\+(sentinel|cluster):\/\//i;
 const SECRET_PARAMS = /([?&](?:password|sentinelPassword|pass|auth)=)[^&#]*/gi;
 
-const backoff = (times: number) => Math.min(200 * 2 ** Math.min(times, 5), 5_000);
+/** ioredis reconnects after `times` failures: 400 ms doubling to 5 s. */
+const backoff = (times: number) => backoffDelay(times + 1, { baseMs: 200, capMs: 5_000, jitter: NO_JITTER });
 
 function baseOptions(role: RedisRole): RedisOptions {
   return {

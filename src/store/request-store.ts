@@ -7,6 +7,7 @@
 // plain HSET and Lua never has to re-encode JSON), `state` raw (Lua compares it), and internal `_…` fields naming
 // its index keys. Approvals are a ZSET (approver → time) so "distinct approvers" is a ZADD and a ZCARD.
 
+import { readFileSync } from 'node:fs';
 import {
   canTransition,
   dedupeKey,
@@ -68,139 +69,15 @@ const MAX_ID_LENGTH = 8;
 /** Fields the store owns; a create input or a patch can never set them. */
 const OWNED_FIELDS = new Set(['id', 'state', 'createdAt', 'updatedAt', 'approvals']);
 
-// Shared by the scripts. Arguments are read with a cursor because lists of variable length follow each other.
-const LUA_PRELUDE = `
-local argi = 0
-local function arg() argi = argi + 1; return ARGV[argi] end
-local function list()
-  local n = tonumber(arg()); local t = {}
-  for i = 1, n do t[i] = arg() end
-  return t
-end
-local function read_request(rk, ak)
-  return { redis.call('HGETALL', rk), redis.call('ZRANGE', ak, 0, -1, 'WITHSCORES') }
-end
-local function set_field(fields, name, value)
-  for i = 1, #fields, 2 do
-    if fields[i] == name then fields[i + 1] = value; return end
-  end
-  fields[#fields + 1] = name; fields[#fields + 1] = value
-end
-local function has_field(fields, name)
-  for i = 1, #fields, 2 do if fields[i] == name then return true end end
-  return false
-end
-local function append_audit(stream, max_len, fields)
-  if #fields > 0 then redis.call('XADD', stream, 'MAXLEN', '~', max_len, '*', unpack(fields)) end
-end
-local function leave_pending(rk, id, pending)
-  redis.call('ZREM', pending, id)
-  local dk = redis.call('HGET', rk, '_dedupe')
-  if dk and redis.call('GET', dk) == id then redis.call('DEL', dk) end
-  local bk = redis.call('HGET', rk, '_byRequester')
-  if bk then redis.call('ZREM', bk, id) end
-end
-`;
-
-// KEYS: dedupe, pending, by-requester, audit, candidate request keys…
-// ARGV: requestPrefix, approvalsSuffix, createdAt, expiresAt, auditMaxLen, [ids], [field json…], [audit fields]
-const CREATE_LUA = `${LUA_PRELUDE}
-local request_prefix, approvals_suffix = arg(), arg()
-local created_at, expires_at, max_len = arg(), arg(), arg()
-local ids, fields, audit = list(), list(), list()
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  local rk = request_prefix .. existing
-  if redis.call('HGET', rk, 'state') == 'pending' then
-    return { 'duplicate', existing, read_request(rk, rk .. approvals_suffix) }
-  end
-end
-local chosen = nil
-for i = 1, #ids do
-  if redis.call('EXISTS', KEYS[4 + i]) == 0 then chosen = i; break end
-end
-if not chosen then return { 'collision' } end
-local id, rk = ids[chosen], KEYS[4 + chosen]
-redis.call('HSET', rk, 'id', '"' .. id .. '"', 'state', 'pending', '_dedupe', KEYS[1], '_byRequester', KEYS[3], unpack(fields))
-redis.call('SET', KEYS[1], id)
-redis.call('ZADD', KEYS[2], expires_at, id)
-redis.call('ZADD', KEYS[3], created_at, id)
-if #audit > 0 then set_field(audit, 'requestId', id) end
-append_audit(KEYS[4], max_len, audit)
-return { 'created', id, read_request(rk, rk .. approvals_suffix) }
-`;
-
-// KEYS: request, approvals, pending, timebound, audit
-// ARGV: id, now, to, terminal(1/0), retentionMs, auditMaxLen, [from…], [set field/json…], [del field…], [audit]
-const TRANSITION_LUA = `${LUA_PRELUDE}
-local id, now, to, terminal, retention, max_len = arg(), arg(), arg(), arg(), arg(), arg()
-local from, sets, dels, audit = list(), list(), list(), list()
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return { 'not-found' } end
-local allowed = false
-for i = 1, #from do if from[i] == state then allowed = true end end
-if not allowed then return { 'wrong-state', state, read_request(KEYS[1], KEYS[2]) } end
-if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end
-if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
-redis.call('HSET', KEYS[1], 'state', to, 'updatedAt', now)
-if state == 'pending' and to ~= 'pending' then leave_pending(KEYS[1], id, KEYS[3]) end
-local revoke_at = redis.call('HGET', KEYS[1], '_revokeAt')
-if to == 'applied' and revoke_at and revoke_at ~= '' then
-  redis.call('ZADD', KEYS[4], revoke_at, id)
-else
-  redis.call('ZREM', KEYS[4], id)
-end
--- Finished requests age out; an applied time-bound grant stays until its revoke is recorded.
-if terminal == '1' or (to == 'applied' and not (revoke_at and revoke_at ~= '')) then
-  redis.call('PEXPIRE', KEYS[1], retention); redis.call('PEXPIRE', KEYS[2], retention)
-else
-  redis.call('PERSIST', KEYS[1]); redis.call('PERSIST', KEYS[2])
-end
-append_audit(KEYS[5], max_len, audit)
-return { 'ok', state, read_request(KEYS[1], KEYS[2]) }
-`;
-
-// KEYS: request, approvals, pending, audit
-// ARGV: id, now, approverId, auditMaxLen, [audit]
-const ADD_APPROVAL_LUA = `${LUA_PRELUDE}
-local id, now, approver, max_len = arg(), arg(), arg(), arg()
-local audit = list()
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return { 'not-found' } end
-if state ~= 'pending' then return { 'not-pending', state, read_request(KEYS[1], KEYS[2]) } end
-if redis.call('ZSCORE', KEYS[2], approver) then return { 'duplicate', state, read_request(KEYS[1], KEYS[2]) } end
-redis.call('ZADD', KEYS[2], now, approver)
-local count = redis.call('ZCARD', KEYS[2])
-local required = tonumber(redis.call('HGET', KEYS[1], 'approvalsRequired')) or 1
-if required < 1 then required = 1 end
-local outcome = 'recorded'
-if count >= required then
-  outcome = 'approved'
-  redis.call('HSET', KEYS[1], 'state', 'approved')
-  leave_pending(KEYS[1], id, KEYS[3])
-end
-redis.call('HSET', KEYS[1], 'updatedAt', now)
-if #audit > 0 then
-  set_field(audit, 'outcome', outcome)
-  if not has_field(audit, 'detail') then
-    set_field(audit, 'detail', count .. ' of ' .. required .. ' approvals')
-  end
-end
-append_audit(KEYS[4], max_len, audit)
-return { outcome, state, read_request(KEYS[1], KEYS[2]) }
-`;
-
-// KEYS: request. ARGV: field, json. Never recreates a request that is gone.
-const SET_FIELD_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
-`;
-
-// KEYS: request, approvals. A consistent snapshot of both.
-const READ_LUA = `
-return { redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES') }
-`;
+// The scripts live in lua/ beside this file (npm run build copies them into dist/); each request script starts
+// with the shared prelude (argument cursor, request read, audit append, leaving the pending indexes).
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+const PRELUDE = lua('request-prelude');
+const CREATE_LUA = `${PRELUDE}${lua('request-create')}`;
+const TRANSITION_LUA = `${PRELUDE}${lua('request-transition')}`;
+const ADD_APPROVAL_LUA = `${PRELUDE}${lua('request-add-approval')}`;
+const SET_FIELD_LUA = lua('request-set-field');
+const READ_LUA = lua('request-read');
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 interface ScriptedCommands {
@@ -233,7 +110,7 @@ function decodeRequest(raw: RawRequest): RoleChangeRequest | undefined {
 }
 
 /** Request ids are typed by people: accept any case and stray spaces. */
-export function normaliseRequestId(id: string): string {
+function normaliseRequestId(id: string): string {
   return id.trim().toUpperCase();
 }
 

@@ -2,6 +2,7 @@
 // a busy principal lock), retry with backoff (5xx, network, timeouts, a lost lock), or fail at once with a message
 // written for the requester (400/403/404, drift). Pure, so every branch is tested on its own.
 import { QlikError } from '../qlik/index.ts';
+import { withJitter } from '../retry.ts';
 import { RetryLaterError, ShutdownError } from './context.ts';
 
 /** The re-read after a write did not show what was written: someone else changed the principal at the same time. */
@@ -34,13 +35,13 @@ export function classifyFailure(
   if (isNamed(err, 'LockTimeoutError'))
     return {
       kind: 'later',
-      delayMs: LOCK_BUSY_DELAY_MS + Math.floor(random() * LOCK_BUSY_DELAY_MS),
+      delayMs: withJitter(LOCK_BUSY_DELAY_MS, LOCK_BUSY_DELAY_MS, random),
       reason: 'principal busy',
     };
   if (err instanceof QlikError) {
     if (err.kind === 'rate-limited') {
       // A little jitter so jobs blocked together do not all come back in the same millisecond.
-      const delay = (err.retryAfterMs ?? DEFAULT_RATE_LIMIT_DELAY_MS) + Math.floor(random() * 250);
+      const delay = withJitter(err.retryAfterMs ?? DEFAULT_RATE_LIMIT_DELAY_MS, 250, random);
       return { kind: 'later', delayMs: delay, reason: 'Qlik rate limit' };
     }
     if (err.retryable) return { kind: 'retry', reason: err.message, message: err.userMessage() };

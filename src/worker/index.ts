@@ -71,7 +71,7 @@ export interface RunningWorker {
   close(deadlineMs?: number): Promise<void>;
 }
 
-export const RECONCILE_SCHEDULER_ID = 'reconcile';
+const RECONCILE_SCHEDULER_ID = 'reconcile';
 
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const logger = deps.logger.child({ role: 'worker' });

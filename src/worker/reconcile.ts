@@ -30,7 +30,7 @@ export interface ReconcileOptions {
 const LIVE_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
 const UNFINISHED = new Set(['approved', 'applying']);
 /** Audit actions that mean "this request may now need an apply job". */
-const APPLY_ACTIONS = new Set(['approved', 'auto-approved', 'applying']);
+const APPLY_ACTIONS = new Set(['approved', 'applying']);
 
 export async function reconcile(ctx: WorkerContext, opts: ReconcileOptions = {}): Promise<ReconcileOutcome> {
   const out: ReconcileOutcome = { expired: [], revokesQueued: [], appliesQueued: [], gaveUp: [] };

@@ -1,11 +1,22 @@
 // The container setup, as far as it can be tested without a Docker engine: the Dockerfile's structure (stages,
 // Node 24 slim base, production-only dependencies, non-root user, init process, HEALTHCHECK, CMD), compose.yaml
 // (Redis with AOF and noeviction on a volume; bot and worker from one image), and that the compiled dist/ starts
-// with the exact command lines the image and compose use, then exits cleanly on SIGTERM.
+// with the exact command lines the image and compose use, then exits cleanly on SIGTERM. The build leaves the
+// sandbox out and carries the stores' Lua scripts, and the compiled stores run them from dist/.
 import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  globSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -98,6 +109,21 @@ describe('Dockerfile', () => {
       }
     }
     expect(instr(final, 'COPY').some((l) => new RegExp(`--from=${build!.name}\\b.*dist`).test(l))).toBe(true);
+  });
+
+  it('copies into the build stage every local file npm run build runs', () => {
+    const build = stages.find((s) => s.lines.some((l) => /npm run build/.test(l)))!;
+    const copied = instr(build, 'COPY').flatMap((l) => l.split(' ').slice(1, -1));
+    const script = (JSON.parse(read('package.json')) as { scripts: { build: string } }).scripts.build;
+    const files = script.split(/\s+/).filter((w) => /^[\w./-]+\.(ts|js|json)$/.test(w));
+    expect(files.length, script).toBeGreaterThan(0);
+    for (const f of files) {
+      expect(existsSync(join(ROOT, f)), f).toBe(true);
+      expect(
+        copied.some((c) => c === f || f.startsWith(`${c.replace(/\/$/, '')}/`)),
+        `${f} is not copied`,
+      ).toBe(true);
+    }
   });
 
   it('runs as the unprivileged node user under an init process', () => {
@@ -318,6 +344,62 @@ describe('the built dist/', () => {
   it('compiles with npm run build', () => {
     expect(buildCode, buildOutput).toBe(0);
     expect(existsSync(join(app, 'dist', 'main.js'))).toBe(true);
+  });
+
+  it('leaves the sandbox (simulators, Slack fake, terminal) out of dist/', () => {
+    expect(existsSync(join(app, 'dist', 'main.js')), buildOutput).toBe(true);
+    expect(globSync('**/*', { cwd: join(app, 'dist') }).filter((f) => /sandbox/.test(f))).toEqual([]);
+    // The tsconfig exclude alone would not do it: tsc still compiles a file that production code imports.
+    expect(globSync('**/*.js', { cwd: join(app, 'dist') }).length).toBeGreaterThan(20);
+  });
+
+  it('carries every Lua script of src/ beside its compiled store', () => {
+    const scripts = globSync('**/*.lua', { cwd: join(ROOT, 'src') }).filter((f) => !f.startsWith('sandbox/'));
+    expect(scripts.length).toBeGreaterThanOrEqual(9);
+    for (const f of scripts) {
+      expect(existsSync(join(app, 'dist', f)), `dist/${f}`).toBe(true);
+      expect(readFileSync(join(app, 'dist', f), 'utf8')).toBe(readFileSync(join(ROOT, 'src', f), 'utf8'));
+    }
+  });
+
+  it('the compiled stores run their Lua scripts from dist/', async () => {
+    const dist = (f: string) => pathToFileURL(join(app, 'dist', f)).href;
+    const check = join(app, 'check-stores.mjs');
+    writeFileSync(
+      check,
+      `import { Redis } from 'ioredis';
+import { RequestStore } from '${dist('store/request-store.js')}';
+import { PrincipalLock } from '${dist('store/principal-lock.js')}';
+import { SharedRateLimiter } from '${dist('qlik/shared-rate-limiter.js')}';
+const [url, prefix] = process.argv.slice(2);
+const redis = new Redis(url);
+const store = new RequestStore(redis, prefix);
+const filed = await store.create({
+  action: 'grant', target: { kind: 'user', qlikId: 'q-dist', name: 'Dist' }, role: { id: 'r1', name: 'Steward' },
+  requesterId: 'U0DIST', expiresAt: Date.now() + 60000, approvalsRequired: 1,
+});
+const approval = await store.addApproval(filed.request.id, 'U0APPROVER');
+const applying = await store.transition(filed.request.id, 'approved', 'applying');
+const lock = new PrincipalLock(redis, prefix);
+const locked = await lock.withLock('user:q-dist', async () => 'held');
+await lock.close();
+const limiter = new SharedRateLimiter({ redis, prefix, tenantUrl: 'https://dist.example', apiKey: 'k' });
+await limiter.acquire('read');
+const bucket = await redis.exists(limiter.key('read'));
+limiter.close();
+console.log(JSON.stringify({ state: (await store.get(filed.request.id)).state, approval: approval.outcome,
+  applying: applying.ok, locked, bucket }));
+await redis.quit();
+`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [check, REDIS_URL, prefix], { cwd: app });
+    expect(JSON.parse(stdout)).toEqual({
+      state: 'applying',
+      approval: 'approved',
+      applying: true,
+      locked: 'held',
+      bucket: 1,
+    });
   });
 
   // The machine's own node (outside node_modules/.bin, which npm and npx put first on PATH), as a user types `node`.

@@ -1,5 +1,6 @@
-// Pending requests expire after REQUEST_TTL (1 s here): the app refuses to approve one that has run out (expiring
-// it on the spot when the sweep hasn't yet), and a request the worker's reconciler expired stays refused.
+// Pending requests expire after REQUEST_TTL: the app refuses to approve one that has run out (expiring it on the spot
+// when the sweep hasn't yet), and a request the worker's reconciler expired stays refused. The bot and the
+// reconciler run on a fake clock that the tests move past the expiry: no test waits for the real one.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient } from '../../src/qlik/index.ts';
@@ -15,19 +16,20 @@ import { testRedis } from '../helpers/redis.ts';
 import { allText, BOT_TOKEN, type Front, startFront, U } from './slack-front-harness.ts';
 
 let f: Front;
+let clock = Date.now();
+const now = () => clock;
 beforeAll(async () => {
-  f = await startFront({ label: 'expiry', requestTtl: '1s' });
+  f = await startFront({ label: 'expiry', requestTtl: '1h', now });
 });
 afterAll(async () => {
   await f?.close();
 });
 
-/** Waits until the request's expiry time has passed (the only thing to wait for is the clock). */
+/** Moves the bot's clock just past the request's expiry. */
 async function pastExpiry(id: string): Promise<void> {
   const req = await f.store.get(id);
   if (!req) throw new Error(`no request ${id}`);
-  const wait = req.expiresAt - Date.now() + 20;
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  clock = Math.max(clock, req.expiresAt + 1);
 }
 
 it('refuses to approve an expired request, expires it, and updates the message', async () => {
@@ -69,7 +71,7 @@ it('stays refused after the worker reconciler expired it', async () => {
       redis,
       keys: workerKeys(f.prefix),
       logger,
-      now: Date.now,
+      now,
     });
     expect(out.expired).toContain(id);
   } finally {

@@ -107,6 +107,8 @@ export interface FrontOptions {
   role?: 'bot' | 'all';
   /** Extra environment for the bot (e.g. worker settings). */
   env?: Record<string, string>;
+  /** The bot's clock (default: the real one), e.g. a fake one to let requests expire without waiting. */
+  now?: () => number;
 }
 
 export interface Front {
@@ -160,7 +162,13 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
     approvalChannel: APPROVAL_CHANNEL,
     approvers: [U.alice, U.bob],
   });
-  const bot = await start(opts.role ?? 'bot', config, policy, opts.logger ?? createLogger('silent'));
+  const bot = await start(
+    opts.role ?? 'bot',
+    config,
+    policy,
+    opts.logger ?? createLogger('silent'),
+    opts.now === undefined ? {} : { now: opts.now },
+  );
   await bot.credentialChecked;
   const url = `http://127.0.0.1:${bot.port}`;
   const driver = new SlackDriver({ eventsUrl: `${url}/slack/events`, signingSecret: SIGNING_SECRET, fake });

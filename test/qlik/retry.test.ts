@@ -1,7 +1,8 @@
 // Retry decisions: GETs retry transient failures, PATCH only 429; backoff grows, is capped and jittered.
 import { describe, expect, it } from 'vitest';
 import { errorFromResponse, errorFromTransport } from '../../src/qlik/errors.ts';
-import { backoffDelay, DEFAULT_RETRY, shouldRetry } from '../../src/qlik/retry.ts';
+import { DEFAULT_RETRY, qlikBackoff, shouldRetry } from '../../src/qlik/retry.ts';
+import { backoffDelay } from '../../src/retry.ts';
 
 const status = (s: number) => errorFromResponse({ method: 'GET', path: '/x', status: s, body: '' });
 
@@ -20,7 +21,11 @@ describe('retry policy', () => {
 
   it('backs off exponentially with jitter, capped', () => {
     const p = { ...DEFAULT_RETRY, baseDelayMs: 100, maxDelayMs: 1_000 };
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, p, () => 0))).toEqual([50, 100, 200, 400, 500]);
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, p, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, qlikBackoff(p), () => 0))).toEqual([
+      50, 100, 200, 400, 500,
+    ]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, qlikBackoff(p), () => 1))).toEqual([
+      100, 200, 400, 800, 1_000,
+    ]);
   });
 });

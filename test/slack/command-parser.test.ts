@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  formatCommand,
   GENERAL_USAGE,
   MAX_REASON_LENGTH,
   type ParsedCommand,
@@ -15,6 +14,70 @@ import {
 // one-off cost of its 'binary' unit).
 function fullUnicodeString(maxLength: number): fc.Arbitrary<string> {
   return fc.string({ unit: fc.nat(0x10ffff).map((c) => String.fromCodePoint(c)), maxLength });
+}
+
+// ---- formatting: the inverse of parsing, as Slack would send it (for the round-trip properties below)
+
+function slackEscape(text: string): string {
+  return text.replace(/[&<>]/g, (ch) => (ch === '&' ? '&amp;' : ch === '<' ? '&lt;' : '&gt;'));
+}
+
+function quote(name: string): string {
+  return `"${slackEscape(name.replace(/["\\\u201C\u201D]/g, (ch) => `\\${ch}`))}"`;
+}
+
+const PLAIN_ROLE = /^[A-Za-z0-9_.:-]+$/;
+const RESERVED_WORDS = new Set(['for', 'because', 'me']);
+
+/** A role as it would be typed: bare when it is a plain word, otherwise quoted. */
+function formatRole(role: string): string {
+  return PLAIN_ROLE.test(role) && !RESERVED_WORDS.has(role.toLowerCase()) && !/^group:/i.test(role)
+    ? role
+    : quote(role);
+}
+
+function formatWho(who: ParsedWho): string {
+  switch (who.kind) {
+    case 'handle':
+      return `@${who.handle}`;
+    case 'me':
+      return 'me';
+    case 'email':
+      return slackEscape(who.email);
+    case 'slack-user':
+      return who.handle ? `<@${who.userId}|${slackEscape(who.handle)}>` : `<@${who.userId}>`;
+    case 'group':
+      return /^[^\s"\\\u201C\u201D\u200B]+$/.test(who.name)
+        ? `group:${slackEscape(who.name)}`
+        : `group:${quote(who.name)}`;
+  }
+}
+
+/** Writes a command back as `/qlik` text (without `/qlik`), escaped the way Slack escapes it. */
+function formatCommand(cmd: Exclude<ParsedCommand, { kind: 'invalid' }>): string {
+  switch (cmd.kind) {
+    case 'grant':
+    case 'revoke': {
+      let s = `${cmd.kind} ${formatWho(cmd.who)} ${formatRole(cmd.role)}`;
+      if (cmd.kind === 'grant' && cmd.durationText !== undefined) s += ` for ${cmd.durationText}`;
+      if (cmd.reason !== undefined) s += ` because ${slackEscape(cmd.reason)}`;
+      return s;
+    }
+    case 'who-has':
+      return `who-has ${formatRole(cmd.role)}`;
+    case 'whois':
+      return `whois ${formatWho(cmd.who)}`;
+    case 'cancel':
+      return `cancel ${cmd.requestId}`;
+    case 'audit':
+      return cmd.who
+        ? `audit ${formatWho(cmd.who)}`
+        : cmd.role !== undefined
+          ? `audit ${formatRole(cmd.role)}`
+          : 'audit';
+    default:
+      return cmd.kind;
+  }
 }
 
 const H = 3_600_000;

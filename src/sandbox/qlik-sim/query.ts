@@ -98,7 +98,7 @@ export interface Cursor {
   id: string;
 }
 
-export function encodeCursor(c: Cursor): string {
+function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.sort, c.key ?? null, c.id])).toString('base64url');
 }
 

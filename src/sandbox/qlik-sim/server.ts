@@ -100,7 +100,7 @@ function forbidden(detail: string): HttpError {
 }
 
 /** The `x-qlik-tier` of a request: filter actions are "special", other GETs tier 1, writes tier 2. */
-export function tierOf(method: string, path: string): Tier {
+function tierOf(method: string, path: string): Tier {
   if (method === 'POST' && /^\/api\/v1\/(users|groups)\/actions\/filter$/.test(path)) return 'special';
   return method === 'GET' || method === 'HEAD' ? '1' : '2';
 }

@@ -27,8 +27,8 @@ export interface DemoWorld {
 
 export const APPROVAL_CHANNEL: FakeChannel = { id: 'C0APPROVALS', name: 'qlik-approvals' };
 export const COMMAND_CHANNEL: FakeChannel = { id: 'C0GENERAL', name: 'general' };
-export const APPROVERS_GROUP_ID = 'S0APPROVERS';
-export const APPROVERS_HANDLE = 'qlik-approvers';
+const APPROVERS_GROUP_ID = 'S0APPROVERS';
+const APPROVERS_HANDLE = 'qlik-approvers';
 /** Members of the approvers group, by handle: the tenant's admins. */
 const APPROVER_HANDLES = ['alice', 'bob', 'carol'];
 

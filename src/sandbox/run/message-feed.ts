@@ -228,7 +228,7 @@ const EMOJI: Record<string, string> = {
   tada: '🎉',
 };
 
-export function emojify(text: string): string {
+function emojify(text: string): string {
   return text.replace(/:([a-z0-9_+-]+):/g, (whole, name: string) => EMOJI[name] ?? whole);
 }
 

@@ -11,14 +11,14 @@ import { ACTION_IDS, errorMessage } from '../views.ts';
 import { noticeMessage } from './command.ts';
 import type { InFlight } from './inflight.ts';
 
-export const BUTTON_ACTIONS = [
+const BUTTON_ACTIONS = [
   ACTION_IDS.approve,
   ACTION_IDS.deny,
   ACTION_IDS.cancel,
   ACTION_IDS.extend,
   ACTION_IDS.revokeNow,
 ] as const;
-export type ButtonAction = (typeof BUTTON_ACTIONS)[number];
+type ButtonAction = (typeof BUTTON_ACTIONS)[number];
 
 export interface ActionDeps {
   app: AccessRequestApp;
@@ -29,13 +29,13 @@ export interface ActionDeps {
 }
 
 /** What the bot says to a press it can't use: an unknown action, or a value that is no request id it made. */
-export const STALE_BUTTON = "That button doesn't do anything any more.";
+const STALE_BUTTON = "That button doesn't do anything any more.";
 
 /**
  * The fields of a block_actions payload the bot relies on. The value is checked later, so a bad one is still
  * answered; it is only ever used (or shown) when it is a request id as the store makes them.
  */
-export const blockActionPayload = z.object({
+const blockActionPayload = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().min(1) }),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
@@ -43,7 +43,7 @@ export const blockActionPayload = z.object({
   container: z.object({ is_ephemeral: z.boolean().optional(), channel_id: z.string().optional() }).optional(),
   channel: z.object({ id: z.string() }).optional(),
 });
-export type BlockActionPayload = z.infer<typeof blockActionPayload>;
+type BlockActionPayload = z.infer<typeof blockActionPayload>;
 
 /** The Bolt listener for every button. */
 export async function handleButton(

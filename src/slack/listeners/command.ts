@@ -38,14 +38,14 @@ export interface CommandDeps {
 }
 
 /** The fields of Slack's slash-command payload the bot relies on. */
-export const slashCommandPayload = z.object({
+const slashCommandPayload = z.object({
   user_id: z.string().regex(/^[UW][A-Z0-9]+$/),
   channel_id: z.string().min(1),
   text: z.string().default(''),
   response_url: z.url(),
   command: z.string().optional(),
 });
-export type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
+type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
 
 type Ack = (response?: {
   response_type: 'ephemeral';
@@ -192,7 +192,15 @@ async function run(
       const summary = whoHasMessage({ ...res, csvAttached: res.csvNeeded });
       if (!res.csvNeeded) return [summary];
       // The summary goes out first; the full list follows as a file, which can take a while on a large tenant.
-      await deps.respond(p.response_url, summary);
+      // A summary Slack would not take (response_url expired or used up) must not cost the person the file.
+      try {
+        await deps.respond(p.response_url, summary);
+      } catch (err) {
+        deps.logger.warn(
+          { err: { message: err instanceof Error ? err.message : String(err) } },
+          'could not post the who-has summary; sending the file anyway',
+        );
+      }
       const csv = await app.sendHoldersCsv(res.role, p.user_id, res.firstPage);
       if (!csv.ok) return refused({ message: `I couldn't attach the full list of holders: ${csv.message}` });
       return [];

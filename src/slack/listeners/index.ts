@@ -9,7 +9,7 @@ import { handleShortcut, handleViewClosed, handleViewSubmission } from './other.
 
 export type ListenerDeps = CommandDeps & ActionDeps;
 
-export const SLASH_COMMAND = '/qlik';
+const SLASH_COMMAND = '/qlik';
 
 const ANY = /^[\s\S]*$/;
 

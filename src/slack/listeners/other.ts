@@ -5,10 +5,10 @@ import type { Logger } from '../../observability/logger.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { errorMessage } from '../views.ts';
 
-export const NOTHING_HERE = "That doesn't do anything any more.";
+const NOTHING_HERE = "That doesn't do anything any more.";
 
 /** The modal a stale view submission is replaced with: it says so, instead of closing without a word. */
-export const STALE_VIEW = {
+const STALE_VIEW = {
   response_action: 'update' as const,
   view: {
     type: 'modal' as const,

@@ -161,6 +161,32 @@ describe('handleQlikCommand', () => {
     expect(texts[2]).toContain("couldn't attach the full list");
     expect(texts[3]).toContain('No Qlik user has the email');
   });
+  it('still sends the who-has CSV when posting the summary fails', async () => {
+    const uploads: string[] = [];
+    const h = harness({
+      whoHas: async () => ({
+        ok: true,
+        role: 'Steward',
+        directTotal: 21,
+        direct: [],
+        viaGroupsTotal: 0,
+        groups: [],
+        groupsTotal: 0,
+        csvNeeded: true,
+      }),
+      sendHoldersCsv: async (role: string, userId: string) => {
+        uploads.push(`${role} to ${userId}`);
+        return { ok: true };
+      },
+    });
+    h.deps.respond = async () => {
+      h.events.push('respond failed');
+      throw new Error('response_url post failed (404)');
+    };
+    await handleQlikCommand({ body: body('who-has Steward'), ack: h.ack }, h.deps);
+    expect(h.events).toEqual(['ack', 'respond failed']);
+    expect(uploads).toEqual(['Steward to U0D']);
+  });
 });
 
 describe('handleButton', () => {
