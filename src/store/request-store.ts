@@ -10,6 +10,7 @@
 import {
   canTransition,
   dedupeKey,
+  legacyDedupeKeyOf,
   type MessageRef,
   newRequestId,
   REQUEST_ID_PATTERN,
@@ -102,25 +103,29 @@ local function leave_pending(rk, id, pending)
 end
 `;
 
-// KEYS: dedupe, pending, by-requester, audit, candidate request keys…
+// KEYS: dedupe, pending, by-requester, audit, legacy dedupe (= dedupe when none), candidate request keys…
 // ARGV: requestPrefix, approvalsSuffix, createdAt, expiresAt, auditMaxLen, [ids], [field json…], [audit fields]
+// A pending request filed by a version before targets is indexed under the legacy key only: both are checked, the
+// new request is indexed under the new one.
 const CREATE_LUA = `${LUA_PRELUDE}
 local request_prefix, approvals_suffix = arg(), arg()
 local created_at, expires_at, max_len = arg(), arg(), arg()
 local ids, fields, audit = list(), list(), list()
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  local rk = request_prefix .. existing
-  if redis.call('HGET', rk, 'state') == 'pending' then
-    return { 'duplicate', existing, read_request(rk, rk .. approvals_suffix) }
+for _, dk in ipairs({ KEYS[1], KEYS[5] }) do
+  local existing = redis.call('GET', dk)
+  if existing then
+    local rk = request_prefix .. existing
+    if redis.call('HGET', rk, 'state') == 'pending' then
+      return { 'duplicate', existing, read_request(rk, rk .. approvals_suffix) }
+    end
   end
 end
 local chosen = nil
 for i = 1, #ids do
-  if redis.call('EXISTS', KEYS[4 + i]) == 0 then chosen = i; break end
+  if redis.call('EXISTS', KEYS[5 + i]) == 0 then chosen = i; break end
 end
 if not chosen then return { 'collision' } end
-local id, rk = ids[chosen], KEYS[4 + chosen]
+local id, rk = ids[chosen], KEYS[5 + chosen]
 redis.call('HSET', rk, 'id', '"' .. id .. '"', 'state', 'pending', '_dedupe', KEYS[1], '_byRequester', KEYS[3], unpack(fields))
 redis.call('SET', KEYS[1], id)
 redis.call('ZADD', KEYS[2], expires_at, id)
@@ -282,19 +287,22 @@ export class RequestStore {
   }
 
   /**
-   * Files a request in state `pending`, unless a pending request with the same dedupe key (target, role, action)
-   * exists: then that one is returned as `duplicateOf` and nothing is written. `audit` (if given) is appended in the
+   * Files a request in state `pending`, unless a pending request with the same dedupe key (target, principal, role,
+   * action; or its key as versions before targets wrote it) exists: then that one is returned as `duplicateOf` and nothing is written. `audit` (if given) is appended in the
    * same script with the new id as its requestId.
    */
   async create(input: NewRequest, now: number = Date.now(), audit?: AuditEvent): Promise<CreateResult> {
     const { sets } = encodeFields(input as Record<string, unknown>);
     sets.push('createdAt', String(now), 'updatedAt', String(now));
     const k = this.#keys;
+    const dedupe = k.dedupe(dedupeKey(input));
+    const legacy = legacyDedupeKeyOf(input);
     const fixedKeys = [
-      k.dedupe(dedupeKey(input)),
+      dedupe,
       k.pending,
       k.pendingByRequester(input.requesterId),
       k.audit,
+      legacy === undefined ? dedupe : k.dedupe(legacy),
     ];
     const auditList = auditArgs(audit); // the script sets requestId once the id is chosen
     for (let length = MIN_ID_LENGTH; length <= MAX_ID_LENGTH; length++) {
