@@ -164,6 +164,7 @@ export function newRequestId(length = 4, random: () => number = Math.random): st
 
 export const REQUEST_ID_PATTERN = /^R-[2-9A-HJKMNP-Z]{4,8}$/;
 
-export function describeTarget(p: Principal): string {
+/** How people read a principal: `alice (alice@corp.example)`, `alice`, or `group Finance`. */
+export function describeTarget(p: { kind: 'user' | 'group'; name: string; email?: string }): string {
   return p.kind === 'group' ? `group ${p.name}` : p.email ? `${p.name} (${p.email})` : p.name;
 }

@@ -14,6 +14,8 @@ import { SlackMessenger } from '../../src/slack/messenger.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { PrincipalLock } from '../../src/store/principal-lock.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
+import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
+import { TargetRegistry } from '../../src/targets/registry.ts';
 import type { WorkerContext } from '../../src/worker/context.ts';
 import { type RunningWorker, startWorker, type WorkerDeps } from '../../src/worker/index.ts';
 import { workerKeys } from '../../src/worker/keys.ts';
@@ -34,6 +36,8 @@ export interface Harness {
   lock: PrincipalLock;
   queues: Queues;
   qlik: QlikClient;
+  /** The one qlik-roles target (instance `default`) over `qlik`. */
+  targets: TargetRegistry;
   messenger: SlackMessenger;
   /** Starts a worker (stopped by close()). */
   start(opts?: Partial<WorkerDeps>): Promise<RunningWorker>;
@@ -86,6 +90,7 @@ export async function createHarness(opts: {
     retryBaseDelayMs: 20,
     ...opts.qlik,
   });
+  const targets = new TargetRegistry([new QlikRolesTarget({ instance: 'default', qlik })]);
   const web = new WebClient(BOT_TOKEN, {
     slackApiUrl: slack.apiUrl,
     retryConfig: { retries: 0 },
@@ -115,12 +120,13 @@ export async function createHarness(opts: {
     lock,
     queues,
     qlik,
+    targets,
     messenger,
     async start(extra = {}) {
       const w = await startWorker({
         config,
         logger,
-        qlik,
+        targets,
         store,
         audit,
         lock,
@@ -213,7 +219,7 @@ export function groupTarget(sim: QlikSimulator, id: string): Principal {
 /** A WorkerContext over the harness, to call processors (e.g. the reconciler) directly. */
 export function workerContext(h: Harness): WorkerContext {
   return {
-    qlik: h.qlik,
+    targets: h.targets,
     store: h.store,
     audit: h.audit,
     lock: h.lock,
