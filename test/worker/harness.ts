@@ -4,7 +4,7 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
-import type { Principal, RequestState, RoleChangeRequest } from '../../src/domain/request.ts';
+import type { Principal, RequestState, RoleChangeRequest, TargetRef } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient, type QlikClientOptions } from '../../src/qlik/index.ts';
 import { enqueueApply, openQueues, type Queues } from '../../src/queue/queues.ts';
@@ -59,6 +59,10 @@ export interface RequestInput {
   role: string;
   durationMs?: number;
   extends?: string;
+  /** The target recorded on the request (none, as requests before targets were, when absent). */
+  targetRef?: TargetRef;
+  /** The simulator whose role `role` names (default: the harness's own). */
+  roleSim?: QlikSimulator;
 }
 
 export async function createHarness(opts: {
@@ -141,7 +145,7 @@ export async function createHarness(opts: {
       return w;
     },
     async approved(input, o = {}) {
-      const role = sim.tenant.roleByName(input.role);
+      const role = (input.roleSim ?? sim).tenant.roleByName(input.role);
       if (!role) throw new Error(`no role ${input.role} in the sim tenant`);
       const now = Date.now();
       const created = await store.create(
@@ -154,6 +158,7 @@ export async function createHarness(opts: {
           approvalsRequired: 1,
           ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
           ...(input.extends === undefined ? {} : { extends: input.extends }),
+          ...(input.targetRef === undefined ? {} : { targetRef: input.targetRef }),
         },
         now,
         { time: now, actor: REQUESTER, action: 'requested', outcome: 'pending' },
