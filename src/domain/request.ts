@@ -149,6 +149,16 @@ export function legacyDedupeKeyOf(r: DedupeInput): string | undefined {
   return isDefault && t.resource === undefined ? legacyDedupeKey(r) : undefined;
 }
 
+/**
+ * The principal lock key versions before targets took (`user:<id>`, `group:<id>`), for the requests it can mean:
+ * during a rolling upgrade a worker of such a version may still be changing the same principal.
+ */
+export function legacyLockKeyOf(r: Pick<RoleChangeRequest, 'target' | 'targetRef'>): string | undefined {
+  const t = targetOf(r);
+  const isDefault = t.kind === DEFAULT_TARGET.kind && t.instance === DEFAULT_TARGET.instance;
+  return isDefault && t.resource === undefined ? `${r.target.kind}:${r.target.qlikId}` : undefined;
+}
+
 function legacyDedupeKey(r: DedupeInput): string {
   return `${r.action}:${r.target.kind}:${r.target.qlikId}:${r.role.id}`;
 }

@@ -8,7 +8,6 @@ import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, scheduleRevoke } from '../queue/queues.ts';
 import { plainTime } from '../slack/mrkdwn.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
-import { changeLockKey } from '../targets/registry.ts';
 import type { AccessTarget, AppliedChange } from '../targets/types.ts';
 import {
   type AttemptInfo,
@@ -18,6 +17,7 @@ import {
   RetryLaterError,
   SettledFailureError,
   type WorkerContext,
+  withChangeLock,
 } from './context.ts';
 import { classifyFailure, exhaustedMessage } from './failures.ts';
 import { type ExtendedGrant, ownsGrant } from './grants.ts';
@@ -75,10 +75,8 @@ export async function applyRoleChange(
   try {
     const t = ctx.targets.get(targetOf(req));
     target = t;
-    change = await ctx.lock.withLock(
-      changeLockKey(t, accessChangeOf(req)),
-      (signal) => changeUnderLock(ctx, t, req, earlier, signal, shutdown),
-      ctx.lockOptions,
+    change = await withChangeLock(ctx, t, req, (signal) =>
+      changeUnderLock(ctx, t, req, earlier, signal, shutdown),
     );
   } catch (err) {
     const action = classifyFailure(err, target, { who: describeTarget(req.target), kind: req.target.kind });

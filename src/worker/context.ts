@@ -2,15 +2,15 @@
 // worker's own Redis keys, and the job-control errors a processor throws to ask for "later, without burning an
 // attempt" or "stop retrying".
 
-import { type RoleChangeRequest, targetOf } from '../domain/request.ts';
+import { legacyLockKeyOf, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { SlackMessenger } from '../slack/messenger.ts';
 import type { AuditLog } from '../store/audit-log.ts';
 import type { RedisConnection } from '../store/redis.ts';
 import type { RequestStore } from '../store/request-store.ts';
-import type { TargetLookup } from '../targets/registry.ts';
-import type { AccessChange } from '../targets/types.ts';
+import { changeLockKey, type TargetLookup } from '../targets/registry.ts';
+import type { AccessChange, AccessTarget } from '../targets/types.ts';
 import type { WorkerKeys } from './keys.ts';
 
 /** Mutual exclusion per principal (per target instance) across processes (src/store/principal-lock.ts). */
@@ -98,6 +98,28 @@ export function accessChangeOf(req: RoleChangeRequest): AccessChange {
     },
     entitlement: { id: req.role.id, name: req.role.name, ...(resource === undefined ? {} : { resource }) },
   };
+}
+
+/**
+ * Runs `fn` holding the lock of the request's change (src/targets/registry.ts `changeLockKey`). For the default
+ * tenant's roles it also holds the key versions before targets took, so a worker of such a version still running
+ * during a rolling upgrade never interleaves its read-modify-write with this one; `signal` aborts when either lock
+ * is lost. Keys are always taken in the same order (new, then old), and old workers take only the old one.
+ */
+export function withChangeLock<T>(
+  ctx: Pick<WorkerContext, 'lock' | 'lockOptions'>,
+  target: AccessTarget,
+  req: RoleChangeRequest,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const key = changeLockKey(target, accessChangeOf(req));
+  const legacy = legacyLockKeyOf(req);
+  if (legacy === undefined) return ctx.lock.withLock(key, fn, ctx.lockOptions);
+  return ctx.lock.withLock(
+    key,
+    (outer) => ctx.lock.withLock(legacy, (inner) => fn(AbortSignal.any([outer, inner])), ctx.lockOptions),
+    ctx.lockOptions,
+  );
 }
 
 /** How long the markers the worker writes are kept (as long as the store keeps finished requests). */

@@ -7,7 +7,6 @@
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, jobIds, type RevokeGrantJob } from '../queue/queues.ts';
-import { changeLockKey } from '../targets/registry.ts';
 import type { AccessTarget } from '../targets/types.ts';
 import { event } from './apply-role-change.ts';
 import {
@@ -18,6 +17,7 @@ import {
   RetryLaterError,
   SettledFailureError,
   type WorkerContext,
+  withChangeLock,
 } from './context.ts';
 import { classifyFailure, exhaustedMessage } from './failures.ts';
 import { revokeDecision } from './grants.ts';
@@ -54,11 +54,7 @@ export async function revokeGrant(
   try {
     const t = ctx.targets.get(targetOf(req));
     target = t;
-    ending = await ctx.lock.withLock(
-      changeLockKey(t, accessChangeOf(req)),
-      (signal) => endUnderLock(ctx, t, req, job, signal, shutdown),
-      ctx.lockOptions,
-    );
+    ending = await withChangeLock(ctx, t, req, (signal) => endUnderLock(ctx, t, req, job, signal, shutdown));
   } catch (err) {
     const action = classifyFailure(err, target, { who: describeTarget(req.target), kind: req.target.kind });
     if (action.kind === 'later') throw new RetryLaterError(action.delayMs, action.reason);

@@ -6,17 +6,20 @@ import { QlikClient } from '../../src/qlik/index.ts';
 import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
-import { createHarness, type Harness, userTarget } from './harness.ts';
+import { applyRoleChange } from '../../src/worker/apply-role-change.ts';
+import { RetryLaterError, type WorkerContext } from '../../src/worker/context.ts';
+import { createHarness, type Harness, userTarget, workerContext } from './harness.ts';
 
 let h: Harness;
 let eu: QlikSimulator;
 let euClient: QlikClient;
+let targets: TargetRegistry;
 
 beforeAll(async () => {
   h = await createHarness({ label: 'worker-targets' });
   eu = await startQlikSimulator({});
   euClient = new QlikClient({ tenantUrl: eu.url, apiKey: eu.apiKey, retryBaseDelayMs: 20 });
-  const targets = new TargetRegistry([
+  targets = new TargetRegistry([
     new QlikRolesTarget({ instance: 'default', qlik: h.qlik }),
     new QlikRolesTarget({ instance: 'eu', qlik: euClient }),
   ]);
@@ -70,5 +73,45 @@ describe('the target a request is for', () => {
     expect(failed.state).toBe('failed');
     expect(failed.error).toMatch(/not configured for qlik-roles on "us"/);
     expect(h.sim.tenant.userRoleNames(u.id)).toEqual([]);
+  });
+});
+
+describe('locks during a rolling upgrade', () => {
+  /** Calls the processor directly, waiting only briefly for a lock. */
+  function ctx(): WorkerContext {
+    return { ...workerContext(h), targets, lockOptions: { waitMs: 100 } };
+  }
+
+  it('a default-tenant change also takes the lock older workers take, so it waits for theirs', async () => {
+    const u = h.sim.tenant.addUser({ name: 'Upgrade Time', email: 'upgrade.time@corp.example' });
+    const req = await h.approved(
+      { target: userTarget(h.sim, u.id), role: 'DataSpaceCreator' },
+      { enqueue: false },
+    );
+    // An older worker holds `user:<id>` (its key) while it changes the user.
+    await h.lock.withLock(`user:${u.id}`, async () => {
+      await expect(applyRoleChange(ctx(), req.id, { attempt: 1, final: false })).rejects.toBeInstanceOf(
+        RetryLaterError,
+      );
+    });
+    expect(h.sim.tenant.userRoleNames(u.id)).toEqual([]);
+    expect((await applyRoleChange(ctx(), req.id, { attempt: 1, final: true })).outcome).toBe('applied');
+    expect(h.sim.tenant.userRoleNames(u.id)).toEqual(['DataSpaceCreator']);
+  });
+
+  it('a change on another instance does not: older workers never changed that tenant', async () => {
+    const there = eu.tenant.addUser({ name: 'Elsewhere', email: 'elsewhere@corp.example' });
+    const req = await h.approved(
+      {
+        target: { kind: 'user', qlikId: there.id, name: there.name },
+        role: 'DataSpaceCreator',
+        roleSim: eu,
+        targetRef: { kind: 'qlik-roles', instance: 'eu' },
+      },
+      { enqueue: false },
+    );
+    await h.lock.withLock(`user:${there.id}`, async () => {
+      expect((await applyRoleChange(ctx(), req.id, { attempt: 1, final: true })).outcome).toBe('applied');
+    });
   });
 });
