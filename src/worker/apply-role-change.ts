@@ -1,4 +1,4 @@
-// Owns applying an approved request through its access target (README: "How a change is applied"): the guarded
+// Owns applying an approved request through its access target (README, "How it works"): the guarded
 // approved → applying → applied | failed walk, the target's change under the principal's lock, the before-snapshot
 // recorded on the request that lets a job re-run after a crash know what it did, time-bound grants (revoke schedule,
 // Extend hand-over) and the follow-ups (notification, revoke job) that a re-run re-ensures. How a system is read,

@@ -1,4 +1,4 @@
-// Owns ending an applied grant (README: time-bound grants, "Revoke now"): at its expiry or at once. The role is
+// Owns ending an applied grant (README, "How it works" and "Buttons"): at its expiry or at once. The role is
 // removed only when this grant added it and no Extend took it over; a role held before the grant stays. The removal
 // is the target's endGrant (locked read → write → verify, as applying), and the move to revoked / expired-revoked is
 // guarded, so a re-run (crash, duplicate job, reconciler) does no harm. A revoke that fails for good (refused, or
