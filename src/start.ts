@@ -5,6 +5,7 @@
 import { AccessRequestApp } from './app/access-requests.ts';
 import type { Config } from './config.ts';
 import type { Policy } from './domain/policy.ts';
+import { DEFAULT_TARGET } from './domain/request.ts';
 import {
   closeServer,
   createHttpServer,
@@ -28,6 +29,8 @@ import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
+import { QlikRolesTarget } from './targets/qlik-roles/target.ts';
+import { TargetRegistry } from './targets/registry.ts';
 import { startWorker } from './worker/index.ts';
 
 export type Role = 'all' | 'bot' | 'worker';
@@ -83,6 +86,8 @@ export async function start(
     limiter: qlikLimiter,
     onCall: recordQlikCall,
   });
+  // One access target per configured instance, keyed by (kind, instance): today the one tenant's roles.
+  const targets = new TargetRegistry([new QlikRolesTarget({ instance: DEFAULT_TARGET.instance, qlik })]);
   const store = new RequestStore(redis, prefix);
   const audit = new AuditLog(redis, prefix);
   const lock = new PrincipalLock(redis, prefix);
@@ -141,7 +146,7 @@ export async function start(
       ? await startWorker({
           config,
           logger,
-          qlik,
+          targets,
           store,
           audit,
           lock,

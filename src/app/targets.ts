@@ -1,11 +1,12 @@
-// Owns turning a `<who>` from a command into a Qlik principal: a Slack user by the email on their profile, an
-// email directly, or a group by its exact name. Every way this can fail (deactivated Slack user, no email, no or
-// several Qlik users, no such group) ends in a sentence telling the person what to do instead. An email target is
+// Owns turning a `<who>` from a command into a principal: a Slack user by the email on their profile, an email
+// directly, or a group by its exact name. The Slack side is here (deactivated Slack user, no email, bots); finding
+// the Qlik user or group is the tenant-roles target's (src/targets/qlik-roles/principals.ts). An email target is
 // linked to its Slack user so the self-approval check can see it; when Slack can't be asked, filing is refused.
 import type { Principal } from '../domain/request.ts';
-import type { QlikGroup, QlikUser } from '../qlik/schemas.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import { type SlackUserLookup, slackErrorCode } from '../slack/directory.ts';
+import { findPrincipal, type PrincipalLookups } from '../targets/qlik-roles/principals.ts';
+import type { ResolvedPrincipal } from '../targets/types.ts';
 
 export interface RoleRef {
   id: string;
@@ -32,10 +33,7 @@ export interface ResolveOptions {
 export type TargetResult = { ok: true; target: ResolvedTarget } | { ok: false; message: string };
 
 export interface TargetLookups {
-  qlik: {
-    findUsersByEmail(email: string): Promise<QlikUser[]>;
-    findGroupByName(name: string): Promise<QlikGroup | undefined>;
-  };
+  qlik: PrincipalLookups;
   slack: {
     lookupUser(userId: string): Promise<SlackUserLookup>;
     findUserIdByEmail(email: string): Promise<string | undefined>;
@@ -112,56 +110,33 @@ async function fromEmail(
   deps: TargetLookups,
   slackName?: string,
 ): Promise<TargetResult> {
-  const users = await deps.qlik.findUsersByEmail(email);
-  const live = users.filter((u) => u.status !== 'deleted');
-  if (live.length === 0) {
-    return {
-      ok: false,
-      message: `No Qlik user has the email ${email} — ask a tenant admin to invite them first.`,
-    };
-  }
-  if (live.length > 1) {
-    return {
-      ok: false,
-      message: `${live.length} Qlik users have the email ${email}, so I can't tell which one you mean. Ask a tenant admin to remove the duplicate.`,
-    };
-  }
-  const user = live[0]!;
-  const principal: Principal = {
+  const found = await findPrincipal(deps.qlik, {
     kind: 'user',
-    qlikId: user.id,
-    name: user.name || slackName || user.email || email,
-    email: user.email ?? email,
-  };
+    email,
+    ...(slackName === undefined ? {} : { fallbackName: slackName }),
+  });
+  if (!found.ok) return { ok: false, message: found.message };
+  const p = found.principal;
+  const principal: Principal = { kind: 'user', qlikId: p.id, name: p.name, email: p.email ?? email };
   if (slackUserId) principal.slackUserId = slackUserId;
-  return {
-    ok: true,
-    target: {
-      principal,
-      ...(user.status ? { status: user.status } : {}),
-      direct: user.assignedRoles.map(ref),
-      viaGroups: user.assignedGroups
-        .filter((g) => g.assignedRoles.length > 0)
-        .map((g) => ({ group: g.name, roles: g.assignedRoles.map(ref) })),
-    },
-  };
+  return { ok: true, target: resolved(principal, found) };
 }
 
 async function fromGroup(name: string, deps: TargetLookups): Promise<TargetResult> {
-  const group = await deps.qlik.findGroupByName(name);
-  if (!group) {
-    return {
-      ok: false,
-      message: `Qlik has no group named exactly "${name}" (group names are case-sensitive). Check the spelling in the Management Console.`,
-    };
-  }
+  const found = await findPrincipal(deps.qlik, { kind: 'group', name });
+  if (!found.ok) return { ok: false, message: found.message };
   return {
     ok: true,
-    target: {
-      principal: { kind: 'group', qlikId: group.id, name: group.name },
-      direct: group.assignedRoles.map(ref),
-      viaGroups: [],
-    },
+    target: resolved({ kind: 'group', qlikId: found.principal.id, name: found.principal.name }, found),
+  };
+}
+
+function resolved(principal: Principal, found: ResolvedPrincipal): ResolvedTarget {
+  return {
+    principal,
+    ...(found.status ? { status: found.status } : {}),
+    direct: found.holdings.direct.map(ref),
+    viaGroups: found.holdings.inherited.map((g) => ({ group: g.via, roles: g.entitlements.map(ref) })),
   };
 }
 

@@ -3,6 +3,27 @@
 
 export type RoleAction = 'grant' | 'revoke';
 
+/** Something inside a target that an entitlement is scoped to: a Qlik space, a Mode collection. */
+export interface ResourceRef {
+  /** What kind of thing it is in its system, e.g. `space`, `collection`. */
+  kind: string;
+  id: string;
+  name: string;
+}
+
+/**
+ * Which access target a request is for: the kind of access (e.g. `qlik-roles`), the configured instance of it
+ * (the tenant; `default` for the single configured one), and the resource where the kind has them.
+ */
+export interface TargetRef {
+  kind: string;
+  instance: string;
+  resource?: ResourceRef;
+}
+
+/** The target of every request that records none: requests written before targets existed were all tenant roles. */
+export const DEFAULT_TARGET: Readonly<TargetRef> = Object.freeze({ kind: 'qlik-roles', instance: 'default' });
+
 /** The Qlik principal a request is about. `qlikId` is resolved before the request is stored. */
 export type Principal =
   | { kind: 'user'; qlikId: string; name: string; email?: string; slackUserId?: string }
@@ -58,6 +79,8 @@ export interface RoleChangeRequest {
   /** Short, human-friendly id such as `R-7KQ2`. */
   id: string;
   action: RoleAction;
+  /** Which access target the change is for; absent on requests written before targets existed (read `targetOf`). */
+  targetRef?: TargetRef;
   target: Principal;
   /** The role as the tenant names it (canonical case) and its id. */
   role: { id: string; name: string };
@@ -102,8 +125,41 @@ export interface RoleChangeRequest {
   notes?: string[];
 }
 
-/** The key a duplicate of a pending request shares with it (same target, role and action). */
-export function dedupeKey(r: Pick<RoleChangeRequest, 'action' | 'target' | 'role'>): string {
+/** The target a request is for: its own, or tenant roles of the default tenant when it records none. */
+export function targetOf(r: Pick<RoleChangeRequest, 'targetRef'>): TargetRef {
+  return r.targetRef ?? DEFAULT_TARGET;
+}
+
+type DedupeInput = Pick<RoleChangeRequest, 'action' | 'target' | 'role' | 'targetRef'>;
+
+/** The key a duplicate of a pending request shares with it (same target instance and resource, principal, role, action). */
+export function dedupeKey(r: DedupeInput): string {
+  const t = targetOf(r);
+  const where = t.resource === undefined ? '' : `:${t.resource.kind}:${t.resource.id}`;
+  return `${t.kind}:${t.instance}${where}:${legacyDedupeKey(r)}`;
+}
+
+/**
+ * The dedupe key as versions before targets wrote it, for the requests that key can mean (tenant roles of the default
+ * tenant): a pending request filed by such a version is indexed under it and must still catch a duplicate.
+ */
+export function legacyDedupeKeyOf(r: DedupeInput): string | undefined {
+  const t = targetOf(r);
+  const isDefault = t.kind === DEFAULT_TARGET.kind && t.instance === DEFAULT_TARGET.instance;
+  return isDefault && t.resource === undefined ? legacyDedupeKey(r) : undefined;
+}
+
+/**
+ * The principal lock key versions before targets took (`user:<id>`, `group:<id>`), for the requests it can mean:
+ * during a rolling upgrade a worker of such a version may still be changing the same principal.
+ */
+export function legacyLockKeyOf(r: Pick<RoleChangeRequest, 'target' | 'targetRef'>): string | undefined {
+  const t = targetOf(r);
+  const isDefault = t.kind === DEFAULT_TARGET.kind && t.instance === DEFAULT_TARGET.instance;
+  return isDefault && t.resource === undefined ? `${r.target.kind}:${r.target.qlikId}` : undefined;
+}
+
+function legacyDedupeKey(r: DedupeInput): string {
   return `${r.action}:${r.target.kind}:${r.target.qlikId}:${r.role.id}`;
 }
 
@@ -118,6 +174,7 @@ export function newRequestId(length = 4, random: () => number = Math.random): st
 
 export const REQUEST_ID_PATTERN = /^R-[2-9A-HJKMNP-Z]{4,8}$/;
 
-export function describeTarget(p: Principal): string {
+/** How people read a principal: `alice (alice@corp.example)`, `alice`, or `group Finance`. */
+export function describeTarget(p: { kind: 'user' | 'group'; name: string; email?: string }): string {
   return p.kind === 'group' ? `group ${p.name}` : p.email ? `${p.name} (${p.email})` : p.name;
 }

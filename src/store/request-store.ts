@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import {
   canTransition,
   dedupeKey,
+  legacyDedupeKeyOf,
   type MessageRef,
   newRequestId,
   REQUEST_ID_PATTERN,
@@ -159,19 +160,22 @@ export class RequestStore {
   }
 
   /**
-   * Files a request in state `pending`, unless a pending request with the same dedupe key (target, role, action)
-   * exists: then that one is returned as `duplicateOf` and nothing is written. `audit` (if given) is appended in the
+   * Files a request in state `pending`, unless a pending request with the same dedupe key (target, principal, role,
+   * action; or its key as versions before targets wrote it) exists: then that one is returned as `duplicateOf` and nothing is written. `audit` (if given) is appended in the
    * same script with the new id as its requestId.
    */
   async create(input: NewRequest, now: number = Date.now(), audit?: AuditEvent): Promise<CreateResult> {
     const { sets } = encodeFields(input as Record<string, unknown>);
     sets.push('createdAt', String(now), 'updatedAt', String(now));
     const k = this.#keys;
+    const dedupe = k.dedupe(dedupeKey(input));
+    const legacy = legacyDedupeKeyOf(input);
     const fixedKeys = [
-      k.dedupe(dedupeKey(input)),
+      dedupe,
       k.pending,
       k.pendingByRequester(input.requesterId),
       k.audit,
+      legacy === undefined ? dedupe : k.dedupe(legacy),
     ];
     const auditList = auditArgs(audit); // the script sets requestId once the id is chosen
     for (let length = MIN_ID_LENGTH; length <= MAX_ID_LENGTH; length++) {

@@ -1,42 +1,33 @@
-// Owns applying an approved request to Qlik (SPEC §3): the guarded approved → applying → applied | failed walk, the
-// fetch-append-replace under a per-principal lock with a re-read to verify, the before-snapshot that lets a job
-// re-run after a crash know what it did, time-bound grants (revoke schedule, Extend hand-over) and the follow-ups
-// (notification, revoke job) that a re-run re-ensures. The role-list arithmetic is pure, in role-list.ts.
-import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+// Owns applying an approved request through its access target (README, "How it works"): the guarded
+// approved → applying → applied | failed walk, the target's change under the principal's lock, the before-snapshot
+// recorded on the request that lets a job re-run after a crash know what it did, time-bound grants (revoke schedule,
+// Extend hand-over) and the follow-ups (notification, revoke job) that a re-run re-ensures. How a system is read,
+// written and verified is the target's (src/targets/).
+import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, scheduleRevoke } from '../queue/queues.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
+import type { AccessTarget, AppliedChange } from '../targets/types.ts';
 import {
   type AttemptInfo,
+  accessChangeOf,
   checkShutdown,
   MARKER_TTL_SECONDS,
-  principalKey,
-  type QlikRoleApi,
   RetryLaterError,
   SettledFailureError,
   type WorkerContext,
+  withChangeLock,
 } from './context.ts';
-import { classifyFailure, DriftError, exhaustedMessage } from './failures.ts';
-import {
-  type ApplySnapshot,
-  applyOutcome,
-  type ExtendedGrant,
-  isAsAsked,
-  nextDirectRoles,
-  ownsGrant,
-  type RoleRef,
-  roleNames,
-} from './role-list.ts';
-
-export { nextDirectRoles } from './role-list.ts';
+import { classifyFailure, exhaustedMessage } from './failures.ts';
+import { type ExtendedGrant, ownsGrant } from './grants.ts';
 
 export type ApplyOutcome =
   | { outcome: 'applied'; request: RoleChangeRequest }
   | { outcome: 'unchanged'; request: RoleChangeRequest }
   | { outcome: 'skipped'; reason: string };
 
-/** What `result.message` says while the request is applying: the record made just before the PATCH. */
+/** What `result.message` says while the request is applying: the record made just before the write. */
 export const SNAPSHOT_MESSAGE = 'Applying: roles recorded before the change.';
 
 /** How many Extend hand-overs are followed to find the grant that currently owns a role. */
@@ -76,25 +67,28 @@ export async function applyRoleChange(
   } else if (req.state !== 'applying') {
     return settledAlready(ctx, req);
   }
-  const snapshot: ApplySnapshot | undefined = req.result ? { before: req.result.before } : undefined;
+  const earlier = req.result ? { before: req.result.before } : undefined;
   const log = ctx.logger.child({ requestId: req.id, attempt: attempt.attempt });
 
-  let change: Awaited<ReturnType<typeof changeUnderLock>>;
+  let target: AccessTarget | undefined;
+  let change: Change;
   try {
-    change = await ctx.lock.withLock(
-      principalKey(req.target),
-      (signal) => changeUnderLock(ctx, req, snapshot, signal, shutdown),
-      ctx.lockOptions,
+    const t = ctx.targets.get(targetOf(req));
+    target = t;
+    change = await withChangeLock(ctx, t, req, (signal) =>
+      changeUnderLock(ctx, t, req, earlier, signal, shutdown),
     );
   } catch (err) {
-    const action = classifyFailure(err, { who: describeTarget(req.target), kind: req.target.kind });
+    const action = classifyFailure(err, target, { who: describeTarget(req.target), kind: req.target.kind });
     if (action.kind === 'later') throw new RetryLaterError(action.delayMs, action.reason);
     if (action.kind === 'retry' && !attempt.final) {
       log.warn({ reason: action.reason }, 'apply failed; will retry');
       throw err;
     }
     const message =
-      action.kind === 'retry' ? exhaustedMessage(action.message, attempt.attempt) : action.message;
+      action.kind === 'retry' && target
+        ? exhaustedMessage(action.message, attempt.attempt, target.words)
+        : action.message;
     log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'apply failed for good');
     await failRequest(ctx, req, message);
     throw new SettledFailureError(message);
@@ -138,56 +132,40 @@ export async function applyRoleChange(
   return { outcome: change.changed ? 'applied' : 'unchanged', request: t.request };
 }
 
-interface Change {
-  before: string[];
-  after: string[];
-  changed: boolean;
+interface Change extends AppliedChange {
   /** For an Extend: the grant whose role this request took over, and when that grant was due to end. */
   tookOverFrom?: string;
   previousEnd?: number;
 }
 
-/** Read fresh, compute, record the snapshot, write, verify — all while holding the principal's lock. */
+/** The target's change (read fresh, record the snapshot, write, verify), then the Extend hand-over: all under the lock. */
 async function changeUnderLock(
   ctx: WorkerContext,
+  target: AccessTarget,
   req: RoleChangeRequest,
-  snapshot: ApplySnapshot | undefined,
+  earlier: { before: string[] } | undefined,
   signal: AbortSignal,
   shutdown: AbortSignal | undefined,
 ): Promise<Change> {
-  const current = await readDirectRoles(ctx.qlik, req.target);
-  const plan = nextDirectRoles(current, req.action, req.role);
-  const beforeNow = roleNames(current);
-  let after = beforeNow;
-  if (plan.changed) {
-    checkShutdown(shutdown); // the last point where stopping leaves nothing half done
-    // Recorded BEFORE the write: a crash after the PATCH must still know this request made the change.
-    const planned = roleNames(plan.ids.map((id) => current.find((r) => r.id === id) ?? req.role));
-    const snap = await ctx.store.transition(req.id, 'applying', 'applying', {
-      result: { before: beforeNow, after: planned, changed: true, message: SNAPSHOT_MESSAGE },
-    });
-    if (!snap.ok) throw new Error(`Request ${req.id} left applying while it was being applied.`);
-    signal.throwIfAborted(); // the lock expired under us: another worker may be writing
-    await writeDirectRoles(ctx.qlik, req.target, plan.ids);
-    const fresh = await readDirectRoles(ctx.qlik, req.target);
-    if (!isAsAsked(fresh, req.action, req.role)) {
-      const who = describeTarget(req.target);
-      const state = req.action === 'grant' ? 'still lacks' : 'still has';
-      throw new DriftError(
-        `Qlik accepted the change, but reading ${who} back shows they ${state} ${req.role.name}: someone changed their roles at the same time. Check them in the Qlik Management Console and file the request again if it is still needed.`,
-      );
-    }
-    after = roleNames(fresh);
-  }
-  const { before, changed } = applyOutcome({
-    wroteNow: plan.changed,
-    beforeNow,
-    action: req.action,
-    roleName: req.role.name,
-    ...(snapshot ? { snapshot } : {}),
+  const applied = await target.applyChange(accessChangeOf(req), {
+    ...(earlier ? { earlier } : {}),
+    signal,
+    beforeWrite: async (planned) => {
+      checkShutdown(shutdown); // the last point where stopping leaves nothing half done
+      // Recorded BEFORE the write: a crash after it must still know this request made the change.
+      const snap = await ctx.store.transition(req.id, 'applying', 'applying', {
+        result: { before: planned.before, after: planned.after, changed: true, message: SNAPSHOT_MESSAGE },
+      });
+      if (!snap.ok) throw new Error(`Request ${req.id} left applying while it was being applied.`);
+    },
   });
-  const change: Change = { before, after, changed };
-  if (req.action === 'grant' && req.durationMs !== undefined && req.extends !== undefined && !changed) {
+  const change: Change = { before: applied.before, after: applied.after, changed: applied.changed };
+  if (
+    req.action === 'grant' &&
+    req.durationMs !== undefined &&
+    req.extends !== undefined &&
+    !change.changed
+  ) {
     const from = await takeOverExtendedGrant(ctx, req);
     if (from !== undefined) {
       change.tookOverFrom = from.id;
@@ -228,24 +206,6 @@ async function takeOverExtendedGrant(
     return { id: earlier.id, ...(previousEnd === undefined ? {} : { previousEnd }) };
   }
   return undefined;
-}
-
-/** The principal's DIRECT roles only: for a user, `assignedRoles` (never roles through groups). */
-export async function readDirectRoles(
-  qlik: QlikRoleApi,
-  target: RoleChangeRequest['target'],
-): Promise<RoleRef[]> {
-  const p = target.kind === 'user' ? await qlik.getUser(target.qlikId) : await qlik.getGroup(target.qlikId);
-  return p.assignedRoles.map((r) => ({ id: r.id, name: r.name }));
-}
-
-export async function writeDirectRoles(
-  qlik: QlikRoleApi,
-  target: RoleChangeRequest['target'],
-  ids: string[],
-): Promise<void> {
-  if (target.kind === 'user') await qlik.replaceUserRoles(target.qlikId, ids);
-  else await qlik.replaceGroupRoles(target.qlikId, ids);
 }
 
 function resultText(req: RoleChangeRequest, c: Change, revokeAt: number | undefined): string {

@@ -3,18 +3,17 @@
 // attempt" or "stop retrying".
 
 import type { Notifier } from '../app/notifier.ts';
+import { legacyLockKeyOf, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { QlikClient } from '../qlik/index.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { AuditLog } from '../store/audit-log.ts';
 import type { RedisConnection } from '../store/redis.ts';
 import type { RequestStore } from '../store/request-store.ts';
+import { changeLockKey, type TargetLookup } from '../targets/registry.ts';
+import type { AccessChange, AccessTarget } from '../targets/types.ts';
 import type { WorkerKeys } from './keys.ts';
 
-/** The Qlik calls the worker makes. */
-export type QlikRoleApi = Pick<QlikClient, 'getUser' | 'getGroup' | 'replaceUserRoles' | 'replaceGroupRoles'>;
-
-/** Mutual exclusion per Qlik principal across processes (src/store/principal-lock.ts). */
+/** Mutual exclusion per principal (per target instance) across processes (src/store/principal-lock.ts). */
 export interface PrincipalLocker {
   withLock<T>(
     principalKey: string,
@@ -30,7 +29,8 @@ export type ResultNotifier = Pick<
 >;
 
 export interface WorkerContext {
-  qlik: QlikRoleApi;
+  /** The configured access targets; every change goes through the one a request is for. */
+  targets: TargetLookup;
   store: RequestStore;
   audit: AuditLog;
   lock: PrincipalLocker;
@@ -46,8 +46,8 @@ export interface WorkerContext {
 }
 
 /**
- * Asks the job runner to run the job again after `delayMs` WITHOUT counting an attempt: used for Qlik's 429 (the
- * change was not applied and Retry-After says when to come back) and for a principal lock held by a long queue.
+ * Asks the job runner to run the job again after `delayMs` WITHOUT counting an attempt: used for a target's rate
+ * limit (the change was not applied and the system says when to come back) and for a principal lock held by a long queue.
  */
 export class RetryLaterError extends Error {
   override readonly name = 'RetryLaterError';
@@ -84,9 +84,42 @@ export interface AttemptInfo {
   final: boolean;
 }
 
-/** Principals are locked by kind and Qlik id, the same key for every worker and process. */
-export function principalKey(target: { kind: 'user' | 'group'; qlikId: string }): string {
-  return `${target.kind}:${target.qlikId}`;
+/** The change a request asks of its target, in the target's words. */
+export function accessChangeOf(req: RoleChangeRequest): AccessChange {
+  const p = req.target;
+  const resource = targetOf(req).resource;
+  return {
+    action: req.action,
+    principal: {
+      kind: p.kind,
+      id: p.qlikId,
+      name: p.name,
+      ...(p.kind === 'user' && p.email !== undefined ? { email: p.email } : {}),
+    },
+    entitlement: { id: req.role.id, name: req.role.name, ...(resource === undefined ? {} : { resource }) },
+  };
+}
+
+/**
+ * Runs `fn` holding the lock of the request's change (src/targets/registry.ts `changeLockKey`). For the default
+ * tenant's roles it also holds the key versions before targets took, so a worker of such a version still running
+ * during a rolling upgrade never interleaves its read-modify-write with this one; `signal` aborts when either lock
+ * is lost. Keys are always taken in the same order (new, then old), and old workers take only the old one.
+ */
+export function withChangeLock<T>(
+  ctx: Pick<WorkerContext, 'lock' | 'lockOptions'>,
+  target: AccessTarget,
+  req: RoleChangeRequest,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const key = changeLockKey(target, accessChangeOf(req));
+  const legacy = legacyLockKeyOf(req);
+  if (legacy === undefined) return ctx.lock.withLock(key, fn, ctx.lockOptions);
+  return ctx.lock.withLock(
+    key,
+    (outer) => ctx.lock.withLock(legacy, (inner) => fn(AbortSignal.any([outer, inner])), ctx.lockOptions),
+    ctx.lockOptions,
+  );
 }
 
 /** How long the markers the worker writes are kept (as long as the store keeps finished requests). */

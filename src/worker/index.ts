@@ -17,12 +17,12 @@ import {
 import type { AuditLog } from '../store/audit-log.ts';
 import { createRedisConnection, type RedisConnection } from '../store/redis.ts';
 import type { RequestStore } from '../store/request-store.ts';
+import type { TargetLookup } from '../targets/registry.ts';
 import { applyRoleChange } from './apply-role-change.ts';
 import {
   type AttemptInfo,
   checkShutdown,
   type PrincipalLocker,
-  type QlikRoleApi,
   type ResultNotifier,
   RetryLaterError,
   SettledFailureError,
@@ -37,7 +37,8 @@ import { revokeGrant } from './revoke-grant.ts';
 export interface WorkerDeps {
   config: Config;
   logger: Logger;
-  qlik: QlikRoleApi;
+  /** The configured access targets (src/targets/registry.ts). */
+  targets: TargetLookup;
   store: RequestStore;
   audit: AuditLog;
   lock: PrincipalLocker;
@@ -77,7 +78,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const logger = deps.logger.child({ role: 'worker' });
   const redis = createRedisConnection(deps.redisUrl, 'command');
   const ctx: WorkerContext = {
-    qlik: deps.qlik,
+    targets: deps.targets,
     store: deps.store,
     audit: deps.audit,
     lock: deps.lock,
@@ -155,7 +156,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
         const graceful = Promise.all([roleChanges.close(), notifications.close()]);
         if (!(await within(graceful, deadlineMs))) {
           // Past the deadline: cancel running jobs. Each stops at its next safe point (never between a write and
-          // its record) and goes back to the queue for another worker; a Qlik call in flight is let finish.
+          // its record) and goes back to the queue for another worker; a target's call in flight is let finish.
           logger.warn({ deadlineMs }, 'jobs still running at the shutdown deadline; cancelling them');
           roleChanges.cancelAllJobs('shutdown');
           notifications.cancelAllJobs('shutdown');

@@ -11,11 +11,11 @@ export interface WorkerKeys {
   tookOver(requestId: string): string;
   /** STRING (JSON): a grant's direct roles recorded just before its revoke PATCH, for a re-run after a crash. */
   revokeSnapshot(requestId: string): string;
-  /** STRING: a revoke that Qlik refused (400/403); the reconciler leaves it alone until this expires. */
+  /** STRING: a revoke the target refused (e.g. Qlik's 400/403); the reconciler leaves it alone until this expires. */
   revokeBlocked(requestId: string): string;
   /** STRING (JSON {by, at}): a "Revoke now" under way; taken with SET NX by the press, released when it failed. */
   revokeRequested(requestId: string): string;
-  /** STRING (JSON): the last failed revoke of a grant (Qlik's words, who pressed, which failure) for its notices. */
+  /** STRING (JSON): the last failed revoke of a grant (the system's words, who pressed, which failure) for its notices. */
   revokeFailure(requestId: string): string;
   /** STRING: counts a grant's failed revokes, so each failure is its own notification. */
   revokeFailures(requestId: string): string;

@@ -4,7 +4,7 @@
 // and the enqueue, a job failed by the stall limit) are queued again. Every repair is guarded by the store's
 // transitions and BullMQ's job ids, so overlapping sweeps or a sweep racing the normal path do no harm.
 import type { Job } from 'bullmq';
-import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueApply, enqueueNotify, jobIds, scheduleRevoke } from '../queue/queues.ts';
 import { event, failRequest } from './apply-role-change.ts';
@@ -116,7 +116,7 @@ async function requeueLostApplies(
 
 /** A request whose job keeps getting lost (e.g. it crashes the worker every time) is failed rather than looped. */
 async function giveUp(ctx: WorkerContext, req: RoleChangeRequest): Promise<void> {
-  const message = `The bot could not run the change for ${describeTarget(req.target)} (its job was lost several times). Check the roles in the Qlik Management Console and file the request again.`;
+  const message = `The bot could not run the change for ${describeTarget(req.target)} (its job was lost several times). Check ${checkByHand(ctx, req)} and file the request again.`;
   if (req.state === 'approved') {
     const t = await ctx.store.transition(
       req.id,
@@ -131,6 +131,15 @@ async function giveUp(ctx: WorkerContext, req: RoleChangeRequest): Promise<void>
     await failRequest(ctx, t.request, message);
   } else {
     await failRequest(ctx, req, message);
+  }
+}
+
+/** Where a person checks the change by hand, in the words of the request's target. */
+function checkByHand(ctx: WorkerContext, req: RoleChangeRequest): string {
+  try {
+    return ctx.targets.get(targetOf(req)).words.checkByHand;
+  } catch {
+    return 'the access by hand'; // a target no longer configured: there is no console to name
   }
 }
 

@@ -1,24 +1,26 @@
-// Owns ending an applied grant (SPEC §3, time-bound grants): at its expiry or at once ("Revoke now"). The role is
+// Owns ending an applied grant (README, "How it works" and "Buttons"): at its expiry or at once. The role is
 // removed only when this grant added it and no Extend took it over; a role held before the grant stays. The removal
-// is the same locked read → replace → verify as applying, and the move to revoked / expired-revoked is guarded, so a
-// re-run (crash, duplicate job, reconciler) does no harm. A revoke that fails for good (refused, or retries used up)
-// is told in the approval thread and by DM with Qlik's words, and releases the "Revoke now" claim so a later press
-// is a new attempt.
-import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+// is the target's endGrant (locked read → write → verify, as applying), and the move to revoked / expired-revoked is
+// guarded, so a re-run (crash, duplicate job, reconciler) does no harm. A revoke that fails for good (refused, or
+// retries used up) is told in the approval thread and by DM with the system's words, and releases the "Revoke now"
+// claim so a later press is a new attempt.
+import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, jobIds, type RevokeGrantJob } from '../queue/queues.ts';
-import { event, readDirectRoles, writeDirectRoles } from './apply-role-change.ts';
+import type { AccessTarget } from '../targets/types.ts';
+import { event } from './apply-role-change.ts';
 import {
   type AttemptInfo,
+  accessChangeOf,
   checkShutdown,
   MARKER_TTL_SECONDS,
-  principalKey,
   RetryLaterError,
   SettledFailureError,
   type WorkerContext,
+  withChangeLock,
 } from './context.ts';
-import { classifyFailure, DriftError, exhaustedMessage } from './failures.ts';
-import { nextDirectRoles, revokeDecision, roleNames } from './role-list.ts';
+import { classifyFailure, exhaustedMessage } from './failures.ts';
+import { revokeDecision } from './grants.ts';
 
 export type RevokeOutcome =
   | { outcome: 'removed' | 'left'; request: RoleChangeRequest }
@@ -47,21 +49,20 @@ export async function revokeGrant(
   const to = job.trigger === 'expiry' ? 'expired-revoked' : 'revoked';
   const log = ctx.logger.child({ requestId: req.id, trigger: job.trigger, attempt: attempt.attempt });
 
+  let target: AccessTarget | undefined;
   let ending: Ending;
   try {
-    ending = await ctx.lock.withLock(
-      principalKey(req.target),
-      (signal) => endUnderLock(ctx, req, job, signal, shutdown),
-      ctx.lockOptions,
-    );
+    const t = ctx.targets.get(targetOf(req));
+    target = t;
+    ending = await withChangeLock(ctx, t, req, (signal) => endUnderLock(ctx, t, req, job, signal, shutdown));
   } catch (err) {
-    const action = classifyFailure(err, { who: describeTarget(req.target), kind: req.target.kind });
+    const action = classifyFailure(err, target, { who: describeTarget(req.target), kind: req.target.kind });
     if (action.kind === 'later') throw new RetryLaterError(action.delayMs, action.reason);
-    if (action.kind === 'retry') {
+    if (action.kind === 'retry' && target) {
       // Even after the last attempt the grant stays applied and due: the reconciler's sweep tries again.
       log.warn({ reason: action.reason, final: attempt.final }, 'revoke failed; will retry');
       if (attempt.final) {
-        const message = exhaustedMessage(action.message, attempt.attempt);
+        const message = exhaustedMessage(action.message, attempt.attempt, target.words);
         await ctx.audit.append({
           ...event(ctx, req, 'revoke-failed', 'failed'),
           actor: job.actor,
@@ -160,6 +161,7 @@ interface Ending {
 
 async function endUnderLock(
   ctx: WorkerContext,
+  target: AccessTarget,
   req: RoleChangeRequest,
   job: RevokeGrantJob,
   signal: AbortSignal,
@@ -183,53 +185,40 @@ async function endUnderLock(
     return { removed: false, result: { changed: false, message } };
   }
 
-  let current: Awaited<ReturnType<typeof readDirectRoles>>;
-  try {
-    current = await readDirectRoles(ctx.qlik, req.target);
-  } catch (err) {
-    if (isNotFound(err)) {
-      const message = `${who} no longer exists in Qlik, so there was no ${role} left to remove.`;
+  const earlier = await readSnapshot(ctx, req.id);
+  const ended = await target.endGrant(accessChangeOf(req), {
+    ...(earlier === undefined ? {} : { earlier }),
+    signal,
+    beforeWrite: async (before) => {
+      checkShutdown(shutdown);
+      // Recorded BEFORE the write: a re-run after a crash must still know this revoke removed the role.
+      await ctx.redis.set(ctx.keys.revokeSnapshot(req.id), JSON.stringify(before), 'EX', MARKER_TTL_SECONDS);
+    },
+  });
+  const why = job.trigger === 'expiry' ? 'the time-bound grant ended' : 'revoked on request';
+  switch (ended.outcome) {
+    case 'principal-gone': {
+      const message = `${who} no longer exists in ${target.words.system}, so there was no ${role} left to remove.`;
       return { removed: false, result: { changed: false, message } };
     }
-    throw err;
-  }
-  const before = roleNames(current);
-  const plan = nextDirectRoles(current, 'revoke', req.role);
-  const ended = job.trigger === 'expiry' ? 'the time-bound grant ended' : 'revoked on request';
-  if (!plan.changed) {
-    // Gone already: by an earlier attempt of this revoke (its snapshot says so) or by someone else.
-    const snap = await readSnapshot(ctx, req.id);
-    if (snap?.includes(role))
+    case 'already-gone': {
+      const message = `${role} had already been removed from ${who}; nothing was changed.`;
+      return {
+        removed: false,
+        result: { before: ended.before, after: ended.after, changed: false, message },
+      };
+    }
+    case 'removed':
       return {
         removed: true,
         result: {
-          before: snap,
-          after: before,
+          before: ended.before,
+          after: ended.after,
           changed: true,
-          message: `Removed ${role} from ${who}: ${ended}.`,
+          message: `Removed ${role} from ${who}: ${why}.`,
         },
       };
-    const message = `${role} had already been removed from ${who}; nothing was changed.`;
-    return { removed: false, result: { before, after: before, changed: false, message } };
   }
-  checkShutdown(shutdown);
-  await ctx.redis.set(ctx.keys.revokeSnapshot(req.id), JSON.stringify(before), 'EX', MARKER_TTL_SECONDS);
-  signal.throwIfAborted(); // the lock expired under us: another worker may be writing
-  await writeDirectRoles(ctx.qlik, req.target, plan.ids);
-  const fresh = await readDirectRoles(ctx.qlik, req.target);
-  if (fresh.some((r) => r.id === req.role.id))
-    throw new DriftError(
-      `Qlik accepted the removal of ${role}, but reading ${who} back shows it is still there: someone changed their roles at the same time.`,
-    );
-  return {
-    removed: true,
-    result: {
-      before,
-      after: roleNames(fresh),
-      changed: true,
-      message: `Removed ${role} from ${who}: ${ended}.`,
-    },
-  };
 }
 
 async function readSnapshot(ctx: WorkerContext, id: string): Promise<string[] | undefined> {
@@ -241,13 +230,4 @@ async function readSnapshot(ctx: WorkerContext, id: string): Promise<string[] | 
   } catch {
     return undefined;
   }
-}
-
-function isNotFound(err: unknown): boolean {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    'kind' in err &&
-    (err as { kind: unknown }).kind === 'not-found'
-  );
 }

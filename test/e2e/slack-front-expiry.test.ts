@@ -10,6 +10,8 @@ import { createWebClient } from '../../src/slack/app.ts';
 import { SlackMessenger } from '../../src/slack/messenger.ts';
 import { SlackNotifier } from '../../src/slack/notifier.ts';
 import { PrincipalLock } from '../../src/store/principal-lock.ts';
+import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
+import { TargetRegistry } from '../../src/targets/registry.ts';
 import { workerKeys } from '../../src/worker/keys.ts';
 import { reconcile } from '../../src/worker/reconcile.ts';
 import { testRedis } from '../helpers/redis.ts';
@@ -60,7 +62,7 @@ it('stays refused after the worker reconciler expired it', async () => {
   const qlik = new QlikClient({ tenantUrl: f.sim.url, apiKey: f.sim.apiKey });
   try {
     const out = await reconcile({
-      qlik,
+      targets: new TargetRegistry([new QlikRolesTarget({ instance: 'default', qlik })]),
       store: f.store,
       audit: f.audit,
       lock: new PrincipalLock(redis, f.prefix),

@@ -8,6 +8,7 @@ import {
   type RoleChangeRequest,
   TERMINAL_STATES,
   TRANSITIONS,
+  targetOf,
 } from '../../src/domain/request.ts';
 import { type AuditEvent, AuditLog } from '../../src/store/audit-log.ts';
 import { storeKeys } from '../../src/store/keys.ts';
@@ -52,6 +53,37 @@ async function created(over: Partial<NewRequest> = {}, audit?: AuditEvent): Prom
   const res = await store.create(newRequest(over), NOW, audit);
   if (!res.ok) throw new Error('unexpected duplicate');
   return res.request;
+}
+
+/**
+ * A pending grant exactly as the version before targets writes it (no targetRef; dedupe index under
+ * `action:kind:qlikId:roleId`), written field by field so the test does not depend on today's create.
+ */
+async function seedPreTargetsPending(id: string, qlikId: string): Promise<RoleChangeRequest> {
+  const target = { kind: 'user' as const, qlikId, name: 'Olde', email: 'olde@acme.com' };
+  const dedupe = keys.dedupe(`grant:user:${qlikId}:role-msc`);
+  const json = (v: unknown) => JSON.stringify(v);
+  await redis.hset(keys.request(id), {
+    id: json(id),
+    state: 'pending',
+    _dedupe: dedupe,
+    _byRequester: keys.pendingByRequester('U-REQ'),
+    action: json('grant'),
+    target: json(target),
+    role: json({ id: 'role-msc', name: 'ManagedSpaceCreator' }),
+    requesterId: json('U-REQ'),
+    reason: json('quarterly report'),
+    expiresAt: json(NOW + DAY),
+    approvalsRequired: json(1),
+    createdAt: String(NOW),
+    updatedAt: String(NOW),
+  });
+  await redis.set(dedupe, id);
+  await redis.zadd(keys.pending, NOW + DAY, id);
+  await redis.zadd(keys.pendingByRequester('U-REQ'), NOW, id);
+  const r = await store.get(id);
+  if (!r) throw new Error('seeded request did not load');
+  return r;
 }
 
 /** Shortest legal path from pending to each state, derived from TRANSITIONS. */
@@ -150,7 +182,7 @@ describe('create and get', () => {
     expect((await store.transition(first.id, 'pending', 'denied', { deniedBy: 'U-APP' }, NOW + 1)).ok).toBe(
       true,
     );
-    expect(await redis.exists(keys.dedupe(`grant:user:q-dedupe-later:role-msc`))).toBe(0);
+    expect(await redis.exists(keys.dedupe(`qlik-roles:default:grant:user:q-dedupe-later:role-msc`))).toBe(0);
     const second = await store.create(newRequest({ target }), NOW + 2);
     expect(second.ok).toBe(true);
     if (second.ok) expect(second.request.id).not.toBe(first.id);
@@ -162,6 +194,55 @@ describe('create and get', () => {
     if (second.ok)
       expect((await store.addApproval(second.request.id, 'U-APP', NOW + 4)).outcome).toBe('approved');
     expect((await store.create(newRequest({ target }), NOW + 5)).ok).toBe(true);
+  });
+
+  it('a pending request filed before targets (old dedupe key) still catches a new identical one', async () => {
+    const old = await seedPreTargetsPending('R-PREV2', 'q-legacy-1');
+    const dup = await store.create(newRequest({ target: old.target }), NOW + 1);
+    expect(dup.ok).toBe(false);
+    if (!dup.ok) expect(dup.duplicateOf.id).toBe(old.id);
+    // The record reads as tenant roles of the default tenant.
+    const loaded = await store.get(old.id);
+    expect(loaded && targetOf(loaded)).toEqual({ kind: 'qlik-roles', instance: 'default' });
+    // Decided, its old index entry goes, and a new request is filed under the new key.
+    expect((await store.transition(old.id, 'pending', 'denied', { deniedBy: 'U-APP' }, NOW + 2)).ok).toBe(
+      true,
+    );
+    expect(await redis.exists(keys.dedupe('grant:user:q-legacy-1:role-msc'))).toBe(0);
+    const fresh = await store.create(newRequest({ target: old.target }), NOW + 3);
+    expect(fresh.ok).toBe(true);
+    if (fresh.ok)
+      expect(await redis.hget(keys.request(fresh.request.id), '_dedupe')).toBe(
+        keys.dedupe('qlik-roles:default:grant:user:q-legacy-1:role-msc'),
+      );
+  });
+
+  it('the old dedupe key only stands for the default tenant: another instance or a resource never collides with it', async () => {
+    const old = await seedPreTargetsPending('R-PREV3', 'q-legacy-2');
+    const other = await store.create(
+      newRequest({ target: old.target, targetRef: { kind: 'qlik-roles', instance: 'eu' } }),
+      NOW + 1,
+    );
+    expect(other.ok).toBe(true);
+    const spaced = await store.create(
+      newRequest({
+        target: old.target,
+        targetRef: {
+          kind: 'qlik-roles',
+          instance: 'default',
+          resource: { kind: 'space', id: 'sp-1', name: 'Finance' },
+        },
+      }),
+      NOW + 1,
+    );
+    expect(spaced.ok).toBe(true);
+    // The new key includes the target: the same change on another instance is its own pending request.
+    const again = await store.create(
+      newRequest({ target: old.target, targetRef: { kind: 'qlik-roles', instance: 'eu' } }),
+      NOW + 2,
+    );
+    expect(again.ok).toBe(false);
+    if (!again.ok && other.ok) expect(again.duplicateOf.id).toBe(other.request.id);
   });
 
   it('gives 200 concurrent creates from 4 connections 200 distinct ids', async () => {
@@ -474,7 +555,7 @@ describe('indexes', () => {
   it('names every index key of a request under the prefix (one Cluster slot with a hash tag)', async () => {
     const r = await created();
     const [dedupe, byRequester] = await redis.hmget(keys.request(r.id), '_dedupe', '_byRequester');
-    expect(dedupe).toBe(keys.dedupe(`grant:user:${r.target.qlikId}:role-msc`));
+    expect(dedupe).toBe(keys.dedupe(`qlik-roles:default:grant:user:${r.target.qlikId}:role-msc`));
     expect(byRequester).toBe(keys.pendingByRequester('U-REQ'));
     for (const key of [
       dedupe!,

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { QlikError, type QlikErrorKind } from '../../src/qlik/index.ts';
 import { LockLostError, LockTimeoutError } from '../../src/store/principal-lock.ts';
+import { DriftError } from '../../src/targets/errors.ts';
+import { classifyQlikError } from '../../src/targets/qlik-roles/failures.ts';
+import { QLIK_ROLES_WORDS } from '../../src/targets/qlik-roles/target.ts';
+import { UnknownTargetError } from '../../src/targets/registry.ts';
 import { RetryLaterError } from '../../src/worker/context.ts';
-import { classifyFailure, DriftError, exhaustedMessage } from '../../src/worker/failures.ts';
+import { classifyFailure, exhaustedMessage } from '../../src/worker/failures.ts';
 import { attemptInfo } from '../../src/worker/index.ts';
 
 const alice = { who: 'alice (alice@corp.example)', kind: 'user' as const };
+// The worker's classification with the Qlik tenant-roles target's.
+const qlikRoles = { classifyError: classifyQlikError };
 const noJitter = () => 0;
 
 function qlikError(
@@ -56,19 +62,39 @@ describe('classifyFailure', () => {
     { name: '207 partial → fail', err: qlikError('partial', 207), kind: 'fail' },
     { name: 'drift → fail', err: new DriftError('someone changed it'), kind: 'fail' },
   ])('$name', ({ err, kind, delay }) => {
-    const action = classifyFailure(err, alice, noJitter);
+    const action = classifyFailure(err, qlikRoles, alice, noJitter);
     expect(action.kind).toBe(kind);
     if (action.kind === 'later' && delay !== undefined) expect(action.delayMs).toBe(delay);
   });
 
+  it('a request for a target no longer configured fails at once, saying so', () => {
+    const action = classifyFailure(
+      new UnknownTargetError({ kind: 'qlik-roles', instance: 'eu' }),
+      undefined,
+      alice,
+    );
+    expect(action.kind === 'fail' && action.message).toMatch(/not configured for qlik-roles on "eu"/);
+  });
+
+  it('an error no target claims is retried', () => {
+    const unclaimed = { classifyError: () => undefined };
+    expect(classifyFailure(qlikError('forbidden', 403), unclaimed, alice).kind).toBe('retry');
+  });
+
   it('a 404 says who no longer exists, in words for the requester', () => {
-    const action = classifyFailure(qlikError('not-found', 404, { method: 'GET' }), alice, noJitter);
+    const action = classifyFailure(
+      qlikError('not-found', 404, { method: 'GET' }),
+      qlikRoles,
+      alice,
+      noJitter,
+    );
     expect(action).toMatchObject({ kind: 'fail' });
     expect(action.kind === 'fail' && action.message).toMatch(
       /^Qlik says the user alice \(alice@corp\.example\) no longer exists \(404 Not Found\)/,
     );
     const group = classifyFailure(
       qlikError('not-found', 404),
+      qlikRoles,
       { who: 'group Finance', kind: 'group' },
       noJitter,
     );
@@ -76,18 +102,23 @@ describe('classifyFailure', () => {
   });
 
   it("a 403 carries Qlik's own title and detail", () => {
-    const action = classifyFailure(qlikError('forbidden', 403), alice, noJitter);
+    const action = classifyFailure(qlikError('forbidden', 403), qlikRoles, alice, noJitter);
     expect(action.kind === 'fail' && action.message).toMatch(/403 Forbidden: Some title — Some detail/);
   });
 
   it('429 delays are jittered a little so blocked jobs do not return in the same instant', () => {
-    const a = classifyFailure(qlikError('rate-limited', 429, { retryAfterMs: 1000 }), alice, () => 0.99);
+    const a = classifyFailure(
+      qlikError('rate-limited', 429, { retryAfterMs: 1000 }),
+      qlikRoles,
+      alice,
+      () => 0.99,
+    );
     expect(a.kind === 'later' && a.delayMs).toBeGreaterThan(1000);
     expect(a.kind === 'later' && a.delayMs).toBeLessThan(1300);
   });
 
   it('exhausted retries: the last reason plus what to do', () => {
-    expect(exhaustedMessage('Qlik Cloud had an internal problem (503).', 8)).toMatch(
+    expect(exhaustedMessage('Qlik Cloud had an internal problem (503).', 8, QLIK_ROLES_WORDS)).toMatch(
       /tried 8 times and gave up; check the roles/,
     );
   });

@@ -5,7 +5,7 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
-import type { Principal, RequestState, RoleChangeRequest } from '../../src/domain/request.ts';
+import type { Principal, RequestState, RoleChangeRequest, TargetRef } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient, type QlikClientOptions } from '../../src/qlik/index.ts';
 import { enqueueApply, openQueues, type Queues } from '../../src/queue/queues.ts';
@@ -16,6 +16,8 @@ import { SlackNotifier } from '../../src/slack/notifier.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { PrincipalLock } from '../../src/store/principal-lock.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
+import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
+import { TargetRegistry } from '../../src/targets/registry.ts';
 import type { WorkerContext } from '../../src/worker/context.ts';
 import { type RunningWorker, startWorker, type WorkerDeps } from '../../src/worker/index.ts';
 import { workerKeys } from '../../src/worker/keys.ts';
@@ -36,6 +38,8 @@ export interface Harness {
   lock: PrincipalLock;
   queues: Queues;
   qlik: QlikClient;
+  /** The one qlik-roles target (instance `default`) over `qlik`. */
+  targets: TargetRegistry;
   messenger: SlackMessenger;
   /** The Slack Notifier over `messenger`, which the worker is given. */
   notifier: SlackNotifier;
@@ -59,6 +63,10 @@ export interface RequestInput {
   role: string;
   durationMs?: number;
   extends?: string;
+  /** The target recorded on the request (none, as requests before targets were, when absent). */
+  targetRef?: TargetRef;
+  /** The simulator whose role `role` names (default: the harness's own). */
+  roleSim?: QlikSimulator;
 }
 
 export async function createHarness(opts: {
@@ -90,6 +98,7 @@ export async function createHarness(opts: {
     retryBaseDelayMs: 20,
     ...opts.qlik,
   });
+  const targets = new TargetRegistry([new QlikRolesTarget({ instance: 'default', qlik })]);
   const web = new WebClient(BOT_TOKEN, {
     slackApiUrl: slack.apiUrl,
     retryConfig: { retries: 0 },
@@ -120,13 +129,14 @@ export async function createHarness(opts: {
     lock,
     queues,
     qlik,
+    targets,
     messenger,
     notifier,
     async start(extra = {}) {
       const w = await startWorker({
         config,
         logger,
-        qlik,
+        targets,
         store,
         audit,
         lock,
@@ -141,7 +151,7 @@ export async function createHarness(opts: {
       return w;
     },
     async approved(input, o = {}) {
-      const role = sim.tenant.roleByName(input.role);
+      const role = (input.roleSim ?? sim).tenant.roleByName(input.role);
       if (!role) throw new Error(`no role ${input.role} in the sim tenant`);
       const now = Date.now();
       const created = await store.create(
@@ -154,6 +164,7 @@ export async function createHarness(opts: {
           approvalsRequired: 1,
           ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
           ...(input.extends === undefined ? {} : { extends: input.extends }),
+          ...(input.targetRef === undefined ? {} : { targetRef: input.targetRef }),
         },
         now,
         { time: now, actor: REQUESTER, action: 'requested', outcome: 'pending' },
@@ -219,7 +230,7 @@ export function groupTarget(sim: QlikSimulator, id: string): Principal {
 /** A WorkerContext over the harness, to call processors (e.g. the reconciler) directly. */
 export function workerContext(h: Harness): WorkerContext {
   return {
-    qlik: h.qlik,
+    targets: h.targets,
     store: h.store,
     audit: h.audit,
     lock: h.lock,

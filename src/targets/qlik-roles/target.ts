@@ -1,0 +1,251 @@
+// Owns Qlik Cloud tenant roles as an access target: a user's or group's DIRECT roles (`assignedRoles`; roles through
+// groups are read, never written). A change is fetch → append or remove → replace the whole list (Qlik has no ETag
+// and no add-one-role call) → read back to verify; the caller's per-principal lock keeps two changes from
+// interleaving. Which tenant is this instance's QlikClient.
+import { describeTarget } from '../../domain/request.ts';
+import type { HoldersPage, QlikClient } from '../../qlik/index.ts';
+import { DriftError } from '../errors.ts';
+import type {
+  AccessChange,
+  AccessTarget,
+  AppliedChange,
+  ApplyOptions,
+  EndedGrant,
+  EndOptions,
+  Entitlement,
+  EntitlementQuery,
+  EntitlementRef,
+  EntitlementResult,
+  ErrorAction,
+  ErrorSubject,
+  Holder,
+  HoldersSummary,
+  Holdings,
+  PrincipalQuery,
+  PrincipalRef,
+  PrincipalResult,
+  TargetWords,
+} from '../types.ts';
+import { classifyQlikError, isNotFound } from './failures.ts';
+import { findPrincipal, userHoldings } from './principals.ts';
+import { applyOutcome, isAsAsked, nextDirectRoles, type RoleRef, roleNames } from './role-list.ts';
+
+export const QLIK_ROLES_KIND = 'qlik-roles';
+
+/** Qlik's system group every user is in; group listings leave it out, so who-has asks for it on its own. */
+export const EVERYONE_GROUP_ID = '000000000000000000000001';
+
+/** The Qlik calls this target makes. */
+export type QlikRolesApi = Pick<
+  QlikClient,
+  | 'findUsersByEmail'
+  | 'findGroupByName'
+  | 'getUser'
+  | 'getGroup'
+  | 'replaceUserRoles'
+  | 'replaceGroupRoles'
+  | 'findRole'
+  | 'listRoles'
+  | 'usersWithRolePage'
+  | 'usersWithRoleAll'
+  | 'usersWithRoleThroughGroupsPage'
+  | 'groupsWithRolePage'
+>;
+
+export interface QlikRolesTargetOptions {
+  /** The configured tenant's name; `default` for the single configured one. */
+  instance: string;
+  /** The client of that tenant. */
+  qlik: QlikRolesApi;
+}
+
+/** How the worker's messages name Qlik and where to check by hand. */
+export const QLIK_ROLES_WORDS: TargetWords = {
+  system: 'Qlik',
+  checkByHand: 'the roles in the Qlik Management Console',
+};
+
+/** How many holders the summary lists by name. */
+const SUMMARY_LISTED = 20;
+
+export class QlikRolesTarget implements AccessTarget {
+  readonly kind = QLIK_ROLES_KIND;
+  readonly instance: string;
+  readonly words = QLIK_ROLES_WORDS;
+  readonly #qlik: QlikRolesApi;
+
+  constructor(opts: QlikRolesTargetOptions) {
+    this.instance = opts.instance;
+    this.#qlik = opts.qlik;
+  }
+
+  resolvePrincipal(query: PrincipalQuery): Promise<PrincipalResult> {
+    return findPrincipal(this.#qlik, query);
+  }
+
+  async resolveEntitlement(query: EntitlementQuery): Promise<EntitlementResult> {
+    if (query.resource !== undefined)
+      return {
+        ok: false,
+        code: 'unsupported',
+        suggestions: [],
+        message: `Qlik tenant roles are not given in a ${query.resource.kind}; leave out "${query.resource.kind}:${query.resource.name}".`,
+      };
+    const found = await this.#qlik.findRole(query.name);
+    if (found.role) return { ok: true, entitlement: { id: found.role.id, name: found.role.name } };
+    const s = found.suggestions;
+    const hint =
+      s.length === 0
+        ? ''
+        : ` Did you mean ${s.length === 1 ? s[0] : `${s.slice(0, -1).join(', ')} or ${s.at(-1)}`}?`;
+    return {
+      ok: false,
+      code: 'not-found',
+      suggestions: s,
+      message: `Qlik has no role "${query.name}".${hint}`,
+    };
+  }
+
+  async listEntitlements(opts: { refresh?: boolean } = {}): Promise<Entitlement[]> {
+    const roles = await this.#qlik.listRoles(opts.refresh ? { refresh: true } : {});
+    return roles.map((r) => ({
+      id: r.id,
+      name: r.name,
+      custom: r.type === 'custom',
+      ...(r.description ? { description: r.description } : {}),
+    }));
+  }
+
+  async readHoldings(principal: PrincipalRef): Promise<Holdings> {
+    if (principal.kind === 'user') return userHoldings(await this.#qlik.getUser(principal.id));
+    const g = await this.#qlik.getGroup(principal.id);
+    return { direct: g.assignedRoles.map((r) => ({ id: r.id, name: r.name })), inherited: [] };
+  }
+
+  /** A principal's assignedRoles are one list: every change to it, whatever the role, takes the same lock. */
+  lockKey(change: AccessChange): string {
+    return `${change.principal.kind}:${change.principal.id}`;
+  }
+
+  async applyChange(change: AccessChange, opts: ApplyOptions): Promise<AppliedChange> {
+    const { principal, entitlement: role, action } = change;
+    const current = await this.#readDirect(principal);
+    const plan = nextDirectRoles(current, action, role);
+    const beforeNow = roleNames(current);
+    let after = beforeNow;
+    if (plan.changed) {
+      const planned = roleNames(plan.ids.map((id) => current.find((r) => r.id === id) ?? role));
+      // Recorded BEFORE the write: a crash after the PATCH must still know this change made it.
+      await opts.beforeWrite({ before: beforeNow, after: planned });
+      opts.signal.throwIfAborted(); // the lock expired under us: another worker may be writing
+      await this.#writeDirect(principal, plan.ids);
+      const fresh = await this.#readDirect(principal);
+      if (!isAsAsked(fresh, action, role)) {
+        const who = describeTarget(principal);
+        const state = action === 'grant' ? 'still lacks' : 'still has';
+        throw new DriftError(
+          `Qlik accepted the change, but reading ${who} back shows they ${state} ${role.name}: someone changed their roles at the same time. Check them in the Qlik Management Console and file the request again if it is still needed.`,
+        );
+      }
+      after = roleNames(fresh);
+    }
+    const { before, changed } = applyOutcome({
+      wroteNow: plan.changed,
+      beforeNow,
+      action,
+      roleName: role.name,
+      ...(opts.earlier ? { snapshot: opts.earlier } : {}),
+    });
+    return { before, after, changed };
+  }
+
+  async endGrant(grant: AccessChange, opts: EndOptions): Promise<EndedGrant> {
+    const { principal, entitlement: role } = grant;
+    let current: RoleRef[];
+    try {
+      current = await this.#readDirect(principal);
+    } catch (err) {
+      if (isNotFound(err)) return { outcome: 'principal-gone' };
+      throw err;
+    }
+    const before = roleNames(current);
+    const plan = nextDirectRoles(current, 'revoke', role);
+    if (!plan.changed) {
+      // Gone already: by an earlier attempt of this end (its snapshot says so) or by someone else.
+      if (opts.earlier?.includes(role.name))
+        return { outcome: 'removed', before: opts.earlier, after: before };
+      return { outcome: 'already-gone', before, after: before };
+    }
+    await opts.beforeWrite(before);
+    opts.signal.throwIfAborted(); // the lock expired under us: another worker may be writing
+    await this.#writeDirect(principal, plan.ids);
+    const fresh = await this.#readDirect(principal);
+    if (fresh.some((r) => r.id === role.id))
+      throw new DriftError(
+        `Qlik accepted the removal of ${role.name}, but reading ${describeTarget(principal)} back shows it is still there: someone changed their roles at the same time.`,
+      );
+    return { outcome: 'removed', before, after: roleNames(fresh) };
+  }
+
+  async holdersSummary(entitlement: EntitlementRef): Promise<HoldersSummary> {
+    const name = entitlement.name;
+    const [direct, viaGroups, groups, everyone] = await Promise.all([
+      this.#qlik.usersWithRolePage(name),
+      this.#qlik.usersWithRoleThroughGroupsPage(name),
+      this.#qlik.groupsWithRolePage(name),
+      // If Qlik won't say about the Everyone group, the answer just doesn't mention it rather than failing.
+      this.#qlik.getGroup(EVERYONE_GROUP_ID).then(
+        (g) => g.assignedRoles.some((r) => r.name === name),
+        () => undefined,
+      ),
+    ]);
+    return {
+      direct: { total: direct.total, first: direct.users.slice(0, SUMMARY_LISTED).map(holder) },
+      inherited: { total: viaGroups.total },
+      groups: { total: groups.total, first: groups.groups.map((g) => ({ name: g.name })) },
+      ...(everyone === undefined ? {} : { heldByEveryone: everyone }),
+      resume: direct,
+    };
+  }
+
+  async *holders(entitlement: EntitlementRef, resume?: unknown): AsyncIterable<Holder> {
+    const start = isHoldersPage(resume) ? resume : undefined;
+    for await (const u of this.#qlik.usersWithRoleAll(entitlement.name, start)) yield holder(u);
+  }
+
+  classifyError(err: unknown, subject: ErrorSubject, random?: () => number): ErrorAction | undefined {
+    return classifyQlikError(err, subject, random);
+  }
+
+  /** The principal's DIRECT roles only: for a user, `assignedRoles` (never roles through groups). */
+  async #readDirect(principal: PrincipalRef): Promise<RoleRef[]> {
+    const p =
+      principal.kind === 'user'
+        ? await this.#qlik.getUser(principal.id)
+        : await this.#qlik.getGroup(principal.id);
+    return p.assignedRoles.map((r) => ({ id: r.id, name: r.name }));
+  }
+
+  async #writeDirect(principal: PrincipalRef, ids: string[]): Promise<void> {
+    if (principal.kind === 'user') await this.#qlik.replaceUserRoles(principal.id, ids);
+    else await this.#qlik.replaceGroupRoles(principal.id, ids);
+  }
+}
+
+function holder(u: {
+  id: string;
+  name?: string | undefined;
+  email?: string | undefined;
+  status?: string | undefined;
+}): Holder {
+  return {
+    id: u.id,
+    ...(u.name ? { name: u.name } : {}),
+    ...(u.email ? { email: u.email } : {}),
+    ...(u.status ? { status: u.status } : {}),
+  };
+}
+
+function isHoldersPage(v: unknown): v is HoldersPage {
+  return typeof v === 'object' && v !== null && Array.isArray((v as HoldersPage).users);
+}

@@ -1,0 +1,242 @@
+// Owns the one interface every kind of access implements (tenant roles today; space roles, invites and Mode groups
+// next): find who access is for and what is asked, read what they hold, change it safely and end a grant, list who
+// holds something, and say how a failure should be handled. The worker and, later, the app speak only this; each
+// implementation lives in its own folder under src/targets/ and is the only code that knows its system's API.
+//
+// Words: a principal (a user or a group) holds entitlements (a role, a space role, a group membership); an
+// entitlement may be scoped to a resource (a space, a collection). Holdings are named by the entitlement's name, as
+// people read them, because snapshots and results are recorded on the request in those words.
+import type { ResourceRef, RoleAction } from '../domain/request.ts';
+
+/** Who access is for, as the target knows them. `id` is the target system's own id. */
+export interface PrincipalRef {
+  kind: 'user' | 'group';
+  id: string;
+  name: string;
+  /** Users only, when the system knows it. */
+  email?: string;
+}
+
+/** How a person names a principal: a user by email, a group by its exact name. */
+export type PrincipalQuery =
+  | {
+      kind: 'user';
+      email: string;
+      /** A name to show when the system has none for the user (e.g. the name on the requester's chat profile). */
+      fallbackName?: string;
+    }
+  | { kind: 'group'; name: string };
+
+/**
+ * What a person asked for, as typed: an entitlement's name and, for targets with resources, the resource's kind and
+ * name (e.g. `Can view` in space `Finance Reports`).
+ */
+export interface EntitlementQuery {
+  name: string;
+  resource?: { kind: string; name: string };
+}
+
+/** One thing a principal can hold, by the target system's id and the name people read. */
+export interface EntitlementRef {
+  id: string;
+  /** The name as the system spells it (canonical case). */
+  name: string;
+  /** The resource it is scoped to, for targets that have them (a space role is held in one space). */
+  resource?: ResourceRef;
+}
+
+/** An entitlement as the target offers it, for listings such as `/qlik roles`. */
+export interface Entitlement extends EntitlementRef {
+  /** Made by the system's admins rather than built in (Qlik's custom roles). */
+  custom?: boolean;
+  description?: string;
+}
+
+/** What a principal holds now: directly, and through the groups it is in (which a change never touches). */
+export interface Holdings {
+  direct: EntitlementRef[];
+  inherited: { via: string; entitlements: EntitlementRef[] }[];
+}
+
+/** A principal found, with what it holds now and its status in the system (active, invited, disabled…). */
+export interface ResolvedPrincipal {
+  principal: PrincipalRef;
+  holdings: Holdings;
+  status?: string;
+}
+
+/** A lookup that failed in a way a person can act on: a code for the caller, a sentence for the person. */
+export interface LookupRefusal {
+  ok: false;
+  /** `unsupported`: the target has no such kind of resource (e.g. a space for tenant roles). */
+  code: 'not-found' | 'ambiguous' | 'unsupported';
+  /** Written for the person who asked: what went wrong and what to do instead. */
+  message: string;
+}
+
+export type PrincipalResult = ({ ok: true } & ResolvedPrincipal) | LookupRefusal;
+
+export type EntitlementResult =
+  | { ok: true; entitlement: EntitlementRef }
+  | (LookupRefusal & {
+      /** The closest names the target offers (up to 3), best first. */
+      suggestions: string[];
+    });
+
+/** One change: grant or revoke one entitlement of one principal. */
+export interface AccessChange {
+  action: RoleAction;
+  principal: PrincipalRef;
+  entitlement: EntitlementRef;
+}
+
+/** Holdings before and after a write, by name: what the request records. */
+export interface HoldingsSnapshot {
+  before: string[];
+  after: string[];
+}
+
+export interface ApplyOptions {
+  /**
+   * What an earlier attempt of the same change recorded just before its write (its `before`), when one did: a
+   * re-run after a crash between the write and its record then still reports that this change made it.
+   */
+  earlier?: { before: string[] };
+  /**
+   * Called once, after the fresh read and before the write, with the holdings now and as planned; only when a write
+   * is needed. The caller records it (a crash after the write must still know what this change did) and may throw
+   * to stop before anything is written (e.g. the worker is shutting down).
+   */
+  beforeWrite(planned: HoldingsSnapshot): Promise<void>;
+  /** Aborted when the caller's lock on the change was lost: the target checks it right before writing. */
+  signal: AbortSignal;
+}
+
+export interface AppliedChange extends HoldingsSnapshot {
+  /** This change made the principal as asked (now, or in an earlier attempt that `earlier` recorded). */
+  changed: boolean;
+}
+
+export interface EndOptions {
+  /** The holdings an earlier attempt of this end recorded just before its write, when one did. */
+  earlier?: string[];
+  /** As for apply: called once before the write with the holdings before it; may throw to stop. */
+  beforeWrite(before: string[]): Promise<void>;
+  signal: AbortSignal;
+}
+
+/**
+ * How ending a grant went. `removed`: the entitlement is gone because of this end (now, or by an earlier attempt
+ * that `earlier` recorded). `already-gone`: someone else removed it. `principal-gone`: the principal no longer
+ * exists in the system, so nothing was left to remove.
+ */
+export type EndedGrant =
+  | ({ outcome: 'removed' } & HoldingsSnapshot)
+  | ({ outcome: 'already-gone' } & HoldingsSnapshot)
+  | { outcome: 'principal-gone' };
+
+/** One holder in a listing. */
+export interface Holder {
+  id: string;
+  /** As the system has it; may be empty. */
+  name?: string;
+  email?: string;
+  status?: string;
+}
+
+/** The first page of who holds an entitlement, with totals: the who-has answer. */
+export interface HoldersSummary {
+  /** Users holding it directly: how many, and the first of them. */
+  direct: { total: number; first: Holder[] };
+  /** Users holding it only through a group. */
+  inherited: { total: number };
+  /** Groups holding it directly: how many, and the first of them. */
+  groups: { total: number; first: { name: string }[] };
+  /** Whether the group every user is in holds it (Qlik's Everyone); absent when the system would not say. */
+  heldByEveryone?: boolean;
+  /** Where `holders` carries on without reading the first page again; opaque to the caller. */
+  resume?: unknown;
+}
+
+/** How a caller should handle a failure the target raised. */
+export type ErrorAction =
+  | { kind: 'later'; delayMs: number; reason: string }
+  | { kind: 'retry'; reason: string; message: string }
+  | { kind: 'fail'; message: string };
+
+/** What a failure message says about the principal. */
+export interface ErrorSubject {
+  /** How people read the principal, e.g. `alice (alice@corp.example)` or `group Finance`. */
+  who: string;
+  kind: 'user' | 'group';
+}
+
+/** Words the generic worker and app put into their messages about this target. */
+export interface TargetWords {
+  /** The system as people call it, e.g. `Qlik`. */
+  system: string;
+  /** What a person checks by hand when the bot gave up, e.g. `the roles in the Qlik Management Console`. */
+  checkByHand: string;
+}
+
+/**
+ * One configured instance of one kind of access (e.g. tenant roles of one Qlik tenant). Changes to one principal
+ * are serialised by the caller with the lock named by `lockKey`; the target never locks itself.
+ */
+export interface AccessTarget {
+  /** The kind of access, e.g. `qlik-roles`: what `TargetRef.kind` names. */
+  readonly kind: string;
+  /** The configured instance (a tenant), `default` for the single configured one: what `TargetRef.instance` names. */
+  readonly instance: string;
+  /** Words for messages about this target. */
+  readonly words: TargetWords;
+
+  /** Finds a user by email or a group by name, with what it holds now and its status. */
+  resolvePrincipal(query: PrincipalQuery): Promise<PrincipalResult>;
+
+  /**
+   * Finds what was asked: an entitlement by the name a person typed (any case) and its resource where the target has
+   * them, with the closest names when there is none.
+   */
+  resolveEntitlement(query: EntitlementQuery): Promise<EntitlementResult>;
+
+  /** Every entitlement the target offers (in `resource`, for targets with resources); cached unless `refresh`. */
+  listEntitlements(opts?: { refresh?: boolean; resource?: ResourceRef }): Promise<Entitlement[]>;
+
+  /** What the principal holds now (in `resource`, for targets with resources), read fresh from the system. */
+  readHoldings(principal: PrincipalRef, resource?: ResourceRef): Promise<Holdings>;
+
+  /**
+   * The key of the lock that serialises changes like this one within this target instance (e.g. `user:<id>`, or
+   * per (space, principal)). The caller adds the target's kind and instance, so keys of two instances never meet.
+   */
+  lockKey(change: AccessChange): string;
+
+  /**
+   * Makes the principal as the change asks, idempotently, under the caller's lock: read fresh, and when a write is
+   * needed call `beforeWrite`, write, and read back to verify. Only direct holdings are touched. Throws when the
+   * read-back disagrees or the system refuses; `classifyError` says what to do about it.
+   */
+  applyChange(change: AccessChange, opts: ApplyOptions): Promise<AppliedChange>;
+
+  /**
+   * Ends a grant the caller has decided this grant owns (it added the entitlement): removes exactly that
+   * entitlement, as applyChange does a revoke, and says how it went. Throws like applyChange.
+   */
+  endGrant(grant: AccessChange, opts: EndOptions): Promise<EndedGrant>;
+
+  /** The first page of who holds the entitlement, with totals. */
+  holdersSummary(entitlement: EntitlementRef): Promise<HoldersSummary>;
+
+  /**
+   * Every direct holder, each once, read page by page as the caller consumes them (for a CSV of any size). Pass
+   * the summary's `resume` to spend no request on the first page twice.
+   */
+  holders(entitlement: EntitlementRef, resume?: unknown): AsyncIterable<Holder>;
+
+  /**
+   * How to handle an error this target raised: come back later (rate limit; the change was not made), retry with
+   * backoff, or fail with a message for the requester. `undefined` for an error that is not the target's.
+   */
+  classifyError(err: unknown, subject: ErrorSubject, random?: () => number): ErrorAction | undefined;
+}
