@@ -46,7 +46,8 @@ const MINUTE = 60_000;
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const clock = installClock(CLOCK_START);
-// Request ids come from Math.random: seeded, so a re-capture of the same version names the same requests.
+// Request ids come from Math.random: seeded, so a re-capture starts with the same ids (later ones drift, as other
+// callers of Math.random interleave differently); the fixture is captured once per version and committed.
 Math.random = mulberry32(20260601);
 
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
