@@ -119,6 +119,16 @@ try {
   );
   await approvalMessage(extension!);
 
+  const revokeNow = await file(
+    app.driver,
+    U.dan,
+    'grant pablo@corp.example DataServicesContributor for 2h because quarter close',
+  );
+  const revokeNowApproval = await approvalMessage(revokeNow);
+  await click(app.driver, U.bob, revokeNowApproval, 'approve');
+  await waitState(revokeNow, 'applied');
+  const revokeNowReply = await resultReply(revokeNowApproval, 'revoke_now');
+
   // Qlik answers 503 to olga's PATCH: the snapshot is recorded, the write fails, the job waits for its retry.
   sim.injectFault({ method: 'PATCH', path: userPath('olga@corp.example'), status: 503, times: Infinity });
   const applying = await file(app.driver, U.dan, 'grant olga@corp.example DataAdmin because reporting');
@@ -175,96 +185,118 @@ try {
   const approved = await file(app.driver, U.dan, 'grant zoe@corp.example DataAdmin because reporting');
   await click(app.driver, U.bob, await approvalMessage(approved), 'approve');
   await waitState(approved, 'approved');
+
+  // Decided by the old bot with no worker to tell the requester: the notification job waits.
+  const deniedLate = await file(app.driver, U.dan, 'grant uma@corp.example Steward because curiosity');
+  await click(app.driver, U.bob, await approvalMessage(deniedLate), 'deny');
+  await waitState(deniedLate, 'denied');
+
+  // "Revoke now" pressed on the old bot: the press is claimed and its job waits.
+  await click(app.driver, U.alice, revokeNowReply, 'revoke_now');
+  await until(
+    'the Revoke now job',
+    async () => (await queues.roleChanges.getJob(jobIds.revokeGrant(revokeNow, 'manual')))?.getState(),
+    (s) => s === 'waiting',
+  );
   await app.bot.stop(5_000);
   const capturedAt = clock.now();
 
   // ---- what each request is now, and what it must end as once the next version has run it
-  const entry = (
-    id: string,
-    label: string,
-    then: UpgradeManifest['requests'][number]['then'],
-    endsAs: string,
-    qlik?: { email: string; role: string; holds: boolean },
-  ) => ({ id, label, then, endsAs, ...(qlik ? { qlik } : {}) });
-  const planned = [
-    entry(expiring, 'pending, past its TTL soon after the upgrade', { kind: 'expire' }, 'expired', {
-      email: 'grace@corp.example',
-      role: 'DataAdmin',
-      holds: false,
-    }),
-    entry(
-      pending0,
-      'pending, 0 of 2 approvals',
-      { kind: 'approve', by: [U.alice, U.bob] },
-      'expired-revoked',
-      {
-        email: 'frank@corp.example',
-        role: 'TenantAdmin',
-        holds: false,
-      },
-    ),
-    entry(pending1, 'pending, 1 of 2 approvals', { kind: 'approve', by: [U.bob] }, 'expired-revoked', {
-      email: 'tess@corp.example',
-      role: 'TenantAdmin',
-      holds: false,
-    }),
-    entry(pendingRevoke, 'pending revoke', { kind: 'approve', by: [U.alice] }, 'applied', {
-      email: 'sanjay@corp.example',
-      role: 'ManagedSpaceCreator',
-      holds: false,
-    }),
-    entry(
-      extension!,
-      'pending Extend of an applied time-bound grant',
-      { kind: 'approve', by: [U.alice] },
-      'expired-revoked',
-      {
-        email: 'liam@corp.example',
-        role: 'AutomationCreator',
-        holds: false,
-      },
-    ),
-    entry(approved, 'approved, apply job waiting (no worker)', { kind: 'run' }, 'applied', {
-      email: 'zoe@corp.example',
-      role: 'DataAdmin',
-      holds: true,
-    }),
-    entry(
-      applying,
-      'applying with a before-snapshot, apply job delayed for a retry',
-      { kind: 'run' },
-      'applied',
-      {
-        email: 'olga@corp.example',
-        role: 'DataAdmin',
-        holds: true,
-      },
-    ),
-    entry(
-      timeBound,
-      'applied time-bound grant, revoke job delayed',
-      { kind: 'revoke-due' },
-      'expired-revoked',
-      {
-        email: 'frank@corp.example',
-        role: 'DataSpaceCreator',
-        holds: false,
-      },
-    ),
-    entry(
-      extended,
-      'applied time-bound grant with an Extend pending',
-      { kind: 'revoke-due' },
-      'expired-revoked',
-    ),
-    entry(denied, 'denied', { kind: 'none' }, 'denied'),
-    entry(failed, 'failed (Qlik refused)', { kind: 'none' }, 'failed'),
-    entry(revoked, 'revoked with Revoke now', { kind: 'none' }, 'revoked', {
-      email: 'kaja@corp.example',
-      role: 'AnalyticsAdmin',
-      holds: false,
-    }),
+  type Planned = Omit<UpgradeManifest['requests'][number], 'state' | 'approvals' | 'approvalsRequired'>;
+  const job = (queue: string, id: string) => ({ queue, id });
+  const qlik = (email: string, role: string, holds: boolean) => ({ email, role, holds });
+  const planned: Planned[] = [
+    {
+      id: expiring,
+      label: 'pending, past its TTL soon after the upgrade',
+      next: { kind: 'expire' },
+      endsAs: 'expired',
+      qlik: qlik('grace@corp.example', 'DataAdmin', false),
+    },
+    {
+      id: pending0,
+      label: 'pending, 0 of 2 approvals',
+      next: { kind: 'approve', by: [U.alice, U.bob] },
+      endsAs: 'expired-revoked',
+      qlik: qlik('frank@corp.example', 'TenantAdmin', false),
+    },
+    {
+      id: pending1,
+      label: 'pending, 1 of 2 approvals',
+      next: { kind: 'approve', by: [U.bob] },
+      endsAs: 'expired-revoked',
+      qlik: qlik('tess@corp.example', 'TenantAdmin', false),
+    },
+    {
+      id: pendingRevoke,
+      label: 'pending revoke',
+      next: { kind: 'approve', by: [U.alice] },
+      endsAs: 'applied',
+      qlik: qlik('sanjay@corp.example', 'ManagedSpaceCreator', false),
+    },
+    {
+      id: extension!,
+      label: 'pending Extend of an applied time-bound grant',
+      next: { kind: 'approve', by: [U.alice] },
+      endsAs: 'expired-revoked',
+      qlik: qlik('liam@corp.example', 'AutomationCreator', false),
+    },
+    {
+      id: approved,
+      label: 'approved, apply job waiting (no worker)',
+      next: { kind: 'run', jobs: [job('role-changes', jobIds.apply(approved))] },
+      endsAs: 'applied',
+      qlik: qlik('zoe@corp.example', 'DataAdmin', true),
+    },
+    {
+      id: applying,
+      label: 'applying with a before-snapshot, apply job delayed for a retry',
+      next: { kind: 'run', jobs: [job('role-changes', jobIds.apply(applying))] },
+      endsAs: 'applied',
+      qlik: qlik('olga@corp.example', 'DataAdmin', true),
+    },
+    {
+      id: revokeNow,
+      label: 'applied time-bound grant, Revoke now pressed, its job waiting',
+      next: { kind: 'run', jobs: [job('role-changes', jobIds.revokeGrant(revokeNow, 'manual'))] },
+      endsAs: 'revoked',
+      qlik: qlik('pablo@corp.example', 'DataServicesContributor', false),
+    },
+    {
+      id: deniedLate,
+      label: 'denied, the notification to the requester waiting',
+      next: { kind: 'run', jobs: [job('notifications', jobIds.notify(deniedLate, 'decision'))] },
+      endsAs: 'denied',
+    },
+    {
+      id: timeBound,
+      label: 'applied time-bound grant, revoke job delayed',
+      next: { kind: 'revoke-due', jobs: [job('role-changes', jobIds.revokeGrant(timeBound, 'expiry'))] },
+      endsAs: 'expired-revoked',
+      qlik: qlik('frank@corp.example', 'DataSpaceCreator', false),
+    },
+    {
+      id: extended,
+      label: 'applied time-bound grant with an Extend pending',
+      next: { kind: 'revoke-due', jobs: [job('role-changes', jobIds.revokeGrant(extended, 'expiry'))] },
+      endsAs: 'expired-revoked',
+    },
+    { id: denied, label: 'denied', next: { kind: 'none' }, endsAs: 'denied' },
+    { id: failed, label: 'failed (Qlik refused)', next: { kind: 'none' }, endsAs: 'failed' },
+    {
+      id: revoked,
+      label: 'revoked with Revoke now',
+      next: { kind: 'none' },
+      endsAs: 'revoked',
+      qlik: qlik('kaja@corp.example', 'AnalyticsAdmin', false),
+    },
   ];
+  for (const p of planned)
+    for (const j of 'jobs' in p.next ? p.next.jobs : []) {
+      const q = j.queue === 'notifications' ? queues.notifications : queues.roleChanges;
+      const state = await (await q.getJob(j.id))?.getState();
+      if (state !== 'waiting' && state !== 'delayed') throw new Error(`${j.queue}/${j.id} is ${state}`);
+    }
   for (const p of planned) {
     const r = await store.get(p.id);
     if (!r) throw new Error(`${p.id} (${p.label}) is gone`);

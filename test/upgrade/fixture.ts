@@ -19,16 +19,22 @@ export interface UpgradeFixture {
   keys: KeySnapshot[];
 }
 
+/** A BullMQ job the old version queued, by queue name and job id. */
+export interface QueuedJob {
+  queue: string;
+  id: string;
+}
+
 /** How the test moves a request on after the upgrade. */
 export type NextStep =
   /** Approvers press Approve on its approval message. */
   | { kind: 'approve'; by: string[] }
-  /** Its job is queued already: the new worker runs it. */
-  | { kind: 'run' }
+  /** Its jobs are queued already (waiting or delayed): the new worker runs them to completion. */
+  | { kind: 'run'; jobs: QueuedJob[] }
   /** The reconciler expires it once its TTL has passed. */
   | { kind: 'expire' }
-  /** Its delayed revoke job ends it once its time has come. */
-  | { kind: 'revoke-due' }
+  /** Its delayed revoke job (queued by the old version) ends it once its time has come. */
+  | { kind: 'revoke-due'; jobs: QueuedJob[] }
   /** Finished: nothing may change. */
   | { kind: 'none' };
 
@@ -42,7 +48,7 @@ export interface UpgradeManifest {
     state: string;
     approvals: number;
     approvalsRequired: number;
-    then: NextStep;
+    next: NextStep;
     endsAs: string;
     /** What Qlik must show at the end. */
     qlik?: { email: string; role: string; holds: boolean };
