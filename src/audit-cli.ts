@@ -1,4 +1,4 @@
-// Owns the audit export (SPEC §4): `npm run audit -- --since 7d --format csv|jsonl [--out file]` (in the image:
+// Owns the audit export (README, "How it works" → Audit): `npm run audit -- --since 7d --format csv|jsonl [--out file]` (in the image:
 // `node dist/audit-cli.js …`) streams the audit stream's events, oldest first, as CSV (with a header row) or JSON
 // lines. It needs only REDIS_URL and QUEUE_PREFIX — no Slack or Qlik configuration — so an auditor can run it
 // anywhere the Redis is reachable. An export that cannot be right says so and exits non-zero: a prefix with no

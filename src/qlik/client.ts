@@ -1,4 +1,4 @@
-// Owns the Qlik Cloud operations the bot needs (SPEC §1, §3): find users and groups, read the tenant's roles,
+// Owns the Qlik Cloud operations the bot needs (README, "The `/qlik` command" and "How it works"): find users and groups, read the tenant's roles,
 // list who holds a role, replace a principal's direct roles, and check the bot's own credential. One instance per
 // tenant credential: it holds the connection pool, the per-tier rate limits and the role cache.
 import type { z } from 'zod';

@@ -1,4 +1,4 @@
-// Owns the Qlik rate budget shared by every process that uses one credential (SPEC §6: many bot and worker
+// Owns the Qlik rate budget shared by every process that uses one credential (README, "Scale out": many bot and worker
 // replicas, one API key). Qlik counts per credential and tier and blocks the whole tier after a 429, so the
 // buckets live in Redis: one hash per tier per credential, changed only by one Lua script that refills by Redis
 // TIME (never the callers' clocks). A caller either takes a token or reserves the next free one and sleeps until

@@ -1,6 +1,6 @@
 // Owns Redis connections: the one factory every module uses, so options stay consistent (BullMQ workers need
 // maxRetriesPerRequest: null; commands issued by the bot fail fast instead), and the one reader of REDIS_URL for
-// the deployments SPEC §6 names — a single node (redis://, rediss://), Sentinel (redis+sentinel://) or Cluster
+// the deployments the README names ("Scale out") — a single node (redis://, rediss://), Sentinel (redis+sentinel://) or Cluster
 // (redis+cluster://). Passwords never reach an error or a log: use redactRedisUrl() to show a URL.
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { backoffDelay, NO_JITTER } from '../retry.ts';

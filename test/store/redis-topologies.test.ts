@@ -1,4 +1,4 @@
-// The bot on the Redis deployments SPEC §6 names besides a single node, against real throwaway servers: a 3-master
+// The bot on the Redis deployments the README names ("Scale out") besides a single node, against real throwaway servers: a 3-master
 // Redis Cluster (hash-tag prefix, so every key lands in one slot) and a master watched by a Sentinel. For each, the
 // request store and audit log (Lua scripts with audit events), the principal lock (exclusion, and the pub/sub wake of
 // a waiter), a BullMQ round trip through openQueues and a Worker on a blocking connection, the audit export CLI, and
