@@ -1,5 +1,6 @@
-// The shape of an upgrade fixture (fixtures/v<version>.json) and of its manifest (fixtures/v<version>.manifest.json),
-// as scripts/capture-upgrade-fixture.ts writes them and test/upgrade/upgrade.test.ts reads them.
+// The shape of an upgrade fixture (fixtures/<name>.json: v<version>, or a commit such as a12d65d) and of its manifest
+// (fixtures/<name>.manifest.json), as scripts/capture-upgrade-fixture*.ts write them and test/upgrade/upgrade.test.ts
+// reads them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeySnapshot } from './redis-snapshot.ts';
@@ -55,10 +56,11 @@ export interface UpgradeManifest {
   }[];
 }
 
-export function readFixture(version: string): { fixture: UpgradeFixture; manifest: UpgradeManifest } {
+/** Reads fixtures/<name>.json and its manifest, e.g. `v0.1.0` or `a12d65d`. */
+export function readFixture(name: string): { fixture: UpgradeFixture; manifest: UpgradeManifest } {
   const read = (name: string) => JSON.parse(readFileSync(join(FIXTURE_DIR, name), 'utf8')) as unknown;
   return {
-    fixture: read(`v${version}.json`) as UpgradeFixture,
-    manifest: read(`v${version}.manifest.json`) as UpgradeManifest,
+    fixture: read(`${name}.json`) as UpgradeFixture,
+    manifest: read(`${name}.manifest.json`) as UpgradeManifest,
   };
 }

@@ -1,5 +1,5 @@
 // The world an upgrade fixture is captured in and replayed in: the fake Slack workspace, the Qlik simulator's demo
-// tenant, the policy file and the bot's environment. The generator (scripts/capture-upgrade-fixture.ts) and the
+// tenant, the policy file and the bot's environment. The generators (scripts/capture-upgrade-fixture*.ts) and the
 // upgrade test (test/upgrade/upgrade.test.ts) both build it from here, so the replay meets the same people, roles
 // and settings the old version wrote its records with. Deliberately self-contained: it goes through the bot's
 // public entry points only (start(), loadSettings(), the simulators), never through its internals.
