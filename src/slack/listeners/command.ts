@@ -160,6 +160,10 @@ async function run(
     }
     who = found.who;
   }
+  // Until the app routes by tenant (see instanceInput), a command naming one is refused rather than carried out on
+  // the default tenant.
+  const notRoutable = 'tenant' in cmd ? tenantNotRoutableYet(cmd) : undefined;
+  if (notRoutable !== undefined) return refused({ message: notRoutable });
   switch (cmd.kind) {
     case 'grant':
     case 'revoke': {
@@ -229,6 +233,27 @@ async function run(
       return res.ok ? [auditMessage(res.events)] : refused(res);
     }
   }
+}
+
+// ---- several Qlik tenants: the pass-through of `on <tenant>` to the app, wired once the app takes it
+
+/**
+ * The tenant a command names (`on <tenant>`) as the app's `instance` input; empty for the default tenant. To be
+ * spread into the inputs of fileRequest, whoHas, sendHoldersCsv, whois and listRoles once they take `instance`
+ * (the app then refuses a tenant that is not configured).
+ */
+export function instanceInput(cmd: { tenant?: string }): { instance?: string } {
+  return cmd.tenant === undefined ? {} : { instance: cmd.tenant };
+}
+
+/**
+ * Why a command naming a tenant can't be carried out while the app takes no `instance`; undefined when it names
+ * none. Goes away once instanceInput is passed to the app.
+ */
+export function tenantNotRoutableYet(cmd: { tenant?: string }): string | undefined {
+  if (cmd.tenant === undefined) return undefined;
+  const on = `\`on ${truncate(cmd.tenant, 32)}\``;
+  return `I can't act on another tenant yet, so nothing was done. Leave out ${on} to use the default tenant.`;
 }
 
 /**
