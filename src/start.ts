@@ -85,9 +85,11 @@ export async function start(
     );
   }
   const client = createWebClient(config.slack, logger);
-  const messenger = new SlackMessenger(client, logger);
+  // With several tenants, messages name the tenant of each request and answer.
+  const tenantLabels = { names: config.qlikTenants.map((t) => t.name) };
+  const messenger = new SlackMessenger(client, logger, { tenants: tenantLabels });
   // The app and the worker tell people through the Notifier port; Slack's implementation sends through the messenger.
-  const notifier = new SlackNotifier(messenger);
+  const notifier = new SlackNotifier(messenger, { tenants: tenantLabels });
 
   // Each tenant's key is verified on its own; ready only when every one is (the failing tenants are named).
   const named = tenants.length > 1;
@@ -127,6 +129,7 @@ export async function start(
       messenger,
       readiness,
       beforeScrape,
+      tenants: tenantLabels,
       ...(queueBoard ? { queueBoard } : {}),
     });
     port = await slack.start(config.port);
