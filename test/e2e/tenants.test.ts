@@ -132,7 +132,9 @@ describe('two Qlik tenants', () => {
       expect(writes(prod)).toBe(prodWrites);
       // The requester is told, and with two tenants configured the message names the tenant.
       const told = await fake.waitFor((m) => (m.text ?? '').startsWith(`${onDev.id} applied`), 10_000);
-      expect(told.text).toBe(`${onDev.id} applied: grant DataSpaceCreator to Twin (twin@corp.example) on dev.`);
+      expect(told.text).toBe(
+        `${onDev.id} applied: grant DataSpaceCreator to Twin (twin@corp.example) on dev.`,
+      );
 
       const devWrites = writes(dev);
       const unnamed = await approvedRequest(store, queues, prod, inProd.id);
