@@ -85,6 +85,17 @@ const optionalNonEmpty = z
   .optional()
   .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
 
+/** A tenant URL as the bot uses it (its origin), or why it can't be used; the problem never shows the value. */
+function tenantOrigin(u: string): string | { problem: string } {
+  const expected = 'expected the tenant address only, such as https://acme.eu.qlikcloud.com';
+  const url = URL.canParse(u.trim()) ? new URL(u.trim()) : undefined;
+  if (!url || !/^https?:$/.test(url.protocol) || url.hostname === '') return { problem: expected };
+  // The bot appends /api/v1/…; a path (…/hub, …/api/v1), query or fragment would put it in the wrong place.
+  if (url.pathname.replace(/\/+$/, '') !== '' || url.search !== '' || url.hash !== '' || url.username !== '')
+    return { problem: `${expected} (no path, query or fragment)` };
+  return url.origin;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = z.object({
@@ -103,30 +114,26 @@ export const envSchema = z.object({
   SLACK_API_URL: optionalNonEmpty.pipe(
     z.url({ message: 'expected a URL such as https://slack.com/api/' }).optional(),
   ),
+  // Required only without QLIK_TENANTS; qlikTenantsOf checks which of the two ways is used.
   QLIK_TENANT_URL: z
-    .string({ error: 'required: the tenant URL, e.g. https://acme.eu.qlikcloud.com' })
+    .string()
+    .optional()
     .transform((u, ctx) => {
-      const expected = 'expected the tenant address only, such as https://acme.eu.qlikcloud.com';
-      const url = URL.canParse(u.trim()) ? new URL(u.trim()) : undefined;
-      if (!url || !/^https?:$/.test(url.protocol) || url.hostname === '') {
-        ctx.addIssue({ code: 'custom', message: expected });
+      if (u === undefined) return undefined;
+      const origin = tenantOrigin(u);
+      if (typeof origin === 'object') {
+        ctx.addIssue({ code: 'custom', message: origin.problem });
         return z.NEVER;
       }
-      // The bot appends /api/v1/…; a path (…/hub, …/api/v1), query or fragment would put it in the wrong place.
-      if (
-        url.pathname.replace(/\/+$/, '') !== '' ||
-        url.search !== '' ||
-        url.hash !== '' ||
-        url.username !== ''
-      ) {
-        ctx.addIssue({ code: 'custom', message: `${expected} (no path, query or fragment)` });
-        return z.NEVER;
-      }
-      return url.origin;
+      return origin;
     }),
-  QLIK_API_KEY: z.string({ error: 'required: the API key of a TenantAdmin service user' }).min(1, {
-    message: 'required: the API key of a TenantAdmin service user',
-  }),
+  QLIK_API_KEY: z
+    .string()
+    .optional()
+    .refine((k) => k === undefined || k.length > 0, {
+      message: 'required: the API key of a TenantAdmin service user',
+    }),
+  QLIK_TENANTS: optionalNonEmpty,
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
@@ -176,15 +183,26 @@ export const envSchema = z.object({
     .transform((v) => v === 'on' || v === 'true' || v === '1'),
 });
 
+/** One Qlik tenant the bot manages: its client's address, credential and rate limits. */
+export type QlikTenantConfig = Readonly<{
+  /**
+   * The tenant's name: what `on <tenant>` names and what requests record as their target's instance. `default`
+   * for the one tenant of QLIK_TENANT_URL; with QLIK_TENANTS, the name given there.
+   */
+  name: string;
+  tenantUrl: string;
+  apiKey: string;
+  readsPerMinute: number;
+  writesPerMinute: number;
+  filterPerMinute: number;
+}>;
+
 export type Config = Readonly<{
   slack: Readonly<{ botToken: string; signingSecret?: string; appToken?: string; apiUrl?: string }>;
-  qlik: Readonly<{
-    tenantUrl: string;
-    apiKey: string;
-    readsPerMinute: number;
-    writesPerMinute: number;
-    filterPerMinute: number;
-  }>;
+  /** The default tenant: the one of QLIK_TENANT_URL, or the first of QLIK_TENANTS. Always `qlikTenants[0]`. */
+  qlik: QlikTenantConfig;
+  /** Every configured tenant, the default first; one entry unless QLIK_TENANTS is set. */
+  qlikTenants: readonly QlikTenantConfig[];
   redisUrl: string;
   queuePrefix: string;
   port: number;
@@ -225,13 +243,116 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   return problems;
 }
 
+/** The instance name of the one tenant of QLIK_TENANT_URL / QLIK_API_KEY (what requests naming no tenant mean). */
+export const SINGLE_TENANT_NAME = 'default';
+
+const TENANT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const RATE_SETTINGS = [
+  ['QLIK_READS_PER_MINUTE', 'readsPerMinute'],
+  ['QLIK_WRITES_PER_MINUTE', 'writesPerMinute'],
+  ['QLIK_FILTER_PER_MINUTE', 'filterPerMinute'],
+] as const;
+
+/** `dev-eu` → `DEV_EU`: the suffix of a tenant's own variables (`QLIK_API_KEY_DEV_EU`). */
+export function tenantVariableSuffix(name: string): string {
+  return name.toUpperCase().replaceAll('-', '_');
+}
+
+/** The names QLIK_TENANTS gives, in order, as far as they can be read (for the policy check when the rest fails). */
+export function tenantNamesOf(env: NodeJS.ProcessEnv): string[] {
+  const list = env.QLIK_TENANTS?.trim();
+  if (!list) return [SINGLE_TENANT_NAME];
+  return list
+    .split(',')
+    .map((pair) => pair.split('=')[0]!.trim())
+    .filter((name) => TENANT_NAME.test(name));
+}
+
+/**
+ * The tenants from QLIK_TENANTS (`name=url,…`, the first the default, each key in `QLIK_API_KEY_<NAME>`, each rate
+ * limit in `QLIK_…_PER_MINUTE_<NAME>` defaulting to the shared one), or the single tenant of QLIK_TENANT_URL /
+ * QLIK_API_KEY. Every problem is named; tenant names may be shown, URLs and keys never.
+ */
+function qlikTenantsOf(
+  env: NodeJS.ProcessEnv,
+  e: Partial<z.infer<typeof envSchema>>,
+): { tenants: QlikTenantConfig[]; problems: string[] } {
+  const problems: string[] = [];
+  const shared = {
+    readsPerMinute: e.QLIK_READS_PER_MINUTE ?? 1000,
+    writesPerMinute: e.QLIK_WRITES_PER_MINUTE ?? 100,
+    filterPerMinute: e.QLIK_FILTER_PER_MINUTE ?? 200,
+  };
+  const list = env.QLIK_TENANTS?.trim();
+  if (!list) {
+    if (env.QLIK_TENANT_URL === undefined)
+      problems.push('QLIK_TENANT_URL: required: the tenant URL, e.g. https://acme.eu.qlikcloud.com');
+    if (env.QLIK_API_KEY === undefined)
+      problems.push('QLIK_API_KEY: required: the API key of a TenantAdmin service user');
+    if (e.QLIK_TENANT_URL === undefined || !e.QLIK_API_KEY) return { tenants: [], problems };
+    return {
+      tenants: [
+        { name: SINGLE_TENANT_NAME, tenantUrl: e.QLIK_TENANT_URL, apiKey: e.QLIK_API_KEY, ...shared },
+      ],
+      problems,
+    };
+  }
+  // One way or the other: a QLIK_TENANT_URL left beside QLIK_TENANTS would be silently ignored otherwise.
+  if (isSet(env.QLIK_TENANT_URL))
+    problems.push('QLIK_TENANT_URL: leave it unset when QLIK_TENANTS is set (each tenant is named there)');
+  if (isSet(env.QLIK_API_KEY))
+    problems.push(
+      'QLIK_API_KEY: leave it unset when QLIK_TENANTS is set (each key goes in QLIK_API_KEY_<NAME>)',
+    );
+  const tenants: QlikTenantConfig[] = [];
+  const seenNames = new Set<string>();
+  const seenUrls = new Set<string>();
+  list.split(',').forEach((pair, i) => {
+    const at = `QLIK_TENANTS: entry ${i + 1}`;
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? '' : pair.slice(0, eq).trim();
+    const url = eq < 0 ? '' : pair.slice(eq + 1).trim();
+    if (!TENANT_NAME.test(name)) {
+      problems.push(
+        `${at}: expected name=url, the name lower-case letters, digits and -, starting with a letter (up to 32)`,
+      );
+      return;
+    }
+    const origin = tenantOrigin(url);
+    if (typeof origin === 'object') problems.push(`QLIK_TENANTS: tenant ${name}: ${origin.problem}`);
+    if (seenNames.has(name)) problems.push(`QLIK_TENANTS: tenant ${name} is named twice`);
+    // Requests that name no tenant mean the default one; a later tenant called `default` would take them.
+    if (name === SINGLE_TENANT_NAME && i > 0)
+      problems.push(`QLIK_TENANTS: tenant ${SINGLE_TENANT_NAME} must come first (it is the default tenant)`);
+    if (typeof origin === 'string' && seenUrls.has(origin))
+      problems.push(`QLIK_TENANTS: tenant ${name} has the same URL as an earlier tenant`);
+    seenNames.add(name);
+    if (typeof origin === 'string') seenUrls.add(origin);
+    const suffix = tenantVariableSuffix(name);
+    const keyVar = `QLIK_API_KEY_${suffix}`;
+    const apiKey = env[keyVar];
+    if (apiKey === undefined || apiKey === '')
+      problems.push(`${keyVar}: required: the API key of a TenantAdmin service user of tenant ${name}`);
+    const limits = { ...shared };
+    for (const [variable, field] of RATE_SETTINGS) {
+      const own = wholeNumber(shared[field], 1).safeParse(env[`${variable}_${suffix}`]);
+      if (own.success) limits[field] = own.data;
+      else problems.push(`${variable}_${suffix}: expected a whole number of 1 or more`);
+    }
+    if (typeof origin === 'string' && apiKey) tenants.push({ name, tenantUrl: origin, apiKey, ...limits });
+  });
+  return { tenants, problems };
+}
+
 /** Parses the environment into a frozen Config, or throws a ConfigError listing every problem (never a value). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
+  const qlik = qlikTenantsOf(env, parsed.success ? parsed.data : partialEnv(env));
   const problems = [
     ...(parsed.success
       ? []
       : parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`)),
+    ...qlik.problems,
     ...crossFieldProblems(env),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
@@ -243,13 +364,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL,
     },
-    qlik: {
-      tenantUrl: e.QLIK_TENANT_URL,
-      apiKey: e.QLIK_API_KEY,
-      readsPerMinute: e.QLIK_READS_PER_MINUTE,
-      writesPerMinute: e.QLIK_WRITES_PER_MINUTE,
-      filterPerMinute: e.QLIK_FILTER_PER_MINUTE,
-    },
+    qlik: qlik.tenants[0]!,
+    qlikTenants: qlik.tenants,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     port: e.PORT,
@@ -261,6 +377,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     bullBoard: e.BULL_BOARD,
   });
+}
+
+/** The Qlik settings that parse on their own, when the whole environment does not (so every problem is still found). */
+function partialEnv(env: NodeJS.ProcessEnv): Partial<z.infer<typeof envSchema>> {
+  const out: Partial<z.infer<typeof envSchema>> = {};
+  const url = envSchema.shape.QLIK_TENANT_URL.safeParse(env.QLIK_TENANT_URL);
+  if (url.success) out.QLIK_TENANT_URL = url.data;
+  const key = envSchema.shape.QLIK_API_KEY.safeParse(env.QLIK_API_KEY);
+  if (key.success) out.QLIK_API_KEY = key.data;
+  for (const [variable] of RATE_SETTINGS) {
+    const n = envSchema.shape[variable].safeParse(env[variable]);
+    if (n.success) out[variable] = n.data;
+  }
+  return out;
 }
 
 function deepFreeze<T>(o: T): T {

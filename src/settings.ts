@@ -2,7 +2,14 @@
 // (src/domain/policy.ts), with every problem of both in one message — an operator fixes them in one go instead of
 // meeting them one run at a time. The policy file is checked even when the environment has problems, as far as
 // the environment allows. Like the parts it combines, it never prints a value.
-import { type Config, ConfigError, envSchema, loadConfig } from './config.ts';
+import {
+  type Config,
+  ConfigError,
+  envSchema,
+  loadConfig,
+  type QlikTenantConfig,
+  tenantNamesOf,
+} from './config.ts';
 import { loadPolicy, type Policy, PolicyError } from './domain/policy.ts';
 
 export class SettingsError extends Error {
@@ -31,6 +38,8 @@ function policyInputs(env: NodeJS.ProcessEnv): Config | undefined {
     policyFile,
     approvalChannel: channel.success ? channel.data : CHANNEL_STAND_IN,
     approvers: approvers.success ? approvers.data : [APPROVER_STAND_IN],
+    // Only the names: a policy's tenants.<name> sections are checked against them.
+    qlikTenants: tenantNamesOf(env).map((name) => ({ name }) as QlikTenantConfig),
   } as Partial<Config> as Config;
 }
 

@@ -3,9 +3,8 @@
 // front (bot role) and/or the worker, the health server, and a graceful shutdown with a deadline. Logs the facts
 // of the start-up, never a secret.
 import { AccessRequestApp } from './app/access-requests.ts';
-import type { Config } from './config.ts';
+import type { Config, QlikTenantConfig } from './config.ts';
 import type { Policy } from './domain/policy.ts';
-import { DEFAULT_TARGET } from './domain/request.ts';
 import {
   closeServer,
   createHttpServer,
@@ -13,6 +12,7 @@ import {
   type ReadinessResult,
   sampleQueueDepth,
   standardReadiness,
+  tenantsReadiness,
 } from './observability/http.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { recordQlikCall } from './observability/metrics.ts';
@@ -67,27 +67,13 @@ export async function start(
   redis.on('error', (err: Error) =>
     logger.warn({ err: { message: err.message } }, 'redis connection problem'),
   );
-  // Qlik counts its limits per credential, so every replica draws from one budget kept in Redis.
-  const qlikLimiter = new SharedRateLimiter({
-    redis,
-    prefix,
-    tenantUrl: config.qlik.tenantUrl,
-    apiKey: config.qlik.apiKey,
-    logger,
-    limits: {
-      read: { perMinute: config.qlik.readsPerMinute },
-      write: { perMinute: config.qlik.writesPerMinute },
-      filter: { perMinute: config.qlik.filterPerMinute },
-    },
-  });
-  const qlik = new QlikClient({
-    tenantUrl: config.qlik.tenantUrl,
-    apiKey: config.qlik.apiKey,
-    limiter: qlikLimiter,
-    onCall: recordQlikCall,
-  });
-  // One access target per configured instance, keyed by (kind, instance): today the one tenant's roles.
-  const targets = new TargetRegistry([new QlikRolesTarget({ instance: DEFAULT_TARGET.instance, qlik })]);
+  // One Qlik client per tenant (its own connection pool, role cache and rate budget) and one tenant-roles target
+  // on it, keyed by (kind, tenant name); the first tenant is the default.
+  const tenants = config.qlikTenants.map((tenant) => openTenant(tenant, redis, prefix, logger));
+  const qlik = tenants[0]!.qlik;
+  const targets = new TargetRegistry(
+    tenants.map((t) => new QlikRolesTarget({ instance: t.config.name, qlik: t.qlik })),
+  );
   const store = new RequestStore(redis, prefix);
   const audit = new AuditLog(redis, prefix);
   const lock = new PrincipalLock(redis, prefix);
@@ -99,12 +85,22 @@ export async function start(
     );
   }
   const client = createWebClient(config.slack, logger);
-  const messenger = new SlackMessenger(client, logger);
+  // With several tenants, messages name the tenant of each request and answer.
+  const tenantLabels = { names: config.qlikTenants.map((t) => t.name) };
+  const messenger = new SlackMessenger(client, logger, { tenants: tenantLabels });
   // The app and the worker tell people through the Notifier port; Slack's implementation sends through the messenger.
-  const notifier = new SlackNotifier(messenger);
+  const notifier = new SlackNotifier(messenger, { tenants: tenantLabels });
 
-  const credential = watchQlikCredential(qlik, logger);
-  const readiness = standardReadiness({ redis, qlikCredential: credential.state });
+  // Each tenant's key is verified on its own; ready only when every one is (the failing tenants are named).
+  const named = tenants.length > 1;
+  const credentials = tenants.map((t) => ({
+    name: t.config.name,
+    watch: watchQlikCredential(t.qlik, named ? logger.child({ tenant: t.config.name }) : logger),
+  }));
+  const readiness = standardReadiness({
+    redis,
+    qlikCredential: tenantsReadiness(credentials.map((c) => ({ name: c.name, state: c.watch.state }))),
+  });
   const beforeScrape = () => sampleQueueDepth([queues.roleChanges, queues.notifications]);
   const queueBoard = config.bullBoard
     ? { path: QUEUE_BOARD_PATH, handler: createQueueBoard([queues.roleChanges, queues.notifications]) }
@@ -133,6 +129,7 @@ export async function start(
       messenger,
       readiness,
       beforeScrape,
+      tenants: tenantLabels,
       ...(queueBoard ? { queueBoard } : {}),
     });
     port = await slack.start(config.port);
@@ -165,6 +162,7 @@ export async function start(
       slackMode: slack?.mode,
       slackApiUrl: config.slack.apiUrl ?? 'https://slack.com/api/',
       qlikTenant: config.qlik.tenantUrl,
+      ...(named ? { qlikTenants: config.qlikTenants.map((t) => `${t.name}=${t.tenantUrl}`) } : {}),
       queuePrefix: prefix,
       approvalChannel: policy.approvalChannel,
       rolesWithRules: policy.roles.size,
@@ -176,19 +174,49 @@ export async function start(
 
   return {
     port,
-    credentialChecked: credential.firstCheck,
+    credentialChecked: Promise.all(credentials.map((c) => c.watch.firstCheck)).then(() => undefined),
     async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
-      credential.stop();
+      for (const c of credentials) c.watch.stop();
       await Promise.allSettled([
         slack?.stop(deadlineMs),
         worker?.close(deadlineMs),
         healthOnly ? closeServer(healthOnly) : undefined,
       ]);
-      await Promise.allSettled([queues.close(), qlik.close(), lock.close()]);
-      qlikLimiter.close();
+      await Promise.allSettled([queues.close(), ...tenants.map((t) => t.qlik.close()), lock.close()]);
+      for (const t of tenants) t.limiter.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** One tenant's Qlik client, drawing on the shared rate budget of its credential. */
+function openTenant(
+  tenant: QlikTenantConfig,
+  redis: ReturnType<typeof createRedisConnection>,
+  prefix: string,
+  logger: Logger,
+): { config: QlikTenantConfig; qlik: QlikClient; limiter: SharedRateLimiter } {
+  // Qlik counts its limits per credential, so every replica draws from one budget kept in Redis (keyed by the
+  // credential, so two tenants never share one).
+  const limiter = new SharedRateLimiter({
+    redis,
+    prefix,
+    tenantUrl: tenant.tenantUrl,
+    apiKey: tenant.apiKey,
+    logger,
+    limits: {
+      read: { perMinute: tenant.readsPerMinute },
+      write: { perMinute: tenant.writesPerMinute },
+      filter: { perMinute: tenant.filterPerMinute },
+    },
+  });
+  const qlik = new QlikClient({
+    tenantUrl: tenant.tenantUrl,
+    apiKey: tenant.apiKey,
+    limiter,
+    onCall: recordQlikCall,
+  });
+  return { config: tenant, qlik, limiter };
 }
 
 /** Verifies the Qlik credential now, and again every 30 s until it passes; readiness reads its state. */

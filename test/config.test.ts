@@ -200,3 +200,89 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBeUndefined(),
   );
 });
+
+describe('QLIK_TENANTS (several Qlik tenants)', () => {
+  const { QLIK_TENANT_URL: _url, QLIK_API_KEY: _key, ...noTenant } = base;
+  const two = {
+    ...noTenant,
+    QLIK_TENANTS: 'prod=https://acme.eu.qlikcloud.com, dev=https://acme-dev.eu.qlikcloud.com/',
+    QLIK_API_KEY_PROD: 'eyJ-prod-secret',
+    QLIK_API_KEY_DEV: 'eyJ-dev-secret',
+  };
+
+  it('one tenant per name=url pair, the first the default, each with its own key and the shared limits', () => {
+    const c = loadConfig({ ...two, QLIK_WRITES_PER_MINUTE: '50', QLIK_READS_PER_MINUTE_DEV: '10' });
+    expect(c.qlikTenants).toEqual([
+      {
+        name: 'prod',
+        tenantUrl: 'https://acme.eu.qlikcloud.com',
+        apiKey: 'eyJ-prod-secret',
+        readsPerMinute: 1000,
+        writesPerMinute: 50,
+        filterPerMinute: 200,
+      },
+      {
+        name: 'dev',
+        tenantUrl: 'https://acme-dev.eu.qlikcloud.com',
+        apiKey: 'eyJ-dev-secret',
+        readsPerMinute: 10,
+        writesPerMinute: 50,
+        filterPerMinute: 200,
+      },
+    ]);
+    expect(c.qlik).toBe(c.qlikTenants[0]);
+    expect(Object.isFrozen(c.qlikTenants[1])).toBe(true);
+  });
+
+  it('a name with - finds its key with _ (QLIK_API_KEY_EU_WEST)', () => {
+    const c = loadConfig({
+      ...noTenant,
+      QLIK_TENANTS: 'eu-west=https://acme.eu.qlikcloud.com',
+      QLIK_API_KEY_EU_WEST: 'eyJ-eu',
+    });
+    expect(c.qlikTenants.map((t) => [t.name, t.apiKey])).toEqual([['eu-west', 'eyJ-eu']]);
+  });
+
+  it('without QLIK_TENANTS, the one tenant of QLIK_TENANT_URL / QLIK_API_KEY is named default', () => {
+    const c = loadConfig(base);
+    expect(c.qlikTenants).toEqual([c.qlik]);
+    expect(c.qlik.name).toBe('default');
+  });
+
+  it('reports every problem at once, by name, never a URL or a key', () => {
+    const problems = problemsOf({
+      ...noTenant,
+      QLIK_TENANT_URL: 'https://secret-host.example',
+      QLIK_API_KEY: 'eyJ-leftover-secret',
+      QLIK_TENANTS:
+        'prod=https://acme.eu.qlikcloud.com/hub,Dev=https://x.example,nourl,qa=ftp://qa-host,prod=https://p2.example,default=https://d.example',
+      QLIK_API_KEY_PROD: 'eyJ-prod-secret',
+      QLIK_WRITES_PER_MINUTE_PROD: 'lots',
+    });
+    expect(problems).toEqual([
+      'QLIK_TENANT_URL: leave it unset when QLIK_TENANTS is set (each tenant is named there)',
+      'QLIK_API_KEY: leave it unset when QLIK_TENANTS is set (each key goes in QLIK_API_KEY_<NAME>)',
+      'QLIK_TENANTS: tenant prod: expected the tenant address only, such as https://acme.eu.qlikcloud.com (no path, query or fragment)',
+      'QLIK_WRITES_PER_MINUTE_PROD: expected a whole number of 1 or more',
+      'QLIK_TENANTS: entry 2: expected name=url, the name lower-case letters, digits and -, starting with a letter (up to 32)',
+      'QLIK_TENANTS: entry 3: expected name=url, the name lower-case letters, digits and -, starting with a letter (up to 32)',
+      'QLIK_TENANTS: tenant qa: expected the tenant address only, such as https://acme.eu.qlikcloud.com',
+      'QLIK_API_KEY_QA: required: the API key of a TenantAdmin service user of tenant qa',
+      'QLIK_TENANTS: tenant prod is named twice',
+      'QLIK_TENANTS: tenant default must come first (it is the default tenant)',
+      'QLIK_API_KEY_DEFAULT: required: the API key of a TenantAdmin service user of tenant default',
+    ]);
+    const text = problems.join('\n');
+    for (const secret of ['secret-host', 'eyJ', 'x.example', 'qa-host', 'lots', 'hub'])
+      expect(text).not.toContain(secret);
+  });
+
+  it('two tenants at one address are refused', () => {
+    expect(
+      problemsOf({
+        ...two,
+        QLIK_TENANTS: 'prod=https://acme.eu.qlikcloud.com,dev=https://acme.eu.qlikcloud.com/',
+      }),
+    ).toEqual(['QLIK_TENANTS: tenant dev has the same URL as an earlier tenant']);
+  });
+});

@@ -41,6 +41,26 @@ function settingsError(env: NodeJS.ProcessEnv): SettingsError {
 }
 
 describe('loadSettings', () => {
+  it('checks the tenants.<name> sections of the policy against QLIK_TENANTS, even when the environment has problems', () => {
+    const { QLIK_TENANT_URL: _u, QLIK_API_KEY: _k, ...rest } = good;
+    const env = {
+      ...rest,
+      QLIK_TENANTS: 'prod=https://acme.eu.qlikcloud.com,dev=https://acme-dev.eu.qlikcloud.com',
+      QLIK_API_KEY_PROD: 'eyJ-prod',
+      QLIK_API_KEY_DEV: 'eyJ-dev',
+      POLICY_FILE: policyFile('tenants:\n  dev: { autoApprove: true }\n  qa: { autoApprove: true }\n'),
+    };
+    expect(settingsError(env).problems).toEqual([
+      'tenants.qa: no tenant qa is configured (QLIK_TENANTS names prod, dev)',
+    ]);
+    expect(settingsError({ ...env, QLIK_API_KEY_DEV: undefined }).problems).toEqual([
+      'QLIK_API_KEY_DEV: required: the API key of a TenantAdmin service user of tenant dev',
+      'tenants.qa: no tenant qa is configured (QLIK_TENANTS names prod, dev)',
+    ]);
+    const ok = loadSettings({ ...env, POLICY_FILE: policyFile('tenants:\n  dev: { autoApprove: true }\n') });
+    expect(ok.policy.tenants?.get('dev')?.defaults.autoApprove).toBe(true);
+  });
+
   it('reports the environment and the policy file together, in one message', () => {
     const file = policyFile(BAD_POLICY);
     const err = settingsError({

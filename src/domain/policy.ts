@@ -39,6 +39,18 @@ export interface Policy {
   defaults: RolePolicy;
   /** Per-role rules, keyed by the lowercased role name; each is complete (defaults already merged in). */
   roles: Map<string, RolePolicy>;
+  /**
+   * The `tenants.<name>` sections (several Qlik tenants), keyed by tenant name; absent when the file has none.
+   * Each is complete: its rules already merged over the file's defaults and roles.
+   */
+  tenants?: Map<string, TenantPolicy>;
+}
+
+/** One tenant's rules: where its requests are announced, its defaults and per-role rules (all complete). */
+export interface TenantPolicy {
+  approvalChannel: string;
+  defaults: RolePolicy;
+  roles: Map<string, RolePolicy>;
 }
 
 export class PolicyError extends Error {
@@ -109,24 +121,43 @@ const roleRuleSchema = z.preprocess(
   z.strictObject(ruleShape, { error: 'expected a mapping of rule keys such as approvers' }),
 );
 
+const sectionShape = {
+  approvalChannel: z
+    .string({ error: 'expected a channel id such as C0123ABCD' })
+    .trim()
+    .regex(SLACK_CHANNEL_ID, { message: 'expected a channel id such as C0123ABCD' })
+    .optional(),
+  ...ruleShape,
+  roles: z
+    .preprocess(
+      (v) => (v === null ? {} : v),
+      z.record(z.string(), roleRuleSchema, { error: 'expected a mapping of role names to rules' }),
+    )
+    .optional(),
+};
+
+/** A `tenants.<name>` section: the same keys as the top of the file, for one tenant's requests. */
+const tenantSchema = z.preprocess(
+  (v) => (v === null ? {} : v),
+  z.strictObject(sectionShape, {
+    error: 'expected a mapping with keys such as approvers, approvalChannel and roles',
+  }),
+);
+
 const policySchema = z.strictObject(
   {
-    approvalChannel: z
-      .string({ error: 'expected a channel id such as C0123ABCD' })
-      .trim()
-      .regex(SLACK_CHANNEL_ID, { message: 'expected a channel id such as C0123ABCD' })
-      .optional(),
-    ...ruleShape,
-    roles: z
+    ...sectionShape,
+    tenants: z
       .preprocess(
         (v) => (v === null ? {} : v),
-        z.record(z.string(), roleRuleSchema, { error: 'expected a mapping of role names to rules' }),
+        z.record(z.string(), tenantSchema, { error: 'expected a mapping of tenant names to rules' }),
       )
       .optional(),
   },
   { error: 'expected a mapping with keys such as approvers, approvalChannel and roles' },
 );
-const TOP_KEYS = ['approvalChannel', ...RULE_KEYS, 'roles'];
+const TENANT_KEYS = ['approvalChannel', ...RULE_KEYS, 'roles'];
+const TOP_KEYS = [...TENANT_KEYS, 'tenants'];
 
 type RuleInput = z.infer<typeof roleRuleSchema>;
 
@@ -149,10 +180,14 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   const out: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      const inRole = issue.path.length >= 2 && issue.path[0] === 'roles';
+      // Where the key is: in a role's rule (roles.X, tenants.T.roles.X), a tenant's section, or the top.
+      const inTenant = issue.path[0] === 'tenants';
+      const rest = inTenant ? issue.path.slice(2) : issue.path;
+      const inRole = rest.length >= 2 && rest[0] === 'roles';
+      const known = inRole ? RULE_KEYS : inTenant && issue.path.length >= 2 ? TENANT_KEYS : TOP_KEYS;
       for (const key of issue.keys) {
         const path = pathOf([...issue.path, key]);
-        out.push(`${path}: ${unknownKeyMessage(key, inRole ? RULE_KEYS : TOP_KEYS)}`);
+        out.push(`${path}: ${unknownKeyMessage(key, known)}`);
       }
       continue;
     }
@@ -258,12 +293,13 @@ const MISSING_APPROVERS =
   'approvers: required: list Slack user or user group ids in the policy file or in the APPROVERS environment variable';
 
 /**
- * Parses a policy file's text. `env` fills what the file leaves out (APPROVAL_CHANNEL, APPROVERS).
+ * Parses a policy file's text. `env` fills what the file leaves out (APPROVAL_CHANNEL, APPROVERS); `env.tenants`,
+ * when given, are the configured tenant names a `tenants.<name>` section must be one of.
  * Throws PolicyError listing every problem, each named by its path.
  */
 export function parsePolicy(
   yamlText: string,
-  env: { approvalChannel?: string; approvers?: readonly string[] } = {},
+  env: { approvalChannel?: string; approvers?: readonly string[]; tenants?: readonly string[] } = {},
 ): Policy {
   const { value, problems: yamlErrors } = yamlProblems(yamlText);
   if (yamlErrors.length > 0) throw new PolicyError(yamlErrors);
@@ -302,11 +338,60 @@ export function parsePolicy(
   );
   if (approvers.length > 0) problems.push(...ruleProblems('', { ...file, approvers: undefined }, defaults));
 
+  const roleInputs = roleSection('roles', file.roles, problems);
   const roles = new Map<string, RolePolicy>();
+  for (const [key, { path, input }] of roleInputs) {
+    const rule = resolveRule(input, defaults);
+    problems.push(...ruleProblems(path, input, rule));
+    roles.set(key, rule);
+  }
+
+  const tenants = new Map<string, TenantPolicy>();
+  for (const [name, section] of Object.entries(file.tenants ?? {})) {
+    const path = `tenants.${name}`;
+    if (env.tenants !== undefined && !env.tenants.includes(name)) {
+      problems.push(
+        env.tenants.length > 1
+          ? `${path}: no tenant ${name} is configured (QLIK_TENANTS names ${env.tenants.join(', ')})`
+          : `${path}: tenant sections need QLIK_TENANTS, which names the tenants`,
+      );
+      continue;
+    }
+    // A tenant's rule for a role: the file's defaults, then its roles.<Role>, then the tenant's own keys, then the
+    // tenant's roles.<Role>: the more specific the section, the later it wins.
+    const tenantInput = { ...section, approvers: section.approvers };
+    const tenantDefaults = resolveRule(tenantInput, defaults);
+    problems.push(...ruleProblems(path, tenantInput, tenantDefaults));
+    const tenantRoles = new Map<string, RolePolicy>();
+    for (const [key, { input }] of roleInputs)
+      tenantRoles.set(key, resolveRule(tenantInput, resolveRule(input, defaults)));
+    for (const [key, { path: rolePath, input }] of roleSection(`${path}.roles`, section.roles, problems)) {
+      const rule = resolveRule(input, tenantRoles.get(key) ?? tenantDefaults);
+      problems.push(...ruleProblems(rolePath, input, rule));
+      tenantRoles.set(key, rule);
+    }
+    tenants.set(name, {
+      approvalChannel: section.approvalChannel ?? approvalChannel!,
+      defaults: tenantDefaults,
+      roles: tenantRoles,
+    });
+  }
+
+  if (problems.length > 0) throw new PolicyError(problems);
+  return { approvalChannel: approvalChannel!, defaults, roles, ...(file.tenants ? { tenants } : {}) };
+}
+
+/** A `roles` mapping by lowercased name, each with its path; empty and case-duplicate names become problems. */
+function roleSection(
+  at: string,
+  section: Record<string, RuleInput> | undefined,
+  problems: string[],
+): Map<string, { path: string; input: RuleInput }> {
+  const out = new Map<string, { path: string; input: RuleInput }>();
   const seen = new Map<string, string>();
-  for (const [name, input] of Object.entries(file.roles ?? {})) {
+  for (const [name, input] of Object.entries(section ?? {})) {
     const key = name.trim().toLowerCase();
-    const path = `roles.${name}`;
+    const path = `${at}.${name}`;
     if (key === '') {
       problems.push(`${path}: a role name is empty`);
       continue;
@@ -314,23 +399,23 @@ export function parsePolicy(
     const earlier = seen.get(key);
     if (earlier !== undefined) {
       problems.push(
-        `${path}: the same role as roles.${earlier} (role names are matched without regard to case)`,
+        `${path}: the same role as ${at}.${earlier} (role names are matched without regard to case)`,
       );
       continue;
     }
     seen.set(key, name);
-    const rule = resolveRule(input, defaults);
-    problems.push(...ruleProblems(path, input, rule));
-    roles.set(key, rule);
+    out.set(key, { path, input });
   }
-
-  if (problems.length > 0) throw new PolicyError(problems);
-  return { approvalChannel: approvalChannel!, defaults, roles };
+  return out;
 }
 
 /** The policy from POLICY_FILE when set, else from APPROVAL_CHANNEL and APPROVERS alone. */
 export function loadPolicy(config: Config): Policy {
-  const env = { approvalChannel: config.approvalChannel, approvers: config.approvers };
+  const env = {
+    approvalChannel: config.approvalChannel,
+    approvers: config.approvers,
+    ...(config.qlikTenants ? { tenants: config.qlikTenants.map((t) => t.name) } : {}),
+  };
   if (!config.policyFile) return parsePolicy('', env);
   let text: string;
   try {
@@ -347,9 +432,21 @@ export function loadPolicy(config: Config): Policy {
   }
 }
 
-/** The rule for a role (matched without regard to case), or the defaults when the role is not listed. */
-export function rolePolicy(policy: Policy, roleName: string): RolePolicy {
-  return policy.roles.get(roleName.trim().toLowerCase()) ?? policy.defaults;
+/**
+ * The rule for a role (matched without regard to case), or the defaults when the role is not listed; on `tenant`,
+ * its `tenants.<name>` section's rule when the file has one (a tenant without a section follows the file's rules).
+ */
+export function rolePolicy(policy: Policy, roleName: string, tenant?: string): RolePolicy {
+  const section = tenant === undefined ? policy : (policy.tenants?.get(tenant) ?? policy);
+  return section.roles.get(roleName.trim().toLowerCase()) ?? section.defaults;
+}
+
+/** Where a tenant's requests are announced: its section's approvalChannel, else the file's. */
+export function approvalChannelOf(policy: Policy, tenant?: string): string {
+  return (
+    (tenant === undefined ? undefined : policy.tenants?.get(tenant)?.approvalChannel) ??
+    policy.approvalChannel
+  );
 }
 
 /** `4h`, `2d`, `90m`, `45s`: the largest unit that divides the duration evenly, as typed in a command. */
@@ -383,9 +480,9 @@ export interface CheckedRequest {
  */
 export function checkRequest(
   policy: Policy,
-  r: { action: 'grant' | 'revoke'; roleName: string; reason?: string; durationMs?: number },
+  r: { action: 'grant' | 'revoke'; roleName: string; reason?: string; durationMs?: number; tenant?: string },
 ): CheckedRequest | { ok: false; message: string } {
-  const rule = rolePolicy(policy, r.roleName);
+  const rule = rolePolicy(policy, r.roleName, r.tenant);
   const role = `\`${r.roleName}\``;
   if (!rule.requestable) {
     return {

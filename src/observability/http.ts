@@ -133,6 +133,23 @@ export function standardReadiness(deps: {
   };
 }
 
+/**
+ * The credential readiness of every Qlik tenant as one: ready when all are. With one tenant its reason as it is;
+ * with several, each failing tenant named (`tenant dev: …`).
+ */
+export function tenantsReadiness(
+  tenants: readonly { name: string; state: () => ReadinessResult }[],
+): () => ReadinessResult {
+  return () => {
+    if (tenants.length === 1) return tenants[0]!.state();
+    const failing = tenants.flatMap((t) => {
+      const r = t.state();
+      return r.ok ? [] : [`tenant ${t.name}: ${r.reason}`];
+    });
+    return failing.length === 0 ? { ok: true } : { ok: false, reason: failing.join('; ') };
+  };
+}
+
 /** Sets the queue-depth gauge from BullMQ's counts (waiting, delayed, active, failed). */
 export async function sampleQueueDepth(queues: Pick<Queue, 'name' | 'getJobCounts'>[]): Promise<void> {
   await Promise.all(

@@ -15,6 +15,7 @@ const REDACT_PATHS = [
   '*.headers.authorization',
   'config.slack',
   'config.qlik.apiKey',
+  'config.qlikTenants[*].apiKey',
   'apiKey',
   'token',
 ];

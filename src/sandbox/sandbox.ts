@@ -3,7 +3,8 @@
 // (`node src/main.ts all`) against them on a Redis (REDIS_URL, or a throwaway redis-server), and hands over to the
 // terminal. The bot settings a person may try (REQUEST_TTL, LOG_LEVEL, POLICY_FILE, …; SANDBOX_SETTINGS) reach the
 // bot from the environment; the rest are the sandbox's own. Everything it started — processes, servers, Redis keys
-// (under its own QUEUE_PREFIX), temp files — is gone when it exits.
+// (under its own QUEUE_PREFIX), temp files — is gone when it exits. SANDBOX_TENANTS=2 starts a second simulated
+// tenant and runs the bot with both (QLIK_TENANTS: prod, the default, and dev).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +61,13 @@ export interface SandboxOptions {
   waitTimeoutMs?: number;
 }
 
+/** How many simulated Qlik tenants to run (SANDBOX_TENANTS: 1, the default, or 2), or undefined when malformed. */
+function tenantCount(env: NodeJS.ProcessEnv): 1 | 2 | undefined {
+  const v = env.SANDBOX_TENANTS?.trim();
+  if (!v || v === '1') return 1;
+  return v === '2' ? 2 : undefined;
+}
+
 /** Runs the sandbox until `quit` or the end of the input; resolves with the process exit code. */
 export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
   const input = opts.input ?? process.stdin;
@@ -89,7 +97,13 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
       say(redis.message);
       return 1;
     }
-    const settings = sandboxSettings(opts.env ?? process.env);
+    const env = opts.env ?? process.env;
+    const tenants = tenantCount(env);
+    if (tenants === undefined) {
+      say('SANDBOX_TENANTS: expected 1 or 2 (how many simulated Qlik tenants to run).');
+      return 1;
+    }
+    const settings = sandboxSettings(env);
     if (opts.logLevel !== undefined) settings.LOG_LEVEL = opts.logLevel;
     cleanups.push(() => redis.stop());
 
@@ -101,6 +115,16 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
 
     const sim = await startQlikSimulator({ tenant: demoTenant() });
     cleanups.push(() => sim.close());
+    // A second tenant with the same demo people: `on dev` then changes this one only.
+    const dev = tenants === 2 ? await startQlikSimulator({ tenant: demoTenant() }) : undefined;
+    if (dev) cleanups.push(() => dev.close());
+    const qlikEnv: Record<string, string> = dev
+      ? {
+          QLIK_TENANTS: `prod=${sim.url},dev=${dev.url}`,
+          QLIK_API_KEY_PROD: sim.apiKey,
+          QLIK_API_KEY_DEV: dev.apiKey,
+        }
+      : { QLIK_TENANT_URL: sim.url, QLIK_API_KEY: sim.apiKey };
     const world = buildDemoWorld(sim.tenant);
     // Your POLICY_FILE when set (its approvers must be demo users or the demo group), else the demo policy.
     const policyFile = settings.POLICY_FILE ? resolve(settings.POLICY_FILE) : join(dir, 'policy.yml');
@@ -134,8 +158,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
           SLACK_BOT_TOKEN: botToken,
           SLACK_SIGNING_SECRET: signingSecret,
           SLACK_API_URL: fake.apiUrl,
-          QLIK_TENANT_URL: sim.url,
-          QLIK_API_KEY: sim.apiKey,
+          ...qlikEnv,
           REDIS_URL: redis.url,
           QUEUE_PREFIX: prefix,
           POLICY_FILE: policyFile,
@@ -175,6 +198,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
         users: sim.tenant.userCount,
         groups: sim.tenant.groupCount,
         roles: sim.tenant.roleCount,
+        ...(dev ? { devUrl: dev.url } : {}),
         slackUrl: fake.url,
         redis: `${redactRedisUrl(redis.url)}${redis.kind === 'started' ? ' (started for this run)' : ''}`,
         prefix,
@@ -238,6 +262,8 @@ function banner(b: {
   users: number;
   groups: number;
   roles: number;
+  /** The second tenant's simulator, with SANDBOX_TENANTS=2. */
+  devUrl?: string;
   slackUrl: string;
   redis: string;
   prefix: string;
@@ -250,7 +276,14 @@ function banner(b: {
   const given = Object.entries(b.settings).map(([k, v]) => `${k}=${v}`);
   return [
     'qlik-access-bot sandbox — a simulated Qlik Cloud tenant and Slack workspace, the real bot and worker.',
-    `  Qlik tenant simulator  ${b.simUrl}  (demo tenant: ${b.users} users, ${b.groups} groups, ${b.roles} roles)`,
+    ...(b.devUrl === undefined
+      ? [
+          `  Qlik tenant simulator  ${b.simUrl}  (demo tenant: ${b.users} users, ${b.groups} groups, ${b.roles} roles)`,
+        ]
+      : [
+          `  Qlik tenant prod       ${b.simUrl}  (the default; demo tenant: ${b.users} users, ${b.groups} groups, ${b.roles} roles)`,
+          `  Qlik tenant dev        ${b.devUrl}  (the same demo tenant; name it with \`on dev\`)`,
+        ]),
     `  Slack fake             ${b.slackUrl}  (#general, #${b.approvalChannel})`,
     `  Redis                  ${b.redis}`,
     `                         QUEUE_PREFIX=${b.prefix} — its keys are deleted when the sandbox exits`,

@@ -19,6 +19,7 @@ import type { Logger } from '../observability/logger.ts';
 import { findUserIdByHandle } from './handles.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
 import type { SlackMessenger } from './messenger.ts';
+import type { TenantLabels } from './views.ts';
 
 /** Slack's documented window for a request timestamp, either side of now. */
 export const MAX_CLOCK_SKEW_SEC = 5 * 60;
@@ -118,6 +119,8 @@ export interface SlackAppDeps {
   command?: string;
   /** The optional read-only queue UI (BULL_BOARD=on). */
   queueBoard?: HttpServerOptions['queueBoard'];
+  /** The configured Qlik tenants: with several, answers name the tenant. */
+  tenants?: TenantLabels;
 }
 
 export interface SlackApp {
@@ -179,6 +182,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       logger: deps.logger.child({ module: 'listeners' }),
       inflight,
       findUserByHandle: (handle) => findUserIdByHandle(app.client, handle),
+      ...(deps.tenants ? { tenants: deps.tenants } : {}),
     },
     deps.command,
   );

@@ -1,5 +1,10 @@
 // Owns the `/qlik` command grammar (SPEC §1): slash-command text in, a ParsedCommand out. Pure and total:
 // any string gives a result and never an exception; anything it cannot use becomes `invalid` naming the part.
+//
+// With several Qlik tenants, `on <tenant>` ends the target part (`grant <who> <role> on dev for 4h because …`,
+// `who-has <role> on dev`, `whois <who> on dev`, `roles on dev`) and comes back as `tenant`; whether that tenant is
+// configured is the app's to say. The role is always the word after the person (or after `who-has`), so a role
+// called `on` stays a role, and `on` inside a reason is part of the reason.
 import { closest, distance } from 'fastest-levenshtein';
 import { parseDuration } from '../config.ts';
 import { stripBidi, truncate, unescapeSlack } from './mrkdwn.ts';
@@ -22,14 +27,16 @@ export type ParsedCommand =
       kind: 'grant';
       who: ParsedWho;
       role: string;
+      /** `on <tenant>`: the tenant's name in lower case; absent means the default tenant. */
+      tenant?: string;
       durationMs?: number;
       durationText?: string;
       reason?: string;
     }
-  | { kind: 'revoke'; who: ParsedWho; role: string; reason?: string }
-  | { kind: 'who-has'; role: string }
-  | { kind: 'whois'; who: ParsedWho }
-  | { kind: 'roles' }
+  | { kind: 'revoke'; who: ParsedWho; role: string; tenant?: string; reason?: string }
+  | { kind: 'who-has'; role: string; tenant?: string }
+  | { kind: 'whois'; who: ParsedWho; tenant?: string }
+  | { kind: 'roles'; tenant?: string }
   | { kind: 'requests' }
   | { kind: 'help' }
   | { kind: 'cancel'; requestId: string }
@@ -389,6 +396,30 @@ function parseReason(c: Cursor, afterKeyword: number): string {
   return reason;
 }
 
+/** What a tenant name looks like (as QLIK_TENANTS names them, any case as typed). */
+const TENANT_NAME = /^[a-z][a-z0-9-]{0,31}$/i;
+
+/** The tenant after an `on` just read: one name, in lower case. */
+function parseTenant(c: Cursor): string {
+  const t = next(c);
+  if (t === undefined || isKeyword(t, 'for') || isKeyword(t, 'because'))
+    throw new Problem('Name the tenant after `on`, e.g. `on dev`.', c.usage);
+  const name = (t.quoted ?? unescapeSlack(t.raw)).trim();
+  if (!TENANT_NAME.test(name))
+    throw new Problem(
+      `${code(t.raw)} isn't a tenant name; tenant names are one word, such as \`on dev\`.`,
+      c.usage,
+    );
+  return name.toLowerCase();
+}
+
+/** An optional `on <tenant>` at the end of the target part. */
+function tenantSuffix(c: Cursor): { tenant?: string } {
+  if (!isKeyword(peek(c), 'on')) return {};
+  next(c);
+  return { tenant: parseTenant(c) };
+}
+
 function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
   const whoToken = next(c);
   if (whoToken === undefined || isKeyword(whoToken, 'for') || isKeyword(whoToken, 'because')) {
@@ -407,12 +438,18 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
       ? 'Name the role to grant, e.g. `/qlik grant me ManagedSpaceCreator` (see `/qlik roles`).'
       : 'Name the role to revoke, e.g. `/qlik revoke me ManagedSpaceCreator`.',
   );
-  const cmd: { durationMs?: number; durationText?: string; reason?: string } = {};
+  const cmd: { tenant?: string; durationMs?: number; durationText?: string; reason?: string } = {};
   let last = `the role ${code(role)}`;
   for (let t = next(c); t !== undefined; t = next(c)) {
     if (isKeyword(t, 'because')) {
       cmd.reason = parseReason(c, t.end);
       break;
+    }
+    if (isKeyword(t, 'on')) {
+      if (cmd.tenant !== undefined) throw new Problem('Name the tenant once, e.g. `on dev`.', c.usage);
+      cmd.tenant = parseTenant(c);
+      last = code(`on ${cmd.tenant}`);
+      continue;
     }
     if (isKeyword(t, 'for')) {
       if (action === 'revoke')
@@ -437,8 +474,11 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
     : { kind: 'revoke', who, role, ...withoutDuration(cmd) };
 }
 
-function withoutDuration(cmd: { reason?: string }): { reason?: string } {
-  return cmd.reason === undefined ? {} : { reason: cmd.reason };
+function withoutDuration(cmd: { tenant?: string; reason?: string }): { tenant?: string; reason?: string } {
+  return {
+    ...(cmd.tenant === undefined ? {} : { tenant: cmd.tenant }),
+    ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
+  };
 }
 
 function expectEnd(c: Cursor, what: string): void {
@@ -488,16 +528,18 @@ function parse(text: string): ParsedCommand {
         next(c),
         'Name the role, e.g. `/qlik who-has TenantAdmin` (see `/qlik roles`).',
       );
+      const on = tenantSuffix(c);
       expectEnd(c, '`who-has` takes one role; put a name with spaces in quotes');
-      return { kind, role };
+      return { kind, role, ...on };
     }
     case 'whois': {
       const t = next(c);
       if (t === undefined)
         throw new Problem('Say whose roles to show: an @mention, `me`, an email or group:Name.', c.usage);
       const who = parseWho(c, t);
+      const on = tenantSuffix(c);
       expectEnd(c, '`whois` takes one person or group');
-      return { kind, who };
+      return { kind, who, ...on };
     }
     case 'cancel': {
       const t = next(c);
@@ -522,7 +564,11 @@ function parse(text: string): ParsedCommand {
       expectEnd(c, '`audit` takes at most one person, group or role');
       return result;
     }
-    case 'roles':
+    case 'roles': {
+      const on = tenantSuffix(c);
+      expectEnd(c, '`roles` takes nothing after it');
+      return { kind, ...on };
+    }
     case 'requests':
       expectEnd(c, `\`${kind}\` takes nothing after it`);
       return { kind };

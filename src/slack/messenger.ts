@@ -6,7 +6,7 @@ import type { WebClient } from '@slack/web-api';
 import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { retry } from '../retry.ts';
-import { approvalMessage, type SlackMessage } from './views.ts';
+import { approvalMessage, type SlackMessage, type TenantLabels } from './views.ts';
 
 export type { SlackMessage };
 
@@ -42,15 +42,18 @@ export class SlackMessenger {
   readonly #logger: Logger;
   /** conversations.open returns the same DM channel for a user forever; remembering it saves a call per DM. */
   readonly #dmChannels = new Map<string, string>();
+  /** The configured Qlik tenants: with several, the approval message names the request's tenant. */
+  readonly #tenants: TenantLabels | undefined;
 
-  constructor(client: WebClient, logger: Logger) {
+  constructor(client: WebClient, logger: Logger, opts: { tenants?: TenantLabels } = {}) {
     this.#client = client;
     this.#logger = logger.child({ module: 'messenger' });
+    this.#tenants = opts.tenants;
   }
 
   /** Posts the approval message for a request and says where it landed. */
   async postApproval(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
-    const msg = approvalMessage(req, {});
+    const msg = approvalMessage(req, this.#tenants ? { tenants: this.#tenants } : {});
     const res = await this.#client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
     if (!res.ts || !res.channel) throw new Error('Slack did not return the posted message (no ts/channel)');
     this.#logger.debug({ requestId: req.id, channel: res.channel, ts: res.ts }, 'approval message posted');
@@ -64,7 +67,10 @@ export class SlackMessenger {
   async refreshApproval(req: RoleChangeRequest, opts: { notice?: string } = {}): Promise<void> {
     const ref = req.approvalMessage;
     if (!ref) return;
-    const msg = approvalMessage(req, opts.notice === undefined ? {} : { notice: opts.notice });
+    const msg = approvalMessage(req, {
+      ...(opts.notice === undefined ? {} : { notice: opts.notice }),
+      ...(this.#tenants ? { tenants: this.#tenants } : {}),
+    });
     await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
   }
 

@@ -11,6 +11,7 @@ import {
   revokeFailedMessage,
   revokeFailedNotice,
   type SlackMessage,
+  type TenantLabels,
 } from './views.ts';
 
 /** The metadata event type of the bot's notifications (Slack: an alphanumeric, human-readable name). */
@@ -24,9 +25,12 @@ export type NotifierMessenger = Pick<
 
 export class SlackNotifier implements Notifier {
   readonly #messenger: NotifierMessenger;
+  /** The configured Qlik tenants: with several, results and notices name the request's tenant. */
+  readonly #tenants: TenantLabels | undefined;
 
-  constructor(messenger: NotifierMessenger) {
+  constructor(messenger: NotifierMessenger, opts: { tenants?: TenantLabels } = {}) {
     this.#messenger = messenger;
+    this.#tenants = opts.tenants;
   }
 
   announce(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
@@ -40,7 +44,11 @@ export class SlackNotifier implements Notifier {
   }
 
   postResult(req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined> {
-    return this.#messenger.replyInThread(req, messageFor(req, event), notifyMetadata(req, event, 'thread'));
+    return this.#messenger.replyInThread(
+      req,
+      messageFor(req, event, this.#tenants),
+      notifyMetadata(req, event, 'thread'),
+    );
   }
 
   findResult(req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined> {
@@ -59,7 +67,7 @@ export class SlackNotifier implements Notifier {
   tell(recipient: Recipient, req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef> {
     return this.#messenger.dm(
       recipient.id,
-      messageFor(req, event),
+      messageFor(req, event, this.#tenants),
       notifyMetadata(req, event, `dm:${recipient.id}`),
     );
   }
@@ -69,10 +77,10 @@ export class SlackNotifier implements Notifier {
     req: RoleChangeRequest,
     opts: { supersededBy?: string } = {},
   ): Promise<boolean> {
-    const msg = resultMessage(
-      req,
-      opts.supersededBy === undefined ? {} : { supersededBy: opts.supersededBy },
-    );
+    const msg = resultMessage(req, {
+      ...(opts.supersededBy === undefined ? {} : { supersededBy: opts.supersededBy }),
+      ...(this.#tenants ? { tenants: this.#tenants } : {}),
+    });
     try {
       await this.#messenger.update(ref, msg);
       return true;
@@ -88,10 +96,10 @@ export class SlackNotifier implements Notifier {
 }
 
 /** The message a recipient gets for this event. */
-function messageFor(req: RoleChangeRequest, event: RequestEvent): SlackMessage {
-  if (event.kind === 'decision') return decisionNotice(req);
-  if (event.kind === 'revoke-failed') return revokeFailedMessage(req, event.failure);
-  return resultMessage(req);
+function messageFor(req: RoleChangeRequest, event: RequestEvent, tenants?: TenantLabels): SlackMessage {
+  if (event.kind === 'decision') return decisionNotice(req, tenants);
+  if (event.kind === 'revoke-failed') return revokeFailedMessage(req, event.failure, tenants);
+  return resultMessage(req, tenants ? { tenants } : {});
 }
 
 /** Invisible to people; names the request, the event (and its occurrence) and where the message went. */

@@ -3,7 +3,7 @@
 // views/blocks.ts (Slack's limits), so no data can ping, link, or make Slack refuse a message.
 
 import type { KnownBlock } from '@slack/types';
-import { describeTarget, type RequestState, type RoleChangeRequest } from '../domain/request.ts';
+import { describeTarget, type RequestState, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import { USAGE } from './command-parser.ts';
@@ -45,6 +45,42 @@ export const ACTION_IDS = {
 
 type Names = Readonly<Record<string, string>>;
 
+// ---- several Qlik tenants
+
+/**
+ * The configured Qlik tenants, the default first. Messages name a request's tenant only when there are several;
+ * with one (or none given) every message is as it always was.
+ */
+export interface TenantLabels {
+  names: readonly string[];
+}
+
+/**
+ * The tenant to name in a message about `instance` (a request's target instance or a command's `on <tenant>`), or
+ * undefined when only one tenant is configured. No instance, or `default`, is the default tenant.
+ */
+export function tenantLabel(tenants: TenantLabels | undefined, instance?: string): string | undefined {
+  if (tenants === undefined || tenants.names.length < 2) return undefined;
+  return instance === undefined || instance === 'default' ? tenants.names[0] : instance;
+}
+
+function requestTenant(
+  req: Pick<RoleChangeRequest, 'targetRef'>,
+  tenants?: TenantLabels,
+): string | undefined {
+  return tenantLabel(tenants, targetOf(req).instance);
+}
+
+/** ` on *dev*` (mrkdwn) after a target, or nothing with one tenant. */
+function onTenant(tenant: string | undefined): string {
+  return tenant === undefined ? '' : ` on *${clip(tenant, 40)}*`;
+}
+
+/** ` on dev` (plain text), or nothing with one tenant. */
+function onTenantPlain(tenant: string | undefined): string {
+  return tenant === undefined ? '' : ` on ${clip(tenant, 40)}`;
+}
+
 // ---- shared pieces of a request, escaped and clipped
 
 function rid(req: Pick<RoleChangeRequest, 'id'>): string {
@@ -73,19 +109,21 @@ function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boo
   );
 }
 
-/** `grant *TenantAdmin* to Alice (alice@corp.example) for 4 hours` */
-function change(req: RoleChangeRequest): string {
-  if (req.action === 'revoke') return `revoke *${roleName(req)}* from ${target(req)}`;
+/** `grant *TenantAdmin* to Alice (alice@corp.example) for 4 hours`; with several tenants `… Alice (…) on *dev* for …` */
+function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
+  const on = onTenant(requestTenant(req, tenants));
+  if (req.action === 'revoke') return `revoke *${roleName(req)}* from ${target(req)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
-  return `grant *${roleName(req)}* to ${target(req)}${d}`;
+  return `grant *${roleName(req)}* to ${target(req)}${on}${d}`;
 }
 
 /** The same as plain text for fallbacks and headers (data still escaped: fallback text is parsed too). */
-function changePlain(req: RoleChangeRequest): string {
+function changePlain(req: RoleChangeRequest, tenants?: TenantLabels): string {
   const role = clip(req.role.name, 80);
-  if (req.action === 'revoke') return `revoke ${role} from ${clip(describeTarget(req.target), 120)}`;
+  const on = onTenantPlain(requestTenant(req, tenants));
+  if (req.action === 'revoke') return `revoke ${role} from ${clip(describeTarget(req.target), 120)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
-  return `grant ${role} to ${clip(describeTarget(req.target), 120)}${d}`;
+  return `grant ${role} to ${clip(describeTarget(req.target), 120)}${on}${d}`;
 }
 
 /**
@@ -302,9 +340,10 @@ export function errorMessage(text: string): SlackMessage {
 
 export function approvalMessage(
   req: RoleChangeRequest,
-  opts: { approverNames?: Names; notice?: string } = {},
+  opts: { approverNames?: Names; notice?: string; tenants?: TenantLabels } = {},
 ): SlackMessage {
   const names = opts.approverNames;
+  const tenant = requestTenant(req, opts.tenants);
   const verb = req.action === 'revoke' ? 'Revoke' : 'Grant';
   const kind =
     req.action === 'revoke'
@@ -317,6 +356,7 @@ export function approvalMessage(
     ...fieldSections([
       `*Requested by*\n${person(req.requesterId, names)}`,
       `*For*\n${target(req)}`,
+      ...(tenant === undefined ? [] : [`*Tenant*\n${clip(tenant, 40)}`]),
       `*Role*\n${roleName(req)}`,
       `*Change*\n${kind}`,
       `*Request*\n${rid(req)}`,
@@ -349,7 +389,7 @@ export function approvalMessage(
       ),
     );
   }
-  return message(`Request ${rid(req)}: ${changePlain(req)}: ${stateWord(req.state)}`, blocks);
+  return message(`Request ${rid(req)}: ${changePlain(req, opts.tenants)}: ${stateWord(req.state)}`, blocks);
 }
 
 // ---- replies to the requester
@@ -362,6 +402,7 @@ export function requestFiledMessage(
   req: RoleChangeRequest,
   channelName?: string,
   postProblem?: string,
+  tenants?: TenantLabels,
 ): SlackMessage {
   const where = channelName?.trim() ? ` in ${channelRef(channelName.trim())}` : '';
   const n = approvalsNeeded(req);
@@ -371,7 +412,7 @@ export function requestFiledMessage(
   if (problem) {
     const blocks: KnownBlock[] = [
       section(
-        `:warning: *Approvers were NOT notified${where}.* Request *${rid(req)}* was filed: ${change(req)}.\n` +
+        `:warning: *Approvers were NOT notified${where}.* Request *${rid(req)}* was filed: ${change(req, tenants)}.\n` +
           `${clip(problem, 1200)}\nIt needs ${needs}; I'll send you a DM when it is decided.`,
         button('Cancel request', ACTION_IDS.cancel, req.id),
       ),
@@ -379,54 +420,59 @@ export function requestFiledMessage(
       expiry,
     ];
     return message(
-      `Approvers were NOT notified: request ${rid(req)} (${changePlain(req)}) was filed, but its approval message could not be posted.`,
+      `Approvers were NOT notified: request ${rid(req)} (${changePlain(req, tenants)}) was filed, but its approval message could not be posted.`,
       blocks,
     );
   }
   const blocks: KnownBlock[] = [
     section(
-      `:inbox_tray: Request *${rid(req)}* filed: ${change(req)}.\nIt is waiting for approval${where} (needs ${needs}). ` +
+      `:inbox_tray: Request *${rid(req)}* filed: ${change(req, tenants)}.\nIt is waiting for approval${where} (needs ${needs}). ` +
         `I'll send you a DM when it is decided.`,
       button('Cancel request', ACTION_IDS.cancel, req.id),
     ),
     ...(req.notes?.length ? [context(...notesText(req))] : []),
     expiry,
   ];
-  return message(`Request ${rid(req)} filed: ${changePlain(req)}. Waiting for approval.`, blocks);
+  return message(`Request ${rid(req)} filed: ${changePlain(req, tenants)}. Waiting for approval.`, blocks);
 }
 
 /** Ephemeral: the same request is already pending, so nothing new was filed. */
-export function duplicateRequestMessage(existing: RoleChangeRequest): SlackMessage {
+export function duplicateRequestMessage(existing: RoleChangeRequest, tenants?: TenantLabels): SlackMessage {
   const blocks: KnownBlock[] = [
     section(
-      `:repeat: The same request is already pending: *${rid(existing)}* (${change(existing)}), ` +
+      `:repeat: The same request is already pending: *${rid(existing)}* (${change(existing, tenants)}), ` +
         `filed by ${mention(existing.requesterId)} ${slackDate(existing.createdAt)}. ` +
         `Approvals so far: ${approvalsCount(existing)}.\nNo new request was filed.`,
     ),
     context(`${capital(requestExpiry(existing))}. See \`/qlik requests\` for your pending requests.`),
   ];
   return message(
-    `${rid(existing)} is already pending: ${changePlain(existing)}. No new request was filed.`,
+    `${rid(existing)} is already pending: ${changePlain(existing, tenants)}. No new request was filed.`,
     blocks,
   );
 }
 
 /** Ephemeral: policy approves this role automatically; it is being applied now. */
-export function autoApprovedMessage(req: RoleChangeRequest): SlackMessage {
+export function autoApprovedMessage(req: RoleChangeRequest, tenants?: TenantLabels): SlackMessage {
   const blocks: KnownBlock[] = [
     section(
-      `:zap: Request *${rid(req)}* was approved automatically by policy: ${change(req)}.\n` +
+      `:zap: Request *${rid(req)}* was approved automatically by policy: ${change(req, tenants)}.\n` +
         `Applying it now; I'll send you a DM with the result.`,
     ),
     ...(req.notes?.length ? [context(...notesText(req))] : []),
   ];
-  return message(`${rid(req)} approved automatically: ${changePlain(req)}. Applying it now.`, blocks);
+  return message(
+    `${rid(req)} approved automatically: ${changePlain(req, tenants)}. Applying it now.`,
+    blocks,
+  );
 }
 
 /** What a copy of a result message must show besides the request itself. */
 export interface ResultOptions {
   /** The grant was extended by this request, which now decides when it ends: its buttons are gone. */
   supersededBy?: string;
+  /** The configured tenants: with several, the result names the request's tenant. */
+  tenants?: TenantLabels;
 }
 
 /** What the Extend button does, said before it does it (Slack shows this as the button's confirmation). */
@@ -443,6 +489,9 @@ function extendConfirmText(req: RoleChangeRequest): string {
 export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}): SlackMessage {
   const blocks: KnownBlock[] = [];
   let text: string;
+  const on = onTenant(requestTenant(req, opts.tenants));
+  const change_ = (r: RoleChangeRequest) => change(r, opts.tenants);
+  const changePlain_ = (r: RoleChangeRequest) => changePlain(r, opts.tenants);
   if (req.state === 'applied') {
     const r = req.result;
     const changed = r?.changed !== false;
@@ -452,15 +501,15 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
       // An Extend changes no role: it moves the end. Say old → new, never "nothing changed".
       const ends = r?.revokeAt !== undefined ? ` It now ends ${slackDate(r.revokeAt)}` : '';
       const was = ext.previousEnd !== undefined ? ` (was ${slackDate(ext.previousEnd)})` : '';
-      headline = `:arrows_counterclockwise: *${rid(req)}*: extended *${roleName(req)}* for ${target(req)}.${ends}${was}${ends ? '.' : ''}`;
+      headline = `:arrows_counterclockwise: *${rid(req)}*: extended *${roleName(req)}* for ${target(req)}${on}.${ends}${was}${ends ? '.' : ''}`;
     } else if (req.action === 'grant') {
       headline = changed
-        ? `:white_check_mark: *${rid(req)}*: granted *${roleName(req)}* to ${target(req)}.`
-        : `:information_source: *${rid(req)}*: ${targetName(req)} already had *${roleName(req)}*; nothing changed.`;
+        ? `:white_check_mark: *${rid(req)}*: granted *${roleName(req)}* to ${target(req)}${on}.`
+        : `:information_source: *${rid(req)}*: ${targetName(req)} already had *${roleName(req)}*${on}; nothing changed.`;
     } else {
       headline = changed
-        ? `:white_check_mark: *${rid(req)}*: revoked *${roleName(req)}* from ${target(req)}.`
-        : `:information_source: *${rid(req)}*: ${targetName(req)} didn't have *${roleName(req)}* directly; nothing changed.`;
+        ? `:white_check_mark: *${rid(req)}*: revoked *${roleName(req)}* from ${target(req)}${on}.`
+        : `:information_source: *${rid(req)}*: ${targetName(req)} didn't have *${roleName(req)}* directly${on}; nothing changed.`;
     }
     const lines = [headline];
     if (r?.message?.trim()) lines.push(clip(r.message.trim(), 600));
@@ -497,22 +546,22 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
     if (ext !== undefined) {
       const ends = r?.revokeAt !== undefined ? ` now ends ${plainTime(r.revokeAt)}` : '';
       const was = ext.previousEnd !== undefined ? ` (was ${plainTime(ext.previousEnd)})` : '';
-      text = `${rid(req)} extended: ${clip(req.role.name, 80)} for ${clip(describeTarget(req.target), 120)}${ends}${was}.`;
+      text = `${rid(req)} extended: ${clip(req.role.name, 80)} for ${clip(describeTarget(req.target), 120)}${onTenantPlain(requestTenant(req, opts.tenants))}${ends}${was}.`;
     } else {
       text = changed
-        ? `${rid(req)} applied: ${changePlain(req)}.`
-        : `${rid(req)}: nothing to change; ${changePlain(req)} was already in place.`;
+        ? `${rid(req)} applied: ${changePlain_(req)}.`
+        : `${rid(req)}: nothing to change; ${changePlain_(req)} was already in place.`;
     }
   } else if (req.state === 'failed') {
     const error = req.error?.trim() ? clip(req.error.trim(), 1500) : 'No details were recorded.';
-    blocks.push(section(`:x: *${rid(req)}*: couldn't ${change(req)}.\n${error}`));
+    blocks.push(section(`:x: *${rid(req)}*: couldn't ${change_(req)}.\n${error}`));
     blocks.push(
       context('Nothing was changed by this request. Fix the cause and file it again, or ask a tenant admin.'),
     );
-    text = `${rid(req)} failed: couldn't ${changePlain(req)}.`;
+    text = `${rid(req)} failed: couldn't ${changePlain_(req)}.`;
   } else {
-    blocks.push(section(`Request *${rid(req)}* (${change(req)}):\n${stateLine(req)}`));
-    text = `${rid(req)}: ${changePlain(req)}: ${stateWord(req.state)}.`;
+    blocks.push(section(`Request *${rid(req)}* (${change_(req)}):\n${stateLine(req)}`));
+    text = `${rid(req)}: ${changePlain_(req)}: ${stateWord(req.state)}.`;
   }
   return message(text, blocks);
 }
@@ -521,12 +570,14 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
 export function revokeFailedMessage(
   req: RoleChangeRequest,
   failure: { message: string; at: number; actor: string; trigger: 'expiry' | 'manual' },
+  tenants?: TenantLabels,
 ): SlackMessage {
   const why = clip(failure.message.trim() || 'Qlik gave no reason.', 1500);
+  const on = onTenant(requestTenant(req, tenants));
   const what =
     failure.trigger === 'expiry'
-      ? `the time-bound grant ended, but the bot couldn't remove *${roleName(req)}* from ${target(req)}`
-      : `couldn't revoke *${roleName(req)}* from ${target(req)}`;
+      ? `the time-bound grant ended, but the bot couldn't remove *${roleName(req)}* from ${target(req)}${on}`
+      : `couldn't revoke *${roleName(req)}* from ${target(req)}${on}`;
   const who =
     failure.trigger === 'expiry'
       ? `Revoke at the grant's end, tried ${slackDate(failure.at)}.`
@@ -536,7 +587,7 @@ export function revokeFailedMessage(
       ? 'The bot tries again on its next sweep; a Qlik tenant admin can also remove the role by hand.'
       : 'Press *Revoke now* again to retry once the cause is fixed, or ask a Qlik tenant admin to remove it.';
   return message(
-    `${rid(req)}: the revoke failed; ${clip(describeTarget(req.target), 120)} still has ${clip(req.role.name, 80)}.`,
+    `${rid(req)}: the revoke failed; ${clip(describeTarget(req.target), 120)} still has ${clip(req.role.name, 80)}${onTenantPlain(requestTenant(req, tenants))}.`,
     [
       section(
         `:x: *${rid(req)}*: ${what}.\n${why}\n*${capital(targetName(req))} still has ${roleName(req)}*: the grant stays applied.`,
@@ -552,23 +603,23 @@ export function revokeFailedNotice(failure: { message: string; at: number }): st
 }
 
 /** DM to the requester when their request ends without being applied: denied, expired or cancelled. */
-export function decisionNotice(req: RoleChangeRequest): SlackMessage {
+export function decisionNotice(req: RoleChangeRequest, tenants?: TenantLabels): SlackMessage {
   let line: string;
   let text: string;
-  const what = `your request *${rid(req)}* to ${change(req)}`;
+  const what = `your request *${rid(req)}* to ${change(req, tenants)}`;
   switch (req.state) {
     case 'denied':
       line = `:no_entry: ${capital(what)} was denied by ${req.deniedBy ? mention(req.deniedBy) : 'an approver'}.`;
-      text = `${rid(req)} was denied: ${changePlain(req)}.`;
+      text = `${rid(req)} was denied: ${changePlain(req, tenants)}.`;
       break;
     case 'expired':
       line = `:alarm_clock: ${capital(what)} expired: nobody decided in time. File it again if you still need it.`;
-      text = `${rid(req)} expired without a decision: ${changePlain(req)}.`;
+      text = `${rid(req)} expired without a decision: ${changePlain(req, tenants)}.`;
       break;
     case 'cancelled': {
       const self = req.cancelledBy === undefined || req.cancelledBy === req.requesterId;
       line = `:leftwards_arrow_with_hook: ${capital(what)} was cancelled${self ? '' : ` by ${mention(req.cancelledBy!)}`}.`;
-      text = `${rid(req)} was cancelled: ${changePlain(req)}.`;
+      text = `${rid(req)} was cancelled: ${changePlain(req, tenants)}.`;
       break;
     }
     default:
@@ -597,11 +648,14 @@ export function whoHasMessage(d: {
   csvAttached: boolean;
   /** The Everyone group holds the role, so every user has it. */
   everyone?: boolean;
+  /** The tenant asked about, when several are configured (see tenantLabel). */
+  tenant?: string;
 }): SlackMessage {
   const role = clip(d.role, 120);
   const directTotal = Math.max(d.directTotal, d.direct.length);
   const groupsTotal = Math.max(d.groupsTotal, d.groups.length);
-  const blocks: KnownBlock[] = [header(`Who has ${truncate(d.role, 120)}`)];
+  const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
+  const blocks: KnownBlock[] = [header(`Who has ${truncate(d.role, 120)}${inTenant}`)];
   if (d.everyone)
     blocks.push(
       section(`:warning: The *Everyone* group holds *${role}*, so every user of the tenant has it.`),
@@ -647,7 +701,7 @@ export function whoHasMessage(d: {
   }
   const all = d.everyone ? ' Everyone holds it through the Everyone group.' : '';
   return message(
-    `${directTotal} direct holder${directTotal === 1 ? '' : 's'} of ${role}${via}.${all}`,
+    `${directTotal} direct holder${directTotal === 1 ? '' : 's'} of ${role}${onTenantPlain(d.tenant)}${via}.${all}`,
     blocks,
   );
 }
@@ -664,9 +718,12 @@ export function whoisMessage(d: {
   status?: string;
   direct: string[];
   viaGroups: { group: string; roles: string[] }[];
+  /** The tenant asked about, when several are configured (see tenantLabel). */
+  tenant?: string;
 }): SlackMessage {
   const who = clip(d.target, 200);
-  const blocks: KnownBlock[] = [header(`Roles of ${truncate(d.target, 130)}`)];
+  const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
+  const blocks: KnownBlock[] = [header(`Roles of ${truncate(d.target, 130)}${inTenant}`)];
   if (d.status && d.status !== 'active') {
     blocks.push(section(`:warning: The Qlik account is *${clip(d.status, 20)}*.`));
   }
@@ -687,16 +744,19 @@ export function whoisMessage(d: {
   const status = d.status && d.status !== 'active' ? ` (${clip(d.status, 20)} in Qlik)` : '';
   return message(
     d.kind === 'group'
-      ? `${who}: ${directText}.`
-      : `${who}${status}: ${directText}, ${groupRoles} through ${d.viaGroups.length} group${d.viaGroups.length === 1 ? '' : 's'}.`,
+      ? `${who}${onTenantPlain(d.tenant)}: ${directText}.`
+      : `${who}${onTenantPlain(d.tenant)}${status}: ${directText}, ${groupRoles} through ${d.viaGroups.length} group${d.viaGroups.length === 1 ? '' : 's'}.`,
     blocks,
   );
 }
 
 export function rolesMessage(
   roles: { name: string; type: 'default' | 'custom'; level?: string; description?: string }[],
+  /** The tenant asked about, when several are configured (see tenantLabel). */
+  tenant?: string,
 ): SlackMessage {
-  const blocks: KnownBlock[] = [header('Roles in this tenant')];
+  const thisTenant = tenant === undefined ? 'this tenant' : `tenant ${truncate(tenant, 40)}`;
+  const blocks: KnownBlock[] = [header(`Roles in ${thisTenant}`)];
   if (roles.length === 0) {
     blocks.push(section('No roles found.'));
     return message('No roles found.', blocks);
@@ -717,24 +777,29 @@ export function rolesMessage(
   blocks.push(
     context('Request one with `/qlik grant me &lt;role&gt;`; names are matched without regard to case.'),
   );
-  return message(`${roles.length} role${roles.length === 1 ? '' : 's'} in this tenant.`, blocks);
+  return message(`${roles.length} role${roles.length === 1 ? '' : 's'} in ${thisTenant}.`, blocks);
 }
 
 const LIST_MAX = 10;
 
-function requestLine(req: RoleChangeRequest): string {
-  return `*${rid(req)}* ${change(req)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
+function requestLine(req: RoleChangeRequest, tenants?: TenantLabels): string {
+  return `*${rid(req)}* ${change(req, tenants)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
 }
 
-export function requestsMessage(d: {
-  mine: RoleChangeRequest[];
-  toApprove: RoleChangeRequest[];
-}): SlackMessage {
+export function requestsMessage(
+  d: {
+    mine: RoleChangeRequest[];
+    toApprove: RoleChangeRequest[];
+  },
+  tenants?: TenantLabels,
+): SlackMessage {
   const blocks: KnownBlock[] = [header('Pending requests')];
   blocks.push(section(`*Yours* (${d.mine.length})`));
   if (d.mine.length === 0) blocks.push(context('You have no pending requests.'));
   for (const req of d.mine.slice(0, LIST_MAX)) {
-    blocks.push(section(truncate(requestLine(req), 1500), button('Cancel', ACTION_IDS.cancel, req.id)));
+    blocks.push(
+      section(truncate(requestLine(req, tenants), 1500), button('Cancel', ACTION_IDS.cancel, req.id)),
+    );
   }
   if (d.mine.length > LIST_MAX) blocks.push(context(`…and ${d.mine.length - LIST_MAX} more.`));
   blocks.push(divider());
@@ -744,7 +809,7 @@ export function requestsMessage(d: {
     const reason = req.reason?.trim()
       ? `\n_Reason:_ ${reasonText({ ...req, reason: req.reason.trim().replace(/\s+/g, ' ') }, 300)}`
       : '';
-    blocks.push(section(truncate(requestLine(req), 1500) + reason));
+    blocks.push(section(truncate(requestLine(req, tenants), 1500) + reason));
     blocks.push(
       actions(
         button('Approve', ACTION_IDS.approve, req.id, 'primary'),

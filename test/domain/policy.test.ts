@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import {
+  approvalChannelOf,
   approverEligibility,
   checkRequest,
   loadPolicy,
@@ -433,5 +434,96 @@ describe('splitApprovers', () => {
       groups: ['S0B', 'S0D'],
     });
     expect(splitApprovers([])).toEqual({ users: [], groups: [] });
+  });
+});
+
+describe('tenants.<name> sections (several Qlik tenants)', () => {
+  const TENANTS = { ...ENV, tenants: ['prod', 'dev'] };
+  const yaml = [
+    'approvalsRequired: 1',
+    'roles:',
+    '  TenantAdmin: { approvers: [U0ADMIN01], reasonRequired: true, maxDuration: 4h }',
+    'tenants:',
+    '  dev:',
+    '    approvalChannel: C0DEVCHAN',
+    '    approvers: [U0DEVAPPR]',
+    '    autoApprove: true',
+    '    roles:',
+    '      Steward: { autoApprove: false, approvalsRequired: 1, approvers: [U0STEWARD] }',
+    '      tenantadmin: { maxDuration: 1h }',
+  ].join('\n');
+
+  it('overrides the defaults and roles for its tenant only; the more specific section wins', () => {
+    const p = parsePolicy(yaml, TENANTS);
+    // prod has no section: the file's rules, as without a tenant.
+    expect(rolePolicy(p, 'Steward', 'prod')).toEqual(p.defaults);
+    expect(rolePolicy(p, 'TenantAdmin', 'prod')).toEqual(rolePolicy(p, 'TenantAdmin'));
+    // dev's own keys over the defaults.
+    expect(rolePolicy(p, 'Analyzer', 'dev')).toMatchObject({ approvers: ['U0DEVAPPR'], autoApprove: true });
+    // dev's roles.<Role> over dev's keys.
+    expect(rolePolicy(p, 'steward', 'dev')).toMatchObject({ approvers: ['U0STEWARD'], autoApprove: false });
+    // A role of the file's roles: its rule, then dev's keys, then dev's roles.<Role> (matched without case).
+    expect(rolePolicy(p, 'TenantAdmin', 'dev')).toMatchObject({
+      approvers: ['U0DEVAPPR'],
+      reasonRequired: true,
+      autoApprove: true,
+      maxDurationMs: 1 * H,
+    });
+    // Where the requests are announced.
+    expect(p.tenants?.get('dev')?.approvalChannel).toBe('C0DEVCHAN');
+    expect(approvalChannelOf(p, 'dev')).toBe('C0DEVCHAN');
+    expect(approvalChannelOf(p, 'prod')).toBe('C0ENVCHAN');
+    expect(approvalChannelOf(p)).toBe('C0ENVCHAN');
+  });
+
+  it('checks a request against its tenant rule', () => {
+    const p = parsePolicy(yaml, TENANTS);
+    const twoHours = { action: 'grant' as const, roleName: 'TenantAdmin', reason: 'x', durationMs: 2 * H };
+    expect(checkRequest(p, twoHours)).toMatchObject({ ok: true });
+    expect(checkRequest(p, { ...twoHours, tenant: 'dev' })).toMatchObject({ ok: false });
+  });
+
+  it('a file without tenants has no tenant sections, and the old calls answer as before', () => {
+    const p = parsePolicy('roles:\n  Steward: { approvalsRequired: 1 }\n', TENANTS);
+    expect(p.tenants).toBeUndefined();
+    expect(rolePolicy(p, 'Steward', 'dev')).toEqual(rolePolicy(p, 'Steward'));
+  });
+
+  it('validates a tenant section like the rest, every problem at once, by path', () => {
+    const problems = problemsOf(
+      [
+        'tenants:',
+        '  qa: { approvers: [U0QA0001] }',
+        '  dev:',
+        '    approvalChannel: dev-channel',
+        '    autoAprove: true',
+        '    approvers: []',
+        '    roles:',
+        '      Steward: { maxDuration: soon, approverz: [U0X00001] }',
+      ].join('\n'),
+      TENANTS,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'tenants.dev.approvalChannel: expected a channel id such as C0123ABCD',
+        expect.stringMatching(
+          /^tenants\.dev\.autoAprove: unknown key "autoAprove" \(did you mean autoApprove\?\)/,
+        ),
+        expect.stringMatching(/^tenants\.dev\.roles\.Steward\.maxDuration: expected a duration/),
+        expect.stringMatching(
+          /^tenants\.dev\.roles\.Steward\.approverz: unknown key "approverz" \(did you mean approvers\?\)/,
+        ),
+      ]),
+    );
+    // Once the shapes are right, the rules' own checks and the tenant names are checked too.
+    expect(
+      problemsOf('tenants:\n  qa: { approvers: [U0QA0001] }\n  dev: { approvers: [] }\n', TENANTS),
+    ).toEqual([
+      'tenants.qa: no tenant qa is configured (QLIK_TENANTS names prod, dev)',
+      'tenants.dev.approvers: list at least one approver, or leave the key out to use the default approvers',
+    ]);
+    expect(problemsOf('tenants:\n  dev: {}\n', { ...ENV, tenants: ['default'] })).toEqual([
+      'tenants.dev: tenant sections need QLIK_TENANTS, which names the tenants',
+    ]);
   });
 });

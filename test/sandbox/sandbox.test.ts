@@ -200,3 +200,21 @@ describe('npm run sandbox', () => {
     }
   }, 60_000);
 });
+
+describe('npm run sandbox with SANDBOX_TENANTS=2', () => {
+  it('runs the bot with two simulated tenants, prod (the default) and dev, and its answers name the tenant', async () => {
+    const { code, out } = await runSandbox('/qlik roles\nwait Roles in tenant prod\n', {
+      SANDBOX_TENANTS: '2',
+    });
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/Qlik tenant prod {7}http:\/\/\S+ {2}\(the default; demo tenant/);
+    expect(out).toMatch(/Qlik tenant dev {8}http:\/\/\S+ {2}\(the same demo tenant; name it with `on dev`\)/);
+  }, 60_000);
+
+  it('refuses another count', async () => {
+    const { code, out } = await runSandbox('help\n', { SANDBOX_TENANTS: 'three' });
+    expect(code).toBe(1);
+    expect(out).toContain('SANDBOX_TENANTS: expected 1 or 2 (how many simulated Qlik tenants to run).');
+    expect(out).not.toContain('Starting the bot');
+  });
+});

@@ -53,20 +53,26 @@ function formatWho(who: ParsedWho): string {
   }
 }
 
+function onTenant(cmd: { tenant?: string }): string {
+  return cmd.tenant === undefined ? '' : ` on ${cmd.tenant}`;
+}
+
 /** Writes a command back as `/qlik` text (without `/qlik`), escaped the way Slack escapes it. */
 function formatCommand(cmd: Exclude<ParsedCommand, { kind: 'invalid' }>): string {
   switch (cmd.kind) {
     case 'grant':
     case 'revoke': {
-      let s = `${cmd.kind} ${formatWho(cmd.who)} ${formatRole(cmd.role)}`;
+      let s = `${cmd.kind} ${formatWho(cmd.who)} ${formatRole(cmd.role)}${onTenant(cmd)}`;
       if (cmd.kind === 'grant' && cmd.durationText !== undefined) s += ` for ${cmd.durationText}`;
       if (cmd.reason !== undefined) s += ` because ${slackEscape(cmd.reason)}`;
       return s;
     }
     case 'who-has':
-      return `who-has ${formatRole(cmd.role)}`;
+      return `who-has ${formatRole(cmd.role)}${onTenant(cmd)}`;
     case 'whois':
-      return `whois ${formatWho(cmd.who)}`;
+      return `whois ${formatWho(cmd.who)}${onTenant(cmd)}`;
+    case 'roles':
+      return `roles${onTenant(cmd)}`;
     case 'cancel':
       return `cancel ${cmd.requestId}`;
     case 'audit':
@@ -404,6 +410,9 @@ describe('parseCommand properties', () => {
   const duration = fc
     .tuple(fc.integer({ min: 1, max: 52 }), fc.constantFrom('m', 'h', 'd', 'w'))
     .map(([n, u]) => ({ text: `${n}${u}`, ms: n * { m: 60_000, h: H, d: D, w: 7 * D }[u] }));
+  const tenant = fc.option(fc.stringMatching(/^[a-z][a-z0-9-]{0,31}$/), { nil: undefined });
+  const withTenant = <T extends object>(c: T, t: string | undefined): T =>
+    t === undefined ? c : { ...c, tenant: t };
   const reason = fc
     .string({ unit: 'grapheme', minLength: 1, maxLength: 60 })
     .map((s) => s.trim())
@@ -414,22 +423,26 @@ describe('parseCommand properties', () => {
       .record({
         who,
         role,
+        tenant,
         duration: fc.option(duration, { nil: undefined }),
         reason: fc.option(reason, { nil: undefined }),
       })
-      .map(({ who, role, duration, reason }) => {
-        const c: ParsedCommand = { kind: 'grant', who, role };
+      .map(({ who, role, tenant, duration, reason }) => {
+        const c: ParsedCommand = withTenant({ kind: 'grant', who, role }, tenant);
         if (duration) Object.assign(c, { durationMs: duration.ms, durationText: duration.text });
         if (reason !== undefined) c.reason = reason;
         return c;
       }),
-    fc.record({ who, role, reason: fc.option(reason, { nil: undefined }) }).map(({ who, role, reason }) => {
-      const c: ParsedCommand = { kind: 'revoke', who, role };
-      if (reason !== undefined) c.reason = reason;
-      return c;
-    }),
-    role.map((r) => ({ kind: 'who-has' as const, role: r })),
-    who.map((w) => ({ kind: 'whois' as const, who: w })),
+    fc
+      .record({ who, role, tenant, reason: fc.option(reason, { nil: undefined }) })
+      .map(({ who, role, tenant, reason }) => {
+        const c: ParsedCommand = withTenant({ kind: 'revoke', who, role }, tenant);
+        if (reason !== undefined) c.reason = reason;
+        return c;
+      }),
+    fc.tuple(role, tenant).map(([r, t]) => withTenant({ kind: 'who-has' as const, role: r }, t)),
+    fc.tuple(who, tenant).map(([w, t]) => withTenant({ kind: 'whois' as const, who: w }, t)),
+    tenant.map((t) => withTenant({ kind: 'roles' as const }, t)),
     fc.stringMatching(/^R-[2-9A-HJKMNP-Z]{4,8}$/).map((id) => ({ kind: 'cancel' as const, requestId: id })),
     who.map((w) => ({ kind: 'audit' as const, who: w })),
     word
@@ -462,6 +475,101 @@ describe('parseCommand properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('parseCommand: on <tenant>', () => {
+  const alice = { kind: 'slack-user', userId: 'U0ALICE1', handle: 'alice' } as const;
+  it.each<[string, ParsedCommand]>([
+    [
+      'grant <@U0ALICE1|alice> Steward on dev for 4h because incident 4711',
+      {
+        kind: 'grant',
+        who: alice,
+        role: 'Steward',
+        tenant: 'dev',
+        durationMs: 4 * H,
+        durationText: '4h',
+        reason: 'incident 4711',
+      },
+    ],
+    ['grant me Steward on DEV', { kind: 'grant', who: { kind: 'me' }, role: 'Steward', tenant: 'dev' }],
+    // After the duration too: the order of the options is free, as for `for` and `because`.
+    [
+      'grant me Steward for 2h on eu-west',
+      {
+        kind: 'grant',
+        who: { kind: 'me' },
+        role: 'Steward',
+        tenant: 'eu-west',
+        durationMs: 2 * H,
+        durationText: '2h',
+      },
+    ],
+    ['grant me Steward on "dev"', { kind: 'grant', who: { kind: 'me' }, role: 'Steward', tenant: 'dev' }],
+    [
+      'revoke group:Finance Steward on dev because left on Friday',
+      {
+        kind: 'revoke',
+        who: { kind: 'group', name: 'Finance' },
+        role: 'Steward',
+        tenant: 'dev',
+        reason: 'left on Friday',
+      },
+    ],
+    ['who-has Steward on dev', { kind: 'who-has', role: 'Steward', tenant: 'dev' }],
+    ['who has "Data Steward" on prod', { kind: 'who-has', role: 'Data Steward', tenant: 'prod' }],
+    ['whois <@U0ALICE1|alice> on dev', { kind: 'whois', who: alice, tenant: 'dev' }],
+    [
+      'whois group:"Sales Ops" on dev',
+      { kind: 'whois', who: { kind: 'group', name: 'Sales Ops' }, tenant: 'dev' },
+    ],
+    ['roles on dev', { kind: 'roles', tenant: 'dev' }],
+    // A reason that says `on` keeps it, and names no tenant.
+    [
+      'grant me Steward because on call on dev tonight',
+      { kind: 'grant', who: { kind: 'me' }, role: 'Steward', reason: 'on call on dev tonight' },
+    ],
+    // A role called `on`, or starting with it, is still the role: the role is the word after the person.
+    ['grant me on', { kind: 'grant', who: { kind: 'me' }, role: 'on' }],
+    ['grant me on on dev', { kind: 'grant', who: { kind: 'me' }, role: 'on', tenant: 'dev' }],
+    ['who-has on', { kind: 'who-has', role: 'on' }],
+    ['who-has OnCall on dev', { kind: 'who-has', role: 'OnCall', tenant: 'dev' }],
+    ['grant me Online on dev', { kind: 'grant', who: { kind: 'me' }, role: 'Online', tenant: 'dev' }],
+    // Without `on`, exactly as before: no tenant field at all.
+    [
+      'grant me Steward for 4h',
+      { kind: 'grant', who: { kind: 'me' }, role: 'Steward', durationMs: 4 * H, durationText: '4h' },
+    ],
+    ['roles', { kind: 'roles' }],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['grant me Steward on', /^Name the tenant after `on`, e\.g\. `on dev`\.$/, USAGE.grant],
+    ['grant me Steward on for 4h', /^Name the tenant after `on`/, USAGE.grant],
+    ['grant me Steward on dev on prod', /^Name the tenant once/, USAGE.grant],
+    [
+      'revoke me Steward on "dev team"',
+      /^`"dev team"` isn't a tenant name; tenant names are one word/,
+      USAGE.revoke,
+    ],
+    [
+      'who-has Steward on dev extra',
+      /^I didn't understand `extra`: `who-has` takes one role/,
+      USAGE['who-has'],
+    ],
+    ['whois me on', /^Name the tenant after `on`/, USAGE.whois],
+    ['roles on dev please', /^I didn't understand `please`: `roles` takes nothing after it/, USAGE.roles],
+    ['requests on dev', /^I didn't understand `on dev`: `requests` takes nothing after it/, USAGE.requests],
+    ['grant me Steward on dev bogus', /^I didn't understand `bogus` after `on dev`/, USAGE.grant],
+  ])('%s is refused, naming the part', (text, problem, usage) => {
+    const r = parseCommand(text);
+    expect(r.kind).toBe('invalid');
+    if (r.kind !== 'invalid') return;
+    expect(r.problem).toMatch(problem);
+    expect(r.usage).toBe(usage);
   });
 });
 

@@ -41,6 +41,23 @@ describe('TargetRegistry', () => {
     expect(targetOf({})).toEqual(DEFAULT_TARGET);
   });
 
+  it('with named tenants (QLIK_TENANTS), the first is the default: a request naming `default` gets it', () => {
+    const prod = new QlikRolesTarget({ instance: 'prod', qlik });
+    const dev = new QlikRolesTarget({ instance: 'dev', qlik });
+    const targets = new TargetRegistry([prod, dev]);
+    expect(targets.get(targetOf({}))).toBe(prod);
+    expect(targets.get({ kind: 'qlik-roles', instance: 'default' })).toBe(prod);
+    expect(targets.get({ kind: 'qlik-roles', instance: 'dev' })).toBe(dev);
+    expect(targets.defaultOf('qlik-roles')).toBe(prod);
+    // The lock is the target's own instance, so `default` and `prod` requests on one principal share one lock.
+    const viaDefault = targets.get({ kind: 'qlik-roles', instance: 'default' });
+    expect(changeLockKey(viaDefault, change)).toBe(changeLockKey(prod, change));
+    expect(changeLockKey(prod, change)).toBe('qlik-roles:prod:user:u-1');
+    expect(changeLockKey(dev, change)).toBe('qlik-roles:dev:user:u-1');
+    // Only `default` is an alias: another kind has no default of this one's.
+    expect(() => targets.get({ kind: 'mode-groups', instance: 'default' })).toThrow(UnknownTargetError);
+  });
+
   it('says which target is not configured', () => {
     const targets = new TargetRegistry([new QlikRolesTarget({ instance: 'default', qlik })]);
     expect(() => targets.get({ kind: 'qlik-roles', instance: 'us' })).toThrow(UnknownTargetError);

@@ -18,6 +18,8 @@ import {
   requestFiledMessage,
   requestsMessage,
   rolesMessage,
+  type TenantLabels,
+  tenantLabel,
   usageMessage,
   whoHasMessage,
   whoisMessage,
@@ -35,6 +37,8 @@ export interface CommandDeps {
    * Without it, an `@name` Slack did not link is answered with how to name the person instead.
    */
   findUserByHandle?: (handle: string) => Promise<string | undefined>;
+  /** The configured Qlik tenants: with several, receipts and answers name the tenant. */
+  tenants?: TenantLabels;
 }
 
 /** The fields of Slack's slash-command payload the bot relies on. */
@@ -151,6 +155,9 @@ async function run(
     setOutcome('refused');
     return [errorMessage(r.message)];
   };
+  const tenants = deps.tenants;
+  // The tenant an answer is about (the one named with `on`, else the default), shown only with several tenants.
+  const tenant = tenantLabel(tenants, 'tenant' in cmd ? cmd.tenant : undefined);
   let who: WhoRef | undefined;
   if ('who' in cmd && cmd.who !== undefined) {
     const found = await resolveHandle(cmd.who, deps);
@@ -160,6 +167,10 @@ async function run(
     }
     who = found.who;
   }
+  // Until the app routes by tenant (see instanceInput), a command naming one is refused rather than carried out on
+  // the default tenant.
+  const notRoutable = 'tenant' in cmd ? tenantNotRoutableYet(cmd) : undefined;
+  if (notRoutable !== undefined) return refused({ message: notRoutable });
   switch (cmd.kind) {
     case 'grant':
     case 'revoke': {
@@ -174,22 +185,26 @@ async function run(
       if (!res.ok) {
         if ('duplicateOf' in res) {
           setOutcome('duplicate');
-          return [duplicateRequestMessage(res.duplicateOf)];
+          return [duplicateRequestMessage(res.duplicateOf, tenants)];
         }
         return refused(res);
       }
       // Not posted to the approval channel: a pending request's receipt says so first (in one message); an
       // auto-approved one needs no approver, so the problem follows as a warning.
       if (res.autoApproved) {
-        const receipt = autoApprovedMessage(res.request);
+        const receipt = autoApprovedMessage(res.request, tenants);
         return res.postProblem ? [receipt, errorMessage(res.postProblem)] : [receipt];
       }
-      return [requestFiledMessage(res.request, res.approvalChannel, res.postProblem)];
+      return [requestFiledMessage(res.request, res.approvalChannel, res.postProblem, tenants)];
     }
     case 'who-has': {
       const res = await app.whoHas(cmd.role);
       if (!res.ok) return refused(res);
-      const summary = whoHasMessage({ ...res, csvAttached: res.csvNeeded });
+      const summary = whoHasMessage({
+        ...res,
+        csvAttached: res.csvNeeded,
+        ...(tenant === undefined ? {} : { tenant }),
+      });
       if (!res.csvNeeded) return [summary];
       // The summary goes out first; the full list follows as a file, which can take a while on a large tenant.
       // A summary Slack would not take (response_url expired or used up) must not cost the person the file.
@@ -207,15 +222,15 @@ async function run(
     }
     case 'whois': {
       const res = await app.whois(who!, p.user_id);
-      return res.ok ? [whoisMessage(res)] : refused(res);
+      return res.ok ? [whoisMessage({ ...res, ...(tenant === undefined ? {} : { tenant }) })] : refused(res);
     }
     case 'roles': {
       const res = await app.listRoles();
-      return res.ok ? [rolesMessage(res.roles)] : refused(res);
+      return res.ok ? [rolesMessage(res.roles, tenant)] : refused(res);
     }
     case 'requests': {
       const res = await app.listRequests(p.user_id);
-      return res.ok ? [requestsMessage(res)] : refused(res);
+      return res.ok ? [requestsMessage(res, tenants)] : refused(res);
     }
     case 'cancel': {
       const res = await app.cancel(cmd.requestId, p.user_id);
@@ -229,6 +244,27 @@ async function run(
       return res.ok ? [auditMessage(res.events)] : refused(res);
     }
   }
+}
+
+// ---- several Qlik tenants: the pass-through of `on <tenant>` to the app, wired once the app takes it
+
+/**
+ * The tenant a command names (`on <tenant>`) as the app's `instance` input; empty for the default tenant. To be
+ * spread into the inputs of fileRequest, whoHas, sendHoldersCsv, whois and listRoles once they take `instance`
+ * (the app then refuses a tenant that is not configured).
+ */
+export function instanceInput(cmd: { tenant?: string }): { instance?: string } {
+  return cmd.tenant === undefined ? {} : { instance: cmd.tenant };
+}
+
+/**
+ * Why a command naming a tenant can't be carried out while the app takes no `instance`; undefined when it names
+ * none. Goes away once instanceInput is passed to the app.
+ */
+export function tenantNotRoutableYet(cmd: { tenant?: string }): string | undefined {
+  if (cmd.tenant === undefined) return undefined;
+  const on = `\`on ${truncate(cmd.tenant, 32)}\``;
+  return `I can't act on another tenant yet, so nothing was done. Leave out ${on} to use the default tenant.`;
 }
 
 /**

@@ -5,7 +5,11 @@ import type { AccessRequestApp } from '../../../src/app/access-requests.ts';
 import type { RoleChangeRequest } from '../../../src/domain/request.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { handleButton } from '../../../src/slack/listeners/actions.ts';
-import { handleOtherCommand, handleQlikCommand } from '../../../src/slack/listeners/command.ts';
+import {
+  handleOtherCommand,
+  handleQlikCommand,
+  instanceInput,
+} from '../../../src/slack/listeners/command.ts';
 import { InFlight } from '../../../src/slack/listeners/inflight.ts';
 import type { SlackMessage } from '../../../src/slack/messenger.ts';
 
@@ -66,6 +70,31 @@ const body = (text: string) => ({
 });
 
 describe('handleQlikCommand', () => {
+  it('a command naming a tenant is refused while the app cannot route it, never run on the default tenant', async () => {
+    const called: string[] = [];
+    const h = harness({
+      fileRequest: async () => called.push('fileRequest'),
+      whoHas: async () => called.push('whoHas'),
+      whois: async () => called.push('whois'),
+      listRoles: async () => called.push('listRoles'),
+    });
+    for (const text of [
+      'grant me Steward on dev for 4h',
+      'who-has Steward on dev',
+      'whois me on dev',
+      'roles on dev',
+    ])
+      await handleQlikCommand({ body: body(text), ack: h.ack }, h.deps);
+    expect(called).toEqual([]);
+    expect(h.sent.map((m) => m.text)).toEqual(
+      Array(4).fill(
+        "I can't act on another tenant yet, so nothing was done. Leave out `on dev` to use the default tenant.",
+      ),
+    );
+    expect(instanceInput({ tenant: 'dev' })).toEqual({ instance: 'dev' });
+    expect(instanceInput({})).toEqual({});
+  });
+
   it('acks before the app answers, then responds with the receipt', async () => {
     const gate = deferred<unknown>();
     const h = harness({ fileRequest: () => gate.promise });
