@@ -6,10 +6,10 @@
 // worker start (backfillUnfinished). Every repair is guarded by the store's transitions and BullMQ's job ids, so
 // overlapping sweeps or a sweep racing the normal path do no harm.
 import type { Job } from 'bullmq';
+import { transition } from '../app/transitions.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
-import { requestTransitions } from '../observability/metrics.ts';
-import { enqueueApply, enqueueNotify, jobIds, scheduleRevoke } from '../queue/queues.ts';
-import { event, failRequest } from './apply-role-change.ts';
+import { enqueueApply, jobIds, scheduleRevoke } from '../queue/queues.ts';
+import { failRequest } from './apply-role-change.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface ReconcileOutcome {
@@ -51,13 +51,15 @@ async function expirePending(ctx: WorkerContext, out: ReconcileOutcome): Promise
   for (const id of await ctx.store.dueForExpiry(now)) {
     const req = await ctx.store.get(id);
     if (req?.state !== 'pending') continue;
-    const audit = event(ctx, req, 'expired', 'expired', {
-      detail: 'Nobody decided before the request expired.',
-    });
-    const t = await ctx.store.transition(id, 'pending', 'expired', {}, now, audit);
+    const t = await transition(
+      ctx,
+      req,
+      'pending',
+      'expired',
+      {},
+      { actor: 'system', outcome: 'expired', detail: 'Nobody decided before the request expired.' },
+    );
     if (!t.ok) continue; // decided meanwhile
-    requestTransitions.inc({ state: 'expired' });
-    await enqueueNotify(ctx.queues, req.id, 'decision');
     out.expired.push(req.id);
   }
 }
@@ -114,16 +116,8 @@ async function requeueLostApplies(
 async function giveUp(ctx: WorkerContext, req: RoleChangeRequest): Promise<void> {
   const message = `The bot could not run the change for ${describeTarget(req.target)} (its job was lost several times). Check ${checkByHand(ctx, req)} and file the request again.`;
   if (req.state === 'approved') {
-    const t = await ctx.store.transition(
-      req.id,
-      'approved',
-      'applying',
-      {},
-      ctx.now(),
-      event(ctx, req, 'applying', 'started'),
-    );
+    const t = await transition(ctx, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' });
     if (!t.ok) return;
-    requestTransitions.inc({ state: 'applying' });
     await failRequest(ctx, t.request, message);
   } else {
     await failRequest(ctx, req, message);
