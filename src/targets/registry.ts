@@ -42,6 +42,11 @@ export class TargetRegistry implements TargetLookup {
   list(): AccessTarget[] {
     return [...this.#byKey.values()];
   }
+
+  /** The instance of `kind` a request naming none is for: the first configured one; undefined when there is none. */
+  defaultOf(kind: string): AccessTarget | undefined {
+    return this.list().find((t) => t.kind === kind);
+  }
 }
 
 /**

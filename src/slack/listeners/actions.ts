@@ -2,7 +2,8 @@
 // edge (only the clicker's id and the button's request id are used — rights are decided by the app from the
 // policy, never from the payload), and answered to the clicker alone when there is something to say.
 import { z } from 'zod';
-import type { AccessRequestApp, ClickResult } from '../../app/access-requests.ts';
+import type { AccessRequestApp } from '../../app/access-requests.ts';
+import type { ClickResult } from '../../app/words.ts';
 import { REQUEST_ID_PATTERN } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';

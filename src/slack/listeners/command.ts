@@ -201,7 +201,7 @@ async function run(
           'could not post the who-has summary; sending the file anyway',
         );
       }
-      const csv = await app.sendHoldersCsv(res.role, p.user_id, res.firstPage);
+      const csv = await app.sendHoldersCsv(res.role, p.user_id, res);
       if (!csv.ok) return refused({ message: `I couldn't attach the full list of holders: ${csv.message}` });
       return [];
     }
