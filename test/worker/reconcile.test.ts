@@ -88,7 +88,9 @@ describe('the reconciler', () => {
     );
     await h.redis.zadd(ctx.keys.inflight, Date.now(), watched.id, Date.now(), settled.id);
     await h.redis.zrem(unfinished, watched.id, unswept.id, settled.id);
-    await h.redis.del(ctx.keys.unfinishedBackfilled); // the harness's worker start already ran it once
+    // The harness's worker start already ran it once (and found nothing): run it again as on the upgrade.
+    expect(await h.redis.exists(ctx.keys.unfinishedBackfilled)).toBe(1);
+    await h.redis.del(ctx.keys.unfinishedBackfilled);
     expect((await reconcile(ctx, { graceMs: 0 })).appliesQueued).toEqual([]); // not found without the backfill
 
     expect(await backfillUnfinished(ctx)).toBe(2);
