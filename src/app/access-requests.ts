@@ -15,7 +15,7 @@ import { listRequests, type RequestsAnswer } from './queries/requests.ts';
 import { listRoles, type RolesAnswer } from './queries/roles.ts';
 import { type HoldersFrom, sendHoldersCsv, type WhoHasAnswer, whoHas } from './queries/who-has.ts';
 import { type WhoisAnswer, whois } from './queries/whois.ts';
-import { cancel } from './use-cases/cancel.ts';
+import { type CancelOutcome, cancel } from './use-cases/cancel.ts';
 import { approve, deny } from './use-cases/decide.ts';
 import { extend } from './use-cases/extend.ts';
 import { type FileInput, type FileResult, fileRequest } from './use-cases/file-request.ts';
@@ -53,8 +53,8 @@ export class AccessRequestApp {
     return deny(this.#ctx, requestId, clickerId);
   }
 
-  /** The Cancel button or `/qlik cancel R-…`. */
-  cancel(requestId: string, clickerId: string): Promise<ClickResult> {
+  /** The Cancel button or `/qlik cancel R-…`: an outcome the front words (views.ts cancelOutcomeText). */
+  cancel(requestId: string, clickerId: string): Promise<CancelOutcome> {
     return cancel(this.#ctx, requestId, clickerId);
   }
 

@@ -18,6 +18,8 @@ export function notFound(id: string): Refusal {
   };
 }
 
+// The Slack front keeps the same words for the outcomes it words itself (views.ts, DECISION_STATE_WORDS); this copy
+// goes once the remaining use cases return outcomes too.
 const STATE_WORDS: Record<RoleChangeRequest['state'], string> = {
   pending: 'pending',
   approved: 'approved',

@@ -168,7 +168,7 @@ async function selfGrantRefusal(
 }
 
 /** A guarded write that lost to another decision (or found no request): say what the request is now. */
-export function lostRace(id: string, res: Extract<TransitionResult, { ok: false }>): Refusal {
+function lostRace(id: string, res: Extract<TransitionResult, { ok: false }>): Refusal {
   if (res.reason === 'not-found' || !res.request) return notFound(id);
   return { ok: false, message: `${id} is already ${stateWords(res.request.state)}; nothing changed.` };
 }

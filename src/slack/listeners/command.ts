@@ -12,6 +12,7 @@ import { message, section } from '../views/blocks.ts';
 import {
   auditMessage,
   autoApprovedMessage,
+  cancelOutcomeText,
   duplicateRequestMessage,
   errorMessage,
   helpMessage,
@@ -219,7 +220,8 @@ async function run(
     }
     case 'cancel': {
       const res = await app.cancel(cmd.requestId, p.user_id);
-      return res.ok ? [noticeMessage(res.message)] : refused(res);
+      const text = cancelOutcomeText(res);
+      return res.ok ? [noticeMessage(text)] : refused({ message: text });
     }
     case 'audit': {
       const res = await app.auditLog(p.user_id, {

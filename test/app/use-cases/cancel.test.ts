@@ -1,4 +1,6 @@
 // Cancel, driven directly: only the requester, only while pending; audited, the message refreshed, nobody notified.
+// The app answers with outcomes (codes and the request); the Slack front's words for them are tested in
+// test/slack/views.test.ts.
 import { describe, expect, it } from 'vitest';
 import { jobIds } from '../../../src/queue/queues.ts';
 import { U, useAppHarness } from '../harness.ts';
@@ -14,8 +16,8 @@ describe('cancel', () => {
     });
     expect(await h.app.cancel(req.id.toLowerCase(), U.dan)).toEqual({
       ok: true,
+      code: 'cancelled',
       request: expect.objectContaining({ id: req.id, state: 'cancelled', cancelledBy: U.dan }),
-      message: `Cancelled ${req.id}; nothing will change in Qlik.`,
     });
     expect(h.notifier.refreshed.map((r) => [r.id, r.state])).toEqual([[req.id, 'cancelled']]);
     expect((await h.auditOf(req.id)).map((e) => [e.action, e.actor, e.outcome])).toEqual([
@@ -25,7 +27,8 @@ describe('cancel', () => {
     expect(await h.queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''))).toBeUndefined();
     expect(await h.app.cancel(req.id, U.dan)).toEqual({
       ok: false,
-      message: `${req.id} is already cancelled, so there is nothing to cancel.`,
+      code: 'not-pending',
+      request: expect.objectContaining({ id: req.id, state: 'cancelled' }),
     });
   });
 
@@ -37,12 +40,14 @@ describe('cancel', () => {
     });
     expect(await h.app.cancel(req.id, U.alice)).toEqual({
       ok: false,
-      message: `Only the person who filed ${req.id} can cancel it; nothing changed.`,
+      code: 'not-requester',
+      request: expect.objectContaining({ id: req.id, state: 'pending' }),
     });
     expect((await h.store.get(req.id))?.state).toBe('pending');
-    expect(await h.app.cancel('R-ZZZZ', U.dan)).toMatchObject({
+    expect(await h.app.cancel('r-zzzz', U.dan)).toEqual({
       ok: false,
-      message: expect.stringContaining("I can't find request R-ZZZZ"),
+      code: 'not-found',
+      requestId: 'r-zzzz',
     });
   });
 
@@ -55,5 +60,27 @@ describe('cancel', () => {
     h.notifier.refreshError = new Error('channel_not_found');
     expect(await h.app.cancel(req.id, U.dan)).toMatchObject({ ok: true });
     expect((await h.store.get(req.id))?.state).toBe('cancelled');
+  });
+
+  it('says when the store could not be reached, in words for the person who asked', async () => {
+    const down = h.appWith({});
+    const req = await h.file({
+      requesterId: U.dan,
+      who: { kind: 'slack-user', userId: U.frank },
+      roleName: 'Steward',
+    });
+    const get = h.store.get.bind(h.store);
+    h.store.get = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+    };
+    try {
+      expect(await down.cancel(req.id, U.dan)).toEqual({
+        ok: false,
+        code: 'failed',
+        message: "I couldn't reach my database (Redis) while cancelling the request; try again in a minute.",
+      });
+    } finally {
+      h.store.get = get;
+    }
   });
 });
