@@ -114,7 +114,7 @@ export async function start(
       store,
       audit,
       queues,
-      qlik,
+      targets,
       directory: new SlackDirectory(client),
       notifier,
       policy,

@@ -1,8 +1,9 @@
-// Owns how a failure inside the access-request app becomes a sentence for the person who asked: Qlik's own
-// errors speak for themselves, an unreachable Redis is named as such, anything else is an apology with a reference
-// the logs can be searched for. Nothing here ever repeats a secret.
+// Owns how a failure inside the access-request app becomes a sentence for the person who asked: a target's own
+// errors speak for themselves (the target describes them), a target no longer configured says so, an unreachable
+// Redis is named as such, anything else is an apology with a reference the logs can be searched for. Nothing here
+// ever repeats a secret.
 import { randomBytes } from 'node:crypto';
-import { QlikError } from '../qlik/errors.ts';
+import { UnknownTargetError } from '../targets/registry.ts';
 
 export const REDIS_DOWN_MESSAGE =
   "I couldn't reach my database (Redis); nothing was filed — try again in a minute.";
@@ -33,9 +34,19 @@ export interface UserFacingFailure {
   ref?: string;
 }
 
-/** The sentence to show for a failure, and a log reference when it was not one we could name. */
-export function describeFailure(err: unknown, doing: string, filing = false): UserFacingFailure {
-  if (err instanceof QlikError) return { message: err.userMessage() };
+/**
+ * The sentence to show for a failure, and a log reference when it was not one we could name. `targetWords` is the
+ * targets' own description of their failures (AccessTarget.describeError).
+ */
+export function describeFailure(
+  err: unknown,
+  doing: string,
+  filing = false,
+  targetWords: (err: unknown) => string | undefined = () => undefined,
+): UserFacingFailure {
+  const theirs = targetWords(err);
+  if (theirs !== undefined) return { message: theirs };
+  if (err instanceof UnknownTargetError) return { message: err.message };
   if (err instanceof StoreUnavailableError || isRedisUnavailable(err)) {
     return {
       message: filing

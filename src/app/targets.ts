@@ -1,12 +1,11 @@
 // Owns turning a `<who>` from a command into a principal: a Slack user by the email on their profile, an email
 // directly, or a group by its exact name. The Slack side is here (deactivated Slack user, no email, bots); finding
-// the Qlik user or group is the tenant-roles target's (src/targets/qlik-roles/principals.ts). An email target is
+// the user or group in the target's system is the target's (AccessTarget.resolvePrincipal). An email target is
 // linked to its Slack user so the self-approval check can see it; when Slack can't be asked, filing is refused.
 import type { Principal } from '../domain/request.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import { type SlackUserLookup, slackErrorCode } from '../slack/directory.ts';
-import { findPrincipal, type PrincipalLookups } from '../targets/qlik-roles/principals.ts';
-import type { ResolvedPrincipal } from '../targets/types.ts';
+import type { AccessTarget, ResolvedPrincipal } from '../targets/types.ts';
 
 export interface RoleRef {
   id: string;
@@ -33,7 +32,8 @@ export interface ResolveOptions {
 export type TargetResult = { ok: true; target: ResolvedTarget } | { ok: false; message: string };
 
 export interface TargetLookups {
-  qlik: PrincipalLookups;
+  /** The access target the principal is looked up in. */
+  target: Pick<AccessTarget, 'resolvePrincipal'>;
   slack: {
     lookupUser(userId: string): Promise<SlackUserLookup>;
     findUserIdByEmail(email: string): Promise<string | undefined>;
@@ -110,7 +110,7 @@ async function fromEmail(
   deps: TargetLookups,
   slackName?: string,
 ): Promise<TargetResult> {
-  const found = await findPrincipal(deps.qlik, {
+  const found = await deps.target.resolvePrincipal({
     kind: 'user',
     email,
     ...(slackName === undefined ? {} : { fallbackName: slackName }),
@@ -123,7 +123,7 @@ async function fromEmail(
 }
 
 async function fromGroup(name: string, deps: TargetLookups): Promise<TargetResult> {
-  const found = await findPrincipal(deps.qlik, { kind: 'group', name });
+  const found = await deps.target.resolvePrincipal({ kind: 'group', name });
   if (!found.ok) return { ok: false, message: found.message };
   return {
     ok: true,

@@ -20,6 +20,8 @@ export interface StoreKeys {
   pendingByRequester(slackUserId: string): string;
   /** ZSET: ids of applied time-bound grants, scored by result.revokeAt. */
   readonly timebound: string;
+  /** ZSET: ids of requests approved or applying (not settled yet), scored by when they were approved. */
+  readonly unfinished: string;
   /** STREAM: the audit log. */
   readonly audit: string;
   /** STRING: holder token of the lock on one Qlik principal (`user:<id>`, `group:<id>`). */
@@ -42,6 +44,7 @@ export function storeKeys(prefix: string): StoreKeys {
     dedupe: (dedupeKey) => `${prefix}:dedupe:${dedupeKey}`,
     pendingByRequester: (slackUserId) => `${prefix}:by-requester:${slackUserId}`,
     timebound: `${prefix}:timebound`,
+    unfinished: `${prefix}:unfinished`,
     audit: `${prefix}:audit`,
     lock: (principalKey) => `${prefix}:lock:${principalKey}`,
     lockReleased: `${prefix}:lock-released`,

@@ -1,5 +1,6 @@
 // Owns role-change requests in Redis: creation with duplicate detection and unique short ids, guarded state
-// transitions, approvals, and the indexes the bot and the sweeps read (pending, per requester, dedupe, time-bound).
+// transitions, approvals, and the indexes the bot and the sweeps read (pending, per requester, dedupe, time-bound,
+// unfinished: approved or applying).
 // Every change is ONE Lua script, so a double click, a replayed payload, two approvers at once or two processes can
 // never decide or apply a request twice; the audit event of a change can be appended inside the same script.
 //
@@ -79,6 +80,9 @@ const TRANSITION_LUA = `${PRELUDE}${lua('request-transition')}`;
 const ADD_APPROVAL_LUA = `${PRELUDE}${lua('request-add-approval')}`;
 const SET_FIELD_LUA = lua('request-set-field');
 const READ_LUA = lua('request-read');
+const INDEX_UNFINISHED_LUA = lua('request-index-unfinished');
+/** The states a request sits in between its approval and its outcome: what the unfinished index holds. */
+const UNFINISHED_STATES: ReadonlySet<RequestState> = new Set(['approved', 'applying']);
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 interface ScriptedCommands {
@@ -87,6 +91,7 @@ interface ScriptedCommands {
   qabRequestAddApproval: ScriptFn;
   qabRequestSetField: ScriptFn;
   qabRequestRead: ScriptFn;
+  qabRequestIndexUnfinished: ScriptFn;
 }
 
 /** [hgetall flat, zrange withscores flat] as the scripts return it. */
@@ -156,6 +161,7 @@ export class RequestStore {
     redis.defineCommand('qabRequestAddApproval', { lua: ADD_APPROVAL_LUA });
     redis.defineCommand('qabRequestSetField', { lua: SET_FIELD_LUA, numberOfKeys: 1 });
     redis.defineCommand('qabRequestRead', { lua: READ_LUA, numberOfKeys: 2, readOnly: true });
+    redis.defineCommand('qabRequestIndexUnfinished', { lua: INDEX_UNFINISHED_LUA });
     this.#cmd = redis as unknown as ScriptedCommands;
   }
 
@@ -253,7 +259,7 @@ export class RequestStore {
     if (!REQUEST_ID_PATTERN.test(rid)) return { ok: false, reason: 'not-found' };
     const { sets, dels } = encodeFields(patch);
     const k = this.#keys;
-    const keys = [k.request(rid), k.approvals(rid), k.pending, k.timebound, k.audit];
+    const keys = [k.request(rid), k.approvals(rid), k.pending, k.timebound, k.audit, k.unfinished];
     const argv = [
       rid,
       String(now),
@@ -295,7 +301,7 @@ export class RequestStore {
     const rid = normaliseRequestId(id);
     if (!REQUEST_ID_PATTERN.test(rid)) return { outcome: 'not-found' };
     const k = this.#keys;
-    const keys = [k.request(rid), k.approvals(rid), k.pending, k.audit];
+    const keys = [k.request(rid), k.approvals(rid), k.pending, k.audit, k.unfinished];
     const argv = [rid, String(now), approverId, String(this.#auditMaxLen), ...auditArgs(audit, rid)];
     const res = (await this.#cmd.qabRequestAddApproval(keys.length, ...keys, ...argv)) as [
       ApprovalResult['outcome'],
@@ -338,5 +344,36 @@ export class RequestStore {
    */
   async dueForRevoke(now: number, limit = 1000): Promise<string[]> {
     return this.#redis.zrangebyscore(this.#keys.timebound, '-inf', String(now), 'LIMIT', 0, limit);
+  }
+
+  /**
+   * Requests approved or applying, the longest-approved first: the ones whose apply job must exist. The store's
+   * transitions keep the index; an entry a transition did not remove (one made by a version before the index, still
+   * running during an upgrade) is dropped here once its request has settled or is gone.
+   */
+  async listUnfinished(limit = 1000): Promise<RoleChangeRequest[]> {
+    if (limit <= 0) return [];
+    const ids = await this.#redis.zrange(this.#keys.unfinished, '0', String(limit - 1));
+    const requests = await this.getMany(ids);
+    const live = requests.filter((r) => UNFINISHED_STATES.has(r.state));
+    const liveIds = new Set(live.map((r) => r.id));
+    const stale = ids.filter((id) => !liveIds.has(id));
+    if (stale.length > 0) await this.#redis.zrem(this.#keys.unfinished, ...stale);
+    return live;
+  }
+
+  /**
+   * Adds to the unfinished index those of `ids` that are approved or applying now; returns how many were new. For
+   * requests that reached those states before the store kept the index (see the worker's start-up backfill).
+   */
+  async indexUnfinished(ids: readonly string[], now: number = Date.now()): Promise<number> {
+    const wanted = [...new Set(ids.map(normaliseRequestId))].filter((id) => REQUEST_ID_PATTERN.test(id));
+    let added = 0;
+    for (let i = 0; i < wanted.length; i += 500) {
+      const batch = wanted.slice(i, i + 500);
+      const keys = [this.#keys.unfinished, ...batch.map((id) => this.#keys.request(id))];
+      added += Number(await this.#cmd.qabRequestIndexUnfinished(keys.length, ...keys, String(now), ...batch));
+    }
+    return added;
   }
 }

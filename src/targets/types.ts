@@ -49,6 +49,8 @@ export interface EntitlementRef {
 export interface Entitlement extends EntitlementRef {
   /** Made by the system's admins rather than built in (Qlik's custom roles). */
   custom?: boolean;
+  /** How the system ranks it, when it does (Qlik's role level, e.g. `admin`, `user`). */
+  level?: string;
   description?: string;
 }
 
@@ -177,6 +179,8 @@ export interface TargetWords {
   system: string;
   /** What a person checks by hand when the bot gave up, e.g. `the roles in the Qlik Management Console`. */
   checkByHand: string;
+  /** What one configured instance is called, e.g. `tenant` (`There is no Qlik tenant …`). */
+  instance: string;
 }
 
 /**
@@ -225,6 +229,12 @@ export interface AccessTarget {
    */
   endGrant(grant: AccessChange, opts: EndOptions): Promise<EndedGrant>;
 
+  /**
+   * Whether the person with this email is the principal, or a member of it when it is a group (every live account
+   * with the email counts): so nobody approves a grant to themselves. Throws when the system can't say.
+   */
+  includesPerson(principal: PrincipalRef, email: string): Promise<boolean>;
+
   /** The first page of who holds the entitlement, with totals. */
   holdersSummary(entitlement: EntitlementRef): Promise<HoldersSummary>;
 
@@ -239,4 +249,10 @@ export interface AccessTarget {
    * backoff, or fail with a message for the requester. `undefined` for an error that is not the target's.
    */
   classifyError(err: unknown, subject: ErrorSubject, random?: () => number): ErrorAction | undefined;
+
+  /**
+   * A failure this target's system raised, in words for the person who asked (what went wrong, what to do);
+   * `undefined` for an error that is not the target's.
+   */
+  describeError(err: unknown): string | undefined;
 }

@@ -3,10 +3,10 @@
 // recorded on the request that lets a job re-run after a crash know what it did, time-bound grants (revoke schedule,
 // Extend hand-over) and the follow-ups (notification, revoke job) that a re-run re-ensures. How a system is read,
 // written and verified is the target's (src/targets/).
+
+import { followUps, transition } from '../app/transitions.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
-import { requestTransitions } from '../observability/metrics.ts';
-import { enqueueNotify, scheduleRevoke } from '../queue/queues.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import type { AccessTarget, AppliedChange } from '../targets/types.ts';
 import {
@@ -49,21 +49,9 @@ export async function applyRoleChange(
   if (!loaded) return { outcome: 'skipped', reason: 'no such request' };
   let req = loaded;
   if (req.state === 'approved') {
-    const t = await ctx.store.transition(
-      req.id,
-      'approved',
-      'applying',
-      {},
-      ctx.now(),
-      event(ctx, req, 'applying', 'started'),
-    );
-    if (!t.ok) {
-      if (t.request?.state !== 'applying') return settledAlready(ctx, t.request ?? req);
-      req = t.request;
-    } else {
-      requestTransitions.inc({ state: 'applying' });
-      req = t.request;
-    }
+    const t = await transition(ctx, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' });
+    if (!t.ok && t.request?.state !== 'applying') return settledAlready(ctx, t.request ?? req);
+    req = t.request ?? req;
   } else if (req.state !== 'applying') {
     return settledAlready(ctx, req);
   }
@@ -112,22 +100,22 @@ export async function applyRoleChange(
           },
         }),
   };
-  const audit = event(ctx, req, 'applied', change.changed ? 'changed' : 'unchanged', {
-    before: change.before,
-    after: change.after,
-    detail: message,
-  });
-  const t = await ctx.store.transition(
-    req.id,
+  // The follow-ups (the revoke of a time-bound grant, the notification) are queued by the transition.
+  const t = await transition(
+    ctx,
+    req,
     'applying',
     'applied',
     { result, error: undefined },
-    ctx.now(),
-    audit,
+    {
+      actor: 'system',
+      outcome: change.changed ? 'changed' : 'unchanged',
+      before: change.before,
+      after: change.after,
+      detail: message,
+    },
   );
   if (!t.ok) return settledAlready(ctx, t.request ?? req);
-  requestTransitions.inc({ state: 'applied' });
-  await ensureFollowUps(ctx, t.request);
   log.info({ changed: change.changed, revokeAt }, 'applied');
   return { outcome: change.changed ? 'applied' : 'unchanged', request: t.request };
 }
@@ -233,13 +221,14 @@ export async function failRequest(
   req: RoleChangeRequest,
   message: string,
 ): Promise<void> {
-  const t = await ctx.store.transition(req.id, 'applying', 'failed', { error: message }, ctx.now(), {
-    ...event(ctx, req, 'failed', 'failed'),
-    detail: message,
-  });
-  if (!t.ok) return;
-  requestTransitions.inc({ state: 'failed' });
-  await enqueueNotify(ctx.queues, req.id, 'result');
+  await transition(
+    ctx,
+    req,
+    'applying',
+    'failed',
+    { error: message },
+    { actor: 'system', outcome: 'failed', detail: message },
+  );
 }
 
 /**
@@ -247,14 +236,8 @@ export async function failRequest(
  * so a crash between the transition and the enqueue cannot lose the notification or the revoke.
  */
 async function settledAlready(ctx: WorkerContext, req: RoleChangeRequest): Promise<ApplyOutcome> {
-  if (req.state === 'applied' || req.state === 'failed') await ensureFollowUps(ctx, req);
+  if (req.state === 'applied' || req.state === 'failed') await followUps(ctx, req);
   return { outcome: 'skipped', reason: `request is ${req.state}` };
-}
-
-async function ensureFollowUps(ctx: WorkerContext, req: RoleChangeRequest): Promise<void> {
-  const revokeAt = req.state === 'applied' ? req.result?.revokeAt : undefined;
-  if (revokeAt !== undefined) await scheduleRevoke(ctx.queues, req.id, revokeAt, ctx.now());
-  await enqueueNotify(ctx.queues, req.id, 'result');
 }
 
 /** An audit event about this request by the worker. */

@@ -31,7 +31,7 @@ import {
 } from './context.ts';
 import { workerKeys } from './keys.ts';
 import { notifyOutcome } from './notify.ts';
-import { type ReconcileOptions, reconcile } from './reconcile.ts';
+import { backfillUnfinished, type ReconcileOptions, reconcile } from './reconcile.ts';
 import { revokeGrant } from './revoke-grant.ts';
 
 export interface WorkerDeps {
@@ -90,6 +90,18 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     now: deps.now ?? Date.now,
     ...(deps.principalLock ? { lockOptions: deps.principalLock } : {}),
   };
+  // Requests a version before the store's unfinished index left approved or applying are indexed once, before the
+  // first sweep; a failure here is retried at the next start (the marker is set only when it finished).
+  await backfillUnfinished(ctx).then(
+    (indexed) => {
+      if (indexed > 0) logger.info({ indexed }, 'indexed unfinished requests of the version before');
+    },
+    (err: unknown) =>
+      logger.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'could not index the unfinished requests of the version before; trying again at the next start',
+      ),
+  );
   const common = {
     prefix: deps.prefix,
     lockDuration: deps.lockDurationMs ?? 60_000,

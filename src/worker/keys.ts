@@ -21,10 +21,15 @@ export interface WorkerKeys {
   revokeFailures(requestId: string): string;
   /** HASH `channel ts` → JSON: every message about a request that carries its buttons (thread reply, DMs). */
   copies(requestId: string): string;
-  /** ZSET: requests approved or applying that the reconciler watches until they finish, scored by first sighting. */
+  /**
+   * ZSET: requests approved or applying that the reconciler of versions before the store's unfinished index watched
+   * (read once by the start-up backfill, then deleted).
+   */
   readonly inflight: string;
-  /** STRING: the audit stream id the reconciler has read up to. */
+  /** STRING: the audit stream time those versions' reconciler had read up to (read once by the backfill). */
   readonly auditCursor: string;
+  /** STRING: set once the start-up backfill has indexed the requests those versions left approved or applying. */
+  readonly unfinishedBackfilled: string;
   /** STRING: how many times the reconciler re-enqueued a lost apply of this request. */
   requeued(requestId: string): string;
 }
@@ -43,6 +48,7 @@ export function workerKeys(prefix: string): WorkerKeys {
     copies: (id) => `${base}:copies:${id}`,
     inflight: `${base}:inflight`,
     auditCursor: `${base}:audit-cursor`,
+    unfinishedBackfilled: `${base}:unfinished-backfilled`,
     requeued: (id) => `${base}:requeued:${id}`,
   };
 }

@@ -1,13 +1,15 @@
 // Owns the periodic sweep that repairs what timers and crashes leave behind: pending requests past their expiry are
 // expired (and the requester told), applied time-bound grants past their revokeAt get a revoke job again when theirs
 // was lost (downtime, a deleted job), and approved requests whose apply job was lost (a crash between the approval
-// and the enqueue, a job failed by the stall limit) are queued again. Every repair is guarded by the store's
-// transitions and BullMQ's job ids, so overlapping sweeps or a sweep racing the normal path do no harm.
+// and the enqueue, a job failed by the stall limit) are queued again. The store finds those (its unfinished index,
+// kept by its transitions); requests a version before that index left approved or applying are indexed once, at
+// worker start (backfillUnfinished). Every repair is guarded by the store's transitions and BullMQ's job ids, so
+// overlapping sweeps or a sweep racing the normal path do no harm.
 import type { Job } from 'bullmq';
+import { transition } from '../app/transitions.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
-import { requestTransitions } from '../observability/metrics.ts';
-import { enqueueApply, enqueueNotify, jobIds, scheduleRevoke } from '../queue/queues.ts';
-import { event, failRequest } from './apply-role-change.ts';
+import { enqueueApply, jobIds, scheduleRevoke } from '../queue/queues.ts';
+import { failRequest } from './apply-role-change.ts';
 import type { WorkerContext } from './context.ts';
 
 export interface ReconcileOutcome {
@@ -22,13 +24,15 @@ export interface ReconcileOptions {
   graceMs?: number;
   /** How often a lost apply is queued again before the request is failed. */
   maxRequeues?: number;
-  /** On the first sweep ever, how far back the audit stream is read for approvals. */
+}
+
+export interface BackfillOptions {
+  /** When the version before never swept (no cursor), how far back the audit stream is read for approvals. */
   firstLookBackMs?: number;
 }
 
 /** Job states in which the job will still run by itself. */
 const LIVE_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
-const UNFINISHED = new Set(['approved', 'applying']);
 /** Audit actions that mean "this request may now need an apply job". */
 const APPLY_ACTIONS = new Set(['approved', 'applying']);
 
@@ -47,13 +51,15 @@ async function expirePending(ctx: WorkerContext, out: ReconcileOutcome): Promise
   for (const id of await ctx.store.dueForExpiry(now)) {
     const req = await ctx.store.get(id);
     if (req?.state !== 'pending') continue;
-    const audit = event(ctx, req, 'expired', 'expired', {
-      detail: 'Nobody decided before the request expired.',
-    });
-    const t = await ctx.store.transition(id, 'pending', 'expired', {}, now, audit);
+    const t = await transition(
+      ctx,
+      req,
+      'pending',
+      'expired',
+      {},
+      { actor: 'system', outcome: 'expired', detail: 'Nobody decided before the request expired.' },
+    );
     if (!t.ok) continue; // decided meanwhile
-    requestTransitions.inc({ state: 'expired' });
-    await enqueueNotify(ctx.queues, req.id, 'decision');
     out.expired.push(req.id);
   }
 }
@@ -88,17 +94,9 @@ async function requeueLostApplies(
   out: ReconcileOutcome,
   opts: ReconcileOptions,
 ): Promise<void> {
-  await collectApprovals(ctx, opts.firstLookBackMs ?? 24 * 3600_000);
   const grace = opts.graceMs ?? 30_000;
   const maxRequeues = opts.maxRequeues ?? 3;
-  const ids = await ctx.redis.zrange(ctx.keys.inflight, '0', '999');
-  const requests = await ctx.store.getMany(ids);
-  // Requests that finished (or vanished) leave the watch list.
-  const unfinished = new Set(requests.filter((r) => UNFINISHED.has(r.state)).map((r) => r.id));
-  const done = ids.filter((id) => !unfinished.has(id.toUpperCase()));
-  if (done.length > 0) await ctx.redis.zrem(ctx.keys.inflight, ...done);
-  for (const req of requests) {
-    if (!UNFINISHED.has(req.state)) continue;
+  for (const req of await ctx.store.listUnfinished(1000)) {
     const jobId = jobIds.apply(req.id);
     if (ctx.now() - req.updatedAt < grace) continue; // the app (or a worker) may be about to enqueue / run it
     if (!(await clearFinishedJob(ctx, jobId))) continue;
@@ -118,16 +116,8 @@ async function requeueLostApplies(
 async function giveUp(ctx: WorkerContext, req: RoleChangeRequest): Promise<void> {
   const message = `The bot could not run the change for ${describeTarget(req.target)} (its job was lost several times). Check ${checkByHand(ctx, req)} and file the request again.`;
   if (req.state === 'approved') {
-    const t = await ctx.store.transition(
-      req.id,
-      'approved',
-      'applying',
-      {},
-      ctx.now(),
-      event(ctx, req, 'applying', 'started'),
-    );
+    const t = await transition(ctx, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' });
     if (!t.ok) return;
-    requestTransitions.inc({ state: 'applying' });
     await failRequest(ctx, t.request, message);
   } else {
     await failRequest(ctx, req, message);
@@ -144,27 +134,24 @@ function checkByHand(ctx: WorkerContext, req: RoleChangeRequest): string {
 }
 
 /**
- * Reads the audit stream from where the last sweep stopped and puts every request that was approved (or started
- * applying) on the watch list. The stream is the only place that names approved requests: the store indexes
- * pending and time-bound ones only.
+ * Once per deployment, at worker start: indexes the requests that versions before the store's unfinished index left
+ * approved or applying, so the sweep finds their lost jobs too. Those versions' reconciler knew them from its watch
+ * list and from the audit stream after its cursor (or the last `firstLookBackMs` when it never swept), so both are
+ * read; the store indexes only the ones still approved or applying. Returns how many it indexed.
  */
-async function collectApprovals(ctx: WorkerContext, firstLookBackMs: number): Promise<void> {
+export async function backfillUnfinished(
+  ctx: Pick<WorkerContext, 'redis' | 'keys' | 'store' | 'audit' | 'now'>,
+  opts: BackfillOptions = {},
+): Promise<number> {
+  if ((await ctx.redis.exists(ctx.keys.unfinishedBackfilled)) === 1) return 0;
+  const ids = new Set(await ctx.redis.zrange(ctx.keys.inflight, '0', '-1'));
   const stored = await ctx.redis.get(ctx.keys.auditCursor);
-  const from = stored === null ? ctx.now() - firstLookBackMs : Number(stored);
-  let last = from;
-  const batch: string[] = [];
+  const from = stored === null ? ctx.now() - (opts.firstLookBackMs ?? 24 * 3600_000) : Number(stored);
   for await (const e of ctx.audit.since(from)) {
-    last = Math.max(last, Number(e.id.split('-')[0]));
-    if (e.requestId !== undefined && APPLY_ACTIONS.has(e.action)) batch.push(e.requestId);
-    if (batch.length >= 500) await watch(ctx, batch.splice(0));
+    if (e.requestId !== undefined && APPLY_ACTIONS.has(e.action)) ids.add(e.requestId);
   }
-  if (batch.length > 0) await watch(ctx, batch);
-  // Events in the cursor's own millisecond are read again next time: harmless, watching is idempotent.
-  await ctx.redis.set(ctx.keys.auditCursor, String(last));
-}
-
-async function watch(ctx: WorkerContext, ids: string[]): Promise<void> {
-  const args: string[] = [];
-  for (const id of new Set(ids)) args.push(String(ctx.now()), id);
-  await ctx.redis.zadd(ctx.keys.inflight, 'NX', ...args);
+  const added = await ctx.store.indexUnfinished([...ids], ctx.now());
+  await ctx.redis.set(ctx.keys.unfinishedBackfilled, String(ctx.now()));
+  await ctx.redis.del(ctx.keys.inflight, ctx.keys.auditCursor);
+  return added;
 }

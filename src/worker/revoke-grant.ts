@@ -4,8 +4,9 @@
 // guarded, so a re-run (crash, duplicate job, reconciler) does no harm. A revoke that fails for good (refused, or
 // retries used up) is told in the approval thread and by DM with the system's words, and releases the "Revoke now"
 // claim so a later press is a new attempt.
+
+import { followUps, transition } from '../app/transitions.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
-import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueNotify, jobIds, type RevokeGrantJob } from '../queue/queues.ts';
 import type { AccessTarget } from '../targets/types.ts';
 import { event } from './apply-role-change.ts';
@@ -39,7 +40,7 @@ export async function revokeGrant(
   const req = await ctx.store.get(job.requestId);
   if (!req) return { outcome: 'skipped', reason: 'no such request' };
   if (req.state === 'revoked' || req.state === 'expired-revoked') {
-    await enqueueNotify(ctx.queues, req.id, 'revoked'); // no-op when already queued; covers a crash before it
+    await followUps(ctx, req); // the 'revoked' notification: a no-op when already queued; covers a crash before it
     return { outcome: 'skipped', reason: `already ${req.state}` };
   }
   if (req.state !== 'applied' || req.action !== 'grant') {
@@ -87,20 +88,31 @@ export async function revokeGrant(
     ...(req.result ?? { before: [], after: [], changed: false, message: '' }),
     ...ending.result,
   };
-  const audit = {
-    ...event(ctx, req, to, ending.removed ? 'removed' : 'left-in-place', { detail: result.message }),
-    actor: job.actor,
-    ...(ending.removed ? { before: result.before, after: result.after } : {}),
-  };
-  const t = await ctx.store.transition(req.id, 'applied', to, { result }, ctx.now(), audit);
-  if (!t.ok) return { outcome: 'skipped', reason: `request is ${t.request?.state ?? 'gone'}` };
-  requestTransitions.inc({ state: to });
-  await ctx.redis.del(
-    ctx.keys.revokeSnapshot(req.id),
-    ctx.keys.revokeRequested(req.id),
-    ctx.keys.revokeFailure(req.id),
+  const t = await transition(
+    ctx,
+    req,
+    'applied',
+    to,
+    { result },
+    {
+      actor: job.actor,
+      outcome: ending.removed ? 'removed' : 'left-in-place',
+      detail: result.message,
+      ...(ending.removed ? { before: result.before, after: result.after } : {}),
+    },
+    {
+      // The attempt's bookkeeping goes before the 'revoked' notification is queued.
+      beforeFollowUps: async () => {
+        await ctx.redis.del(
+          ctx.keys.revokeSnapshot(req.id),
+          ctx.keys.revokeRequested(req.id),
+          ctx.keys.revokeFailure(req.id),
+        );
+        return undefined;
+      },
+    },
   );
-  await enqueueNotify(ctx.queues, req.id, 'revoked');
+  if (!t.ok) return { outcome: 'skipped', reason: `request is ${t.request?.state ?? 'gone'}` };
   if (job.trigger === 'manual') {
     // The expiry job has nothing left to do; removing it keeps the delayed set tidy (it would be a no-op anyway).
     await ctx.queues.roleChanges.remove(jobIds.revokeGrant(req.id, 'expiry')).catch(() => 0);

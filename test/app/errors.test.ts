@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { spreadsheetSafe } from '../../src/app/access-requests.ts';
 import {
   describeFailure,
   isRedisUnavailable,
@@ -7,6 +6,8 @@ import {
   StoreUnavailableError,
 } from '../../src/app/errors.ts';
 import { QlikError } from '../../src/qlik/index.ts';
+import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
+import { UnknownTargetError } from '../../src/targets/registry.ts';
 
 describe('isRedisUnavailable', () => {
   it.each([
@@ -27,7 +28,7 @@ describe('isRedisUnavailable', () => {
 });
 
 describe('describeFailure', () => {
-  it("passes Qlik's own sentence through", () => {
+  it("passes a target's own sentence through (Qlik's, as the tenant-roles target describes it)", () => {
     const err = new QlikError({
       kind: 'forbidden',
       status: 403,
@@ -35,7 +36,14 @@ describe('describeFailure', () => {
       path: '/api/v1/roles',
       title: 'Forbidden',
     });
-    expect(describeFailure(err, 'x').message).toBe(err.userMessage());
+    const target = new QlikRolesTarget({ instance: 'default', qlik: {} as never });
+    expect(describeFailure(err, 'x', false, (e) => target.describeError(e)).message).toBe(err.userMessage());
+    expect(target.describeError(new Error('x'))).toBeUndefined();
+  });
+
+  it('says a target is no longer configured in its own words', () => {
+    const err = new UnknownTargetError({ kind: 'qlik-roles', instance: 'dev' });
+    expect(describeFailure(err, 'x')).toEqual({ message: err.message });
   });
 
   it('names Redis, with the filing wording when filing', () => {
@@ -51,18 +59,5 @@ describe('describeFailure', () => {
     expect(f.ref).toMatch(/^[0-9a-f]{6}$/);
     expect(f.message).toContain(f.ref);
     expect(f.message).not.toContain('xoxb');
-  });
-});
-
-describe('spreadsheetSafe', () => {
-  it.each([
-    ['=HYPERLINK("http://evil")', `'=HYPERLINK("http://evil")`],
-    ['+1', "'+1"],
-    ['-2', "'-2"],
-    ['@SUM(A1)', "'@SUM(A1)"],
-    ['Alice', 'Alice'],
-    ['alice@corp.example', 'alice@corp.example'],
-  ])('%s → %s', (input, out) => {
-    expect(spreadsheetSafe(input)).toBe(out);
   });
 });

@@ -7,6 +7,7 @@ import { demoTenant, type QlikSimulator, startQlikSimulator } from '../../src/sa
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
 import { createWebClient } from '../../src/slack/app.ts';
 import { SlackDirectory } from '../../src/slack/directory.ts';
+import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 
 let sim: QlikSimulator;
 let fake: SlackFake;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   const directory = new SlackDirectory(
     createWebClient({ botToken: 'xoxb-targets', apiUrl: fake.apiUrl }, createLogger('silent')),
   );
-  deps = { qlik, slack: directory };
+  deps = { target: new QlikRolesTarget({ instance: 'default', qlik }), slack: directory };
 });
 
 afterAll(async () => {

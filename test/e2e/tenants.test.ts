@@ -9,11 +9,24 @@ import type { RoleChangeRequest, TargetRef } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { enqueueApply, openQueues, type Queues } from '../../src/queue/queues.ts';
 import { type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
-import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
+import {
+  listButtons,
+  SlackDriver,
+  type SlackFake,
+  startSlackFake,
+} from '../../src/sandbox/slack-fake/index.ts';
 import { type Running, start } from '../../src/start.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
-import { APPROVAL_CHANNEL, BOT_TOKEN, botEnv, defaultUsers, U } from './slack-front-harness.ts';
+import {
+  APPROVAL_CHANNEL,
+  allText,
+  BOT_TOKEN,
+  botEnv,
+  defaultUsers,
+  SIGNING_SECRET,
+  U,
+} from './slack-front-harness.ts';
 
 let prod: QlikSimulator;
 let dev: QlikSimulator;
@@ -44,6 +57,7 @@ afterAll(async () => {
 async function startTwoTenants(
   label: string,
   devKey = dev.apiKey,
+  policyText = '',
 ): Promise<{ running: Running; prefix: string }> {
   const prefix = uniquePrefix(label);
   prefixes.push(prefix);
@@ -55,7 +69,11 @@ async function startTwoTenants(
     QLIK_API_KEY_PROD: prod.apiKey,
     QLIK_API_KEY_DEV: devKey,
   });
-  const policy = parsePolicy('', { approvalChannel: APPROVAL_CHANNEL, approvers: [U.alice] });
+  const policy = parsePolicy(policyText, {
+    approvalChannel: APPROVAL_CHANNEL,
+    approvers: [U.alice],
+    tenants: ['prod', 'dev'],
+  });
   const r = await start('all', config, policy, createLogger('silent'));
   running.push(r);
   await r.credentialChecked;
@@ -155,5 +173,44 @@ describe('two Qlik tenants', () => {
     expect(body).toMatch(/^not ready: tenant dev: /);
     expect(body).not.toContain('tenant prod');
     expect(body).not.toContain('not-a-key-of-dev');
+  });
+
+  it('`/qlik grant … on dev` through Slack: dev’s own approvers decide, and only the dev tenant changes', async () => {
+    // dev's policy section names bob as its only approver; prod keeps the file's (alice).
+    const { running: r } = await startTwoTenants(
+      'tenants-slack',
+      dev.apiKey,
+      `tenants:\n  dev:\n    approvers: [${U.bob}]\n`,
+    );
+    const driver = new SlackDriver({
+      eventsUrl: `http://127.0.0.1:${r.port}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+      fake,
+    });
+    const frankProd = prod.tenant.usersByEmail('frank@corp.example')[0]!;
+    const frankDev = dev.tenant.usersByEmail('frank@corp.example')[0]!;
+    const prodBefore = prod.tenant.userRoleNames(frankProd.id);
+    const ack = await driver.slash(U.dan, 'grant frank@corp.example Steward on dev because dev data');
+    expect(ack.status).toBe(200);
+    const approval = await fake.waitFor(
+      (m) => m.channel === APPROVAL_CHANNEL && allText(m).includes('Steward') && listButtons(m).length > 0,
+      10_000,
+    );
+    const id = /R-[2-9A-HJKMNP-Z]{4,8}/.exec(allText(approval))![0];
+    expect(allText(approval)).toContain('dev');
+    // alice approves prod, not dev: refused, nothing changes.
+    await driver.click(U.alice, approval, 'approve');
+    await fake.waitFor(
+      (m) => m.user === U.alice && allText(m).includes('not an approver for Steward'),
+      10_000,
+    );
+    await driver.click(U.bob, approval, 'approve');
+    await fake.waitFor((m) => (m.text ?? '').startsWith(`${id} applied`), 15_000);
+    expect(dev.tenant.userRoleNames(frankDev.id)).toContain('Steward');
+    expect(prod.tenant.userRoleNames(frankProd.id)).toEqual(prodBefore);
+    // A tenant that is not configured is refused, naming the ones that are.
+    await driver.slash(U.dan, 'roles on staging');
+    const refused = await fake.waitFor((m) => allText(m).includes('no Qlik tenant'), 10_000);
+    expect(allText(refused)).toContain('the tenants are prod and dev');
   });
 });

@@ -531,6 +531,80 @@ describe('indexes', () => {
     }
   });
 
+  it('indexes approved and applying requests until they settle, whichever way they were approved', async () => {
+    const p = `{${uniquePrefix('request-store-unfinished')}}`;
+    const s = new RequestStore(redis, p);
+    const k = storeKeys(p);
+    const file = async (approvalsRequired = 1) => {
+      const res = await s.create(newRequest({ approvalsRequired }), NOW);
+      if (!res.ok) throw new Error('duplicate');
+      return res.request.id;
+    };
+    const ids = async () => (await s.listUnfinished()).map((r) => r.id);
+    try {
+      const byApproval = await file(2);
+      await s.addApproval(byApproval, 'U-A', NOW);
+      expect(await ids()).toEqual([]); // one of two approvals: still pending
+      await s.addApproval(byApproval, 'U-B', NOW + 1);
+      const byPolicy = await file();
+      await s.transition(byPolicy, 'pending', 'approved', {}, NOW + 2);
+      const denied = await file();
+      await s.transition(denied, 'pending', 'denied', {}, NOW + 3);
+      expect(await ids()).toEqual([byApproval, byPolicy]);
+      // Applying keeps its place (scored by its approval), a re-entered applying too; settling removes it.
+      await s.transition(byApproval, 'approved', 'applying', {}, NOW + 10);
+      await s.transition(byApproval, 'applying', 'applying', {}, NOW + 11);
+      expect(await redis.zscore(k.unfinished, byApproval)).toBe(String(NOW + 1));
+      await s.transition(byPolicy, 'approved', 'applying', {}, NOW + 12);
+      await s.transition(byPolicy, 'applying', 'failed', { error: 'x' }, NOW + 13);
+      expect(await ids()).toEqual([byApproval]);
+      await s.transition(byApproval, 'applying', 'applied', {}, NOW + 14);
+      expect(await ids()).toEqual([]);
+      expect(await redis.exists(k.unfinished)).toBe(0);
+    } finally {
+      await dropPrefix(redis, p);
+    }
+  });
+
+  it('indexes older approved requests on demand (backfill) and drops entries whose request settled elsewhere', async () => {
+    const p = `{${uniquePrefix('request-store-backfill')}}`;
+    const s = new RequestStore(redis, p);
+    const k = storeKeys(p);
+    const approvedId = async () => {
+      const res = await s.create(newRequest(), NOW);
+      if (!res.ok) throw new Error('duplicate');
+      await s.addApproval(res.request.id, 'U-A', NOW);
+      return res.request.id;
+    };
+    try {
+      // As a version before the index left them: approved / applying with no index entry.
+      const approved = await approvedId();
+      const applying = await approvedId();
+      await s.transition(applying, 'approved', 'applying', {}, NOW);
+      const applied = await approvedId();
+      await s.transition(applied, 'approved', 'applying', {}, NOW);
+      await s.transition(applied, 'applying', 'applied', {}, NOW);
+      const pending = (await s.create(newRequest(), NOW)) as { request: RoleChangeRequest };
+      await redis.del(k.unfinished);
+      expect(await s.listUnfinished()).toEqual([]);
+      const ids = [approved, applying, applied, pending.request.id, 'R-ZZZZ', 'not an id'];
+      expect(
+        await s.indexUnfinished(
+          ids.map((id) => id.toLowerCase()),
+          NOW + 5,
+        ),
+      ).toBe(2);
+      expect(await s.indexUnfinished(ids, NOW + 6)).toBe(0); // idempotent
+      expect((await s.listUnfinished()).map((r) => r.id).sort()).toEqual([approved, applying].sort());
+      // An old worker settles one without touching the index: the listing drops the stale entry.
+      await redis.hset(k.request(approved), 'state', 'failed');
+      expect((await s.listUnfinished()).map((r) => r.id)).toEqual([applying]);
+      expect(await redis.zrange(k.unfinished, '0', '-1')).toEqual([applying]);
+    } finally {
+      await dropPrefix(redis, p);
+    }
+  });
+
   it('keeps finished requests for the retention period only', async () => {
     const r = await requestIn('denied');
     expect(TERMINAL_STATES).toContain('denied');
@@ -562,6 +636,7 @@ describe('indexes', () => {
       byRequester!,
       keys.pending,
       keys.timebound,
+      keys.unfinished,
       keys.audit,
       keys.approvals(r.id),
     ]) {

@@ -88,6 +88,19 @@ export function accessTargetContract(name: string, factory: () => Promise<Contra
       expect(w.target.instance.length).toBeGreaterThan(0);
       expect(w.target.words.system.length).toBeGreaterThan(0);
       expect(w.target.words.checkByHand.length).toBeGreaterThan(0);
+      expect(w.target.words.instance.length).toBeGreaterThan(0);
+    });
+
+    describe('who a principal includes', () => {
+      it('includes the person with the email when they are the user, and nobody else', async () => {
+        const a = await user();
+        const b = await user();
+        expect(await w.target.includesPerson(a, a.email!)).toBe(true);
+        expect(await w.target.includesPerson(a, b.email!)).toBe(false);
+        const g = await w.target.resolvePrincipal({ kind: 'group', name: await w.addGroup() });
+        if (!g.ok) throw new Error(g.message);
+        expect(await w.target.includesPerson(g.principal, a.email!)).toBe(false);
+      });
     });
 
     describe('resolving', () => {
@@ -290,6 +303,13 @@ export function accessTargetContract(name: string, factory: () => Promise<Contra
         expect(w.target.classifyError(new Error('ECONNRESET on Redis'), { who: 'x', kind: 'user' })).toBe(
           undefined,
         );
+        expect(w.target.describeError(new Error('ECONNRESET on Redis'))).toBeUndefined();
+      });
+
+      it('describes its own failures in words for the person who asked', async () => {
+        w.forbidNextWrite();
+        const refused = await apply(grant(await user())).catch((e: unknown) => e);
+        expect(w.target.describeError(refused)?.length).toBeGreaterThan(0);
       });
     });
   });

@@ -1,7 +1,8 @@
 // The repeatable reconciler: pending requests past their expiry, approved requests whose apply job was lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIds } from '../../src/queue/queues.ts';
-import { reconcile } from '../../src/worker/reconcile.ts';
+import { storeKeys } from '../../src/store/keys.ts';
+import { backfillUnfinished, reconcile } from '../../src/worker/reconcile.ts';
 import { CHANNEL, createHarness, type Harness, REQUESTER, userTarget, workerContext } from './harness.ts';
 
 let h: Harness;
@@ -60,6 +61,46 @@ describe('the reconciler', () => {
     expect(applied.result?.changed).toBe(true);
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual(['DataAdmin']);
     expect((await h.auditOf(req.id)).filter((e) => e.action === 'applied')).toHaveLength(1);
+  });
+
+  it('finds approved requests a version before the store index left behind: backfilled once at start from its watch list and the audit after its cursor', async () => {
+    const ctx = workerContext(h);
+    const unfinished = storeKeys(h.prefix).unfinished;
+    const older = h.sim.tenant.addUser({ name: 'Old Watched', email: 'old.watched@corp.example' });
+    const newer = h.sim.tenant.addUser({ name: 'Old Unswept', email: 'old.unswept@corp.example' });
+    const stale = h.sim.tenant.addUser({ name: 'Old Settled', email: 'old.settled@corp.example' });
+    // As the version before left Redis: no index entries; one request on its reconciler's watch list (approved
+    // before its cursor), one approved after its cursor (only the audit stream names it), one already settled.
+    const watched = await h.approved(
+      { target: userTarget(h.sim, older.id), role: 'DataAdmin' },
+      { enqueue: false },
+    );
+    const settled = await h.approved(
+      { target: userTarget(h.sim, stale.id), role: 'DataAdmin' },
+      { enqueue: false },
+    );
+    await h.store.transition(settled.id, 'approved', 'applying');
+    await h.store.transition(settled.id, 'applying', 'failed', { error: 'x' });
+    await h.redis.set(ctx.keys.auditCursor, String(Date.now()));
+    const unswept = await h.approved(
+      { target: userTarget(h.sim, newer.id), role: 'DataAdmin' },
+      { enqueue: false },
+    );
+    await h.redis.zadd(ctx.keys.inflight, Date.now(), watched.id, Date.now(), settled.id);
+    await h.redis.zrem(unfinished, watched.id, unswept.id, settled.id);
+    // The harness's worker start already ran it once (and found nothing): run it again as on the upgrade.
+    expect(await h.redis.exists(ctx.keys.unfinishedBackfilled)).toBe(1);
+    await h.redis.del(ctx.keys.unfinishedBackfilled);
+    expect((await reconcile(ctx, { graceMs: 0 })).appliesQueued).toEqual([]); // not found without the backfill
+
+    expect(await backfillUnfinished(ctx)).toBe(2);
+    expect(await h.redis.exists(ctx.keys.inflight, ctx.keys.auditCursor)).toBe(0);
+    expect(await backfillUnfinished(ctx)).toBe(0); // once: the marker stops a second run
+    const out = await reconcile(ctx, { graceMs: 0 });
+    expect(out.appliesQueued.sort()).toEqual([watched.id, unswept.id].sort());
+    await h.waitForState(watched.id, 'applied', 10_000);
+    await h.waitForState(unswept.id, 'applied', 10_000);
+    expect(h.sim.tenant.userRoleNames(newer.id)).toEqual(['DataAdmin']);
   });
 
   it('does not re-queue a request whose job is still queued or running', async () => {

@@ -2,12 +2,13 @@
 // edge (only the clicker's id and the button's request id are used — rights are decided by the app from the
 // policy, never from the payload), and answered to the clicker alone when there is something to say.
 import { z } from 'zod';
-import type { AccessRequestApp, ClickResult } from '../../app/access-requests.ts';
+import type { AccessRequestApp } from '../../app/access-requests.ts';
+import type { ClickResult } from '../../app/words.ts';
 import { REQUEST_ID_PATTERN } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import type { SlackMessage } from '../messenger.ts';
-import { ACTION_IDS, errorMessage } from '../views.ts';
+import { ACTION_IDS, cancelOutcomeText, errorMessage } from '../views.ts';
 import { noticeMessage } from './command.ts';
 import type { InFlight } from './inflight.ts';
 
@@ -121,7 +122,13 @@ function dispatch(
     case 'deny':
       return app.deny(requestId, userId);
     case 'cancel':
-      return app.cancel(requestId, userId);
+      return app
+        .cancel(requestId, userId)
+        .then((o) =>
+          o.ok
+            ? { ok: true, message: cancelOutcomeText(o), request: o.request }
+            : { ok: false, message: cancelOutcomeText(o) },
+        );
     case 'extend':
       return app.extend(requestId, userId);
     case 'revoke_now':

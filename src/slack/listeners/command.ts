@@ -12,6 +12,7 @@ import { message, section } from '../views/blocks.ts';
 import {
   auditMessage,
   autoApprovedMessage,
+  cancelOutcomeText,
   duplicateRequestMessage,
   errorMessage,
   helpMessage,
@@ -167,10 +168,8 @@ async function run(
     }
     who = found.who;
   }
-  // Until the app routes by tenant (see instanceInput), a command naming one is refused rather than carried out on
-  // the default tenant.
-  const notRoutable = 'tenant' in cmd ? tenantNotRoutableYet(cmd) : undefined;
-  if (notRoutable !== undefined) return refused({ message: notRoutable });
+  // `on <tenant>`: the app finds that tenant's target, and refuses one that is not configured.
+  const on = 'tenant' in cmd ? instanceInput(cmd) : {};
   switch (cmd.kind) {
     case 'grant':
     case 'revoke': {
@@ -181,6 +180,7 @@ async function run(
         roleName: cmd.role,
         ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
         ...(cmd.kind === 'grant' && cmd.durationMs !== undefined ? { durationMs: cmd.durationMs } : {}),
+        ...on,
       });
       if (!res.ok) {
         if ('duplicateOf' in res) {
@@ -198,7 +198,7 @@ async function run(
       return [requestFiledMessage(res.request, res.approvalChannel, res.postProblem, tenants)];
     }
     case 'who-has': {
-      const res = await app.whoHas(cmd.role);
+      const res = await app.whoHas(cmd.role, on);
       if (!res.ok) return refused(res);
       const summary = whoHasMessage({
         ...res,
@@ -216,16 +216,16 @@ async function run(
           'could not post the who-has summary; sending the file anyway',
         );
       }
-      const csv = await app.sendHoldersCsv(res.role, p.user_id, res.firstPage);
+      const csv = await app.sendHoldersCsv(res.role, p.user_id, res);
       if (!csv.ok) return refused({ message: `I couldn't attach the full list of holders: ${csv.message}` });
       return [];
     }
     case 'whois': {
-      const res = await app.whois(who!, p.user_id);
+      const res = await app.whois(who!, p.user_id, on);
       return res.ok ? [whoisMessage({ ...res, ...(tenant === undefined ? {} : { tenant }) })] : refused(res);
     }
     case 'roles': {
-      const res = await app.listRoles();
+      const res = await app.listRoles(on);
       return res.ok ? [rolesMessage(res.roles, tenant)] : refused(res);
     }
     case 'requests': {
@@ -234,7 +234,8 @@ async function run(
     }
     case 'cancel': {
       const res = await app.cancel(cmd.requestId, p.user_id);
-      return res.ok ? [noticeMessage(res.message)] : refused(res);
+      const text = cancelOutcomeText(res);
+      return res.ok ? [noticeMessage(text)] : refused({ message: text });
     }
     case 'audit': {
       const res = await app.auditLog(p.user_id, {
@@ -246,26 +247,16 @@ async function run(
   }
 }
 
-// ---- several Qlik tenants: the pass-through of `on <tenant>` to the app, wired once the app takes it
+// ---- several Qlik tenants
 
 /**
- * The tenant a command names (`on <tenant>`) as the app's `instance` input; empty for the default tenant. To be
- * spread into the inputs of fileRequest, whoHas, sendHoldersCsv, whois and listRoles once they take `instance`
- * (the app then refuses a tenant that is not configured).
+ * The tenant a command names (`on <tenant>`) as the app's `instance` input; empty for the default tenant. Spread
+ * into the inputs of fileRequest, whoHas, whois and listRoles (sendHoldersCsv carries on with who-has's instance).
  */
 export function instanceInput(cmd: { tenant?: string }): { instance?: string } {
   return cmd.tenant === undefined ? {} : { instance: cmd.tenant };
 }
 
-/**
- * Why a command naming a tenant can't be carried out while the app takes no `instance`; undefined when it names
- * none. Goes away once instanceInput is passed to the app.
- */
-export function tenantNotRoutableYet(cmd: { tenant?: string }): string | undefined {
-  if (cmd.tenant === undefined) return undefined;
-  const on = `\`on ${truncate(cmd.tenant, 32)}\``;
-  return `I can't act on another tenant yet, so nothing was done. Leave out ${on} to use the default tenant.`;
-}
 
 /**
  * Turns an `@name` Slack left as text into a mention by looking the name up in the workspace (deactivated

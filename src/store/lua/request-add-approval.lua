@@ -1,5 +1,5 @@
 -- Records one distinct approver; the last approval needed moves the request to approved.
--- KEYS: request, approvals, pending, audit
+-- KEYS: request, approvals, pending, audit, unfinished
 -- ARGV: id, now, approverId, auditMaxLen, [audit]
 local id, now, approver, max_len = arg(), arg(), arg(), arg()
 local audit = list()
@@ -16,6 +16,7 @@ if count >= required then
   outcome = 'approved'
   redis.call('HSET', KEYS[1], 'state', 'approved')
   leave_pending(KEYS[1], id, KEYS[3])
+  redis.call('ZADD', KEYS[5], 'NX', now, id)
 end
 redis.call('HSET', KEYS[1], 'updatedAt', now)
 if #audit > 0 then

@@ -1,5 +1,5 @@
 -- Moves a request from one of the allowed states to another, with its field changes, indexes and audit event.
--- KEYS: request, approvals, pending, timebound, audit
+-- KEYS: request, approvals, pending, timebound, audit, unfinished
 -- ARGV: id, now, to, terminal(1/0), retentionMs, auditMaxLen, [from…], [set field/json…], [del field…], [audit]
 local id, now, to, terminal, retention, max_len = arg(), arg(), arg(), arg(), arg(), arg()
 local from, sets, dels, audit = list(), list(), list(), list()
@@ -12,6 +12,12 @@ if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end
 if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
 redis.call('HSET', KEYS[1], 'state', to, 'updatedAt', now)
 if state == 'pending' and to ~= 'pending' then leave_pending(KEYS[1], id, KEYS[3]) end
+-- Approved and applying requests are indexed until they settle, scored by when they were approved (NX keeps it).
+if to == 'approved' or to == 'applying' then
+  redis.call('ZADD', KEYS[6], 'NX', now, id)
+else
+  redis.call('ZREM', KEYS[6], id)
+end
 local revoke_at = redis.call('HGET', KEYS[1], '_revokeAt')
 if to == 'applied' and revoke_at and revoke_at ~= '' then
   redis.call('ZADD', KEYS[4], revoke_at, id)

@@ -3,7 +3,7 @@
 // and no add-one-role call) → read back to verify; the caller's per-principal lock keeps two changes from
 // interleaving. Which tenant is this instance's QlikClient.
 import { describeTarget } from '../../domain/request.ts';
-import type { HoldersPage, QlikClient } from '../../qlik/index.ts';
+import { type HoldersPage, type QlikClient, QlikError } from '../../qlik/index.ts';
 import { DriftError } from '../errors.ts';
 import type {
   AccessChange,
@@ -63,6 +63,7 @@ export interface QlikRolesTargetOptions {
 export const QLIK_ROLES_WORDS: TargetWords = {
   system: 'Qlik',
   checkByHand: 'the roles in the Qlik Management Console',
+  instance: 'tenant',
 };
 
 /** How many holders the summary lists by name. */
@@ -112,6 +113,7 @@ export class QlikRolesTarget implements AccessTarget {
       id: r.id,
       name: r.name,
       custom: r.type === 'custom',
+      ...(r.level ? { level: r.level } : {}),
       ...(r.description ? { description: r.description } : {}),
     }));
   }
@@ -187,6 +189,15 @@ export class QlikRolesTarget implements AccessTarget {
     return { outcome: 'removed', before, after: roleNames(fresh) };
   }
 
+  async includesPerson(principal: PrincipalRef, email: string): Promise<boolean> {
+    // Every user is a member of the Everyone group, though no listing says so.
+    if (principal.kind === 'group' && principal.id === EVERYONE_GROUP_ID) return true;
+    const live = (await this.#qlik.findUsersByEmail(email)).filter((u) => u.status !== 'deleted');
+    return principal.kind === 'group'
+      ? live.some((u) => u.assignedGroups.some((g) => g.id === principal.id))
+      : live.some((u) => u.id === principal.id);
+  }
+
   async holdersSummary(entitlement: EntitlementRef): Promise<HoldersSummary> {
     const name = entitlement.name;
     const [direct, viaGroups, groups, everyone] = await Promise.all([
@@ -215,6 +226,10 @@ export class QlikRolesTarget implements AccessTarget {
 
   classifyError(err: unknown, subject: ErrorSubject, random?: () => number): ErrorAction | undefined {
     return classifyQlikError(err, subject, random);
+  }
+
+  describeError(err: unknown): string | undefined {
+    return err instanceof QlikError ? err.userMessage() : undefined;
   }
 
   /** The principal's DIRECT roles only: for a user, `assignedRoles` (never roles through groups). */

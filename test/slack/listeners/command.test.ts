@@ -70,27 +70,34 @@ const body = (text: string) => ({
 });
 
 describe('handleQlikCommand', () => {
-  it('a command naming a tenant is refused while the app cannot route it, never run on the default tenant', async () => {
-    const called: string[] = [];
+  it('passes `on <tenant>` to the app as its instance, and nothing for the default tenant', async () => {
+    const calls: { name: string; args: unknown[] }[] = [];
+    const record =
+      (name: string) =>
+      async (...args: unknown[]) => {
+        calls.push({ name, args });
+        return { ok: false, message: 'stop here' };
+      };
     const h = harness({
-      fileRequest: async () => called.push('fileRequest'),
-      whoHas: async () => called.push('whoHas'),
-      whois: async () => called.push('whois'),
-      listRoles: async () => called.push('listRoles'),
+      fileRequest: record('fileRequest'),
+      whoHas: record('whoHas'),
+      whois: record('whois'),
+      listRoles: record('listRoles'),
     });
     for (const text of [
       'grant me Steward on dev for 4h',
       'who-has Steward on dev',
       'whois me on dev',
       'roles on dev',
+      'roles',
     ])
       await handleQlikCommand({ body: body(text), ack: h.ack }, h.deps);
-    expect(called).toEqual([]);
-    expect(h.sent.map((m) => m.text)).toEqual(
-      Array(4).fill(
-        "I can't act on another tenant yet, so nothing was done. Leave out `on dev` to use the default tenant.",
-      ),
-    );
+    expect(calls.map((c) => c.name)).toEqual(['fileRequest', 'whoHas', 'whois', 'listRoles', 'listRoles']);
+    expect(calls[0]!.args[0]).toMatchObject({ roleName: 'Steward', durationMs: 4 * 3_600_000, instance: 'dev' });
+    expect(calls[1]!.args).toEqual(['Steward', { instance: 'dev' }]);
+    expect(calls[2]!.args[2]).toEqual({ instance: 'dev' });
+    expect(calls[3]!.args).toEqual([{ instance: 'dev' }]);
+    expect(calls[4]!.args).toEqual([{}]);
     expect(instanceInput({ tenant: 'dev' })).toEqual({ instance: 'dev' });
     expect(instanceInput({})).toEqual({});
   });

@@ -1,0 +1,161 @@
+// Owns what every use case of the app shares: its collaborators (src/app/ports.ts), the policy and the clock as
+// they are at the moment of a decision, choosing the access target an input or a request is for, the approver
+// checks, and the two guards every use case runs under (a store outage is named as such; nothing ever throws to the
+// front: every failure becomes a refusal it can show).
+import { type Policy, rolePolicy } from '../domain/policy.ts';
+import { DEFAULT_TARGET, type RoleChangeRequest, targetOf } from '../domain/request.ts';
+import type { Logger } from '../observability/logger.ts';
+import { UnknownTargetError } from '../targets/registry.ts';
+import type { AccessTarget, EntitlementRef } from '../targets/types.ts';
+import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';
+import type { AccessRequestDeps } from './ports.ts';
+import type { TransitionDeps } from './transitions.ts';
+import { errSummary, type Refusal, roleHint } from './words.ts';
+
+export class AppContext {
+  readonly deps: AccessRequestDeps;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** What the transitions module needs (src/app/transitions.ts): the store, the queues and this clock. */
+  readonly transitions: TransitionDeps;
+
+  constructor(deps: AccessRequestDeps) {
+    this.deps = deps;
+    this.log = deps.logger.child({ module: 'access-requests' });
+    this.now = deps.now ?? Date.now;
+    this.transitions = { store: deps.store, queues: deps.queues, now: this.now };
+  }
+
+  get policy(): Policy {
+    const p = this.deps.policy;
+    return typeof p === 'function' ? p() : p;
+  }
+
+  /**
+   * The target an input is for: tenant roles (the one kind the commands ask for today) of the named instance, or of
+   * the default one when none is named. An unknown name is refused, naming the configured ones.
+   */
+  target(instance?: string): { ok: true; target: AccessTarget } | Refusal {
+    const kind = DEFAULT_TARGET.kind;
+    if (instance === undefined) {
+      const t = this.deps.targets.defaultOf(kind);
+      if (!t) throw new UnknownTargetError({ kind, instance: DEFAULT_TARGET.instance });
+      return { ok: true, target: t };
+    }
+    const ofKind = this.deps.targets.list().filter((t) => t.kind === kind);
+    const wanted = instance.trim().toLowerCase();
+    const t = ofKind.find((x) => x.instance.toLowerCase() === wanted);
+    if (t) return { ok: true, target: t };
+    const system = ofKind[0]?.words.system ?? kind;
+    const noun = ofKind[0]?.words.instance ?? 'instance';
+    const names = ofKind.map((x) => x.instance);
+    const configured =
+      names.length === 1
+        ? `the ${noun} is ${names[0]}`
+        : `the ${noun}s are ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+    return {
+      ok: false,
+      message: `There is no ${system} ${noun} \`${instance.trim().slice(0, 40)}\` here; ${configured}.`,
+    };
+  }
+
+  /** The target a request is for (its own record, or the default tenant's roles); throws when not configured. */
+  targetOfRequest(req: Pick<RoleChangeRequest, 'targetRef'>): AccessTarget {
+    return this.deps.targets.get(targetOf(req));
+  }
+
+  /** The role a person typed, as the target spells it; refused with the closest names when it has none. */
+  async entitlement(
+    target: AccessTarget,
+    name: string,
+  ): Promise<{ ok: true; entitlement: EntitlementRef } | Refusal> {
+    const found = await target.resolveEntitlement({ name });
+    if (found.ok) return found;
+    if (found.code !== 'not-found') return { ok: false, message: found.message };
+    return {
+      ok: false,
+      message: `${target.words.system} has no role \`${name}\`.${roleHint(found.suggestions)} Nothing was filed.`,
+    };
+  }
+
+  /** Whether the user approves the role on `tenant` (its `tenants.<name>` policy section, when the file has one). */
+  async isApprover(roleName: string, userId: string, tenant?: string): Promise<boolean> {
+    return this.deps.directory.isInAny(userId, rolePolicy(this.policy, roleName, tenant).approvers);
+  }
+
+  /** The instance (tenant) a request is for, as configured: the policy's `tenants.<name>` sections are keyed by it. */
+  tenantOf(req: Pick<RoleChangeRequest, 'targetRef'>): string {
+    try {
+      return this.targetOfRequest(req).instance;
+    } catch {
+      return targetOf(req).instance;
+    }
+  }
+
+  async isAnyApprover(userId: string): Promise<boolean> {
+    const p = this.policy;
+    const ids = new Set<string>(p.defaults.approvers);
+    for (const rule of p.roles.values()) for (const id of rule.approvers) ids.add(id);
+    for (const section of p.tenants?.values() ?? []) {
+      for (const id of section.defaults.approvers) ids.add(id);
+      for (const rule of section.roles.values()) for (const id of rule.approvers) ids.add(id);
+    }
+    return this.deps.directory.isInAny(userId, [...ids]);
+  }
+
+  /** The requester, the person it was granted to, or an approver of the role may act on an applied grant. */
+  async mayActOnGrant(req: RoleChangeRequest, userId: string): Promise<boolean> {
+    if (req.requesterId === userId) return true;
+    if (req.target.kind === 'user' && req.target.slackUserId === userId) return true;
+    return this.isApprover(req.role.name, userId, this.tenantOf(req));
+  }
+
+  /** A person's Slack name for plain text (messages are escaped, so no mention); the id when it can't be read. */
+  async personName(userId: string): Promise<string> {
+    const u = await this.deps.directory.lookupUser(userId).catch(() => undefined);
+    return u && 'name' in u ? `@${u.name}` : userId;
+  }
+
+  /**
+   * Updates the approval message: true when it now shows `req`'s state; false (logged) when the chat refused the
+   * update, which is never allowed to undo a decision already stored.
+   */
+  async refresh(req: RoleChangeRequest): Promise<boolean> {
+    try {
+      await this.deps.notifier.refresh(req);
+      return true;
+    } catch (err) {
+      this.log.warn({ err: errSummary(err), requestId: req.id }, 'could not update the approval message');
+      return false;
+    }
+  }
+
+  /** Runs a store/queue operation, marking a Redis outage as such (anything else is a bug and stays one). */
+  async db<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw isRedisUnavailable(err) ? new StoreUnavailableError(err) : err;
+    }
+  }
+
+  /** No use case throws: every failure becomes a refusal the front can show. */
+  async guard<T>(doing: string, fn: () => Promise<T | Refusal>, filing = false): Promise<T | Refusal> {
+    try {
+      return await fn();
+    } catch (err) {
+      const failure = describeFailure(err, doing, filing, (e) => this.#targetWords(e));
+      const cause = err instanceof StoreUnavailableError ? err.cause : err;
+      this.log.error({ err: errSummary(cause), ref: failure.ref, doing }, 'request failed');
+      return { ok: false, message: failure.message };
+    }
+  }
+
+  #targetWords(err: unknown): string | undefined {
+    for (const t of this.deps.targets.list()) {
+      const words = t.describeError(err);
+      if (words !== undefined) return words;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,64 @@
+// Owns what the access-request app needs from the outside world, each as the small interface the app calls: the
+// access targets (src/targets/, found by kind and instance), the request store and the audit log (src/store/), the
+// queues (src/queue/), the Notifier (src/app/notifier.ts), the chat's directory of people, the policy and the clock.
+// The Slack front implements the directory and the notifier; nothing here knows which system a target reaches.
+import type { Policy } from '../domain/policy.ts';
+import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Queues } from '../queue/queues.ts';
+import type { SlackUserLookup } from '../slack/directory.ts';
+import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
+import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
+import type { TargetRegistry } from '../targets/registry.ts';
+import type { Notifier } from './notifier.ts';
+
+/** The configured access targets: one by (kind, instance), all of them, and a kind's default instance. */
+export type TargetsPort = Pick<TargetRegistry, 'get' | 'list' | 'defaultOf'>;
+
+export interface DirectoryPort {
+  lookupUser(userId: string): Promise<SlackUserLookup>;
+  findUserIdByEmail(email: string): Promise<string | undefined>;
+  /** True when the user is one of `ids`, or a member of one of the user groups (S…) among them. */
+  isInAny(userId: string, ids: readonly string[]): Promise<boolean>;
+}
+
+/** What the app tells people through the chat (src/app/notifier.ts; SlackNotifier implements it). */
+export type NotifierPort = Pick<Notifier, 'announce' | 'refresh' | 'sendFile'>;
+
+export interface StorePort {
+  create(input: NewRequest, now?: number, audit?: AuditEvent): Promise<CreateResult>;
+  get(id: string): Promise<RoleChangeRequest | undefined>;
+  transition(
+    id: string,
+    from: RoleChangeRequest['state'] | RoleChangeRequest['state'][],
+    to: RoleChangeRequest['state'],
+    patch?: Partial<RoleChangeRequest>,
+    now?: number,
+    audit?: AuditEvent,
+  ): Promise<TransitionResult>;
+  addApproval(id: string, approverId: string, now?: number, audit?: AuditEvent): Promise<ApprovalResult>;
+  setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
+  listPendingByRequester(userId: string): Promise<RoleChangeRequest[]>;
+  listPending(limit?: number): Promise<RoleChangeRequest[]>;
+}
+
+export interface AuditPort {
+  append(e: AuditEvent): Promise<string>;
+  recent(opts: { limit: number; who?: string; role?: string }): Promise<StoredAuditEvent[]>;
+}
+
+export interface AccessRequestDeps {
+  store: StorePort;
+  audit: AuditPort;
+  queues: Queues;
+  /** The access targets the app reaches every system through. */
+  targets: TargetsPort;
+  directory: DirectoryPort;
+  notifier: NotifierPort;
+  /** The policy, or a function returning the current one (decisions read it at the moment they are made). */
+  policy: Policy | (() => Policy);
+  /** How long a request may stay pending (REQUEST_TTL). */
+  requestTtlMs: number;
+  logger: Logger;
+  now?: () => number;
+}

@@ -1,0 +1,43 @@
+// Owns `/qlik requests`: my pending requests, and the pending ones I may approve right now (by the policy and the
+// chat's user groups; never a grant to me, which Approve would refuse anyway).
+import { approverEligibility } from '../../domain/policy.ts';
+import type { RoleChangeRequest } from '../../domain/request.ts';
+import type { AppContext } from '../context.ts';
+import type { Refusal } from '../words.ts';
+
+export interface RequestsAnswer {
+  ok: true;
+  mine: RoleChangeRequest[];
+  toApprove: RoleChangeRequest[];
+}
+
+const PENDING_SCAN = 500;
+
+export function listRequests(ctx: AppContext, userId: string): Promise<RequestsAnswer | Refusal> {
+  return ctx.guard('listing the requests', async () => {
+    const now = ctx.now();
+    const [mine, pending] = await Promise.all([
+      ctx.db(() => ctx.deps.store.listPendingByRequester(userId)),
+      ctx.db(() => ctx.deps.store.listPending(PENDING_SCAN)),
+    ]);
+    // A grant to me by email (no Slack id stored) is not mine to approve either; Approve checks it for real.
+    const me = await ctx.deps.directory.lookupUser(userId).catch(() => undefined);
+    const myEmail = me?.kind === 'ok' ? me.email.trim().toLowerCase() : undefined;
+    const toApprove: RoleChangeRequest[] = [];
+    for (const r of pending) {
+      if (r.expiresAt <= now || r.requesterId === userId) continue;
+      if (r.approvals.some((a) => a.slackUserId === userId)) continue;
+      if (!approverEligibility(r, userId).ok) continue;
+      if (
+        myEmail !== undefined &&
+        r.action === 'grant' &&
+        r.target.kind === 'user' &&
+        r.target.email?.trim().toLowerCase() === myEmail
+      ) {
+        continue;
+      }
+      if (await ctx.isApprover(r.role.name, userId, ctx.tenantOf(r))) toApprove.push(r);
+    }
+    return { ok: true, mine: mine.filter((r) => r.expiresAt > now), toApprove };
+  });
+}

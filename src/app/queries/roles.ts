@@ -1,0 +1,25 @@
+// Owns `/qlik roles`: every role the tenant offers, as the access target lists them (from its cache).
+import type { AppContext } from '../context.ts';
+import type { Refusal } from '../words.ts';
+
+export interface RolesAnswer {
+  ok: true;
+  roles: { name: string; type: 'default' | 'custom'; level?: string; description?: string }[];
+}
+
+export function listRoles(ctx: AppContext, opts: { instance?: string } = {}): Promise<RolesAnswer | Refusal> {
+  return ctx.guard('listing the roles', async () => {
+    const chosen = ctx.target(opts.instance);
+    if (!chosen.ok) return chosen;
+    const roles = await chosen.target.listEntitlements();
+    return {
+      ok: true,
+      roles: roles.map((r) => ({
+        name: r.name,
+        type: r.custom ? ('custom' as const) : ('default' as const),
+        ...(r.level ? { level: r.level } : {}),
+        ...(r.description ? { description: r.description } : {}),
+      })),
+    };
+  });
+}

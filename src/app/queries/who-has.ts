@@ -1,0 +1,119 @@
+// Owns `/qlik who-has <role>`: how many hold the role directly, through groups, and which groups hold it, with the
+// first holders by name (the target's summary); and the full list of direct holders as a CSV streamed page by page
+// from the target and handed to the person as a file.
+import { stringify } from 'csv-stringify';
+import type { EntitlementRef } from '../../targets/types.ts';
+import type { AppContext } from '../context.ts';
+import type { Refusal } from '../words.ts';
+
+export interface WhoHasAnswer {
+  ok: true;
+  role: string;
+  directTotal: number;
+  /** `status` is the target system's (active, disabled, invited…), so a listing can show who can't use the role. */
+  direct: { name: string; email?: string; status?: string }[];
+  viaGroupsTotal: number;
+  groups: { name: string }[];
+  groupsTotal: number;
+  /** More direct holders than are listed: the full list should follow as a CSV (see sendHoldersCsv). */
+  csvNeeded: boolean;
+  /** The role as the target knows it, for the CSV listing. */
+  entitlement: EntitlementRef;
+  /** The tenant (target instance) answered for. */
+  instance: string;
+  /** Where the CSV listing carries on without reading the first page again (opaque; the target's). */
+  resume?: unknown;
+  /** The group every user is in holds the role: every user of the tenant has it. Undefined when it didn't say. */
+  everyone?: boolean;
+}
+
+/** Where a CSV listing starts: the who-has answer it follows, when there was one. */
+export interface HoldersFrom {
+  entitlement?: EntitlementRef;
+  resume?: unknown;
+  instance?: string;
+}
+
+/** Counts and the first holders; the full list comes from sendHoldersCsv. */
+export function whoHas(
+  ctx: AppContext,
+  roleName: string,
+  opts: { instance?: string } = {},
+): Promise<WhoHasAnswer | Refusal> {
+  return ctx.guard('looking up who has the role', async () => {
+    const chosen = ctx.target(opts.instance);
+    if (!chosen.ok) return chosen;
+    const target = chosen.target;
+    const role = await ctx.entitlement(target, roleName);
+    if (!role.ok) return role;
+    const s = await target.holdersSummary(role.entitlement);
+    return {
+      ok: true,
+      role: role.entitlement.name,
+      directTotal: s.direct.total,
+      direct: s.direct.first.map((u) => ({
+        name: u.name || u.email || u.id,
+        ...(u.email ? { email: u.email } : {}),
+        ...(u.status ? { status: u.status } : {}),
+      })),
+      viaGroupsTotal: s.inherited.total,
+      groups: s.groups.first,
+      groupsTotal: s.groups.total,
+      csvNeeded: s.direct.total > s.direct.first.length,
+      entitlement: role.entitlement,
+      instance: target.instance,
+      ...(s.resume === undefined ? {} : { resume: s.resume }),
+      ...(s.heldByEveryone === undefined ? {} : { everyone: s.heldByEveryone }),
+    };
+  });
+}
+
+/**
+ * Streams every direct holder of the role into a CSV and uploads it to the user's DM. Holders are read page by page
+ * and turned into CSV lines as they arrive; only the CSV text is kept, never the user objects.
+ */
+export function sendHoldersCsv(
+  ctx: AppContext,
+  roleName: string,
+  userId: string,
+  from: HoldersFrom = {},
+): Promise<{ ok: true; rows: number } | Refusal> {
+  return ctx.guard('building the CSV', async () => {
+    const chosen = ctx.target(from.instance);
+    if (!chosen.ok) return chosen;
+    const target = chosen.target;
+    let entitlement = from.entitlement;
+    if (entitlement === undefined) {
+      const role = await ctx.entitlement(target, roleName);
+      if (!role.ok) return role;
+      entitlement = role.entitlement;
+    }
+    const csv = stringify({ header: true, columns: ['name', 'email', 'id', 'status'] });
+    const chunks: Buffer[] = [];
+    csv.on('data', (c: Buffer | string) => chunks.push(typeof c === 'string' ? Buffer.from(c) : c));
+    const finished = new Promise<void>((resolve, reject) => {
+      csv.on('end', resolve);
+      csv.on('error', reject);
+    });
+    let rows = 0;
+    for await (const u of target.holders(entitlement, from.resume)) {
+      csv.write([spreadsheetSafe(u.name ?? ''), spreadsheetSafe(u.email ?? ''), u.id, u.status ?? '']);
+      rows++;
+    }
+    csv.end();
+    await finished;
+    const date = new Date(ctx.now()).toISOString().slice(0, 10);
+    await ctx.deps.notifier.sendFile(userId, {
+      filename: `who-has-${roleName.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${date}.csv`,
+      title: `Direct holders of ${roleName} (${rows})`,
+      content: Buffer.concat(chunks),
+      comment: `All ${rows} users who hold ${roleName} directly.`,
+    });
+    return { ok: true, rows };
+  });
+}
+
+/** Cells starting with = + - @ (or a tab/CR) are formulas to a spreadsheet; a leading ' keeps them text. */
+export function spreadsheetSafe(cell: string): string {
+  return /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+}

@@ -1,0 +1,43 @@
+// audit, driven directly: approvers only; events about a person or a role; a hint for a role the tenant lacks.
+import { describe, expect, it } from 'vitest';
+import { U, useAppHarness } from '../harness.ts';
+
+const h = useAppHarness({ label: 'app-audit' });
+
+describe('audit', () => {
+  it('is for approvers only', async () => {
+    expect(await h.app.auditLog(U.dan, {})).toEqual({
+      ok: false,
+      message: 'Only approvers can read the audit log.',
+    });
+  });
+
+  it('finds the events about a person by their Slack id and email, and about a role', async () => {
+    const req = await h.file({
+      requesterId: U.dan,
+      who: { kind: 'slack-user', userId: U.frank },
+      roleName: 'DataAdmin',
+    });
+    await h.app.deny(req.id, U.alice);
+    const byFrank = await h.app.auditLog(U.alice, { who: { kind: 'slack-user', userId: U.frank } });
+    expect(byFrank.ok && byFrank.events.map((e) => [e.requestId, e.action])).toEqual([
+      [req.id, 'denied'],
+      [req.id, 'requested'],
+    ]);
+    const byRole = await h.app.auditLog(U.alice, { role: 'DataAdmin' });
+    expect(byRole.ok && byRole.events.map((e) => e.requestId)).toContain(req.id);
+  });
+
+  it('says a role is unknown when the audit has nothing for it, with the closest names (issue 10 item 11)', async () => {
+    const res = await h.app.auditLog(U.alice, { role: 'ManagedSpaceCreater' });
+    expect(res).toEqual({
+      ok: false,
+      message: expect.stringMatching(
+        /Qlik has no role `ManagedSpaceCreater`, and the audit log has no events for it\. Did you mean ManagedSpaceCreator/,
+      ),
+    });
+    expect(await h.app.auditLog(U.alice, { role: 'NoSuchRoleAtAll' })).toMatchObject({ ok: false });
+    // A real role with no events is just an empty answer.
+    expect(await h.app.auditLog(U.alice, { role: 'AutomationCreator' })).toEqual({ ok: true, events: [] });
+  });
+});

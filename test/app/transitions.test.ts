@@ -1,0 +1,158 @@
+// The transitions module against the real store and queues: a move writes its audit event in the same script,
+// counts the metric and queues what the new state asks for; a refused move does none of it; followUps re-ensures.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addApproval, file, followUps, type TransitionDeps, transition } from '../../src/app/transitions.ts';
+import type { RoleChangeRequest } from '../../src/domain/request.ts';
+import { requestTransitions } from '../../src/observability/metrics.ts';
+import { jobIds, openQueues, type Queues } from '../../src/queue/queues.ts';
+import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
+import { RequestStore } from '../../src/store/request-store.ts';
+import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
+
+const NOW = 1_750_000_000_000;
+let redis: Redis;
+let prefix: string;
+let store: RequestStore;
+let audit: AuditLog;
+let queues: Queues;
+let deps: TransitionDeps;
+let seq = 0;
+
+beforeAll(() => {
+  redis = testRedis();
+  prefix = uniquePrefix('app-transitions');
+  store = new RequestStore(redis, prefix);
+  audit = new AuditLog(redis, prefix);
+  queues = openQueues(redis, prefix);
+  deps = { store, queues, now: () => NOW };
+});
+afterAll(async () => {
+  await queues?.close();
+  await dropPrefix(redis, prefix);
+  await redis.quit();
+});
+
+async function counted(state: string): Promise<number> {
+  const m = await requestTransitions.get();
+  return m.values.find((v) => v.labels.state === state)?.value ?? 0;
+}
+
+async function events(id: string): Promise<StoredAuditEvent[]> {
+  const out: StoredAuditEvent[] = [];
+  for await (const e of audit.since(0)) if (e.requestId === id) out.push(e);
+  return out;
+}
+
+async function filed(durationMs?: number): Promise<RoleChangeRequest> {
+  seq++;
+  const res = await file(
+    deps,
+    {
+      action: 'grant',
+      target: { kind: 'user', qlikId: `q-${seq}`, name: `User ${seq}`, email: `u${seq}@corp.example` },
+      role: { id: 'r-1', name: 'Steward' },
+      requesterId: 'U0REQ',
+      expiresAt: NOW + 3_600_000,
+      approvalsRequired: 1,
+      ...(durationMs === undefined ? {} : { durationMs }),
+    },
+    { actor: 'U0REQ', outcome: 'pending', detail: 'grant' },
+  );
+  if (!res.ok) throw new Error('duplicate');
+  return res.request;
+}
+
+describe('transitions', () => {
+  it('files with a requested event and counts it as pending', async () => {
+    const before = await counted('pending');
+    const req = await filed();
+    expect(await counted('pending')).toBe(before + 1);
+    expect((await events(req.id)).map((e) => [e.action, e.actor, e.outcome, e.target, e.role])).toEqual([
+      ['requested', 'U0REQ', 'pending', `User ${seq} (u${seq}@corp.example)`, 'Steward'],
+    ]);
+  });
+
+  it('an approval that completes the request queues its apply; a decision queues its notice', async () => {
+    const req = await filed();
+    const approved = await addApproval(deps, req, 'U0APPROVER');
+    expect(approved.outcome).toBe('approved');
+    expect(await queues.roleChanges.getJob(jobIds.apply(req.id))).toBeDefined();
+    const denied = await filed();
+    const before = await counted('denied');
+    const order: string[] = [];
+    const res = await transition(
+      deps,
+      denied,
+      'pending',
+      'denied',
+      { deniedBy: 'U0APPROVER' },
+      { actor: 'U0APPROVER', outcome: 'denied' },
+      {
+        beforeFollowUps: async (r) => {
+          order.push(`before:${r.state}`);
+          expect(await queues.notifications.getJob(jobIds.notify(denied.id, 'decision', ''))).toBeUndefined();
+          return { refreshed: true };
+        },
+      },
+    );
+    expect(res.ok).toBe(true);
+    expect(order).toEqual(['before:denied']);
+    expect(await counted('denied')).toBe(before + 1);
+    const job = await queues.notifications.getJob(jobIds.notify(denied.id, 'decision', ''));
+    expect(job?.data).toEqual({ requestId: denied.id, event: 'decision', refreshed: true });
+    expect((await events(denied.id)).at(-1)).toMatchObject({
+      action: 'denied',
+      actor: 'U0APPROVER',
+      outcome: 'denied',
+      time: NOW,
+    });
+  });
+
+  it('a refused move writes, counts and queues nothing', async () => {
+    const req = await filed();
+    await transition(deps, req, 'pending', 'cancelled', {}, { actor: 'U0REQ', outcome: 'cancelled' });
+    const before = await counted('denied');
+    const res = await transition(deps, req, 'pending', 'denied', {}, { actor: 'U0X', outcome: 'denied' });
+    expect(res).toMatchObject({ ok: false, reason: 'wrong-state' });
+    expect(await counted('denied')).toBe(before);
+    expect((await events(req.id)).map((e) => e.action)).toEqual(['requested', 'cancelled']);
+    expect(await queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''))).toBeUndefined();
+  });
+
+  it('applied schedules the end of a time-bound grant and the result notice; followUps re-ensures them', async () => {
+    const req = await filed(3_600_000);
+    await addApproval(deps, req, 'U0APPROVER');
+    await transition(deps, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' });
+    const result = {
+      before: [],
+      after: ['Steward'],
+      changed: true,
+      message: 'done',
+      revokeAt: NOW + 3_600_000,
+    };
+    const res = await transition(
+      deps,
+      req,
+      'applying',
+      'applied',
+      { result },
+      { actor: 'system', outcome: 'changed', before: [], after: ['Steward'], detail: 'done' },
+    );
+    if (!res.ok) throw new Error('not applied');
+    const revoke = await queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'));
+    expect(revoke?.opts.delay).toBe(3_600_000);
+    expect(await queues.notifications.getJob(jobIds.notify(req.id, 'result', ''))).toBeDefined();
+    expect((await events(req.id)).at(-1)).toMatchObject({
+      action: 'applied',
+      before: [],
+      after: ['Steward'],
+    });
+    // A re-run after a crash: removing both jobs and re-ensuring brings them back.
+    await revoke?.remove();
+    await (await queues.notifications.getJob(jobIds.notify(req.id, 'result', '')))?.remove();
+    await followUps(deps, res.request);
+    expect(await queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'))).toBeDefined();
+    expect(await queues.notifications.getJob(jobIds.notify(req.id, 'result', ''))).toBeDefined();
+  });
+});

@@ -1,0 +1,204 @@
+// Approve and Deny, driven directly: rights from the policy at the click, self-approval checked by what the Slack
+// directory and the tenant-roles target say now, expiry at the click, and what follows each decision.
+import { describe, expect, it } from 'vitest';
+import { jobIds } from '../../../src/queue/queues.ts';
+import { EVERYONE_GROUP_ID } from '../../../src/sandbox/qlik-sim/index.ts';
+import { H, U, useAppHarness } from '../harness.ts';
+
+const h = useAppHarness({ label: 'app-decide' });
+
+const steward = (who = U.frank) => ({
+  requesterId: U.dan,
+  who: { kind: 'slack-user' as const, userId: who },
+  roleName: 'Steward',
+});
+
+describe('approve', () => {
+  it('records approvals until the last one needed, which approves the request and queues its apply', async () => {
+    const req = await h.file({ ...steward(), roleName: 'TenantAdmin', reason: 'x', durationMs: H });
+    expect(await h.app.approve(req.id, U.alice)).toEqual({
+      ok: true,
+      request: expect.objectContaining({ state: 'pending' }),
+      message: `Approval recorded for ${req.id} (1 of 2).`,
+    });
+    expect(await h.queues.roleChanges.getJob(jobIds.apply(req.id))).toBeUndefined();
+    expect(await h.app.approve(req.id, U.bob)).toMatchObject({
+      ok: true,
+      message: `You approved ${req.id}; it is being applied now.`,
+    });
+    expect(await h.queues.roleChanges.getJob(jobIds.apply(req.id))).toBeDefined();
+    expect((await h.store.listUnfinished()).map((r) => r.id)).toContain(req.id);
+    expect(h.notifier.refreshed.map((r) => [r.id, r.state])).toEqual([
+      [req.id, 'pending'],
+      [req.id, 'approved'],
+    ]);
+    const events = (await h.auditOf(req.id)).filter((e) => e.action === 'approved');
+    expect(events.map((e) => [e.actor, e.outcome, e.detail])).toEqual([
+      [U.alice, 'recorded', '1 of 2 approvals'],
+      [U.bob, 'approved', '2 of 2 approvals'],
+    ]);
+    expect(await h.app.approve(req.id, U.carol)).toEqual({
+      ok: false,
+      message: `${req.id} is already approved; nothing changed.`,
+    });
+  });
+
+  it('refuses someone who is not an approver of the role, and an unknown request', async () => {
+    const req = await h.file(steward());
+    expect(await h.app.approve(req.id, U.viktor)).toEqual({
+      ok: false,
+      message: 'You are not an approver for Steward, so nothing changed.',
+    });
+    expect(await h.app.approve('r-zzzz', U.alice)).toEqual({
+      ok: false,
+      message: "I can't find request R-ZZZZ. Check the id with `/qlik requests`.",
+    });
+  });
+
+  it('says "1 more approval" in the singular (issue 10 item 11)', async () => {
+    const req = await h.file({ ...steward(), roleName: 'TenantAdmin', reason: 'x', durationMs: H });
+    expect(await h.app.approve(req.id, U.alice)).toMatchObject({ ok: true });
+    const again = await h.app.approve(req.id, U.alice);
+    expect(again).toEqual({
+      ok: false,
+      message: expect.stringContaining('needs 1 more approval from someone else'),
+    });
+    expect(again.message).not.toContain('(s)');
+  });
+
+  it('expires a request past its expiry at the click, tells the requester, and refuses the decision', async () => {
+    const req = await h.file(steward());
+    h.clock.now = req.expiresAt;
+    expect(await h.app.approve(req.id, U.alice)).toEqual({
+      ok: false,
+      message: `${req.id} expired before anyone decided, so you can't approve it any more. The requester can file it again.`,
+    });
+    expect((await h.store.get(req.id))?.state).toBe('expired');
+    const notify = await h.queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''));
+    expect(notify?.data).toEqual({ requestId: req.id, event: 'decision', refreshed: true });
+    expect((await h.auditOf(req.id)).map((e) => [e.action, e.actor])).toContainEqual(['expired', 'system']);
+  });
+});
+
+describe('self-approval (issue 9 item 2)', () => {
+  it("refuses the target's own approval by their profile email, even when no Slack id was stored", async () => {
+    // As if the lookup by email had found nobody at filing time.
+    h.dir.hiddenEmails.add('approver2@corp.example');
+    const req = await h.file({
+      requesterId: U.dan,
+      who: { kind: 'email', email: 'approver2@corp.example' },
+      roleName: 'TenantAdmin',
+      reason: 'on call',
+      durationMs: H,
+    });
+    expect(req.target).not.toHaveProperty('slackUserId');
+    // `/qlik requests` doesn't offer it to them to approve, while it does to another approver.
+    const listed = await h.app.listRequests(U.approver2);
+    expect(listed.ok && listed.toApprove.map((r) => r.id)).not.toContain(req.id);
+    const forBob = await h.app.listRequests(U.bob);
+    expect(forBob.ok && forBob.toApprove.map((r) => r.id)).toContain(req.id);
+    const res = await h.app.approve(req.id, U.approver2);
+    expect(res).toEqual({ ok: false, message: expect.stringContaining(`${req.id} grants a role to you`) });
+    expect((await h.store.get(req.id))?.approvals).toEqual([]);
+    // Anyone else may approve.
+    expect(await h.app.approve(req.id, U.alice)).toMatchObject({ ok: true });
+  });
+
+  it("fails closed when the approver's own profile email can't be read", async () => {
+    const req = await h.file(steward());
+    h.dir.infoFails.add(U.bob);
+    expect(await h.app.approve(req.id, U.bob)).toEqual({
+      ok: false,
+      message: expect.stringMatching(/couldn't read your Slack profile \(ratelimited\).*Nothing changed/),
+    });
+    expect(await h.app.approve(req.id, U.noMail)).toEqual({
+      ok: false,
+      message: expect.stringMatching(/Your Slack profile has no email I can read.*Nothing changed/),
+    });
+    expect((await h.store.get(req.id))?.approvals).toEqual([]);
+    h.dir.infoFails.clear();
+    expect(await h.app.approve(req.id, U.bob)).toMatchObject({ ok: true });
+  });
+
+  it("refuses a member of the target group, by the member's Qlik groups; fails closed when Qlik can't say", async () => {
+    const req = await h.file({
+      requesterId: U.dan,
+      who: { kind: 'group', name: 'Data Engineering' },
+      roleName: 'Steward',
+    });
+    expect(await h.app.approve(req.id, U.carol)).toEqual({
+      ok: false,
+      message: expect.stringContaining('grants a role to group Data Engineering, and you are a member of it'),
+    });
+    h.sim.injectFault({
+      method: 'GET',
+      path: /^\/api\/v1\/users$/,
+      status: 503,
+      times: Number.POSITIVE_INFINITY,
+    });
+    expect(await h.app.approve(req.id, U.bob)).toEqual({
+      ok: false,
+      message: expect.stringMatching(
+        /couldn't ask Qlik whether you are a member of group Data Engineering.*Nothing changed/,
+      ),
+    });
+    expect((await h.store.get(req.id))?.approvals).toEqual([]);
+    h.sim.clearFaults();
+    expect(await h.app.approve(req.id, U.bob)).toMatchObject({ ok: true });
+  });
+
+  it('refuses everyone a grant to the Everyone group without asking Qlik: every user is in it', async () => {
+    // Group listings leave the Everyone group out, so no command names it; a request for it is filed by hand.
+    const created = await h.store.create({
+      action: 'grant',
+      target: { kind: 'group', qlikId: EVERYONE_GROUP_ID, name: 'com.qlik.Everyone' },
+      role: { id: h.sim.tenant.roleByName('Steward')!.id, name: 'Steward' },
+      requesterId: U.dan,
+      expiresAt: Date.now() + H,
+      approvalsRequired: 1,
+    });
+    if (!created.ok) throw new Error('duplicate');
+    const req = created.request;
+    h.sim.injectFault({
+      method: 'GET',
+      path: /^\/api\/v1\/users$/,
+      status: 503,
+      times: Number.POSITIVE_INFINITY,
+    });
+    expect(await h.app.approve(req.id, U.bob)).toEqual({
+      ok: false,
+      message: `${req.id} grants a role to group com.qlik.Everyone, and you are a member of it, so someone else has to approve it. Nothing changed.`,
+    });
+  });
+});
+
+describe('deny', () => {
+  it('ends the request, refreshes its message, queues the decision notice saying so, and audits it', async () => {
+    const req = await h.file(steward());
+    expect(await h.app.deny(req.id, U.bob)).toMatchObject({
+      ok: true,
+      message: `You denied ${req.id}; the requester will be told.`,
+    });
+    const stored = await h.store.get(req.id);
+    expect(stored).toMatchObject({ state: 'denied', deniedBy: U.bob });
+    expect(h.notifier.refreshed.map((r) => r.state)).toEqual(['denied']);
+    const notify = await h.queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''));
+    expect(notify?.data).toEqual({ requestId: req.id, event: 'decision', refreshed: true });
+    expect((await h.auditOf(req.id)).map((e) => [e.action, e.actor, e.outcome])).toEqual([
+      ['requested', U.dan, 'pending'],
+      ['denied', U.bob, 'denied'],
+    ]);
+    expect(await h.app.deny(req.id, U.alice)).toEqual({
+      ok: false,
+      message: `${req.id} is already denied; nothing changed.`,
+    });
+  });
+
+  it('still queues the notice when the message could not be refreshed, so the notice refreshes it', async () => {
+    const req = await h.file(steward());
+    h.notifier.refreshError = new Error('message_not_found');
+    expect(await h.app.deny(req.id, U.bob)).toMatchObject({ ok: true });
+    const notify = await h.queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''));
+    expect(notify?.data).toEqual({ requestId: req.id, event: 'decision' });
+  });
+});
