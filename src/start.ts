@@ -70,7 +70,6 @@ export async function start(
   // One Qlik client per tenant (its own connection pool, role cache and rate budget) and one tenant-roles target
   // on it, keyed by (kind, tenant name); the first tenant is the default.
   const tenants = config.qlikTenants.map((tenant) => openTenant(tenant, redis, prefix, logger));
-  const qlik = tenants[0]!.qlik;
   const targets = new TargetRegistry(
     tenants.map((t) => new QlikRolesTarget({ instance: t.config.name, qlik: t.qlik })),
   );

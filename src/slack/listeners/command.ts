@@ -257,7 +257,6 @@ export function instanceInput(cmd: { tenant?: string }): { instance?: string } {
   return cmd.tenant === undefined ? {} : { instance: cmd.tenant };
 }
 
-
 /**
  * Turns an `@name` Slack left as text into a mention by looking the name up in the workspace (deactivated
  * accounts included), so the app can say what is wrong with that account; a name nobody has is a problem to

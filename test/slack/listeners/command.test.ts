@@ -93,7 +93,11 @@ describe('handleQlikCommand', () => {
     ])
       await handleQlikCommand({ body: body(text), ack: h.ack }, h.deps);
     expect(calls.map((c) => c.name)).toEqual(['fileRequest', 'whoHas', 'whois', 'listRoles', 'listRoles']);
-    expect(calls[0]!.args[0]).toMatchObject({ roleName: 'Steward', durationMs: 4 * 3_600_000, instance: 'dev' });
+    expect(calls[0]!.args[0]).toMatchObject({
+      roleName: 'Steward',
+      durationMs: 4 * 3_600_000,
+      instance: 'dev',
+    });
     expect(calls[1]!.args).toEqual(['Steward', { instance: 'dev' }]);
     expect(calls[2]!.args[2]).toEqual({ instance: 'dev' });
     expect(calls[3]!.args).toEqual([{ instance: 'dev' }]);
