@@ -1,7 +1,8 @@
 // Owns the access-request app's one entry point for a front (README, "How it works"): filing grant/revoke
 // requests, approvals, denials, cancellation, extension, "Revoke now", and the read-only answers (who-has, whois,
 // roles, requests, audit). Each is its own use case (src/app/use-cases/, src/app/queries/) over the shared context
-// (src/app/context.ts); this facade only hands them the context. It knows nothing about Bolt or any target system:
+// (src/app/context.ts); this facade only hands them the context. Each answers with an outcome (a code and the data
+// the words need; src/app/outcomes.ts) that a front words. It knows nothing about Bolt or any target system:
 // Slack reaches it through the listeners, and it reaches the outside through the ports (src/app/ports.ts). Every
 // decision re-reads the policy and the request at the moment it is made, and every change goes through the
 // store's guarded transitions (src/app/transitions.ts), so double clicks, replays and concurrent approvers decide a
@@ -9,18 +10,24 @@
 import type { Policy } from '../domain/policy.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import { AppContext } from './context.ts';
+import type { Failure, UnknownInstance } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';
-import { type AuditAnswer, type AuditFilter, auditLog } from './queries/audit.ts';
+import { type AuditFilter, type AuditOutcome, auditLog } from './queries/audit.ts';
 import { listRequests, type RequestsAnswer } from './queries/requests.ts';
 import { listRoles, type RolesAnswer } from './queries/roles.ts';
-import { type HoldersFrom, sendHoldersCsv, type WhoHasAnswer, whoHas } from './queries/who-has.ts';
-import { type WhoisAnswer, whois } from './queries/whois.ts';
+import {
+  type HoldersFrom,
+  type RoleQueryRefusal,
+  sendHoldersCsv,
+  type WhoHasAnswer,
+  whoHas,
+} from './queries/who-has.ts';
+import { type WhoisOutcome, whois } from './queries/whois.ts';
 import { type CancelOutcome, cancel } from './use-cases/cancel.ts';
-import { approve, deny } from './use-cases/decide.ts';
-import { extend } from './use-cases/extend.ts';
-import { type FileInput, type FileResult, fileRequest } from './use-cases/file-request.ts';
-import { revokeNow } from './use-cases/revoke-now.ts';
-import type { ClickResult, Refusal } from './words.ts';
+import { type ApproveOutcome, approve, type DenyOutcome, deny } from './use-cases/decide.ts';
+import { type ExtendOutcome, extend } from './use-cases/extend.ts';
+import { type FileInput, type FileOutcome, fileRequest } from './use-cases/file-request.ts';
+import { type RevokeNowOutcome, revokeNow } from './use-cases/revoke-now.ts';
 
 export class AccessRequestApp {
   readonly #ctx: AppContext;
@@ -34,37 +41,37 @@ export class AccessRequestApp {
   }
 
   /** `/qlik grant|revoke`. */
-  fileRequest(input: FileInput): Promise<FileResult> {
+  fileRequest(input: FileInput): Promise<FileOutcome> {
     return fileRequest(this.#ctx, input);
   }
 
   /** The "Extend" button of an applied time-bound grant. */
-  extend(requestId: string, clickerId: string): Promise<ClickResult> {
+  extend(requestId: string, clickerId: string): Promise<ExtendOutcome> {
     return extend(this.#ctx, requestId, clickerId);
   }
 
   /** The Approve button. */
-  approve(requestId: string, clickerId: string): Promise<ClickResult> {
+  approve(requestId: string, clickerId: string): Promise<ApproveOutcome> {
     return approve(this.#ctx, requestId, clickerId);
   }
 
   /** The Deny button. */
-  deny(requestId: string, clickerId: string): Promise<ClickResult> {
+  deny(requestId: string, clickerId: string): Promise<DenyOutcome> {
     return deny(this.#ctx, requestId, clickerId);
   }
 
-  /** The Cancel button or `/qlik cancel R-…`: an outcome the front words (views.ts cancelOutcomeText). */
+  /** The Cancel button or `/qlik cancel R-…`: an outcome the front words (src/slack/words.ts cancelOutcomeText). */
   cancel(requestId: string, clickerId: string): Promise<CancelOutcome> {
     return cancel(this.#ctx, requestId, clickerId);
   }
 
   /** "Revoke now" on an applied grant. */
-  revokeNow(requestId: string, clickerId: string): Promise<ClickResult> {
+  revokeNow(requestId: string, clickerId: string): Promise<RevokeNowOutcome> {
     return revokeNow(this.#ctx, requestId, clickerId);
   }
 
   /** `/qlik who-has <role>`. */
-  whoHas(roleName: string, opts?: { instance?: string }): Promise<WhoHasAnswer | Refusal> {
+  whoHas(roleName: string, opts?: { instance?: string }): Promise<WhoHasAnswer | RoleQueryRefusal> {
     return whoHas(this.#ctx, roleName, opts);
   }
 
@@ -73,27 +80,27 @@ export class AccessRequestApp {
     roleName: string,
     userId: string,
     from?: HoldersFrom,
-  ): Promise<{ ok: true; rows: number } | Refusal> {
+  ): Promise<{ ok: true; rows: number } | RoleQueryRefusal> {
     return sendHoldersCsv(this.#ctx, roleName, userId, from);
   }
 
   /** `/qlik whois <who>`. */
-  whois(who: WhoRef, requesterId: string, opts?: { instance?: string }): Promise<WhoisAnswer | Refusal> {
+  whois(who: WhoRef, requesterId: string, opts?: { instance?: string }): Promise<WhoisOutcome> {
     return whois(this.#ctx, who, requesterId, opts);
   }
 
   /** `/qlik roles`. */
-  listRoles(opts?: { instance?: string }): Promise<RolesAnswer | Refusal> {
+  listRoles(opts?: { instance?: string }): Promise<RolesAnswer | UnknownInstance | Failure> {
     return listRoles(this.#ctx, opts);
   }
 
   /** `/qlik requests`. */
-  listRequests(userId: string): Promise<RequestsAnswer | Refusal> {
+  listRequests(userId: string): Promise<RequestsAnswer | Failure> {
     return listRequests(this.#ctx, userId);
   }
 
   /** `/qlik audit [<who>|<role>]`, for approvers only. */
-  auditLog(userId: string, filter: AuditFilter): Promise<AuditAnswer | Refusal> {
+  auditLog(userId: string, filter: AuditFilter): Promise<AuditOutcome> {
     return auditLog(this.#ctx, userId, filter);
   }
 }

@@ -1,16 +1,17 @@
 // Owns what every use case of the app shares: its collaborators (src/app/ports.ts), the policy and the clock as
 // they are at the moment of a decision, choosing the access target an input or a request is for, the approver
 // checks, and the two guards every use case runs under (a store outage is named as such; nothing ever throws to the
-// front: every failure becomes a refusal it can show).
+// front: every failure becomes a failure outcome it can word, src/app/outcomes.ts).
 import { type Policy, rolePolicy } from '../domain/policy.ts';
 import { DEFAULT_TARGET, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { UnknownTargetError } from '../targets/registry.ts';
 import type { AccessTarget, EntitlementRef } from '../targets/types.ts';
 import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';
+import type { Doing, Failure, TargetRefused, UnknownInstance, UnknownRole } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';
 import type { TransitionDeps } from './transitions.ts';
-import { errSummary, type Refusal, roleHint } from './words.ts';
+import { errSummary } from './words.ts';
 
 export class AppContext {
   readonly deps: AccessRequestDeps;
@@ -35,7 +36,7 @@ export class AppContext {
    * The target an input is for: tenant roles (the one kind the commands ask for today) of the named instance, or of
    * the default one when none is named. An unknown name is refused, naming the configured ones.
    */
-  target(instance?: string): { ok: true; target: AccessTarget } | Refusal {
+  target(instance?: string): { ok: true; target: AccessTarget } | UnknownInstance {
     const kind = DEFAULT_TARGET.kind;
     if (instance === undefined) {
       const t = this.deps.targets.defaultOf(kind);
@@ -46,16 +47,13 @@ export class AppContext {
     const wanted = instance.trim().toLowerCase();
     const t = ofKind.find((x) => x.instance.toLowerCase() === wanted);
     if (t) return { ok: true, target: t };
-    const system = ofKind[0]?.words.system ?? kind;
-    const noun = ofKind[0]?.words.instance ?? 'instance';
-    const names = ofKind.map((x) => x.instance);
-    const configured =
-      names.length === 1
-        ? `the ${noun} is ${names[0]}`
-        : `the ${noun}s are ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
     return {
       ok: false,
-      message: `There is no ${system} ${noun} \`${instance.trim().slice(0, 40)}\` here; ${configured}.`,
+      code: 'unknown-instance',
+      instance,
+      system: ofKind[0]?.words.system ?? kind,
+      noun: ofKind[0]?.words.instance ?? 'instance',
+      configured: ofKind.map((x) => x.instance),
     };
   }
 
@@ -68,13 +66,16 @@ export class AppContext {
   async entitlement(
     target: AccessTarget,
     name: string,
-  ): Promise<{ ok: true; entitlement: EntitlementRef } | Refusal> {
+  ): Promise<{ ok: true; entitlement: EntitlementRef } | UnknownRole | TargetRefused> {
     const found = await target.resolveEntitlement({ name });
     if (found.ok) return found;
-    if (found.code !== 'not-found') return { ok: false, message: found.message };
+    if (found.code !== 'not-found') return { ok: false, code: 'target-refused', message: found.message };
     return {
       ok: false,
-      message: `${target.words.system} has no role \`${name}\`.${roleHint(found.suggestions)} Nothing was filed.`,
+      code: 'unknown-role',
+      role: name,
+      system: target.words.system,
+      suggestions: found.suggestions,
     };
   }
 
@@ -110,10 +111,10 @@ export class AppContext {
     return this.isApprover(req.role.name, userId, this.tenantOf(req));
   }
 
-  /** A person's Slack name for plain text (messages are escaped, so no mention); the id when it can't be read. */
-  async personName(userId: string): Promise<string> {
+  /** A person's name in the chat, when it can be read (the front words who pressed a button). */
+  async personName(userId: string): Promise<string | undefined> {
     const u = await this.deps.directory.lookupUser(userId).catch(() => undefined);
-    return u && 'name' in u ? `@${u.name}` : userId;
+    return u && 'name' in u ? u.name : undefined;
   }
 
   /**
@@ -139,15 +140,16 @@ export class AppContext {
     }
   }
 
-  /** No use case throws: every failure becomes a refusal the front can show. */
-  async guard<T>(doing: string, fn: () => Promise<T | Refusal>, filing = false): Promise<T | Refusal> {
+  /** No use case throws: every failure becomes a failure outcome the front can word. */
+  async guard<T>(doing: Doing, fn: () => Promise<T>): Promise<T | Failure> {
     try {
       return await fn();
     } catch (err) {
-      const failure = describeFailure(err, doing, filing, (e) => this.#targetWords(e));
+      const failure = describeFailure(err, doing, (e) => this.#targetWords(e));
       const cause = err instanceof StoreUnavailableError ? err.cause : err;
-      this.log.error({ err: errSummary(cause), ref: failure.ref, doing }, 'request failed');
-      return { ok: false, message: failure.message };
+      const ref = failure.code === 'failed' ? failure.ref : undefined;
+      this.log.error({ err: errSummary(cause), ref, doing }, 'request failed');
+      return failure;
     }
   }
 

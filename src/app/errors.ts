@@ -1,12 +1,10 @@
-// Owns how a failure inside the access-request app becomes a sentence for the person who asked: a target's own
-// errors speak for themselves (the target describes them), a target no longer configured says so, an unreachable
-// Redis is named as such, anything else is an apology with a reference the logs can be searched for. Nothing here
-// ever repeats a secret.
+// Owns how a failure inside the access-request app becomes a failure outcome (src/app/outcomes.ts) a front words:
+// a target's own errors carry the target's description, a target no longer configured says so, an unreachable
+// Redis is named as such, anything else gets a reference the logs can be searched for. Nothing here ever repeats a
+// secret.
 import { randomBytes } from 'node:crypto';
 import { UnknownTargetError } from '../targets/registry.ts';
-
-export const REDIS_DOWN_MESSAGE =
-  "I couldn't reach my database (Redis); nothing was filed — try again in a minute.";
+import type { Doing, Failure } from './outcomes.ts';
 
 const REDIS_DOWN =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Stream isn't writeable|max retries per request|connect ETIMEDOUT|LOADING|READONLY|MASTERDOWN/i;
@@ -28,35 +26,20 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-export interface UserFacingFailure {
-  message: string;
-  /** Set for unexpected failures: quoted to the user and logged, so an admin can find the log line. */
-  ref?: string;
-}
-
 /**
- * The sentence to show for a failure, and a log reference when it was not one we could name. `targetWords` is the
- * targets' own description of their failures (AccessTarget.describeError).
+ * The failure outcome for an error (a front words it), and a log reference when it was not one we could name.
+ * `targetWords` is the targets' own description of their failures (AccessTarget.describeError).
  */
 export function describeFailure(
   err: unknown,
-  doing: string,
-  filing = false,
+  doing: Doing,
   targetWords: (err: unknown) => string | undefined = () => undefined,
-): UserFacingFailure {
+): Failure {
   const theirs = targetWords(err);
-  if (theirs !== undefined) return { message: theirs };
-  if (err instanceof UnknownTargetError) return { message: err.message };
+  if (theirs !== undefined) return { ok: false, code: 'target-error', message: theirs };
+  if (err instanceof UnknownTargetError) return { ok: false, code: 'target-gone', message: err.message };
   if (err instanceof StoreUnavailableError || isRedisUnavailable(err)) {
-    return {
-      message: filing
-        ? REDIS_DOWN_MESSAGE
-        : `I couldn't reach my database (Redis) while ${doing}; try again in a minute.`,
-    };
+    return { ok: false, code: 'store-unavailable', doing };
   }
-  const ref = randomBytes(3).toString('hex');
-  return {
-    message: `Something went wrong on my side while ${doing} (ref ${ref}). Try again, and tell an admin if it keeps happening.`,
-    ref,
-  };
+  return { ok: false, code: 'failed', doing, ref: randomBytes(3).toString('hex') };
 }

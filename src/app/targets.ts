@@ -2,10 +2,12 @@
 // directly, or a group by its exact name. The Slack side is here (deactivated Slack user, no email, bots); finding
 // the user or group in the target's system is the target's (AccessTarget.resolvePrincipal). An email target is
 // linked to its Slack user so the self-approval check can see it; when Slack can't be asked, filing is refused.
+// A refusal is an outcome (src/app/outcomes.ts PrincipalRefusal) the front words; the target's own carry its words.
 import type { Principal } from '../domain/request.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import { type SlackUserLookup, slackErrorCode } from '../slack/directory.ts';
 import type { AccessTarget, ResolvedPrincipal } from '../targets/types.ts';
+import type { PrincipalRefusal } from './outcomes.ts';
 
 export interface RoleRef {
   id: string;
@@ -29,7 +31,7 @@ export interface ResolveOptions {
   linkSlack?: boolean;
 }
 
-export type TargetResult = { ok: true; target: ResolvedTarget } | { ok: false; message: string };
+export type TargetResult = { ok: true; target: ResolvedTarget } | PrincipalRefusal;
 
 export interface TargetLookups {
   /** The access target the principal is looked up in. */
@@ -59,12 +61,7 @@ export async function resolveTarget(
         slackUserId = await deps.slack.findUserIdByEmail(who.email);
       } catch (err) {
         // Fail closed: without the Slack id, "you can't approve a grant to yourself" could not fire at click time.
-        return {
-          ok: false,
-          message:
-            `I couldn't ask Slack who has the email ${who.email} (${slackProblem(err)}), so I can't make sure they ` +
-            "won't approve their own request. Nothing was filed; try again in a minute, or @-mention the person instead.",
-        };
+        return { ok: false, code: 'email-lookup-failed', email: who.email, problem: slackProblem(err) };
       }
       return fromEmail(who.email, slackUserId, deps);
     }
@@ -75,30 +72,15 @@ export async function resolveTarget(
 
 async function fromSlackUser(userId: string, self: boolean, deps: TargetLookups): Promise<TargetResult> {
   const u = await deps.slack.lookupUser(userId);
-  const you = self ? 'Your' : undefined;
   switch (u.kind) {
     case 'not-found':
-      return {
-        ok: false,
-        message: `Slack doesn't know the user ${userId}. Pick the person with an @-mention, or use their email.`,
-      };
+      return { ok: false, code: 'chat-user-unknown', userId };
     case 'deleted':
-      return {
-        ok: false,
-        message: `${u.name}'s Slack account is deactivated, so I can't map them to a Qlik user. Use their email instead if they still need Qlik access.`,
-      };
+      return { ok: false, code: 'chat-user-deactivated', name: u.name };
     case 'bot':
-      return {
-        ok: false,
-        message: `${u.name} is a bot, and bots have no Qlik account. Pick a person or a group.`,
-      };
+      return { ok: false, code: 'chat-user-bot', name: u.name };
     case 'no-email':
-      return {
-        ok: false,
-        message:
-          `${you ?? `${u.name}'s`} Slack profile has no email I can read, so I can't find the matching Qlik user. ` +
-          'Use the email instead, e.g. `/qlik grant alice@corp.example <role>`.',
-      };
+      return { ok: false, code: 'chat-user-no-email', name: u.name, self };
     case 'ok':
       return fromEmail(u.email, userId, deps, u.name);
   }
@@ -115,7 +97,7 @@ async function fromEmail(
     email,
     ...(slackName === undefined ? {} : { fallbackName: slackName }),
   });
-  if (!found.ok) return { ok: false, message: found.message };
+  if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
   const p = found.principal;
   const principal: Principal = { kind: 'user', qlikId: p.id, name: p.name, email: p.email ?? email };
   if (slackUserId) principal.slackUserId = slackUserId;
@@ -124,7 +106,7 @@ async function fromEmail(
 
 async function fromGroup(name: string, deps: TargetLookups): Promise<TargetResult> {
   const found = await deps.target.resolvePrincipal({ kind: 'group', name });
-  if (!found.ok) return { ok: false, message: found.message };
+  if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
   return {
     ok: true,
     target: resolved({ kind: 'group', qlikId: found.principal.id, name: found.principal.name }, found),

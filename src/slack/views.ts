@@ -3,7 +3,6 @@
 // views/blocks.ts (Slack's limits), so no data can ping, link, or make Slack refuse a message.
 
 import type { KnownBlock } from '@slack/types';
-import type { CancelOutcome } from '../app/use-cases/cancel.ts';
 import { describeTarget, type RequestState, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
@@ -262,42 +261,6 @@ const STATE_WORDS: Readonly<Record<RequestState, string>> = {
 
 function stateWord(state: RequestState): string {
   return Object.hasOwn(STATE_WORDS, state) ? STATE_WORDS[state] : clip(String(state), 40);
-}
-
-/** A request's state inside a sentence about a decision ("R-7KQ2 is already being applied"). */
-const DECISION_STATE_WORDS: Readonly<Record<RequestState, string>> = {
-  pending: 'pending',
-  approved: 'approved',
-  denied: 'denied',
-  expired: 'expired',
-  cancelled: 'cancelled',
-  applying: 'being applied',
-  applied: 'applied',
-  failed: 'failed',
-  'expired-revoked': 'over (expired and revoked)',
-  revoked: 'revoked',
-};
-
-function decisionState(state: RequestState): string {
-  return Object.hasOwn(DECISION_STATE_WORDS, state) ? DECISION_STATE_WORDS[state] : clip(String(state), 40);
-}
-
-/** What to tell the person who cancelled a request, or tried to (the Cancel button and `/qlik cancel`). */
-export function cancelOutcomeText(o: CancelOutcome): string {
-  switch (o.code) {
-    case 'cancelled':
-      return `Cancelled ${o.request.id}; nothing will change in Qlik.`;
-    case 'not-found':
-      return `I can't find request ${o.requestId.toUpperCase()}. Check the id with \`/qlik requests\`.`;
-    case 'not-requester':
-      return `Only the person who filed ${o.request.id} can cancel it; nothing changed.`;
-    case 'not-pending':
-      return `${o.request.id} is already ${decisionState(o.request.state)}, so there is nothing to cancel.`;
-    case 'decided-meanwhile':
-      return `${o.request.id} is already ${decisionState(o.request.state)}; nothing changed.`;
-    case 'failed':
-      return o.message;
-  }
 }
 
 // ---- help and errors

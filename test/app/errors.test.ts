@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  describeFailure,
-  isRedisUnavailable,
-  REDIS_DOWN_MESSAGE,
-  StoreUnavailableError,
-} from '../../src/app/errors.ts';
+import { describeFailure, isRedisUnavailable, StoreUnavailableError } from '../../src/app/errors.ts';
 import { QlikError } from '../../src/qlik/index.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { UnknownTargetError } from '../../src/targets/registry.ts';
@@ -28,7 +23,7 @@ describe('isRedisUnavailable', () => {
 });
 
 describe('describeFailure', () => {
-  it("passes a target's own sentence through (Qlik's, as the tenant-roles target describes it)", () => {
+  it("carries a target's own words (Qlik's, as the tenant-roles target describes them)", () => {
     const err = new QlikError({
       kind: 'forbidden',
       status: 403,
@@ -37,27 +32,45 @@ describe('describeFailure', () => {
       title: 'Forbidden',
     });
     const target = new QlikRolesTarget({ instance: 'default', qlik: {} as never });
-    expect(describeFailure(err, 'x', false, (e) => target.describeError(e)).message).toBe(err.userMessage());
+    expect(describeFailure(err, 'listing-roles', (e) => target.describeError(e))).toEqual({
+      ok: false,
+      code: 'target-error',
+      message: err.userMessage(),
+    });
     expect(target.describeError(new Error('x'))).toBeUndefined();
   });
 
-  it('says a target is no longer configured in its own words', () => {
+  it("says a target is no longer configured in the registry's words", () => {
     const err = new UnknownTargetError({ kind: 'qlik-roles', instance: 'dev' });
-    expect(describeFailure(err, 'x')).toEqual({ message: err.message });
+    expect(describeFailure(err, 'approving')).toEqual({
+      ok: false,
+      code: 'target-gone',
+      message: err.message,
+    });
   });
 
-  it('names Redis, with the filing wording when filing', () => {
+  it('names Redis, with what was being done', () => {
     const down = new StoreUnavailableError(new Error('Connection is closed.'));
-    expect(describeFailure(down, 'filing', true).message).toBe(REDIS_DOWN_MESSAGE);
-    expect(describeFailure(down, 'recording your approval').message).toContain(
-      'while recording your approval',
-    );
+    expect(describeFailure(down, 'filing')).toEqual({
+      ok: false,
+      code: 'store-unavailable',
+      doing: 'filing',
+    });
+    expect(describeFailure(new Error('Connection is closed.'), 'approving')).toEqual({
+      ok: false,
+      code: 'store-unavailable',
+      doing: 'approving',
+    });
   });
 
-  it('apologises with a reference for anything else, without echoing the error', () => {
-    const f = describeFailure(new Error('xoxb-secret-token leaked?'), 'listing the roles');
-    expect(f.ref).toMatch(/^[0-9a-f]{6}$/);
-    expect(f.message).toContain(f.ref);
-    expect(f.message).not.toContain('xoxb');
+  it('gives anything else a reference, without carrying the error', () => {
+    const f = describeFailure(new Error('xoxb-secret-token leaked?'), 'listing-roles');
+    expect(f).toEqual({
+      ok: false,
+      code: 'failed',
+      doing: 'listing-roles',
+      ref: expect.stringMatching(/^[0-9a-f]{6}$/),
+    });
+    expect(JSON.stringify(f)).not.toContain('xoxb');
   });
 });

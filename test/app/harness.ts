@@ -211,7 +211,7 @@ export function useAppHarness(opts: { label: string; extraTenants?: string[] }):
     });
   h.file = async (input) => {
     const res = await h.app.fileRequest({ action: 'grant', ...input });
-    if (!res.ok) throw new Error(`refused: ${res.message}`);
+    if (!res.ok) throw new Error(`refused: ${JSON.stringify(res)}`);
     return res.request;
   };
   h.pendingBy = (userId) => h.store.listPendingByRequester(userId);

@@ -1,9 +1,9 @@
 // The bot's HTTP surface: request verification in front of Bolt (bad signatures, stale and future timestamps),
 // /healthz, /readyz (Redis and the Qlik credential) and /metrics, and the Web API client's rate-limit retries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_DOWN_MESSAGE } from '../../src/app/errors.ts';
 import { signSlackRequest } from '../../src/sandbox/slack-fake/index.ts';
 import { MAX_CLOCK_SKEW_SEC, verifySlackSignature } from '../../src/slack/app.ts';
+import { REDIS_DOWN_MESSAGE } from '../../src/slack/words.ts';
 import { allText, type Front, SIGNING_SECRET, startFront, U } from '../e2e/slack-front-harness.ts';
 
 describe('verifySlackSignature', () => {

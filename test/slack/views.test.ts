@@ -9,7 +9,6 @@ import {
   approvalMessage,
   auditMessage,
   autoApprovedMessage,
-  cancelOutcomeText,
   decisionNotice,
   duplicateRequestMessage,
   errorMessage,
@@ -613,38 +612,6 @@ describe('wording', () => {
       '<@U0FRANK> asked to revoke *R-EPZE* now (*ManagedSpaceCreator* for Frank Fischer). Outcome: queued.',
     );
     expect(line).not.toMatch(/ManagedSpaceCreator\* ·/);
-  });
-});
-
-describe('cancel outcomes', () => {
-  it.each([
-    [
-      { ok: true, code: 'cancelled', request: request({ state: 'cancelled' }) },
-      'Cancelled R-7KQ2; nothing will change in Qlik.',
-    ],
-    [
-      { ok: false, code: 'not-found', requestId: 'r-zzzz' },
-      "I can't find request R-ZZZZ. Check the id with `/qlik requests`.",
-    ],
-    [
-      { ok: false, code: 'not-requester', request: request() },
-      'Only the person who filed R-7KQ2 can cancel it; nothing changed.',
-    ],
-    [
-      { ok: false, code: 'not-pending', request: request({ state: 'applying' }) },
-      'R-7KQ2 is already being applied, so there is nothing to cancel.',
-    ],
-    [
-      { ok: false, code: 'not-pending', request: request({ state: 'expired-revoked' }) },
-      'R-7KQ2 is already over (expired and revoked), so there is nothing to cancel.',
-    ],
-    [
-      { ok: false, code: 'decided-meanwhile', request: request({ state: 'approved' }) },
-      'R-7KQ2 is already approved; nothing changed.',
-    ],
-    [{ ok: false, code: 'failed', message: 'Redis is down.' }, 'Redis is down.'],
-  ] as const)('%j', (outcome, text) => {
-    expect(cancelOutcomeText(outcome)).toBe(text);
   });
 });
 

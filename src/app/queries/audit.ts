@@ -3,7 +3,7 @@
 import type { WhoRef } from '../../slack/command-parser.ts';
 import type { StoredAuditEvent } from '../../store/audit-log.ts';
 import type { AppContext } from '../context.ts';
-import { type Refusal, roleHint } from '../words.ts';
+import type { Failure, UnknownInstance } from '../outcomes.ts';
 
 export interface AuditAnswer {
   ok: true;
@@ -17,17 +17,26 @@ export interface AuditFilter {
   instance?: string;
 }
 
+export type AuditOutcome =
+  | AuditAnswer
+  /** Only approvers may read the audit log. */
+  | { ok: false; code: 'not-approver' }
+  /** No events for a role the target has never heard of (most likely a typo); `suggestions` are the closest. */
+  | {
+      ok: false;
+      code: 'unknown-role-no-events';
+      role: string;
+      system: string;
+      suggestions: readonly string[];
+    }
+  | UnknownInstance
+  | Failure;
+
 const AUDIT_LIMIT = 25;
 
-export function auditLog(
-  ctx: AppContext,
-  userId: string,
-  filter: AuditFilter,
-): Promise<AuditAnswer | Refusal> {
-  return ctx.guard('reading the audit log', async () => {
-    if (!(await ctx.isAnyApprover(userId))) {
-      return { ok: false, message: 'Only approvers can read the audit log.' };
-    }
+export function auditLog(ctx: AppContext, userId: string, filter: AuditFilter): Promise<AuditOutcome> {
+  return ctx.guard('reading-audit', async (): Promise<AuditOutcome> => {
+    if (!(await ctx.isAnyApprover(userId))) return { ok: false, code: 'not-approver' };
     const chosen = ctx.target(filter.instance);
     if (!chosen.ok) return chosen;
     const queries: { who?: string; role?: string }[] = [];
@@ -50,7 +59,10 @@ export function auditLog(
       if (found && !found.ok && found.code === 'not-found') {
         return {
           ok: false,
-          message: `${target.words.system} has no role \`${filter.role}\`, and the audit log has no events for it.${roleHint(found.suggestions)}`,
+          code: 'unknown-role-no-events',
+          role: filter.role,
+          system: target.words.system,
+          suggestions: found.suggestions,
         };
       }
     }

@@ -3,7 +3,7 @@
 import { approverEligibility } from '../../domain/policy.ts';
 import type { RoleChangeRequest } from '../../domain/request.ts';
 import type { AppContext } from '../context.ts';
-import type { Refusal } from '../words.ts';
+import type { Failure } from '../outcomes.ts';
 
 export interface RequestsAnswer {
   ok: true;
@@ -13,8 +13,8 @@ export interface RequestsAnswer {
 
 const PENDING_SCAN = 500;
 
-export function listRequests(ctx: AppContext, userId: string): Promise<RequestsAnswer | Refusal> {
-  return ctx.guard('listing the requests', async () => {
+export function listRequests(ctx: AppContext, userId: string): Promise<RequestsAnswer | Failure> {
+  return ctx.guard('listing-requests', async (): Promise<RequestsAnswer> => {
     const now = ctx.now();
     const [mine, pending] = await Promise.all([
       ctx.db(() => ctx.deps.store.listPendingByRequester(userId)),

@@ -1,14 +1,17 @@
 // Owns `/qlik roles`: every role the tenant offers, as the access target lists them (from its cache).
 import type { AppContext } from '../context.ts';
-import type { Refusal } from '../words.ts';
+import type { Failure, UnknownInstance } from '../outcomes.ts';
 
 export interface RolesAnswer {
   ok: true;
   roles: { name: string; type: 'default' | 'custom'; level?: string; description?: string }[];
 }
 
-export function listRoles(ctx: AppContext, opts: { instance?: string } = {}): Promise<RolesAnswer | Refusal> {
-  return ctx.guard('listing the roles', async () => {
+export function listRoles(
+  ctx: AppContext,
+  opts: { instance?: string } = {},
+): Promise<RolesAnswer | UnknownInstance | Failure> {
+  return ctx.guard('listing-roles', async (): Promise<RolesAnswer | UnknownInstance> => {
     const chosen = ctx.target(opts.instance);
     if (!chosen.ok) return chosen;
     const roles = await chosen.target.listEntitlements();

@@ -4,7 +4,7 @@
 import { stringify } from 'csv-stringify';
 import type { EntitlementRef } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
-import type { Refusal } from '../words.ts';
+import type { Failure, TargetRefused, UnknownInstance, UnknownRole } from '../outcomes.ts';
 
 export interface WhoHasAnswer {
   ok: true;
@@ -27,6 +27,9 @@ export interface WhoHasAnswer {
   everyone?: boolean;
 }
 
+/** Why who-has (or its CSV) has no answer. */
+export type RoleQueryRefusal = UnknownInstance | UnknownRole | TargetRefused | Failure;
+
 /** Where a CSV listing starts: the who-has answer it follows, when there was one. */
 export interface HoldersFrom {
   entitlement?: EntitlementRef;
@@ -39,8 +42,8 @@ export function whoHas(
   ctx: AppContext,
   roleName: string,
   opts: { instance?: string } = {},
-): Promise<WhoHasAnswer | Refusal> {
-  return ctx.guard('looking up who has the role', async () => {
+): Promise<WhoHasAnswer | RoleQueryRefusal> {
+  return ctx.guard('who-has', async (): Promise<WhoHasAnswer | RoleQueryRefusal> => {
     const chosen = ctx.target(opts.instance);
     if (!chosen.ok) return chosen;
     const target = chosen.target;
@@ -77,8 +80,8 @@ export function sendHoldersCsv(
   roleName: string,
   userId: string,
   from: HoldersFrom = {},
-): Promise<{ ok: true; rows: number } | Refusal> {
-  return ctx.guard('building the CSV', async () => {
+): Promise<{ ok: true; rows: number } | RoleQueryRefusal> {
+  return ctx.guard('building-csv', async (): Promise<{ ok: true; rows: number } | RoleQueryRefusal> => {
     const chosen = ctx.target(from.instance);
     if (!chosen.ok) return chosen;
     const target = chosen.target;

@@ -3,8 +3,8 @@
 import { describeTarget } from '../../domain/request.ts';
 import type { WhoRef } from '../../slack/command-parser.ts';
 import type { AppContext } from '../context.ts';
+import type { Failure, PrincipalRefusal, UnknownInstance } from '../outcomes.ts';
 import { resolveTarget } from '../targets.ts';
-import type { Refusal } from '../words.ts';
 
 export interface WhoisAnswer {
   ok: true;
@@ -17,13 +17,15 @@ export interface WhoisAnswer {
   viaGroups: { group: string; roles: string[] }[];
 }
 
+export type WhoisOutcome = WhoisAnswer | UnknownInstance | PrincipalRefusal | Failure;
+
 export function whois(
   ctx: AppContext,
   who: WhoRef,
   requesterId: string,
   opts: { instance?: string } = {},
-): Promise<WhoisAnswer | Refusal> {
-  return ctx.guard('looking up the roles', async () => {
+): Promise<WhoisOutcome> {
+  return ctx.guard('whois', async (): Promise<WhoisOutcome> => {
     const chosen = ctx.target(opts.instance);
     if (!chosen.ok) return chosen;
     // Read-only: the Slack id of an email target is not needed, so a Slack outage doesn't stop the answer.

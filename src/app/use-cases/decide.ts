@@ -1,25 +1,64 @@
 // Owns deciding a pending request (the Approve and Deny buttons): rights come from the policy and the chat's user
 // groups at the moment of the click, never from the payload; nobody approves a grant to themselves (checked by
 // what the chat and the target say now); an expired request is expired here and then refused. Every decision is the
-// store's guarded write, so double clicks and concurrent approvers decide a request once.
-import { approverEligibility, moreApprovals } from '../../domain/policy.ts';
+// store's guarded write, so double clicks and concurrent approvers decide a request once. Each answers with an
+// outcome (a code and the request) that the front words (src/slack/words.ts).
+import { approverEligibility } from '../../domain/policy.ts';
 import type { RoleChangeRequest } from '../../domain/request.ts';
 import type { SlackUserLookup } from '../../slack/directory.ts';
 import type { TransitionResult } from '../../store/request-store.ts';
 import type { AppContext } from '../context.ts';
+import type { Failure, NotFound } from '../outcomes.ts';
 import * as transitions from '../transitions.ts';
-import { type ClickResult, errSummary, notFound, type Refusal, slackError, stateWords } from '../words.ts';
+import { errSummary, slackError } from '../words.ts';
+
+/** Why a pending request can't be decided (approved or denied) any more. */
+type Undecidable =
+  | NotFound
+  /** It is no longer pending; `request.state` says what it is. Nothing changed. */
+  | { ok: false; code: 'not-pending'; request: RoleChangeRequest }
+  /** It expired before anyone decided (and is expired now). */
+  | { ok: false; code: 'expired'; request: RoleChangeRequest }
+  /** The clicker does not approve the role (on its tenant). Nothing changed. */
+  | { ok: false; code: 'not-approver'; request: RoleChangeRequest };
+
+/** Why a grant may not be approved by this clicker: it is (or may be) a grant to them. Nothing changed. */
+export type SelfGrantRefusal =
+  /** The chat profile could not be read; `problem` is the chat's error code. */
+  | { ok: false; code: 'profile-unreadable'; request: RoleChangeRequest; problem: string }
+  | { ok: false; code: 'profile-no-email'; request: RoleChangeRequest }
+  /** It grants to the clicker, or (`group` set) to a group the clicker is in. */
+  | { ok: false; code: 'grants-to-you'; request: RoleChangeRequest; group?: string }
+  /** The target couldn't say whether the clicker is the principal (or in the `group`); `system` is its name. */
+  | { ok: false; code: 'membership-unknown'; request: RoleChangeRequest; system: string; group?: string };
+
+export type ApproveOutcome =
+  /** One approval of several recorded: `request.approvals` of `request.approvalsRequired`. */
+  | { ok: true; code: 'recorded'; request: RoleChangeRequest }
+  /** The last approval: it is approved and being applied. */
+  | { ok: true; code: 'approved'; request: RoleChangeRequest }
+  | Undecidable
+  /** The clicker approved it already; `request` has the approvals so far. */
+  | { ok: false; code: 'already-approved'; request: RoleChangeRequest }
+  /** The policy says the clicker may not approve it, in its own words (approverEligibility). */
+  | { ok: false; code: 'not-eligible'; message: string }
+  | SelfGrantRefusal
+  | Failure;
+
+export type DenyOutcome =
+  /** Denied; the requester will be told. */
+  { ok: true; code: 'denied'; request: RoleChangeRequest } | Undecidable | Failure;
 
 /** Approve button. */
-export function approve(ctx: AppContext, requestId: string, clickerId: string): Promise<ClickResult> {
-  return ctx.guard('recording your approval', async () => {
-    const pending = await pendingForDecision(ctx, requestId, 'approve');
+export function approve(ctx: AppContext, requestId: string, clickerId: string): Promise<ApproveOutcome> {
+  return ctx.guard('approving', async (): Promise<ApproveOutcome> => {
+    const pending = await pendingForDecision(ctx, requestId);
     if (!pending.ok) return pending;
     const req = pending.request;
     const eligible = approverEligibility(req, clickerId);
-    if (!eligible.ok) return { ok: false, message: `${eligible.message} Nothing changed.` };
+    if (!eligible.ok) return { ok: false, code: 'not-eligible', message: eligible.message };
     if (!(await ctx.isApprover(req.role.name, clickerId, ctx.tenantOf(req)))) {
-      return { ok: false, message: `You are not an approver for ${req.role.name}, so nothing changed.` };
+      return { ok: false, code: 'not-approver', request: req };
     }
     const self = await selfGrantRefusal(ctx, req, clickerId);
     if (self) return self;
@@ -27,43 +66,29 @@ export function approve(ctx: AppContext, requestId: string, clickerId: string): 
     const res = await ctx.db(() => transitions.addApproval(ctx.transitions, req, clickerId));
     switch (res.outcome) {
       case 'not-found':
-        return notFound(requestId);
+        return { ok: false, code: 'not-found', requestId };
       case 'duplicate':
-        return {
-          ok: false,
-          message: `You already approved ${req.id}; it needs ${moreApprovals(res.request.approvalsRequired - res.request.approvals.length)} from someone else.`,
-        };
+        return { ok: false, code: 'already-approved', request: res.request };
       case 'not-pending':
-        return {
-          ok: false,
-          message: `${req.id} is already ${stateWords(res.request.state)}; nothing changed.`,
-        };
+        return { ok: false, code: 'not-pending', request: res.request };
       case 'recorded':
         await ctx.refresh(res.request);
-        return {
-          ok: true,
-          request: res.request,
-          message: `Approval recorded for ${req.id} (${res.request.approvals.length} of ${res.request.approvalsRequired}).`,
-        };
+        return { ok: true, code: 'recorded', request: res.request };
       case 'approved':
         await ctx.refresh(res.request);
-        return {
-          ok: true,
-          request: res.request,
-          message: `You approved ${req.id}; it is being applied now.`,
-        };
+        return { ok: true, code: 'approved', request: res.request };
     }
   });
 }
 
 /** Deny button: an approver of the role ends the request; the requester is told by DM (notification queue). */
-export function deny(ctx: AppContext, requestId: string, clickerId: string): Promise<ClickResult> {
-  return ctx.guard('recording your denial', async () => {
-    const pending = await pendingForDecision(ctx, requestId, 'deny');
+export function deny(ctx: AppContext, requestId: string, clickerId: string): Promise<DenyOutcome> {
+  return ctx.guard('denying', async (): Promise<DenyOutcome> => {
+    const pending = await pendingForDecision(ctx, requestId);
     if (!pending.ok) return pending;
     const req = pending.request;
     if (!(await ctx.isApprover(req.role.name, clickerId, ctx.tenantOf(req)))) {
-      return { ok: false, message: `You are not an approver for ${req.role.name}, so nothing changed.` };
+      return { ok: false, code: 'not-approver', request: req };
     }
     const res = await ctx.db(() =>
       transitions.transition(
@@ -77,7 +102,7 @@ export function deny(ctx: AppContext, requestId: string, clickerId: string): Pro
       ),
     );
     if (!res.ok) return lostRace(req.id, res);
-    return { ok: true, request: res.request, message: `You denied ${req.id}; the requester will be told.` };
+    return { ok: true, code: 'denied', request: res.request };
   });
 }
 
@@ -85,13 +110,10 @@ export function deny(ctx: AppContext, requestId: string, clickerId: string): Pro
 async function pendingForDecision(
   ctx: AppContext,
   requestId: string,
-  verb: 'approve' | 'deny',
-): Promise<{ ok: true; request: RoleChangeRequest } | Refusal> {
+): Promise<{ ok: true; request: RoleChangeRequest } | Exclude<Undecidable, { code: 'not-approver' }>> {
   const req = await ctx.db(() => ctx.deps.store.get(requestId));
-  if (!req) return notFound(requestId);
-  if (req.state !== 'pending') {
-    return { ok: false, message: `${req.id} is already ${stateWords(req.state)}; nothing changed.` };
-  }
+  if (!req) return { ok: false, code: 'not-found', requestId };
+  if (req.state !== 'pending') return { ok: false, code: 'not-pending', request: req };
   if (ctx.now() >= req.expiresAt) {
     // The reconciler sweeps expiries too; whoever gets there first moves it, the other sees wrong-state.
     await ctx.db(() =>
@@ -105,10 +127,7 @@ async function pendingForDecision(
         { beforeFollowUps: async (r) => ({ refreshed: await ctx.refresh(r) }) },
       ),
     );
-    return {
-      ok: false,
-      message: `${req.id} expired before anyone decided, so you can't ${verb} it any more. The requester can file it again.`,
-    };
+    return { ok: false, code: 'expired', request: req };
   }
   return { ok: true, request: req };
 }
@@ -123,7 +142,7 @@ async function selfGrantRefusal(
   ctx: AppContext,
   req: RoleChangeRequest,
   clickerId: string,
-): Promise<Refusal | undefined> {
+): Promise<SelfGrantRefusal | undefined> {
   if (req.action !== 'grant') return undefined;
   const t = req.target;
   let me: SlackUserLookup;
@@ -131,44 +150,28 @@ async function selfGrantRefusal(
     me = await ctx.deps.directory.lookupUser(clickerId);
   } catch (err) {
     ctx.log.warn({ err: errSummary(err), requestId: req.id }, "could not read the approver's Slack profile");
-    return {
-      ok: false,
-      message: `I couldn't read your Slack profile (${slackError(err)}), so I can't check that ${req.id} doesn't grant a role to you. Nothing changed; try again in a minute.`,
-    };
+    return { ok: false, code: 'profile-unreadable', request: req, problem: slackError(err) };
   }
-  if (me.kind !== 'ok') {
-    return {
-      ok: false,
-      message: `Your Slack profile has no email I can read, so I can't check that ${req.id} doesn't grant a role to you. Nothing changed; ask another approver.`,
-    };
-  }
+  if (me.kind !== 'ok') return { ok: false, code: 'profile-no-email', request: req };
   const email = me.email.trim().toLowerCase();
   if (t.kind === 'user' && t.email !== undefined) {
     if (t.email.trim().toLowerCase() !== email) return undefined;
-    return {
-      ok: false,
-      message: `${req.id} grants a role to you, so someone else has to approve it. Nothing changed.`,
-    };
+    return { ok: false, code: 'grants-to-you', request: req };
   }
-  const youAre = `${req.id} grants a role to ${t.kind === 'group' ? `group ${t.name}, and you are a member of it` : 'you'}, so someone else has to approve it. Nothing changed.`;
+  const group = t.kind === 'group' ? { group: t.name } : {};
   const target = ctx.targetOfRequest(req);
   let isYou: boolean;
   try {
     isYou = await target.includesPerson({ kind: t.kind, id: t.qlikId, name: t.name }, me.email);
   } catch (err) {
     ctx.log.warn({ err: errSummary(err), requestId: req.id }, "could not look up the approver's account");
-    const what =
-      t.kind === 'group' ? `you are a member of group ${t.name}` : `${req.id} grants a role to you`;
-    return {
-      ok: false,
-      message: `I couldn't ask ${target.words.system} whether ${what}, so I can't record your approval. Nothing changed; try again in a minute.`,
-    };
+    return { ok: false, code: 'membership-unknown', request: req, system: target.words.system, ...group };
   }
-  return isYou ? { ok: false, message: youAre } : undefined;
+  return isYou ? { ok: false, code: 'grants-to-you', request: req, ...group } : undefined;
 }
 
 /** A guarded write that lost to another decision (or found no request): say what the request is now. */
-function lostRace(id: string, res: Extract<TransitionResult, { ok: false }>): Refusal {
-  if (res.reason === 'not-found' || !res.request) return notFound(id);
-  return { ok: false, message: `${id} is already ${stateWords(res.request.state)}; nothing changed.` };
+function lostRace(id: string, res: Extract<TransitionResult, { ok: false }>): Undecidable {
+  if (res.reason === 'not-found' || !res.request) return { ok: false, code: 'not-found', requestId: id };
+  return { ok: false, code: 'not-pending', request: res.request };
 }

@@ -1,6 +1,7 @@
 // Owns filing a grant or revoke (`/qlik grant|revoke`): the role and the principal are found through the access
 // target, the policy is checked at this moment, what is already held is refused or noted, and the request is filed
-// (with the target it is for), approved at once when the policy says so, and announced to the approvers.
+// (with the target it is for), approved at once when the policy says so, and announced to the approvers. It answers
+// with an outcome (a code and the data the words need) that the front words (src/slack/words.ts).
 import { formatDuration } from '../../domain/duration.ts';
 import { approvalChannelOf, checkRequest, rolePolicy } from '../../domain/policy.ts';
 import type { RoleAction, RoleChangeRequest } from '../../domain/request.ts';
@@ -9,9 +10,17 @@ import type { NewRequest } from '../../store/request-store.ts';
 import type { AccessTarget } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import { StoreUnavailableError } from '../errors.ts';
+import type {
+  Failure,
+  PolicyRefused,
+  PrincipalRefusal,
+  TargetRefused,
+  UnknownInstance,
+  UnknownRole,
+} from '../outcomes.ts';
 import { holds, type ResolvedTarget, type RoleRef, resolveTarget } from '../targets.ts';
 import * as transitions from '../transitions.ts';
-import { clipText, errSummary, type Refusal, slackError } from '../words.ts';
+import { clipText, errSummary, slackError } from '../words.ts';
 
 export interface FileInput {
   requesterId: string;
@@ -24,69 +33,81 @@ export interface FileInput {
   instance?: string;
 }
 
-export type FileResult =
+/** The principal a refusal about holdings is for, as the words name it. */
+export interface HolderRef {
+  kind: 'user' | 'group';
+  name: string;
+}
+
+/** What filing a checked request came to (fileDraft; an Extend files one too). */
+export type FiledOutcome =
+  /**
+   * Filed (approved at once when `autoApproved`) and announced in `approvalChannel`; `postProblem` is the chat's
+   * error code when the announcement could not be posted there.
+   */
   | {
       ok: true;
+      code: 'filed';
       request: RoleChangeRequest;
       autoApproved: boolean;
       approvalChannel: string;
       postProblem?: string;
     }
-  | { ok: false; duplicateOf: RoleChangeRequest; message: string }
-  | Refusal;
+  /** The same request is already pending; nothing new was filed. */
+  | { ok: false; code: 'duplicate'; duplicateOf: RoleChangeRequest };
+
+export type FileOutcome =
+  | FiledOutcome
+  | UnknownInstance
+  | UnknownRole
+  | TargetRefused
+  | PolicyRefused
+  | PrincipalRefusal
+  /** A grant of a role the principal holds directly already. */
+  | { ok: false; code: 'already-held'; principal: HolderRef; role: string }
+  /** A revoke of a role the principal doesn't hold directly; `viaGroups` are the groups it gets it through. */
+  | { ok: false; code: 'not-held'; principal: HolderRef; role: string; viaGroups: readonly string[] }
+  /** A grant to a user whose account in the target is disabled (and the policy doesn't allow it). */
+  | { ok: false; code: 'disabled-user'; name: string }
+  | Failure;
 
 /** Validates everything, files the request, announces it, and says what happened. */
-export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileResult> {
-  return ctx.guard(
-    'filing your request',
-    async () => {
-      const chosen = ctx.target(input.instance);
-      if (!chosen.ok) return chosen;
-      const target = chosen.target;
-      const role = await ctx.entitlement(target, input.roleName);
-      if (!role.ok) return role;
-      const check = checkRequest(ctx.policy, {
-        action: input.action,
-        roleName: role.entitlement.name,
-        tenant: target.instance,
-        ...(input.reason === undefined ? {} : { reason: input.reason }),
-        ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
-      });
-      if (!check.ok) return { ok: false, message: check.message };
-      const resolved = await resolveTarget(input.who, input.requesterId, {
-        target,
-        slack: ctx.deps.directory,
-      });
-      if (!resolved.ok) return resolved;
-      const held = heldRefusal(input.action, resolved.target, role.entitlement);
-      if (held) return held;
-      if (
-        input.action === 'grant' &&
-        resolved.target.status === 'disabled' &&
-        !check.rule.allowDisabledUsers
-      ) {
-        return {
-          ok: false,
-          message:
-            `${resolved.target.principal.name}'s Qlik account is disabled, so a role granted to it would do nothing ` +
-            'until a tenant admin enables the account. Ask them to enable it first; nothing was filed.',
-        };
-      }
-      const notes = filingNotes(input.action, resolved.target, role.entitlement, check);
-      return fileDraft(ctx, target, {
-        action: input.action,
-        target: resolved.target.principal,
-        role: { id: role.entitlement.id, name: role.entitlement.name },
-        requesterId: input.requesterId,
-        ...(input.reason === undefined ? {} : { reason: input.reason }),
-        ...(input.action === 'grant' && check.durationMs !== undefined
-          ? { durationMs: check.durationMs }
-          : {}),
-        ...(notes.length > 0 ? { notes } : {}),
-      });
-    },
-    true,
-  );
+export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutcome> {
+  return ctx.guard('filing', async (): Promise<FileOutcome> => {
+    const chosen = ctx.target(input.instance);
+    if (!chosen.ok) return chosen;
+    const target = chosen.target;
+    const role = await ctx.entitlement(target, input.roleName);
+    if (!role.ok) return role;
+    const check = checkRequest(ctx.policy, {
+      action: input.action,
+      roleName: role.entitlement.name,
+      tenant: target.instance,
+      ...(input.reason === undefined ? {} : { reason: input.reason }),
+      ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
+    });
+    if (!check.ok) return { ok: false, code: 'policy-refused', message: check.message };
+    const resolved = await resolveTarget(input.who, input.requesterId, {
+      target,
+      slack: ctx.deps.directory,
+    });
+    if (!resolved.ok) return resolved;
+    const held = heldRefusal(input.action, resolved.target, role.entitlement);
+    if (held) return held;
+    if (input.action === 'grant' && resolved.target.status === 'disabled' && !check.rule.allowDisabledUsers) {
+      return { ok: false, code: 'disabled-user', name: resolved.target.principal.name };
+    }
+    const notes = filingNotes(input.action, resolved.target, role.entitlement, check);
+    return fileDraft(ctx, target, {
+      action: input.action,
+      target: resolved.target.principal,
+      role: { id: role.entitlement.id, name: role.entitlement.name },
+      requesterId: input.requesterId,
+      ...(input.reason === undefined ? {} : { reason: input.reason }),
+      ...(input.action === 'grant' && check.durationMs !== undefined ? { durationMs: check.durationMs } : {}),
+      ...(notes.length > 0 ? { notes } : {}),
+    });
+  });
 }
 
 /**
@@ -97,7 +118,7 @@ export async function fileDraft(
   ctx: AppContext,
   target: Pick<AccessTarget, 'kind' | 'instance'>,
   input: Omit<NewRequest, 'expiresAt' | 'approvalsRequired' | 'targetRef'>,
-): Promise<FileResult> {
+): Promise<FiledOutcome> {
   const policy = ctx.policy;
   const rule = rolePolicy(policy, input.role.name, target.instance);
   const approvalChannel = approvalChannelOf(policy, target.instance);
@@ -117,11 +138,7 @@ export async function fileDraft(
     ),
   );
   if (!created.ok) {
-    return {
-      ok: false,
-      duplicateOf: created.duplicateOf,
-      message: `The same request is already pending as ${created.duplicateOf.id}; nothing new was filed.`,
-    };
+    return { ok: false, code: 'duplicate', duplicateOf: created.duplicateOf };
   }
   let request = created.request;
   let postProblem: string | undefined;
@@ -134,9 +151,7 @@ export async function fileDraft(
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       ctx.log.warn({ err: errSummary(err), requestId: r.id }, 'could not post the approval message');
-      postProblem =
-        `I couldn't post it to the approval channel (${slackError(err)}), so approvers won't see it there — ` +
-        'they can still find it with `/qlik requests`. Ask an admin to invite the bot to that channel.';
+      postProblem = slackError(err);
     }
     return undefined;
   };
@@ -157,6 +172,7 @@ export async function fileDraft(
   if (!approved?.ok) await announce(request);
   return {
     ok: true,
+    code: 'filed',
     request,
     autoApproved: request.state === 'approved',
     approvalChannel,
@@ -164,22 +180,13 @@ export async function fileDraft(
   };
 }
 
-function heldRefusal(action: RoleAction, t: ResolvedTarget, role: RoleRef): Refusal | undefined {
-  const who = t.principal.kind === 'group' ? `Group ${t.principal.name}` : t.principal.name;
+function heldRefusal(action: RoleAction, t: ResolvedTarget, role: RoleRef): FileOutcome | undefined {
+  const principal: HolderRef = { kind: t.principal.kind, name: t.principal.name };
   const direct = holds(t.direct, role);
-  const groups = t.viaGroups.filter((g) => holds(g.roles, role)).map((g) => g.group);
-  if (action === 'grant' && direct) {
-    return { ok: false, message: `${who} already has ${role.name} directly; nothing was filed.` };
-  }
+  if (action === 'grant' && direct) return { ok: false, code: 'already-held', principal, role: role.name };
   if (action === 'revoke' && !direct) {
-    const via =
-      groups.length > 0
-        ? ` They get it through ${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}: revoke it from the group instead (\`/qlik revoke group:"${groups[0]}" ${role.name}\`), or ask a tenant admin to change the membership.`
-        : '';
-    return {
-      ok: false,
-      message: `${who} doesn't hold ${role.name} directly, so there is nothing to revoke.${via}`,
-    };
+    const viaGroups = t.viaGroups.filter((g) => holds(g.roles, role)).map((g) => g.group);
+    return { ok: false, code: 'not-held', principal, role: role.name, viaGroups };
   }
   return undefined;
 }

@@ -1,36 +1,56 @@
 // Owns "Revoke now" on an applied grant: the requester, the person it was granted to or an approver of the role may
-// press it; one press per attempt is queued across every replica, later presses are told who pressed and when.
-import { describeTarget } from '../../domain/request.ts';
-import { plainTime } from '../../domain/time.ts';
+// press it; one press per attempt is queued across every replica, later presses are told who pressed and when. It
+// answers with an outcome (a code and the request) that the front words (src/slack/words.ts).
+import { describeTarget, type RoleChangeRequest } from '../../domain/request.ts';
 import { enqueueRevokeNow } from '../../queue/queues.ts';
 import type { AppContext } from '../context.ts';
-import { type ClickResult, notFound, stateWords } from '../words.ts';
+import type { Failure, NotFound } from '../outcomes.ts';
 
-export function revokeNow(ctx: AppContext, requestId: string, clickerId: string): Promise<ClickResult> {
-  return ctx.guard('queueing the revoke', async () => {
+export type RevokeNowOutcome =
+  /** Queued; the result follows in the approval thread. */
+  | { ok: true; code: 'queued'; request: RoleChangeRequest }
+  | NotFound
+  /** The request is a revoke itself. */
+  | { ok: false; code: 'not-a-grant'; request: RoleChangeRequest }
+  /** Not applied (any more); `request.state` says what it is. */
+  | { ok: false; code: 'not-applied'; request: RoleChangeRequest }
+  /** Only the requester, the person it was granted to or an approver of the role may revoke it. */
+  | { ok: false; code: 'not-allowed'; request: RoleChangeRequest }
+  /**
+   * Someone pressed already (`byYou`, or `by` with their chat name when it could be read) at `at`; nothing was
+   * recorded for this press.
+   */
+  | {
+      ok: false;
+      code: 'under-way';
+      request: RoleChangeRequest;
+      by: string;
+      byName?: string;
+      byYou: boolean;
+      at: number;
+    }
+  | Failure;
+
+export function revokeNow(ctx: AppContext, requestId: string, clickerId: string): Promise<RevokeNowOutcome> {
+  return ctx.guard('revoking-now', async (): Promise<RevokeNowOutcome> => {
     const req = await ctx.db(() => ctx.deps.store.get(requestId));
-    if (!req) return notFound(requestId);
-    if (req.action !== 'grant')
-      return { ok: false, message: `${req.id} is a revoke; there is nothing to revoke.` };
-    if (req.state !== 'applied') {
-      return {
-        ok: false,
-        message: `${req.id} is ${stateWords(req.state)}, so there is nothing to revoke now.`,
-      };
-    }
-    if (!(await ctx.mayActOnGrant(req, clickerId))) {
-      return {
-        ok: false,
-        message: `Only the requester, the person it was granted to, or an approver of ${req.role.name} can revoke ${req.id}; nothing changed.`,
-      };
-    }
+    if (!req) return { ok: false, code: 'not-found', requestId };
+    if (req.action !== 'grant') return { ok: false, code: 'not-a-grant', request: req };
+    if (req.state !== 'applied') return { ok: false, code: 'not-applied', request: req };
+    if (!(await ctx.mayActOnGrant(req, clickerId))) return { ok: false, code: 'not-allowed', request: req };
     // One press per attempt, across replicas: later presses are told who pressed and when, and record nothing.
     const queued = await ctx.db(() => enqueueRevokeNow(ctx.deps.queues, req.id, clickerId, ctx.now()));
     if (!queued.queued) {
-      const by = queued.claim.by === clickerId ? 'you' : await ctx.personName(queued.claim.by);
+      const byYou = queued.claim.by === clickerId;
+      const byName = byYou ? undefined : await ctx.personName(queued.claim.by);
       return {
         ok: false,
-        message: `The revoke of ${req.role.name} from ${describeTarget(req.target)} (${req.id}) is already under way: ${by} pressed Revoke now ${plainTime(queued.claim.at)}. The result follows in the approval thread.`,
+        code: 'under-way',
+        request: req,
+        by: queued.claim.by,
+        ...(byName === undefined ? {} : { byName }),
+        byYou,
+        at: queued.claim.at,
       };
     }
     await ctx.db(() =>
@@ -44,10 +64,6 @@ export function revokeNow(ctx: AppContext, requestId: string, clickerId: string)
         outcome: 'queued',
       }),
     );
-    return {
-      ok: true,
-      request: req,
-      message: `Revoking ${req.role.name} from ${describeTarget(req.target)} now (${req.id}); the result follows in the approval thread.`,
-    };
+    return { ok: true, code: 'queued', request: req };
   });
 }

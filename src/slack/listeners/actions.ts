@@ -3,12 +3,18 @@
 // policy, never from the payload), and answered to the clicker alone when there is something to say.
 import { z } from 'zod';
 import type { AccessRequestApp } from '../../app/access-requests.ts';
-import type { ClickResult } from '../../app/words.ts';
 import { REQUEST_ID_PATTERN } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import type { SlackMessage } from '../messenger.ts';
-import { ACTION_IDS, cancelOutcomeText, errorMessage } from '../views.ts';
+import { ACTION_IDS, errorMessage } from '../views.ts';
+import {
+  approveOutcomeText,
+  cancelOutcomeText,
+  denyOutcomeText,
+  extendOutcomeText,
+  revokeNowOutcomeText,
+} from '../words.ts';
 import { noticeMessage } from './command.ts';
 import type { InFlight } from './inflight.ts';
 
@@ -27,6 +33,12 @@ export interface ActionDeps {
   ephemeral: (channel: string, userId: string, msg: SlackMessage) => Promise<void>;
   logger: Logger;
   inflight: InFlight;
+}
+
+/** The answer to a press: whether it did what was asked, and what to tell the person who pressed (words.ts). */
+interface ClickReply {
+  ok: boolean;
+  message: string;
 }
 
 /** What the bot says to a press it can't use: an unknown action, or a value that is no request id it made. */
@@ -81,7 +93,7 @@ async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
     user: userId,
     ...(requestId ? { requestId } : {}),
   });
-  let result: ClickResult;
+  let result: ClickReply;
   if (!known || requestId === undefined) {
     result = { ok: false, message: STALE_BUTTON };
   } else {
@@ -110,28 +122,32 @@ async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
   }
 }
 
-function dispatch(
+async function dispatch(
   app: AccessRequestApp,
   action: ButtonAction,
   requestId: string,
   userId: string,
-): Promise<ClickResult> {
+): Promise<ClickReply> {
   switch (action) {
-    case 'approve':
-      return app.approve(requestId, userId);
-    case 'deny':
-      return app.deny(requestId, userId);
-    case 'cancel':
-      return app
-        .cancel(requestId, userId)
-        .then((o) =>
-          o.ok
-            ? { ok: true, message: cancelOutcomeText(o), request: o.request }
-            : { ok: false, message: cancelOutcomeText(o) },
-        );
-    case 'extend':
-      return app.extend(requestId, userId);
-    case 'revoke_now':
-      return app.revokeNow(requestId, userId);
+    case 'approve': {
+      const o = await app.approve(requestId, userId);
+      return { ok: o.ok, message: approveOutcomeText(o) };
+    }
+    case 'deny': {
+      const o = await app.deny(requestId, userId);
+      return { ok: o.ok, message: denyOutcomeText(o) };
+    }
+    case 'cancel': {
+      const o = await app.cancel(requestId, userId);
+      return { ok: o.ok, message: cancelOutcomeText(o) };
+    }
+    case 'extend': {
+      const o = await app.extend(requestId, userId);
+      return { ok: o.ok, message: extendOutcomeText(o) };
+    }
+    case 'revoke_now': {
+      const o = await app.revokeNow(requestId, userId);
+      return { ok: o.ok, message: revokeNowOutcomeText(o) };
+    }
   }
 }

@@ -12,7 +12,6 @@ import { message, section } from '../views/blocks.ts';
 import {
   auditMessage,
   autoApprovedMessage,
-  cancelOutcomeText,
   duplicateRequestMessage,
   errorMessage,
   helpMessage,
@@ -25,6 +24,16 @@ import {
   whoHasMessage,
   whoisMessage,
 } from '../views.ts';
+import {
+  auditRefusalText,
+  cancelOutcomeText,
+  failureText,
+  fileRefusalText,
+  instanceRefusalText,
+  postProblemText,
+  roleQueryRefusalText,
+  whoisRefusalText,
+} from '../words.ts';
 import type { InFlight } from './inflight.ts';
 
 export interface CommandDeps {
@@ -152,9 +161,9 @@ async function run(
   setOutcome: (o: string) => void,
 ): Promise<SlackMessage[]> {
   const app = deps.app;
-  const refused = (r: { message: string }) => {
+  const refused = (text: string) => {
     setOutcome('refused');
-    return [errorMessage(r.message)];
+    return [errorMessage(text)];
   };
   const tenants = deps.tenants;
   // The tenant an answer is about (the one named with `on`, else the default), shown only with several tenants.
@@ -182,24 +191,23 @@ async function run(
         ...(cmd.kind === 'grant' && cmd.durationMs !== undefined ? { durationMs: cmd.durationMs } : {}),
         ...on,
       });
-      if (!res.ok) {
-        if ('duplicateOf' in res) {
-          setOutcome('duplicate');
-          return [duplicateRequestMessage(res.duplicateOf, tenants)];
-        }
-        return refused(res);
+      if (res.code === 'duplicate') {
+        setOutcome('duplicate');
+        return [duplicateRequestMessage(res.duplicateOf, tenants)];
       }
+      if (res.code !== 'filed') return refused(fileRefusalText(res));
       // Not posted to the approval channel: a pending request's receipt says so first (in one message); an
       // auto-approved one needs no approver, so the problem follows as a warning.
+      const problem = res.postProblem === undefined ? undefined : postProblemText(res.postProblem);
       if (res.autoApproved) {
         const receipt = autoApprovedMessage(res.request, tenants);
-        return res.postProblem ? [receipt, errorMessage(res.postProblem)] : [receipt];
+        return problem ? [receipt, errorMessage(problem)] : [receipt];
       }
-      return [requestFiledMessage(res.request, res.approvalChannel, res.postProblem, tenants)];
+      return [requestFiledMessage(res.request, res.approvalChannel, problem, tenants)];
     }
     case 'who-has': {
       const res = await app.whoHas(cmd.role, on);
-      if (!res.ok) return refused(res);
+      if (!res.ok) return refused(roleQueryRefusalText(res));
       const summary = whoHasMessage({
         ...res,
         csvAttached: res.csvNeeded,
@@ -217,32 +225,34 @@ async function run(
         );
       }
       const csv = await app.sendHoldersCsv(res.role, p.user_id, res);
-      if (!csv.ok) return refused({ message: `I couldn't attach the full list of holders: ${csv.message}` });
+      if (!csv.ok) return refused(`I couldn't attach the full list of holders: ${roleQueryRefusalText(csv)}`);
       return [];
     }
     case 'whois': {
       const res = await app.whois(who!, p.user_id, on);
-      return res.ok ? [whoisMessage({ ...res, ...(tenant === undefined ? {} : { tenant }) })] : refused(res);
+      return res.ok
+        ? [whoisMessage({ ...res, ...(tenant === undefined ? {} : { tenant }) })]
+        : refused(whoisRefusalText(res));
     }
     case 'roles': {
       const res = await app.listRoles(on);
-      return res.ok ? [rolesMessage(res.roles, tenant)] : refused(res);
+      return res.ok ? [rolesMessage(res.roles, tenant)] : refused(instanceRefusalText(res));
     }
     case 'requests': {
       const res = await app.listRequests(p.user_id);
-      return res.ok ? [requestsMessage(res, tenants)] : refused(res);
+      return res.ok ? [requestsMessage(res, tenants)] : refused(failureText(res));
     }
     case 'cancel': {
       const res = await app.cancel(cmd.requestId, p.user_id);
       const text = cancelOutcomeText(res);
-      return res.ok ? [noticeMessage(text)] : refused({ message: text });
+      return res.ok ? [noticeMessage(text)] : refused(text);
     }
     case 'audit': {
       const res = await app.auditLog(p.user_id, {
         ...(who === undefined ? {} : { who }),
         ...(cmd.role === undefined ? {} : { role: cmd.role }),
       });
-      return res.ok ? [auditMessage(res.events)] : refused(res);
+      return res.ok ? [auditMessage(res.events)] : refused(auditRefusalText(res));
     }
   }
 }

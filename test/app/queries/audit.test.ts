@@ -6,10 +6,7 @@ const h = useAppHarness({ label: 'app-audit' });
 
 describe('audit', () => {
   it('is for approvers only', async () => {
-    expect(await h.app.auditLog(U.dan, {})).toEqual({
-      ok: false,
-      message: 'Only approvers can read the audit log.',
-    });
+    expect(await h.app.auditLog(U.dan, {})).toEqual({ ok: false, code: 'not-approver' });
   });
 
   it('finds the events about a person by their Slack id and email, and about a role', async () => {
@@ -32,10 +29,14 @@ describe('audit', () => {
     const res = await h.app.auditLog(U.alice, { role: 'ManagedSpaceCreater' });
     expect(res).toEqual({
       ok: false,
-      message: expect.stringMatching(
-        /Qlik has no role `ManagedSpaceCreater`, and the audit log has no events for it\. Did you mean ManagedSpaceCreator/,
-      ),
+      code: 'unknown-role-no-events',
+      role: 'ManagedSpaceCreater',
+      system: 'Qlik',
+      suggestions: expect.arrayContaining(['ManagedSpaceCreator']),
     });
+    expect(!res.ok && res.code === 'unknown-role-no-events' && res.suggestions[0]).toBe(
+      'ManagedSpaceCreator',
+    );
     expect(await h.app.auditLog(U.alice, { role: 'NoSuchRoleAtAll' })).toMatchObject({ ok: false });
     // A real role with no events is just an empty answer.
     expect(await h.app.auditLog(U.alice, { role: 'AutomationCreator' })).toEqual({ ok: true, events: [] });

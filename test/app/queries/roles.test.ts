@@ -8,7 +8,7 @@ const h = useAppHarness({ label: 'app-roles' });
 describe('roles', () => {
   it('lists every role of the tenant with its type, level and description as Qlik has them', async () => {
     const res = await h.app.listRoles();
-    if (!res.ok) throw new Error(res.message);
+    if (!res.ok) throw new Error(`refused: ${JSON.stringify(res)}`);
     const names = res.roles.map((r) => r.name);
     expect(names).toEqual(expect.arrayContaining(['Steward', 'TenantAdmin', 'SharedSpaceCreator']));
     expect(res.roles.find((r) => r.name === 'TenantAdmin')).toEqual({
@@ -23,7 +23,11 @@ describe('roles', () => {
   it('refuses a tenant that is not configured, naming the one that is', async () => {
     expect(await h.app.listRoles({ instance: 'dev' })).toEqual({
       ok: false,
-      message: 'There is no Qlik tenant `dev` here; the tenant is default.',
+      code: 'unknown-instance',
+      instance: 'dev',
+      system: 'Qlik',
+      noun: 'tenant',
+      configured: ['default'],
     });
   });
 });

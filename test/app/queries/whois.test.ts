@@ -8,7 +8,7 @@ const h = useAppHarness({ label: 'app-whois', extraTenants: ['dev'] });
 describe('whois', () => {
   it('shows the status in whois (issue 10 item 2)', async () => {
     const whois = await h.app.whois({ kind: 'slack-user', userId: U.viktor }, U.dan);
-    if (!whois.ok) throw new Error(whois.message);
+    if (!whois.ok) throw new Error(`refused: ${JSON.stringify(whois)}`);
     expect(whois.status).toBe('disabled');
     expect(JSON.stringify(whoisMessage(whois).blocks)).toContain('The Qlik account is *disabled*');
     const active = await h.app.whois({ kind: 'slack-user', userId: U.frank }, U.dan);
@@ -35,7 +35,7 @@ describe('whois', () => {
 
   it('answers whois for a group without claiming it has no roles through groups (issue 10 item 11)', async () => {
     const res = await h.app.whois({ kind: 'group', name: 'Finance' }, U.dan);
-    if (!res.ok) throw new Error(res.message);
+    if (!res.ok) throw new Error(`refused: ${JSON.stringify(res)}`);
     expect(res.kind).toBe('group');
     const text = JSON.stringify(whoisMessage(res));
     expect(text).not.toContain('through groups');
@@ -47,11 +47,16 @@ describe('whois', () => {
   it('says who is unknown, and refuses a tenant that is not configured', async () => {
     expect(await h.app.whois({ kind: 'email', email: 'nobody@corp.example' }, U.dan)).toEqual({
       ok: false,
+      code: 'target-refused',
       message: 'No Qlik user has the email nobody@corp.example — ask a tenant admin to invite them first.',
     });
     expect(await h.app.whois({ kind: 'me' }, U.dan, { instance: 'staging' })).toEqual({
       ok: false,
-      message: 'There is no Qlik tenant `staging` here; the tenants are default and dev.',
+      code: 'unknown-instance',
+      instance: 'staging',
+      system: 'Qlik',
+      noun: 'tenant',
+      configured: ['default', 'dev'],
     });
   });
 });

@@ -62,7 +62,7 @@ describe('cancel', () => {
     expect((await h.store.get(req.id))?.state).toBe('cancelled');
   });
 
-  it('says when the store could not be reached, in words for the person who asked', async () => {
+  it('says when the store could not be reached, and what it was doing', async () => {
     const down = h.appWith({});
     const req = await h.file({
       requesterId: U.dan,
@@ -76,8 +76,8 @@ describe('cancel', () => {
     try {
       expect(await down.cancel(req.id, U.dan)).toEqual({
         ok: false,
-        code: 'failed',
-        message: "I couldn't reach my database (Redis) while cancelling the request; try again in a minute.",
+        code: 'store-unavailable',
+        doing: 'cancelling',
       });
     } finally {
       h.store.get = get;

@@ -31,11 +31,22 @@ describe('extend', () => {
     if (!ext.ok) return;
     expect(ext.request?.durationMs).toBe(4 * H);
     expect(ext.request?.extends).toBe(req.id);
-    expect(ext.message).toMatch(
-      new RegExp(
-        `^Extension filed as ${ext.request?.id}: TenantAdmin for Frank Fischer \\(frank@corp\\.example\\) is waiting for approval\\. Once it is applied, ${req.id} ends 4 hours after that instead of at its current end`,
-      ),
-    );
+    // The words ("Extension filed as … ends 4 hours after that instead of at its current end") are the front's.
+    expect(ext).toEqual({
+      ok: true,
+      code: 'filed',
+      request: expect.objectContaining({
+        state: 'pending',
+        role: expect.objectContaining({ name: 'TenantAdmin' }),
+      }),
+      original: expect.objectContaining({
+        id: req.id,
+        durationMs: 4 * H,
+        result: expect.objectContaining({ revokeAt: expect.any(Number) }),
+      }),
+      autoApproved: false,
+    });
+    expect(ext.request.target).toMatchObject({ name: 'Frank Fischer', email: 'frank@corp.example' });
     expect((await h.auditOf(ext.request!.id)).map((e) => e.detail)).toEqual([
       `grant for 4 hours extends ${req.id} because Extends ${req.id}: x`,
     ]);
@@ -62,7 +73,8 @@ describe('extend', () => {
     });
     expect(await h.app.extend(permanent.id, U.dan)).toEqual({
       ok: false,
-      message: `${permanent.id} is not a time-bound grant, so there is nothing to extend.`,
+      code: 'not-time-bound',
+      request: expect.objectContaining({ id: permanent.id }),
     });
     const pending = await h.file({
       requesterId: U.dan,
@@ -70,7 +82,7 @@ describe('extend', () => {
       roleName: 'SharedSpaceCreator',
       action: 'revoke',
     });
-    expect(await h.app.extend(pending.id, U.dan)).toMatchObject({ ok: false });
+    expect(await h.app.extend(pending.id, U.dan)).toMatchObject({ ok: false, code: 'not-time-bound' });
     const timed = await h.file({
       requesterId: U.dan,
       who: { kind: 'slack-user', userId: U.frank },
@@ -79,12 +91,17 @@ describe('extend', () => {
     });
     expect(await h.app.extend(timed.id, U.dan)).toEqual({
       ok: false,
-      message: `${timed.id} is pending, so it can't be extended. File a new request with \`/qlik grant\`.`,
+      code: 'not-applied',
+      request: expect.objectContaining({ id: timed.id, state: 'pending' }),
     });
     await applied(timed);
     expect(await h.app.extend(timed.id, U.viktor)).toEqual({
       ok: false,
-      message: `Only the requester, the person it was granted to, or an approver of DataAdmin can extend ${timed.id}.`,
+      code: 'not-allowed',
+      request: expect.objectContaining({
+        id: timed.id,
+        role: expect.objectContaining({ name: 'DataAdmin' }),
+      }),
     });
   });
 
@@ -102,6 +119,7 @@ describe('extend', () => {
     });
     expect(await without.extend(req.id, U.dan)).toEqual({
       ok: false,
+      code: 'target-gone',
       message: expect.stringContaining('This bot is not configured for qlik-roles on "dev" any more'),
     });
   });

@@ -28,18 +28,24 @@ describe('revoke now', () => {
     );
     expect(await h.app.revokeNow(req.id, U.frank)).toEqual({
       ok: true,
+      code: 'queued',
       request: expect.objectContaining({ id: req.id }),
-      message: `Revoking Steward from Frank Fischer (frank@corp.example) now (${req.id}); the result follows in the approval thread.`,
     });
     expect(await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'manual'))).toBeDefined();
     const again = await h.app.revokeNow(req.id, U.alice);
     expect(again).toEqual({
       ok: false,
-      message: expect.stringMatching(
-        new RegExp(
-          `^The revoke of Steward from Frank Fischer \\(frank@corp\\.example\\) \\(${req.id}\\) is already under way: @frank pressed Revoke now `,
-        ),
-      ),
+      code: 'under-way',
+      request: expect.objectContaining({ id: req.id }),
+      by: U.frank,
+      byName: 'frank',
+      byYou: false,
+      at: expect.any(Number),
+    });
+    expect(await h.app.revokeNow(req.id, U.frank)).toMatchObject({
+      ok: false,
+      code: 'under-way',
+      byYou: true,
     });
     expect(
       (await h.auditOf(req.id)).filter((e) => e.action === 'revoke-requested').map((e) => e.actor),
@@ -54,7 +60,8 @@ describe('revoke now', () => {
     });
     expect(await h.app.revokeNow(pending.id, U.dan)).toEqual({
       ok: false,
-      message: `${pending.id} is pending, so there is nothing to revoke now.`,
+      code: 'not-applied',
+      request: expect.objectContaining({ id: pending.id, state: 'pending' }),
     });
     const revoke = await h.file({
       requesterId: U.dan,
@@ -64,12 +71,17 @@ describe('revoke now', () => {
     });
     expect(await h.app.revokeNow(revoke.id, U.dan)).toEqual({
       ok: false,
-      message: `${revoke.id} is a revoke; there is nothing to revoke.`,
+      code: 'not-a-grant',
+      request: expect.objectContaining({ id: revoke.id }),
     });
     const grant = await applied(pending);
     expect(await h.app.revokeNow(grant.id, U.viktor)).toEqual({
       ok: false,
-      message: `Only the requester, the person it was granted to, or an approver of DataAdmin can revoke ${grant.id}; nothing changed.`,
+      code: 'not-allowed',
+      request: expect.objectContaining({
+        id: grant.id,
+        role: expect.objectContaining({ name: 'DataAdmin' }),
+      }),
     });
     expect(await h.queues.roleChanges.getJob(jobIds.revokeGrant(grant.id, 'manual'))).toBeUndefined();
   });

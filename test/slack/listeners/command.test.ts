@@ -76,7 +76,7 @@ describe('handleQlikCommand', () => {
       (name: string) =>
       async (...args: unknown[]) => {
         calls.push({ name, args });
-        return { ok: false, message: 'stop here' };
+        return { ok: false, code: 'target-error', message: 'stop here' };
       };
     const h = harness({
       fileRequest: record('fileRequest'),
@@ -113,7 +113,7 @@ describe('handleQlikCommand', () => {
     await new Promise((r) => setImmediate(r));
     expect(h.events).toEqual(['ack']);
     expect(h.inflight.size).toBe(1);
-    gate.resolve({ ok: true, request: req, autoApproved: false, approvalChannel: 'C0APPR' });
+    gate.resolve({ ok: true, code: 'filed', request: req, autoApproved: false, approvalChannel: 'C0APPR' });
     await done;
     expect(h.events).toEqual(['ack', 'respond']);
     expect(h.sent[0]?.text).toContain('R-7KQ2 filed');
@@ -123,10 +123,11 @@ describe('handleQlikCommand', () => {
     const h = harness({
       fileRequest: async () => ({
         ok: true,
+        code: 'filed',
         request: req,
         autoApproved: false,
         approvalChannel: 'C0APPR',
-        postProblem: "I couldn't post it to the approval channel (not_in_channel).",
+        postProblem: 'not_in_channel',
       }),
     });
     await handleQlikCommand({ body: body('grant me Steward'), ack: h.ack }, h.deps);
@@ -150,7 +151,7 @@ describe('handleQlikCommand', () => {
     const h = harness({
       fileRequest: async (input: { who: unknown }) => {
         asked.push(input.who);
-        return { ok: false, message: "Lee Leaver's Slack account is deactivated" };
+        return { ok: false, code: 'chat-user-deactivated', name: 'Lee Leaver' };
       },
     });
     const deps = {
@@ -178,7 +179,7 @@ describe('handleQlikCommand', () => {
 
   it('shows refusals, duplicates and a failed CSV to the requester', async () => {
     const h = harness({
-      fileRequest: async () => ({ ok: false, duplicateOf: req, message: 'dup' }),
+      fileRequest: async () => ({ ok: false, code: 'duplicate', duplicateOf: req }),
       whoHas: async () => ({
         ok: true,
         role: 'Steward',
@@ -189,8 +190,8 @@ describe('handleQlikCommand', () => {
         groupsTotal: 0,
         csvNeeded: true,
       }),
-      sendHoldersCsv: async () => ({ ok: false, message: 'Slack refused the file' }),
-      whois: async () => ({ ok: false, message: 'No Qlik user has the email x@y.z' }),
+      sendHoldersCsv: async () => ({ ok: false, code: 'target-error', message: 'Slack refused the file' }),
+      whois: async () => ({ ok: false, code: 'target-refused', message: 'No Qlik user has the email x@y.z' }),
     });
     await handleQlikCommand({ body: body('grant me Steward'), ack: h.ack }, h.deps);
     await handleQlikCommand({ body: body('who-has Steward'), ack: h.ack }, h.deps);
@@ -198,7 +199,7 @@ describe('handleQlikCommand', () => {
     const texts = h.sent.map((m) => m.text);
     expect(texts[0]).toContain('R-7KQ2 is already pending');
     expect(texts[1]).toContain('21 direct holders');
-    expect(texts[2]).toContain("couldn't attach the full list");
+    expect(texts[2]).toBe("I couldn't attach the full list of holders: Slack refused the file");
     expect(texts[3]).toContain('No Qlik user has the email');
   });
   it('still sends the who-has CSV when posting the summary fails', async () => {
@@ -239,18 +240,18 @@ describe('handleButton', () => {
   });
 
   it('stays quiet after a successful approve on the approval message, but confirms from an ephemeral list', async () => {
-    const h = harness({ approve: async () => ({ ok: true, message: 'You approved R-7KQ2' }) });
+    const h = harness({ approve: async () => ({ ok: true, code: 'approved', request: req }) });
     await handleButton({ body: click('approve'), ack: () => h.ack() }, h.deps);
     expect(h.events).toEqual(['ack']);
     await handleButton({ body: click('approve', true), ack: () => h.ack() }, h.deps);
     expect(h.events).toEqual(['ack', 'ack', 'respond']);
-    expect(h.sent[0]?.text).toBe('You approved R-7KQ2');
+    expect(h.sent[0]?.text).toBe('You approved R-7KQ2; it is being applied now.');
   });
 
   it('tells the clicker why nothing changed', async () => {
-    const h = harness({ deny: async () => ({ ok: false, message: 'You are not an approver for Steward' }) });
+    const h = harness({ deny: async () => ({ ok: false, code: 'not-approver', request: req }) });
     await handleButton({ body: click('deny'), ack: () => h.ack() }, h.deps);
-    expect(h.sent[0]?.text).toContain('not an approver');
+    expect(h.sent[0]?.text).toBe('You are not an approver for Steward, so nothing changed.');
     await handleButton({ body: click('approve', false, ''), ack: () => h.ack() }, h.deps);
     expect(h.sent[1]?.text).toContain("doesn't do anything");
   });
@@ -260,7 +261,7 @@ describe('handleButton', () => {
     const h = harness({
       approve: async () => {
         asked++;
-        return { ok: true, message: 'x' };
+        return { ok: true, code: 'approved', request: req };
       },
     });
     for (const value of [`R-${'A'.repeat(150)}`, '<!channel> R-7KQ2', 'r-7kq2x']) {

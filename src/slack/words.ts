@@ -1,0 +1,367 @@
+// Owns the words the Slack front says for the app's outcomes (src/app/outcomes.ts and each use case's outcome
+// type): one function per outcome type, each a switch over its codes, so a new code can't go unworded (the
+// typecheck says so). The sentences are plain text; the listeners escape them into messages (views.ts errorMessage,
+// command.ts noticeMessage). The words the target or the policy wrote (`message` fields) are passed through.
+import type { Doing, Failure, PrincipalRefusal, UnknownInstance, UnknownRole } from '../app/outcomes.ts';
+import type { AuditOutcome } from '../app/queries/audit.ts';
+import type { RoleQueryRefusal } from '../app/queries/who-has.ts';
+import type { WhoisOutcome } from '../app/queries/whois.ts';
+import type { CancelOutcome } from '../app/use-cases/cancel.ts';
+import type { ApproveOutcome, DenyOutcome } from '../app/use-cases/decide.ts';
+import type { ExtendOutcome } from '../app/use-cases/extend.ts';
+import type { FileOutcome } from '../app/use-cases/file-request.ts';
+import type { RevokeNowOutcome } from '../app/use-cases/revoke-now.ts';
+import { moreApprovals } from '../domain/policy.ts';
+import { describeTarget, type RequestState } from '../domain/request.ts';
+import { plainTime } from '../domain/time.ts';
+import { clip, humanDuration } from './mrkdwn.ts';
+
+// ---- shared refusals and failures
+
+/** What the app was doing, inside "while …". */
+const DOING_WORDS: Readonly<Record<Doing, string>> = {
+  filing: 'filing your request',
+  extending: 'extending the grant',
+  approving: 'recording your approval',
+  denying: 'recording your denial',
+  cancelling: 'cancelling the request',
+  'revoking-now': 'queueing the revoke',
+  'who-has': 'looking up who has the role',
+  'building-csv': 'building the CSV',
+  whois: 'looking up the roles',
+  'listing-roles': 'listing the roles',
+  'listing-requests': 'listing the requests',
+  'reading-audit': 'reading the audit log',
+};
+
+/** Whatever was being done files a request: a store outage says nothing was filed. */
+const FILING: ReadonlySet<Doing> = new Set<Doing>(['filing', 'extending']);
+
+export const REDIS_DOWN_MESSAGE =
+  "I couldn't reach my database (Redis); nothing was filed — try again in a minute.";
+
+/** A failure: the target's or the registry's own words, Redis named as such, or an apology with the log reference. */
+export function failureText(f: Failure): string {
+  switch (f.code) {
+    case 'target-error':
+    case 'target-gone':
+      return f.message;
+    case 'store-unavailable':
+      return FILING.has(f.doing)
+        ? REDIS_DOWN_MESSAGE
+        : `I couldn't reach my database (Redis) while ${DOING_WORDS[f.doing]}; try again in a minute.`;
+    case 'failed':
+      return `Something went wrong on my side while ${DOING_WORDS[f.doing]} (ref ${f.ref}). Try again, and tell an admin if it keeps happening.`;
+  }
+}
+
+export function notFoundText(requestId: string): string {
+  return `I can't find request ${requestId.toUpperCase()}. Check the id with \`/qlik requests\`.`;
+}
+
+/** `on <tenant>` named a tenant that is not configured: name the configured ones. */
+export function unknownInstanceText(r: UnknownInstance): string {
+  const names = r.configured;
+  const configured =
+    names.length === 1
+      ? `the ${r.noun} is ${names[0]}`
+      : `the ${r.noun}s are ${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  return `There is no ${r.system} ${r.noun} \`${r.instance.trim().slice(0, 40)}\` here; ${configured}.`;
+}
+
+/** ` Did you mean X or Y?` for an unknown role, or where to look when nothing is close. */
+export function roleHint(s: readonly string[]): string {
+  return s.length === 0
+    ? ' Run `/qlik roles` to see the roles of this tenant.'
+    : ` Did you mean ${s.length === 1 ? s[0] : `${s.slice(0, -1).join(', ')} or ${s.at(-1)}`}?`;
+}
+
+export function unknownRoleText(r: UnknownRole): string {
+  return `${r.system} has no role \`${r.role}\`.${roleHint(r.suggestions)} Nothing was filed.`;
+}
+
+/** Why a `<who>` could not be mapped to a Qlik user or group. */
+export function principalRefusalText(r: PrincipalRefusal): string {
+  switch (r.code) {
+    case 'chat-user-unknown':
+      return `Slack doesn't know the user ${r.userId}. Pick the person with an @-mention, or use their email.`;
+    case 'chat-user-deactivated':
+      return `${r.name}'s Slack account is deactivated, so I can't map them to a Qlik user. Use their email instead if they still need Qlik access.`;
+    case 'chat-user-bot':
+      return `${r.name} is a bot, and bots have no Qlik account. Pick a person or a group.`;
+    case 'chat-user-no-email':
+      return (
+        `${r.self ? 'Your' : `${r.name}'s`} Slack profile has no email I can read, so I can't find the matching Qlik user. ` +
+        'Use the email instead, e.g. `/qlik grant alice@corp.example <role>`.'
+      );
+    case 'email-lookup-failed':
+      return (
+        `I couldn't ask Slack who has the email ${r.email} (${r.problem}), so I can't make sure they ` +
+        "won't approve their own request. Nothing was filed; try again in a minute, or @-mention the person instead."
+      );
+    case 'target-refused':
+      return r.message;
+  }
+}
+
+// ---- states
+
+/** A request's state inside a sentence about a decision ("R-7KQ2 is already being applied"). */
+const DECISION_STATE_WORDS: Readonly<Record<RequestState, string>> = {
+  pending: 'pending',
+  approved: 'approved',
+  denied: 'denied',
+  expired: 'expired',
+  cancelled: 'cancelled',
+  applying: 'being applied',
+  applied: 'applied',
+  failed: 'failed',
+  'expired-revoked': 'over (expired and revoked)',
+  revoked: 'revoked',
+};
+
+function decisionState(state: RequestState): string {
+  return Object.hasOwn(DECISION_STATE_WORDS, state) ? DECISION_STATE_WORDS[state] : clip(String(state), 40);
+}
+
+// ---- filing
+
+/** Why a request was not posted to the approval channel (`problem` is Slack's error code). */
+export function postProblemText(problem: string): string {
+  return (
+    `I couldn't post it to the approval channel (${problem}), so approvers won't see it there — ` +
+    'they can still find it with `/qlik requests`. Ask an admin to invite the bot to that channel.'
+  );
+}
+
+/** What to tell the requester when `/qlik grant|revoke` filed nothing (a duplicate has its own message). */
+export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'duplicate' }>): string {
+  switch (o.code) {
+    case 'unknown-instance':
+      return unknownInstanceText(o);
+    case 'unknown-role':
+      return unknownRoleText(o);
+    case 'policy-refused':
+      return o.message;
+    case 'already-held':
+      return `${holderName(o.principal)} already has ${o.role} directly; nothing was filed.`;
+    case 'not-held': {
+      const g = o.viaGroups;
+      const via =
+        g.length > 0
+          ? ` They get it through ${g.length === 1 ? 'group' : 'groups'} ${g.join(', ')}: revoke it from the group instead (\`/qlik revoke group:"${g[0]}" ${o.role}\`), or ask a tenant admin to change the membership.`
+          : '';
+      return `${holderName(o.principal)} doesn't hold ${o.role} directly, so there is nothing to revoke.${via}`;
+    }
+    case 'disabled-user':
+      return (
+        `${o.name}'s Qlik account is disabled, so a role granted to it would do nothing ` +
+        'until a tenant admin enables the account. Ask them to enable it first; nothing was filed.'
+      );
+    case 'target-error':
+    case 'target-gone':
+    case 'store-unavailable':
+    case 'failed':
+      return failureText(o);
+    default:
+      return principalRefusalText(o);
+  }
+}
+
+function holderName(p: { kind: 'user' | 'group'; name: string }): string {
+  return p.kind === 'group' ? `Group ${p.name}` : p.name;
+}
+
+/** The duplicate refusal as a sentence (the command answers with duplicateRequestMessage, which shows more). */
+export function duplicateText(duplicateOfId: string): string {
+  return `The same request is already pending as ${duplicateOfId}; nothing new was filed.`;
+}
+
+// ---- decisions
+
+type Undecided = Extract<ApproveOutcome, { code: 'not-found' | 'not-pending' | 'expired' | 'not-approver' }>;
+
+function undecidedText(o: Undecided, verb: 'approve' | 'deny'): string {
+  switch (o.code) {
+    case 'not-found':
+      return notFoundText(o.requestId);
+    case 'not-pending':
+      return `${o.request.id} is already ${decisionState(o.request.state)}; nothing changed.`;
+    case 'expired':
+      return `${o.request.id} expired before anyone decided, so you can't ${verb} it any more. The requester can file it again.`;
+    case 'not-approver':
+      return `You are not an approver for ${o.request.role.name}, so nothing changed.`;
+  }
+}
+
+/** What to tell the person who pressed Approve. */
+export function approveOutcomeText(o: ApproveOutcome): string {
+  switch (o.code) {
+    case 'recorded':
+      return `Approval recorded for ${o.request.id} (${o.request.approvals.length} of ${o.request.approvalsRequired}).`;
+    case 'approved':
+      return `You approved ${o.request.id}; it is being applied now.`;
+    case 'already-approved':
+      return `You already approved ${o.request.id}; it needs ${moreApprovals(o.request.approvalsRequired - o.request.approvals.length)} from someone else.`;
+    case 'not-eligible':
+      return `${o.message} Nothing changed.`;
+    case 'profile-unreadable':
+      return `I couldn't read your Slack profile (${o.problem}), so I can't check that ${o.request.id} doesn't grant a role to you. Nothing changed; try again in a minute.`;
+    case 'profile-no-email':
+      return `Your Slack profile has no email I can read, so I can't check that ${o.request.id} doesn't grant a role to you. Nothing changed; ask another approver.`;
+    case 'grants-to-you':
+      return `${o.request.id} grants a role to ${o.group === undefined ? 'you' : `group ${o.group}, and you are a member of it`}, so someone else has to approve it. Nothing changed.`;
+    case 'membership-unknown': {
+      const what =
+        o.group === undefined
+          ? `${o.request.id} grants a role to you`
+          : `you are a member of group ${o.group}`;
+      return `I couldn't ask ${o.system} whether ${what}, so I can't record your approval. Nothing changed; try again in a minute.`;
+    }
+    case 'not-found':
+    case 'not-pending':
+    case 'expired':
+    case 'not-approver':
+      return undecidedText(o, 'approve');
+    default:
+      return failureText(o);
+  }
+}
+
+/** What to tell the person who pressed Deny. */
+export function denyOutcomeText(o: DenyOutcome): string {
+  switch (o.code) {
+    case 'denied':
+      return `You denied ${o.request.id}; the requester will be told.`;
+    case 'not-found':
+    case 'not-pending':
+    case 'expired':
+    case 'not-approver':
+      return undecidedText(o, 'deny');
+    default:
+      return failureText(o);
+  }
+}
+
+/** What to tell the person who cancelled a request, or tried to (the Cancel button and `/qlik cancel`). */
+export function cancelOutcomeText(o: CancelOutcome): string {
+  switch (o.code) {
+    case 'cancelled':
+      return `Cancelled ${o.request.id}; nothing will change in Qlik.`;
+    case 'not-found':
+      return notFoundText(o.requestId);
+    case 'not-requester':
+      return `Only the person who filed ${o.request.id} can cancel it; nothing changed.`;
+    case 'not-pending':
+      return `${o.request.id} is already ${decisionState(o.request.state)}, so there is nothing to cancel.`;
+    case 'decided-meanwhile':
+      return `${o.request.id} is already ${decisionState(o.request.state)}; nothing changed.`;
+    default:
+      return failureText(o);
+  }
+}
+
+// ---- applied grants
+
+/** What to tell the person who pressed Extend. */
+export function extendOutcomeText(o: ExtendOutcome): string {
+  switch (o.code) {
+    case 'filed': {
+      const orig = o.original;
+      const verb = o.autoApproved
+        ? 'was approved automatically and is being applied'
+        : 'is waiting for approval';
+      const note = o.postProblem === undefined ? '' : ` ${postProblemText(o.postProblem)}`;
+      // Say what Extend does: a new grant of the same length counted from ITS approval; the end moves only then.
+      const endsNow = orig.result?.revokeAt === undefined ? '' : ` (now ${plainTime(orig.result.revokeAt)})`;
+      const what = ` Once it is applied, ${orig.id} ends ${humanDuration(orig.durationMs ?? 0)} after that${endsNow === '' ? '' : ` instead of at its current end${endsNow}`}; until then nothing changes.`;
+      return `Extension filed as ${o.request.id}: ${o.request.role.name} for ${describeTarget(o.request.target)} ${verb}.${what}${note}`;
+    }
+    case 'not-found':
+      return notFoundText(o.requestId);
+    case 'not-time-bound':
+      return `${o.request.id} is not a time-bound grant, so there is nothing to extend.`;
+    case 'not-applied':
+      return `${o.request.id} is ${decisionState(o.request.state)}, so it can't be extended. File a new request with \`/qlik grant\`.`;
+    case 'not-allowed':
+      return `Only the requester, the person it was granted to, or an approver of ${o.request.role.name} can extend ${o.request.id}.`;
+    case 'policy-refused':
+      return o.message;
+    case 'duplicate':
+      return duplicateText(o.duplicateOf.id);
+    default:
+      return failureText(o);
+  }
+}
+
+/** What to tell the person who pressed Revoke now. */
+export function revokeNowOutcomeText(o: RevokeNowOutcome): string {
+  switch (o.code) {
+    case 'queued':
+      return `Revoking ${o.request.role.name} from ${describeTarget(o.request.target)} now (${o.request.id}); the result follows in the approval thread.`;
+    case 'not-found':
+      return notFoundText(o.requestId);
+    case 'not-a-grant':
+      return `${o.request.id} is a revoke; there is nothing to revoke.`;
+    case 'not-applied':
+      return `${o.request.id} is ${decisionState(o.request.state)}, so there is nothing to revoke now.`;
+    case 'not-allowed':
+      return `Only the requester, the person it was granted to, or an approver of ${o.request.role.name} can revoke ${o.request.id}; nothing changed.`;
+    case 'under-way': {
+      const by = o.byYou ? 'you' : o.byName === undefined ? o.by : `@${o.byName}`;
+      return `The revoke of ${o.request.role.name} from ${describeTarget(o.request.target)} (${o.request.id}) is already under way: ${by} pressed Revoke now ${plainTime(o.at)}. The result follows in the approval thread.`;
+    }
+    default:
+      return failureText(o);
+  }
+}
+
+// ---- queries
+
+/** Why who-has (or its CSV listing) has no answer. */
+export function roleQueryRefusalText(r: RoleQueryRefusal): string {
+  switch (r.code) {
+    case 'unknown-instance':
+      return unknownInstanceText(r);
+    case 'unknown-role':
+      return unknownRoleText(r);
+    case 'target-refused':
+      return r.message;
+    default:
+      return failureText(r);
+  }
+}
+
+/** Why whois has no answer. */
+export function whoisRefusalText(r: Exclude<WhoisOutcome, { ok: true }>): string {
+  switch (r.code) {
+    case 'unknown-instance':
+      return unknownInstanceText(r);
+    case 'target-error':
+    case 'target-gone':
+    case 'store-unavailable':
+    case 'failed':
+      return failureText(r);
+    default:
+      return principalRefusalText(r);
+  }
+}
+
+/** Why `/qlik roles` (or another query naming a tenant) has no answer. */
+export function instanceRefusalText(r: UnknownInstance | Failure): string {
+  return r.code === 'unknown-instance' ? unknownInstanceText(r) : failureText(r);
+}
+
+/** Why `/qlik audit` has no answer. */
+export function auditRefusalText(r: Exclude<AuditOutcome, { ok: true }>): string {
+  switch (r.code) {
+    case 'not-approver':
+      return 'Only approvers can read the audit log.';
+    case 'unknown-role-no-events':
+      return `${r.system} has no role \`${r.role}\`, and the audit log has no events for it.${roleHint(r.suggestions)}`;
+    case 'unknown-instance':
+      return unknownInstanceText(r);
+    default:
+      return failureText(r);
+  }
+}

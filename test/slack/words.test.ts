@@ -1,0 +1,516 @@
+// The Slack front's words for the app's outcomes (src/slack/words.ts): one table per outcome type, each row an
+// outcome as the app returns it and the sentence the person sees, word for word as before the app returned codes.
+import { describe, expect, it } from 'vitest';
+import type { Failure } from '../../src/app/outcomes.ts';
+import type { RoleChangeRequest } from '../../src/domain/request.ts';
+import { plainTime } from '../../src/domain/time.ts';
+import {
+  approveOutcomeText,
+  auditRefusalText,
+  cancelOutcomeText,
+  denyOutcomeText,
+  extendOutcomeText,
+  failureText,
+  fileRefusalText,
+  instanceRefusalText,
+  postProblemText,
+  principalRefusalText,
+  REDIS_DOWN_MESSAGE,
+  revokeNowOutcomeText,
+  roleQueryRefusalText,
+  whoisRefusalText,
+} from '../../src/slack/words.ts';
+
+const T0 = Date.UTC(2024, 4, 1, 12, 0);
+const H = 3_600_000;
+
+function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
+  return {
+    id: 'R-7KQ2',
+    action: 'grant',
+    target: {
+      kind: 'user',
+      qlikId: 'q-frank',
+      name: 'Frank Fischer',
+      email: 'frank@corp.example',
+      slackUserId: 'U0FRANK',
+    },
+    role: { id: 'role-ta', name: 'TenantAdmin' },
+    requesterId: 'U0DAN',
+    reason: 'incident 4711',
+    durationMs: 4 * H,
+    state: 'pending',
+    createdAt: T0,
+    updatedAt: T0,
+    expiresAt: T0 + 24 * H,
+    approvalsRequired: 2,
+    approvals: [],
+    ...over,
+  };
+}
+
+const R = request();
+
+describe('failures', () => {
+  it.each<[Failure, string]>([
+    [
+      { ok: false, code: 'target-error', message: 'Qlik refused the bot (403).' },
+      'Qlik refused the bot (403).',
+    ],
+    [
+      { ok: false, code: 'target-gone', message: 'This bot is not configured …' },
+      'This bot is not configured …',
+    ],
+    [{ ok: false, code: 'store-unavailable', doing: 'filing' }, REDIS_DOWN_MESSAGE],
+    [{ ok: false, code: 'store-unavailable', doing: 'extending' }, REDIS_DOWN_MESSAGE],
+    [
+      { ok: false, code: 'store-unavailable', doing: 'cancelling' },
+      "I couldn't reach my database (Redis) while cancelling the request; try again in a minute.",
+    ],
+    [
+      { ok: false, code: 'store-unavailable', doing: 'approving' },
+      "I couldn't reach my database (Redis) while recording your approval; try again in a minute.",
+    ],
+    [
+      { ok: false, code: 'failed', doing: 'listing-roles', ref: 'a1b2c3' },
+      'Something went wrong on my side while listing the roles (ref a1b2c3). Try again, and tell an admin if it keeps happening.',
+    ],
+  ])('%j', (f, text) => {
+    expect(failureText(f)).toBe(text);
+  });
+
+  it('says nothing was filed when Redis is down while filing', () => {
+    expect(REDIS_DOWN_MESSAGE).toBe(
+      "I couldn't reach my database (Redis); nothing was filed — try again in a minute.",
+    );
+  });
+});
+
+describe('who can be mapped to a principal', () => {
+  it.each([
+    [
+      { ok: false, code: 'chat-user-unknown', userId: 'U0NOBODY' },
+      "Slack doesn't know the user U0NOBODY. Pick the person with an @-mention, or use their email.",
+    ],
+    [
+      { ok: false, code: 'chat-user-deactivated', name: 'Lee Leaver' },
+      "Lee Leaver's Slack account is deactivated, so I can't map them to a Qlik user. Use their email instead if they still need Qlik access.",
+    ],
+    [
+      { ok: false, code: 'chat-user-bot', name: 'Reminder Bot' },
+      'Reminder Bot is a bot, and bots have no Qlik account. Pick a person or a group.',
+    ],
+    [
+      { ok: false, code: 'chat-user-no-email', name: 'Nora', self: true },
+      "Your Slack profile has no email I can read, so I can't find the matching Qlik user. Use the email instead, e.g. `/qlik grant alice@corp.example <role>`.",
+    ],
+    [
+      { ok: false, code: 'chat-user-no-email', name: 'Nora', self: false },
+      "Nora's Slack profile has no email I can read, so I can't find the matching Qlik user. Use the email instead, e.g. `/qlik grant alice@corp.example <role>`.",
+    ],
+    [
+      { ok: false, code: 'email-lookup-failed', email: 'approver2@corp.example', problem: 'missing_scope' },
+      "I couldn't ask Slack who has the email approver2@corp.example (missing_scope), so I can't make sure they won't approve their own request. Nothing was filed; try again in a minute, or @-mention the person instead.",
+    ],
+    [
+      { ok: false, code: 'target-refused', message: 'No Qlik user has the email x@y.z' },
+      'No Qlik user has the email x@y.z',
+    ],
+  ] as const)('%j', (r, text) => {
+    expect(principalRefusalText(r)).toBe(text);
+    expect(whoisRefusalText(r)).toBe(text);
+    expect(fileRefusalText(r)).toBe(text);
+  });
+});
+
+describe('tenants and roles', () => {
+  it.each([
+    [
+      {
+        ok: false,
+        code: 'unknown-instance',
+        instance: ' x ',
+        system: 'Qlik',
+        noun: 'tenant',
+        configured: ['default', 'dev'],
+      },
+      'There is no Qlik tenant `x` here; the tenants are default and dev.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'unknown-instance',
+        instance: 'dev',
+        system: 'Qlik',
+        noun: 'tenant',
+        configured: ['default'],
+      },
+      'There is no Qlik tenant `dev` here; the tenant is default.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'unknown-instance',
+        instance: 'x'.repeat(50),
+        system: 'Qlik',
+        noun: 'tenant',
+        configured: ['a', 'b', 'c'],
+      },
+      `There is no Qlik tenant \`${'x'.repeat(40)}\` here; the tenants are a, b and c.`,
+    ],
+  ] as const)('%j', (r, text) => {
+    expect(instanceRefusalText(r)).toBe(text);
+    expect(roleQueryRefusalText(r)).toBe(text);
+    expect(whoisRefusalText(r)).toBe(text);
+    expect(fileRefusalText(r)).toBe(text);
+    expect(auditRefusalText(r)).toBe(text);
+  });
+
+  it.each([
+    [['Steward'], 'Qlik has no role `Stewart`. Did you mean Steward? Nothing was filed.'],
+    [
+      ['Steward', 'DataSteward'],
+      'Qlik has no role `Stewart`. Did you mean Steward or DataSteward? Nothing was filed.',
+    ],
+    [['A', 'B', 'C'], 'Qlik has no role `Stewart`. Did you mean A, B or C? Nothing was filed.'],
+    [[], 'Qlik has no role `Stewart`. Run `/qlik roles` to see the roles of this tenant. Nothing was filed.'],
+  ])('unknown role, suggesting %j', (suggestions, text) => {
+    const r = { ok: false, code: 'unknown-role', role: 'Stewart', system: 'Qlik', suggestions } as const;
+    expect(roleQueryRefusalText(r)).toBe(text);
+    expect(fileRefusalText(r)).toBe(text);
+  });
+
+  it('words the target refusing a role lookup in its own words', () => {
+    expect(roleQueryRefusalText({ ok: false, code: 'target-refused', message: 'Qlik is busy.' })).toBe(
+      'Qlik is busy.',
+    );
+  });
+});
+
+describe('filing', () => {
+  it.each([
+    [
+      { ok: false, code: 'policy-refused', message: 'Grants of Steward last no less than 5 minutes.' },
+      'Grants of Steward last no less than 5 minutes.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'already-held',
+        principal: { kind: 'user', name: 'Dan Dubois' },
+        role: 'SharedSpaceCreator',
+      },
+      'Dan Dubois already has SharedSpaceCreator directly; nothing was filed.',
+    ],
+    [
+      { ok: false, code: 'already-held', principal: { kind: 'group', name: 'Finance' }, role: 'Steward' },
+      'Group Finance already has Steward directly; nothing was filed.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'not-held',
+        principal: { kind: 'user', name: 'Frank Fischer' },
+        role: 'SharedSpaceCreator',
+        viaGroups: ['Finance'],
+      },
+      'Frank Fischer doesn\'t hold SharedSpaceCreator directly, so there is nothing to revoke. They get it through group Finance: revoke it from the group instead (`/qlik revoke group:"Finance" SharedSpaceCreator`), or ask a tenant admin to change the membership.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'not-held',
+        principal: { kind: 'user', name: 'Frank Fischer' },
+        role: 'Steward',
+        viaGroups: ['Finance', 'Sales Ops'],
+      },
+      'Frank Fischer doesn\'t hold Steward directly, so there is nothing to revoke. They get it through groups Finance, Sales Ops: revoke it from the group instead (`/qlik revoke group:"Finance" Steward`), or ask a tenant admin to change the membership.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'not-held',
+        principal: { kind: 'group', name: 'Finance' },
+        role: 'Steward',
+        viaGroups: [],
+      },
+      "Group Finance doesn't hold Steward directly, so there is nothing to revoke.",
+    ],
+    [
+      { ok: false, code: 'disabled-user', name: 'Viktor Varga' },
+      "Viktor Varga's Qlik account is disabled, so a role granted to it would do nothing until a tenant admin enables the account. Ask them to enable it first; nothing was filed.",
+    ],
+    [{ ok: false, code: 'store-unavailable', doing: 'filing' }, REDIS_DOWN_MESSAGE],
+  ] as const)('%j', (o, text) => {
+    expect(fileRefusalText(o)).toBe(text);
+  });
+
+  it('says where approvers can find a request that was not posted', () => {
+    expect(postProblemText('not_in_channel')).toBe(
+      "I couldn't post it to the approval channel (not_in_channel), so approvers won't see it there — they can still find it with `/qlik requests`. Ask an admin to invite the bot to that channel.",
+    );
+  });
+});
+
+describe('approve', () => {
+  it.each([
+    [
+      { ok: true, code: 'recorded', request: request({ approvals: [{ slackUserId: 'U0ALICE', at: T0 }] }) },
+      'Approval recorded for R-7KQ2 (1 of 2).',
+    ],
+    [
+      { ok: true, code: 'approved', request: request({ state: 'approved' }) },
+      'You approved R-7KQ2; it is being applied now.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'already-approved',
+        request: request({ approvals: [{ slackUserId: 'U0ALICE', at: T0 }] }),
+      },
+      'You already approved R-7KQ2; it needs 1 more approval from someone else.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'already-approved',
+        request: request({ approvalsRequired: 3, approvals: [{ slackUserId: 'U0ALICE', at: T0 }] }),
+      },
+      'You already approved R-7KQ2; it needs 2 more approvals from someone else.',
+    ],
+    [
+      { ok: false, code: 'not-eligible', message: 'You filed R-7KQ2, so someone else has to approve it.' },
+      'You filed R-7KQ2, so someone else has to approve it. Nothing changed.',
+    ],
+    [
+      { ok: false, code: 'not-found', requestId: 'r-zzzz' },
+      "I can't find request R-ZZZZ. Check the id with `/qlik requests`.",
+    ],
+    [
+      { ok: false, code: 'not-pending', request: request({ state: 'approved' }) },
+      'R-7KQ2 is already approved; nothing changed.',
+    ],
+    [
+      { ok: false, code: 'not-pending', request: request({ state: 'applying' }) },
+      'R-7KQ2 is already being applied; nothing changed.',
+    ],
+    [
+      { ok: false, code: 'expired', request: R },
+      "R-7KQ2 expired before anyone decided, so you can't approve it any more. The requester can file it again.",
+    ],
+    [
+      { ok: false, code: 'not-approver', request: R },
+      'You are not an approver for TenantAdmin, so nothing changed.',
+    ],
+    [
+      { ok: false, code: 'profile-unreadable', request: R, problem: 'ratelimited' },
+      "I couldn't read your Slack profile (ratelimited), so I can't check that R-7KQ2 doesn't grant a role to you. Nothing changed; try again in a minute.",
+    ],
+    [
+      { ok: false, code: 'profile-no-email', request: R },
+      "Your Slack profile has no email I can read, so I can't check that R-7KQ2 doesn't grant a role to you. Nothing changed; ask another approver.",
+    ],
+    [
+      { ok: false, code: 'grants-to-you', request: R },
+      'R-7KQ2 grants a role to you, so someone else has to approve it. Nothing changed.',
+    ],
+    [
+      { ok: false, code: 'grants-to-you', request: R, group: 'com.qlik.Everyone' },
+      'R-7KQ2 grants a role to group com.qlik.Everyone, and you are a member of it, so someone else has to approve it. Nothing changed.',
+    ],
+    [
+      { ok: false, code: 'membership-unknown', request: R, system: 'Qlik', group: 'Data Engineering' },
+      "I couldn't ask Qlik whether you are a member of group Data Engineering, so I can't record your approval. Nothing changed; try again in a minute.",
+    ],
+    [
+      { ok: false, code: 'membership-unknown', request: R, system: 'Qlik' },
+      "I couldn't ask Qlik whether R-7KQ2 grants a role to you, so I can't record your approval. Nothing changed; try again in a minute.",
+    ],
+    [
+      { ok: false, code: 'failed', doing: 'approving', ref: 'abc123' },
+      'Something went wrong on my side while recording your approval (ref abc123). Try again, and tell an admin if it keeps happening.',
+    ],
+  ] as const)('%j', (o, text) => {
+    expect(approveOutcomeText(o)).toBe(text);
+  });
+});
+
+describe('deny', () => {
+  it.each([
+    [
+      { ok: true, code: 'denied', request: request({ state: 'denied' }) },
+      'You denied R-7KQ2; the requester will be told.',
+    ],
+    [
+      { ok: false, code: 'not-pending', request: request({ state: 'denied' }) },
+      'R-7KQ2 is already denied; nothing changed.',
+    ],
+    [
+      { ok: false, code: 'expired', request: R },
+      "R-7KQ2 expired before anyone decided, so you can't deny it any more. The requester can file it again.",
+    ],
+    [
+      { ok: false, code: 'not-approver', request: R },
+      'You are not an approver for TenantAdmin, so nothing changed.',
+    ],
+    [
+      { ok: false, code: 'not-found', requestId: 'r-zzzz' },
+      "I can't find request R-ZZZZ. Check the id with `/qlik requests`.",
+    ],
+    [
+      { ok: false, code: 'store-unavailable', doing: 'denying' },
+      "I couldn't reach my database (Redis) while recording your denial; try again in a minute.",
+    ],
+  ] as const)('%j', (o, text) => {
+    expect(denyOutcomeText(o)).toBe(text);
+  });
+});
+
+describe('cancel', () => {
+  it.each([
+    [
+      { ok: true, code: 'cancelled', request: request({ state: 'cancelled' }) },
+      'Cancelled R-7KQ2; nothing will change in Qlik.',
+    ],
+    [
+      { ok: false, code: 'not-found', requestId: 'r-zzzz' },
+      "I can't find request R-ZZZZ. Check the id with `/qlik requests`.",
+    ],
+    [
+      { ok: false, code: 'not-requester', request: request() },
+      'Only the person who filed R-7KQ2 can cancel it; nothing changed.',
+    ],
+    [
+      { ok: false, code: 'not-pending', request: request({ state: 'applying' }) },
+      'R-7KQ2 is already being applied, so there is nothing to cancel.',
+    ],
+    [
+      { ok: false, code: 'not-pending', request: request({ state: 'expired-revoked' }) },
+      'R-7KQ2 is already over (expired and revoked), so there is nothing to cancel.',
+    ],
+    [
+      { ok: false, code: 'decided-meanwhile', request: request({ state: 'approved' }) },
+      'R-7KQ2 is already approved; nothing changed.',
+    ],
+    [
+      { ok: false, code: 'store-unavailable', doing: 'cancelling' },
+      "I couldn't reach my database (Redis) while cancelling the request; try again in a minute.",
+    ],
+  ] as const)('%j', (outcome, text) => {
+    expect(cancelOutcomeText(outcome)).toBe(text);
+  });
+});
+
+describe('extend', () => {
+  const applied = request({
+    id: 'R-AAAA',
+    state: 'applied',
+    durationMs: 4 * H,
+    result: { before: [], after: ['TenantAdmin'], changed: true, message: 'done', revokeAt: T0 + 4 * H },
+  });
+  const ext = request({ id: 'R-BBBB', extends: 'R-AAAA' });
+  it.each([
+    [
+      { ok: true, code: 'filed', request: ext, original: applied, autoApproved: false },
+      `Extension filed as R-BBBB: TenantAdmin for Frank Fischer (frank@corp.example) is waiting for approval. Once it is applied, R-AAAA ends 4 hours after that instead of at its current end (now ${plainTime(T0 + 4 * H)}); until then nothing changes.`,
+    ],
+    [
+      {
+        ok: true,
+        code: 'filed',
+        request: request({ id: 'R-BBBB', state: 'approved' }),
+        original: { ...applied, result: undefined },
+        autoApproved: true,
+        postProblem: 'not_in_channel',
+      },
+      `Extension filed as R-BBBB: TenantAdmin for Frank Fischer (frank@corp.example) was approved automatically and is being applied. Once it is applied, R-AAAA ends 4 hours after that; until then nothing changes. ${postProblemText('not_in_channel')}`,
+    ],
+    [
+      { ok: false, code: 'not-time-bound', request: R },
+      'R-7KQ2 is not a time-bound grant, so there is nothing to extend.',
+    ],
+    [
+      { ok: false, code: 'not-applied', request: R },
+      "R-7KQ2 is pending, so it can't be extended. File a new request with `/qlik grant`.",
+    ],
+    [
+      { ok: false, code: 'not-allowed', request: request({ role: { id: 'r', name: 'DataAdmin' } }) },
+      'Only the requester, the person it was granted to, or an approver of DataAdmin can extend R-7KQ2.',
+    ],
+    [{ ok: false, code: 'policy-refused', message: 'No grants on Sundays.' }, 'No grants on Sundays.'],
+    [
+      { ok: false, code: 'duplicate', duplicateOf: ext },
+      'The same request is already pending as R-BBBB; nothing new was filed.',
+    ],
+    [
+      { ok: false, code: 'not-found', requestId: 'r-zzzz' },
+      "I can't find request R-ZZZZ. Check the id with `/qlik requests`.",
+    ],
+    [{ ok: false, code: 'store-unavailable', doing: 'extending' }, REDIS_DOWN_MESSAGE],
+  ] as const)('%j', (o, text) => {
+    expect(extendOutcomeText(o)).toBe(text);
+  });
+});
+
+describe('revoke now', () => {
+  const grant = request({ state: 'applied', role: { id: 'r', name: 'Steward' } });
+  it.each([
+    [
+      { ok: true, code: 'queued', request: grant },
+      'Revoking Steward from Frank Fischer (frank@corp.example) now (R-7KQ2); the result follows in the approval thread.',
+    ],
+    [
+      { ok: false, code: 'under-way', request: grant, by: 'U0FRANK', byName: 'frank', byYou: false, at: T0 },
+      `The revoke of Steward from Frank Fischer (frank@corp.example) (R-7KQ2) is already under way: @frank pressed Revoke now ${plainTime(T0)}. The result follows in the approval thread.`,
+    ],
+    [
+      { ok: false, code: 'under-way', request: grant, by: 'U0FRANK', byYou: true, at: T0 },
+      `The revoke of Steward from Frank Fischer (frank@corp.example) (R-7KQ2) is already under way: you pressed Revoke now ${plainTime(T0)}. The result follows in the approval thread.`,
+    ],
+    [
+      { ok: false, code: 'under-way', request: grant, by: 'U0GONE', byYou: false, at: T0 },
+      `The revoke of Steward from Frank Fischer (frank@corp.example) (R-7KQ2) is already under way: U0GONE pressed Revoke now ${plainTime(T0)}. The result follows in the approval thread.`,
+    ],
+    [{ ok: false, code: 'not-applied', request: R }, 'R-7KQ2 is pending, so there is nothing to revoke now.'],
+    [
+      { ok: false, code: 'not-a-grant', request: request({ action: 'revoke' }) },
+      'R-7KQ2 is a revoke; there is nothing to revoke.',
+    ],
+    [
+      { ok: false, code: 'not-allowed', request: request({ role: { id: 'r', name: 'DataAdmin' } }) },
+      'Only the requester, the person it was granted to, or an approver of DataAdmin can revoke R-7KQ2; nothing changed.',
+    ],
+    [
+      { ok: false, code: 'not-found', requestId: 'r-zzzz' },
+      "I can't find request R-ZZZZ. Check the id with `/qlik requests`.",
+    ],
+  ] as const)('%j', (o, text) => {
+    expect(revokeNowOutcomeText(o)).toBe(text);
+  });
+});
+
+describe('audit', () => {
+  it.each([
+    [{ ok: false, code: 'not-approver' }, 'Only approvers can read the audit log.'],
+    [
+      {
+        ok: false,
+        code: 'unknown-role-no-events',
+        role: 'ManagedSpaceCreater',
+        system: 'Qlik',
+        suggestions: ['ManagedSpaceCreator'],
+      },
+      'Qlik has no role `ManagedSpaceCreater`, and the audit log has no events for it. Did you mean ManagedSpaceCreator?',
+    ],
+    [
+      { ok: false, code: 'unknown-role-no-events', role: 'Zzz', system: 'Qlik', suggestions: [] },
+      'Qlik has no role `Zzz`, and the audit log has no events for it. Run `/qlik roles` to see the roles of this tenant.',
+    ],
+    [
+      { ok: false, code: 'store-unavailable', doing: 'reading-audit' },
+      "I couldn't reach my database (Redis) while reading the audit log; try again in a minute.",
+    ],
+  ] as const)('%j', (o, text) => {
+    expect(auditRefusalText(o)).toBe(text);
+  });
+});
