@@ -88,8 +88,12 @@ class FakeNotifier implements ResultNotifier {
     return undefined;
   }
 
+  /** Runs while a DM is being posted (before the chat answers). */
+  whileTelling: (() => Promise<void>) | undefined;
+
   async tell(recipient: Recipient, req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef> {
     this.calls.push({ method: 'tell', requestId: req.id, state: req.state, event, recipient });
+    await this.whileTelling?.();
     return this.#post(`D-${recipient.id}`, req, event, recipient.id);
   }
 
@@ -295,6 +299,26 @@ describe('the notify processor with a fake chat', () => {
       ['dm', TARGET],
     ]);
     expect(await redis.exists(workerKeys(prefix).copies(req.id))).toBe(0);
+  });
+
+  it('a copy posted while the grant ended is brought up to date by the step that recorded it', async () => {
+    const req = await request('applied');
+    // The grant ends (and its own notification runs, finding only the reply) while the requester's DM is posted.
+    chat.whileTelling = async () => {
+      chat.whileTelling = undefined;
+      await store.transition(req.id, 'applied', 'revoked');
+      await notifyOutcome(ctx(), { requestId: req.id, event: 'revoked' });
+    };
+    await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
+    const dm = (await store.get(req.id))?.messages?.find((m) => m.kind === 'dm' && m.carriesButtons);
+    expect(dm).toBeDefined();
+    const updated = chat.calls
+      .filter((c) => c.method === 'updateResult')
+      .map((c) => `${c.ref?.channel} ${c.ref?.ts}`);
+    expect(updated).toContain(`${dm!.channel} ${dm!.ts}`);
+    expect(chat.calls.filter((c) => c.method === 'updateResult').every((c) => c.state === 'revoked')).toBe(
+      true,
+    );
   });
 
   it("also updates the copies an earlier version recorded in the worker's copies hash, each once", async () => {
