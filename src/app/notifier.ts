@@ -3,9 +3,10 @@
 // hand over the request; the front (src/slack/notifier.ts for Slack) decides the words, the layout and how its
 // platform delivers them. Modelled on Teleport's access plugins, whose core talks to every chat through one small
 // MessagingBot (broadcast a request, update its messages, reply in its thread, notify a user). Which messages an
-// event sends, and remembering which already went out, is the caller's business (src/worker/notify.ts), so a front
-// only ever sends what it is asked to, once per call.
-import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+// event sends, and remembering which already went out and where (the request's messages, kept by the store), is the
+// caller's business (src/app/use-cases/file-request.ts, src/worker/notify.ts), so a front only ever sends what it is
+// asked to, once per call, and reads where the request's messages are from the request itself.
+import type { Front, MessageRef, RoleChangeRequest } from '../domain/request.ts';
 
 /** A failed revoke as the people told about it see it: the target system's words, when, who pressed, which way. */
 export interface RevokeFailureNotice {
@@ -55,21 +56,25 @@ export interface FileDelivery {
  * platform refused, so the caller can retry it; none of them changes the request.
  */
 export interface Notifier {
+  /** The front this notifier speaks for: the caller records it with every message it says landed. */
+  readonly front: Front;
+
   /**
    * Announces a new request to the people who decide it, at `destination` (the policy's approval channel), and says
-   * where the message landed, so the caller records it as the request's message.
+   * where the message landed, so the caller records it among the request's messages as its announcement.
    */
   announce(destination: string, request: RoleChangeRequest): Promise<MessageRef>;
 
   /**
-   * Brings the request's messages (today the announcement) up to date with its current state; `event` adds what
+   * Brings the request's announcement (in `request.messages`) up to date with its current state; `event` adds what
    * the state alone does not say (a failed revoke leaves the grant applied). A no-op when it was never announced.
    */
   refresh(request: RoleChangeRequest, event?: RequestEvent): Promise<void>;
 
   /**
-   * Posts what happened where the request was announced (a reply beside the announcement) and says where it
-   * landed; undefined when the request was never announced.
+   * Posts what happened where the request was announced (a reply beside the announcement in `request.messages`)
+   * and says where it landed, for the caller to add to the request's messages; undefined when the request was never
+   * announced.
    */
   postResult(request: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined>;
 
@@ -79,13 +84,16 @@ export interface Notifier {
    */
   findResult(request: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined>;
 
-  /** Tells one person what happened to the request, privately, and says where the message landed. */
+  /**
+   * Tells one person what happened to the request, privately, and says where the message landed, for the caller to
+   * add to the request's messages.
+   */
   tell(recipient: Recipient, request: RoleChangeRequest, event: RequestEvent): Promise<MessageRef>;
 
   /**
-   * Brings one earlier message about the request's result (a copy offering the grant's actions) up to date: the
-   * final state once the grant ended, or a pointer to `supersededBy`, the Extend that took the grant over. False
-   * when the message no longer exists (nothing to update).
+   * Brings one of the request's messages about its result (one offering the grant's actions, `carriesButtons`) up
+   * to date: the final state once the grant ended, or a pointer to `supersededBy`, the Extend that took the grant
+   * over. False when the message no longer exists (nothing to update).
    */
   updateResult(
     ref: MessageRef,

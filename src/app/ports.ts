@@ -3,7 +3,7 @@
 // queues (src/queue/), the Notifier (src/app/notifier.ts), the chat's directory of people, the policy and the clock.
 // The Slack front implements the directory and the notifier; nothing here knows which system a target reaches.
 import type { Policy } from '../domain/policy.ts';
-import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import type { RequestMessage, RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { SlackUserLookup } from '../slack/directory.ts';
@@ -23,7 +23,7 @@ export interface DirectoryPort {
 }
 
 /** What the app tells people through the chat (src/app/notifier.ts; SlackNotifier implements it). */
-export type NotifierPort = Pick<Notifier, 'announce' | 'refresh' | 'sendFile'>;
+export type NotifierPort = Pick<Notifier, 'front' | 'announce' | 'refresh' | 'sendFile'>;
 
 export interface StorePort {
   create(input: NewRequest, now?: number, audit?: AuditEvent): Promise<CreateResult>;
@@ -37,7 +37,7 @@ export interface StorePort {
     audit?: AuditEvent,
   ): Promise<TransitionResult>;
   addApproval(id: string, approverId: string, now?: number, audit?: AuditEvent): Promise<ApprovalResult>;
-  setApprovalMessage(id: string, ref: MessageRef): Promise<void>;
+  addMessage(id: string, message: RequestMessage): Promise<boolean>;
   listPendingByRequester(userId: string): Promise<RoleChangeRequest[]>;
   listPending(limit?: number): Promise<RoleChangeRequest[]>;
 }

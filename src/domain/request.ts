@@ -75,6 +75,30 @@ export interface MessageRef {
   ts: string;
 }
 
+/** The chat front a message is on (today only Slack; App Home is a place on it, not a front of its own). */
+export type Front = 'slack';
+
+/**
+ * One message the request is discussed in, as the request keeps it: where it is, on which front, what it is and
+ * whether it offers the grant's live actions. The store appends these (never rewrites the list), so two messages
+ * recorded at once are both kept.
+ */
+export interface RequestMessage extends MessageRef {
+  front: Front;
+  /**
+   * `announcement`: the message the people who decide were asked on (the channel copy); `result`: a reply beside
+   * it saying what happened; `dm`: a private message to one person.
+   */
+  kind: 'announcement' | 'result' | 'dm';
+  /** For a `dm`: the person it went to (their id on the front). */
+  recipient?: string;
+  /**
+   * True when it offers the grant's live actions (Extend / Revoke now): it is brought to its final state when the
+   * grant ends or an Extend takes it over.
+   */
+  carriesButtons?: boolean;
+}
+
 export interface RoleChangeRequest {
   /** Short, human-friendly id such as `R-7KQ2`. */
   id: string;
@@ -111,8 +135,12 @@ export interface RoleChangeRequest {
   };
   /** Set when failed: a message written for the requester. */
   error?: string;
-  /** The approval message in the approval channel. */
-  approvalMessage?: MessageRef;
+  /**
+   * Every message the request is discussed in, oldest first: its announcement (read `announcementOf`), the replies
+   * and DMs about its outcomes. Absent until the first is posted. Versions before this list kept one
+   * `approvalMessage`, which the store reads back as the list's first entry.
+   */
+  messages?: RequestMessage[];
   /** For an Extend: the request this one extends. */
   extends?: string;
   /** For the revoke of a time-bound grant: the grant it ends. */
@@ -128,6 +156,21 @@ export interface RoleChangeRequest {
 /** The target a request is for: its own, or tenant roles of the default tenant when it records none. */
 export function targetOf(r: Pick<RoleChangeRequest, 'targetRef'>): TargetRef {
   return r.targetRef ?? DEFAULT_TARGET;
+}
+
+/** Where the request was announced to the people who decide it (the approval channel), if it was. */
+export function announcementOf(r: Pick<RoleChangeRequest, 'messages'>): RequestMessage | undefined {
+  return r.messages?.find((m) => m.kind === 'announcement');
+}
+
+/** The request's messages that offer a grant's live actions, which must be updated when the grant ends. */
+export function messagesWithButtons(r: Pick<RoleChangeRequest, 'messages'>): RequestMessage[] {
+  return (r.messages ?? []).filter((m) => m.carriesButtons === true);
+}
+
+/** True when the two refer to the same message. */
+export function sameMessage(a: MessageRef, b: MessageRef): boolean {
+  return a.channel === b.channel && a.ts === b.ts;
 }
 
 type DedupeInput = Pick<RoleChangeRequest, 'action' | 'target' | 'role' | 'targetRef'>;

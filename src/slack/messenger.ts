@@ -3,7 +3,7 @@
 // message reaches Slack (and what is logged about it) lives in one place.
 import type { MessageMetadata } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
-import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import { announcementOf, type MessageRef, type RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { retry } from '../retry.ts';
 import { approvalMessage, type SlackMessage, type TenantLabels } from './views.ts';
@@ -65,7 +65,7 @@ export class SlackMessenger {
    * e.g. a failed revoke); a no-op when none was posted.
    */
   async refreshApproval(req: RoleChangeRequest, opts: { notice?: string } = {}): Promise<void> {
-    const ref = req.approvalMessage;
+    const ref = announcementOf(req);
     if (!ref) return;
     const msg = approvalMessage(req, {
       ...(opts.notice === undefined ? {} : { notice: opts.notice }),
@@ -83,7 +83,7 @@ export class SlackMessenger {
     msg: SlackMessage,
     metadata?: MessageMetadata,
   ): Promise<MessageRef | undefined> {
-    const ref = req.approvalMessage;
+    const ref = announcementOf(req);
     if (!ref) return undefined;
     const res = await this.#client.chat.postMessage({
       channel: ref.channel,
@@ -104,7 +104,7 @@ export class SlackMessenger {
     eventType: string,
     payload: Readonly<Record<string, string | number>>,
   ): Promise<MessageRef | undefined> {
-    const ref = req.approvalMessage;
+    const ref = announcementOf(req);
     if (!ref) return undefined;
     let cursor: string | undefined;
     for (let page = 0; page < 20; page++) {

@@ -24,6 +24,7 @@ export type NotifierMessenger = Pick<
 >;
 
 export class SlackNotifier implements Notifier {
+  readonly front = 'slack' as const;
   readonly #messenger: NotifierMessenger;
   /** The configured Qlik tenants: with several, results and notices name the request's tenant. */
   readonly #tenants: TenantLabels | undefined;

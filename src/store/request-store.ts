@@ -16,8 +16,10 @@ import {
   type MessageRef,
   newRequestId,
   REQUEST_ID_PATTERN,
+  type RequestMessage,
   type RequestState,
   type RoleChangeRequest,
+  sameMessage,
   TERMINAL_STATES,
 } from '../domain/request.ts';
 import { type AuditEvent, auditFields, DEFAULT_AUDIT_MAX_LEN } from './audit-log.ts';
@@ -68,8 +70,8 @@ const IDS_PER_ATTEMPT = 4;
 const ATTEMPTS_PER_LENGTH = 3;
 const MIN_ID_LENGTH = 4;
 const MAX_ID_LENGTH = 8;
-/** Fields the store owns; a create input or a patch can never set them. */
-const OWNED_FIELDS = new Set(['id', 'state', 'createdAt', 'updatedAt', 'approvals']);
+/** Fields the store owns; a create input or a patch can never set them (`messages` only grows, by addMessage). */
+const OWNED_FIELDS = new Set(['id', 'state', 'createdAt', 'updatedAt', 'approvals', 'messages']);
 
 // The scripts live in lua/ beside this file (npm run build copies them into dist/); each request script starts
 // with the shared prelude (argument cursor, request read, audit append, leaving the pending indexes).
@@ -78,7 +80,7 @@ const PRELUDE = lua('request-prelude');
 const CREATE_LUA = `${PRELUDE}${lua('request-create')}`;
 const TRANSITION_LUA = `${PRELUDE}${lua('request-transition')}`;
 const ADD_APPROVAL_LUA = `${PRELUDE}${lua('request-add-approval')}`;
-const SET_FIELD_LUA = lua('request-set-field');
+const ADD_MESSAGE_LUA = lua('request-add-message');
 const READ_LUA = lua('request-read');
 const INDEX_UNFINISHED_LUA = lua('request-index-unfinished');
 /** The states a request sits in between its approval and its outcome: what the unfinished index holds. */
@@ -89,7 +91,7 @@ interface ScriptedCommands {
   qabRequestCreate: ScriptFn;
   qabRequestTransition: ScriptFn;
   qabRequestAddApproval: ScriptFn;
-  qabRequestSetField: ScriptFn;
+  qabRequestAddMessage: ScriptFn;
   qabRequestRead: ScriptFn;
   qabRequestIndexUnfinished: ScriptFn;
 }
@@ -112,7 +114,22 @@ function decodeRequest(raw: RawRequest): RoleChangeRequest | undefined {
   const list: { slackUserId: string; at: number }[] = [];
   for (let i = 0; i + 1 < approvals.length; i += 2)
     list.push({ slackUserId: approvals[i]!, at: Number(approvals[i + 1]) });
-  return { ...doc, state, approvals: list } as RoleChangeRequest;
+  const messages = withLegacyApprovalMessage(doc);
+  return { ...doc, ...(messages ? { messages } : {}), state, approvals: list } as RoleChangeRequest;
+}
+
+/**
+ * The request's messages, with the one approval message versions before the list kept (`approvalMessage`, on
+ * requests they filed; still written by their bots during a rolling upgrade) as the announcement at the head.
+ * The stored field is left as it is, so those versions keep finding it.
+ */
+function withLegacyApprovalMessage(doc: Record<string, unknown>): RequestMessage[] | undefined {
+  const messages = doc.messages as RequestMessage[] | undefined;
+  const legacy = doc.approvalMessage as MessageRef | undefined;
+  delete doc.approvalMessage;
+  if (legacy === undefined || legacy === null) return messages;
+  const rest = (messages ?? []).filter((m) => !sameMessage(m, legacy));
+  return [{ front: 'slack', kind: 'announcement', channel: legacy.channel, ts: legacy.ts }, ...rest];
 }
 
 /** Request ids are typed by people: accept any case and stray spaces. */
@@ -159,7 +176,7 @@ export class RequestStore {
     redis.defineCommand('qabRequestCreate', { lua: CREATE_LUA });
     redis.defineCommand('qabRequestTransition', { lua: TRANSITION_LUA });
     redis.defineCommand('qabRequestAddApproval', { lua: ADD_APPROVAL_LUA });
-    redis.defineCommand('qabRequestSetField', { lua: SET_FIELD_LUA, numberOfKeys: 1 });
+    redis.defineCommand('qabRequestAddMessage', { lua: ADD_MESSAGE_LUA, numberOfKeys: 1 });
     redis.defineCommand('qabRequestRead', { lua: READ_LUA, numberOfKeys: 2, readOnly: true });
     redis.defineCommand('qabRequestIndexUnfinished', { lua: INDEX_UNFINISHED_LUA });
     this.#cmd = redis as unknown as ScriptedCommands;
@@ -314,10 +331,21 @@ export class RequestStore {
     return { outcome: res[0], request };
   }
 
-  /** Remembers where the approval message lives; does nothing if the request is gone. */
-  async setApprovalMessage(id: string, ref: MessageRef): Promise<void> {
+  /**
+   * Adds a message to the request's list of messages, atomically: two steps recording at once both land. A message
+   * already in the list (same channel and ts: a retried step) is not added twice. False when the request is gone
+   * (nothing is written).
+   */
+  async addMessage(id: string, message: RequestMessage): Promise<boolean> {
     const rid = normaliseRequestId(id);
-    await this.#cmd.qabRequestSetField(this.#keys.request(rid), 'approvalMessage', JSON.stringify(ref));
+    if (!REQUEST_ID_PATTERN.test(rid)) return false;
+    const res = await this.#cmd.qabRequestAddMessage(
+      this.#keys.request(rid),
+      JSON.stringify(message),
+      message.channel,
+      message.ts,
+    );
+    return Number(res) !== 0;
   }
 
   /** One requester's pending requests, oldest first. */

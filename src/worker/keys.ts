@@ -19,7 +19,11 @@ export interface WorkerKeys {
   revokeFailure(requestId: string): string;
   /** STRING: counts a grant's failed revokes, so each failure is its own notification. */
   revokeFailures(requestId: string): string;
-  /** HASH `channel ts` → JSON: every message about a request that carries its buttons (thread reply, DMs). */
+  /**
+   * HASH `channel ts` → JSON: the messages about a request that carry its buttons (thread reply, DMs), as versions
+   * before the request kept its own list of messages recorded them. Read (never written) so those copies are still
+   * updated when their grant ends; it expires with the TTL those versions set.
+   */
   copies(requestId: string): string;
   /**
    * ZSET: requests approved or applying that the reconciler of versions before the store's unfinished index watched

@@ -6,9 +6,18 @@
 // request — it never touches the target system — so a chat failure retried by BullMQ can never re-run a role
 // change. Each step is recorded once the chat accepted it, so a retry after a partial failure sends only what is
 // missing; a reply is marked before it is posted, so a retry after the chat accepted it but the answer was lost
-// asks the chat to find it instead of posting twice.
+// asks the chat to find it instead of posting twice. Every message sent is added to the request's messages (by the
+// store, atomically), marked when it offers the grant's actions; copies that versions before that list recorded in
+// the worker's own `copies` hash are still read, so they are updated too.
 import type { Recipient, RequestEvent } from '../app/notifier.ts';
-import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import {
+  announcementOf,
+  type MessageRef,
+  messagesWithButtons,
+  type RequestMessage,
+  type RoleChangeRequest,
+  sameMessage,
+} from '../domain/request.ts';
 import type { NotifyJob } from '../queue/queues.ts';
 import { MARKER_TTL_SECONDS, type WorkerContext } from './context.ts';
 import { readRevokeFailure } from './revoke-grant.ts';
@@ -109,7 +118,7 @@ async function send(
       return true;
     case 'thread': {
       const ref = await postResultOnce(ctx, req, event, marker);
-      if (ref && carriesButtons(req, event)) await recordCopy(ctx, req.id, ref);
+      if (ref) await recordMessage(ctx, req, event, ref, { kind: 'result' });
       return ref !== undefined;
     }
     case 'dm':
@@ -145,7 +154,7 @@ async function postResultOnce(
   event: RequestEvent,
   marker: string,
 ): Promise<MessageRef | undefined> {
-  if (!req.approvalMessage) return undefined;
+  if (!announcementOf(req)) return undefined;
   const posting = `${marker}:posting`;
   if ((await ctx.redis.exists(posting)) === 1) {
     const found = await ctx.notifier.findResult(req, event);
@@ -169,18 +178,35 @@ async function tell(
   recipient: Recipient,
 ): Promise<boolean> {
   const ref = await ctx.notifier.tell(recipient, req, event);
-  if (carriesButtons(req, event) && ref.ts) await recordCopy(ctx, req.id, ref);
+  await recordMessage(ctx, req, event, ref, { kind: 'dm', recipient: recipient.id });
   return true;
 }
 
 /**
- * Remembers a message that offers the grant's actions. The grant may have ended (or been extended) while it was
- * being posted, after the step that updates copies ran: then this copy is brought up to date at once.
+ * Adds a message just sent to the request's messages (a chat that gave no ts gave nothing to find it by). When it
+ * offers the grant's actions, the grant may have ended (or been extended) while it was being posted, after the step
+ * that updates copies ran: then it is brought up to date at once. The list is appended before the state is read
+ * and the step that updates copies reads the list after the state moved, so one of the two always sees the other.
  */
-async function recordCopy(ctx: Ctx, requestId: string, ref: MessageRef): Promise<void> {
-  await ctx.redis.hset(ctx.keys.copies(requestId), `${ref.channel} ${ref.ts}`, JSON.stringify(ref));
-  await ctx.redis.expire(ctx.keys.copies(requestId), MARKER_TTL_SECONDS);
-  const now = await ctx.store.get(requestId);
+async function recordMessage(
+  ctx: Ctx,
+  req: RoleChangeRequest,
+  event: RequestEvent,
+  ref: MessageRef,
+  what: { kind: RequestMessage['kind']; recipient?: string },
+): Promise<void> {
+  if (!ref.ts) return;
+  const buttons = carriesButtons(req, event);
+  await ctx.store.addMessage(req.id, {
+    front: ctx.notifier.front,
+    kind: what.kind,
+    channel: ref.channel,
+    ts: ref.ts,
+    ...(what.recipient === undefined ? {} : { recipient: what.recipient }),
+    ...(buttons ? { carriesButtons: true } : {}),
+  });
+  if (!buttons) return;
+  const now = await ctx.store.get(req.id);
   if (!now) return;
   const supersededBy = await supersedingRequest(ctx, now);
   if (now.state !== 'applied' || supersededBy !== undefined) await updateCopies(ctx, now);
@@ -201,11 +227,10 @@ async function supersedingRequest(ctx: Ctx, req: RoleChangeRequest): Promise<str
 async function updateCopies(ctx: Ctx, subject: RoleChangeRequest): Promise<boolean> {
   const supersededBy = await supersedingRequest(ctx, subject);
   if (subject.state === 'applied' && supersededBy === undefined) return false; // still live: buttons stay
-  const copies = await ctx.redis.hvals(ctx.keys.copies(subject.id));
+  const copies = await copiesOf(ctx, subject.id);
   if (copies.length === 0) return false;
   const opts = supersededBy === undefined ? {} : { supersededBy };
-  for (const raw of copies) {
-    const ref = JSON.parse(raw) as MessageRef;
+  for (const ref of copies) {
     let updated: boolean;
     try {
       updated = await ctx.notifier.updateResult(ref, subject, opts);
@@ -220,4 +245,21 @@ async function updateCopies(ctx: Ctx, subject: RoleChangeRequest): Promise<boole
       ctx.logger.warn({ requestId: subject.id, ...ref }, 'a copy of the result is gone; not updated');
   }
   return true;
+}
+
+/**
+ * Where the request's result was posted with the grant's actions: its messages as the store has them now (a copy
+ * recorded by a step running at the same time included), and those a version before the request's list recorded in
+ * the worker's `copies` hash (read, never written: it expires with its TTL). Each message once.
+ */
+async function copiesOf(ctx: Ctx, requestId: string): Promise<MessageRef[]> {
+  const now = await ctx.store.get(requestId);
+  const copies: MessageRef[] = now
+    ? messagesWithButtons(now).map(({ channel, ts }) => ({ channel, ts }))
+    : [];
+  for (const raw of await ctx.redis.hvals(ctx.keys.copies(requestId))) {
+    const ref = JSON.parse(raw) as MessageRef;
+    if (!copies.some((c) => sameMessage(c, ref))) copies.push({ channel: ref.channel, ts: ref.ts });
+  }
+  return copies;
 }

@@ -91,6 +91,7 @@ export function slackApiError(code: string): Error {
 
 /** The Notifier as the app sees it: records announcements, refreshes and files; each can be made to fail. */
 export class FakeNotifier implements NotifierPort {
+  readonly front = 'slack' as const;
   readonly posted: RoleChangeRequest[] = [];
   readonly refreshed: RoleChangeRequest[] = [];
   readonly files: { to: string; file: FileDelivery }[] = [];

@@ -1,7 +1,7 @@
 // End to end through the real Bolt receiver: HMAC-signed slash commands and clicks (SlackDriver), the Slack fake
 // behind SLACK_API_URL, the Qlik simulator, and real Redis and BullMQ under a unique prefix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoleChangeRequest } from '../../src/domain/request.ts';
+import { announcementOf, type RoleChangeRequest } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { jobIds } from '../../src/queue/queues.ts';
 import { listButtons, type PostedMessage } from '../../src/sandbox/slack-fake/index.ts';
@@ -76,7 +76,12 @@ describe('grant → approval', () => {
     }
     expect(listButtons(msg).map((b) => b.actionId)).toEqual(['approve', 'deny']);
     const stored = await f.store.get(id);
-    expect(stored?.approvalMessage).toEqual({ channel: APPROVAL_CHANNEL, ts: msg.ts });
+    expect(announcementOf(stored!)).toEqual({
+      front: 'slack',
+      kind: 'announcement',
+      channel: APPROVAL_CHANNEL,
+      ts: msg.ts,
+    });
     expect(stored?.target).toMatchObject({ kind: 'user', email: 'frank@corp.example', slackUserId: U.frank });
 
     expect((await f.driver.click(U.dan, msg, 'approve')).status).toBe(200);

@@ -1,6 +1,7 @@
 // The bot's HTTP surface: request verification in front of Bolt (bad signatures, stale and future timestamps),
 // /healthz, /readyz (Redis and the Qlik credential) and /metrics, and the Web API client's rate-limit retries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announcementOf } from '../../src/domain/request.ts';
 import { signSlackRequest } from '../../src/sandbox/slack-fake/index.ts';
 import { MAX_CLOCK_SKEW_SEC, verifySlackSignature } from '../../src/slack/app.ts';
 import { REDIS_DOWN_MESSAGE } from '../../src/slack/words.ts';
@@ -102,7 +103,7 @@ describe('over HTTP', () => {
     await f.approvalMessage(id);
     const calls = f.fake.calls.filter((c) => c.method === 'chat.postMessage');
     expect(calls.some((c) => c.status === 429)).toBe(true);
-    expect((await f.store.get(id))?.approvalMessage).toBeDefined();
+    expect(announcementOf((await f.store.get(id))!)).toBeDefined();
   });
 });
 

@@ -1,7 +1,7 @@
 // SlackMessenger against the Slack fake through the real WebClient: approval message and its update, thread
 // replies, DMs, ephemerals, response_url answers and a CSV upload.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RoleChangeRequest } from '../../src/domain/request.ts';
+import type { MessageRef, RequestMessage, RoleChangeRequest } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
 import { createWebClient } from '../../src/slack/app.ts';
@@ -10,6 +10,11 @@ import { errorMessage } from '../../src/slack/views.ts';
 
 let fake: SlackFake;
 let messenger: SlackMessenger;
+
+/** The request's announcement at `ref`, as the store keeps it. */
+function announced(ref: MessageRef): RequestMessage {
+  return { front: 'slack', kind: 'announcement', ...ref };
+}
 
 const req: RoleChangeRequest = {
   id: 'R-7KQ2',
@@ -50,7 +55,7 @@ it('posts the approval message, updates it in place, and replies in its thread',
   const posted = fake.findMessage('C0APPR', ref.ts);
   expect(posted?.text).toContain('R-7KQ2');
   expect(JSON.stringify(posted?.blocks)).not.toContain('<!channel>');
-  const decided: RoleChangeRequest = { ...req, state: 'denied', deniedBy: 'U0F', approvalMessage: ref };
+  const decided: RoleChangeRequest = { ...req, state: 'denied', deniedBy: 'U0F', messages: [announced(ref)] };
   await messenger.refreshApproval(decided);
   expect(fake.findMessage('C0APPR', ref.ts)?.updates).toHaveLength(1);
   expect(fake.findMessage('C0APPR', ref.ts)?.text).toContain('denied');
@@ -61,7 +66,7 @@ it('posts the approval message, updates it in place, and replies in its thread',
 
 it('says where replies and DMs landed, carries metadata, finds a reply by it, and updates a copy', async () => {
   const ref = await messenger.postApproval('C0APPR', req);
-  const withRef: RoleChangeRequest = { ...req, approvalMessage: ref };
+  const withRef: RoleChangeRequest = { ...req, messages: [announced(ref)] };
   const md = { event_type: 'qab_notify', event_payload: { request_id: req.id, step: 'thread' } };
   const reply = await messenger.replyInThread(withRef, errorMessage('result'), md);
   expect(reply?.channel).toBe('C0APPR');

@@ -4,7 +4,7 @@
 import type { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../../src/app/notifier.ts';
-import type { RoleChangeRequest } from '../../src/domain/request.ts';
+import type { MessageRef, RequestMessage, RoleChangeRequest } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
 import { createWebClient } from '../../src/slack/app.ts';
@@ -17,6 +17,11 @@ import {
   revokeFailedMessage,
   revokeFailedNotice,
 } from '../../src/slack/views.ts';
+
+/** The request's announcement at `ref`, as the store keeps it. */
+function announced(ref: MessageRef): RequestMessage {
+  return { front: 'slack', kind: 'announcement', ...ref };
+}
 
 let fake: SlackFake;
 let client: WebClient;
@@ -89,7 +94,7 @@ describe('SlackNotifier', () => {
     expect(ref.channel).toBe('C0APPR');
     expect(shown(ref.channel, ref.ts)).toEqual(content(approvalMessage(pending, {})));
 
-    const grant = { ...applied(pending), approvalMessage: ref };
+    const grant = { ...applied(pending), messages: [announced(ref)] };
     await notifier.refresh(grant);
     expect(shown(ref.channel, ref.ts)).toEqual(content(approvalMessage(grant, {})));
 
@@ -115,7 +120,7 @@ describe('SlackNotifier', () => {
 
   it('posts the result in the thread with metadata, and finds that reply again by its event', async () => {
     const ref = await notifier.announce('C0APPR', pending);
-    const grant = { ...applied(pending), approvalMessage: ref };
+    const grant = { ...applied(pending), messages: [announced(ref)] };
     const result: RequestEvent = { kind: 'result' };
     const reply = await notifier.postResult(grant, result);
     const msg = fake.findMessage(reply!.channel, reply!.ts);

@@ -138,7 +138,12 @@ function sharedTests(get: () => Setup): void {
     expect((await store.listPending()).map((r) => r.id)).toEqual([id]);
     expect((await store.listPendingByRequester(U.dan)).map((r) => r.id)).toEqual([id]);
 
-    await store.setApprovalMessage(id, { channel: APPROVAL_CHANNEL, ts: '1700000000.000100' });
+    await store.addMessage(id, {
+      front: 'slack',
+      kind: 'announcement',
+      channel: APPROVAL_CHANNEL,
+      ts: '1700000000.000100',
+    });
     const approval = (actor: string, at: number) =>
       store.addApproval(id, actor, at, {
         time: at,
@@ -187,7 +192,9 @@ function sharedTests(get: () => Setup): void {
       id,
       state: 'applied',
       result,
-      approvalMessage: { channel: APPROVAL_CHANNEL, ts: '1700000000.000100' },
+      messages: [
+        { front: 'slack', kind: 'announcement', channel: APPROVAL_CHANNEL, ts: '1700000000.000100' },
+      ],
     });
     expect(stored?.approvals.map((a) => a.slackUserId)).toEqual([U.alice, U.bob]);
     expect(await store.dueForRevoke(revokeAt)).toEqual([id]);

@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  announcementOf,
   REQUEST_ID_PATTERN,
   type RequestState,
   type RoleChangeRequest,
@@ -615,15 +616,85 @@ describe('indexes', () => {
     expect(await redis.pttl(keys.request(live.id))).toBe(-1);
   });
 
-  it('remembers the approval message, and never recreates a missing request', async () => {
+  it("keeps the request's messages in the order recorded, each once, and never recreates a missing request", async () => {
     const r = await created();
-    await store.setApprovalMessage(r.id.toLowerCase(), { channel: 'C-APPROVALS', ts: '1750000000.000100' });
-    expect((await store.get(r.id))?.approvalMessage).toEqual({
+    const announcement = {
+      front: 'slack',
+      kind: 'announcement',
       channel: 'C-APPROVALS',
       ts: '1750000000.000100',
-    });
-    await store.setApprovalMessage('R-ZZZZZZZZ', { channel: 'C', ts: '1.2' });
+    } as const;
+    const dm = {
+      front: 'slack',
+      kind: 'dm',
+      channel: 'D-REQ',
+      ts: '1750000000.000200',
+      recipient: 'U-REQ',
+      carriesButtons: true,
+    } as const;
+    expect(await store.addMessage(r.id.toLowerCase(), announcement)).toBe(true);
+    expect(await store.addMessage(r.id, dm)).toBe(true);
+    // A retried step records the same message again: it is kept once.
+    expect(await store.addMessage(r.id, { ...dm, carriesButtons: false })).toBe(true);
+    const stored = await store.get(r.id);
+    expect(stored?.messages).toEqual([announcement, dm]);
+    expect(announcementOf(stored!)).toEqual(announcement);
+    expect(await store.addMessage('R-ZZZZZZZZ', { ...announcement, ts: '1.2' })).toBe(false);
     expect(await redis.exists(keys.request('R-ZZZZZZZZ'))).toBe(0);
+  });
+
+  it('loses no message when several steps record at once', async () => {
+    const r = await created();
+    const stores = connections(10).map((c) => new RequestStore(c, prefix));
+    const sent = Array.from({ length: 40 }, (_, i) => ({
+      front: 'slack' as const,
+      kind: 'dm' as const,
+      channel: `D-${i % 4}`,
+      ts: `1750000000.${String(i).padStart(6, '0')}`,
+    }));
+    await Promise.all(sent.map((m, i) => stores[i % stores.length]!.addMessage(r.id, m)));
+    const stored = (await store.get(r.id))?.messages ?? [];
+    expect(stored).toHaveLength(sent.length);
+    expect([...stored].sort((a, b) => a.ts.localeCompare(b.ts))).toEqual(sent);
+  });
+
+  it("reads the approval message an earlier version stored as the first of the request's messages", async () => {
+    const r = await created();
+    // Versions before the list kept one `approvalMessage` field; a new step may add to the list afterwards.
+    await redis.hset(
+      keys.request(r.id),
+      'approvalMessage',
+      JSON.stringify({ channel: 'C-OLD', ts: '1740000000.000100' }),
+    );
+    const old = await store.get(r.id);
+    expect(old?.messages).toEqual([
+      { front: 'slack', kind: 'announcement', channel: 'C-OLD', ts: '1740000000.000100' },
+    ]);
+    expect(old).not.toHaveProperty('approvalMessage');
+    const reply = { front: 'slack', kind: 'result', channel: 'C-OLD', ts: '1740000000.000200' } as const;
+    await store.addMessage(r.id, reply);
+    const now = await store.get(r.id);
+    expect(now?.messages).toEqual([
+      { front: 'slack', kind: 'announcement', channel: 'C-OLD', ts: '1740000000.000100' },
+      reply,
+    ]);
+    expect(announcementOf(now!)).toEqual({
+      front: 'slack',
+      kind: 'announcement',
+      channel: 'C-OLD',
+      ts: '1740000000.000100',
+    });
+    // Left where an earlier version's bot still reads it during a rolling upgrade.
+    expect(await redis.hget(keys.request(r.id), 'approvalMessage')).not.toBeNull();
+  });
+
+  it("lets no create or patch overwrite the request's messages", async () => {
+    const m = { front: 'slack', kind: 'announcement', channel: 'C-A', ts: '1750000000.000300' } as const;
+    const r = await created({ messages: [m] } as Partial<NewRequest>);
+    expect(r.messages).toBeUndefined();
+    await store.addMessage(r.id, m);
+    const t = await store.transition(r.id, 'pending', 'denied', { deniedBy: 'U-X', messages: [] });
+    expect(t.ok && t.request.messages).toEqual([m]);
   });
 
   it('names every index key of a request under the prefix (one Cluster slot with a hash tag)', async () => {

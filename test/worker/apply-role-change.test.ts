@@ -1,5 +1,6 @@
 // The apply path end to end against real Redis, the Qlik simulator over HTTP and the Slack fake.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announcementOf } from '../../src/domain/request.ts';
 import { jobIds } from '../../src/queue/queues.ts';
 import { CHANNEL, createHarness, groupTarget, type Harness, REQUESTER, userTarget } from './harness.ts';
 
@@ -76,7 +77,7 @@ describe('applying approved requests', () => {
     });
     expect(events.map((e) => e.action)).toEqual(['requested', 'approved', 'applying', 'applied']);
 
-    const approval = done.approvalMessage!;
+    const approval = announcementOf(done)!;
     const thread = await h.slack.waitFor(
       (m) => m.thread_ts === approval.ts && (m.text ?? '').includes(req.id),
     );
@@ -149,7 +150,7 @@ describe('applying approved requests', () => {
     await h.queues.roleChanges.add('apply', { requestId: req.id }, { jobId: jobIds.apply(req.id) });
     const failed = await h.waitForState(req.id, 'failed');
     expect(failed.error).toMatch(/Erin Gone.*no longer exists.*404/);
-    const approval = failed.approvalMessage!;
+    const approval = announcementOf(failed)!;
     const thread = await h.slack.waitFor(
       (m) => m.thread_ts === approval.ts && (m.text ?? '').includes(req.id),
     );

@@ -171,7 +171,7 @@ export async function createHarness(opts: {
       );
       if (!created.ok) throw new Error(`duplicate of ${created.duplicateOf.id}`);
       const ref = await messenger.postApproval(CHANNEL, created.request);
-      await store.setApprovalMessage(created.request.id, ref);
+      await store.addMessage(created.request.id, { front: 'slack', kind: 'announcement', ...ref });
       const approved = await store.addApproval(created.request.id, APPROVER, Date.now(), {
         time: Date.now(),
         actor: APPROVER,

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Recipient, RequestEvent } from '../../src/app/notifier.ts';
-import type { MessageRef, RoleChangeRequest } from '../../src/domain/request.ts';
+import { type MessageRef, messagesWithButtons, type RoleChangeRequest } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import type { ResultNotifier } from '../../src/worker/context.ts';
@@ -31,6 +31,7 @@ interface Call {
 
 /** Remembers every call; a call can be made to fail, before or after it "reached" the chat. */
 class FakeNotifier implements ResultNotifier {
+  readonly front = 'slack' as const;
   readonly calls: Call[] = [];
   /** Messages the fake chat holds, by `channel ts`: what a reply lookup finds. */
   readonly posted = new Map<string, { requestId: string; event: string; seq?: number }>();
@@ -87,8 +88,12 @@ class FakeNotifier implements ResultNotifier {
     return undefined;
   }
 
+  /** Runs while a DM is being posted (before the chat answers). */
+  whileTelling: (() => Promise<void>) | undefined;
+
   async tell(recipient: Recipient, req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef> {
     this.calls.push({ method: 'tell', requestId: req.id, state: req.state, event, recipient });
+    await this.whileTelling?.();
     return this.#post(`D-${recipient.id}`, req, event, recipient.id);
   }
 
@@ -165,7 +170,12 @@ async function request(
   );
   if (!created.ok) throw new Error('duplicate');
   const id = created.request.id;
-  await store.setApprovalMessage(id, { channel: 'C0APPROVAL', ts: '1700000000.000001' });
+  await store.addMessage(id, {
+    front: 'slack',
+    kind: 'announcement',
+    channel: 'C0APPROVAL',
+    ts: '1700000000.000001',
+  });
   if (state === 'denied') {
     const t = await store.transition(id, 'pending', 'denied', { deniedBy: APPROVER });
     if (!t.ok) throw new Error(t.reason);
@@ -276,7 +286,63 @@ describe('the notify processor with a fake chat', () => {
     expect(updates.map((c) => `${c.ref?.channel} ${c.ref?.ts}`).sort()).toEqual([...copies].sort());
     expect(updates.every((c) => c.state === 'revoked' && c.supersededBy === undefined)).toBe(true);
     // The end's own messages carry no actions: nothing more to keep up to date.
-    expect(await redis.hlen(workerKeys(prefix).copies(req.id))).toBe(3);
+    const messages = (await store.get(req.id))?.messages ?? [];
+    expect(messagesWithButtons({ messages }).map((m) => `${m.channel} ${m.ts}`)).toEqual(copies);
+    // Every message sent is on the request: the announcement, then each reply and DM of both events.
+    expect(messages.map((m) => [m.kind, m.recipient])).toEqual([
+      ['announcement', undefined],
+      ['result', undefined],
+      ['dm', REQUESTER],
+      ['dm', TARGET],
+      ['result', undefined],
+      ['dm', REQUESTER],
+      ['dm', TARGET],
+    ]);
+    expect(await redis.exists(workerKeys(prefix).copies(req.id))).toBe(0);
+  });
+
+  it('a copy posted while the grant ended is brought up to date by the step that recorded it', async () => {
+    const req = await request('applied');
+    // The grant ends (and its own notification runs, finding only the reply) while the requester's DM is posted.
+    chat.whileTelling = async () => {
+      chat.whileTelling = undefined;
+      await store.transition(req.id, 'applied', 'revoked');
+      await notifyOutcome(ctx(), { requestId: req.id, event: 'revoked' });
+    };
+    await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
+    const dm = (await store.get(req.id))?.messages?.find((m) => m.kind === 'dm' && m.carriesButtons);
+    expect(dm).toBeDefined();
+    const updated = chat.calls
+      .filter((c) => c.method === 'updateResult')
+      .map((c) => `${c.ref?.channel} ${c.ref?.ts}`);
+    expect(updated).toContain(`${dm!.channel} ${dm!.ts}`);
+    expect(chat.calls.filter((c) => c.method === 'updateResult').every((c) => c.state === 'revoked')).toBe(
+      true,
+    );
+  });
+
+  it("also updates the copies an earlier version recorded in the worker's copies hash, each once", async () => {
+    const req = await request('applied', { targetSlackId: TARGET });
+    await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
+    const recorded = [...chat.posted.keys()];
+    // v0.1.0 kept a grant's copies in `worker:copies:<id>` (field `channel ts`, value the ref as JSON); one of them
+    // is also on the request (a rolling upgrade), one only in the hash.
+    const [channel, ts] = recorded[0]!.split(' ') as [string, string];
+    const legacy = { channel: 'D-OLDCOPY', ts: '1690000000.000001' };
+    await redis.hset(
+      workerKeys(prefix).copies(req.id),
+      `${channel} ${ts}`,
+      JSON.stringify({ channel, ts }),
+      `${legacy.channel} ${legacy.ts}`,
+      JSON.stringify(legacy),
+    );
+    await store.transition(req.id, 'applied', 'revoked');
+    chat.calls.length = 0;
+    await notifyOutcome(ctx(), { requestId: req.id, event: 'revoked' });
+    const updated = chat.calls
+      .filter((c) => c.method === 'updateResult')
+      .map((c) => `${c.ref?.channel} ${c.ref?.ts}`);
+    expect(updated.sort()).toEqual([...recorded, `${legacy.channel} ${legacy.ts}`].sort());
   });
 
   it('a copy update the chat refused fails the step, and the retry updates the copies again', async () => {
@@ -321,6 +387,9 @@ describe('the notify processor with a fake chat', () => {
     const { seq, ...notice } = failure;
     for (const c of chat.calls) expect(c.event).toEqual({ kind: 'revoke-failed', seq, failure: notice });
     // A failed revoke's messages carry no live actions: none is recorded as a copy.
+    const messages = (await store.get(req.id))?.messages ?? [];
+    expect(messages.map((m) => m.kind)).toEqual(['announcement', 'result', 'dm', 'dm', 'dm']);
+    expect(messagesWithButtons({ messages })).toEqual([]);
     expect(await redis.exists(workerKeys(prefix).copies(req.id))).toBe(0);
   });
 });

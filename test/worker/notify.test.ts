@@ -1,5 +1,6 @@
 // Notifications: a Slack failure is retried on its own, never re-runs the Qlik change, and never posts twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announcementOf } from '../../src/domain/request.ts';
 import { enqueueApply, jobIds } from '../../src/queue/queues.ts';
 import { NOTIFY_EVENT_TYPE } from '../../src/slack/notifier.ts';
 import { notifyOutcome, stepsFor } from '../../src/worker/notify.ts';
@@ -26,7 +27,7 @@ describe('notifications', () => {
   it('a Slack error while notifying is retried: every message arrives once and Qlik is written once', async () => {
     const user = h.sim.tenant.addUser({ name: 'Sam Slack', email: 'sam.slack@corp.example' });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' }, { enqueue: false });
-    const ref = (await h.store.get(req.id))!.approvalMessage!;
+    const ref = announcementOf((await h.store.get(req.id))!)!;
     // The approval message was posted; the next chat.postMessage (the thread reply) fails once.
     h.slack.injectError('chat.postMessage', 'internal_error', 1);
     await enqueueApply(h.queues, req.id);
@@ -59,7 +60,7 @@ describe('notifications', () => {
   it('a thread reply Slack accepted but whose answer was lost is found by its metadata, not posted twice', async () => {
     const user = h.sim.tenant.addUser({ name: 'Lou Lost', email: 'lou.lost@corp.example' });
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'Steward' }, { enqueue: false });
-    const ref = (await h.store.get(req.id))!.approvalMessage!;
+    const ref = announcementOf((await h.store.get(req.id))!)!;
     // The thread reply (the next chat.postMessage) reaches Slack, but its answer is lost: the job fails and retries.
     h.slack.injectLostAnswer('chat.postMessage', 1);
     await enqueueApply(h.queues, req.id);

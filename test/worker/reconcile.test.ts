@@ -37,7 +37,7 @@ async function filePending(expiresInMs: number) {
   );
   if (!created.ok) throw new Error('duplicate');
   const ref = await h.messenger.postApproval(CHANNEL, created.request);
-  await h.store.setApprovalMessage(created.request.id, ref);
+  await h.store.addMessage(created.request.id, { front: 'slack', kind: 'announcement', ...ref });
   return { request: created.request, ref };
 }
 

@@ -2,6 +2,7 @@
 // drop the add while the old job is kept), a duplicate of a job that will still run stays a no-op; and an expiry
 // revoke that Qlik refuses is told, then really retried by the reconciler.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announcementOf } from '../../src/domain/request.ts';
 import {
   enqueueApply,
   enqueueNotify,
@@ -92,7 +93,7 @@ describe('an expiry revoke that Qlik refuses', () => {
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'AuditAdmin', durationMs: 300 });
     await h.waitForState(req.id, 'applied');
     h.sim.injectFault({ method: 'PATCH', path: new RegExp(`^${path}$`), status: 403, times: 1 });
-    const ref = (await h.store.get(req.id))!.approvalMessage!;
+    const ref = announcementOf((await h.store.get(req.id))!)!;
 
     const failed = await h.slack.waitFor(
       (m) => m.thread_ts === ref.ts && /couldn't remove/.test(JSON.stringify(m.blocks)),
@@ -127,7 +128,7 @@ describe('a "Revoke now" whose retries run out (Qlik 5xx)', () => {
       durationMs: 3_600_000,
     });
     await h.waitForState(req.id, 'applied');
-    const ref = (await h.store.get(req.id))!.approvalMessage!;
+    const ref = announcementOf((await h.store.get(req.id))!)!;
     // A press took the claim (as enqueueRevokeNow does); its job's last attempt meets a Qlik answering 503.
     const ctx = workerContext(h);
     await h.redis.set(ctx.keys.revokeRequested(req.id), JSON.stringify({ by: 'U0APPROVER', at: Date.now() }));

@@ -1,6 +1,7 @@
 // Time-bound grants: the revoke at expiry, "Revoke now", the reconciler catching a missed revoke, and Extend taking
 // the role over — with a role held before the grant never removed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announcementOf } from '../../src/domain/request.ts';
 import { enqueueRevokeNow, jobIds } from '../../src/queue/queues.ts';
 import { listButtons, type PostedMessage } from '../../src/sandbox/slack-fake/index.ts';
 import { reconcile } from '../../src/worker/reconcile.ts';
@@ -56,7 +57,7 @@ describe('time-bound grants', () => {
         m.channel === dmChannel && (m.text ?? '').includes(req.id) && /ended|expired/i.test(m.text ?? ''),
     );
     // The result's copies (thread reply, DM) that carried Extend / Revoke now show the end, without buttons.
-    const ref = ended.approvalMessage!;
+    const ref = announcementOf(ended)!;
     const isCopy = (m: PostedMessage) =>
       (m.thread_ts === ref.ts || m.channel === dmChannel) && blockText(m).includes(req.id);
     await h.slack.waitFor((m) => isCopy(m) && m.thread_ts === ref.ts && m.updates.length > 0);

@@ -4,7 +4,7 @@
 // with an outcome (a code and the data the words need) that the front words (src/slack/words.ts).
 import { formatDuration } from '../../domain/duration.ts';
 import { approvalChannelOf, checkRequest, rolePolicy } from '../../domain/policy.ts';
-import type { RoleAction, RoleChangeRequest } from '../../domain/request.ts';
+import type { RequestMessage, RoleAction, RoleChangeRequest } from '../../domain/request.ts';
 import type { WhoRef } from '../../slack/command-parser.ts';
 import type { NewRequest } from '../../store/request-store.ts';
 import type { AccessTarget } from '../../targets/types.ts';
@@ -146,8 +146,10 @@ export async function fileDraft(
     request = r;
     try {
       const ref = await ctx.deps.notifier.announce(approvalChannel, r);
-      await ctx.db(() => ctx.deps.store.setApprovalMessage(r.id, ref));
-      request = { ...r, approvalMessage: ref };
+      const { front } = ctx.deps.notifier;
+      const message: RequestMessage = { front, kind: 'announcement', channel: ref.channel, ts: ref.ts };
+      await ctx.db(() => ctx.deps.store.addMessage(r.id, message));
+      request = { ...r, messages: [...(r.messages ?? []), message] };
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       ctx.log.warn({ err: errSummary(err), requestId: r.id }, 'could not post the approval message');

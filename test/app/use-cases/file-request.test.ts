@@ -1,7 +1,7 @@
 // Filing a grant or revoke, driven directly: the role and the principal through the tenant-roles target over the
 // Qlik simulator, the request in Redis, the announcement through the notifier port.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TARGET } from '../../../src/domain/request.ts';
+import { announcementOf, DEFAULT_TARGET } from '../../../src/domain/request.ts';
 import { jobIds } from '../../../src/queue/queues.ts';
 import { approvalMessage, requestFiledMessage } from '../../../src/slack/views.ts';
 import { BASE_POLICY, H, slackApiError, U, useAppHarness } from '../harness.ts';
@@ -22,7 +22,9 @@ describe('filing a request', () => {
     const stored = await h.store.get(res.request.id);
     expect(stored?.targetRef).toEqual({ kind: DEFAULT_TARGET.kind, instance: 'default' });
     expect(stored?.role.name).toBe('Steward'); // as the tenant spells it
-    expect(stored?.approvalMessage).toEqual({ channel: 'C0APPROVALS', ts: expect.any(String) });
+    expect(stored?.messages).toEqual([
+      { front: 'slack', kind: 'announcement', channel: 'C0APPROVALS', ts: expect.any(String) },
+    ]);
     expect(h.notifier.posted.map((r) => r.id)).toEqual([res.request.id]);
     expect((await h.auditOf(res.request.id)).map((e) => [e.action, e.actor, e.outcome, e.detail])).toEqual([
       ['requested', U.dan, 'pending', 'grant because reports'],
@@ -97,7 +99,7 @@ describe('filing a request', () => {
     if (!res.ok) throw new Error(`refused: ${JSON.stringify(res)}`);
     expect(res.autoApproved).toBe(true);
     expect(res.request.state).toBe('approved');
-    expect(res.request.approvalMessage).toBeDefined();
+    expect(announcementOf(res.request)).toBeDefined();
     expect(h.notifier.posted.at(-1)?.state).toBe('approved');
     expect(await h.queues.roleChanges.getJob(jobIds.apply(res.request.id))).toBeDefined();
     expect((await h.store.listUnfinished()).map((r) => r.id)).toContain(res.request.id);
