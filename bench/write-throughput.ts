@@ -145,7 +145,7 @@ async function fileApproved(store: RequestStore, c: Change, i: number): Promise<
     action: c.action,
     target: c.target,
     role: c.role,
-    requesterId: REQUESTERS[i % REQUESTERS.length]!,
+    requester: { front: 'slack', id: REQUESTERS[i % REQUESTERS.length]! },
     reason: 'benchmark',
     expiresAt: now + 86_400_000,
     approvalsRequired: 1,

@@ -117,7 +117,9 @@ try {
   await click(app.driver, U.dan, await resultReply(extendedApproval, 'extend'), 'extend');
   const extension = await until(
     'the Extend request',
-    async () => (await store.listPendingByRequester(U.dan)).find((r) => r.extends === extended)?.id,
+    async () =>
+      (await store.listPendingByRequester({ front: 'slack', id: U.dan })).find((r) => r.extends === extended)
+        ?.id,
     (id) => id !== undefined,
   );
   await approvalMessage(extension!);

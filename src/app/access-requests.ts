@@ -8,6 +8,7 @@
 // store's guarded transitions (src/app/transitions.ts), so double clicks, replays and concurrent approvers decide a
 // request once.
 import type { Policy } from '../domain/policy.ts';
+import type { PersonRef } from '../domain/request.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import { AppContext } from './context.ts';
 import type { Failure, UnknownInstance } from './outcomes.ts';
@@ -46,28 +47,28 @@ export class AccessRequestApp {
   }
 
   /** The "Extend" button of an applied time-bound grant. */
-  extend(requestId: string, clickerId: string): Promise<ExtendOutcome> {
-    return extend(this.#ctx, requestId, clickerId);
+  extend(requestId: string, clicker: PersonRef): Promise<ExtendOutcome> {
+    return extend(this.#ctx, requestId, clicker);
   }
 
   /** The Approve button. */
-  approve(requestId: string, clickerId: string): Promise<ApproveOutcome> {
-    return approve(this.#ctx, requestId, clickerId);
+  approve(requestId: string, clicker: PersonRef): Promise<ApproveOutcome> {
+    return approve(this.#ctx, requestId, clicker);
   }
 
   /** The Deny button. */
-  deny(requestId: string, clickerId: string): Promise<DenyOutcome> {
-    return deny(this.#ctx, requestId, clickerId);
+  deny(requestId: string, clicker: PersonRef): Promise<DenyOutcome> {
+    return deny(this.#ctx, requestId, clicker);
   }
 
   /** The Cancel button or `/qlik cancel R-…`: an outcome the front words (src/slack/words.ts cancelOutcomeText). */
-  cancel(requestId: string, clickerId: string): Promise<CancelOutcome> {
-    return cancel(this.#ctx, requestId, clickerId);
+  cancel(requestId: string, clicker: PersonRef): Promise<CancelOutcome> {
+    return cancel(this.#ctx, requestId, clicker);
   }
 
   /** "Revoke now" on an applied grant. */
-  revokeNow(requestId: string, clickerId: string): Promise<RevokeNowOutcome> {
-    return revokeNow(this.#ctx, requestId, clickerId);
+  revokeNow(requestId: string, clicker: PersonRef): Promise<RevokeNowOutcome> {
+    return revokeNow(this.#ctx, requestId, clicker);
   }
 
   /** `/qlik who-has <role>`. */
@@ -78,15 +79,15 @@ export class AccessRequestApp {
   /** The full list of who-has as a CSV file in the person's DM; `from` is the who-has answer it follows. */
   sendHoldersCsv(
     roleName: string,
-    userId: string,
+    to: PersonRef,
     from?: HoldersFrom,
   ): Promise<{ ok: true; rows: number } | RoleQueryRefusal> {
-    return sendHoldersCsv(this.#ctx, roleName, userId, from);
+    return sendHoldersCsv(this.#ctx, roleName, to, from);
   }
 
   /** `/qlik whois <who>`. */
-  whois(who: WhoRef, requesterId: string, opts?: { instance?: string }): Promise<WhoisOutcome> {
-    return whois(this.#ctx, who, requesterId, opts);
+  whois(who: WhoRef, asker: PersonRef, opts?: { instance?: string }): Promise<WhoisOutcome> {
+    return whois(this.#ctx, who, asker, opts);
   }
 
   /** `/qlik roles`. */
@@ -95,12 +96,12 @@ export class AccessRequestApp {
   }
 
   /** `/qlik requests`. */
-  listRequests(userId: string): Promise<RequestsAnswer | Failure> {
-    return listRequests(this.#ctx, userId);
+  listRequests(asker: PersonRef): Promise<RequestsAnswer | Failure> {
+    return listRequests(this.#ctx, asker);
   }
 
   /** `/qlik audit [<who>|<role>]`, for approvers only. */
-  auditLog(userId: string, filter: AuditFilter): Promise<AuditOutcome> {
-    return auditLog(this.#ctx, userId, filter);
+  auditLog(asker: PersonRef, filter: AuditFilter): Promise<AuditOutcome> {
+    return auditLog(this.#ctx, asker, filter);
   }
 }

@@ -3,7 +3,13 @@
 // checks, and the two guards every use case runs under (a store outage is named as such; nothing ever throws to the
 // front: every failure becomes a failure outcome it can word, src/app/outcomes.ts).
 import { type Policy, rolePolicy } from '../domain/policy.ts';
-import { DEFAULT_TARGET, type RoleChangeRequest, targetOf } from '../domain/request.ts';
+import {
+  DEFAULT_TARGET,
+  type PersonRef,
+  type RoleChangeRequest,
+  samePerson,
+  targetOf,
+} from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { UnknownTargetError } from '../targets/registry.ts';
 import type { AccessTarget, EntitlementRef } from '../targets/types.ts';
@@ -79,9 +85,9 @@ export class AppContext {
     };
   }
 
-  /** Whether the user approves the role on `tenant` (its `tenants.<name>` policy section, when the file has one). */
-  async isApprover(roleName: string, userId: string, tenant?: string): Promise<boolean> {
-    return this.deps.directory.isInAny(userId, rolePolicy(this.policy, roleName, tenant).approvers);
+  /** Whether the person approves the role on `tenant` (its `tenants.<name>` policy section, when the file has one). */
+  async isApprover(roleName: string, person: PersonRef, tenant?: string): Promise<boolean> {
+    return this.deps.directory.isInAny(person.id, rolePolicy(this.policy, roleName, tenant).approvers);
   }
 
   /** The instance (tenant) a request is for, as configured: the policy's `tenants.<name>` sections are keyed by it. */
@@ -93,7 +99,7 @@ export class AppContext {
     }
   }
 
-  async isAnyApprover(userId: string): Promise<boolean> {
+  async isAnyApprover(person: PersonRef): Promise<boolean> {
     const p = this.policy;
     const ids = new Set<string>(p.defaults.approvers);
     for (const rule of p.roles.values()) for (const id of rule.approvers) ids.add(id);
@@ -101,19 +107,19 @@ export class AppContext {
       for (const id of section.defaults.approvers) ids.add(id);
       for (const rule of section.roles.values()) for (const id of rule.approvers) ids.add(id);
     }
-    return this.deps.directory.isInAny(userId, [...ids]);
+    return this.deps.directory.isInAny(person.id, [...ids]);
   }
 
   /** The requester, the person it was granted to, or an approver of the role may act on an applied grant. */
-  async mayActOnGrant(req: RoleChangeRequest, userId: string): Promise<boolean> {
-    if (req.requesterId === userId) return true;
-    if (req.target.kind === 'user' && req.target.slackUserId === userId) return true;
-    return this.isApprover(req.role.name, userId, this.tenantOf(req));
+  async mayActOnGrant(req: RoleChangeRequest, person: PersonRef): Promise<boolean> {
+    if (samePerson(req.requester, person)) return true;
+    if (req.target.kind === 'user' && samePerson(req.target.person, person)) return true;
+    return this.isApprover(req.role.name, person, this.tenantOf(req));
   }
 
   /** A person's name in the chat, when it can be read (the front words who pressed a button). */
-  async personName(userId: string): Promise<string | undefined> {
-    const u = await this.deps.directory.lookupUser(userId).catch(() => undefined);
+  async personName(person: PersonRef): Promise<string | undefined> {
+    const u = await this.deps.directory.lookupUser(person.id).catch(() => undefined);
     return u && 'name' in u ? u.name : undefined;
   }
 

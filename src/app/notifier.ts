@@ -6,7 +6,7 @@
 // event sends, and remembering which already went out and where (the request's messages, kept by the store), is the
 // caller's business (src/app/use-cases/file-request.ts, src/worker/notify.ts), so a front only ever sends what it is
 // asked to, once per call, and reads where the request's messages are from the request itself.
-import type { Front, MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import type { Front, MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
 
 /** A failed revoke as the people told about it see it: the target system's words, when, who pressed, which way. */
 export interface RevokeFailureNotice {
@@ -35,9 +35,7 @@ export type RequestEvent =
   | { kind: 'revoke-failed'; seq: number; failure: RevokeFailureNotice };
 
 /** Someone told about a request in person, and why they are concerned. */
-export interface Recipient {
-  /** The person's id on the front (today a Slack user id). */
-  id: string;
+export interface Recipient extends PersonRef {
   /** Who filed it, who received the access, or who pressed the button that failed. */
   as: 'requester' | 'target' | 'actor';
 }
@@ -101,6 +99,6 @@ export interface Notifier {
     opts?: { supersededBy?: string },
   ): Promise<boolean>;
 
-  /** Hands a file to a person privately (`to` is their id on the front). */
-  sendFile(to: string, file: FileDelivery): Promise<void>;
+  /** Hands a file to a person privately. */
+  sendFile(to: PersonRef, file: FileDelivery): Promise<void>;
 }

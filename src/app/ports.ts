@@ -3,7 +3,7 @@
 // queues (src/queue/), the Notifier (src/app/notifier.ts), the chat's directory of people, the policy and the clock.
 // The Slack front implements the directory and the notifier; nothing here knows which system a target reaches.
 import type { Policy } from '../domain/policy.ts';
-import type { RequestMessage, RoleChangeRequest } from '../domain/request.ts';
+import type { PersonRef, RequestMessage, RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { SlackUserLookup } from '../slack/directory.ts';
@@ -36,9 +36,9 @@ export interface StorePort {
     now?: number,
     audit?: AuditEvent,
   ): Promise<TransitionResult>;
-  addApproval(id: string, approverId: string, now?: number, audit?: AuditEvent): Promise<ApprovalResult>;
+  addApproval(id: string, approver: PersonRef, now?: number, audit?: AuditEvent): Promise<ApprovalResult>;
   addMessage(id: string, message: RequestMessage): Promise<boolean>;
-  listPendingByRequester(userId: string): Promise<RoleChangeRequest[]>;
+  listPendingByRequester(requester: PersonRef): Promise<RoleChangeRequest[]>;
   listPending(limit?: number): Promise<RoleChangeRequest[]>;
 }
 

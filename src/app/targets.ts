@@ -3,9 +3,10 @@
 // the user or group in the target's system is the target's (AccessTarget.resolvePrincipal). An email target is
 // linked to its Slack user so the self-approval check can see it; when Slack can't be asked, filing is refused.
 // A refusal is an outcome (src/app/outcomes.ts PrincipalRefusal) the front words; the target's own carry its words.
-import type { Principal } from '../domain/request.ts';
+import { type PersonRef, type Principal, samePerson } from '../domain/request.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import { type SlackUserLookup, slackErrorCode } from '../slack/directory.ts';
+import { slackPerson } from '../slack/people.ts';
 import type { AccessTarget, ResolvedPrincipal } from '../targets/types.ts';
 import type { PrincipalRefusal } from './outcomes.ts';
 
@@ -42,18 +43,18 @@ export interface TargetLookups {
   };
 }
 
-/** Resolves `who` (as typed by `requesterId`) to a Qlik user or group with its current roles. */
+/** Resolves `who` (as typed by `requester`) to a Qlik user or group with its current roles. */
 export async function resolveTarget(
   who: WhoRef,
-  requesterId: string,
+  requester: PersonRef,
   deps: TargetLookups,
   opts: ResolveOptions = {},
 ): Promise<TargetResult> {
   switch (who.kind) {
     case 'me':
-      return fromSlackUser(requesterId, true, deps);
+      return fromSlackUser(requester.id, true, deps);
     case 'slack-user':
-      return fromSlackUser(who.userId, who.userId === requesterId, deps);
+      return fromSlackUser(who.userId, samePerson(slackPerson(who.userId), requester), deps);
     case 'email': {
       if (opts.linkSlack === false) return fromEmail(who.email, undefined, deps);
       let slackUserId: string | undefined;
@@ -100,7 +101,7 @@ async function fromEmail(
   if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
   const p = found.principal;
   const principal: Principal = { kind: 'user', qlikId: p.id, name: p.name, email: p.email ?? email };
-  if (slackUserId) principal.slackUserId = slackUserId;
+  if (slackUserId) principal.person = slackPerson(slackUserId);
   return { ok: true, target: resolved(principal, found) };
 }
 

@@ -2,7 +2,13 @@
 // store in the same Lua script as the change), the `requestTransitions` metric, and the follow-up jobs each state
 // asks for (declared in FOLLOW_UPS: apply after an approval, a notification after a decision or an outcome, the
 // revoke of a time-bound grant once applied). Call sites say who did it and how it went; nothing else is by hand.
-import { describeTarget, type RequestState, type RoleChangeRequest } from '../domain/request.ts';
+import {
+  describeTarget,
+  type PersonRef,
+  personKey,
+  type RequestState,
+  type RoleChangeRequest,
+} from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
 import { enqueueApply, enqueueNotify, type Queues, scheduleRevoke } from '../queue/queues.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
@@ -118,14 +124,14 @@ export async function file(
 export async function addApproval(
   deps: TransitionDeps,
   request: RoleChangeRequest,
-  approverId: string,
+  approver: PersonRef,
 ): Promise<ApprovalResult> {
   const now = deps.now();
   const res = await deps.store.addApproval(
     request.id,
-    approverId,
+    approver,
     now,
-    auditEvent(request, 'approved', { actor: approverId, outcome: 'approved' }, now),
+    auditEvent(request, 'approved', { actor: personKey(approver), outcome: 'approved' }, now),
   );
   if (res.outcome === 'approved') {
     requestTransitions.inc({ state: 'approved' });

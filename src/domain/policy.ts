@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { type Config, parseDuration } from '../config.ts';
 import { formatDuration } from './duration.ts';
-import type { RoleChangeRequest } from './request.ts';
+import { type PersonRef, type RoleChangeRequest, samePerson } from './request.ts';
 
 export interface RolePolicy {
   /** Slack user ids (U…/W…) and user group ids (S…) that may approve. */
@@ -531,15 +531,15 @@ export function checkRequest(
  */
 export function approverEligibility(
   req: RoleChangeRequest,
-  clickerId: string,
+  clicker: PersonRef,
 ): { ok: true } | { ok: false; message: string } {
-  if (clickerId === req.requesterId) {
+  if (samePerson(clicker, req.requester)) {
     return { ok: false, message: `You filed ${req.id}, so someone else has to approve it.` };
   }
-  if (req.action === 'grant' && req.target.kind === 'user' && req.target.slackUserId === clickerId) {
+  if (req.action === 'grant' && req.target.kind === 'user' && samePerson(req.target.person, clicker)) {
     return { ok: false, message: `${req.id} grants a role to you, so someone else has to approve it.` };
   }
-  if (req.approvals.some((a) => a.slackUserId === clickerId)) {
+  if (req.approvals.some((a) => samePerson(a.by, clicker))) {
     return {
       ok: false,
       message: `You already approved ${req.id}; it needs ${moreApprovals(req.approvalsRequired - req.approvals.length)} from someone else.`,

@@ -24,9 +24,13 @@ export interface TargetRef {
 /** The target of every request that records none: requests written before targets existed were all tenant roles. */
 export const DEFAULT_TARGET: Readonly<TargetRef> = Object.freeze({ kind: 'qlik-roles', instance: 'default' });
 
-/** The Qlik principal a request is about. `qlikId` is resolved before the request is stored. */
+/**
+ * The Qlik principal a request is about. `qlikId` is resolved before the request is stored. A user's `person` is
+ * their identity on the chat front, when it is known (they were named by mention, or their email matched a chat
+ * account): the one a grant is for, who may act on it and must not approve it.
+ */
 export type Principal =
-  | { kind: 'user'; qlikId: string; name: string; email?: string; slackUserId?: string }
+  | { kind: 'user'; qlikId: string; name: string; email?: string; person?: PersonRef }
   | { kind: 'group'; qlikId: string; name: string };
 
 export type RequestState =
@@ -65,7 +69,8 @@ export function canTransition(from: RequestState, to: RequestState): boolean {
 }
 
 export interface Approval {
-  slackUserId: string;
+  /** Who approved. */
+  by: PersonRef;
   at: number; // epoch ms
 }
 
@@ -77,6 +82,35 @@ export interface MessageRef {
 
 /** The chat front a message is on (today only Slack; App Home is a place on it, not a front of its own). */
 export type Front = 'slack';
+
+/**
+ * A person as the core knows them: the front they use and their id there (for Slack, the user id `U…`/`W…`). The
+ * front turns its ids into these at its edge; inside, people are compared with `samePerson`, never by bare ids.
+ */
+export interface PersonRef {
+  front: Front;
+  id: string;
+}
+
+/** True when the two are the same person (the same id on the same front). */
+export function samePerson(a: PersonRef | undefined, b: PersonRef | undefined): boolean {
+  return a !== undefined && b !== undefined && a.front === b.front && a.id === b.id;
+}
+
+/**
+ * A person as one string, where one is stored or written: the audit event's `actor`, the store's set of approvers
+ * and its per-requester index. A Slack person is their bare user id, as every earlier version wrote it (so old and
+ * new entries of one person are the same entry); a person on any other front is `<front>:<id>`.
+ */
+export function personKey(p: PersonRef): string {
+  return p.front === 'slack' ? p.id : `${p.front}:${p.id}`;
+}
+
+/** The person a `personKey` names. Slack ids never hold a `:`, so a key without one is a Slack user id. */
+export function personFromKey(key: string): PersonRef {
+  const at = key.indexOf(':');
+  return at < 0 ? { front: 'slack', id: key } : { front: key.slice(0, at) as Front, id: key.slice(at + 1) };
+}
 
 /**
  * One message the request is discussed in, as the request keeps it: where it is, on which front, what it is and
@@ -108,8 +142,8 @@ export interface RoleChangeRequest {
   target: Principal;
   /** The role as the tenant names it (canonical case) and its id. */
   role: { id: string; name: string };
-  /** Slack user id of whoever typed the command. */
-  requesterId: string;
+  /** Who filed it (typed the command, or pressed Extend). */
+  requester: PersonRef;
   reason?: string;
   /** Time-bound grants only: how long the role is held once applied. */
   durationMs?: number;
@@ -120,8 +154,10 @@ export interface RoleChangeRequest {
   expiresAt: number;
   approvalsRequired: number;
   approvals: Approval[];
-  deniedBy?: string;
-  cancelledBy?: string;
+  /** Set when denied: the approver who denied it. */
+  deniedBy?: PersonRef;
+  /** Set when cancelled by a person (the requester); absent when it was cancelled otherwise. */
+  cancelledBy?: PersonRef;
   /** Set when applied: the role list before and after, and whether this request really changed anything. */
   result?: {
     before: string[];

@@ -3,7 +3,7 @@
 // thread reply Slack accepted but whose answer was lost. Sending itself goes through the messenger.
 import type { MessageMetadata } from '@slack/types';
 import type { FileDelivery, Notifier, Recipient, RequestEvent } from '../app/notifier.ts';
-import type { MessageRef, RoleChangeRequest } from '../domain/request.ts';
+import type { MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
 import type { SlackMessenger } from './messenger.ts';
 import {
   decisionNotice,
@@ -91,8 +91,8 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  sendFile(to: string, file: FileDelivery): Promise<void> {
-    return this.#messenger.uploadCsv({ userId: to, ...file });
+  sendFile(to: PersonRef, file: FileDelivery): Promise<void> {
+    return this.#messenger.uploadCsv({ userId: to.id, ...file });
   }
 }
 

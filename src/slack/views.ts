@@ -3,7 +3,13 @@
 // views/blocks.ts (Slack's limits), so no data can ping, link, or make Slack refuse a message.
 
 import type { KnownBlock } from '@slack/types';
-import { describeTarget, type RequestState, type RoleChangeRequest, targetOf } from '../domain/request.ts';
+import {
+  describeTarget,
+  type RequestState,
+  type RoleChangeRequest,
+  samePerson,
+  targetOf,
+} from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import { USAGE } from './command-parser.ts';
@@ -159,7 +165,7 @@ function approvalsCount(req: RoleChangeRequest): string {
 
 function approversList(req: RoleChangeRequest, names?: Names): string {
   return listNames(
-    req.approvals.map((a) => `${person(a.slackUserId, names)} (${slackDate(a.at)})`),
+    req.approvals.map((a) => `${person(a.by.id, names)} (${slackDate(a.at)})`),
     10,
   );
 }
@@ -223,11 +229,11 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
     case 'failed':
       return `${e} *Failed*: ${req.error?.trim() ? clip(req.error.trim(), 1000) : 'no details were recorded.'}`;
     case 'denied':
-      return `${e} *Denied* by ${req.deniedBy ? person(req.deniedBy, names) : 'an approver'} ${slackDate(req.updatedAt)}`;
+      return `${e} *Denied* by ${req.deniedBy ? person(req.deniedBy.id, names) : 'an approver'} ${slackDate(req.updatedAt)}`;
     case 'expired':
       return `${e} *Expired*: nobody decided before ${slackDate(req.expiresAt)}.`;
     case 'cancelled':
-      return `${e} *Cancelled* by ${person(req.cancelledBy ?? req.requesterId, names)} ${slackDate(req.updatedAt)}`;
+      return `${e} *Cancelled* by ${person((req.cancelledBy ?? req.requester).id, names)} ${slackDate(req.updatedAt)}`;
     // The worker records what ending the grant did (removed, or left in place and why); say exactly that.
     case 'revoked':
       return `${e} *Revoked* ${slackDate(req.updatedAt)}: ${endingText(req, 'the role was removed before the grant ran out.')}`;
@@ -354,7 +360,7 @@ export function approvalMessage(
   const blocks: KnownBlock[] = [
     header(`${verb} ${truncate(req.role.name, 80)}: request ${truncate(req.id, 20)}`),
     ...fieldSections([
-      `*Requested by*\n${person(req.requesterId, names)}`,
+      `*Requested by*\n${person(req.requester.id, names)}`,
       `*For*\n${target(req)}`,
       ...(tenant === undefined ? [] : [`*Tenant*\n${clip(tenant, 40)}`]),
       `*Role*\n${roleName(req)}`,
@@ -441,7 +447,7 @@ export function duplicateRequestMessage(existing: RoleChangeRequest, tenants?: T
   const blocks: KnownBlock[] = [
     section(
       `:repeat: The same request is already pending: *${rid(existing)}* (${change(existing, tenants)}), ` +
-        `filed by ${mention(existing.requesterId)} ${slackDate(existing.createdAt)}. ` +
+        `filed by ${mention(existing.requester.id)} ${slackDate(existing.createdAt)}. ` +
         `Approvals so far: ${approvalsCount(existing)}.\nNo new request was filed.`,
     ),
     context(`${capital(requestExpiry(existing))}. See \`/qlik requests\` for your pending requests.`),
@@ -609,7 +615,7 @@ export function decisionNotice(req: RoleChangeRequest, tenants?: TenantLabels): 
   const what = `your request *${rid(req)}* to ${change(req, tenants)}`;
   switch (req.state) {
     case 'denied':
-      line = `:no_entry: ${capital(what)} was denied by ${req.deniedBy ? mention(req.deniedBy) : 'an approver'}.`;
+      line = `:no_entry: ${capital(what)} was denied by ${req.deniedBy ? mention(req.deniedBy.id) : 'an approver'}.`;
       text = `${rid(req)} was denied: ${changePlain(req, tenants)}.`;
       break;
     case 'expired':
@@ -617,8 +623,9 @@ export function decisionNotice(req: RoleChangeRequest, tenants?: TenantLabels): 
       text = `${rid(req)} expired without a decision: ${changePlain(req, tenants)}.`;
       break;
     case 'cancelled': {
-      const self = req.cancelledBy === undefined || req.cancelledBy === req.requesterId;
-      line = `:leftwards_arrow_with_hook: ${capital(what)} was cancelled${self ? '' : ` by ${mention(req.cancelledBy!)}`}.`;
+      const by = req.cancelledBy;
+      const byOther = by !== undefined && !samePerson(by, req.requester) ? by : undefined;
+      line = `:leftwards_arrow_with_hook: ${capital(what)} was cancelled${byOther ? ` by ${mention(byOther.id)}` : ''}.`;
       text = `${rid(req)} was cancelled: ${changePlain(req, tenants)}.`;
       break;
     }
@@ -783,7 +790,7 @@ export function rolesMessage(
 const LIST_MAX = 10;
 
 function requestLine(req: RoleChangeRequest, tenants?: TenantLabels): string {
-  return `*${rid(req)}* ${change(req, tenants)} · requested by ${mention(req.requesterId)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
+  return `*${rid(req)}* ${change(req, tenants)} · requested by ${mention(req.requester.id)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
 }
 
 export function requestsMessage(

@@ -308,7 +308,7 @@ export function revokeNowOutcomeText(o: RevokeNowOutcome): string {
     case 'not-allowed':
       return `Only the requester, the person it was granted to, or an approver of ${o.request.role.name} can revoke ${o.request.id}; nothing changed.`;
     case 'under-way': {
-      const by = o.byYou ? 'you' : o.byName === undefined ? o.by : `@${o.byName}`;
+      const by = o.byYou ? 'you' : o.byName === undefined ? o.by.id : `@${o.byName}`;
       return `The revoke of ${o.request.role.name} from ${describeTarget(o.request.target)} (${o.request.id}) is already under way: ${by} pressed Revoke now ${plainTime(o.at)}. The result follows in the approval thread.`;
     }
     default:

@@ -16,8 +16,8 @@ export interface StoreKeys {
   readonly pending: string;
   /** STRING: id of the pending request with this dedupe key (see domain `dedupeKey`). */
   dedupe(dedupeKey: string): string;
-  /** ZSET: ids of one requester's pending requests, scored by createdAt. */
-  pendingByRequester(slackUserId: string): string;
+  /** ZSET: ids of one requester's pending requests, scored by createdAt; keyed by the requester's `personKey`. */
+  pendingByRequester(requesterKey: string): string;
   /** ZSET: ids of applied time-bound grants, scored by result.revokeAt. */
   readonly timebound: string;
   /** ZSET: ids of requests approved or applying (not settled yet), scored by when they were approved. */
@@ -42,7 +42,7 @@ export function storeKeys(prefix: string): StoreKeys {
     approvalsSuffix,
     pending: `${prefix}:pending`,
     dedupe: (dedupeKey) => `${prefix}:dedupe:${dedupeKey}`,
-    pendingByRequester: (slackUserId) => `${prefix}:by-requester:${slackUserId}`,
+    pendingByRequester: (requesterKey) => `${prefix}:by-requester:${requesterKey}`,
     timebound: `${prefix}:timebound`,
     unfinished: `${prefix}:unfinished`,
     audit: `${prefix}:audit`,

@@ -6,15 +6,22 @@
 //
 // Layout: a request is a HASH with one field per top-level RoleChangeRequest field holding JSON (so a patch is a
 // plain HSET and Lua never has to re-encode JSON), `state` raw (Lua compares it), and internal `_…` fields naming
-// its index keys. Approvals are a ZSET (approver → time) so "distinct approvers" is a ZADD and a ZCARD.
+// its index keys. Approvals are a ZSET (approver → time) so "distinct approvers" is a ZADD and a ZCARD. People in
+// the ZSET and in index keys are their `personKey` (a Slack user's bare id, as every version wrote it); requests
+// written before PersonRef are read into the current shape (withLegacyPeople).
 
 import { readFileSync } from 'node:fs';
 import {
+  type Approval,
   canTransition,
   dedupeKey,
   legacyDedupeKeyOf,
   type MessageRef,
   newRequestId,
+  type PersonRef,
+  type Principal,
+  personFromKey,
+  personKey,
   REQUEST_ID_PATTERN,
   type RequestMessage,
   type RequestState,
@@ -111,11 +118,53 @@ function decodeRequest(raw: RawRequest): RoleChangeRequest | undefined {
     else if (!field.startsWith('_')) doc[field] = JSON.parse(value);
   }
   if (state === undefined) return undefined;
-  const list: { slackUserId: string; at: number }[] = [];
+  const list: Approval[] = [];
   for (let i = 0; i + 1 < approvals.length; i += 2)
-    list.push({ slackUserId: approvals[i]!, at: Number(approvals[i + 1]) });
+    list.push({ by: personFromKey(approvals[i]!), at: Number(approvals[i + 1]) });
   const messages = withLegacyApprovalMessage(doc);
+  withLegacyPeople(doc);
   return { ...doc, ...(messages ? { messages } : {}), state, approvals: list } as RoleChangeRequest;
+}
+
+/**
+ * Reads the people of a request as versions before PersonRef wrote them into the current shape: `requesterId`
+ * (a Slack user id) as `requester`, a user principal's `slackUserId` as its `person`, and `deniedBy` /
+ * `cancelledBy` stored as a bare Slack user id. Only the decoded copy changes; what is stored stays as it was.
+ */
+function withLegacyPeople(doc: Record<string, unknown>): void {
+  if (typeof doc.requesterId === 'string') {
+    if (doc.requester === undefined) doc.requester = slackPerson(doc.requesterId);
+  }
+  delete doc.requesterId;
+  for (const field of ['deniedBy', 'cancelledBy'] as const) {
+    if (typeof doc[field] === 'string') doc[field] = slackPerson(doc[field]);
+  }
+  const target = doc.target as (Principal & { slackUserId?: unknown }) | undefined;
+  if (target?.kind === 'user' && 'slackUserId' in target) {
+    const { slackUserId, ...rest } = target;
+    doc.target =
+      typeof slackUserId === 'string' && rest.person === undefined
+        ? { ...rest, person: slackPerson(slackUserId) }
+        : rest;
+  }
+}
+
+/**
+ * The fields of a new request with its Slack people also written as the version before PersonRef reads them
+ * (`requesterId`, the user principal's `slackUserId`): while a rollout has old and new bots side by side, an old bot
+ * must still see who filed a request and who it grants to, or it would let them approve it. Read back, they are
+ * dropped (withLegacyPeople).
+ */
+function withPeopleForEarlierBots(input: NewRequest): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...input };
+  if (input.requester.front === 'slack') out.requesterId = input.requester.id;
+  const t = input.target;
+  if (t.kind === 'user' && t.person?.front === 'slack') out.target = { ...t, slackUserId: t.person.id };
+  return out;
+}
+
+function slackPerson(id: string): PersonRef {
+  return { front: 'slack', id };
 }
 
 /**
@@ -188,7 +237,7 @@ export class RequestStore {
    * same script with the new id as its requestId.
    */
   async create(input: NewRequest, now: number = Date.now(), audit?: AuditEvent): Promise<CreateResult> {
-    const { sets } = encodeFields(input as Record<string, unknown>);
+    const { sets } = encodeFields(withPeopleForEarlierBots(input));
     sets.push('createdAt', String(now), 'updatedAt', String(now));
     const k = this.#keys;
     const dedupe = k.dedupe(dedupeKey(input));
@@ -196,7 +245,7 @@ export class RequestStore {
     const fixedKeys = [
       dedupe,
       k.pending,
-      k.pendingByRequester(input.requesterId),
+      k.pendingByRequester(personKey(input.requester)),
       k.audit,
       legacy === undefined ? dedupe : k.dedupe(legacy),
     ];
@@ -311,7 +360,7 @@ export class RequestStore {
    */
   async addApproval(
     id: string,
-    approverId: string,
+    approver: PersonRef,
     now: number = Date.now(),
     audit?: AuditEvent,
   ): Promise<ApprovalResult> {
@@ -319,7 +368,7 @@ export class RequestStore {
     if (!REQUEST_ID_PATTERN.test(rid)) return { outcome: 'not-found' };
     const k = this.#keys;
     const keys = [k.request(rid), k.approvals(rid), k.pending, k.audit, k.unfinished];
-    const argv = [rid, String(now), approverId, String(this.#auditMaxLen), ...auditArgs(audit, rid)];
+    const argv = [rid, String(now), personKey(approver), String(this.#auditMaxLen), ...auditArgs(audit, rid)];
     const res = (await this.#cmd.qabRequestAddApproval(keys.length, ...keys, ...argv)) as [
       ApprovalResult['outcome'],
       string?,
@@ -349,8 +398,8 @@ export class RequestStore {
   }
 
   /** One requester's pending requests, oldest first. */
-  async listPendingByRequester(userId: string): Promise<RoleChangeRequest[]> {
-    const ids = await this.#redis.zrange(this.#keys.pendingByRequester(userId), '0', '-1');
+  async listPendingByRequester(requester: PersonRef): Promise<RoleChangeRequest[]> {
+    const ids = await this.#redis.zrange(this.#keys.pendingByRequester(personKey(requester)), '0', '-1');
     return (await this.getMany(ids)).filter((r) => r.state === 'pending');
   }
 

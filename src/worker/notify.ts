@@ -14,9 +14,12 @@ import {
   announcementOf,
   type MessageRef,
   messagesWithButtons,
+  type PersonRef,
+  personFromKey,
   type RequestMessage,
   type RoleChangeRequest,
   sameMessage,
+  samePerson,
 } from '../domain/request.ts';
 import type { NotifyJob } from '../queue/queues.ts';
 import { MARKER_TTL_SECONDS, type WorkerContext } from './context.ts';
@@ -90,10 +93,10 @@ async function requestEvent(ctx: Ctx, job: NotifyJob, requestId: string): Promis
 }
 
 /** The person who received the role, when they are a chat user other than the requester. */
-function targetUser(req: RoleChangeRequest): string | undefined {
+function targetUser(req: RoleChangeRequest): PersonRef | undefined {
   if (req.target.kind !== 'user') return undefined;
-  const id = req.target.slackUserId;
-  return id !== undefined && id !== req.requesterId ? id : undefined;
+  const person = req.target.person;
+  return person !== undefined && !samePerson(person, req.requester) ? person : undefined;
 }
 
 /**
@@ -122,16 +125,18 @@ async function send(
       return ref !== undefined;
     }
     case 'dm':
-      return tell(ctx, req, event, { id: req.requesterId, as: 'requester' });
+      return tell(ctx, req, event, { ...req.requester, as: 'requester' });
     case 'dm-target': {
       const user = targetUser(req);
-      return user === undefined ? false : tell(ctx, req, event, { id: user, as: 'target' });
+      return user === undefined ? false : tell(ctx, req, event, { ...user, as: 'target' });
     }
     case 'dm-actor': {
+      // The actor is recorded as the audit stream writes it (a personKey, or `system` for the bot's own revoke).
       const actor = event.kind === 'revoke-failed' ? event.failure.actor : undefined;
-      if (actor === undefined || actor === 'system' || actor === req.requesterId || actor === targetUser(req))
-        return false;
-      return tell(ctx, req, event, { id: actor, as: 'actor' });
+      if (actor === undefined || actor === 'system') return false;
+      const person = personFromKey(actor);
+      if (samePerson(person, req.requester) || samePerson(person, targetUser(req))) return false;
+      return tell(ctx, req, event, { ...person, as: 'actor' });
     }
     case 'copies': {
       // An Extend's result: the grant it took over now points to it. An ending: this grant's own copies.

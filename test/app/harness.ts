@@ -9,12 +9,13 @@ import type { FileDelivery } from '../../src/app/notifier.ts';
 import type { DirectoryPort, NotifierPort } from '../../src/app/ports.ts';
 import type { FileInput } from '../../src/app/use-cases/file-request.ts';
 import { parsePolicy } from '../../src/domain/policy.ts';
-import type { MessageRef, RoleChangeRequest } from '../../src/domain/request.ts';
+import type { MessageRef, PersonRef, RoleChangeRequest } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient } from '../../src/qlik/index.ts';
 import { openQueues, type Queues } from '../../src/queue/queues.ts';
 import { demoTenant, type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import type { SlackUserLookup } from '../../src/slack/directory.ts';
+import { slackPerson } from '../../src/slack/people.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
@@ -33,6 +34,12 @@ export const U = {
   approver2: 'U0APPROVER2',
   noMail: 'U0NOMAIL', // approver whose profile has no email
 } as const;
+
+/** The same people as the app takes them (PersonRef on the Slack front). */
+export const P = Object.fromEntries(Object.entries(U).map(([k, id]) => [k, slackPerson(id)])) as Record<
+  keyof typeof U,
+  PersonRef
+>;
 
 export const BASE_POLICY = `
 approvalChannel: ${CHANNEL}
@@ -94,7 +101,7 @@ export class FakeNotifier implements NotifierPort {
   readonly front = 'slack' as const;
   readonly posted: RoleChangeRequest[] = [];
   readonly refreshed: RoleChangeRequest[] = [];
-  readonly files: { to: string; file: FileDelivery }[] = [];
+  readonly files: { to: PersonRef; file: FileDelivery }[] = [];
   announceError: Error | undefined;
   refreshError: Error | undefined;
   #n = 0;
@@ -107,7 +114,7 @@ export class FakeNotifier implements NotifierPort {
     if (this.refreshError) throw this.refreshError;
     this.refreshed.push(req);
   }
-  async sendFile(to: string, file: FileDelivery): Promise<void> {
+  async sendFile(to: PersonRef, file: FileDelivery): Promise<void> {
     this.files.push({ to, file });
   }
 }
@@ -193,7 +200,7 @@ export function useAppHarness(opts: { label: string; extraTenants?: string[] }):
     h.sim.clearFaults();
     h.clock.now = undefined;
     for (const id of Object.values(U)) {
-      for (const r of await h.pendingBy(id)) await h.app.cancel(r.id, id);
+      for (const r of await h.pendingBy(id)) await h.app.cancel(r.id, slackPerson(id));
     }
   });
 
@@ -215,7 +222,7 @@ export function useAppHarness(opts: { label: string; extraTenants?: string[] }):
     if (!res.ok) throw new Error(`refused: ${JSON.stringify(res)}`);
     return res.request;
   };
-  h.pendingBy = (userId) => h.store.listPendingByRequester(userId);
+  h.pendingBy = (userId) => h.store.listPendingByRequester(slackPerson(userId));
   h.auditOf = async (id) => {
     const out: StoredAuditEvent[] = [];
     for await (const e of h.audit.since(0)) if (e.requestId === id) out.push(e);

@@ -43,13 +43,13 @@ afterAll(async () => {
 
 describe('resolveTarget', () => {
   it('maps `me` to the Qlik user with the profile email, with direct roles and roles through groups', async () => {
-    const r = await resolveTarget({ kind: 'me' }, 'U0DAN', deps);
+    const r = await resolveTarget({ kind: 'me' }, { front: 'slack', id: 'U0DAN' }, deps);
     if (!r.ok) throw new Error(`refused: ${JSON.stringify(r)}`);
     expect(r.target.principal).toMatchObject({
       kind: 'user',
       name: 'Dan Dubois',
       email: 'dan@corp.example',
-      slackUserId: 'U0DAN',
+      person: { front: 'slack', id: 'U0DAN' },
     });
     expect(r.target.direct.map((x) => x.name)).toEqual(['SharedSpaceCreator']);
     expect(r.target.viaGroups).toContainEqual({
@@ -59,69 +59,130 @@ describe('resolveTarget', () => {
   });
 
   it("finds emails with quotes and apostrophes, and ignores the email's case", async () => {
-    const conor = await resolveTarget({ kind: 'slack-user', userId: 'U0CONOR' }, 'U0DAN', deps);
+    const conor = await resolveTarget(
+      { kind: 'slack-user', userId: 'U0CONOR' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(conor.ok && conor.target.principal.name).toBe("Conor O'Brien");
-    const quote = await resolveTarget({ kind: 'email', email: 'a"b@corp.example' }, 'U0DAN', deps);
+    const quote = await resolveTarget(
+      { kind: 'email', email: 'a"b@corp.example' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(quote.ok && quote.target.principal).toMatchObject({ name: 'Quote "Q" Tester' });
-    expect(quote.ok && 'slackUserId' in quote.target.principal).toBe(false);
-    const mixed = await resolveTarget({ kind: 'slack-user', userId: 'U0MIXED' }, 'U0DAN', deps);
+    expect(quote.ok && 'person' in quote.target.principal).toBe(false);
+    const mixed = await resolveTarget(
+      { kind: 'slack-user', userId: 'U0MIXED' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(mixed.ok && mixed.target.principal.name).toBe('Mixed Case');
   });
 
   it('links an email target to its Slack user, so the target cannot approve a grant to themselves', async () => {
-    const r = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps);
-    expect(r.ok && r.target.principal).toMatchObject({ slackUserId: 'U0DAN' });
+    const r = await resolveTarget(
+      { kind: 'email', email: 'dan@corp.example' },
+      { front: 'slack', id: 'U0CONOR' },
+      deps,
+    );
+    expect(r.ok && r.target.principal).toMatchObject({ person: { front: 'slack', id: 'U0DAN' } });
   });
 
   it("refuses to file for an email when Slack can't be asked who it is, and says why", async () => {
     for (const code of ['missing_scope', 'internal_error']) {
       fake.injectError('users.lookupByEmail', code, 1);
-      const r = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps);
+      const r = await resolveTarget(
+        { kind: 'email', email: 'dan@corp.example' },
+        { front: 'slack', id: 'U0CONOR' },
+        deps,
+      );
       expect(r).toEqual({ ok: false, code: 'email-lookup-failed', email: 'dan@corp.example', problem: code });
     }
     // Slack saying "no such user" is an answer: the target simply has no Slack id.
-    const none = await resolveTarget({ kind: 'email', email: 'a"b@corp.example' }, 'U0DAN', deps);
+    const none = await resolveTarget(
+      { kind: 'email', email: 'a"b@corp.example' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(none.ok && none.target.principal.name).toBe('Quote "Q" Tester');
     // A read-only lookup doesn't need the Slack id, so it doesn't ask (and can't fail on it).
     fake.injectError('users.lookupByEmail', 'missing_scope', 1);
-    const read = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps, {
-      linkSlack: false,
-    });
+    const read = await resolveTarget(
+      { kind: 'email', email: 'dan@corp.example' },
+      { front: 'slack', id: 'U0CONOR' },
+      deps,
+      {
+        linkSlack: false,
+      },
+    );
     expect(read.ok && read.target.principal).toMatchObject({ name: 'Dan Dubois' });
-    expect(read.ok && 'slackUserId' in read.target.principal).toBe(false);
-    const again = await resolveTarget({ kind: 'email', email: 'dan@corp.example' }, 'U0CONOR', deps);
+    expect(read.ok && 'person' in read.target.principal).toBe(false);
+    const again = await resolveTarget(
+      { kind: 'email', email: 'dan@corp.example' },
+      { front: 'slack', id: 'U0CONOR' },
+      deps,
+    );
     expect(again.ok).toBe(false); // the injected error was still waiting: whois never called Slack
   });
 
   it("carries the user's Qlik status", async () => {
-    const viktor = await resolveTarget({ kind: 'email', email: 'viktor@corp.example' }, 'U0DAN', deps);
+    const viktor = await resolveTarget(
+      { kind: 'email', email: 'viktor@corp.example' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(viktor.ok && viktor.target.status).toBe('disabled');
-    const dan = await resolveTarget({ kind: 'me' }, 'U0DAN', deps);
+    const dan = await resolveTarget({ kind: 'me' }, { front: 'slack', id: 'U0DAN' }, deps);
     expect(dan.ok && dan.target.status).toBe('active');
   });
 
   it('refuses several Qlik users with one email, unknown Slack users and bots', async () => {
-    const twin = await resolveTarget({ kind: 'slack-user', userId: 'U0TWIN' }, 'U0DAN', deps);
+    const twin = await resolveTarget(
+      { kind: 'slack-user', userId: 'U0TWIN' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(twin).toEqual({
       ok: false,
       code: 'target-refused',
       message: expect.stringContaining('2 Qlik users have the email twin@corp.example'),
     });
-    const nobody = await resolveTarget({ kind: 'slack-user', userId: 'U0NOBODY' }, 'U0DAN', deps);
+    const nobody = await resolveTarget(
+      { kind: 'slack-user', userId: 'U0NOBODY' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(nobody).toEqual({ ok: false, code: 'chat-user-unknown', userId: 'U0NOBODY' });
-    const bot = await resolveTarget({ kind: 'slack-user', userId: 'U0BOT' }, 'U0DAN', deps);
+    const bot = await resolveTarget(
+      { kind: 'slack-user', userId: 'U0BOT' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(bot).toEqual({ ok: false, code: 'chat-user-bot', name: expect.any(String) });
   });
 
   it('matches group names exactly (Finance is not finance)', async () => {
-    const upper = await resolveTarget({ kind: 'group', name: 'Finance' }, 'U0DAN', deps);
-    const lower = await resolveTarget({ kind: 'group', name: 'finance' }, 'U0DAN', deps);
+    const upper = await resolveTarget(
+      { kind: 'group', name: 'Finance' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
+    const lower = await resolveTarget(
+      { kind: 'group', name: 'finance' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(upper.ok && lower.ok).toBe(true);
     if (!upper.ok || !lower.ok) return;
     expect(upper.target.principal.qlikId).not.toBe(lower.target.principal.qlikId);
     expect(upper.target.direct.map((x) => x.name)).toEqual(['SharedSpaceCreator']);
     expect(lower.target.direct).toEqual([]);
-    const none = await resolveTarget({ kind: 'group', name: 'FINANCE' }, 'U0DAN', deps);
+    const none = await resolveTarget(
+      { kind: 'group', name: 'FINANCE' },
+      { front: 'slack', id: 'U0DAN' },
+      deps,
+    );
     expect(none.ok).toBe(false);
   });
 });

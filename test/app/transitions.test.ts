@@ -52,7 +52,7 @@ async function filed(durationMs?: number): Promise<RoleChangeRequest> {
       action: 'grant',
       target: { kind: 'user', qlikId: `q-${seq}`, name: `User ${seq}`, email: `u${seq}@corp.example` },
       role: { id: 'r-1', name: 'Steward' },
-      requesterId: 'U0REQ',
+      requester: { front: 'slack', id: 'U0REQ' },
       expiresAt: NOW + 3_600_000,
       approvalsRequired: 1,
       ...(durationMs === undefined ? {} : { durationMs }),
@@ -75,7 +75,7 @@ describe('transitions', () => {
 
   it('an approval that completes the request queues its apply; a decision queues its notice', async () => {
     const req = await filed();
-    const approved = await addApproval(deps, req, 'U0APPROVER');
+    const approved = await addApproval(deps, req, { front: 'slack', id: 'U0APPROVER' });
     expect(approved.outcome).toBe('approved');
     expect(await queues.roleChanges.getJob(jobIds.apply(req.id))).toBeDefined();
     const denied = await filed();
@@ -86,7 +86,7 @@ describe('transitions', () => {
       denied,
       'pending',
       'denied',
-      { deniedBy: 'U0APPROVER' },
+      { deniedBy: { front: 'slack', id: 'U0APPROVER' } },
       { actor: 'U0APPROVER', outcome: 'denied' },
       {
         beforeFollowUps: async (r) => {
@@ -122,7 +122,7 @@ describe('transitions', () => {
 
   it('applied schedules the end of a time-bound grant and the result notice; followUps re-ensures them', async () => {
     const req = await filed(3_600_000);
-    await addApproval(deps, req, 'U0APPROVER');
+    await addApproval(deps, req, { front: 'slack', id: 'U0APPROVER' });
     await transition(deps, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' });
     const result = {
       before: [],

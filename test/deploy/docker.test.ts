@@ -376,9 +376,9 @@ const redis = new Redis(url);
 const store = new RequestStore(redis, prefix);
 const filed = await store.create({
   action: 'grant', target: { kind: 'user', qlikId: 'q-dist', name: 'Dist' }, role: { id: 'r1', name: 'Steward' },
-  requesterId: 'U0DIST', expiresAt: Date.now() + 60000, approvalsRequired: 1,
+  requester: { front: 'slack', id: 'U0DIST' }, expiresAt: Date.now() + 60000, approvalsRequired: 1,
 });
-const approval = await store.addApproval(filed.request.id, 'U0APPROVER');
+const approval = await store.addApproval(filed.request.id, { front: 'slack', id: 'U0APPROVER' });
 const applying = await store.transition(filed.request.id, 'approved', 'applying');
 const lock = new PrincipalLock(redis, prefix);
 const locked = await lock.withLock('user:q-dist', async () => 'held');

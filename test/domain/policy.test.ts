@@ -381,9 +381,9 @@ describe('approverEligibility', () => {
   const req = (over: Partial<RoleChangeRequest> = {}): RoleChangeRequest => ({
     id: 'R-7KQ2',
     action: 'grant',
-    target: { kind: 'user', qlikId: 'q1', name: 'Alice', slackUserId: 'U0ALICE01' },
+    target: { kind: 'user', qlikId: 'q1', name: 'Alice', person: { front: 'slack', id: 'U0ALICE01' } },
     role: { id: 'r1', name: 'TenantAdmin' },
-    requesterId: 'U0BOB0001',
+    requester: { front: 'slack', id: 'U0BOB0001' },
     state: 'pending',
     createdAt: 0,
     updatedAt: 0,
@@ -394,33 +394,41 @@ describe('approverEligibility', () => {
   });
 
   it('refuses the requester', () => {
-    expect(approverEligibility(req(), 'U0BOB0001')).toEqual({
+    expect(approverEligibility(req(), { front: 'slack', id: 'U0BOB0001' })).toEqual({
       ok: false,
       message: expect.stringMatching(/You filed R-7KQ2/),
     });
   });
   it('refuses the target of a grant, but not of a revoke', () => {
-    expect(approverEligibility(req(), 'U0ALICE01')).toEqual({
+    expect(approverEligibility(req(), { front: 'slack', id: 'U0ALICE01' })).toEqual({
       ok: false,
       message: expect.stringMatching(/grants a role to you/),
     });
-    expect(approverEligibility(req({ action: 'revoke' }), 'U0ALICE01')).toEqual({ ok: true });
+    expect(approverEligibility(req({ action: 'revoke' }), { front: 'slack', id: 'U0ALICE01' })).toEqual({
+      ok: true,
+    });
   });
   it('counts one approval per person, and says how many more are needed in proper English', () => {
-    const r = req({ approvals: [{ slackUserId: 'U0CAROL01', at: 0 }] });
-    expect(approverEligibility(r, 'U0CAROL01')).toEqual({
+    const r = req({ approvals: [{ by: { front: 'slack', id: 'U0CAROL01' }, at: 0 }] });
+    expect(approverEligibility(r, { front: 'slack', id: 'U0CAROL01' })).toEqual({
       ok: false,
       message: expect.stringMatching(/already approved.*needs 1 more approval from someone else/),
     });
-    const three = req({ approvalsRequired: 3, approvals: [{ slackUserId: 'U0CAROL01', at: 0 }] });
-    expect(approverEligibility(three, 'U0CAROL01')).toMatchObject({
+    const three = req({
+      approvalsRequired: 3,
+      approvals: [{ by: { front: 'slack', id: 'U0CAROL01' }, at: 0 }],
+    });
+    expect(approverEligibility(three, { front: 'slack', id: 'U0CAROL01' })).toMatchObject({
       message: expect.stringContaining('needs 2 more approvals from'),
     });
-    expect(approverEligibility(r, 'U0DAVE001')).toEqual({ ok: true });
+    expect(approverEligibility(r, { front: 'slack', id: 'U0DAVE001' })).toEqual({ ok: true });
   });
   it('allows anyone else, including for group targets', () => {
     expect(
-      approverEligibility(req({ target: { kind: 'group', qlikId: 'g', name: 'Finance' } }), 'U0ALICE01'),
+      approverEligibility(req({ target: { kind: 'group', qlikId: 'g', name: 'Finance' } }), {
+        front: 'slack',
+        id: 'U0ALICE01',
+      }),
     ).toEqual({
       ok: true,
     });

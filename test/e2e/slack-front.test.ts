@@ -82,7 +82,11 @@ describe('grant → approval', () => {
       channel: APPROVAL_CHANNEL,
       ts: msg.ts,
     });
-    expect(stored?.target).toMatchObject({ kind: 'user', email: 'frank@corp.example', slackUserId: U.frank });
+    expect(stored?.target).toMatchObject({
+      kind: 'user',
+      email: 'frank@corp.example',
+      person: { front: 'slack', id: U.frank },
+    });
 
     expect((await f.driver.click(U.dan, msg, 'approve')).status).toBe(200);
     await answerTo(U.dan, 'not an approver');
@@ -152,7 +156,7 @@ describe('grant → approval', () => {
     const req = await f.store.get(id);
     expect(req?.state).toBe('approved');
     expect(req?.durationMs).toBe(2 * 3_600_000);
-    expect(req?.approvals.map((a) => a.slackUserId).sort()).toEqual([U.alice, U.carol].sort());
+    expect(req?.approvals.map((a) => a.by.id).sort()).toEqual([U.alice, U.carol].sort());
     expect(await jobsFor(id)).toHaveLength(1);
   });
 
@@ -162,12 +166,13 @@ describe('grant → approval', () => {
       'at most 4 hours',
     );
     expect(allText(await f.command(U.dan, 'grant me AuditAdmin'))).toContain("can't be granted from Slack");
-    expect(await f.store.listPendingByRequester(U.dan)).toSatisfy((rs: RoleChangeRequest[]) =>
-      rs.every(
-        (r) =>
-          !['AuditAdmin'].includes(r.role.name) &&
-          !(r.role.name === 'TenantAdmin' && r.target.name === 'Dan Dubois'),
-      ),
+    expect(await f.store.listPendingByRequester({ front: 'slack', id: U.dan })).toSatisfy(
+      (rs: RoleChangeRequest[]) =>
+        rs.every(
+          (r) =>
+            !['AuditAdmin'].includes(r.role.name) &&
+            !(r.role.name === 'TenantAdmin' && r.target.name === 'Dan Dubois'),
+        ),
     );
   });
 
@@ -190,7 +195,7 @@ describe('grant → approval', () => {
     await f.driver.click(U.bob, msg, 'deny');
     const denied = await f.approvalMessage(id, (m) => allText(m).includes('Denied'));
     expect(listButtons(denied)).toEqual([]);
-    expect((await f.store.get(id))?.deniedBy).toBe(U.bob);
+    expect((await f.store.get(id))?.deniedBy).toEqual({ front: 'slack', id: U.bob });
     // Queued just after the message is updated: poll rather than race the click's last step.
     await expect.poll(() => f.queues.notifications.getJob(jobIds.notify(id, 'decision'))).toBeDefined();
     expect(await f.applyJob(id)).toBeUndefined();
@@ -234,7 +239,7 @@ describe('targets and roles', () => {
     const res = await f.command(U.frank, 'grant me ManagedSpaceCreater');
     expect(allText(res)).toContain('Qlik has no role `ManagedSpaceCreater`');
     expect(allText(res)).toContain('Did you mean ManagedSpaceCreator');
-    expect(await f.store.listPendingByRequester(U.frank)).toEqual([]);
+    expect(await f.store.listPendingByRequester({ front: 'slack', id: U.frank })).toEqual([]);
     expect(f.fake.messages.filter((m) => m.channel === APPROVAL_CHANNEL)).toHaveLength(before);
   });
 
@@ -244,7 +249,9 @@ describe('targets and roles', () => {
     );
     expect(allText(await f.command(U.dan, `grant <@${U.noMail}> Steward`))).toContain('no email');
     expect(allText(await f.command(U.dan, `grant <@${U.gone}> Steward`))).toContain('deactivated');
-    const targets = (await f.store.listPendingByRequester(U.dan)).map((r) => r.target.name);
+    const targets = (await f.store.listPendingByRequester({ front: 'slack', id: U.dan })).map(
+      (r) => r.target.name,
+    );
     for (const name of ['Ghost Writer', 'No Mail', 'Gone Away']) expect(targets).not.toContain(name);
   });
 
@@ -253,9 +260,9 @@ describe('targets and roles', () => {
     const dup = await f.command(U.bob, 'grant <@U0FRANK> automationcreator');
     expect(allText(dup)).toContain('already pending');
     expect(allText(dup)).toContain(id);
-    expect((await f.store.listPendingByRequester(U.bob)).map((r) => r.role.name)).not.toContain(
-      'AutomationCreator',
-    );
+    expect(
+      (await f.store.listPendingByRequester({ front: 'slack', id: U.bob })).map((r) => r.role.name),
+    ).not.toContain('AutomationCreator');
   });
 });
 
@@ -331,7 +338,7 @@ describe('cancel, requests, audit, revoke now, extend', () => {
     expect(extension).toMatchObject({
       extends: id,
       durationMs: 7_200_000,
-      requesterId: U.dan,
+      requester: { front: 'slack', id: U.dan },
       state: 'pending',
     });
     expect(allText(await f.approvalMessage(extId))).toContain(`Extends ${id}`);

@@ -95,7 +95,7 @@ async function approvedRequest(
       action: 'grant',
       target: { kind: 'user', qlikId: userId, name: 'Twin', email: 'twin@corp.example' },
       role: { id: role.id, name: role.name },
-      requesterId: U.carol,
+      requester: { front: 'slack', id: U.carol },
       expiresAt: now + 3_600_000,
       approvalsRequired: 1,
       ...(targetRef === undefined ? {} : { targetRef }),
@@ -104,7 +104,7 @@ async function approvedRequest(
     { time: now, actor: U.carol, action: 'requested', outcome: 'pending' },
   );
   if (!created.ok) throw new Error(`duplicate of ${created.duplicateOf.id}`);
-  const approved = await store.addApproval(created.request.id, U.alice, Date.now(), {
+  const approved = await store.addApproval(created.request.id, { front: 'slack', id: U.alice }, Date.now(), {
     time: Date.now(),
     actor: U.alice,
     action: 'approved',

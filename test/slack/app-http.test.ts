@@ -69,7 +69,7 @@ describe('over HTTP', () => {
     const unsigned = await f.driver.rawPost('command=%2Fqlik&text=help&user_id=U0DAN', {});
     expect(unsigned.status).toBe(401);
     expect(f.fake.messages.filter((m) => m.via !== 'ack')).toHaveLength(before);
-    expect(await f.store.listPendingByRequester(U.dan)).toEqual([]);
+    expect(await f.store.listPendingByRequester({ front: 'slack', id: U.dan })).toEqual([]);
   });
 
   it('rejects a signed click whose timestamp is in the future', async () => {

@@ -19,9 +19,15 @@ function announced(ref: MessageRef): RequestMessage {
 const req: RoleChangeRequest = {
   id: 'R-7KQ2',
   action: 'grant',
-  target: { kind: 'user', qlikId: 'q1', name: 'Frank', email: 'frank@corp.example', slackUserId: 'U0F' },
+  target: {
+    kind: 'user',
+    qlikId: 'q1',
+    name: 'Frank',
+    email: 'frank@corp.example',
+    person: { front: 'slack', id: 'U0F' },
+  },
   role: { id: 'r1', name: 'Steward' },
-  requesterId: 'U0D',
+  requester: { front: 'slack', id: 'U0D' },
   reason: '<!channel> please',
   state: 'pending',
   createdAt: 1_800_000_000_000,
@@ -55,7 +61,12 @@ it('posts the approval message, updates it in place, and replies in its thread',
   const posted = fake.findMessage('C0APPR', ref.ts);
   expect(posted?.text).toContain('R-7KQ2');
   expect(JSON.stringify(posted?.blocks)).not.toContain('<!channel>');
-  const decided: RoleChangeRequest = { ...req, state: 'denied', deniedBy: 'U0F', messages: [announced(ref)] };
+  const decided: RoleChangeRequest = {
+    ...req,
+    state: 'denied',
+    deniedBy: { front: 'slack', id: 'U0F' },
+    messages: [announced(ref)],
+  };
   await messenger.refreshApproval(decided);
   expect(fake.findMessage('C0APPR', ref.ts)?.updates).toHaveLength(1);
   expect(fake.findMessage('C0APPR', ref.ts)?.text).toContain('denied');

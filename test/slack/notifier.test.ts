@@ -30,9 +30,15 @@ let notifier: SlackNotifier;
 const pending: RoleChangeRequest = {
   id: 'R-N0T1',
   action: 'grant',
-  target: { kind: 'user', qlikId: 'q1', name: 'Frank', email: 'frank@corp.example', slackUserId: 'U0F' },
+  target: {
+    kind: 'user',
+    qlikId: 'q1',
+    name: 'Frank',
+    email: 'frank@corp.example',
+    person: { front: 'slack', id: 'U0F' },
+  },
   role: { id: 'r1', name: 'Steward' },
-  requesterId: 'U0D',
+  requester: { front: 'slack', id: 'U0D' },
   reason: 'audit work',
   durationMs: 4 * 3_600_000,
   state: 'pending',
@@ -47,7 +53,7 @@ function applied(req: RoleChangeRequest): RoleChangeRequest {
   return {
     ...req,
     state: 'applied',
-    approvals: [{ slackUserId: 'U0A', at: 1_800_000_060_000 }],
+    approvals: [{ by: { front: 'slack', id: 'U0A' }, at: 1_800_000_060_000 }],
     result: {
       before: [],
       after: ['Steward'],
@@ -161,7 +167,7 @@ describe('SlackNotifier', () => {
 
   it('tells a person by DM, in the words of the event', async () => {
     const grant = applied(pending);
-    const dm = await notifier.tell({ id: 'U0F', as: 'target' }, grant, { kind: 'result' });
+    const dm = await notifier.tell({ front: 'slack', id: 'U0F', as: 'target' }, grant, { kind: 'result' });
     expect(dm.channel).toBe(fake.dmChannelOf('U0F'));
     expect(shown(dm.channel, dm.ts)).toEqual(content(resultMessage(grant)));
     expect(fake.findMessage(dm.channel, dm.ts)?.metadata).toEqual({
@@ -169,8 +175,14 @@ describe('SlackNotifier', () => {
       event_payload: { request_id: grant.id, event: 'result', step: 'dm:U0F' },
     });
 
-    const denied: RoleChangeRequest = { ...pending, state: 'denied', deniedBy: 'U0P' };
-    const notice = await notifier.tell({ id: 'U0D', as: 'requester' }, denied, { kind: 'decision' });
+    const denied: RoleChangeRequest = {
+      ...pending,
+      state: 'denied',
+      deniedBy: { front: 'slack', id: 'U0P' },
+    };
+    const notice = await notifier.tell({ front: 'slack', id: 'U0D', as: 'requester' }, denied, {
+      kind: 'decision',
+    });
     expect(notice.channel).toBe(fake.dmChannelOf('U0D'));
     expect(shown(notice.channel, notice.ts)).toEqual(content(decisionNotice(denied)));
 
@@ -180,7 +192,7 @@ describe('SlackNotifier', () => {
       actor: 'U0P',
       trigger: 'manual' as const,
     };
-    const toPresser = await notifier.tell({ id: 'U0P', as: 'actor' }, grant, {
+    const toPresser = await notifier.tell({ front: 'slack', id: 'U0P', as: 'actor' }, grant, {
       kind: 'revoke-failed',
       seq: 1,
       failure,
@@ -190,7 +202,9 @@ describe('SlackNotifier', () => {
 
   it('updates a copy of the result; one Slack no longer has is reported; other refusals are thrown', async () => {
     const grant = applied(pending);
-    const copy = await notifier.tell({ id: 'U0D', as: 'requester' }, grant, { kind: 'result' });
+    const copy = await notifier.tell({ front: 'slack', id: 'U0D', as: 'requester' }, grant, {
+      kind: 'result',
+    });
     const ended: RoleChangeRequest = { ...grant, state: 'revoked' };
     expect(await notifier.updateResult(copy, ended)).toBe(true);
     expect(shown(copy.channel, copy.ts)).toEqual(content(resultMessage(ended)));
@@ -208,12 +222,15 @@ describe('SlackNotifier', () => {
   });
 
   it('hands a file to a person in their DM', async () => {
-    await notifier.sendFile('U0F', {
-      filename: 'holders.csv',
-      title: 'Holders',
-      content: 'a,b\n',
-      comment: 'all',
-    });
+    await notifier.sendFile(
+      { front: 'slack', id: 'U0F' },
+      {
+        filename: 'holders.csv',
+        title: 'Holders',
+        content: 'a,b\n',
+        comment: 'all',
+      },
+    );
     const file = fake.files.find((f) => f.filename === 'holders.csv');
     expect(file?.content.toString()).toBe('a,b\n');
     expect(file?.channels).toEqual([fake.dmChannelOf('U0F')]);

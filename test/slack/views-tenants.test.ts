@@ -34,10 +34,10 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
       qlikId: 'q-alice',
       name: 'Alice',
       email: 'alice@corp.com',
-      slackUserId: 'U0ALICE',
+      person: { front: 'slack', id: 'U0ALICE' },
     },
     role: { id: 'role-ta', name: 'TenantAdmin' },
-    requesterId: 'U0BOB',
+    requester: { front: 'slack', id: 'U0BOB' },
     reason: 'incident 4711',
     durationMs: 4 * H,
     state: 'pending',
@@ -55,7 +55,7 @@ const onDev = (over: Partial<RoleChangeRequest> = {}) =>
 const applied = (r: RoleChangeRequest): RoleChangeRequest => ({
   ...r,
   state: 'applied',
-  approvals: [{ slackUserId: 'U0CAROL', at: T0 + H }],
+  approvals: [{ by: { front: 'slack', id: 'U0CAROL' }, at: T0 + H }],
   result: { changed: true, message: '', before: [], after: ['TenantAdmin'], revokeAt: T0 + 5 * H },
 });
 const failure = { message: 'Qlik refused.', at: T0 + 5 * H, actor: 'U0CAROL', trigger: 'manual' as const };
@@ -71,7 +71,7 @@ function requestViews(r: RoleChangeRequest, tenants?: TenantLabels): Record<stri
     auto: autoApprovedMessage(r, tenants),
     result: resultMessage(applied(r), t),
     failed: resultMessage({ ...r, state: 'failed', error: 'Qlik said no.' }, t),
-    decision: decisionNotice({ ...r, state: 'denied', deniedBy: 'U0CAROL' }, tenants),
+    decision: decisionNotice({ ...r, state: 'denied', deniedBy: { front: 'slack', id: 'U0CAROL' } }, tenants),
     revokeFailed: revokeFailedMessage(applied(r), failure, tenants),
     requests: requestsMessage({ mine: [r], toApprove: [r] }, tenants),
   };

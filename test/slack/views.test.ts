@@ -37,10 +37,10 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
       qlikId: 'q-alice',
       name: 'Alice',
       email: 'alice@corp.com',
-      slackUserId: 'U0ALICE',
+      person: { front: 'slack', id: 'U0ALICE' },
     },
     role: { id: 'role-ta', name: 'TenantAdmin' },
-    requesterId: 'U0BOB',
+    requester: { front: 'slack', id: 'U0BOB' },
     reason: 'incident 4711',
     durationMs: 4 * H,
     state: 'pending',
@@ -135,9 +135,12 @@ describe('approvalMessage', () => {
   });
 
   it('shows "1 of 2" and who approved so far, using display names when given', () => {
-    const m = approvalMessage(request({ approvals: [{ slackUserId: 'U0CAROL', at: T0 + H }] }), {
-      approverNames: { U0CAROL: 'Carol <CISO>' },
-    });
+    const m = approvalMessage(
+      request({ approvals: [{ by: { front: 'slack', id: 'U0CAROL' }, at: T0 + H }] }),
+      {
+        approverNames: { U0CAROL: 'Carol <CISO>' },
+      },
+    );
     expectValid(m);
     expect(all(m)).toContain('(1 of 2)');
     expect(all(m)).toContain('Carol &lt;CISO&gt;');
@@ -145,9 +148,13 @@ describe('approvalMessage', () => {
   });
 
   const decided: [RequestState, Partial<RoleChangeRequest>, RegExp][] = [
-    ['approved', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Approved\* by <@U0CAROL>/],
+    [
+      'approved',
+      { approvals: [{ by: { front: 'slack', id: 'U0CAROL' }, at: T0 }] },
+      /\*Approved\* by <@U0CAROL>/,
+    ],
     ['approved', { approvals: [] }, /\*Approved\* automatically by policy/],
-    ['applying', { approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }, /\*Applying…\*/],
+    ['applying', { approvals: [{ by: { front: 'slack', id: 'U0CAROL' }, at: T0 }] }, /\*Applying…\*/],
     [
       'applied',
       {
@@ -162,9 +169,13 @@ describe('approvalMessage', () => {
       /\*Applied\*: alice now has TenantAdmin\. Access ends <!date\^1714579200/,
     ],
     ['failed', { error: 'Qlik said: Forbidden (403)' }, /\*Failed\*: Qlik said: Forbidden \(403\)/],
-    ['denied', { deniedBy: 'U0DAVE', updatedAt: T0 + H }, /\*Denied\* by <@U0DAVE> <!date\^1714568400/],
+    [
+      'denied',
+      { deniedBy: { front: 'slack', id: 'U0DAVE' }, updatedAt: T0 + H },
+      /\*Denied\* by <@U0DAVE> <!date\^1714568400/,
+    ],
     ['expired', {}, /\*Expired\*: nobody decided before <!date\^1714651200/],
-    ['cancelled', { cancelledBy: 'U0BOB' }, /\*Cancelled\* by <@U0BOB>/],
+    ['cancelled', { cancelledBy: { front: 'slack', id: 'U0BOB' } }, /\*Cancelled\* by <@U0BOB>/],
     ['revoked', {}, /\*Revoked\*/],
     ['expired-revoked', {}, /\*Ended\*.*ran out/],
     [
@@ -208,8 +219,8 @@ describe('approvalMessage', () => {
         role: { id: 'x', name: evil },
         target: { kind: 'group', qlikId: 'g', name: evil },
         id: evil,
-        requesterId: '<!here>',
-        approvals: [{ slackUserId: '<!everyone>', at: T0 }],
+        requester: { front: 'slack', id: '<!here>' },
+        approvals: [{ by: { front: 'slack', id: '<!everyone>' }, at: T0 }],
       }),
     );
     expectValid(m);
@@ -402,10 +413,10 @@ describe('replies to the requester', () => {
   });
 
   it.each([
-    ['denied', { deniedBy: 'U0DAVE' }, /was denied by <@U0DAVE>/],
+    ['denied', { deniedBy: { front: 'slack', id: 'U0DAVE' } }, /was denied by <@U0DAVE>/],
     ['expired', {}, /expired: nobody decided in time/],
-    ['cancelled', { cancelledBy: 'U0BOB' }, /was cancelled\./],
-    ['cancelled', { cancelledBy: 'U0ADMIN' }, /was cancelled by <@U0ADMIN>/],
+    ['cancelled', { cancelledBy: { front: 'slack', id: 'U0BOB' } }, /was cancelled\./],
+    ['cancelled', { cancelledBy: { front: 'slack', id: 'U0ADMIN' } }, /was cancelled by <@U0ADMIN>/],
   ] as const)('decisionNotice %s', (state, over, line) => {
     const m = decisionNotice(request({ state, ...over }));
     expectValid(m);
@@ -520,7 +531,9 @@ describe('read-only answers stay within limits for big tenants', () => {
 
   it('requestsMessage: Cancel on mine, Approve/Deny on those to approve, at most 10 of each', () => {
     const mine = Array.from({ length: 30 }, (_, i) => request({ id: `R-M${i}` }));
-    const toApprove = Array.from({ length: 30 }, (_, i) => request({ id: `R-A${i}`, requesterId: 'U0ZED' }));
+    const toApprove = Array.from({ length: 30 }, (_, i) =>
+      request({ id: `R-A${i}`, requester: { front: 'slack', id: 'U0ZED' } }),
+    );
     const m = requestsMessage({ mine, toApprove });
     expectValid(m);
     const b = buttons(m);
@@ -561,7 +574,7 @@ describe('read-only answers stay within limits for big tenants', () => {
 describe('wording', () => {
   it('says who approved once', () => {
     const m = approvalMessage(
-      request({ state: 'approved', approvals: [{ slackUserId: 'U0CAROL', at: T0 }] }),
+      request({ state: 'approved', approvals: [{ by: { front: 'slack', id: 'U0CAROL' }, at: T0 }] }),
     );
     expect(all(m)).not.toMatch(/[Aa]pproved\W+approved/);
     expect(all(m).match(/U0CAROL/g)).toHaveLength(1);
@@ -748,6 +761,8 @@ const states: RequestState[] = [
   'revoked',
 ];
 
+const slackPersonArb = fc.record({ front: fc.constant('slack' as const), id: slackId });
+
 const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
   {
     id: fc.oneof(fc.stringMatching(/^R-[2-9A-HJKMNP-Z]{4}$/), hostile),
@@ -759,14 +774,14 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
           qlikId: hostile,
           name: hostile,
           email: hostile,
-          slackUserId: slackId,
+          person: slackPersonArb,
         },
         { requiredKeys: ['kind', 'qlikId', 'name'] },
       ),
       fc.record({ kind: fc.constant('group' as const), qlikId: hostile, name: hostile }),
     ),
     role: fc.record({ id: hostile, name: hostile }),
-    requesterId: slackId,
+    requester: slackPersonArb,
     reason: hostile,
     durationMs: fc.oneof(fc.integer({ min: 1, max: 400 * 86_400_000 }), fc.double()),
     state: fc.constantFrom(...states),
@@ -774,9 +789,9 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
     updatedAt: time,
     expiresAt: time,
     approvalsRequired: fc.oneof(fc.integer({ min: -3, max: 50 }), fc.double()),
-    approvals: fc.array(fc.record({ slackUserId: slackId, at: time }), { maxLength: 40 }),
-    deniedBy: slackId,
-    cancelledBy: slackId,
+    approvals: fc.array(fc.record({ by: slackPersonArb, at: time }), { maxLength: 40 }),
+    deniedBy: slackPersonArb,
+    cancelledBy: slackPersonArb,
     result: fc.record(
       { before: names(200), after: names(200), changed: fc.boolean(), message: hostile, revokeAt: time },
       { requiredKeys: ['before', 'after', 'changed', 'message'] },
@@ -791,7 +806,7 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
       'action',
       'target',
       'role',
-      'requesterId',
+      'requester',
       'state',
       'createdAt',
       'updatedAt',

@@ -33,10 +33,10 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
       qlikId: 'q-frank',
       name: 'Frank Fischer',
       email: 'frank@corp.example',
-      slackUserId: 'U0FRANK',
+      person: { front: 'slack', id: 'U0FRANK' },
     },
     role: { id: 'role-ta', name: 'TenantAdmin' },
-    requesterId: 'U0DAN',
+    requester: { front: 'slack', id: 'U0DAN' },
     reason: 'incident 4711',
     durationMs: 4 * H,
     state: 'pending',
@@ -255,7 +255,11 @@ describe('filing', () => {
 describe('approve', () => {
   it.each([
     [
-      { ok: true, code: 'recorded', request: request({ approvals: [{ slackUserId: 'U0ALICE', at: T0 }] }) },
+      {
+        ok: true,
+        code: 'recorded',
+        request: request({ approvals: [{ by: { front: 'slack', id: 'U0ALICE' }, at: T0 }] }),
+      },
       'Approval recorded for R-7KQ2 (1 of 2).',
     ],
     [
@@ -266,7 +270,7 @@ describe('approve', () => {
       {
         ok: false,
         code: 'already-approved',
-        request: request({ approvals: [{ slackUserId: 'U0ALICE', at: T0 }] }),
+        request: request({ approvals: [{ by: { front: 'slack', id: 'U0ALICE' }, at: T0 }] }),
       },
       'You already approved R-7KQ2; it needs 1 more approval from someone else.',
     ],
@@ -274,7 +278,10 @@ describe('approve', () => {
       {
         ok: false,
         code: 'already-approved',
-        request: request({ approvalsRequired: 3, approvals: [{ slackUserId: 'U0ALICE', at: T0 }] }),
+        request: request({
+          approvalsRequired: 3,
+          approvals: [{ by: { front: 'slack', id: 'U0ALICE' }, at: T0 }],
+        }),
       },
       'You already approved R-7KQ2; it needs 2 more approvals from someone else.',
     ],
@@ -460,15 +467,37 @@ describe('revoke now', () => {
       'Revoking Steward from Frank Fischer (frank@corp.example) now (R-7KQ2); the result follows in the approval thread.',
     ],
     [
-      { ok: false, code: 'under-way', request: grant, by: 'U0FRANK', byName: 'frank', byYou: false, at: T0 },
+      {
+        ok: false,
+        code: 'under-way',
+        request: grant,
+        by: { front: 'slack', id: 'U0FRANK' },
+        byName: 'frank',
+        byYou: false,
+        at: T0,
+      },
       `The revoke of Steward from Frank Fischer (frank@corp.example) (R-7KQ2) is already under way: @frank pressed Revoke now ${plainTime(T0)}. The result follows in the approval thread.`,
     ],
     [
-      { ok: false, code: 'under-way', request: grant, by: 'U0FRANK', byYou: true, at: T0 },
+      {
+        ok: false,
+        code: 'under-way',
+        request: grant,
+        by: { front: 'slack', id: 'U0FRANK' },
+        byYou: true,
+        at: T0,
+      },
       `The revoke of Steward from Frank Fischer (frank@corp.example) (R-7KQ2) is already under way: you pressed Revoke now ${plainTime(T0)}. The result follows in the approval thread.`,
     ],
     [
-      { ok: false, code: 'under-way', request: grant, by: 'U0GONE', byYou: false, at: T0 },
+      {
+        ok: false,
+        code: 'under-way',
+        request: grant,
+        by: { front: 'slack', id: 'U0GONE' },
+        byYou: false,
+        at: T0,
+      },
       `The revoke of Steward from Frank Fischer (frank@corp.example) (R-7KQ2) is already under way: U0GONE pressed Revoke now ${plainTime(T0)}. The result follows in the approval thread.`,
     ],
     [{ ok: false, code: 'not-applied', request: R }, 'R-7KQ2 is pending, so there is nothing to revoke now.'],

@@ -116,7 +116,7 @@ function sharedTests(get: () => Setup): void {
       action: 'grant' as const,
       target,
       role: { id: 'r-data-admin', name: 'DataAdmin' },
-      requesterId: U.dan,
+      requester: { front: 'slack' as const, id: U.dan },
       reason: 'topology check',
       expiresAt: t0 + 3_600_000,
       approvalsRequired: 2,
@@ -136,7 +136,9 @@ function sharedTests(get: () => Setup): void {
     expect(dup.ok).toBe(false);
     if (!dup.ok) expect(dup.duplicateOf.id).toBe(id);
     expect((await store.listPending()).map((r) => r.id)).toEqual([id]);
-    expect((await store.listPendingByRequester(U.dan)).map((r) => r.id)).toEqual([id]);
+    expect((await store.listPendingByRequester({ front: 'slack', id: U.dan })).map((r) => r.id)).toEqual([
+      id,
+    ]);
 
     await store.addMessage(id, {
       front: 'slack',
@@ -145,7 +147,7 @@ function sharedTests(get: () => Setup): void {
       ts: '1700000000.000100',
     });
     const approval = (actor: string, at: number) =>
-      store.addApproval(id, actor, at, {
+      store.addApproval(id, { front: 'slack', id: actor }, at, {
         time: at,
         actor,
         action: 'approved',
@@ -196,7 +198,7 @@ function sharedTests(get: () => Setup): void {
         { front: 'slack', kind: 'announcement', channel: APPROVAL_CHANNEL, ts: '1700000000.000100' },
       ],
     });
-    expect(stored?.approvals.map((a) => a.slackUserId)).toEqual([U.alice, U.bob]);
+    expect(stored?.approvals.map((a) => a.by.id)).toEqual([U.alice, U.bob]);
     expect(await store.dueForRevoke(revokeAt)).toEqual([id]);
 
     const recent = await audit.recent({ limit: 10 });

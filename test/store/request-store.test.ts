@@ -42,7 +42,7 @@ function newRequest(over: Partial<NewRequest> = {}): NewRequest {
     action: 'grant',
     target: { kind: 'user', qlikId: `q-user-${seq}`, name: `User ${seq}`, email: `user${seq}@acme.com` },
     role: { id: 'role-msc', name: 'ManagedSpaceCreator' },
-    requesterId: 'U-REQ',
+    requester: { front: 'slack', id: 'U-REQ' },
     reason: 'quarterly report',
     expiresAt: NOW + DAY,
     approvalsRequired: 1,
@@ -159,13 +159,16 @@ describe('create and get', () => {
     const first = await created({ target: { kind: 'group', qlikId: 'g-sales', name: 'Sales' } });
     const pendingBefore = await redis.zcard(keys.pending);
     const dup = await store.create(
-      newRequest({ target: { kind: 'group', qlikId: 'g-sales', name: 'Sales' }, requesterId: 'U-OTHER' }),
+      newRequest({
+        target: { kind: 'group', qlikId: 'g-sales', name: 'Sales' },
+        requester: { front: 'slack', id: 'U-OTHER' },
+      }),
       NOW + 5,
       { time: NOW + 5, actor: 'U-OTHER', action: 'requested', outcome: 'pending' },
     );
     expect(dup).toEqual({ ok: false, duplicateOf: first });
     expect(await redis.zcard(keys.pending)).toBe(pendingBefore);
-    expect(await store.listPendingByRequester('U-OTHER')).toEqual([]);
+    expect(await store.listPendingByRequester({ front: 'slack', id: 'U-OTHER' })).toEqual([]);
 
     // Same target, other role or other action: not a duplicate.
     const otherRole = await store.create(
@@ -180,9 +183,17 @@ describe('create and get', () => {
   it('allows a new request once the pending one is decided', async () => {
     const target = { kind: 'user' as const, qlikId: 'q-dedupe-later', name: 'Dee' };
     const first = await created({ target });
-    expect((await store.transition(first.id, 'pending', 'denied', { deniedBy: 'U-APP' }, NOW + 1)).ok).toBe(
-      true,
-    );
+    expect(
+      (
+        await store.transition(
+          first.id,
+          'pending',
+          'denied',
+          { deniedBy: { front: 'slack', id: 'U-APP' } },
+          NOW + 1,
+        )
+      ).ok,
+    ).toBe(true);
     expect(await redis.exists(keys.dedupe(`qlik-roles:default:grant:user:q-dedupe-later:role-msc`))).toBe(0);
     const second = await store.create(newRequest({ target }), NOW + 2);
     expect(second.ok).toBe(true);
@@ -193,7 +204,9 @@ describe('create and get', () => {
     if (!third.ok && second.ok) expect(third.duplicateOf.id).toBe(second.request.id);
     // Approval also ends pending.
     if (second.ok)
-      expect((await store.addApproval(second.request.id, 'U-APP', NOW + 4)).outcome).toBe('approved');
+      expect(
+        (await store.addApproval(second.request.id, { front: 'slack', id: 'U-APP' }, NOW + 4)).outcome,
+      ).toBe('approved');
     expect((await store.create(newRequest({ target }), NOW + 5)).ok).toBe(true);
   });
 
@@ -206,9 +219,17 @@ describe('create and get', () => {
     const loaded = await store.get(old.id);
     expect(loaded && targetOf(loaded)).toEqual({ kind: 'qlik-roles', instance: 'default' });
     // Decided, its old index entry goes, and a new request is filed under the new key.
-    expect((await store.transition(old.id, 'pending', 'denied', { deniedBy: 'U-APP' }, NOW + 2)).ok).toBe(
-      true,
-    );
+    expect(
+      (
+        await store.transition(
+          old.id,
+          'pending',
+          'denied',
+          { deniedBy: { front: 'slack', id: 'U-APP' } },
+          NOW + 2,
+        )
+      ).ok,
+    ).toBe(true);
     expect(await redis.exists(keys.dedupe('grant:user:q-legacy-1:role-msc'))).toBe(0);
     const fresh = await store.create(newRequest({ target: old.target }), NOW + 3);
     expect(fresh.ok).toBe(true);
@@ -250,13 +271,13 @@ describe('create and get', () => {
     const stores = connections(4).map((c) => new RequestStore(c, prefix));
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        stores[i % 4]!.create(newRequest({ requesterId: 'U-BULK' }), NOW + i),
+        stores[i % 4]!.create(newRequest({ requester: { front: 'slack', id: 'U-BULK' } }), NOW + i),
       ),
     );
     const ids = results.map((r) => (r.ok ? r.request.id : 'duplicate'));
     expect(new Set(ids).size).toBe(200);
     expect(ids.every((id) => REQUEST_ID_PATTERN.test(id))).toBe(true);
-    const mine = await store.listPendingByRequester('U-BULK');
+    const mine = await store.listPendingByRequester({ front: 'slack', id: 'U-BULK' });
     expect(mine).toHaveLength(200);
     // Oldest first.
     expect(mine.map((r) => r.createdAt)).toEqual([...mine.map((r) => r.createdAt)].sort((a, b) => a - b));
@@ -340,7 +361,7 @@ describe('transitions', () => {
         id: 'R-HACK',
         state: 'applied',
         createdAt: 1,
-        approvals: [{ slackUserId: 'U-EVIL', at: 1 }],
+        approvals: [{ by: { front: 'slack', id: 'U-EVIL' }, at: 1 }],
       },
       NOW + 50,
     );
@@ -383,7 +404,9 @@ describe('approvals', () => {
   it('20 approvers at once with 1 approval required: exactly one approved', async () => {
     const r = await created({ approvalsRequired: 1 });
     const stores = connections(20).map((c) => new RequestStore(c, prefix));
-    const results = await Promise.all(stores.map((s, i) => s.addApproval(r.id, `U-APP-${i}`, NOW + i)));
+    const results = await Promise.all(
+      stores.map((s, i) => s.addApproval(r.id, { front: 'slack', id: `U-APP-${i}` }, NOW + i)),
+    );
     const outcomes = results.map((x) => x.outcome);
     expect(outcomes.filter((o) => o === 'approved')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'not-pending')).toHaveLength(19);
@@ -396,7 +419,9 @@ describe('approvals', () => {
   it('20 approvers at once with 2 required: one recorded, one approved, the rest not-pending', async () => {
     const r = await created({ approvalsRequired: 2 });
     const stores = connections(20).map((c) => new RequestStore(c, prefix));
-    const results = await Promise.all(stores.map((s, i) => s.addApproval(r.id, `U-APP-${i}`, NOW + i)));
+    const results = await Promise.all(
+      stores.map((s, i) => s.addApproval(r.id, { front: 'slack', id: `U-APP-${i}` }, NOW + i)),
+    );
     const count = (o: string) => results.filter((x) => x.outcome === o).length;
     expect([count('recorded'), count('approved'), count('not-pending')]).toEqual([1, 1, 18]);
     expect((await store.get(r.id))?.approvals).toHaveLength(2);
@@ -404,29 +429,37 @@ describe('approvals', () => {
 
   it('needs distinct approvers: the same one twice is a duplicate', async () => {
     const r = await created({ approvalsRequired: 2 });
-    const first = await store.addApproval(r.id, 'U-A', NOW + 1);
+    const first = await store.addApproval(r.id, { front: 'slack', id: 'U-A' }, NOW + 1);
     expect(first.outcome).toBe('recorded');
     if (first.outcome === 'recorded') {
       expect(first.request.state).toBe('pending');
-      expect(first.request.approvals).toEqual([{ slackUserId: 'U-A', at: NOW + 1 }]);
+      expect(first.request.approvals).toEqual([{ by: { front: 'slack', id: 'U-A' }, at: NOW + 1 }]);
     }
-    expect((await store.addApproval(r.id, 'U-A', NOW + 2)).outcome).toBe('duplicate');
-    const second = await store.addApproval(r.id, 'U-B', NOW + 3);
+    expect((await store.addApproval(r.id, { front: 'slack', id: 'U-A' }, NOW + 2)).outcome).toBe('duplicate');
+    const second = await store.addApproval(r.id, { front: 'slack', id: 'U-B' }, NOW + 3);
     expect(second.outcome).toBe('approved');
     if (second.outcome === 'approved') {
       expect(second.request.state).toBe('approved');
       expect(second.request.updatedAt).toBe(NOW + 3);
-      expect(second.request.approvals.map((a) => a.slackUserId)).toEqual(['U-A', 'U-B']);
+      expect(second.request.approvals.map((a) => a.by.id)).toEqual(['U-A', 'U-B']);
     }
-    const late = await store.addApproval(r.id, 'U-C', NOW + 4);
+    const late = await store.addApproval(r.id, { front: 'slack', id: 'U-C' }, NOW + 4);
     expect(late.outcome).toBe('not-pending');
-    expect(await store.addApproval('R-ZZZZZZZZ', 'U-A')).toEqual({ outcome: 'not-found' });
+    expect(await store.addApproval('R-ZZZZZZZZ', { front: 'slack', id: 'U-A' })).toEqual({
+      outcome: 'not-found',
+    });
   });
 
   it('does not count approvals on a decided request', async () => {
     const r = await created();
-    await store.transition(r.id, 'pending', 'cancelled', { cancelledBy: 'U-REQ' }, NOW + 1);
-    const res = await store.addApproval(r.id, 'U-A', NOW + 2);
+    await store.transition(
+      r.id,
+      'pending',
+      'cancelled',
+      { cancelledBy: { front: 'slack', id: 'U-REQ' } },
+      NOW + 1,
+    );
+    const res = await store.addApproval(r.id, { front: 'slack', id: 'U-A' }, NOW + 2);
     expect(res.outcome).toBe('not-pending');
     if (res.outcome === 'not-pending') expect(res.request.approvals).toEqual([]);
   });
@@ -443,9 +476,9 @@ describe('audit events written with the change', () => {
       outcome: 'ok',
     });
     const r = await created({ approvalsRequired: 2 }, ev('requested'));
-    await store.addApproval(r.id, 'U-A', NOW + 1, ev('approved', 'U-A'));
-    await store.addApproval(r.id, 'U-A', NOW + 2, ev('approved', 'U-A')); // duplicate: not audited
-    await store.addApproval(r.id, 'U-B', NOW + 3, ev('approved', 'U-B'));
+    await store.addApproval(r.id, { front: 'slack', id: 'U-A' }, NOW + 1, ev('approved', 'U-A'));
+    await store.addApproval(r.id, { front: 'slack', id: 'U-A' }, NOW + 2, ev('approved', 'U-A')); // duplicate: not audited
+    await store.addApproval(r.id, { front: 'slack', id: 'U-B' }, NOW + 3, ev('approved', 'U-B'));
     await store.transition(r.id, 'pending', 'denied', {}, NOW + 4, ev('denied', 'U-C')); // wrong state
     await store.transition(r.id, 'approved', 'applying', {}, NOW + 5, ev('applying', 'system'));
     await store.transition(r.id, 'applying', 'applied', {}, NOW + 6, {
@@ -475,7 +508,10 @@ describe('indexes', () => {
     try {
       const later = await s.create(newRequest({ expiresAt: NOW + 2 * HOUR }), NOW);
       const sooner = await s.create(newRequest({ expiresAt: NOW + HOUR }), NOW);
-      const latest = await s.create(newRequest({ expiresAt: NOW + 3 * HOUR, requesterId: 'U-2' }), NOW);
+      const latest = await s.create(
+        newRequest({ expiresAt: NOW + 3 * HOUR, requester: { front: 'slack', id: 'U-2' } }),
+        NOW,
+      );
       if (!later.ok || !sooner.ok || !latest.ok) throw new Error('duplicate');
       expect((await s.listPending()).map((r) => r.id)).toEqual(
         [sooner, later, latest].map((x) => x.request.id),
@@ -486,9 +522,13 @@ describe('indexes', () => {
       expect(await s.dueForExpiry(NOW + 2 * HOUR, 1)).toEqual([sooner.request.id]);
       await s.transition(sooner.request.id, 'pending', 'expired', {}, NOW + HOUR);
       expect(await s.dueForExpiry(NOW + 2 * HOUR)).toEqual([later.request.id]);
-      expect((await s.listPendingByRequester('U-REQ')).map((r) => r.id)).toEqual([later.request.id]);
-      expect((await s.listPendingByRequester('U-2')).map((r) => r.id)).toEqual([latest.request.id]);
-      expect(await s.listPendingByRequester('U-NOBODY')).toEqual([]);
+      expect((await s.listPendingByRequester({ front: 'slack', id: 'U-REQ' })).map((r) => r.id)).toEqual([
+        later.request.id,
+      ]);
+      expect((await s.listPendingByRequester({ front: 'slack', id: 'U-2' })).map((r) => r.id)).toEqual([
+        latest.request.id,
+      ]);
+      expect(await s.listPendingByRequester({ front: 'slack', id: 'U-NOBODY' })).toEqual([]);
     } finally {
       await dropPrefix(redis, p);
     }
@@ -502,7 +542,7 @@ describe('indexes', () => {
       const res = await s.create(newRequest({ durationMs: HOUR }), NOW);
       if (!res.ok) throw new Error('duplicate');
       const id = res.request.id;
-      await s.addApproval(id, 'U-A', NOW);
+      await s.addApproval(id, { front: 'slack', id: 'U-A' }, NOW);
       await s.transition(id, 'approved', 'applying', {}, NOW);
       const result = { before: [], after: ['ManagedSpaceCreator'], changed: true, message: 'done' };
       await s.transition(
@@ -544,9 +584,9 @@ describe('indexes', () => {
     const ids = async () => (await s.listUnfinished()).map((r) => r.id);
     try {
       const byApproval = await file(2);
-      await s.addApproval(byApproval, 'U-A', NOW);
+      await s.addApproval(byApproval, { front: 'slack', id: 'U-A' }, NOW);
       expect(await ids()).toEqual([]); // one of two approvals: still pending
-      await s.addApproval(byApproval, 'U-B', NOW + 1);
+      await s.addApproval(byApproval, { front: 'slack', id: 'U-B' }, NOW + 1);
       const byPolicy = await file();
       await s.transition(byPolicy, 'pending', 'approved', {}, NOW + 2);
       const denied = await file();
@@ -574,7 +614,7 @@ describe('indexes', () => {
     const approvedId = async () => {
       const res = await s.create(newRequest(), NOW);
       if (!res.ok) throw new Error('duplicate');
-      await s.addApproval(res.request.id, 'U-A', NOW);
+      await s.addApproval(res.request.id, { front: 'slack', id: 'U-A' }, NOW);
       return res.request.id;
     };
     try {
@@ -693,7 +733,10 @@ describe('indexes', () => {
     const r = await created({ messages: [m] } as Partial<NewRequest>);
     expect(r.messages).toBeUndefined();
     await store.addMessage(r.id, m);
-    const t = await store.transition(r.id, 'pending', 'denied', { deniedBy: 'U-X', messages: [] });
+    const t = await store.transition(r.id, 'pending', 'denied', {
+      deniedBy: { front: 'slack', id: 'U-X' },
+      messages: [],
+    });
     expect(t.ok && t.request.messages).toEqual([m]);
   });
 
@@ -713,5 +756,120 @@ describe('indexes', () => {
     ]) {
       expect(key.startsWith(`${prefix}:`)).toBe(true);
     }
+  });
+});
+
+describe('requests written before people were PersonRefs (as a12d65d writes them)', () => {
+  const slack = (id: string) => ({ front: 'slack' as const, id });
+  const json = (v: unknown) => JSON.stringify(v);
+
+  /**
+   * A request field by field as a12d65d's store leaves it (test/upgrade/fixtures/a12d65d.json): `requesterId` and
+   * the target's `slackUserId` as bare Slack ids, approvals as a ZSET of Slack ids, `deniedBy` / `cancelledBy` as
+   * bare ids, the per-requester index under the Slack id, and one `approvalMessage`.
+   */
+  async function seedA12d65d(
+    id: string,
+    state: RequestState,
+    extra: Record<string, string> = {},
+    approvers: [string, number][] = [],
+  ): Promise<void> {
+    const qlikId = `q-old-${id}`;
+    const dedupe = keys.dedupe(`grant:user:${qlikId}:role-msc`);
+    await redis.hset(keys.request(id), {
+      _byRequester: keys.pendingByRequester('U0DAN'),
+      _dedupe: dedupe,
+      action: json('grant'),
+      approvalMessage: json({ channel: 'C0APPROVALS', ts: '1780386600.432000' }),
+      approvalsRequired: '2',
+      createdAt: String(NOW),
+      expiresAt: String(NOW + DAY),
+      id: json(id),
+      reason: json('data quality'),
+      requesterId: json('U0DAN'),
+      role: json({ id: 'role-msc', name: 'ManagedSpaceCreator' }),
+      state,
+      target: json({
+        kind: 'user',
+        qlikId,
+        name: 'Frank Fischer',
+        email: 'frank@corp.example',
+        slackUserId: 'U0FRANK',
+      }),
+      updatedAt: String(NOW),
+      ...extra,
+    });
+    for (const [who, at] of approvers) await redis.zadd(keys.approvals(id), at, who);
+    if (state === 'pending') {
+      await redis.set(dedupe, id);
+      await redis.zadd(keys.pending, NOW + DAY, id);
+      await redis.zadd(keys.pendingByRequester('U0DAN'), NOW, id);
+    }
+  }
+
+  it('reads the people of a pending one into PersonRefs, and keeps its approvals and index working', async () => {
+    await seedA12d65d('R-PEP2', 'pending', {}, [['U0ALICE', NOW + 5]]);
+    const r = await store.get('R-PEP2');
+    expect(r).toMatchObject({
+      requester: slack('U0DAN'),
+      target: { kind: 'user', name: 'Frank Fischer', email: 'frank@corp.example', person: slack('U0FRANK') },
+      approvals: [{ by: slack('U0ALICE'), at: NOW + 5 }],
+    });
+    expect(r).not.toHaveProperty('requesterId');
+    expect(r?.target).not.toHaveProperty('slackUserId');
+    // What was stored stays as it was (a bot of the earlier version may still read it during a rolling upgrade).
+    expect(await redis.hget(keys.request('R-PEP2'), 'requesterId')).toBe(json('U0DAN'));
+    // The per-requester index it was filed under is found by the PersonRef.
+    expect((await store.listPendingByRequester(slack('U0DAN'))).map((x) => x.id)).toContain('R-PEP2');
+    // The same approver again is the same approver, whichever version recorded the first approval.
+    expect((await store.addApproval('R-PEP2', slack('U0ALICE'), NOW + 6)).outcome).toBe('duplicate');
+    const second = await store.addApproval('R-PEP2', slack('U0BOB'), NOW + 7);
+    expect(second.outcome).toBe('approved');
+    expect(second.outcome !== 'not-found' && second.request.approvals).toEqual([
+      { by: slack('U0ALICE'), at: NOW + 5 },
+      { by: slack('U0BOB'), at: NOW + 7 },
+    ]);
+    // Leaving pending takes it out of the per-requester index it was filed under.
+    expect(await redis.zscore(keys.pendingByRequester('U0DAN'), 'R-PEP2')).toBeNull();
+  });
+
+  it('reads a string deniedBy and cancelledBy as PersonRefs', async () => {
+    await seedA12d65d('R-PEP3', 'denied', { deniedBy: json('U0ALICE') });
+    await seedA12d65d('R-PEP4', 'cancelled', { cancelledBy: json('U0DAN') });
+    expect((await store.get('R-PEP3'))?.deniedBy).toEqual(slack('U0ALICE'));
+    expect((await store.get('R-PEP4'))?.cancelledBy).toEqual(slack('U0DAN'));
+  });
+
+  it('reads into exactly the shape today’s store writes, and round-trips through a transition', async () => {
+    await seedA12d65d('R-PEP5', 'pending');
+    const old = await store.get('R-PEP5');
+    if (!old) throw new Error('seeded request did not load');
+    // The same request filed today (another principal, so it is not a duplicate) has the same people.
+    const fresh = await created({
+      target: { ...old.target, qlikId: 'q-new-ppl5' } as RoleChangeRequest['target'],
+      requester: old.requester,
+      approvalsRequired: 2,
+    });
+    expect(fresh.requester).toEqual(old.requester);
+    expect(fresh.target).toEqual({ ...old.target, qlikId: 'q-new-ppl5' });
+    expect(await redis.hget(keys.request(fresh.id), '_byRequester')).toBe(keys.pendingByRequester('U0DAN'));
+    // A bot of the earlier version, still running during a rollout, finds the people where it reads them.
+    const stored = await redis.hmget(keys.request(fresh.id), 'requesterId', 'target');
+    expect(JSON.parse(stored[0]!)).toBe('U0DAN');
+    expect(JSON.parse(stored[1]!)).toMatchObject({ slackUserId: 'U0FRANK', person: slack('U0FRANK') });
+    const moved = await store.transition(
+      'R-PEP5',
+      'pending',
+      'cancelled',
+      { cancelledBy: old.requester },
+      NOW + 1,
+    );
+    expect(moved.ok && moved.request).toEqual({
+      ...old,
+      state: 'cancelled',
+      updatedAt: NOW + 1,
+      cancelledBy: slack('U0DAN'),
+    });
+    expect(await store.get('R-PEP5')).toEqual(moved.ok && moved.request);
   });
 });

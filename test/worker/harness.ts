@@ -159,7 +159,7 @@ export async function createHarness(opts: {
           action: input.action ?? 'grant',
           target: input.target,
           role: { id: role.id, name: role.name },
-          requesterId: REQUESTER,
+          requester: { front: 'slack', id: REQUESTER },
           expiresAt: now + 3_600_000,
           approvalsRequired: 1,
           ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
@@ -172,12 +172,17 @@ export async function createHarness(opts: {
       if (!created.ok) throw new Error(`duplicate of ${created.duplicateOf.id}`);
       const ref = await messenger.postApproval(CHANNEL, created.request);
       await store.addMessage(created.request.id, { front: 'slack', kind: 'announcement', ...ref });
-      const approved = await store.addApproval(created.request.id, APPROVER, Date.now(), {
-        time: Date.now(),
-        actor: APPROVER,
-        action: 'approved',
-        outcome: 'approved',
-      });
+      const approved = await store.addApproval(
+        created.request.id,
+        { front: 'slack', id: APPROVER },
+        Date.now(),
+        {
+          time: Date.now(),
+          actor: APPROVER,
+          action: 'approved',
+          outcome: 'approved',
+        },
+      );
       if (approved.outcome !== 'approved') throw new Error(`approval ${approved.outcome}`);
       if (o.enqueue !== false) await enqueueApply(queues, approved.request.id);
       return approved.request;

@@ -159,10 +159,10 @@ async function request(
         kind: 'user',
         qlikId: `q-${++roleN}`,
         name: 'Terry Target',
-        ...(opts.targetSlackId ? { slackUserId: opts.targetSlackId } : {}),
+        ...(opts.targetSlackId ? { person: { front: 'slack', id: opts.targetSlackId } } : {}),
       },
       role: { id: `r-${roleN}`, name: 'Steward' },
-      requesterId: REQUESTER,
+      requester: { front: 'slack', id: REQUESTER },
       expiresAt: now + 3_600_000,
       approvalsRequired: 1,
     },
@@ -177,11 +177,11 @@ async function request(
     ts: '1700000000.000001',
   });
   if (state === 'denied') {
-    const t = await store.transition(id, 'pending', 'denied', { deniedBy: APPROVER });
+    const t = await store.transition(id, 'pending', 'denied', { deniedBy: { front: 'slack', id: APPROVER } });
     if (!t.ok) throw new Error(t.reason);
     return t.request;
   }
-  await store.addApproval(id, APPROVER);
+  await store.addApproval(id, { front: 'slack', id: APPROVER });
   await store.transition(id, 'approved', 'applying');
   const t = await store.transition(id, 'applying', 'applied', {
     result: { before: [], after: ['Steward'], changed: true, message: '' },

@@ -28,7 +28,7 @@ async function filePending(expiresInMs: number) {
       action: 'grant',
       target: userTarget(h.sim, user.id),
       role: { id: role.id, name: role.name },
-      requesterId: REQUESTER,
+      requester: { front: 'slack', id: REQUESTER },
       expiresAt: now + expiresInMs,
       approvalsRequired: 1,
     },

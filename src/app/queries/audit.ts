@@ -1,5 +1,7 @@
 // Owns `/qlik audit [<who>|<role>]`: the most recent audit events, for approvers only, about a person (by every
 // name they appear under) or a role; an empty answer for a role the target has never heard of says so.
+
+import type { PersonRef } from '../../domain/request.ts';
 import type { WhoRef } from '../../slack/command-parser.ts';
 import type { StoredAuditEvent } from '../../store/audit-log.ts';
 import type { AppContext } from '../context.ts';
@@ -34,16 +36,16 @@ export type AuditOutcome =
 
 const AUDIT_LIMIT = 25;
 
-export function auditLog(ctx: AppContext, userId: string, filter: AuditFilter): Promise<AuditOutcome> {
+export function auditLog(ctx: AppContext, asker: PersonRef, filter: AuditFilter): Promise<AuditOutcome> {
   return ctx.guard('reading-audit', async (): Promise<AuditOutcome> => {
-    if (!(await ctx.isAnyApprover(userId))) return { ok: false, code: 'not-approver' };
+    if (!(await ctx.isAnyApprover(asker))) return { ok: false, code: 'not-approver' };
     const chosen = ctx.target(filter.instance);
     if (!chosen.ok) return chosen;
     const queries: { who?: string; role?: string }[] = [];
     if (filter.role !== undefined) queries.push({ role: filter.role });
     else if (filter.who === undefined) queries.push({});
     else {
-      for (const w of await auditNames(ctx, filter.who, userId)) queries.push({ who: w });
+      for (const w of await auditNames(ctx, filter.who, asker)) queries.push({ who: w });
     }
     const batches = await Promise.all(
       queries.map((q) => ctx.db(() => ctx.deps.audit.recent({ limit: AUDIT_LIMIT, ...q }))),
@@ -71,7 +73,7 @@ export function auditLog(ctx: AppContext, userId: string, filter: AuditFilter): 
 }
 
 /** The strings a person shows up as in the audit stream: their Slack id (actor) and email or name (target). */
-async function auditNames(ctx: AppContext, who: WhoRef, requesterId: string): Promise<string[]> {
+async function auditNames(ctx: AppContext, who: WhoRef, asker: PersonRef): Promise<string[]> {
   switch (who.kind) {
     case 'email':
       return [who.email];
@@ -79,7 +81,7 @@ async function auditNames(ctx: AppContext, who: WhoRef, requesterId: string): Pr
       return [`group ${who.name}`];
     case 'me':
     case 'slack-user': {
-      const id = who.kind === 'me' ? requesterId : who.userId;
+      const id = who.kind === 'me' ? asker.id : who.userId;
       const u = await ctx.deps.directory.lookupUser(id).catch(() => undefined);
       return u?.kind === 'ok' ? [id, u.email] : [id];
     }

@@ -2,6 +2,7 @@
 // first holders by name (the target's summary); and the full list of direct holders as a CSV streamed page by page
 // from the target and handed to the person as a file.
 import { stringify } from 'csv-stringify';
+import type { PersonRef } from '../../domain/request.ts';
 import type { EntitlementRef } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, TargetRefused, UnknownInstance, UnknownRole } from '../outcomes.ts';
@@ -78,7 +79,7 @@ export function whoHas(
 export function sendHoldersCsv(
   ctx: AppContext,
   roleName: string,
-  userId: string,
+  to: PersonRef,
   from: HoldersFrom = {},
 ): Promise<{ ok: true; rows: number } | RoleQueryRefusal> {
   return ctx.guard('building-csv', async (): Promise<{ ok: true; rows: number } | RoleQueryRefusal> => {
@@ -106,7 +107,7 @@ export function sendHoldersCsv(
     csv.end();
     await finished;
     const date = new Date(ctx.now()).toISOString().slice(0, 10);
-    await ctx.deps.notifier.sendFile(userId, {
+    await ctx.deps.notifier.sendFile(to, {
       filename: `who-has-${roleName.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${date}.csv`,
       title: `Direct holders of ${roleName} (${rows})`,
       content: Buffer.concat(chunks),

@@ -1,6 +1,6 @@
 // Owns `/qlik whois <who>`: a user's or group's roles, directly and through groups, and a user's status, as the
 // access target reads them now. Read-only, so a chat outage in linking an email to its Slack user never stops it.
-import { describeTarget } from '../../domain/request.ts';
+import { describeTarget, type PersonRef } from '../../domain/request.ts';
 import type { WhoRef } from '../../slack/command-parser.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, PrincipalRefusal, UnknownInstance } from '../outcomes.ts';
@@ -22,7 +22,7 @@ export type WhoisOutcome = WhoisAnswer | UnknownInstance | PrincipalRefusal | Fa
 export function whois(
   ctx: AppContext,
   who: WhoRef,
-  requesterId: string,
+  asker: PersonRef,
   opts: { instance?: string } = {},
 ): Promise<WhoisOutcome> {
   return ctx.guard('whois', async (): Promise<WhoisOutcome> => {
@@ -31,7 +31,7 @@ export function whois(
     // Read-only: the Slack id of an email target is not needed, so a Slack outage doesn't stop the answer.
     const resolved = await resolveTarget(
       who,
-      requesterId,
+      asker,
       { target: chosen.target, slack: ctx.deps.directory },
       { linkSlack: false },
     );

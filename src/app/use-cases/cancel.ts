@@ -1,7 +1,7 @@
 // Owns withdrawing a pending request (the Cancel button or `/qlik cancel R-…`): only the requester may, and only
 // while it is pending; the store's guarded write decides a race with an approver. It answers with an outcome (a
 // code and the request), not a sentence: the front words it (src/slack/words.ts, cancelOutcomeText).
-import type { RoleChangeRequest } from '../../domain/request.ts';
+import { type PersonRef, personKey, type RoleChangeRequest, samePerson } from '../../domain/request.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, NotFound } from '../outcomes.ts';
 import * as transitions from '../transitions.ts';
@@ -20,11 +20,11 @@ export type CancelOutcome =
   /** Something failed (the store unreachable, a bug); nothing changed. */
   | Failure;
 
-export function cancel(ctx: AppContext, requestId: string, clickerId: string): Promise<CancelOutcome> {
+export function cancel(ctx: AppContext, requestId: string, clicker: PersonRef): Promise<CancelOutcome> {
   return ctx.guard('cancelling', async (): Promise<CancelOutcome> => {
     const req = await ctx.db(() => ctx.deps.store.get(requestId));
     if (!req) return { ok: false, code: 'not-found', requestId };
-    if (req.requesterId !== clickerId) return { ok: false, code: 'not-requester', request: req };
+    if (!samePerson(req.requester, clicker)) return { ok: false, code: 'not-requester', request: req };
     if (req.state !== 'pending') return { ok: false, code: 'not-pending', request: req };
     const moved = await ctx.db(() =>
       transitions.transition(
@@ -32,8 +32,8 @@ export function cancel(ctx: AppContext, requestId: string, clickerId: string): P
         req,
         'pending',
         'cancelled',
-        { cancelledBy: clickerId },
-        { actor: clickerId, outcome: 'cancelled' },
+        { cancelledBy: clicker },
+        { actor: personKey(clicker), outcome: 'cancelled' },
       ),
     );
     if (!moved.ok) {

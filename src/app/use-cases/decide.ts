@@ -4,7 +4,7 @@
 // store's guarded write, so double clicks and concurrent approvers decide a request once. Each answers with an
 // outcome (a code and the request) that the front words (src/slack/words.ts).
 import { approverEligibility } from '../../domain/policy.ts';
-import type { RoleChangeRequest } from '../../domain/request.ts';
+import { type PersonRef, personKey, type RoleChangeRequest } from '../../domain/request.ts';
 import type { SlackUserLookup } from '../../slack/directory.ts';
 import type { TransitionResult } from '../../store/request-store.ts';
 import type { AppContext } from '../context.ts';
@@ -50,20 +50,20 @@ export type DenyOutcome =
   { ok: true; code: 'denied'; request: RoleChangeRequest } | Undecidable | Failure;
 
 /** Approve button. */
-export function approve(ctx: AppContext, requestId: string, clickerId: string): Promise<ApproveOutcome> {
+export function approve(ctx: AppContext, requestId: string, clicker: PersonRef): Promise<ApproveOutcome> {
   return ctx.guard('approving', async (): Promise<ApproveOutcome> => {
     const pending = await pendingForDecision(ctx, requestId);
     if (!pending.ok) return pending;
     const req = pending.request;
-    const eligible = approverEligibility(req, clickerId);
+    const eligible = approverEligibility(req, clicker);
     if (!eligible.ok) return { ok: false, code: 'not-eligible', message: eligible.message };
-    if (!(await ctx.isApprover(req.role.name, clickerId, ctx.tenantOf(req)))) {
+    if (!(await ctx.isApprover(req.role.name, clicker, ctx.tenantOf(req)))) {
       return { ok: false, code: 'not-approver', request: req };
     }
-    const self = await selfGrantRefusal(ctx, req, clickerId);
+    const self = await selfGrantRefusal(ctx, req, clicker);
     if (self) return self;
     // The approval that completes the request queues its apply (exactly one caller ever sees 'approved').
-    const res = await ctx.db(() => transitions.addApproval(ctx.transitions, req, clickerId));
+    const res = await ctx.db(() => transitions.addApproval(ctx.transitions, req, clicker));
     switch (res.outcome) {
       case 'not-found':
         return { ok: false, code: 'not-found', requestId };
@@ -82,12 +82,12 @@ export function approve(ctx: AppContext, requestId: string, clickerId: string): 
 }
 
 /** Deny button: an approver of the role ends the request; the requester is told by DM (notification queue). */
-export function deny(ctx: AppContext, requestId: string, clickerId: string): Promise<DenyOutcome> {
+export function deny(ctx: AppContext, requestId: string, clicker: PersonRef): Promise<DenyOutcome> {
   return ctx.guard('denying', async (): Promise<DenyOutcome> => {
     const pending = await pendingForDecision(ctx, requestId);
     if (!pending.ok) return pending;
     const req = pending.request;
-    if (!(await ctx.isApprover(req.role.name, clickerId, ctx.tenantOf(req)))) {
+    if (!(await ctx.isApprover(req.role.name, clicker, ctx.tenantOf(req)))) {
       return { ok: false, code: 'not-approver', request: req };
     }
     const res = await ctx.db(() =>
@@ -96,8 +96,8 @@ export function deny(ctx: AppContext, requestId: string, clickerId: string): Pro
         req,
         'pending',
         'denied',
-        { deniedBy: clickerId },
-        { actor: clickerId, outcome: 'denied' },
+        { deniedBy: clicker },
+        { actor: personKey(clicker), outcome: 'denied' },
         { beforeFollowUps: async (r) => ({ refreshed: await ctx.refresh(r) }) },
       ),
     );
@@ -141,13 +141,13 @@ async function pendingForDecision(
 async function selfGrantRefusal(
   ctx: AppContext,
   req: RoleChangeRequest,
-  clickerId: string,
+  clicker: PersonRef,
 ): Promise<SelfGrantRefusal | undefined> {
   if (req.action !== 'grant') return undefined;
   const t = req.target;
   let me: SlackUserLookup;
   try {
-    me = await ctx.deps.directory.lookupUser(clickerId);
+    me = await ctx.deps.directory.lookupUser(clicker.id);
   } catch (err) {
     ctx.log.warn({ err: errSummary(err), requestId: req.id }, "could not read the approver's Slack profile");
     return { ok: false, code: 'profile-unreadable', request: req, problem: slackError(err) };

@@ -2,7 +2,7 @@
 // principal, on the same target and for the same time, which the worker hands the role over to once applied. It
 // answers with an outcome (a code, the requests, what the words need) that the front words (src/slack/words.ts).
 import { checkRequest } from '../../domain/policy.ts';
-import type { RoleChangeRequest } from '../../domain/request.ts';
+import type { PersonRef, RoleChangeRequest } from '../../domain/request.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, NotFound, PolicyRefused } from '../outcomes.ts';
 import { clipText } from '../words.ts';
@@ -33,7 +33,7 @@ export type ExtendOutcome =
   | { ok: false; code: 'duplicate'; duplicateOf: RoleChangeRequest }
   | Failure;
 
-export function extend(ctx: AppContext, requestId: string, clickerId: string): Promise<ExtendOutcome> {
+export function extend(ctx: AppContext, requestId: string, clicker: PersonRef): Promise<ExtendOutcome> {
   return ctx.guard('extending', async (): Promise<ExtendOutcome> => {
     const orig = await ctx.db(() => ctx.deps.store.get(requestId));
     if (!orig) return { ok: false, code: 'not-found', requestId };
@@ -41,7 +41,7 @@ export function extend(ctx: AppContext, requestId: string, clickerId: string): P
       return { ok: false, code: 'not-time-bound', request: orig };
     }
     if (orig.state !== 'applied') return { ok: false, code: 'not-applied', request: orig };
-    if (!(await ctx.mayActOnGrant(orig, clickerId))) return { ok: false, code: 'not-allowed', request: orig };
+    if (!(await ctx.mayActOnGrant(orig, clicker))) return { ok: false, code: 'not-allowed', request: orig };
     const check = checkRequest(ctx.policy, {
       action: 'grant',
       roleName: orig.role.name,
@@ -54,7 +54,7 @@ export function extend(ctx: AppContext, requestId: string, clickerId: string): P
       action: 'grant',
       target: orig.target,
       role: orig.role,
-      requesterId: clickerId,
+      requester: clicker,
       reason: clipText(`Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`, 500),
       durationMs: check.durationMs ?? orig.durationMs,
       extends: orig.id,

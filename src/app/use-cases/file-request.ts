@@ -4,7 +4,13 @@
 // with an outcome (a code and the data the words need) that the front words (src/slack/words.ts).
 import { formatDuration } from '../../domain/duration.ts';
 import { approvalChannelOf, checkRequest, rolePolicy } from '../../domain/policy.ts';
-import type { RequestMessage, RoleAction, RoleChangeRequest } from '../../domain/request.ts';
+import {
+  type PersonRef,
+  personKey,
+  type RequestMessage,
+  type RoleAction,
+  type RoleChangeRequest,
+} from '../../domain/request.ts';
 import type { WhoRef } from '../../slack/command-parser.ts';
 import type { NewRequest } from '../../store/request-store.ts';
 import type { AccessTarget } from '../../targets/types.ts';
@@ -23,7 +29,8 @@ import * as transitions from '../transitions.ts';
 import { clipText, errSummary, slackError } from '../words.ts';
 
 export interface FileInput {
-  requesterId: string;
+  /** Who files it. */
+  requester: PersonRef;
   action: RoleAction;
   who: WhoRef;
   roleName: string;
@@ -87,7 +94,7 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
       ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
     });
     if (!check.ok) return { ok: false, code: 'policy-refused', message: check.message };
-    const resolved = await resolveTarget(input.who, input.requesterId, {
+    const resolved = await resolveTarget(input.who, input.requester, {
       target,
       slack: ctx.deps.directory,
     });
@@ -102,7 +109,7 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
       action: input.action,
       target: resolved.target.principal,
       role: { id: role.entitlement.id, name: role.entitlement.name },
-      requesterId: input.requesterId,
+      requester: input.requester,
       ...(input.reason === undefined ? {} : { reason: input.reason }),
       ...(input.action === 'grant' && check.durationMs !== undefined ? { durationMs: check.durationMs } : {}),
       ...(notes.length > 0 ? { notes } : {}),
@@ -133,7 +140,7 @@ export async function fileDraft(
     transitions.file(
       ctx.transitions,
       draft,
-      { actor: input.requesterId, outcome: 'pending', detail: requestDetail(draft) },
+      { actor: personKey(input.requester), outcome: 'pending', detail: requestDetail(draft) },
       now,
     ),
   );

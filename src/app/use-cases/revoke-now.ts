@@ -1,7 +1,14 @@
 // Owns "Revoke now" on an applied grant: the requester, the person it was granted to or an approver of the role may
 // press it; one press per attempt is queued across every replica, later presses are told who pressed and when. It
 // answers with an outcome (a code and the request) that the front words (src/slack/words.ts).
-import { describeTarget, type RoleChangeRequest } from '../../domain/request.ts';
+import {
+  describeTarget,
+  type PersonRef,
+  personFromKey,
+  personKey,
+  type RoleChangeRequest,
+  samePerson,
+} from '../../domain/request.ts';
 import { enqueueRevokeNow } from '../../queue/queues.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, NotFound } from '../outcomes.ts';
@@ -24,30 +31,33 @@ export type RevokeNowOutcome =
       ok: false;
       code: 'under-way';
       request: RoleChangeRequest;
-      by: string;
+      by: PersonRef;
       byName?: string;
       byYou: boolean;
       at: number;
     }
   | Failure;
 
-export function revokeNow(ctx: AppContext, requestId: string, clickerId: string): Promise<RevokeNowOutcome> {
+export function revokeNow(ctx: AppContext, requestId: string, clicker: PersonRef): Promise<RevokeNowOutcome> {
   return ctx.guard('revoking-now', async (): Promise<RevokeNowOutcome> => {
     const req = await ctx.db(() => ctx.deps.store.get(requestId));
     if (!req) return { ok: false, code: 'not-found', requestId };
     if (req.action !== 'grant') return { ok: false, code: 'not-a-grant', request: req };
     if (req.state !== 'applied') return { ok: false, code: 'not-applied', request: req };
-    if (!(await ctx.mayActOnGrant(req, clickerId))) return { ok: false, code: 'not-allowed', request: req };
+    if (!(await ctx.mayActOnGrant(req, clicker))) return { ok: false, code: 'not-allowed', request: req };
     // One press per attempt, across replicas: later presses are told who pressed and when, and record nothing.
-    const queued = await ctx.db(() => enqueueRevokeNow(ctx.deps.queues, req.id, clickerId, ctx.now()));
+    const queued = await ctx.db(() =>
+      enqueueRevokeNow(ctx.deps.queues, req.id, personKey(clicker), ctx.now()),
+    );
     if (!queued.queued) {
-      const byYou = queued.claim.by === clickerId;
-      const byName = byYou ? undefined : await ctx.personName(queued.claim.by);
+      const by = personFromKey(queued.claim.by);
+      const byYou = samePerson(by, clicker);
+      const byName = byYou ? undefined : await ctx.personName(by);
       return {
         ok: false,
         code: 'under-way',
         request: req,
-        by: queued.claim.by,
+        by,
         ...(byName === undefined ? {} : { byName }),
         byYou,
         at: queued.claim.at,
@@ -57,7 +67,7 @@ export function revokeNow(ctx: AppContext, requestId: string, clickerId: string)
       ctx.deps.audit.append({
         time: ctx.now(),
         requestId: req.id,
-        actor: clickerId,
+        actor: personKey(clicker),
         action: 'revoke-requested',
         target: describeTarget(req.target),
         role: req.role.name,

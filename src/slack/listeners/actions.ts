@@ -3,10 +3,11 @@
 // policy, never from the payload), and answered to the clicker alone when there is something to say.
 import { z } from 'zod';
 import type { AccessRequestApp } from '../../app/access-requests.ts';
-import { REQUEST_ID_PATTERN } from '../../domain/request.ts';
+import { type PersonRef, REQUEST_ID_PATTERN } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import type { SlackMessage } from '../messenger.ts';
+import { slackPerson } from '../people.ts';
 import { ACTION_IDS, errorMessage } from '../views.ts';
 import {
   approveOutcomeText,
@@ -97,7 +98,7 @@ async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
   if (!known || requestId === undefined) {
     result = { ok: false, message: STALE_BUTTON };
   } else {
-    result = await dispatch(deps.app, actionId, requestId, userId);
+    result = await dispatch(deps.app, actionId, requestId, slackPerson(userId));
   }
   commands.inc({
     command: known ? `button:${actionId}` : 'button:unknown',
@@ -126,27 +127,27 @@ async function dispatch(
   app: AccessRequestApp,
   action: ButtonAction,
   requestId: string,
-  userId: string,
+  clicker: PersonRef,
 ): Promise<ClickReply> {
   switch (action) {
     case 'approve': {
-      const o = await app.approve(requestId, userId);
+      const o = await app.approve(requestId, clicker);
       return { ok: o.ok, message: approveOutcomeText(o) };
     }
     case 'deny': {
-      const o = await app.deny(requestId, userId);
+      const o = await app.deny(requestId, clicker);
       return { ok: o.ok, message: denyOutcomeText(o) };
     }
     case 'cancel': {
-      const o = await app.cancel(requestId, userId);
+      const o = await app.cancel(requestId, clicker);
       return { ok: o.ok, message: cancelOutcomeText(o) };
     }
     case 'extend': {
-      const o = await app.extend(requestId, userId);
+      const o = await app.extend(requestId, clicker);
       return { ok: o.ok, message: extendOutcomeText(o) };
     }
     case 'revoke_now': {
-      const o = await app.revokeNow(requestId, userId);
+      const o = await app.revokeNow(requestId, clicker);
       return { ok: o.ok, message: revokeNowOutcomeText(o) };
     }
   }

@@ -8,6 +8,7 @@ import { commands } from '../../observability/metrics.ts';
 import { type ParsedCommand, type ParsedWho, parseCommand, USAGE, type WhoRef } from '../command-parser.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { escapeMrkdwn, truncate } from '../mrkdwn.ts';
+import { slackPerson } from '../people.ts';
 import { message, section } from '../views/blocks.ts';
 import {
   auditMessage,
@@ -183,7 +184,7 @@ async function run(
     case 'grant':
     case 'revoke': {
       const res = await app.fileRequest({
-        requesterId: p.user_id,
+        requester: slackPerson(p.user_id),
         action: cmd.kind,
         who: who!,
         roleName: cmd.role,
@@ -224,12 +225,12 @@ async function run(
           'could not post the who-has summary; sending the file anyway',
         );
       }
-      const csv = await app.sendHoldersCsv(res.role, p.user_id, res);
+      const csv = await app.sendHoldersCsv(res.role, slackPerson(p.user_id), res);
       if (!csv.ok) return refused(`I couldn't attach the full list of holders: ${roleQueryRefusalText(csv)}`);
       return [];
     }
     case 'whois': {
-      const res = await app.whois(who!, p.user_id, on);
+      const res = await app.whois(who!, slackPerson(p.user_id), on);
       return res.ok
         ? [whoisMessage({ ...res, ...(tenant === undefined ? {} : { tenant }) })]
         : refused(whoisRefusalText(res));
@@ -239,16 +240,16 @@ async function run(
       return res.ok ? [rolesMessage(res.roles, tenant)] : refused(instanceRefusalText(res));
     }
     case 'requests': {
-      const res = await app.listRequests(p.user_id);
+      const res = await app.listRequests(slackPerson(p.user_id));
       return res.ok ? [requestsMessage(res, tenants)] : refused(failureText(res));
     }
     case 'cancel': {
-      const res = await app.cancel(cmd.requestId, p.user_id);
+      const res = await app.cancel(cmd.requestId, slackPerson(p.user_id));
       const text = cancelOutcomeText(res);
       return res.ok ? [noticeMessage(text)] : refused(text);
     }
     case 'audit': {
-      const res = await app.auditLog(p.user_id, {
+      const res = await app.auditLog(slackPerson(p.user_id), {
         ...(who === undefined ? {} : { who }),
         ...(cmd.role === undefined ? {} : { role: cmd.role }),
       });

@@ -1,6 +1,6 @@
 -- Records one distinct approver; the last approval needed moves the request to approved.
 -- KEYS: request, approvals, pending, audit, unfinished
--- ARGV: id, now, approverId, auditMaxLen, [audit]
+-- ARGV: id, now, approver (their personKey), auditMaxLen, [audit]
 local id, now, approver, max_len = arg(), arg(), arg(), arg()
 local audit = list()
 local state = redis.call('HGET', KEYS[1], 'state')

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { spreadsheetSafe } from '../../../src/app/queries/who-has.ts';
 import { EVERYONE_GROUP_ID } from '../../../src/sandbox/qlik-sim/index.ts';
 import { whoHasMessage } from '../../../src/slack/views.ts';
-import { U, useAppHarness } from '../harness.ts';
+import { P, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-who-has', extraTenants: ['dev'] });
 
@@ -53,10 +53,10 @@ describe('who-has', () => {
     expect(who.directTotal).toBe(base + 23);
     expect(who.direct).toHaveLength(20);
     expect(who.csvNeeded).toBe(true);
-    const csv = await h.app.sendHoldersCsv(who.role, U.dan, who);
+    const csv = await h.app.sendHoldersCsv(who.role, P.dan, who);
     expect(csv).toEqual({ ok: true, rows: base + 23 });
     const sent = h.notifier.files.at(-1)!;
-    expect(sent.to).toBe(U.dan);
+    expect(sent.to).toEqual(P.dan);
     expect(sent.file).toMatchObject({
       filename: expect.stringMatching(/^who-has-AutomationCreator-\d{4}-\d{2}-\d{2}\.csv$/),
       title: `Direct holders of AutomationCreator (${base + 23})`,
@@ -67,7 +67,7 @@ describe('who-has', () => {
     expect(lines).toHaveLength(base + 24);
     expect(lines).toContainEqual(expect.stringContaining("'=cmd()"));
     // Without the answer it follows, the listing looks the role up itself.
-    expect(await h.app.sendHoldersCsv('AutomationCreator', U.dan)).toEqual({ ok: true, rows: base + 23 });
+    expect(await h.app.sendHoldersCsv('AutomationCreator', P.dan)).toEqual({ ok: true, rows: base + 23 });
   });
 
   it('refuses an unknown role with the closest names, and an unknown tenant naming the configured ones', async () => {

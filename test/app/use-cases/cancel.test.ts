@@ -3,21 +3,21 @@
 // test/slack/views.test.ts.
 import { describe, expect, it } from 'vitest';
 import { jobIds } from '../../../src/queue/queues.ts';
-import { U, useAppHarness } from '../harness.ts';
+import { P, U, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-cancel' });
 
 describe('cancel', () => {
   it('lets the requester withdraw a pending request: cancelled, audited, its message refreshed, no notice queued', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
     });
-    expect(await h.app.cancel(req.id.toLowerCase(), U.dan)).toEqual({
+    expect(await h.app.cancel(req.id.toLowerCase(), P.dan)).toEqual({
       ok: true,
       code: 'cancelled',
-      request: expect.objectContaining({ id: req.id, state: 'cancelled', cancelledBy: U.dan }),
+      request: expect.objectContaining({ id: req.id, state: 'cancelled', cancelledBy: P.dan }),
     });
     expect(h.notifier.refreshed.map((r) => [r.id, r.state])).toEqual([[req.id, 'cancelled']]);
     expect((await h.auditOf(req.id)).map((e) => [e.action, e.actor, e.outcome])).toEqual([
@@ -25,7 +25,7 @@ describe('cancel', () => {
       ['cancelled', U.dan, 'cancelled'],
     ]);
     expect(await h.queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''))).toBeUndefined();
-    expect(await h.app.cancel(req.id, U.dan)).toEqual({
+    expect(await h.app.cancel(req.id, P.dan)).toEqual({
       ok: false,
       code: 'not-pending',
       request: expect.objectContaining({ id: req.id, state: 'cancelled' }),
@@ -34,17 +34,17 @@ describe('cancel', () => {
 
   it('refuses anyone but the requester, and an unknown id', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
     });
-    expect(await h.app.cancel(req.id, U.alice)).toEqual({
+    expect(await h.app.cancel(req.id, P.alice)).toEqual({
       ok: false,
       code: 'not-requester',
       request: expect.objectContaining({ id: req.id, state: 'pending' }),
     });
     expect((await h.store.get(req.id))?.state).toBe('pending');
-    expect(await h.app.cancel('r-zzzz', U.dan)).toEqual({
+    expect(await h.app.cancel('r-zzzz', P.dan)).toEqual({
       ok: false,
       code: 'not-found',
       requestId: 'r-zzzz',
@@ -53,19 +53,19 @@ describe('cancel', () => {
 
   it("keeps the cancellation when the message can't be refreshed", async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
     });
     h.notifier.refreshError = new Error('channel_not_found');
-    expect(await h.app.cancel(req.id, U.dan)).toMatchObject({ ok: true });
+    expect(await h.app.cancel(req.id, P.dan)).toMatchObject({ ok: true });
     expect((await h.store.get(req.id))?.state).toBe('cancelled');
   });
 
   it('says when the store could not be reached, and what it was doing', async () => {
     const down = h.appWith({});
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
     });
@@ -74,7 +74,7 @@ describe('cancel', () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
     };
     try {
-      expect(await down.cancel(req.id, U.dan)).toEqual({
+      expect(await down.cancel(req.id, P.dan)).toEqual({
         ok: false,
         code: 'store-unavailable',
         doing: 'cancelling',

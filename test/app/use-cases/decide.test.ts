@@ -3,12 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { jobIds } from '../../../src/queue/queues.ts';
 import { EVERYONE_GROUP_ID } from '../../../src/sandbox/qlik-sim/index.ts';
-import { H, U, useAppHarness } from '../harness.ts';
+import { H, P, U, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-decide' });
 
 const steward = (who = U.frank) => ({
-  requesterId: U.dan,
+  requester: P.dan,
   who: { kind: 'slack-user' as const, userId: who },
   roleName: 'Steward',
 });
@@ -16,13 +16,13 @@ const steward = (who = U.frank) => ({
 describe('approve', () => {
   it('records approvals until the last one needed, which approves the request and queues its apply', async () => {
     const req = await h.file({ ...steward(), roleName: 'TenantAdmin', reason: 'x', durationMs: H });
-    expect(await h.app.approve(req.id, U.alice)).toEqual({
+    expect(await h.app.approve(req.id, P.alice)).toEqual({
       ok: true,
       code: 'recorded',
       request: expect.objectContaining({ id: req.id, state: 'pending', approvalsRequired: 2 }),
     });
     expect(await h.queues.roleChanges.getJob(jobIds.apply(req.id))).toBeUndefined();
-    expect(await h.app.approve(req.id, U.bob)).toEqual({
+    expect(await h.app.approve(req.id, P.bob)).toEqual({
       ok: true,
       code: 'approved',
       request: expect.objectContaining({ id: req.id, state: 'approved' }),
@@ -38,7 +38,7 @@ describe('approve', () => {
       [U.alice, 'recorded', '1 of 2 approvals'],
       [U.bob, 'approved', '2 of 2 approvals'],
     ]);
-    expect(await h.app.approve(req.id, U.carol)).toEqual({
+    expect(await h.app.approve(req.id, P.carol)).toEqual({
       ok: false,
       code: 'not-pending',
       request: expect.objectContaining({ id: req.id, state: 'approved' }),
@@ -47,12 +47,12 @@ describe('approve', () => {
 
   it('refuses someone who is not an approver of the role, and an unknown request', async () => {
     const req = await h.file(steward());
-    expect(await h.app.approve(req.id, U.viktor)).toEqual({
+    expect(await h.app.approve(req.id, P.viktor)).toEqual({
       ok: false,
       code: 'not-approver',
       request: expect.objectContaining({ id: req.id, role: expect.objectContaining({ name: 'Steward' }) }),
     });
-    expect(await h.app.approve('r-zzzz', U.alice)).toEqual({
+    expect(await h.app.approve('r-zzzz', P.alice)).toEqual({
       ok: false,
       code: 'not-found',
       requestId: 'r-zzzz',
@@ -61,8 +61,8 @@ describe('approve', () => {
 
   it('says "1 more approval" in the singular (issue 10 item 11)', async () => {
     const req = await h.file({ ...steward(), roleName: 'TenantAdmin', reason: 'x', durationMs: H });
-    expect(await h.app.approve(req.id, U.alice)).toMatchObject({ ok: true });
-    const again = await h.app.approve(req.id, U.alice);
+    expect(await h.app.approve(req.id, P.alice)).toMatchObject({ ok: true });
+    const again = await h.app.approve(req.id, P.alice);
     // The policy's own words (approverEligibility), which the front passes through.
     expect(again).toEqual({
       ok: false,
@@ -74,7 +74,7 @@ describe('approve', () => {
   it('expires a request past its expiry at the click, tells the requester, and refuses the decision', async () => {
     const req = await h.file(steward());
     h.clock.now = req.expiresAt;
-    expect(await h.app.approve(req.id, U.alice)).toEqual({
+    expect(await h.app.approve(req.id, P.alice)).toEqual({
       ok: false,
       code: 'expired',
       request: expect.objectContaining({ id: req.id }),
@@ -91,19 +91,19 @@ describe('self-approval (issue 9 item 2)', () => {
     // As if the lookup by email had found nobody at filing time.
     h.dir.hiddenEmails.add('approver2@corp.example');
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'email', email: 'approver2@corp.example' },
       roleName: 'TenantAdmin',
       reason: 'on call',
       durationMs: H,
     });
-    expect(req.target).not.toHaveProperty('slackUserId');
+    expect(req.target).not.toHaveProperty('person');
     // `/qlik requests` doesn't offer it to them to approve, while it does to another approver.
-    const listed = await h.app.listRequests(U.approver2);
+    const listed = await h.app.listRequests(P.approver2);
     expect(listed.ok && listed.toApprove.map((r) => r.id)).not.toContain(req.id);
-    const forBob = await h.app.listRequests(U.bob);
+    const forBob = await h.app.listRequests(P.bob);
     expect(forBob.ok && forBob.toApprove.map((r) => r.id)).toContain(req.id);
-    const res = await h.app.approve(req.id, U.approver2);
+    const res = await h.app.approve(req.id, P.approver2);
     expect(res).toEqual({
       ok: false,
       code: 'grants-to-you',
@@ -111,35 +111,35 @@ describe('self-approval (issue 9 item 2)', () => {
     });
     expect((await h.store.get(req.id))?.approvals).toEqual([]);
     // Anyone else may approve.
-    expect(await h.app.approve(req.id, U.alice)).toMatchObject({ ok: true });
+    expect(await h.app.approve(req.id, P.alice)).toMatchObject({ ok: true });
   });
 
   it("fails closed when the approver's own profile email can't be read", async () => {
     const req = await h.file(steward());
     h.dir.infoFails.add(U.bob);
-    expect(await h.app.approve(req.id, U.bob)).toEqual({
+    expect(await h.app.approve(req.id, P.bob)).toEqual({
       ok: false,
       code: 'profile-unreadable',
       request: expect.objectContaining({ id: req.id }),
       problem: 'ratelimited',
     });
-    expect(await h.app.approve(req.id, U.noMail)).toEqual({
+    expect(await h.app.approve(req.id, P.noMail)).toEqual({
       ok: false,
       code: 'profile-no-email',
       request: expect.objectContaining({ id: req.id }),
     });
     expect((await h.store.get(req.id))?.approvals).toEqual([]);
     h.dir.infoFails.clear();
-    expect(await h.app.approve(req.id, U.bob)).toMatchObject({ ok: true });
+    expect(await h.app.approve(req.id, P.bob)).toMatchObject({ ok: true });
   });
 
   it("refuses a member of the target group, by the member's Qlik groups; fails closed when Qlik can't say", async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'group', name: 'Data Engineering' },
       roleName: 'Steward',
     });
-    expect(await h.app.approve(req.id, U.carol)).toEqual({
+    expect(await h.app.approve(req.id, P.carol)).toEqual({
       ok: false,
       code: 'grants-to-you',
       request: expect.objectContaining({ id: req.id }),
@@ -151,7 +151,7 @@ describe('self-approval (issue 9 item 2)', () => {
       status: 503,
       times: Number.POSITIVE_INFINITY,
     });
-    expect(await h.app.approve(req.id, U.bob)).toEqual({
+    expect(await h.app.approve(req.id, P.bob)).toEqual({
       ok: false,
       code: 'membership-unknown',
       request: expect.objectContaining({ id: req.id }),
@@ -160,7 +160,7 @@ describe('self-approval (issue 9 item 2)', () => {
     });
     expect((await h.store.get(req.id))?.approvals).toEqual([]);
     h.sim.clearFaults();
-    expect(await h.app.approve(req.id, U.bob)).toMatchObject({ ok: true });
+    expect(await h.app.approve(req.id, P.bob)).toMatchObject({ ok: true });
   });
 
   it('refuses everyone a grant to the Everyone group without asking Qlik: every user is in it', async () => {
@@ -169,7 +169,7 @@ describe('self-approval (issue 9 item 2)', () => {
       action: 'grant',
       target: { kind: 'group', qlikId: EVERYONE_GROUP_ID, name: 'com.qlik.Everyone' },
       role: { id: h.sim.tenant.roleByName('Steward')!.id, name: 'Steward' },
-      requesterId: U.dan,
+      requester: P.dan,
       expiresAt: Date.now() + H,
       approvalsRequired: 1,
     });
@@ -181,7 +181,7 @@ describe('self-approval (issue 9 item 2)', () => {
       status: 503,
       times: Number.POSITIVE_INFINITY,
     });
-    expect(await h.app.approve(req.id, U.bob)).toEqual({
+    expect(await h.app.approve(req.id, P.bob)).toEqual({
       ok: false,
       code: 'grants-to-you',
       request: expect.objectContaining({ id: req.id }),
@@ -193,13 +193,13 @@ describe('self-approval (issue 9 item 2)', () => {
 describe('deny', () => {
   it('ends the request, refreshes its message, queues the decision notice saying so, and audits it', async () => {
     const req = await h.file(steward());
-    expect(await h.app.deny(req.id, U.bob)).toEqual({
+    expect(await h.app.deny(req.id, P.bob)).toEqual({
       ok: true,
       code: 'denied',
       request: expect.objectContaining({ id: req.id, state: 'denied' }),
     });
     const stored = await h.store.get(req.id);
-    expect(stored).toMatchObject({ state: 'denied', deniedBy: U.bob });
+    expect(stored).toMatchObject({ state: 'denied', deniedBy: P.bob });
     expect(h.notifier.refreshed.map((r) => r.state)).toEqual(['denied']);
     const notify = await h.queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''));
     expect(notify?.data).toEqual({ requestId: req.id, event: 'decision', refreshed: true });
@@ -207,7 +207,7 @@ describe('deny', () => {
       ['requested', U.dan, 'pending'],
       ['denied', U.bob, 'denied'],
     ]);
-    expect(await h.app.deny(req.id, U.alice)).toEqual({
+    expect(await h.app.deny(req.id, P.alice)).toEqual({
       ok: false,
       code: 'not-pending',
       request: expect.objectContaining({ id: req.id, state: 'denied' }),
@@ -217,7 +217,7 @@ describe('deny', () => {
   it('still queues the notice when the message could not be refreshed, so the notice refreshes it', async () => {
     const req = await h.file(steward());
     h.notifier.refreshError = new Error('message_not_found');
-    expect(await h.app.deny(req.id, U.bob)).toMatchObject({ ok: true });
+    expect(await h.app.deny(req.id, P.bob)).toMatchObject({ ok: true });
     const notify = await h.queues.notifications.getJob(jobIds.notify(req.id, 'decision', ''));
     expect(notify?.data).toEqual({ requestId: req.id, event: 'decision' });
   });

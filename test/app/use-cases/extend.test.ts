@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RoleChangeRequest } from '../../../src/domain/request.ts';
 import { TargetRegistry } from '../../../src/targets/registry.ts';
-import { H, U, useAppHarness } from '../harness.ts';
+import { H, P, U, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-extend', extraTenants: ['dev'] });
 
@@ -20,13 +20,13 @@ async function applied(req: RoleChangeRequest): Promise<RoleChangeRequest> {
 describe('extend', () => {
   it('extends with the duration of the original grant', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'TenantAdmin',
       reason: 'x',
     });
     await applied(req);
-    const ext = await h.app.extend(req.id, U.dan);
+    const ext = await h.app.extend(req.id, P.dan);
     expect(ext).toMatchObject({ ok: true });
     if (!ext.ok) return;
     expect(ext.request?.durationMs).toBe(4 * H);
@@ -54,48 +54,48 @@ describe('extend', () => {
 
   it('files the extension on the tenant of the grant it extends', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
       durationMs: H,
       instance: 'dev',
     });
     await applied(req);
-    const ext = await h.app.extend(req.id, U.frank);
+    const ext = await h.app.extend(req.id, P.frank);
     expect(ext.ok && ext.request?.targetRef).toEqual({ kind: 'qlik-roles', instance: 'dev' });
   });
 
   it('refuses a grant that is not time-bound or not applied, and someone with no say over it', async () => {
     const permanent = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
     });
-    expect(await h.app.extend(permanent.id, U.dan)).toEqual({
+    expect(await h.app.extend(permanent.id, P.dan)).toEqual({
       ok: false,
       code: 'not-time-bound',
       request: expect.objectContaining({ id: permanent.id }),
     });
     const pending = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.viktor },
       roleName: 'SharedSpaceCreator',
       action: 'revoke',
     });
-    expect(await h.app.extend(pending.id, U.dan)).toMatchObject({ ok: false, code: 'not-time-bound' });
+    expect(await h.app.extend(pending.id, P.dan)).toMatchObject({ ok: false, code: 'not-time-bound' });
     const timed = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'DataAdmin',
       durationMs: H,
     });
-    expect(await h.app.extend(timed.id, U.dan)).toEqual({
+    expect(await h.app.extend(timed.id, P.dan)).toEqual({
       ok: false,
       code: 'not-applied',
       request: expect.objectContaining({ id: timed.id, state: 'pending' }),
     });
     await applied(timed);
-    expect(await h.app.extend(timed.id, U.viktor)).toEqual({
+    expect(await h.app.extend(timed.id, P.viktor)).toEqual({
       ok: false,
       code: 'not-allowed',
       request: expect.objectContaining({
@@ -107,7 +107,7 @@ describe('extend', () => {
 
   it('says so when the tenant the grant was made on is no longer configured', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'AutomationCreator',
       durationMs: H,
@@ -117,7 +117,7 @@ describe('extend', () => {
     const without = h.appWith({
       targets: new TargetRegistry(h.targets.list().filter((t) => t.instance !== 'dev')),
     });
-    expect(await without.extend(req.id, U.dan)).toEqual({
+    expect(await without.extend(req.id, P.dan)).toEqual({
       ok: false,
       code: 'target-gone',
       message: expect.stringContaining('This bot is not configured for qlik-roles on "dev" any more'),

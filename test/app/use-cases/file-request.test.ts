@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { announcementOf, DEFAULT_TARGET } from '../../../src/domain/request.ts';
 import { jobIds } from '../../../src/queue/queues.ts';
 import { approvalMessage, requestFiledMessage } from '../../../src/slack/views.ts';
-import { BASE_POLICY, H, slackApiError, U, useAppHarness } from '../harness.ts';
+import { BASE_POLICY, H, P, slackApiError, U, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-file', extraTenants: ['dev'] });
 
 describe('filing a request', () => {
   it('files through the default tenant, records the target it is for, audits it and announces it', async () => {
     const res = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'steward',
@@ -33,14 +33,14 @@ describe('filing a request', () => {
 
   it('files on the tenant named with `on <tenant>` (any case), and refuses one that is not configured, naming those that are', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
       instance: 'DEV',
     });
     expect(req.targetRef).toEqual({ kind: 'qlik-roles', instance: 'dev' });
     const res = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'DataAdmin',
@@ -59,7 +59,7 @@ describe('filing a request', () => {
 
   it('refuses a role the tenant does not have, with the closest names', async () => {
     const res = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'me' },
       roleName: 'Stewart',
@@ -74,9 +74,9 @@ describe('filing a request', () => {
   });
 
   it('points at the pending duplicate instead of filing it twice', async () => {
-    const first = await h.file({ requesterId: U.dan, who: { kind: 'me' }, roleName: 'Steward' });
+    const first = await h.file({ requester: P.dan, who: { kind: 'me' }, roleName: 'Steward' });
     const again = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'me' },
       roleName: 'Steward',
@@ -91,7 +91,7 @@ describe('filing a request', () => {
   it('approves by policy: announced first, then its apply queued; audited as approved by the policy', async () => {
     h.policyText = `${BASE_POLICY}  Steward: { autoApprove: true }\n`;
     const res = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
@@ -113,7 +113,7 @@ describe('filing a request', () => {
   it('still files when the approval channel refuses the post, and says where approvers can find it', async () => {
     h.notifier.announceError = slackApiError('not_in_channel');
     const res = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
@@ -126,7 +126,7 @@ describe('self-approval at filing (issue 9 item 2)', () => {
   it("refuses to file a grant by email when Slack can't say who the target is; nothing is filed or posted", async () => {
     h.dir.emailLookupError = slackApiError('missing_scope');
     const res = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'email', email: 'approver2@corp.example' },
       roleName: 'TenantAdmin',
@@ -144,11 +144,11 @@ describe('self-approval at filing (issue 9 item 2)', () => {
 
   it('files when Slack answers that nobody has the email (the target then has no Slack id)', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'email', email: 'a"b@corp.example' },
       roleName: 'Steward',
     });
-    expect(req.target).not.toHaveProperty('slackUserId');
+    expect(req.target).not.toHaveProperty('person');
   });
 });
 
@@ -156,7 +156,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
   it('refuses grants shorter than the policy minimum (default 5 minutes), naming it', async () => {
     for (const ms of [1_000, 45_000]) {
       const res = await h.app.fileRequest({
-        requesterId: U.dan,
+        requester: P.dan,
         action: 'grant',
         who: { kind: 'slack-user', userId: U.frank },
         roleName: 'Steward',
@@ -171,7 +171,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
     expect(await h.pendingBy(U.dan)).toEqual([]);
     h.policyText = `${BASE_POLICY}minDuration: 30s\n`;
     const ok = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
       durationMs: 45_000,
@@ -181,7 +181,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
 
   it('never files a capped role permanently: no `for …` gets the cap, and the receipt and approval message say so', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'TenantAdmin',
       reason: 'x',
@@ -197,7 +197,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
     expect(JSON.stringify(requestFiledMessage(req).blocks)).toContain('the most TenantAdmin allows');
     // An uncapped role stays permanent, with no note.
     const steward = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'Steward',
     });
@@ -209,7 +209,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
 describe('disabled Qlik users (issue 10 item 2)', () => {
   it('refuses a grant to a disabled user by default; the policy may allow it', async () => {
     const res = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'grant',
       who: { kind: 'slack-user', userId: U.viktor },
       roleName: 'DataSpaceCreator',
@@ -218,7 +218,7 @@ describe('disabled Qlik users (issue 10 item 2)', () => {
     expect(await h.pendingBy(U.dan)).toEqual([]);
     h.policyText = `${BASE_POLICY}allowDisabledUsers: true\n`;
     const filed = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.viktor },
       roleName: 'DataSpaceCreator',
     });
@@ -227,7 +227,7 @@ describe('disabled Qlik users (issue 10 item 2)', () => {
 
   it('still files a revoke from a disabled user (taking access away is always allowed)', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'revoke',
       who: { kind: 'slack-user', userId: U.viktor },
       roleName: 'SharedSpaceCreator',
@@ -239,7 +239,7 @@ describe('disabled Qlik users (issue 10 item 2)', () => {
 describe('what is already held', () => {
   it('notes a direct grant of a role the target already gets through a group', async () => {
     const req = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'SharedSpaceCreator',
     });
@@ -254,7 +254,7 @@ describe('what is already held', () => {
   it('refuses a grant of a role held directly, and a revoke of one held only through a group', async () => {
     expect(
       await h.app.fileRequest({
-        requesterId: U.dan,
+        requester: P.dan,
         action: 'grant',
         who: { kind: 'me' },
         roleName: 'SharedSpaceCreator',
@@ -266,7 +266,7 @@ describe('what is already held', () => {
       role: 'SharedSpaceCreator',
     });
     const revoke = await h.app.fileRequest({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'revoke',
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'SharedSpaceCreator',

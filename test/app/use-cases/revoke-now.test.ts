@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RoleChangeRequest } from '../../../src/domain/request.ts';
 import { jobIds } from '../../../src/queue/queues.ts';
-import { H, U, useAppHarness } from '../harness.ts';
+import { H, P, U, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-revoke-now' });
 
@@ -20,29 +20,29 @@ describe('revoke now', () => {
   it('queues one revoke for the first press, audits it, and tells a later press who pressed', async () => {
     const req = await applied(
       await h.file({
-        requesterId: U.dan,
+        requester: P.dan,
         who: { kind: 'slack-user', userId: U.frank },
         roleName: 'Steward',
         durationMs: H,
       }),
     );
-    expect(await h.app.revokeNow(req.id, U.frank)).toEqual({
+    expect(await h.app.revokeNow(req.id, P.frank)).toEqual({
       ok: true,
       code: 'queued',
       request: expect.objectContaining({ id: req.id }),
     });
     expect(await h.queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'manual'))).toBeDefined();
-    const again = await h.app.revokeNow(req.id, U.alice);
+    const again = await h.app.revokeNow(req.id, P.alice);
     expect(again).toEqual({
       ok: false,
       code: 'under-way',
       request: expect.objectContaining({ id: req.id }),
-      by: U.frank,
+      by: P.frank,
       byName: 'frank',
       byYou: false,
       at: expect.any(Number),
     });
-    expect(await h.app.revokeNow(req.id, U.frank)).toMatchObject({
+    expect(await h.app.revokeNow(req.id, P.frank)).toMatchObject({
       ok: false,
       code: 'under-way',
       byYou: true,
@@ -54,28 +54,28 @@ describe('revoke now', () => {
 
   it('refuses a revoke request, a grant not applied, and someone with no say over the grant', async () => {
     const pending = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       who: { kind: 'slack-user', userId: U.frank },
       roleName: 'DataAdmin',
     });
-    expect(await h.app.revokeNow(pending.id, U.dan)).toEqual({
+    expect(await h.app.revokeNow(pending.id, P.dan)).toEqual({
       ok: false,
       code: 'not-applied',
       request: expect.objectContaining({ id: pending.id, state: 'pending' }),
     });
     const revoke = await h.file({
-      requesterId: U.dan,
+      requester: P.dan,
       action: 'revoke',
       who: { kind: 'me' },
       roleName: 'SharedSpaceCreator',
     });
-    expect(await h.app.revokeNow(revoke.id, U.dan)).toEqual({
+    expect(await h.app.revokeNow(revoke.id, P.dan)).toEqual({
       ok: false,
       code: 'not-a-grant',
       request: expect.objectContaining({ id: revoke.id }),
     });
     const grant = await applied(pending);
-    expect(await h.app.revokeNow(grant.id, U.viktor)).toEqual({
+    expect(await h.app.revokeNow(grant.id, P.viktor)).toEqual({
       ok: false,
       code: 'not-allowed',
       request: expect.objectContaining({

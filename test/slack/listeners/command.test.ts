@@ -28,7 +28,7 @@ const req = {
   action: 'grant',
   target: { kind: 'user', qlikId: 'q1', name: 'Frank' },
   role: { id: 'r1', name: 'Steward' },
-  requesterId: 'U0D',
+  requester: { front: 'slack', id: 'U0D' },
   state: 'pending',
   createdAt: 0,
   updatedAt: 0,
@@ -215,8 +215,8 @@ describe('handleQlikCommand', () => {
         groupsTotal: 0,
         csvNeeded: true,
       }),
-      sendHoldersCsv: async (role: string, userId: string) => {
-        uploads.push(`${role} to ${userId}`);
+      sendHoldersCsv: async (role: string, to: { front: string; id: string }) => {
+        uploads.push(`${role} to ${to.front}:${to.id}`);
         return { ok: true };
       },
     });
@@ -226,7 +226,7 @@ describe('handleQlikCommand', () => {
     };
     await handleQlikCommand({ body: body('who-has Steward'), ack: h.ack }, h.deps);
     expect(h.events).toEqual(['ack', 'respond failed']);
-    expect(uploads).toEqual(['Steward to U0D']);
+    expect(uploads).toEqual(['Steward to slack:U0D']);
   });
 });
 
