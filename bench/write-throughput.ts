@@ -110,21 +110,21 @@ function planChanges(
   const groups = [...tenant.groups()].filter((g) => !g.system).slice(0, o.groups);
   const principals: { p: Principal; roles: string[] }[] = [
     ...users.map((u) => ({
-      p: { kind: 'user' as const, qlikId: u.id, name: u.name, ...(u.email ? { email: u.email } : {}) },
+      p: { kind: 'user' as const, id: u.id, name: u.name, ...(u.email ? { email: u.email } : {}) },
       roles: tenant.userRoleNames(u.id),
     })),
     ...groups.map((g) => ({
-      p: { kind: 'group' as const, qlikId: g.id, name: g.name },
+      p: { kind: 'group' as const, id: g.id, name: g.name },
       roles: tenant.groupRoleNames(g.id),
     })),
   ];
-  const expected = new Map(principals.map((x) => [x.p.qlikId, new Set(x.roles)]));
+  const expected = new Map(principals.map((x) => [x.p.id, new Set(x.roles)]));
   const used = new Map<string, Set<string>>();
   const changes: Change[] = [];
   for (let i = 0; i < o.changes; i++) {
     const { p, roles } = principals[i % principals.length]!;
-    const taken = used.get(p.qlikId) ?? new Set<string>();
-    used.set(p.qlikId, taken);
+    const taken = used.get(p.id) ?? new Set<string>();
+    used.set(p.id, taken);
     // About one change in five revokes a role the principal holds directly (when it holds one still untouched).
     const revokable = roles.find((r) => !taken.has(r) && r !== 'TenantAdmin');
     const revoke = i % 5 === 0 && revokable !== undefined;
@@ -132,7 +132,7 @@ function planChanges(
     taken.add(name);
     const role = tenant.roleByName(name)!;
     changes.push({ action: revoke ? 'revoke' : 'grant', target: p, role: { id: role.id, name: role.name } });
-    const exp = expected.get(p.qlikId)!;
+    const exp = expected.get(p.id)!;
     if (revoke) exp.delete(name);
     else exp.add(name);
   }
@@ -267,7 +267,7 @@ export async function runWriteThroughput(
       const role = tenant.roleByName(hotRoleName(i))!;
       return {
         action: 'grant' as const,
-        target: { kind: 'user' as const, qlikId: hotUser.id, name: hotUser.name, email: hotUser.email! },
+        target: { kind: 'user' as const, id: hotUser.id, name: hotUser.name, email: hotUser.email! },
         role: { id: role.id, name: role.name },
       };
     });

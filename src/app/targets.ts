@@ -100,7 +100,7 @@ async function fromEmail(
   });
   if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
   const p = found.principal;
-  const principal: Principal = { kind: 'user', qlikId: p.id, name: p.name, email: p.email ?? email };
+  const principal: Principal = { kind: 'user', id: p.id, name: p.name, email: p.email ?? email };
   if (slackUserId) principal.person = slackPerson(slackUserId);
   return { ok: true, target: resolved(principal, found) };
 }
@@ -110,7 +110,7 @@ async function fromGroup(name: string, deps: TargetLookups): Promise<TargetResul
   if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
   return {
     ok: true,
-    target: resolved({ kind: 'group', qlikId: found.principal.id, name: found.principal.name }, found),
+    target: resolved({ kind: 'group', id: found.principal.id, name: found.principal.name }, found),
   };
 }
 

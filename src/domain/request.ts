@@ -25,13 +25,15 @@ export interface TargetRef {
 export const DEFAULT_TARGET: Readonly<TargetRef> = Object.freeze({ kind: 'qlik-roles', instance: 'default' });
 
 /**
- * The Qlik principal a request is about. `qlikId` is resolved before the request is stored. A user's `person` is
- * their identity on the chat front, when it is known (they were named by mention, or their email matched a chat
+ * The principal a request is about: a user or a group of the target system. `id` is the target system's own id of
+ * the principal (for Qlik, the user's or group's id), resolved before the request is stored; versions before it
+ * was neutral stored it as `qlikId`, which the store still reads and writes beside it. A user's `person` is their
+ * identity on the chat front, when it is known (they were named by mention, or their email matched a chat
  * account): the one a grant is for, who may act on it and must not approve it.
  */
 export type Principal =
-  | { kind: 'user'; qlikId: string; name: string; email?: string; person?: PersonRef }
-  | { kind: 'group'; qlikId: string; name: string };
+  | { kind: 'user'; id: string; name: string; email?: string; person?: PersonRef }
+  | { kind: 'group'; id: string; name: string };
 
 export type RequestState =
   | 'pending'
@@ -140,7 +142,11 @@ export interface RoleChangeRequest {
   /** Which access target the change is for; absent on requests written before targets existed (read `targetOf`). */
   targetRef?: TargetRef;
   target: Principal;
-  /** The role as the tenant names it (canonical case) and its id. */
+  /**
+   * The entitlement the change is about, in the target's words: its id and its name as the target names it
+   * (for Qlik tenant roles, the role in canonical case; its resource, where the target has them, is in `targetRef`).
+   * Named `role` because every version so far stored it under that name.
+   */
   role: { id: string; name: string };
   /** Who filed it (typed the command, or pressed Extend). */
   requester: PersonRef;
@@ -235,11 +241,11 @@ export function legacyDedupeKeyOf(r: DedupeInput): string | undefined {
 export function legacyLockKeyOf(r: Pick<RoleChangeRequest, 'target' | 'targetRef'>): string | undefined {
   const t = targetOf(r);
   const isDefault = t.kind === DEFAULT_TARGET.kind && t.instance === DEFAULT_TARGET.instance;
-  return isDefault && t.resource === undefined ? `${r.target.kind}:${r.target.qlikId}` : undefined;
+  return isDefault && t.resource === undefined ? `${r.target.kind}:${r.target.id}` : undefined;
 }
 
 function legacyDedupeKey(r: DedupeInput): string {
-  return `${r.action}:${r.target.kind}:${r.target.qlikId}:${r.role.id}`;
+  return `${r.action}:${r.target.kind}:${r.target.id}:${r.role.id}`;
 }
 
 const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'; // no 0/O, 1/I/L: easy to read aloud and type

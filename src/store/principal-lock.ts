@@ -77,7 +77,7 @@ export class PrincipalLock {
   }
 
   /**
-   * Runs `fn` while holding the lock on `principalKey` (e.g. `user:<qlikId>`, `group:<qlikId>`), releasing it
+   * Runs `fn` while holding the lock on `principalKey` (e.g. `user:<id>`, `group:<id>`), releasing it
    * however `fn` ends. If the lock is lost while `fn` runs (expired during a stall, taken over), `signal` aborts
    * with a LockLostError: check it (`signal.throwIfAborted()`) right before writing to Qlik.
    */

@@ -8,7 +8,8 @@
 // plain HSET and Lua never has to re-encode JSON), `state` raw (Lua compares it), and internal `_…` fields naming
 // its index keys. Approvals are a ZSET (approver → time) so "distinct approvers" is a ZADD and a ZCARD. People in
 // the ZSET and in index keys are their `personKey` (a Slack user's bare id, as every version wrote it); requests
-// written before PersonRef are read into the current shape (withLegacyPeople).
+// written before PersonRef, or before the principal's id was neutral, are read into the current shape
+// (withLegacyPeople, withLegacyPrincipalId).
 
 import { readFileSync } from 'node:fs';
 import {
@@ -123,6 +124,7 @@ function decodeRequest(raw: RawRequest): RoleChangeRequest | undefined {
     list.push({ by: personFromKey(approvals[i]!), at: Number(approvals[i + 1]) });
   const messages = withLegacyApprovalMessage(doc);
   withLegacyPeople(doc);
+  withLegacyPrincipalId(doc);
   return { ...doc, ...(messages ? { messages } : {}), state, approvals: list } as RoleChangeRequest;
 }
 
@@ -150,16 +152,31 @@ function withLegacyPeople(doc: Record<string, unknown>): void {
 }
 
 /**
- * The fields of a new request with its Slack people also written as the version before PersonRef reads them
- * (`requesterId`, the user principal's `slackUserId`): while a rollout has old and new bots side by side, an old bot
- * must still see who filed a request and who it grants to, or it would let them approve it. Read back, they are
- * dropped (withLegacyPeople).
+ * Reads the principal's id as versions before it was neutral wrote it (`target.qlikId`, on requests they filed and
+ * still on every request today's store files, see withPeopleForEarlierBots) into `target.id`. Only the decoded copy
+ * changes; what is stored stays as it was.
+ */
+function withLegacyPrincipalId(doc: Record<string, unknown>): void {
+  const target = doc.target as (Principal & { qlikId?: unknown }) | undefined;
+  if (target === undefined || target === null || !('qlikId' in target)) return;
+  const { qlikId, ...rest } = target;
+  doc.target = typeof qlikId === 'string' && rest.id === undefined ? { ...rest, id: qlikId } : rest;
+}
+
+/**
+ * The fields of a new request with its people and its principal also written as earlier versions read them: the
+ * Slack people as the version before PersonRef does (`requesterId`, the user principal's `slackUserId`), and the
+ * principal's id as `qlikId` beside `id`, as every version before the neutral id does. While a rollout has old and
+ * new bots and workers side by side, an old bot must still see who filed a request and who it grants to, or it
+ * would let them approve it, and an old worker must still find the principal to change. Read back, they are
+ * dropped (withLegacyPeople, withLegacyPrincipalId).
  */
 function withPeopleForEarlierBots(input: NewRequest): Record<string, unknown> {
   const out: Record<string, unknown> = { ...input };
   if (input.requester.front === 'slack') out.requesterId = input.requester.id;
   const t = input.target;
-  if (t.kind === 'user' && t.person?.front === 'slack') out.target = { ...t, slackUserId: t.person.id };
+  const person = t.kind === 'user' && t.person?.front === 'slack' ? { slackUserId: t.person.id } : {};
+  out.target = { ...t, qlikId: t.id, ...person };
   return out;
 }
 

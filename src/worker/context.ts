@@ -92,7 +92,7 @@ export function accessChangeOf(req: RoleChangeRequest): AccessChange {
     action: req.action,
     principal: {
       kind: p.kind,
-      id: p.qlikId,
+      id: p.id,
       name: p.name,
       ...(p.kind === 'user' && p.email !== undefined ? { email: p.email } : {}),
     },

@@ -175,7 +175,7 @@ describe('resolveTarget', () => {
     );
     expect(upper.ok && lower.ok).toBe(true);
     if (!upper.ok || !lower.ok) return;
-    expect(upper.target.principal.qlikId).not.toBe(lower.target.principal.qlikId);
+    expect(upper.target.principal.id).not.toBe(lower.target.principal.id);
     expect(upper.target.direct.map((x) => x.name)).toEqual(['SharedSpaceCreator']);
     expect(lower.target.direct).toEqual([]);
     const none = await resolveTarget(

@@ -50,7 +50,7 @@ async function filed(durationMs?: number): Promise<RoleChangeRequest> {
     deps,
     {
       action: 'grant',
-      target: { kind: 'user', qlikId: `q-${seq}`, name: `User ${seq}`, email: `u${seq}@corp.example` },
+      target: { kind: 'user', id: `q-${seq}`, name: `User ${seq}`, email: `u${seq}@corp.example` },
       role: { id: 'r-1', name: 'Steward' },
       requester: { front: 'slack', id: 'U0REQ' },
       expiresAt: NOW + 3_600_000,

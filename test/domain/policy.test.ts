@@ -381,7 +381,7 @@ describe('approverEligibility', () => {
   const req = (over: Partial<RoleChangeRequest> = {}): RoleChangeRequest => ({
     id: 'R-7KQ2',
     action: 'grant',
-    target: { kind: 'user', qlikId: 'q1', name: 'Alice', person: { front: 'slack', id: 'U0ALICE01' } },
+    target: { kind: 'user', id: 'q1', name: 'Alice', person: { front: 'slack', id: 'U0ALICE01' } },
     role: { id: 'r1', name: 'TenantAdmin' },
     requester: { front: 'slack', id: 'U0BOB0001' },
     state: 'pending',
@@ -425,7 +425,7 @@ describe('approverEligibility', () => {
   });
   it('allows anyone else, including for group targets', () => {
     expect(
-      approverEligibility(req({ target: { kind: 'group', qlikId: 'g', name: 'Finance' } }), {
+      approverEligibility(req({ target: { kind: 'group', id: 'g', name: 'Finance' } }), {
         front: 'slack',
         id: 'U0ALICE01',
       }),

@@ -225,7 +225,7 @@ describe('targets and roles', () => {
     expect(allText(msg)).toContain('group Sales Ops');
     const req = await f.store.get(id);
     expect(req?.target.kind).toBe('group');
-    expect(req?.target.qlikId).toBe(f.sim.tenant.groupByName('Sales Ops')?.id);
+    expect(req?.target.id).toBe(f.sim.tenant.groupByName('Sales Ops')?.id);
     await f.driver.click(U.alice, msg, 'approve');
     await f.approvalMessage(id, (m) => allText(m).includes('*Approved*'));
     expect(await jobsFor(id)).toHaveLength(1);

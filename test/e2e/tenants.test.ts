@@ -93,7 +93,7 @@ async function approvedRequest(
   const created = await store.create(
     {
       action: 'grant',
-      target: { kind: 'user', qlikId: userId, name: 'Twin', email: 'twin@corp.example' },
+      target: { kind: 'user', id: userId, name: 'Twin', email: 'twin@corp.example' },
       role: { id: role.id, name: role.name },
       requester: { front: 'slack', id: U.carol },
       expiresAt: now + 3_600_000,

@@ -32,7 +32,7 @@ const pending: RoleChangeRequest = {
   action: 'grant',
   target: {
     kind: 'user',
-    qlikId: 'q1',
+    id: 'q1',
     name: 'Frank',
     email: 'frank@corp.example',
     person: { front: 'slack', id: 'U0F' },

@@ -31,7 +31,7 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
     action: 'grant',
     target: {
       kind: 'user',
-      qlikId: 'q-alice',
+      id: 'q-alice',
       name: 'Alice',
       email: 'alice@corp.com',
       person: { front: 'slack', id: 'U0ALICE' },

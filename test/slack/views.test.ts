@@ -34,7 +34,7 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
     action: 'grant',
     target: {
       kind: 'user',
-      qlikId: 'q-alice',
+      id: 'q-alice',
       name: 'Alice',
       email: 'alice@corp.com',
       person: { front: 'slack', id: 'U0ALICE' },
@@ -217,7 +217,7 @@ describe('approvalMessage', () => {
       request({
         reason: evil,
         role: { id: 'x', name: evil },
-        target: { kind: 'group', qlikId: 'g', name: evil },
+        target: { kind: 'group', id: 'g', name: evil },
         id: evil,
         requester: { front: 'slack', id: '<!here>' },
         approvals: [{ by: { front: 'slack', id: '<!everyone>' }, at: T0 }],
@@ -771,14 +771,14 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
       fc.record(
         {
           kind: fc.constant('user' as const),
-          qlikId: hostile,
+          id: hostile,
           name: hostile,
           email: hostile,
           person: slackPersonArb,
         },
-        { requiredKeys: ['kind', 'qlikId', 'name'] },
+        { requiredKeys: ['kind', 'id', 'name'] },
       ),
-      fc.record({ kind: fc.constant('group' as const), qlikId: hostile, name: hostile }),
+      fc.record({ kind: fc.constant('group' as const), id: hostile, name: hostile }),
     ),
     role: fc.record({ id: hostile, name: hostile }),
     requester: slackPersonArb,

@@ -30,7 +30,7 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
     action: 'grant',
     target: {
       kind: 'user',
-      qlikId: 'q-frank',
+      id: 'q-frank',
       name: 'Frank Fischer',
       email: 'frank@corp.example',
       person: { front: 'slack', id: 'U0FRANK' },

@@ -93,7 +93,7 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } 
 
 const target: Principal = {
   kind: 'user',
-  qlikId: 'q-frank',
+  id: 'q-frank',
   name: 'Frank Fischer',
   email: 'frank@corp.example',
 };

@@ -4,6 +4,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   announcementOf,
+  dedupeKey,
+  legacyDedupeKeyOf,
+  legacyLockKeyOf,
   REQUEST_ID_PATTERN,
   type RequestState,
   type RoleChangeRequest,
@@ -14,7 +17,12 @@ import {
 import { type AuditEvent, AuditLog } from '../../src/store/audit-log.ts';
 import { storeKeys } from '../../src/store/keys.ts';
 import { IllegalTransitionError, type NewRequest, RequestStore } from '../../src/store/request-store.ts';
+import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
+import { changeLockKey } from '../../src/targets/registry.ts';
+import { accessChangeOf } from '../../src/worker/context.ts';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
+import { readFixture } from '../upgrade/fixture.ts';
+import { restorePrefix } from '../upgrade/redis-snapshot.ts';
 
 // A Cluster hash-tag prefix, as production may use: every key must carry it.
 const prefix = `{${uniquePrefix('request-store')}}`;
@@ -40,7 +48,7 @@ function newRequest(over: Partial<NewRequest> = {}): NewRequest {
   seq++;
   return {
     action: 'grant',
-    target: { kind: 'user', qlikId: `q-user-${seq}`, name: `User ${seq}`, email: `user${seq}@acme.com` },
+    target: { kind: 'user', id: `q-user-${seq}`, name: `User ${seq}`, email: `user${seq}@acme.com` },
     role: { id: 'role-msc', name: 'ManagedSpaceCreator' },
     requester: { front: 'slack', id: 'U-REQ' },
     reason: 'quarterly report',
@@ -156,11 +164,11 @@ describe('create and get', () => {
   });
 
   it('refuses a duplicate of a pending request and points at it, without writing anything', async () => {
-    const first = await created({ target: { kind: 'group', qlikId: 'g-sales', name: 'Sales' } });
+    const first = await created({ target: { kind: 'group', id: 'g-sales', name: 'Sales' } });
     const pendingBefore = await redis.zcard(keys.pending);
     const dup = await store.create(
       newRequest({
-        target: { kind: 'group', qlikId: 'g-sales', name: 'Sales' },
+        target: { kind: 'group', id: 'g-sales', name: 'Sales' },
         requester: { front: 'slack', id: 'U-OTHER' },
       }),
       NOW + 5,
@@ -181,7 +189,7 @@ describe('create and get', () => {
   });
 
   it('allows a new request once the pending one is decided', async () => {
-    const target = { kind: 'user' as const, qlikId: 'q-dedupe-later', name: 'Dee' };
+    const target = { kind: 'user' as const, id: 'q-dedupe-later', name: 'Dee' };
     const first = await created({ target });
     expect(
       (
@@ -743,7 +751,7 @@ describe('indexes', () => {
   it('names every index key of a request under the prefix (one Cluster slot with a hash tag)', async () => {
     const r = await created();
     const [dedupe, byRequester] = await redis.hmget(keys.request(r.id), '_dedupe', '_byRequester');
-    expect(dedupe).toBe(keys.dedupe(`qlik-roles:default:grant:user:${r.target.qlikId}:role-msc`));
+    expect(dedupe).toBe(keys.dedupe(`qlik-roles:default:grant:user:${r.target.id}:role-msc`));
     expect(byRequester).toBe(keys.pendingByRequester('U-REQ'));
     for (const key of [
       dedupe!,
@@ -846,12 +854,12 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
     if (!old) throw new Error('seeded request did not load');
     // The same request filed today (another principal, so it is not a duplicate) has the same people.
     const fresh = await created({
-      target: { ...old.target, qlikId: 'q-new-ppl5' } as RoleChangeRequest['target'],
+      target: { ...old.target, id: 'q-new-ppl5' } as RoleChangeRequest['target'],
       requester: old.requester,
       approvalsRequired: 2,
     });
     expect(fresh.requester).toEqual(old.requester);
-    expect(fresh.target).toEqual({ ...old.target, qlikId: 'q-new-ppl5' });
+    expect(fresh.target).toEqual({ ...old.target, id: 'q-new-ppl5' });
     expect(await redis.hget(keys.request(fresh.id), '_byRequester')).toBe(keys.pendingByRequester('U0DAN'));
     // A bot of the earlier version, still running during a rollout, finds the people where it reads them.
     const stored = await redis.hmget(keys.request(fresh.id), 'requesterId', 'target');
@@ -871,5 +879,93 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
       cancelledBy: slack('U0DAN'),
     });
     expect(await store.get('R-PEP5')).toEqual(moved.ok && moved.request);
+  });
+});
+
+describe("requests written before the principal's id was neutral (a12d65d's `target.qlikId`)", () => {
+  // A pending grant exactly as a12d65d left it in Redis (test/upgrade/fixtures/a12d65d.json), with its dedupe index.
+  const ID = 'R-29H2';
+  const QLIK_ID = '6592008049cfb1651300001f';
+  const ROLE_ID = '6592008049cfb16513000004';
+  const qlikRoles = new QlikRolesTarget({ instance: 'default', qlik: {} as never });
+
+  async function restoreFromFixture(): Promise<RoleChangeRequest> {
+    const { fixture } = readFixture('a12d65d');
+    const wanted = new Set([`{{prefix}}:req:${ID}`, `{{prefix}}:dedupe:grant:user:${QLIK_ID}:${ROLE_ID}`]);
+    const snapshot = fixture.keys.filter((k) => wanted.has(k.key));
+    expect(snapshot).toHaveLength(2);
+    await restorePrefix(redis, snapshot, prefix);
+    const old = await store.get(ID);
+    if (!old) throw new Error('restored request did not load');
+    return old;
+  }
+
+  it('reads `qlikId` as `id`, and a new identical request still collides with it under the same keys', async () => {
+    const old = await restoreFromFixture();
+    expect(JSON.parse((await redis.hget(keys.request(ID), 'target'))!)).toHaveProperty('qlikId', QLIK_ID);
+    expect(old.target).toEqual({
+      kind: 'user',
+      id: QLIK_ID,
+      name: 'Frank Fischer',
+      email: 'frank@corp.example',
+      person: { front: 'slack', id: 'U0FRANK' },
+    });
+    expect(old.target).not.toHaveProperty('qlikId');
+    // The keys are the ones a12d65d (and the version before this rename) computed for it, byte for byte.
+    expect(legacyDedupeKeyOf(old)).toBe(`grant:user:${QLIK_ID}:${ROLE_ID}`);
+    expect(await redis.hget(keys.request(ID), '_dedupe')).toBe(keys.dedupe(legacyDedupeKeyOf(old)!));
+    expect(dedupeKey(old)).toBe(`qlik-roles:default:grant:user:${QLIK_ID}:${ROLE_ID}`);
+    expect(legacyLockKeyOf(old)).toBe(`user:${QLIK_ID}`);
+    expect(changeLockKey(qlikRoles, accessChangeOf(old))).toBe(`qlik-roles:default:user:${QLIK_ID}`);
+
+    // The same request filed today is a duplicate of the old one…
+    const again: NewRequest = {
+      action: 'grant',
+      target: { kind: 'user', id: QLIK_ID, name: 'Frank Fischer', email: 'frank@corp.example' },
+      role: old.role,
+      requester: old.requester,
+      expiresAt: NOW + DAY,
+      approvalsRequired: 2,
+    };
+    const dup = await store.create(again, NOW);
+    expect(dup.ok === false && dup.duplicateOf.id).toBe(ID);
+    // …and computes the same keys from its `id` as the old one did from its `qlikId`.
+    expect(dedupeKey(again)).toBe(dedupeKey(old));
+    expect(legacyDedupeKeyOf(again)).toBe(legacyDedupeKeyOf(old));
+    expect(legacyLockKeyOf(again)).toBe(legacyLockKeyOf(old));
+    const draft = {
+      ...again,
+      id: 'R-NEW2',
+      state: 'pending' as const,
+      createdAt: NOW,
+      updatedAt: NOW,
+      approvals: [],
+    };
+    expect(changeLockKey(qlikRoles, accessChangeOf(draft))).toBe(
+      changeLockKey(qlikRoles, accessChangeOf(old)),
+    );
+
+    // Once the old one is decided, the new one files, and an old bot or worker finds its principal as `qlikId`.
+    expect(
+      (await store.transition(ID, 'pending', 'cancelled', { cancelledBy: old.requester }, NOW + 1)).ok,
+    ).toBe(true);
+    const filed = await store.create(again, NOW + 2);
+    if (!filed.ok) throw new Error('unexpected duplicate');
+    const stored = JSON.parse((await redis.hget(keys.request(filed.request.id), 'target'))!);
+    expect(stored).toMatchObject({ id: QLIK_ID, qlikId: QLIK_ID });
+    expect(filed.request.target).not.toHaveProperty('qlikId');
+    expect((await store.get(filed.request.id))?.target).toEqual(again.target);
+    expect(await redis.hget(keys.request(filed.request.id), '_dedupe')).toBe(keys.dedupe(dedupeKey(old)));
+  });
+
+  it('writes `qlikId` beside `id` for a group principal too, and reads it back without it', async () => {
+    const r = await created({ target: { kind: 'group', id: 'g-neutral', name: 'Neutral' } });
+    expect(JSON.parse((await redis.hget(keys.request(r.id), 'target'))!)).toEqual({
+      kind: 'group',
+      id: 'g-neutral',
+      qlikId: 'g-neutral',
+      name: 'Neutral',
+    });
+    expect((await store.get(r.id))?.target).toEqual({ kind: 'group', id: 'g-neutral', name: 'Neutral' });
   });
 });

@@ -223,13 +223,13 @@ export async function createHarness(opts: {
 export function userTarget(sim: QlikSimulator, id: string): Principal {
   const u = sim.tenant.getUser(id);
   if (!u) throw new Error(`no user ${id}`);
-  return { kind: 'user', qlikId: u.id, name: u.name, ...(u.email ? { email: u.email } : {}) };
+  return { kind: 'user', id: u.id, name: u.name, ...(u.email ? { email: u.email } : {}) };
 }
 
 export function groupTarget(sim: QlikSimulator, id: string): Principal {
   const g = sim.tenant.getGroup(id);
   if (!g) throw new Error(`no group ${id}`);
-  return { kind: 'group', qlikId: g.id, name: g.name };
+  return { kind: 'group', id: g.id, name: g.name };
 }
 
 /** A WorkerContext over the harness, to call processors (e.g. the reconciler) directly. */

@@ -157,7 +157,7 @@ async function request(
       action: opts.action ?? 'grant',
       target: {
         kind: 'user',
-        qlikId: `q-${++roleN}`,
+        id: `q-${++roleN}`,
         name: 'Terry Target',
         ...(opts.targetSlackId ? { person: { front: 'slack', id: opts.targetSlackId } } : {}),
       },

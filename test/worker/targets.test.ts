@@ -41,7 +41,7 @@ describe('the target a request is for', () => {
     const there = eu.tenant.addUser({ name: 'Twin There', email: 'twin@corp.example' });
     const before = patches(h.sim);
     const req = await h.approved({
-      target: { kind: 'user', qlikId: there.id, name: there.name, email: 'twin@corp.example' },
+      target: { kind: 'user', id: there.id, name: there.name, email: 'twin@corp.example' },
       role: 'DataSpaceCreator',
       roleSim: eu,
       targetRef: { kind: 'qlik-roles', instance: 'eu' },
@@ -103,7 +103,7 @@ describe('locks during a rolling upgrade', () => {
     const there = eu.tenant.addUser({ name: 'Elsewhere', email: 'elsewhere@corp.example' });
     const req = await h.approved(
       {
-        target: { kind: 'user', qlikId: there.id, name: there.name },
+        target: { kind: 'user', id: there.id, name: there.name },
         role: 'DataSpaceCreator',
         roleSim: eu,
         targetRef: { kind: 'qlik-roles', instance: 'eu' },

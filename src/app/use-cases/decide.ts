@@ -162,7 +162,7 @@ async function selfGrantRefusal(
   const target = ctx.targetOfRequest(req);
   let isYou: boolean;
   try {
-    isYou = await target.includesPerson({ kind: t.kind, id: t.qlikId, name: t.name }, me.email);
+    isYou = await target.includesPerson({ kind: t.kind, id: t.id, name: t.name }, me.email);
   } catch (err) {
     ctx.log.warn({ err: errSummary(err), requestId: req.id }, "could not look up the approver's account");
     return { ok: false, code: 'membership-unknown', request: req, system: target.words.system, ...group };

@@ -167,7 +167,7 @@ describe('self-approval (issue 9 item 2)', () => {
     // Group listings leave the Everyone group out, so no command names it; a request for it is filed by hand.
     const created = await h.store.create({
       action: 'grant',
-      target: { kind: 'group', qlikId: EVERYONE_GROUP_ID, name: 'com.qlik.Everyone' },
+      target: { kind: 'group', id: EVERYONE_GROUP_ID, name: 'com.qlik.Everyone' },
       role: { id: h.sim.tenant.roleByName('Steward')!.id, name: 'Steward' },
       requester: P.dan,
       expiresAt: Date.now() + H,

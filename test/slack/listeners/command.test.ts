@@ -26,7 +26,7 @@ function deferred<T>() {
 const req = {
   id: 'R-7KQ2',
   action: 'grant',
-  target: { kind: 'user', qlikId: 'q1', name: 'Frank' },
+  target: { kind: 'user', id: 'q1', name: 'Frank' },
   role: { id: 'r1', name: 'Steward' },
   requester: { front: 'slack', id: 'U0D' },
   state: 'pending',
