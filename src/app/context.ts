@@ -114,7 +114,7 @@ export class AppContext {
   async mayActOnGrant(req: RoleChangeRequest, person: PersonRef): Promise<boolean> {
     if (samePerson(req.requester, person)) return true;
     if (req.target.kind === 'user' && samePerson(req.target.person, person)) return true;
-    return this.isApprover(req.role.name, person, this.tenantOf(req));
+    return this.isApprover(req.entitlement.name, person, this.tenantOf(req));
   }
 
   /** A person's name in the chat, when it can be read (the front words who pressed a button). */
