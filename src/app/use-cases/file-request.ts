@@ -96,7 +96,7 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
     if (!check.ok) return { ok: false, code: 'policy-refused', message: check.message };
     const resolved = await resolveTarget(input.who, input.requester, {
       target,
-      slack: ctx.deps.directory,
+      directory: ctx.deps.directory,
     });
     if (!resolved.ok) return resolved;
     const held = heldRefusal(input.action, resolved.target, role.entitlement);
