@@ -144,7 +144,7 @@ async function fileApproved(store: RequestStore, c: Change, i: number): Promise<
   const created = await store.create({
     action: c.action,
     target: c.target,
-    role: c.role,
+    entitlement: c.role,
     requester: { front: 'slack', id: REQUESTERS[i % REQUESTERS.length]! },
     reason: 'benchmark',
     expiresAt: now + 86_400_000,

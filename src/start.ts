@@ -25,6 +25,7 @@ import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackMessenger } from './slack/messenger.ts';
 import { SlackNotifier } from './slack/notifier.ts';
+import { slackDirectoryPort } from './slack/people.ts';
 import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
@@ -114,7 +115,7 @@ export async function start(
       audit,
       queues,
       targets,
-      directory: new SlackDirectory(client),
+      directory: slackDirectoryPort(new SlackDirectory(client)),
       notifier,
       policy,
       requestTtlMs: config.requestTtlMs,

@@ -87,7 +87,7 @@ export class AppContext {
 
   /** Whether the person approves the role on `tenant` (its `tenants.<name>` policy section, when the file has one). */
   async isApprover(roleName: string, person: PersonRef, tenant?: string): Promise<boolean> {
-    return this.deps.directory.isInAny(person.id, rolePolicy(this.policy, roleName, tenant).approvers);
+    return this.deps.directory.isInAny(person, rolePolicy(this.policy, roleName, tenant).approvers);
   }
 
   /** The instance (tenant) a request is for, as configured: the policy's `tenants.<name>` sections are keyed by it. */
@@ -107,19 +107,19 @@ export class AppContext {
       for (const id of section.defaults.approvers) ids.add(id);
       for (const rule of section.roles.values()) for (const id of rule.approvers) ids.add(id);
     }
-    return this.deps.directory.isInAny(person.id, [...ids]);
+    return this.deps.directory.isInAny(person, [...ids]);
   }
 
   /** The requester, the person it was granted to, or an approver of the role may act on an applied grant. */
   async mayActOnGrant(req: RoleChangeRequest, person: PersonRef): Promise<boolean> {
     if (samePerson(req.requester, person)) return true;
     if (req.target.kind === 'user' && samePerson(req.target.person, person)) return true;
-    return this.isApprover(req.role.name, person, this.tenantOf(req));
+    return this.isApprover(req.entitlement.name, person, this.tenantOf(req));
   }
 
   /** A person's name in the chat, when it can be read (the front words who pressed a button). */
   async personName(person: PersonRef): Promise<string | undefined> {
-    const u = await this.deps.directory.lookupUser(person.id).catch(() => undefined);
+    const u = await this.deps.directory.lookupUser(person).catch(() => undefined);
     return u && 'name' in u ? u.name : undefined;
   }
 

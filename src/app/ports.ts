@@ -6,7 +6,6 @@ import type { Policy } from '../domain/policy.ts';
 import type { PersonRef, RequestMessage, RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Queues } from '../queue/queues.ts';
-import type { SlackUserLookup } from '../slack/directory.ts';
 import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
 import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
@@ -15,11 +14,31 @@ import type { Notifier } from './notifier.ts';
 /** The configured access targets: one by (kind, instance), all of them, and a kind's default instance. */
 export type TargetsPort = Pick<TargetRegistry, 'get' | 'list' | 'defaultOf'>;
 
+/**
+ * A person's profile as their chat front knows it, reduced to what mapping them to a principal needs: their name and
+ * email, or why there is none (the front has no such person, they are deactivated or a bot, or show no email).
+ */
+export type PersonLookup =
+  | { kind: 'ok'; person: PersonRef; email: string; name: string }
+  | { kind: 'not-found'; person: PersonRef }
+  | { kind: 'deleted'; person: PersonRef; name: string }
+  | { kind: 'bot'; person: PersonRef; name: string }
+  | { kind: 'no-email'; person: PersonRef; name: string };
+
+/**
+ * The chat's directory of people, in PersonRefs: the front maps them to its own ids at its edge (for Slack,
+ * src/slack/people.ts slackDirectoryPort). A lookup that could not be made throws; it never reads as "nobody".
+ */
 export interface DirectoryPort {
-  lookupUser(userId: string): Promise<SlackUserLookup>;
-  findUserIdByEmail(email: string): Promise<string | undefined>;
-  /** True when the user is one of `ids`, or a member of one of the user groups (S…) among them. */
-  isInAny(userId: string, ids: readonly string[]): Promise<boolean>;
+  lookupUser(person: PersonRef): Promise<PersonLookup>;
+  /** The chat person whose profile has this email; undefined only when the chat says there is none. */
+  findPersonByEmail(email: string): Promise<PersonRef | undefined>;
+  /**
+   * True when the person is one of `ids` or a member of one of the groups among them. The ids are the policy's
+   * approver lists, which are the chat's own ids (Slack user and user-group ids): a person of another front is in
+   * none of them.
+   */
+  isInAny(person: PersonRef, ids: readonly string[]): Promise<boolean>;
 }
 
 /** What the app tells people through the chat (src/app/notifier.ts; SlackNotifier implements it). */

@@ -5,10 +5,11 @@
 // A refusal is an outcome (src/app/outcomes.ts PrincipalRefusal) the front words; the target's own carry its words.
 import { type PersonRef, type Principal, samePerson } from '../domain/request.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
-import { type SlackUserLookup, slackErrorCode } from '../slack/directory.ts';
+import { slackErrorCode } from '../slack/directory.ts';
 import { slackPerson } from '../slack/people.ts';
 import type { AccessTarget, ResolvedPrincipal } from '../targets/types.ts';
 import type { PrincipalRefusal } from './outcomes.ts';
+import type { DirectoryPort } from './ports.ts';
 
 export interface RoleRef {
   id: string;
@@ -37,10 +38,8 @@ export type TargetResult = { ok: true; target: ResolvedTarget } | PrincipalRefus
 export interface TargetLookups {
   /** The access target the principal is looked up in. */
   target: Pick<AccessTarget, 'resolvePrincipal'>;
-  slack: {
-    lookupUser(userId: string): Promise<SlackUserLookup>;
-    findUserIdByEmail(email: string): Promise<string | undefined>;
-  };
+  /** The chat's directory: a chat user's profile email, and the chat user an email belongs to. */
+  directory: Pick<DirectoryPort, 'lookupUser' | 'findPersonByEmail'>;
 }
 
 /** Resolves `who` (as typed by `requester`) to a Qlik user or group with its current roles. */
@@ -52,30 +51,30 @@ export async function resolveTarget(
 ): Promise<TargetResult> {
   switch (who.kind) {
     case 'me':
-      return fromSlackUser(requester.id, true, deps);
+      return fromChatUser(requester, true, deps);
     case 'slack-user':
-      return fromSlackUser(who.userId, samePerson(slackPerson(who.userId), requester), deps);
+      return fromChatUser(slackPerson(who.userId), samePerson(slackPerson(who.userId), requester), deps);
     case 'email': {
       if (opts.linkSlack === false) return fromEmail(who.email, undefined, deps);
-      let slackUserId: string | undefined;
+      let person: PersonRef | undefined;
       try {
-        slackUserId = await deps.slack.findUserIdByEmail(who.email);
+        person = await deps.directory.findPersonByEmail(who.email);
       } catch (err) {
         // Fail closed: without the Slack id, "you can't approve a grant to yourself" could not fire at click time.
         return { ok: false, code: 'email-lookup-failed', email: who.email, problem: slackProblem(err) };
       }
-      return fromEmail(who.email, slackUserId, deps);
+      return fromEmail(who.email, person, deps);
     }
     case 'group':
       return fromGroup(who.name, deps);
   }
 }
 
-async function fromSlackUser(userId: string, self: boolean, deps: TargetLookups): Promise<TargetResult> {
-  const u = await deps.slack.lookupUser(userId);
+async function fromChatUser(person: PersonRef, self: boolean, deps: TargetLookups): Promise<TargetResult> {
+  const u = await deps.directory.lookupUser(person);
   switch (u.kind) {
     case 'not-found':
-      return { ok: false, code: 'chat-user-unknown', userId };
+      return { ok: false, code: 'chat-user-unknown', userId: person.id };
     case 'deleted':
       return { ok: false, code: 'chat-user-deactivated', name: u.name };
     case 'bot':
@@ -83,13 +82,13 @@ async function fromSlackUser(userId: string, self: boolean, deps: TargetLookups)
     case 'no-email':
       return { ok: false, code: 'chat-user-no-email', name: u.name, self };
     case 'ok':
-      return fromEmail(u.email, userId, deps, u.name);
+      return fromEmail(u.email, person, deps, u.name);
   }
 }
 
 async function fromEmail(
   email: string,
-  slackUserId: string | undefined,
+  person: PersonRef | undefined,
   deps: TargetLookups,
   slackName?: string,
 ): Promise<TargetResult> {
@@ -101,7 +100,7 @@ async function fromEmail(
   if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
   const p = found.principal;
   const principal: Principal = { kind: 'user', id: p.id, name: p.name, email: p.email ?? email };
-  if (slackUserId) principal.person = slackPerson(slackUserId);
+  if (person) principal.person = person;
   return { ok: true, target: resolved(principal, found) };
 }
 

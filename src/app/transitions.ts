@@ -153,7 +153,7 @@ export async function followUps(
 }
 
 function auditEvent(
-  request: Pick<RoleChangeRequest, 'id' | 'target' | 'role'>,
+  request: Pick<RoleChangeRequest, 'id' | 'target' | 'entitlement'>,
   to: RequestState,
   note: TransitionNote,
   now: number,
@@ -164,7 +164,7 @@ function auditEvent(
     actor: note.actor,
     action: to,
     target: describeTarget(request.target),
-    role: request.role.name,
+    role: request.entitlement.name,
     outcome: note.outcome,
     ...(note.detail === undefined ? {} : { detail: note.detail }),
     ...(note.before === undefined ? {} : { before: note.before }),

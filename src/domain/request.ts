@@ -145,9 +145,9 @@ export interface RoleChangeRequest {
   /**
    * The entitlement the change is about, in the target's words: its id and its name as the target names it
    * (for Qlik tenant roles, the role in canonical case; its resource, where the target has them, is in `targetRef`).
-   * Named `role` because every version so far stored it under that name.
+   * Versions before it was neutral stored it as `role`, which the store still reads and writes beside it.
    */
-  role: { id: string; name: string };
+  entitlement: { id: string; name: string };
   /** Who filed it (typed the command, or pressed Extend). */
   requester: PersonRef;
   reason?: string;
@@ -215,9 +215,9 @@ export function sameMessage(a: MessageRef, b: MessageRef): boolean {
   return a.channel === b.channel && a.ts === b.ts;
 }
 
-type DedupeInput = Pick<RoleChangeRequest, 'action' | 'target' | 'role' | 'targetRef'>;
+type DedupeInput = Pick<RoleChangeRequest, 'action' | 'target' | 'entitlement' | 'targetRef'>;
 
-/** The key a duplicate of a pending request shares with it (same target instance and resource, principal, role, action). */
+/** The key a duplicate of a pending request shares with it (same target instance and resource, principal, entitlement, action). */
 export function dedupeKey(r: DedupeInput): string {
   const t = targetOf(r);
   const where = t.resource === undefined ? '' : `:${t.resource.kind}:${t.resource.id}`;
@@ -245,7 +245,7 @@ export function legacyLockKeyOf(r: Pick<RoleChangeRequest, 'target' | 'targetRef
 }
 
 function legacyDedupeKey(r: DedupeInput): string {
-  return `${r.action}:${r.target.kind}:${r.target.id}:${r.role.id}`;
+  return `${r.action}:${r.target.kind}:${r.target.id}:${r.entitlement.id}`;
 }
 
 const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'; // no 0/O, 1/I/L: easy to read aloud and type

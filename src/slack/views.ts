@@ -93,8 +93,8 @@ function rid(req: Pick<RoleChangeRequest, 'id'>): string {
   return clip(req.id, 40);
 }
 
-function roleName(req: Pick<RoleChangeRequest, 'role'>): string {
-  return clip(req.role.name, 120);
+function roleName(req: Pick<RoleChangeRequest, 'entitlement'>): string {
+  return clip(req.entitlement.name, 120);
 }
 
 function target(req: Pick<RoleChangeRequest, 'target'>): string {
@@ -125,7 +125,7 @@ function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
 
 /** The same as plain text for fallbacks and headers (data still escaped: fallback text is parsed too). */
 function changePlain(req: RoleChangeRequest, tenants?: TenantLabels): string {
-  const role = clip(req.role.name, 80);
+  const role = clip(req.entitlement.name, 80);
   const on = onTenantPlain(requestTenant(req, tenants));
   if (req.action === 'revoke') return `revoke ${role} from ${clip(describeTarget(req.target), 120)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
@@ -358,7 +358,7 @@ export function approvalMessage(
         ? `Grant for ${humanDuration(req.durationMs!)}`
         : 'Grant (permanent)';
   const blocks: KnownBlock[] = [
-    header(`${verb} ${truncate(req.role.name, 80)}: request ${truncate(req.id, 20)}`),
+    header(`${verb} ${truncate(req.entitlement.name, 80)}: request ${truncate(req.id, 20)}`),
     ...fieldSections([
       `*Requested by*\n${person(req.requester.id, names)}`,
       `*For*\n${target(req)}`,
@@ -485,7 +485,7 @@ export interface ResultOptions {
 function extendConfirmText(req: RoleChangeRequest): string {
   const d = isTimeBound(req) ? humanDuration(req.durationMs!) : 'the same time';
   // plain_text (a confirm dialog): shown as typed, so not escaped like mrkdwn.
-  return `This files a new request for ${truncate(req.role.name, 80)} for ${d}, counted from when it is approved. Once it is approved and applied, the end of this grant moves to the new end; until then nothing changes.`;
+  return `This files a new request for ${truncate(req.entitlement.name, 80)} for ${d}, counted from when it is approved. Once it is approved and applied, the end of this grant moves to the new end; until then nothing changes.`;
 }
 
 /**
@@ -552,7 +552,7 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
     if (ext !== undefined) {
       const ends = r?.revokeAt !== undefined ? ` now ends ${plainTime(r.revokeAt)}` : '';
       const was = ext.previousEnd !== undefined ? ` (was ${plainTime(ext.previousEnd)})` : '';
-      text = `${rid(req)} extended: ${clip(req.role.name, 80)} for ${clip(describeTarget(req.target), 120)}${onTenantPlain(requestTenant(req, opts.tenants))}${ends}${was}.`;
+      text = `${rid(req)} extended: ${clip(req.entitlement.name, 80)} for ${clip(describeTarget(req.target), 120)}${onTenantPlain(requestTenant(req, opts.tenants))}${ends}${was}.`;
     } else {
       text = changed
         ? `${rid(req)} applied: ${changePlain_(req)}.`
@@ -593,7 +593,7 @@ export function revokeFailedMessage(
       ? 'The bot tries again on its next sweep; a Qlik tenant admin can also remove the role by hand.'
       : 'Press *Revoke now* again to retry once the cause is fixed, or ask a Qlik tenant admin to remove it.';
   return message(
-    `${rid(req)}: the revoke failed; ${clip(describeTarget(req.target), 120)} still has ${clip(req.role.name, 80)}${onTenantPlain(requestTenant(req, tenants))}.`,
+    `${rid(req)}: the revoke failed; ${clip(describeTarget(req.target), 120)} still has ${clip(req.entitlement.name, 80)}${onTenantPlain(requestTenant(req, tenants))}.`,
     [
       section(
         `:x: *${rid(req)}*: ${what}.\n${why}\n*${capital(targetName(req))} still has ${roleName(req)}*: the grant stays applied.`,

@@ -190,7 +190,7 @@ function undecidedText(o: Undecided, verb: 'approve' | 'deny'): string {
     case 'expired':
       return `${o.request.id} expired before anyone decided, so you can't ${verb} it any more. The requester can file it again.`;
     case 'not-approver':
-      return `You are not an approver for ${o.request.role.name}, so nothing changed.`;
+      return `You are not an approver for ${o.request.entitlement.name}, so nothing changed.`;
   }
 }
 
@@ -275,7 +275,7 @@ export function extendOutcomeText(o: ExtendOutcome): string {
       // Say what Extend does: a new grant of the same length counted from ITS approval; the end moves only then.
       const endsNow = orig.result?.revokeAt === undefined ? '' : ` (now ${plainTime(orig.result.revokeAt)})`;
       const what = ` Once it is applied, ${orig.id} ends ${humanDuration(orig.durationMs ?? 0)} after that${endsNow === '' ? '' : ` instead of at its current end${endsNow}`}; until then nothing changes.`;
-      return `Extension filed as ${o.request.id}: ${o.request.role.name} for ${describeTarget(o.request.target)} ${verb}.${what}${note}`;
+      return `Extension filed as ${o.request.id}: ${o.request.entitlement.name} for ${describeTarget(o.request.target)} ${verb}.${what}${note}`;
     }
     case 'not-found':
       return notFoundText(o.requestId);
@@ -284,7 +284,7 @@ export function extendOutcomeText(o: ExtendOutcome): string {
     case 'not-applied':
       return `${o.request.id} is ${decisionState(o.request.state)}, so it can't be extended. File a new request with \`/qlik grant\`.`;
     case 'not-allowed':
-      return `Only the requester, the person it was granted to, or an approver of ${o.request.role.name} can extend ${o.request.id}.`;
+      return `Only the requester, the person it was granted to, or an approver of ${o.request.entitlement.name} can extend ${o.request.id}.`;
     case 'policy-refused':
       return o.message;
     case 'duplicate':
@@ -298,7 +298,7 @@ export function extendOutcomeText(o: ExtendOutcome): string {
 export function revokeNowOutcomeText(o: RevokeNowOutcome): string {
   switch (o.code) {
     case 'queued':
-      return `Revoking ${o.request.role.name} from ${describeTarget(o.request.target)} now (${o.request.id}); the result follows in the approval thread.`;
+      return `Revoking ${o.request.entitlement.name} from ${describeTarget(o.request.target)} now (${o.request.id}); the result follows in the approval thread.`;
     case 'not-found':
       return notFoundText(o.requestId);
     case 'not-a-grant':
@@ -306,10 +306,10 @@ export function revokeNowOutcomeText(o: RevokeNowOutcome): string {
     case 'not-applied':
       return `${o.request.id} is ${decisionState(o.request.state)}, so there is nothing to revoke now.`;
     case 'not-allowed':
-      return `Only the requester, the person it was granted to, or an approver of ${o.request.role.name} can revoke ${o.request.id}; nothing changed.`;
+      return `Only the requester, the person it was granted to, or an approver of ${o.request.entitlement.name} can revoke ${o.request.id}; nothing changed.`;
     case 'under-way': {
       const by = o.byYou ? 'you' : o.byName === undefined ? o.by.id : `@${o.byName}`;
-      return `The revoke of ${o.request.role.name} from ${describeTarget(o.request.target)} (${o.request.id}) is already under way: ${by} pressed Revoke now ${plainTime(o.at)}. The result follows in the approval thread.`;
+      return `The revoke of ${o.request.entitlement.name} from ${describeTarget(o.request.target)} (${o.request.id}) is already under way: ${by} pressed Revoke now ${plainTime(o.at)}. The result follows in the approval thread.`;
     }
     default:
       return failureText(o);

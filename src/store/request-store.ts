@@ -8,8 +8,8 @@
 // plain HSET and Lua never has to re-encode JSON), `state` raw (Lua compares it), and internal `_…` fields naming
 // its index keys. Approvals are a ZSET (approver → time) so "distinct approvers" is a ZADD and a ZCARD. People in
 // the ZSET and in index keys are their `personKey` (a Slack user's bare id, as every version wrote it); requests
-// written before PersonRef, or before the principal's id was neutral, are read into the current shape
-// (withLegacyPeople, withLegacyPrincipalId).
+// written before PersonRef, or before the principal's id or the entitlement were neutral, are read into the
+// current shape (withLegacyPeople, withLegacyPrincipalId, withLegacyEntitlement).
 
 import { readFileSync } from 'node:fs';
 import {
@@ -125,6 +125,7 @@ function decodeRequest(raw: RawRequest): RoleChangeRequest | undefined {
   const messages = withLegacyApprovalMessage(doc);
   withLegacyPeople(doc);
   withLegacyPrincipalId(doc);
+  withLegacyEntitlement(doc);
   return { ...doc, ...(messages ? { messages } : {}), state, approvals: list } as RoleChangeRequest;
 }
 
@@ -164,12 +165,25 @@ function withLegacyPrincipalId(doc: Record<string, unknown>): void {
 }
 
 /**
- * The fields of a new request with its people and its principal also written as earlier versions read them: the
- * Slack people as the version before PersonRef does (`requesterId`, the user principal's `slackUserId`), and the
- * principal's id as `qlikId` beside `id`, as every version before the neutral id does. While a rollout has old and
- * new bots and workers side by side, an old bot must still see who filed a request and who it grants to, or it
- * would let them approve it, and an old worker must still find the principal to change. Read back, they are
- * dropped (withLegacyPeople, withLegacyPrincipalId).
+ * Reads the entitlement as versions before it was neutral wrote it (the `role` field, on requests they filed and
+ * still on every request today's store files, see withPeopleForEarlierBots) into `entitlement`. Only the decoded
+ * copy changes; what is stored stays as it was.
+ */
+function withLegacyEntitlement(doc: Record<string, unknown>): void {
+  if (!('role' in doc)) return;
+  if (doc.entitlement === undefined && doc.role !== null && typeof doc.role === 'object')
+    doc.entitlement = doc.role;
+  delete doc.role;
+}
+
+/**
+ * The fields of a new request with its people, its principal and its entitlement also written as earlier versions
+ * read them: the Slack people as the version before PersonRef does (`requesterId`, the user principal's
+ * `slackUserId`), the principal's id as `qlikId` beside `id`, as every version before the neutral id does, and the
+ * entitlement as `role` beside `entitlement`, as every version before the neutral entitlement does. While a rollout
+ * has old and new bots and workers side by side, an old bot must still see who filed a request and who it grants
+ * to, or it would let them approve it, and an old worker must still find the principal and the role to change.
+ * Read back, they are dropped (withLegacyPeople, withLegacyPrincipalId, withLegacyEntitlement).
  */
 function withPeopleForEarlierBots(input: NewRequest): Record<string, unknown> {
   const out: Record<string, unknown> = { ...input };
@@ -177,6 +191,7 @@ function withPeopleForEarlierBots(input: NewRequest): Record<string, unknown> {
   const t = input.target;
   const person = t.kind === 'user' && t.person?.front === 'slack' ? { slackUserId: t.person.id } : {};
   out.target = { ...t, qlikId: t.id, ...person };
+  out.role = input.entitlement;
   return out;
 }
 
@@ -249,8 +264,8 @@ export class RequestStore {
   }
 
   /**
-   * Files a request in state `pending`, unless a pending request with the same dedupe key (target, principal, role,
-   * action; or its key as versions before targets wrote it) exists: then that one is returned as `duplicateOf` and nothing is written. `audit` (if given) is appended in the
+   * Files a request in state `pending`, unless a pending request with the same dedupe key (target, principal,
+   * entitlement, action; or its key as versions before targets wrote it) exists: then that one is returned as `duplicateOf` and nothing is written. `audit` (if given) is appended in the
    * same script with the new id as its requestId.
    */
   async create(input: NewRequest, now: number = Date.now(), audit?: AuditEvent): Promise<CreateResult> {

@@ -198,7 +198,7 @@ async function takeOverExtendedGrant(
 
 function resultText(req: RoleChangeRequest, c: Change, revokeAt: number | undefined): string {
   const who = describeTarget(req.target);
-  const role = req.role.name;
+  const role = req.entitlement.name;
   if (req.action === 'revoke')
     return c.changed
       ? `Removed ${role} from ${who}.`
@@ -254,7 +254,7 @@ export function event(
     actor: 'system',
     action,
     target: describeTarget(req.target),
-    role: req.role.name,
+    role: req.entitlement.name,
     outcome,
     ...extra,
   };

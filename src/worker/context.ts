@@ -96,7 +96,11 @@ export function accessChangeOf(req: RoleChangeRequest): AccessChange {
       name: p.name,
       ...(p.kind === 'user' && p.email !== undefined ? { email: p.email } : {}),
     },
-    entitlement: { id: req.role.id, name: req.role.name, ...(resource === undefined ? {} : { resource }) },
+    entitlement: {
+      id: req.entitlement.id,
+      name: req.entitlement.name,
+      ...(resource === undefined ? {} : { resource }),
+    },
   };
 }
 

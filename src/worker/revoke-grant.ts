@@ -180,7 +180,7 @@ async function endUnderLock(
   shutdown: AbortSignal | undefined,
 ): Promise<Ending> {
   const who = describeTarget(req.target);
-  const role = req.role.name;
+  const role = req.entitlement.name;
   // Read under the lock: an Extend marks its take-over under the same lock.
   const supersededBy = (await ctx.redis.get(ctx.keys.supersededBy(req.id))) ?? undefined;
   const tookOver = (await ctx.redis.exists(ctx.keys.tookOver(req.id))) === 1;

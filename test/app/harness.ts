@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { AccessRequestApp } from '../../src/app/access-requests.ts';
 import type { FileDelivery } from '../../src/app/notifier.ts';
-import type { DirectoryPort, NotifierPort } from '../../src/app/ports.ts';
+import type { NotifierPort } from '../../src/app/ports.ts';
 import type { FileInput } from '../../src/app/use-cases/file-request.ts';
 import { parsePolicy } from '../../src/domain/policy.ts';
 import type { MessageRef, PersonRef, RoleChangeRequest } from '../../src/domain/request.ts';
@@ -15,7 +15,7 @@ import { QlikClient } from '../../src/qlik/index.ts';
 import { openQueues, type Queues } from '../../src/queue/queues.ts';
 import { demoTenant, type QlikSimulator, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import type { SlackUserLookup } from '../../src/slack/directory.ts';
-import { slackPerson } from '../../src/slack/people.ts';
+import { type SlackPeopleLookups, slackDirectoryPort, slackPerson } from '../../src/slack/people.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
@@ -49,8 +49,11 @@ roles:
   AuditAdmin: { requestable: false }
 `;
 
-/** The Slack directory as the app sees it: profiles by id, and a lookup by email that can be made to fail. */
-export class FakeDirectory implements DirectoryPort {
+/**
+ * The Slack directory (SlackDirectory's lookups): profiles by id, and a lookup by email that can be made to fail. The
+ * app sees it through the real Slack adapter (slackDirectoryPort), as it sees SlackDirectory in the bot.
+ */
+export class FakeDirectory implements SlackPeopleLookups {
   readonly profiles = new Map<string, SlackUserLookup>();
   /** Emails users.lookupByEmail should not find (as if the profile were different or hidden). */
   readonly hiddenEmails = new Set<string>();
@@ -210,7 +213,7 @@ export function useAppHarness(opts: { label: string; extraTenants?: string[] }):
       audit: h.audit,
       queues: h.queues,
       targets: over.targets ?? h.targets,
-      directory: h.dir,
+      directory: slackDirectoryPort(h.dir),
       notifier: h.notifier,
       policy: () => parsePolicy(h.policyText),
       requestTtlMs: 24 * H,

@@ -7,6 +7,7 @@ import { demoTenant, type QlikSimulator, startQlikSimulator } from '../../src/sa
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
 import { createWebClient } from '../../src/slack/app.ts';
 import { SlackDirectory } from '../../src/slack/directory.ts';
+import { slackDirectoryPort } from '../../src/slack/people.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 
 let sim: QlikSimulator;
@@ -33,7 +34,10 @@ beforeAll(async () => {
   const directory = new SlackDirectory(
     createWebClient({ botToken: 'xoxb-targets', apiUrl: fake.apiUrl }, createLogger('silent')),
   );
-  deps = { target: new QlikRolesTarget({ instance: 'default', qlik }), slack: directory };
+  deps = {
+    target: new QlikRolesTarget({ instance: 'default', qlik }),
+    directory: slackDirectoryPort(directory),
+  };
 });
 
 afterAll(async () => {

@@ -7,8 +7,11 @@ import type { RoleChangeRequest } from '../../src/domain/request.ts';
 import { requestTransitions } from '../../src/observability/metrics.ts';
 import { jobIds, openQueues, type Queues } from '../../src/queue/queues.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
+import { storeKeys } from '../../src/store/keys.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
+import { readFixture } from '../upgrade/fixture.ts';
+import { restorePrefix } from '../upgrade/redis-snapshot.ts';
 
 const NOW = 1_750_000_000_000;
 let redis: Redis;
@@ -51,7 +54,7 @@ async function filed(durationMs?: number): Promise<RoleChangeRequest> {
     {
       action: 'grant',
       target: { kind: 'user', id: `q-${seq}`, name: `User ${seq}`, email: `u${seq}@corp.example` },
-      role: { id: 'r-1', name: 'Steward' },
+      entitlement: { id: 'r-1', name: 'Steward' },
       requester: { front: 'slack', id: 'U0REQ' },
       expiresAt: NOW + 3_600_000,
       approvalsRequired: 1,
@@ -154,5 +157,73 @@ describe('transitions', () => {
     await followUps(deps, res.request);
     expect(await queues.roleChanges.getJob(jobIds.revokeGrant(req.id, 'expiry'))).toBeDefined();
     expect(await queues.notifications.getJob(jobIds.notify(req.id, 'result', ''))).toBeDefined();
+  });
+});
+
+describe('audit events of requests a12d65d filed (its `role` field)', () => {
+  // a12d65d's pending R-29H2 as it left it in Redis, and the `requested` event it wrote for it.
+  const { fixture } = readFixture('a12d65d');
+  const ID = 'R-29H2';
+  const auditKey = fixture.keys.find((k) => k.key === '{{prefix}}:audit');
+  const entries = (auditKey?.value as { entries: [string, string[]][] } | undefined)?.entries ?? [];
+  const oldRequested = entries.map(([, f]) => f).find((f) => f.includes(ID) && f.includes('requested'))!;
+  const field = (f: string[], name: string) => f[f.indexOf(name) + 1];
+
+  async function rawEvents(id: string): Promise<string[][]> {
+    const all = (await redis.xrange(storeKeys(prefix).audit, '-', '+')) as [string, string[]][];
+    return all.map(([, f]) => f).filter((f) => field(f, 'requestId') === id);
+  }
+
+  it("an event about an old request, and a new request's own, are written with a12d65d's fields, byte for byte", async () => {
+    expect(oldRequested).toBeDefined();
+    const wanted = new Set([
+      `{{prefix}}:req:${ID}`,
+      '{{prefix}}:dedupe:grant:user:6592008049cfb1651300001f:6592008049cfb16513000004',
+    ]);
+    await restorePrefix(
+      redis,
+      fixture.keys.filter((k) => wanted.has(k.key)),
+      prefix,
+    );
+    const old = await store.get(ID);
+    if (!old) throw new Error('restored request did not load');
+
+    const res = await transition(
+      deps,
+      old,
+      'pending',
+      'cancelled',
+      { cancelledBy: old.requester },
+      {
+        actor: 'U0DAN',
+        outcome: 'cancelled',
+      },
+    );
+    expect(res.ok).toBe(true);
+    const [cancelled] = await rawEvents(ID);
+    expect(cancelled).toBeDefined();
+    expect(field(cancelled!, 'role')).toBe('TenantAdmin');
+    expect(field(cancelled!, 'role')).toBe(field(oldRequested, 'role'));
+    expect(field(cancelled!, 'target')).toBe(field(oldRequested, 'target'));
+
+    // The same request filed today: its `requested` event is a12d65d's but for its time and id.
+    const again = await file(
+      deps,
+      {
+        action: 'grant',
+        target: { kind: 'user', id: old.target.id, name: 'Frank Fischer', email: 'frank@corp.example' },
+        entitlement: old.entitlement,
+        requester: old.requester,
+        durationMs: 7_200_000,
+        expiresAt: NOW + 3_600_000,
+        approvalsRequired: 2,
+      },
+      { actor: 'U0DAN', outcome: 'pending', detail: 'grant for 120 min because incident 4711' },
+    );
+    if (!again.ok) throw new Error('duplicate');
+    const [requested] = await rawEvents(again.request.id);
+    const comparable = (f: string[]) =>
+      f.map((v, i) => (f[i - 1] === 'time' || f[i - 1] === 'requestId' ? '*' : v));
+    expect(comparable(requested!)).toEqual(comparable(oldRequested));
   });
 });

@@ -375,7 +375,7 @@ const [url, prefix] = process.argv.slice(2);
 const redis = new Redis(url);
 const store = new RequestStore(redis, prefix);
 const filed = await store.create({
-  action: 'grant', target: { kind: 'user', id: 'q-dist', name: 'Dist' }, role: { id: 'r1', name: 'Steward' },
+  action: 'grant', target: { kind: 'user', id: 'q-dist', name: 'Dist' }, entitlement: { id: 'r1', name: 'Steward' },
   requester: { front: 'slack', id: 'U0DIST' }, expiresAt: Date.now() + 60000, approvalsRequired: 1,
 });
 const approval = await store.addApproval(filed.request.id, { front: 'slack', id: 'U0APPROVER' });

@@ -382,7 +382,7 @@ describe('approverEligibility', () => {
     id: 'R-7KQ2',
     action: 'grant',
     target: { kind: 'user', id: 'q1', name: 'Alice', person: { front: 'slack', id: 'U0ALICE01' } },
-    role: { id: 'r1', name: 'TenantAdmin' },
+    entitlement: { id: 'r1', name: 'TenantAdmin' },
     requester: { front: 'slack', id: 'U0BOB0001' },
     state: 'pending',
     createdAt: 0,

@@ -170,8 +170,8 @@ describe('grant → approval', () => {
       (rs: RoleChangeRequest[]) =>
         rs.every(
           (r) =>
-            !['AuditAdmin'].includes(r.role.name) &&
-            !(r.role.name === 'TenantAdmin' && r.target.name === 'Dan Dubois'),
+            !['AuditAdmin'].includes(r.entitlement.name) &&
+            !(r.entitlement.name === 'TenantAdmin' && r.target.name === 'Dan Dubois'),
         ),
     );
   });
@@ -261,7 +261,7 @@ describe('targets and roles', () => {
     expect(allText(dup)).toContain('already pending');
     expect(allText(dup)).toContain(id);
     expect(
-      (await f.store.listPendingByRequester({ front: 'slack', id: U.bob })).map((r) => r.role.name),
+      (await f.store.listPendingByRequester({ front: 'slack', id: U.bob })).map((r) => r.entitlement.name),
     ).not.toContain('AutomationCreator');
   });
 });

@@ -94,7 +94,7 @@ async function approvedRequest(
     {
       action: 'grant',
       target: { kind: 'user', id: userId, name: 'Twin', email: 'twin@corp.example' },
-      role: { id: role.id, name: role.name },
+      entitlement: { id: role.id, name: role.name },
       requester: { front: 'slack', id: U.carol },
       expiresAt: now + 3_600_000,
       approvalsRequired: 1,

@@ -26,7 +26,7 @@ const req: RoleChangeRequest = {
     email: 'frank@corp.example',
     person: { front: 'slack', id: 'U0F' },
   },
-  role: { id: 'r1', name: 'Steward' },
+  entitlement: { id: 'r1', name: 'Steward' },
   requester: { front: 'slack', id: 'U0D' },
   reason: '<!channel> please',
   state: 'pending',

@@ -37,7 +37,7 @@ const pending: RoleChangeRequest = {
     email: 'frank@corp.example',
     person: { front: 'slack', id: 'U0F' },
   },
-  role: { id: 'r1', name: 'Steward' },
+  entitlement: { id: 'r1', name: 'Steward' },
   requester: { front: 'slack', id: 'U0D' },
   reason: 'audit work',
   durationMs: 4 * 3_600_000,

@@ -36,7 +36,7 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
       email: 'alice@corp.com',
       person: { front: 'slack', id: 'U0ALICE' },
     },
-    role: { id: 'role-ta', name: 'TenantAdmin' },
+    entitlement: { id: 'role-ta', name: 'TenantAdmin' },
     requester: { front: 'slack', id: 'U0BOB' },
     reason: 'incident 4711',
     durationMs: 4 * H,

@@ -39,7 +39,7 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
       email: 'alice@corp.com',
       person: { front: 'slack', id: 'U0ALICE' },
     },
-    role: { id: 'role-ta', name: 'TenantAdmin' },
+    entitlement: { id: 'role-ta', name: 'TenantAdmin' },
     requester: { front: 'slack', id: 'U0BOB' },
     reason: 'incident 4711',
     durationMs: 4 * H,
@@ -216,7 +216,7 @@ describe('approvalMessage', () => {
     const m = approvalMessage(
       request({
         reason: evil,
-        role: { id: 'x', name: evil },
+        entitlement: { id: 'x', name: evil },
         target: { kind: 'group', id: 'g', name: evil },
         id: evil,
         requester: { front: 'slack', id: '<!here>' },
@@ -266,7 +266,7 @@ describe('replies to the requester', () => {
 
   it('drops bidi controls from everything it echoes: reason, names, role, fallback text', () => {
     const evil = 'fix\u202Eevil\u2066x\u2069\u200F\u061C';
-    const r = request({ reason: evil, role: { id: 'r', name: `Tenant\u202DAdmin` } });
+    const r = request({ reason: evil, entitlement: { id: 'r', name: `Tenant\u202DAdmin` } });
     for (const m of [approvalMessage(r), requestFiledMessage(r, 'C0APPROVE'), errorMessage(evil)]) {
       expect(JSON.stringify(m)).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/);
       expect(JSON.stringify(m)).not.toMatch(/\\u202[a-e]/i);
@@ -780,7 +780,7 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
       ),
       fc.record({ kind: fc.constant('group' as const), id: hostile, name: hostile }),
     ),
-    role: fc.record({ id: hostile, name: hostile }),
+    entitlement: fc.record({ id: hostile, name: hostile }),
     requester: slackPersonArb,
     reason: hostile,
     durationMs: fc.oneof(fc.integer({ min: 1, max: 400 * 86_400_000 }), fc.double()),
@@ -805,7 +805,7 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
       'id',
       'action',
       'target',
-      'role',
+      'entitlement',
       'requester',
       'state',
       'createdAt',

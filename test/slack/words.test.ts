@@ -35,7 +35,7 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
       email: 'frank@corp.example',
       person: { front: 'slack', id: 'U0FRANK' },
     },
-    role: { id: 'role-ta', name: 'TenantAdmin' },
+    entitlement: { id: 'role-ta', name: 'TenantAdmin' },
     requester: { front: 'slack', id: 'U0DAN' },
     reason: 'incident 4711',
     durationMs: 4 * H,
@@ -441,7 +441,7 @@ describe('extend', () => {
       "R-7KQ2 is pending, so it can't be extended. File a new request with `/qlik grant`.",
     ],
     [
-      { ok: false, code: 'not-allowed', request: request({ role: { id: 'r', name: 'DataAdmin' } }) },
+      { ok: false, code: 'not-allowed', request: request({ entitlement: { id: 'r', name: 'DataAdmin' } }) },
       'Only the requester, the person it was granted to, or an approver of DataAdmin can extend R-7KQ2.',
     ],
     [{ ok: false, code: 'policy-refused', message: 'No grants on Sundays.' }, 'No grants on Sundays.'],
@@ -460,7 +460,7 @@ describe('extend', () => {
 });
 
 describe('revoke now', () => {
-  const grant = request({ state: 'applied', role: { id: 'r', name: 'Steward' } });
+  const grant = request({ state: 'applied', entitlement: { id: 'r', name: 'Steward' } });
   it.each([
     [
       { ok: true, code: 'queued', request: grant },
@@ -506,7 +506,7 @@ describe('revoke now', () => {
       'R-7KQ2 is a revoke; there is nothing to revoke.',
     ],
     [
-      { ok: false, code: 'not-allowed', request: request({ role: { id: 'r', name: 'DataAdmin' } }) },
+      { ok: false, code: 'not-allowed', request: request({ entitlement: { id: 'r', name: 'DataAdmin' } }) },
       'Only the requester, the person it was granted to, or an approver of DataAdmin can revoke R-7KQ2; nothing changed.',
     ],
     [

@@ -115,7 +115,7 @@ function sharedTests(get: () => Setup): void {
     const input = {
       action: 'grant' as const,
       target,
-      role: { id: 'r-data-admin', name: 'DataAdmin' },
+      entitlement: { id: 'r-data-admin', name: 'DataAdmin' },
       requester: { front: 'slack' as const, id: U.dan },
       reason: 'topology check',
       expiresAt: t0 + 3_600_000,

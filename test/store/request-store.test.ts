@@ -49,7 +49,7 @@ function newRequest(over: Partial<NewRequest> = {}): NewRequest {
   return {
     action: 'grant',
     target: { kind: 'user', id: `q-user-${seq}`, name: `User ${seq}`, email: `user${seq}@acme.com` },
-    role: { id: 'role-msc', name: 'ManagedSpaceCreator' },
+    entitlement: { id: 'role-msc', name: 'ManagedSpaceCreator' },
     requester: { front: 'slack', id: 'U-REQ' },
     reason: 'quarterly report',
     expiresAt: NOW + DAY,
@@ -180,7 +180,7 @@ describe('create and get', () => {
 
     // Same target, other role or other action: not a duplicate.
     const otherRole = await store.create(
-      newRequest({ target: first.target, role: { id: 'role-x', name: 'Developer' } }),
+      newRequest({ target: first.target, entitlement: { id: 'role-x', name: 'Developer' } }),
       NOW,
     );
     expect(otherRole.ok).toBe(true);
@@ -882,7 +882,7 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
   });
 });
 
-describe("requests written before the principal's id was neutral (a12d65d's `target.qlikId`)", () => {
+describe("requests written before the principal's id and the entitlement were neutral (a12d65d's `target.qlikId`, `role`)", () => {
   // A pending grant exactly as a12d65d left it in Redis (test/upgrade/fixtures/a12d65d.json), with its dedupe index.
   const ID = 'R-29H2';
   const QLIK_ID = '6592008049cfb1651300001f';
@@ -922,7 +922,7 @@ describe("requests written before the principal's id was neutral (a12d65d's `tar
     const again: NewRequest = {
       action: 'grant',
       target: { kind: 'user', id: QLIK_ID, name: 'Frank Fischer', email: 'frank@corp.example' },
-      role: old.role,
+      entitlement: old.entitlement,
       requester: old.requester,
       expiresAt: NOW + DAY,
       approvalsRequired: 2,
@@ -956,6 +956,63 @@ describe("requests written before the principal's id was neutral (a12d65d's `tar
     expect(filed.request.target).not.toHaveProperty('qlikId');
     expect((await store.get(filed.request.id))?.target).toEqual(again.target);
     expect(await redis.hget(keys.request(filed.request.id), '_dedupe')).toBe(keys.dedupe(dedupeKey(old)));
+  });
+
+  it('reads `role` as `entitlement`, and a new identical request collides with it and writes `role` beside it', async () => {
+    // The test before leaves the same request filed today pending under today's key: start from a12d65d's alone.
+    await redis.del(keys.dedupe(`qlik-roles:default:grant:user:${QLIK_ID}:${ROLE_ID}`));
+    const old = await restoreFromFixture();
+    const storedRole = await redis.hget(keys.request(ID), 'role');
+    expect(storedRole).toBe(`{"id":"${ROLE_ID}","name":"TenantAdmin"}`);
+    expect(await redis.hexists(keys.request(ID), 'entitlement')).toBe(0);
+    expect(old.entitlement).toEqual({ id: ROLE_ID, name: 'TenantAdmin' });
+    expect(old).not.toHaveProperty('role');
+    // The keys are the ones a12d65d computed from its `role`, byte for byte.
+    expect(await redis.hget(keys.request(ID), '_dedupe')).toBe(
+      keys.dedupe(`grant:user:${QLIK_ID}:${ROLE_ID}`),
+    );
+    expect(legacyDedupeKeyOf(old)).toBe(`grant:user:${QLIK_ID}:${ROLE_ID}`);
+    expect(dedupeKey(old)).toBe(`qlik-roles:default:grant:user:${QLIK_ID}:${ROLE_ID}`);
+
+    const again: NewRequest = {
+      action: 'grant',
+      target: { kind: 'user', id: QLIK_ID, name: 'Frank Fischer', email: 'frank@corp.example' },
+      entitlement: { id: ROLE_ID, name: 'TenantAdmin' },
+      requester: old.requester,
+      expiresAt: NOW + DAY,
+      approvalsRequired: 2,
+    };
+    const dup = await store.create(again, NOW);
+    expect(dup.ok === false && dup.duplicateOf.id).toBe(ID);
+
+    // Once the old one is decided, the new one files; an old bot or worker still finds its role as `role`, stored
+    // exactly as a12d65d stored it, and the decoded copy has only `entitlement`.
+    expect(
+      (await store.transition(ID, 'pending', 'cancelled', { cancelledBy: old.requester }, NOW + 1)).ok,
+    ).toBe(true);
+    const filed = await store.create(again, NOW + 2);
+    if (!filed.ok) throw new Error('unexpected duplicate');
+    const newId = filed.request.id;
+    expect(await redis.hget(keys.request(newId), 'role')).toBe(storedRole);
+    expect(JSON.parse((await redis.hget(keys.request(newId), 'entitlement'))!)).toEqual(again.entitlement);
+    expect(filed.request).not.toHaveProperty('role');
+    const read = await store.get(newId);
+    expect(read?.entitlement).toEqual(again.entitlement);
+    expect(read).not.toHaveProperty('role');
+    expect(await redis.hget(keys.request(newId), '_dedupe')).toBe(keys.dedupe(dedupeKey(old)));
+  });
+
+  it('an a12d65d record (`role` only) moves through a transition, and its stored `role` is left as it was', async () => {
+    const { fixture } = readFixture('a12d65d');
+    const snapshot = fixture.keys.filter((k) => k.key === `{{prefix}}:req:${ID}`);
+    await restorePrefix(redis, snapshot, prefix);
+    const moved = await store.transition(ID, 'pending', 'expired', {}, NOW + 3);
+    expect(moved.ok && moved.request.entitlement).toEqual({ id: ROLE_ID, name: 'TenantAdmin' });
+    expect(moved.ok && moved.request).not.toHaveProperty('role');
+    expect(JSON.parse((await redis.hget(keys.request(ID), 'role'))!)).toEqual({
+      id: ROLE_ID,
+      name: 'TenantAdmin',
+    });
   });
 
   it('writes `qlikId` beside `id` for a group principal too, and reads it back without it', async () => {

@@ -37,7 +37,7 @@ describe('applying approved requests', () => {
     for (const r of reqs) {
       const done = await h.store.get(r.id);
       expect(done?.result?.changed).toBe(true);
-      expect(done?.result?.after).toContain(r.role.name);
+      expect(done?.result?.after).toContain(r.entitlement.name);
     }
   });
 

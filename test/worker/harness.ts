@@ -158,7 +158,7 @@ export async function createHarness(opts: {
         {
           action: input.action ?? 'grant',
           target: input.target,
-          role: { id: role.id, name: role.name },
+          entitlement: { id: role.id, name: role.name },
           requester: { front: 'slack', id: REQUESTER },
           expiresAt: now + 3_600_000,
           approvalsRequired: 1,

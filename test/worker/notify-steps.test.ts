@@ -161,7 +161,7 @@ async function request(
         name: 'Terry Target',
         ...(opts.targetSlackId ? { person: { front: 'slack', id: opts.targetSlackId } } : {}),
       },
-      role: { id: `r-${roleN}`, name: 'Steward' },
+      entitlement: { id: `r-${roleN}`, name: 'Steward' },
       requester: { front: 'slack', id: REQUESTER },
       expiresAt: now + 3_600_000,
       approvalsRequired: 1,

@@ -27,7 +27,7 @@ async function filePending(expiresInMs: number) {
     {
       action: 'grant',
       target: userTarget(h.sim, user.id),
-      role: { id: role.id, name: role.name },
+      entitlement: { id: role.id, name: role.name },
       requester: { front: 'slack', id: REQUESTER },
       expiresAt: now + expiresInMs,
       approvalsRequired: 1,

@@ -21,7 +21,7 @@ export function listRequests(ctx: AppContext, asker: PersonRef): Promise<Request
       ctx.db(() => ctx.deps.store.listPending(PENDING_SCAN)),
     ]);
     // A grant to me by email (no Slack id stored) is not mine to approve either; Approve checks it for real.
-    const me = await ctx.deps.directory.lookupUser(asker.id).catch(() => undefined);
+    const me = await ctx.deps.directory.lookupUser(asker).catch(() => undefined);
     const myEmail = me?.kind === 'ok' ? me.email.trim().toLowerCase() : undefined;
     const toApprove: RoleChangeRequest[] = [];
     for (const r of pending) {
@@ -36,7 +36,7 @@ export function listRequests(ctx: AppContext, asker: PersonRef): Promise<Request
       ) {
         continue;
       }
-      if (await ctx.isApprover(r.role.name, asker, ctx.tenantOf(r))) toApprove.push(r);
+      if (await ctx.isApprover(r.entitlement.name, asker, ctx.tenantOf(r))) toApprove.push(r);
     }
     return { ok: true, mine: mine.filter((r) => r.expiresAt > now), toApprove };
   });

@@ -32,7 +32,7 @@ export function whois(
     const resolved = await resolveTarget(
       who,
       asker,
-      { target: chosen.target, slack: ctx.deps.directory },
+      { target: chosen.target, directory: ctx.deps.directory },
       { linkSlack: false },
     );
     if (!resolved.ok) return resolved;

@@ -5,10 +5,10 @@
 // outcome (a code and the request) that the front words (src/slack/words.ts).
 import { approverEligibility } from '../../domain/policy.ts';
 import { type PersonRef, personKey, type RoleChangeRequest } from '../../domain/request.ts';
-import type { SlackUserLookup } from '../../slack/directory.ts';
 import type { TransitionResult } from '../../store/request-store.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, NotFound } from '../outcomes.ts';
+import type { PersonLookup } from '../ports.ts';
 import * as transitions from '../transitions.ts';
 import { errSummary, slackError } from '../words.ts';
 
@@ -57,7 +57,7 @@ export function approve(ctx: AppContext, requestId: string, clicker: PersonRef):
     const req = pending.request;
     const eligible = approverEligibility(req, clicker);
     if (!eligible.ok) return { ok: false, code: 'not-eligible', message: eligible.message };
-    if (!(await ctx.isApprover(req.role.name, clicker, ctx.tenantOf(req)))) {
+    if (!(await ctx.isApprover(req.entitlement.name, clicker, ctx.tenantOf(req)))) {
       return { ok: false, code: 'not-approver', request: req };
     }
     const self = await selfGrantRefusal(ctx, req, clicker);
@@ -87,7 +87,7 @@ export function deny(ctx: AppContext, requestId: string, clicker: PersonRef): Pr
     const pending = await pendingForDecision(ctx, requestId);
     if (!pending.ok) return pending;
     const req = pending.request;
-    if (!(await ctx.isApprover(req.role.name, clicker, ctx.tenantOf(req)))) {
+    if (!(await ctx.isApprover(req.entitlement.name, clicker, ctx.tenantOf(req)))) {
       return { ok: false, code: 'not-approver', request: req };
     }
     const res = await ctx.db(() =>
@@ -145,9 +145,9 @@ async function selfGrantRefusal(
 ): Promise<SelfGrantRefusal | undefined> {
   if (req.action !== 'grant') return undefined;
   const t = req.target;
-  let me: SlackUserLookup;
+  let me: PersonLookup;
   try {
-    me = await ctx.deps.directory.lookupUser(clicker.id);
+    me = await ctx.deps.directory.lookupUser(clicker);
   } catch (err) {
     ctx.log.warn({ err: errSummary(err), requestId: req.id }, "could not read the approver's Slack profile");
     return { ok: false, code: 'profile-unreadable', request: req, problem: slackError(err) };

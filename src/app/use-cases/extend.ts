@@ -44,7 +44,7 @@ export function extend(ctx: AppContext, requestId: string, clicker: PersonRef): 
     if (!(await ctx.mayActOnGrant(orig, clicker))) return { ok: false, code: 'not-allowed', request: orig };
     const check = checkRequest(ctx.policy, {
       action: 'grant',
-      roleName: orig.role.name,
+      roleName: orig.entitlement.name,
       tenant: ctx.tenantOf(orig),
       reason: `Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`,
       durationMs: orig.durationMs,
@@ -53,7 +53,7 @@ export function extend(ctx: AppContext, requestId: string, clicker: PersonRef): 
     const filed = await fileDraft(ctx, ctx.targetOfRequest(orig), {
       action: 'grant',
       target: orig.target,
-      role: orig.role,
+      entitlement: orig.entitlement,
       requester: clicker,
       reason: clipText(`Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`, 500),
       durationMs: check.durationMs ?? orig.durationMs,

@@ -96,7 +96,7 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
     if (!check.ok) return { ok: false, code: 'policy-refused', message: check.message };
     const resolved = await resolveTarget(input.who, input.requester, {
       target,
-      slack: ctx.deps.directory,
+      directory: ctx.deps.directory,
     });
     if (!resolved.ok) return resolved;
     const held = heldRefusal(input.action, resolved.target, role.entitlement);
@@ -108,7 +108,7 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
     return fileDraft(ctx, target, {
       action: input.action,
       target: resolved.target.principal,
-      role: { id: role.entitlement.id, name: role.entitlement.name },
+      entitlement: { id: role.entitlement.id, name: role.entitlement.name },
       requester: input.requester,
       ...(input.reason === undefined ? {} : { reason: input.reason }),
       ...(input.action === 'grant' && check.durationMs !== undefined ? { durationMs: check.durationMs } : {}),
@@ -127,7 +127,7 @@ export async function fileDraft(
   input: Omit<NewRequest, 'expiresAt' | 'approvalsRequired' | 'targetRef'>,
 ): Promise<FiledOutcome> {
   const policy = ctx.policy;
-  const rule = rolePolicy(policy, input.role.name, target.instance);
+  const rule = rolePolicy(policy, input.entitlement.name, target.instance);
   const approvalChannel = approvalChannelOf(policy, target.instance);
   const now = ctx.now();
   const draft: NewRequest = {

@@ -70,7 +70,7 @@ export function revokeNow(ctx: AppContext, requestId: string, clicker: PersonRef
         actor: personKey(clicker),
         action: 'revoke-requested',
         target: describeTarget(req.target),
-        role: req.role.name,
+        role: req.entitlement.name,
         outcome: 'queued',
       }),
     );

@@ -50,7 +50,10 @@ describe('approve', () => {
     expect(await h.app.approve(req.id, P.viktor)).toEqual({
       ok: false,
       code: 'not-approver',
-      request: expect.objectContaining({ id: req.id, role: expect.objectContaining({ name: 'Steward' }) }),
+      request: expect.objectContaining({
+        id: req.id,
+        entitlement: expect.objectContaining({ name: 'Steward' }),
+      }),
     });
     expect(await h.app.approve('r-zzzz', P.alice)).toEqual({
       ok: false,
@@ -168,7 +171,7 @@ describe('self-approval (issue 9 item 2)', () => {
     const created = await h.store.create({
       action: 'grant',
       target: { kind: 'group', id: EVERYONE_GROUP_ID, name: 'com.qlik.Everyone' },
-      role: { id: h.sim.tenant.roleByName('Steward')!.id, name: 'Steward' },
+      entitlement: { id: h.sim.tenant.roleByName('Steward')!.id, name: 'Steward' },
       requester: P.dan,
       expiresAt: Date.now() + H,
       approvalsRequired: 1,

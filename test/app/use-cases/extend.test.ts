@@ -11,7 +11,13 @@ async function applied(req: RoleChangeRequest): Promise<RoleChangeRequest> {
   await h.store.transition(req.id, 'pending', 'approved');
   await h.store.transition(req.id, 'approved', 'applying');
   const t = await h.store.transition(req.id, 'applying', 'applied', {
-    result: { before: [], after: [req.role.name], changed: true, message: 'done', revokeAt: Date.now() + H },
+    result: {
+      before: [],
+      after: [req.entitlement.name],
+      changed: true,
+      message: 'done',
+      revokeAt: Date.now() + H,
+    },
   });
   if (!t.ok) throw new Error('not applied');
   return t.request;
@@ -37,7 +43,7 @@ describe('extend', () => {
       code: 'filed',
       request: expect.objectContaining({
         state: 'pending',
-        role: expect.objectContaining({ name: 'TenantAdmin' }),
+        entitlement: expect.objectContaining({ name: 'TenantAdmin' }),
       }),
       original: expect.objectContaining({
         id: req.id,
@@ -100,7 +106,7 @@ describe('extend', () => {
       code: 'not-allowed',
       request: expect.objectContaining({
         id: timed.id,
-        role: expect.objectContaining({ name: 'DataAdmin' }),
+        entitlement: expect.objectContaining({ name: 'DataAdmin' }),
       }),
     });
   });

@@ -21,7 +21,7 @@ describe('filing a request', () => {
     expect(res).toMatchObject({ autoApproved: false, approvalChannel: 'C0APPROVALS' });
     const stored = await h.store.get(res.request.id);
     expect(stored?.targetRef).toEqual({ kind: DEFAULT_TARGET.kind, instance: 'default' });
-    expect(stored?.role.name).toBe('Steward'); // as the tenant spells it
+    expect(stored?.entitlement.name).toBe('Steward'); // as the tenant spells it
     expect(stored?.messages).toEqual([
       { front: 'slack', kind: 'announcement', channel: 'C0APPROVALS', ts: expect.any(String) },
     ]);

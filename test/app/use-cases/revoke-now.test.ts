@@ -10,7 +10,13 @@ async function applied(req: RoleChangeRequest): Promise<RoleChangeRequest> {
   await h.store.transition(req.id, 'pending', 'approved');
   await h.store.transition(req.id, 'approved', 'applying');
   const t = await h.store.transition(req.id, 'applying', 'applied', {
-    result: { before: [], after: [req.role.name], changed: true, message: 'done', revokeAt: Date.now() + H },
+    result: {
+      before: [],
+      after: [req.entitlement.name],
+      changed: true,
+      message: 'done',
+      revokeAt: Date.now() + H,
+    },
   });
   if (!t.ok) throw new Error('not applied');
   return t.request;
@@ -80,7 +86,7 @@ describe('revoke now', () => {
       code: 'not-allowed',
       request: expect.objectContaining({
         id: grant.id,
-        role: expect.objectContaining({ name: 'DataAdmin' }),
+        entitlement: expect.objectContaining({ name: 'DataAdmin' }),
       }),
     });
     expect(await h.queues.roleChanges.getJob(jobIds.revokeGrant(grant.id, 'manual'))).toBeUndefined();

@@ -27,7 +27,7 @@ const req = {
   id: 'R-7KQ2',
   action: 'grant',
   target: { kind: 'user', id: 'q1', name: 'Frank' },
-  role: { id: 'r1', name: 'Steward' },
+  entitlement: { id: 'r1', name: 'Steward' },
   requester: { front: 'slack', id: 'U0D' },
   state: 'pending',
   createdAt: 0,
