@@ -2,7 +2,9 @@
 // front needs to word them (src/slack/words.ts does, for Slack): a request id nobody has, a tenant or a role the
 // target doesn't know (with the closest names), a person the chat or the target can't map to a principal, and the
 // failures (the store unreachable, a target's own error, a bug with a reference for the logs). The app builds no
-// sentence of its own; the only words it carries are those the target or the policy wrote (the `message` fields).
+// sentence of its own; the only words it carries are those the target wrote (the `message` fields).
+
+import type { RequestRefusal } from '../domain/policy.ts';
 
 /** What the app was doing when a failure happened; the front says it in words ("while recording your approval"). */
 export type Doing =
@@ -66,11 +68,11 @@ export interface TargetRefused {
   message: string;
 }
 
-/** The policy refused the request in its own words (src/domain/policy.ts checkRequest). */
+/** The policy refused the request; `refusal` says why (src/domain/policy.ts checkRequest). */
 export interface PolicyRefused {
   ok: false;
   code: 'policy-refused';
-  message: string;
+  refusal: RequestRefusal;
 }
 
 /** Why a `<who>` could not be turned into a principal (src/app/targets.ts resolveTarget). */

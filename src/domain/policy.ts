@@ -449,20 +449,6 @@ export function approvalChannelOf(policy: Policy, tenant?: string): string {
   );
 }
 
-/** `4h`, `2d`, `90m`, `45s`: the largest unit that divides the duration evenly, as typed in a command. */
-function shortDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['w', 604_800_000],
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1_000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${Math.max(1, Math.ceil(ms / 1_000))}s`;
-}
-
 /** What checkRequest lets through: the rule, and for a grant the duration it really gets. */
 export interface CheckedRequest {
   ok: true;
@@ -474,55 +460,59 @@ export interface CheckedRequest {
 }
 
 /**
- * Checks a request against the role's rule before anything is filed. The message is written for the
- * requester: what the policy wants and how to ask again. A role with a cap is never granted permanently: a
- * grant without `for …` gets the cap (or is refused when the rule says durationRequired).
+ * Why checkRequest refuses a request, as a code and what the words need (src/slack/words.ts says it to the
+ * requester: what the policy wants and how to ask again). `role` is the role's name as the request names it.
+ */
+export type RequestRefusal =
+  /** The role can't be granted or revoked from the chat at all (`requestable: false`). */
+  | { ok: false; code: 'not-requestable'; role: string; action: 'grant' | 'revoke' }
+  /** The rule wants `because <reason>` and the request has none. */
+  | { ok: false; code: 'reason-required'; role: string }
+  /** The grant asked for less than the role's minDuration. */
+  | { ok: false; code: 'min-duration'; role: string; minMs: number; askedMs: number }
+  /** The grant asked for more than the role's maxDuration. */
+  | { ok: false; code: 'max-duration'; role: string; maxMs: number; askedMs: number }
+  /** The rule wants `for <duration>` and the grant has none; `maxMs` is the role's cap, if it has one. */
+  | { ok: false; code: 'duration-required'; role: string; maxMs?: number };
+
+/**
+ * Checks a request against the role's rule before anything is filed. A role with a cap is never granted
+ * permanently: a grant without `for …` gets the cap (or is refused when the rule says durationRequired).
  */
 export function checkRequest(
   policy: Policy,
   r: { action: 'grant' | 'revoke'; roleName: string; reason?: string; durationMs?: number; tenant?: string },
-): CheckedRequest | { ok: false; message: string } {
+): CheckedRequest | RequestRefusal {
   const rule = rolePolicy(policy, r.roleName, r.tenant);
-  const role = `\`${r.roleName}\``;
-  if (!rule.requestable) {
-    return {
-      ok: false,
-      message: `${role} can't be ${r.action === 'grant' ? 'granted' : 'revoked'} from Slack. Ask a tenant admin to change it in the Qlik Cloud Management Console.`,
-    };
-  }
-  if (rule.reasonRequired && !r.reason?.trim()) {
-    return {
-      ok: false,
-      message: `${role} needs a reason. Add one at the end of your command: \`because <reason>\`.`,
-    };
-  }
+  const role = r.roleName;
+  if (!rule.requestable) return { ok: false, code: 'not-requestable', role, action: r.action };
+  if (rule.reasonRequired && !r.reason?.trim()) return { ok: false, code: 'reason-required', role };
   if (r.action === 'revoke') return { ok: true, rule };
   const max = rule.maxDurationMs;
   const min = rule.minDurationMs;
   if (r.durationMs !== undefined && r.durationMs < min) {
-    return {
-      ok: false,
-      message: `${role} can be granted for no less than ${formatDuration(min)}, and you asked for ${formatDuration(r.durationMs)}. Ask again with \`for ${shortDuration(min)}\` or more.`,
-    };
+    return { ok: false, code: 'min-duration', role, minMs: min, askedMs: r.durationMs };
   }
   if (r.durationMs !== undefined && max !== undefined && r.durationMs > max) {
-    return {
-      ok: false,
-      message: `${role} can be granted for at most ${formatDuration(max)}, and you asked for ${formatDuration(r.durationMs)}. Ask again with \`for ${shortDuration(max)}\` or less.`,
-    };
+    return { ok: false, code: 'max-duration', role, maxMs: max, askedMs: r.durationMs };
   }
   if (r.durationMs === undefined && rule.durationRequired) {
-    const example = max !== undefined ? shortDuration(max) : '4h';
-    return {
-      ok: false,
-      message: `${role} is only granted for a limited time${max !== undefined ? ` (at most ${formatDuration(max)})` : ''}. Add \`for ${example}\` to your command.`,
-    };
+    return { ok: false, code: 'duration-required', role, ...(max === undefined ? {} : { maxMs: max }) };
   }
   if (r.durationMs === undefined && max !== undefined) {
     return { ok: true, rule, durationMs: max, durationDefaulted: true };
   }
   return { ok: true, rule, ...(r.durationMs === undefined ? {} : { durationMs: r.durationMs }) };
 }
+
+/** Why approverEligibility refuses the clicker, as a code and what the words need (src/slack/words.ts). */
+export type EligibilityRefusal =
+  /** The clicker filed the request. */
+  | { ok: false; code: 'own-request'; requestId: string }
+  /** The request grants a role to the clicker. */
+  | { ok: false; code: 'grants-to-clicker'; requestId: string }
+  /** The clicker approved it already; `more` approvals are still needed (the words say at least one). */
+  | { ok: false; code: 'approved-already'; requestId: string; more: number };
 
 /**
  * Whether the person who clicked Approve may approve this request, apart from being an approver (the caller
@@ -532,26 +522,20 @@ export function checkRequest(
 export function approverEligibility(
   req: RoleChangeRequest,
   clicker: PersonRef,
-): { ok: true } | { ok: false; message: string } {
-  if (samePerson(clicker, req.requester)) {
-    return { ok: false, message: `You filed ${req.id}, so someone else has to approve it.` };
-  }
+): { ok: true } | EligibilityRefusal {
+  if (samePerson(clicker, req.requester)) return { ok: false, code: 'own-request', requestId: req.id };
   if (req.action === 'grant' && req.target.kind === 'user' && samePerson(req.target.person, clicker)) {
-    return { ok: false, message: `${req.id} grants a role to you, so someone else has to approve it.` };
+    return { ok: false, code: 'grants-to-clicker', requestId: req.id };
   }
   if (req.approvals.some((a) => samePerson(a.by, clicker))) {
     return {
       ok: false,
-      message: `You already approved ${req.id}; it needs ${moreApprovals(req.approvalsRequired - req.approvals.length)} from someone else.`,
+      code: 'approved-already',
+      requestId: req.id,
+      more: req.approvalsRequired - req.approvals.length,
     };
   }
   return { ok: true };
-}
-
-/** `1 more approval`, `2 more approvals` (at least one: a request still pending needs one more). */
-export function moreApprovals(n: number): string {
-  const k = Math.max(1, n);
-  return `${k} more approval${k === 1 ? '' : 's'}`;
 }
 
 /** Splits approver ids into user ids (U…/W…) and Slack user group ids (S…). */

@@ -1,7 +1,7 @@
 // Owns the words the Slack front says for the app's outcomes (src/app/outcomes.ts and each use case's outcome
 // type): one function per outcome type, each a switch over its codes, so a new code can't go unworded (the
 // typecheck says so). The sentences are plain text; the listeners escape them into messages (views.ts errorMessage,
-// command.ts noticeMessage). The words the target or the policy wrote (`message` fields) are passed through.
+// command.ts noticeMessage). The words the target wrote (`message` fields) are passed through.
 import type { Doing, Failure, PrincipalRefusal, UnknownInstance, UnknownRole } from '../app/outcomes.ts';
 import type { AuditOutcome } from '../app/queries/audit.ts';
 import type { RoleQueryRefusal } from '../app/queries/who-has.ts';
@@ -11,7 +11,8 @@ import type { ApproveOutcome, DenyOutcome } from '../app/use-cases/decide.ts';
 import type { ExtendOutcome } from '../app/use-cases/extend.ts';
 import type { FileOutcome } from '../app/use-cases/file-request.ts';
 import type { RevokeNowOutcome } from '../app/use-cases/revoke-now.ts';
-import { moreApprovals } from '../domain/policy.ts';
+import { formatDuration } from '../domain/duration.ts';
+import type { EligibilityRefusal, RequestRefusal } from '../domain/policy.ts';
 import { describeTarget, type RequestState } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import { clip, humanDuration } from './mrkdwn.ts';
@@ -104,6 +105,59 @@ export function principalRefusalText(r: PrincipalRefusal): string {
   }
 }
 
+// ---- the policy's refusals
+
+/** `4h`, `2d`, `90m`, `45s`: the largest unit that divides the duration evenly, as typed in a command. */
+function shortDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['w', 604_800_000],
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.max(1, Math.ceil(ms / 1_000))}s`;
+}
+
+/** Why the policy refused a request, for the requester: what the policy wants and how to ask again. */
+export function requestRefusalText(r: RequestRefusal): string {
+  const role = `\`${r.role}\``;
+  switch (r.code) {
+    case 'not-requestable':
+      return `${role} can't be ${r.action === 'grant' ? 'granted' : 'revoked'} from Slack. Ask a tenant admin to change it in the Qlik Cloud Management Console.`;
+    case 'reason-required':
+      return `${role} needs a reason. Add one at the end of your command: \`because <reason>\`.`;
+    case 'min-duration':
+      return `${role} can be granted for no less than ${formatDuration(r.minMs)}, and you asked for ${formatDuration(r.askedMs)}. Ask again with \`for ${shortDuration(r.minMs)}\` or more.`;
+    case 'max-duration':
+      return `${role} can be granted for at most ${formatDuration(r.maxMs)}, and you asked for ${formatDuration(r.askedMs)}. Ask again with \`for ${shortDuration(r.maxMs)}\` or less.`;
+    case 'duration-required': {
+      const example = r.maxMs !== undefined ? shortDuration(r.maxMs) : '4h';
+      return `${role} is only granted for a limited time${r.maxMs !== undefined ? ` (at most ${formatDuration(r.maxMs)})` : ''}. Add \`for ${example}\` to your command.`;
+    }
+  }
+}
+
+/** `1 more approval`, `2 more approvals` (at least one: a request still pending needs one more). */
+function moreApprovals(n: number): string {
+  const k = Math.max(1, n);
+  return `${k} more approval${k === 1 ? '' : 's'}`;
+}
+
+/** Why the policy says the clicker may not approve a request. */
+export function eligibilityRefusalText(r: EligibilityRefusal): string {
+  switch (r.code) {
+    case 'own-request':
+      return `You filed ${r.requestId}, so someone else has to approve it.`;
+    case 'grants-to-clicker':
+      return `${r.requestId} grants a role to you, so someone else has to approve it.`;
+    case 'approved-already':
+      return `You already approved ${r.requestId}; it needs ${moreApprovals(r.more)} from someone else.`;
+  }
+}
+
 // ---- states
 
 /** A request's state inside a sentence about a decision ("R-7KQ2 is already being applied"). */
@@ -142,7 +196,7 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
     case 'unknown-role':
       return unknownRoleText(o);
     case 'policy-refused':
-      return o.message;
+      return requestRefusalText(o.refusal);
     case 'already-held':
       return `${holderName(o.principal)} already has ${o.role} directly; nothing was filed.`;
     case 'not-held': {
@@ -204,7 +258,7 @@ export function approveOutcomeText(o: ApproveOutcome): string {
     case 'already-approved':
       return `You already approved ${o.request.id}; it needs ${moreApprovals(o.request.approvalsRequired - o.request.approvals.length)} from someone else.`;
     case 'not-eligible':
-      return `${o.message} Nothing changed.`;
+      return `${eligibilityRefusalText(o.refusal)} Nothing changed.`;
     case 'profile-unreadable':
       return `I couldn't read your Slack profile (${o.problem}), so I can't check that ${o.request.id} doesn't grant a role to you. Nothing changed; try again in a minute.`;
     case 'profile-no-email':
@@ -286,7 +340,7 @@ export function extendOutcomeText(o: ExtendOutcome): string {
     case 'not-allowed':
       return `Only the requester, the person it was granted to, or an approver of ${o.request.entitlement.name} can extend ${o.request.id}.`;
     case 'policy-refused':
-      return o.message;
+      return requestRefusalText(o.refusal);
     case 'duplicate':
       return duplicateText(o.duplicateOf.id);
     default:

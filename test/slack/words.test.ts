@@ -9,6 +9,7 @@ import {
   auditRefusalText,
   cancelOutcomeText,
   denyOutcomeText,
+  eligibilityRefusalText,
   extendOutcomeText,
   failureText,
   fileRefusalText,
@@ -16,6 +17,7 @@ import {
   postProblemText,
   principalRefusalText,
   REDIS_DOWN_MESSAGE,
+  requestRefusalText,
   revokeNowOutcomeText,
   roleQueryRefusalText,
   whoisRefusalText,
@@ -187,11 +189,98 @@ describe('tenants and roles', () => {
   });
 });
 
+describe("the policy's refusals", () => {
+  const M = 60_000;
+  it.each([
+    [
+      { code: 'not-requestable', role: 'AuditAdmin', action: 'grant' },
+      "`AuditAdmin` can't be granted from Slack. Ask a tenant admin to change it in the Qlik Cloud Management Console.",
+    ],
+    [
+      { code: 'not-requestable', role: 'auditadmin', action: 'revoke' },
+      "`auditadmin` can't be revoked from Slack. Ask a tenant admin to change it in the Qlik Cloud Management Console.",
+    ],
+    [
+      { code: 'reason-required', role: 'TenantAdmin' },
+      '`TenantAdmin` needs a reason. Add one at the end of your command: `because <reason>`.',
+    ],
+    [
+      { code: 'min-duration', role: 'Steward', minMs: 5 * M, askedMs: 1_000 },
+      '`Steward` can be granted for no less than 5 minutes, and you asked for 1 second. Ask again with `for 5m` or more.',
+    ],
+    [
+      { code: 'min-duration', role: 'Steward', minMs: 5 * M, askedMs: 45_000 },
+      '`Steward` can be granted for no less than 5 minutes, and you asked for 45 seconds. Ask again with `for 5m` or more.',
+    ],
+    [
+      { code: 'min-duration', role: 'Steward', minMs: 5 * M, askedMs: 4 * M },
+      '`Steward` can be granted for no less than 5 minutes, and you asked for 4 minutes. Ask again with `for 5m` or more.',
+    ],
+    [
+      { code: 'min-duration', role: 'Other', minMs: M, askedMs: 30_000 },
+      '`Other` can be granted for no less than 1 minute, and you asked for 30 seconds. Ask again with `for 1m` or more.',
+    ],
+    [
+      { code: 'min-duration', role: 'TenantAdmin', minMs: H, askedMs: H / 2 },
+      '`TenantAdmin` can be granted for no less than 1 hour, and you asked for 30 minutes. Ask again with `for 1h` or more.',
+    ],
+    [
+      { code: 'max-duration', role: 'TenantAdmin', maxMs: 4 * H, askedMs: 2 * 24 * H },
+      '`TenantAdmin` can be granted for at most 4 hours, and you asked for 2 days. Ask again with `for 4h` or less.',
+    ],
+    [
+      { code: 'max-duration', role: 'Steward', maxMs: 2 * 24 * H, askedMs: 3 * 24 * H },
+      '`Steward` can be granted for at most 2 days, and you asked for 3 days. Ask again with `for 2d` or less.',
+    ],
+    [
+      { code: 'max-duration', role: 'NotListed', maxMs: 30 * 24 * H, askedMs: 31 * 24 * H },
+      '`NotListed` can be granted for at most 30 days, and you asked for 31 days. Ask again with `for 30d` or less.',
+    ],
+    [
+      { code: 'duration-required', role: 'TenantAdmin', maxMs: 4 * H },
+      '`TenantAdmin` is only granted for a limited time (at most 4 hours). Add `for 4h` to your command.',
+    ],
+    [
+      { code: 'duration-required', role: 'X' },
+      '`X` is only granted for a limited time. Add `for 4h` to your command.',
+    ],
+  ] as const)('words the request refusal %j', (refusal, text) => {
+    expect(requestRefusalText({ ok: false, ...refusal })).toBe(text);
+  });
+
+  it.each([
+    [{ code: 'own-request', requestId: 'R-7KQ2' }, 'You filed R-7KQ2, so someone else has to approve it.'],
+    [
+      { code: 'grants-to-clicker', requestId: 'R-7KQ2' },
+      'R-7KQ2 grants a role to you, so someone else has to approve it.',
+    ],
+    // How many more approvals, in proper English, and at least one (issue 10 item 11).
+    [
+      { code: 'approved-already', requestId: 'R-7KQ2', more: 1 },
+      'You already approved R-7KQ2; it needs 1 more approval from someone else.',
+    ],
+    [
+      { code: 'approved-already', requestId: 'R-7KQ2', more: 2 },
+      'You already approved R-7KQ2; it needs 2 more approvals from someone else.',
+    ],
+    [
+      { code: 'approved-already', requestId: 'R-7KQ2', more: 0 },
+      'You already approved R-7KQ2; it needs 1 more approval from someone else.',
+    ],
+  ] as const)('words the eligibility refusal %j', (refusal, text) => {
+    expect(eligibilityRefusalText({ ok: false, ...refusal })).toBe(text);
+  });
+});
+
 describe('filing', () => {
   it.each([
     [
-      { ok: false, code: 'policy-refused', message: 'Grants of Steward last no less than 5 minutes.' },
-      'Grants of Steward last no less than 5 minutes.',
+      {
+        ok: false,
+        code: 'policy-refused',
+        refusal: { ok: false, code: 'min-duration', role: 'Steward', minMs: 5 * 60_000, askedMs: 1_000 },
+      },
+      '`Steward` can be granted for no less than 5 minutes, and you asked for 1 second. Ask again with `for 5m` or more.',
     ],
     [
       {
@@ -286,8 +375,16 @@ describe('approve', () => {
       'You already approved R-7KQ2; it needs 2 more approvals from someone else.',
     ],
     [
-      { ok: false, code: 'not-eligible', message: 'You filed R-7KQ2, so someone else has to approve it.' },
+      { ok: false, code: 'not-eligible', refusal: { ok: false, code: 'own-request', requestId: 'R-7KQ2' } },
       'You filed R-7KQ2, so someone else has to approve it. Nothing changed.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'not-eligible',
+        refusal: { ok: false, code: 'approved-already', requestId: 'R-7KQ2', more: 1 },
+      },
+      'You already approved R-7KQ2; it needs 1 more approval from someone else. Nothing changed.',
     ],
     [
       { ok: false, code: 'not-found', requestId: 'r-zzzz' },
@@ -444,7 +541,14 @@ describe('extend', () => {
       { ok: false, code: 'not-allowed', request: request({ entitlement: { id: 'r', name: 'DataAdmin' } }) },
       'Only the requester, the person it was granted to, or an approver of DataAdmin can extend R-7KQ2.',
     ],
-    [{ ok: false, code: 'policy-refused', message: 'No grants on Sundays.' }, 'No grants on Sundays.'],
+    [
+      {
+        ok: false,
+        code: 'policy-refused',
+        refusal: { ok: false, code: 'max-duration', role: 'Steward', maxMs: 2 * 24 * H, askedMs: 3 * 24 * H },
+      },
+      '`Steward` can be granted for at most 2 days, and you asked for 3 days. Ask again with `for 2d` or less.',
+    ],
     [
       { ok: false, code: 'duplicate', duplicateOf: ext },
       'The same request is already pending as R-BBBB; nothing new was filed.',

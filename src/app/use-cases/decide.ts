@@ -3,7 +3,7 @@
 // what the chat and the target say now); an expired request is expired here and then refused. Every decision is the
 // store's guarded write, so double clicks and concurrent approvers decide a request once. Each answers with an
 // outcome (a code and the request) that the front words (src/slack/words.ts).
-import { approverEligibility } from '../../domain/policy.ts';
+import { approverEligibility, type EligibilityRefusal } from '../../domain/policy.ts';
 import { type PersonRef, personKey, type RoleChangeRequest } from '../../domain/request.ts';
 import type { TransitionResult } from '../../store/request-store.ts';
 import type { AppContext } from '../context.ts';
@@ -40,8 +40,8 @@ export type ApproveOutcome =
   | Undecidable
   /** The clicker approved it already; `request` has the approvals so far. */
   | { ok: false; code: 'already-approved'; request: RoleChangeRequest }
-  /** The policy says the clicker may not approve it, in its own words (approverEligibility). */
-  | { ok: false; code: 'not-eligible'; message: string }
+  /** The policy says the clicker may not approve it; `refusal` says why (approverEligibility). */
+  | { ok: false; code: 'not-eligible'; refusal: EligibilityRefusal }
   | SelfGrantRefusal
   | Failure;
 
@@ -56,7 +56,7 @@ export function approve(ctx: AppContext, requestId: string, clicker: PersonRef):
     if (!pending.ok) return pending;
     const req = pending.request;
     const eligible = approverEligibility(req, clicker);
-    if (!eligible.ok) return { ok: false, code: 'not-eligible', message: eligible.message };
+    if (!eligible.ok) return { ok: false, code: 'not-eligible', refusal: eligible };
     if (!(await ctx.isApprover(req.entitlement.name, clicker, ctx.tenantOf(req)))) {
       return { ok: false, code: 'not-approver', request: req };
     }

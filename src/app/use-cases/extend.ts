@@ -49,7 +49,7 @@ export function extend(ctx: AppContext, requestId: string, clicker: PersonRef): 
       reason: `Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`,
       durationMs: orig.durationMs,
     });
-    if (!check.ok) return { ok: false, code: 'policy-refused', message: check.message };
+    if (!check.ok) return { ok: false, code: 'policy-refused', refusal: check };
     const filed = await fileDraft(ctx, ctx.targetOfRequest(orig), {
       action: 'grant',
       target: orig.target,

@@ -93,7 +93,7 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
       ...(input.reason === undefined ? {} : { reason: input.reason }),
       ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
     });
-    if (!check.ok) return { ok: false, code: 'policy-refused', message: check.message };
+    if (!check.ok) return { ok: false, code: 'policy-refused', refusal: check };
     const resolved = await resolveTarget(input.who, input.requester, {
       target,
       directory: ctx.deps.directory,

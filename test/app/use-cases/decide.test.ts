@@ -66,11 +66,12 @@ describe('approve', () => {
     const req = await h.file({ ...steward(), roleName: 'TenantAdmin', reason: 'x', durationMs: H });
     expect(await h.app.approve(req.id, P.alice)).toMatchObject({ ok: true });
     const again = await h.app.approve(req.id, P.alice);
-    // The policy's own words (approverEligibility), which the front passes through.
+    // The policy's refusal (approverEligibility): one more approval needed; the front words it
+    // (test/slack/words.test.ts).
     expect(again).toEqual({
       ok: false,
       code: 'not-eligible',
-      message: `You already approved ${req.id}; it needs 1 more approval from someone else.`,
+      refusal: { ok: false, code: 'approved-already', requestId: req.id, more: 1 },
     });
   });
 

@@ -165,7 +165,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
       expect(res).toEqual({
         ok: false,
         code: 'policy-refused',
-        message: expect.stringContaining('no less than 5 minutes'),
+        refusal: { ok: false, code: 'min-duration', role: 'Steward', minMs: 5 * 60_000, askedMs: ms },
       });
     }
     expect(await h.pendingBy(U.dan)).toEqual([]);
