@@ -5,6 +5,7 @@
 // sentence of its own; the only words it carries are those the target wrote (the `message` fields).
 
 import type { RequestRefusal } from '../domain/policy.ts';
+import type { PrincipalLookupRefusal } from '../targets/types.ts';
 
 /** What the app was doing when a failure happened; the front says it in words ("while recording your approval"). */
 export type Doing =
@@ -86,4 +87,5 @@ export type PrincipalRefusal =
   | { ok: false; code: 'chat-user-no-email'; name: string; self: boolean }
   /** The chat could not be asked who has the email; `problem` is its error code. Nothing was filed. */
   | { ok: false; code: 'email-lookup-failed'; email: string; problem: string }
-  | TargetRefused;
+  /** The target has no such user or group, or several users with the email; `system` is its name ("Qlik"). */
+  | (PrincipalLookupRefusal & { system: string });

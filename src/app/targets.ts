@@ -2,7 +2,7 @@
 // directly, or a group by its exact name. The Slack side is here (deactivated Slack user, no email, bots); finding
 // the user or group in the target's system is the target's (AccessTarget.resolvePrincipal). An email target is
 // linked to its Slack user so the self-approval check can see it; when Slack can't be asked, filing is refused.
-// A refusal is an outcome (src/app/outcomes.ts PrincipalRefusal) the front words; the target's own carry its words.
+// A refusal is an outcome (src/app/outcomes.ts PrincipalRefusal) the front words; the target's own carry its name.
 import { type PersonRef, type Principal, samePerson } from '../domain/request.ts';
 import type { WhoRef } from '../slack/command-parser.ts';
 import { slackErrorCode } from '../slack/directory.ts';
@@ -36,8 +36,8 @@ export interface ResolveOptions {
 export type TargetResult = { ok: true; target: ResolvedTarget } | PrincipalRefusal;
 
 export interface TargetLookups {
-  /** The access target the principal is looked up in. */
-  target: Pick<AccessTarget, 'resolvePrincipal'>;
+  /** The access target the principal is looked up in; its `words.system` names it in a refusal. */
+  target: Pick<AccessTarget, 'resolvePrincipal' | 'words'>;
   /** The chat's directory: a chat user's profile email, and the chat user an email belongs to. */
   directory: Pick<DirectoryPort, 'lookupUser' | 'findPersonByEmail'>;
 }
@@ -97,7 +97,7 @@ async function fromEmail(
     email,
     ...(slackName === undefined ? {} : { fallbackName: slackName }),
   });
-  if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
+  if (!found.ok) return { ...found, system: deps.target.words.system };
   const p = found.principal;
   const principal: Principal = { kind: 'user', id: p.id, name: p.name, email: p.email ?? email };
   if (person) principal.person = person;
@@ -106,7 +106,7 @@ async function fromEmail(
 
 async function fromGroup(name: string, deps: TargetLookups): Promise<TargetResult> {
   const found = await deps.target.resolvePrincipal({ kind: 'group', name });
-  if (!found.ok) return { ok: false, code: 'target-refused', message: found.message };
+  if (!found.ok) return { ...found, system: deps.target.words.system };
   return {
     ok: true,
     target: resolved({ kind: 'group', id: found.principal.id, name: found.principal.name }, found),

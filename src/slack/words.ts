@@ -100,8 +100,12 @@ export function principalRefusalText(r: PrincipalRefusal): string {
         `I couldn't ask Slack who has the email ${r.email} (${r.problem}), so I can't make sure they ` +
         "won't approve their own request. Nothing was filed; try again in a minute, or @-mention the person instead."
       );
-    case 'target-refused':
-      return r.message;
+    case 'no-such-user':
+      return `No ${r.system} user has the email ${r.email} — ask a tenant admin to invite them first.`;
+    case 'several-users':
+      return `${r.count} ${r.system} users have the email ${r.email}, so I can't tell which one you mean. Ask a tenant admin to remove the duplicate.`;
+    case 'no-such-group':
+      return `${r.system} has no group named exactly "${r.name}" (group names are case-sensitive). Check the spelling in the Management Console.`;
   }
 }
 
@@ -197,6 +201,8 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
       return unknownRoleText(o);
     case 'policy-refused':
       return requestRefusalText(o.refusal);
+    case 'target-refused':
+      return o.message;
     case 'already-held':
       return `${holderName(o.principal)} already has ${o.role} directly; nothing was filed.`;
     case 'not-held': {

@@ -76,7 +76,19 @@ export interface LookupRefusal {
   message: string;
 }
 
-export type PrincipalResult = ({ ok: true } & ResolvedPrincipal) | LookupRefusal;
+/**
+ * Why a principal lookup found nobody to give access to, as a code and what the words need (the front says it,
+ * naming the target's system from its `words.system`).
+ */
+export type PrincipalLookupRefusal =
+  /** No (live) user has the email. */
+  | { ok: false; code: 'no-such-user'; email: string }
+  /** `count` live users have the email, so which one is meant can't be told. */
+  | { ok: false; code: 'several-users'; email: string; count: number }
+  /** No group has exactly that name (names are matched as the system matches them). */
+  | { ok: false; code: 'no-such-group'; name: string };
+
+export type PrincipalResult = ({ ok: true } & ResolvedPrincipal) | PrincipalLookupRefusal;
 
 export type EntitlementResult =
   | { ok: true; entitlement: EntitlementRef }

@@ -147,10 +147,13 @@ describe('resolveTarget', () => {
       { front: 'slack', id: 'U0DAN' },
       deps,
     );
+    // The words are the front's (test/slack/words.test.ts); here, the code and what they need.
     expect(twin).toEqual({
       ok: false,
-      code: 'target-refused',
-      message: expect.stringContaining('2 Qlik users have the email twin@corp.example'),
+      code: 'several-users',
+      email: 'twin@corp.example',
+      count: 2,
+      system: 'Qlik',
     });
     const nobody = await resolveTarget(
       { kind: 'slack-user', userId: 'U0NOBODY' },

@@ -115,8 +115,16 @@ describe('who can be mapped to a principal', () => {
       "I couldn't ask Slack who has the email approver2@corp.example (missing_scope), so I can't make sure they won't approve their own request. Nothing was filed; try again in a minute, or @-mention the person instead.",
     ],
     [
-      { ok: false, code: 'target-refused', message: 'No Qlik user has the email x@y.z' },
-      'No Qlik user has the email x@y.z',
+      { ok: false, code: 'no-such-user', email: 'x@y.z', system: 'Qlik' },
+      'No Qlik user has the email x@y.z — ask a tenant admin to invite them first.',
+    ],
+    [
+      { ok: false, code: 'several-users', email: 'twin@corp.example', count: 2, system: 'Qlik' },
+      "2 Qlik users have the email twin@corp.example, so I can't tell which one you mean. Ask a tenant admin to remove the duplicate.",
+    ],
+    [
+      { ok: false, code: 'no-such-group', name: 'finance', system: 'Qlik' },
+      'Qlik has no group named exactly "finance" (group names are case-sensitive). Check the spelling in the Management Console.',
     ],
   ] as const)('%j', (r, text) => {
     expect(principalRefusalText(r)).toBe(text);

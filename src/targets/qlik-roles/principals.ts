@@ -1,6 +1,6 @@
 // Owns finding the Qlik principal a person means: the one live user with an email, or the group with an exact name,
 // with the roles it holds now (directly and through its groups). Every way this can fail (no or several users, no
-// such group) ends in a sentence telling the person what to do instead.
+// such group) ends in a code with what the front needs to tell the person what to do instead.
 import type { QlikGroup, QlikUser } from '../../qlik/index.ts';
 import type { EntitlementRef, PrincipalQuery, PrincipalResult } from '../types.ts';
 
@@ -24,18 +24,10 @@ async function fromEmail(
   const users = await qlik.findUsersByEmail(email);
   const live = users.filter((u) => u.status !== 'deleted');
   if (live.length === 0) {
-    return {
-      ok: false,
-      code: 'not-found',
-      message: `No Qlik user has the email ${email} — ask a tenant admin to invite them first.`,
-    };
+    return { ok: false, code: 'no-such-user', email };
   }
   if (live.length > 1) {
-    return {
-      ok: false,
-      code: 'ambiguous',
-      message: `${live.length} Qlik users have the email ${email}, so I can't tell which one you mean. Ask a tenant admin to remove the duplicate.`,
-    };
+    return { ok: false, code: 'several-users', email, count: live.length };
   }
   const user = live[0]!;
   return {
@@ -54,11 +46,8 @@ async function fromEmail(
 async function fromGroup(qlik: PrincipalLookups, name: string): Promise<PrincipalResult> {
   const group = await qlik.findGroupByName(name);
   if (!group) {
-    return {
-      ok: false,
-      code: 'not-found',
-      message: `Qlik has no group named exactly "${name}" (group names are case-sensitive). Check the spelling in the Management Console.`,
-    };
+    // Qlik matches group names exactly, case included: the words say so.
+    return { ok: false, code: 'no-such-group', name };
   }
   return {
     ok: true,

@@ -47,8 +47,9 @@ describe('whois', () => {
   it('says who is unknown, and refuses a tenant that is not configured', async () => {
     expect(await h.app.whois({ kind: 'email', email: 'nobody@corp.example' }, P.dan)).toEqual({
       ok: false,
-      code: 'target-refused',
-      message: 'No Qlik user has the email nobody@corp.example — ask a tenant admin to invite them first.',
+      code: 'no-such-user',
+      email: 'nobody@corp.example',
+      system: 'Qlik',
     });
     expect(await h.app.whois({ kind: 'me' }, P.dan, { instance: 'staging' })).toEqual({
       ok: false,

@@ -191,7 +191,7 @@ describe('handleQlikCommand', () => {
         csvNeeded: true,
       }),
       sendHoldersCsv: async () => ({ ok: false, code: 'target-error', message: 'Slack refused the file' }),
-      whois: async () => ({ ok: false, code: 'target-refused', message: 'No Qlik user has the email x@y.z' }),
+      whois: async () => ({ ok: false, code: 'no-such-user', email: 'x@y.z', system: 'Qlik' }),
     });
     await handleQlikCommand({ body: body('grant me Steward'), ack: h.ack }, h.deps);
     await handleQlikCommand({ body: body('who-has Steward'), ack: h.ack }, h.deps);
