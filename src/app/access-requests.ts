@@ -8,8 +8,7 @@
 // store's guarded transitions (src/app/transitions.ts), so double clicks, replays and concurrent approvers decide a
 // request once.
 import type { Policy } from '../domain/policy.ts';
-import type { PersonRef } from '../domain/request.ts';
-import type { WhoRef } from '../slack/command-parser.ts';
+import type { PersonRef, WhoRef } from '../domain/request.ts';
 import { AppContext } from './context.ts';
 import type { Failure, UnknownInstance } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';

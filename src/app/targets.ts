@@ -3,13 +3,11 @@
 // the user or group in the target's system is the target's (AccessTarget.resolvePrincipal). An email target is
 // linked to its Slack user so the self-approval check can see it; when Slack can't be asked, filing is refused.
 // A refusal is an outcome (src/app/outcomes.ts PrincipalRefusal) the front words; the target's own carry its name.
-import { type PersonRef, type Principal, samePerson } from '../domain/request.ts';
-import type { WhoRef } from '../slack/command-parser.ts';
-import { slackErrorCode } from '../slack/directory.ts';
-import { slackPerson } from '../slack/people.ts';
+import { type PersonRef, type Principal, samePerson, type WhoRef } from '../domain/request.ts';
 import type { AccessTarget, ResolvedPrincipal } from '../targets/types.ts';
 import type { PrincipalRefusal } from './outcomes.ts';
 import type { DirectoryPort } from './ports.ts';
+import { slackError } from './words.ts';
 
 export interface RoleRef {
   id: string;
@@ -52,8 +50,8 @@ export async function resolveTarget(
   switch (who.kind) {
     case 'me':
       return fromChatUser(requester, true, deps);
-    case 'slack-user':
-      return fromChatUser(slackPerson(who.userId), samePerson(slackPerson(who.userId), requester), deps);
+    case 'person':
+      return fromChatUser(who.person, samePerson(who.person, requester), deps);
     case 'email': {
       if (opts.linkSlack === false) return fromEmail(who.email, undefined, deps);
       let person: PersonRef | undefined;
@@ -61,7 +59,7 @@ export async function resolveTarget(
         person = await deps.directory.findPersonByEmail(who.email);
       } catch (err) {
         // Fail closed: without the Slack id, "you can't approve a grant to yourself" could not fire at click time.
-        return { ok: false, code: 'email-lookup-failed', email: who.email, problem: slackProblem(err) };
+        return { ok: false, code: 'email-lookup-failed', email: who.email, problem: slackError(err) };
       }
       return fromEmail(who.email, person, deps);
     }
@@ -120,11 +118,6 @@ function resolved(principal: Principal, found: ResolvedPrincipal): ResolvedTarge
     direct: found.holdings.direct.map(ref),
     viaGroups: found.holdings.inherited.map((g) => ({ group: g.via, roles: g.entitlements.map(ref) })),
   };
-}
-
-/** Slack's error code (`missing_scope`, `ratelimited`…), or the start of the error's message, for the refusal. */
-function slackProblem(err: unknown): string {
-  return slackErrorCode(err) ?? (err instanceof Error ? err.message.slice(0, 120) : 'unknown error');
 }
 
 function ref(r: { id: string; name: string }): RoleRef {

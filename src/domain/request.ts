@@ -94,6 +94,16 @@ export interface PersonRef {
   id: string;
 }
 
+/**
+ * Who a command names, as its front resolved it: a person of the chat, the one asking (`me`), an email, or a group
+ * by its exact name. `handle` is the name the person typed when the front had to look it up.
+ */
+export type WhoRef =
+  | { kind: 'person'; person: PersonRef; handle?: string }
+  | { kind: 'me' }
+  | { kind: 'email'; email: string }
+  | { kind: 'group'; name: string };
+
 /** True when the two are the same person (the same id on the same front). */
 export function samePerson(a: PersonRef | undefined, b: PersonRef | undefined): boolean {
   return a !== undefined && b !== undefined && a.front === b.front && a.id === b.id;

@@ -9,18 +9,18 @@ import { closest, distance } from 'fastest-levenshtein';
 import { parseDuration } from '../config.ts';
 import { stripBidi, truncate, unescapeSlack } from './mrkdwn.ts';
 
-export type WhoRef =
+export type TypedWho =
   | { kind: 'slack-user'; userId: string; handle?: string }
   | { kind: 'me' }
   | { kind: 'email'; email: string }
   | { kind: 'group'; name: string };
 
 /**
- * Who, as typed: a WhoRef, or an `@name` Slack did not turn into a mention. Slack links a typed @name only for a
+ * Who, as typed: a TypedWho, or an `@name` Slack did not turn into a mention. Slack links a typed @name only for a
  * member it can show in its list, so a deactivated account arrives as plain text; the Slack listener looks the
  * name up in the workspace and hands the app a mention, whose lookup then says exactly what is wrong.
  */
-export type ParsedWho = WhoRef | { kind: 'handle'; handle: string };
+export type ParsedWho = TypedWho | { kind: 'handle'; handle: string };
 
 export type ParsedCommand =
   | {
@@ -257,7 +257,7 @@ function parseWho(c: Cursor, t: Token): ParsedWho {
   const userMatch = SLACK_MENTION.exec(s);
   if (userMatch) {
     const handle = unescapeSlack(userMatch[2] ?? '').trim();
-    const ref: WhoRef = { kind: 'slack-user', userId: userMatch[1]!.toUpperCase() };
+    const ref: TypedWho = { kind: 'slack-user', userId: userMatch[1]!.toUpperCase() };
     if (handle !== '') ref.handle = handle;
     return ref;
   }

@@ -64,7 +64,7 @@ describe('resolveTarget', () => {
 
   it("finds emails with quotes and apostrophes, and ignores the email's case", async () => {
     const conor = await resolveTarget(
-      { kind: 'slack-user', userId: 'U0CONOR' },
+      { kind: 'person', person: { front: 'slack', id: 'U0CONOR' } },
       { front: 'slack', id: 'U0DAN' },
       deps,
     );
@@ -77,7 +77,7 @@ describe('resolveTarget', () => {
     expect(quote.ok && quote.target.principal).toMatchObject({ name: 'Quote "Q" Tester' });
     expect(quote.ok && 'person' in quote.target.principal).toBe(false);
     const mixed = await resolveTarget(
-      { kind: 'slack-user', userId: 'U0MIXED' },
+      { kind: 'person', person: { front: 'slack', id: 'U0MIXED' } },
       { front: 'slack', id: 'U0DAN' },
       deps,
     );
@@ -143,7 +143,7 @@ describe('resolveTarget', () => {
 
   it('refuses several Qlik users with one email, unknown Slack users and bots', async () => {
     const twin = await resolveTarget(
-      { kind: 'slack-user', userId: 'U0TWIN' },
+      { kind: 'person', person: { front: 'slack', id: 'U0TWIN' } },
       { front: 'slack', id: 'U0DAN' },
       deps,
     );
@@ -156,13 +156,13 @@ describe('resolveTarget', () => {
       system: 'Qlik',
     });
     const nobody = await resolveTarget(
-      { kind: 'slack-user', userId: 'U0NOBODY' },
+      { kind: 'person', person: { front: 'slack', id: 'U0NOBODY' } },
       { front: 'slack', id: 'U0DAN' },
       deps,
     );
     expect(nobody).toEqual({ ok: false, code: 'chat-user-unknown', userId: 'U0NOBODY' });
     const bot = await resolveTarget(
-      { kind: 'slack-user', userId: 'U0BOT' },
+      { kind: 'person', person: { front: 'slack', id: 'U0BOT' } },
       { front: 'slack', id: 'U0DAN' },
       deps,
     );

@@ -6,8 +6,8 @@ import {
   type ParsedCommand,
   type ParsedWho,
   parseCommand,
+  type TypedWho,
   USAGE,
-  type WhoRef,
 } from '../../src/slack/command-parser.ts';
 
 // Any code point, lone surrogates included (fast-check 4's replacement for fullUnicodeString, without the
@@ -390,9 +390,9 @@ describe('parseCommand properties', () => {
     .string({ unit: 'grapheme', minLength: 1, maxLength: 30 })
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  const who: fc.Arbitrary<WhoRef> = fc.oneof(
-    fc.constant<WhoRef>({ kind: 'me' }),
-    fc.emailAddress().map<WhoRef>((email) => ({ kind: 'email', email })),
+  const who: fc.Arbitrary<TypedWho> = fc.oneof(
+    fc.constant<TypedWho>({ kind: 'me' }),
+    fc.emailAddress().map<TypedWho>((email) => ({ kind: 'email', email })),
     fc
       .tuple(
         fc.stringMatching(/^[UW][A-Z0-9]{4,10}$/),
@@ -401,10 +401,10 @@ describe('parseCommand properties', () => {
           { nil: undefined },
         ),
       )
-      .map<WhoRef>(([userId, handle]) =>
+      .map<TypedWho>(([userId, handle]) =>
         handle === undefined ? { kind: 'slack-user', userId } : { kind: 'slack-user', userId, handle },
       ),
-    fc.oneof(word, anyName).map<WhoRef>((name) => ({ kind: 'group', name })),
+    fc.oneof(word, anyName).map<TypedWho>((name) => ({ kind: 'group', name })),
   );
   const role = fc.oneof(word, anyName);
   const duration = fc

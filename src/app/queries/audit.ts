@@ -1,9 +1,7 @@
 // Owns `/qlik audit [<who>|<role>]`: the most recent audit events, for approvers only, about a person (by every
 // name they appear under) or a role; an empty answer for a role the target has never heard of says so.
 
-import { type PersonRef, personKey } from '../../domain/request.ts';
-import type { WhoRef } from '../../slack/command-parser.ts';
-import { slackPerson } from '../../slack/people.ts';
+import { type PersonRef, personKey, type WhoRef } from '../../domain/request.ts';
 import type { StoredAuditEvent } from '../../store/audit-log.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, UnknownInstance } from '../outcomes.ts';
@@ -81,8 +79,8 @@ async function auditNames(ctx: AppContext, who: WhoRef, asker: PersonRef): Promi
     case 'group':
       return [`group ${who.name}`];
     case 'me':
-    case 'slack-user': {
-      const person = who.kind === 'me' ? asker : slackPerson(who.userId);
+    case 'person': {
+      const person = who.kind === 'me' ? asker : who.person;
       const id = personKey(person);
       const u = await ctx.deps.directory.lookupUser(person).catch(() => undefined);
       return u?.kind === 'ok' ? [id, u.email] : [id];

@@ -1,7 +1,6 @@
 // Owns `/qlik whois <who>`: a user's or group's roles, directly and through groups, and a user's status, as the
 // access target reads them now. Read-only, so a chat outage in linking an email to its Slack user never stops it.
-import { describeTarget, type PersonRef } from '../../domain/request.ts';
-import type { WhoRef } from '../../slack/command-parser.ts';
+import { describeTarget, type PersonRef, type WhoRef } from '../../domain/request.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, PrincipalRefusal, UnknownInstance } from '../outcomes.ts';
 import { resolveTarget } from '../targets.ts';

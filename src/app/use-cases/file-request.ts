@@ -10,8 +10,8 @@ import {
   type RequestMessage,
   type RoleAction,
   type RoleChangeRequest,
+  type WhoRef,
 } from '../../domain/request.ts';
-import type { WhoRef } from '../../slack/command-parser.ts';
 import type { NewRequest } from '../../store/request-store.ts';
 import type { AccessTarget } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';

@@ -3,9 +3,10 @@
 // Nothing escapes unanswered: every failure ends as a message to the person who typed the command.
 import { z } from 'zod';
 import type { AccessRequestApp } from '../../app/access-requests.ts';
+import type { WhoRef } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
-import { type ParsedCommand, type ParsedWho, parseCommand, USAGE, type WhoRef } from '../command-parser.ts';
+import { type ParsedCommand, type ParsedWho, parseCommand, USAGE } from '../command-parser.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { escapeMrkdwn, truncate } from '../mrkdwn.ts';
 import { slackPerson } from '../people.ts';
@@ -277,6 +278,7 @@ async function resolveHandle(
   who: ParsedWho,
   deps: CommandDeps,
 ): Promise<{ ok: true; who: WhoRef } | { ok: false; problem: string }> {
+  if (who.kind === 'slack-user') return { ok: true, who: slackWho(who.userId, who.handle) };
   if (who.kind !== 'handle') return { ok: true, who };
   const shown = `\`@${truncate(who.handle, 40)}\``;
   let userId: string | undefined;
@@ -288,9 +290,14 @@ async function resolveHandle(
       'could not look up a Slack username',
     );
   }
-  if (userId) return { ok: true, who: { kind: 'slack-user', userId, handle: who.handle } };
+  if (userId) return { ok: true, who: slackWho(userId, who.handle) };
   return {
     ok: false,
     problem: `I can't tell who ${shown} is: nobody in this Slack workspace has that name. Pick them from Slack's @mention list, or use their email.`,
   };
+}
+
+/** A Slack user as the core names them: the person, and the name typed when it had to be looked up. */
+function slackWho(userId: string, handle: string | undefined): WhoRef {
+  return { kind: 'person', person: slackPerson(userId), ...(handle === undefined ? {} : { handle }) };
 }

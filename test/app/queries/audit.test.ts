@@ -12,11 +12,13 @@ describe('audit', () => {
   it('finds the events about a person by their Slack id and email, and about a role', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'DataAdmin',
     });
     await h.app.deny(req.id, P.alice);
-    const byFrank = await h.app.auditLog(P.alice, { who: { kind: 'slack-user', userId: U.frank } });
+    const byFrank = await h.app.auditLog(P.alice, {
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
+    });
     expect(byFrank.ok && byFrank.events.map((e) => [e.requestId, e.action])).toEqual([
       [req.id, 'denied'],
       [req.id, 'requested'],

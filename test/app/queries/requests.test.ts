@@ -8,12 +8,12 @@ describe('requests', () => {
   it('lists my pending requests, and offers the others only to approvers who may decide them', async () => {
     const mine = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     const forBob = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.bob },
+      who: { kind: 'person', person: { front: 'slack', id: U.bob } },
       roleName: 'DataAdmin',
     });
     const dan = await h.app.listRequests(P.dan);
@@ -28,7 +28,7 @@ describe('requests', () => {
     expect(bob.ok && bob.toApprove.map((r) => r.id)).not.toContain(forBob.id);
     const two = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'TenantAdmin',
       reason: 'x',
       durationMs: H,
@@ -41,7 +41,7 @@ describe('requests', () => {
   it('leaves out requests past their expiry', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     h.clock.now = req.expiresAt;

@@ -7,16 +7,16 @@ const h = useAppHarness({ label: 'app-whois', extraTenants: ['dev'] });
 
 describe('whois', () => {
   it('shows the status in whois (issue 10 item 2)', async () => {
-    const whois = await h.app.whois({ kind: 'slack-user', userId: U.viktor }, P.dan);
+    const whois = await h.app.whois({ kind: 'person', person: { front: 'slack', id: U.viktor } }, P.dan);
     if (!whois.ok) throw new Error(`refused: ${JSON.stringify(whois)}`);
     expect(whois.status).toBe('disabled');
     expect(JSON.stringify(whoisMessage(whois).blocks)).toContain('The Qlik account is *disabled*');
-    const active = await h.app.whois({ kind: 'slack-user', userId: U.frank }, P.dan);
+    const active = await h.app.whois({ kind: 'person', person: { front: 'slack', id: U.frank } }, P.dan);
     expect(active.ok && JSON.stringify(whoisMessage(active).blocks)).not.toContain('Qlik account is');
   });
 
   it('lists direct roles and roles through groups', async () => {
-    expect(await h.app.whois({ kind: 'slack-user', userId: U.frank }, P.dan)).toEqual({
+    expect(await h.app.whois({ kind: 'person', person: { front: 'slack', id: U.frank } }, P.dan)).toEqual({
       ok: true,
       target: 'Frank Fischer (frank@corp.example)',
       kind: 'user',
@@ -40,7 +40,7 @@ describe('whois', () => {
     const text = JSON.stringify(whoisMessage(res));
     expect(text).not.toContain('through groups');
     expect(text).not.toContain('through 0 groups');
-    const user = await h.app.whois({ kind: 'slack-user', userId: U.frank }, P.dan);
+    const user = await h.app.whois({ kind: 'person', person: { front: 'slack', id: U.frank } }, P.dan);
     expect(user.ok && user.kind).toBe('user');
   });
 

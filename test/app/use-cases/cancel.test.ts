@@ -11,7 +11,7 @@ describe('cancel', () => {
   it('lets the requester withdraw a pending request: cancelled, audited, its message refreshed, no notice queued', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     expect(await h.app.cancel(req.id.toLowerCase(), P.dan)).toEqual({
@@ -35,7 +35,7 @@ describe('cancel', () => {
   it('refuses anyone but the requester, and an unknown id', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     expect(await h.app.cancel(req.id, P.alice)).toEqual({
@@ -54,7 +54,7 @@ describe('cancel', () => {
   it("keeps the cancellation when the message can't be refreshed", async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     h.notifier.refreshError = new Error('channel_not_found');
@@ -66,7 +66,7 @@ describe('cancel', () => {
     const down = h.appWith({});
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     const get = h.store.get.bind(h.store);

@@ -9,7 +9,7 @@ const h = useAppHarness({ label: 'app-decide' });
 
 const steward = (who = U.frank) => ({
   requester: P.dan,
-  who: { kind: 'slack-user' as const, userId: who },
+  who: { kind: 'person' as const, person: { front: 'slack' as const, id: who } },
   roleName: 'Steward',
 });
 

@@ -27,7 +27,7 @@ describe('extend', () => {
   it('extends with the duration of the original grant', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'TenantAdmin',
       reason: 'x',
     });
@@ -61,7 +61,7 @@ describe('extend', () => {
   it('files the extension on the tenant of the grant it extends', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
       durationMs: H,
       instance: 'dev',
@@ -74,7 +74,7 @@ describe('extend', () => {
   it('refuses a grant that is not time-bound or not applied, and someone with no say over it', async () => {
     const permanent = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     expect(await h.app.extend(permanent.id, P.dan)).toEqual({
@@ -84,14 +84,14 @@ describe('extend', () => {
     });
     const pending = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.viktor },
+      who: { kind: 'person', person: { front: 'slack', id: U.viktor } },
       roleName: 'SharedSpaceCreator',
       action: 'revoke',
     });
     expect(await h.app.extend(pending.id, P.dan)).toMatchObject({ ok: false, code: 'not-time-bound' });
     const timed = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'DataAdmin',
       durationMs: H,
     });
@@ -114,7 +114,7 @@ describe('extend', () => {
   it('says so when the tenant the grant was made on is no longer configured', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'AutomationCreator',
       durationMs: H,
       instance: 'dev',

@@ -13,7 +13,7 @@ describe('filing a request', () => {
     const res = await h.app.fileRequest({
       requester: P.dan,
       action: 'grant',
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'steward',
       reason: 'reports',
     });
@@ -34,7 +34,7 @@ describe('filing a request', () => {
   it('files on the tenant named with `on <tenant>` (any case), and refuses one that is not configured, naming those that are', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
       instance: 'DEV',
     });
@@ -42,7 +42,7 @@ describe('filing a request', () => {
     const res = await h.app.fileRequest({
       requester: P.dan,
       action: 'grant',
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'DataAdmin',
       instance: 'x',
     });
@@ -93,7 +93,7 @@ describe('filing a request', () => {
     const res = await h.app.fileRequest({
       requester: P.dan,
       action: 'grant',
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     if (!res.ok) throw new Error(`refused: ${JSON.stringify(res)}`);
@@ -115,7 +115,7 @@ describe('filing a request', () => {
     const res = await h.app.fileRequest({
       requester: P.dan,
       action: 'grant',
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     expect(res).toMatchObject({ ok: true, code: 'filed', postProblem: 'not_in_channel' });
@@ -158,7 +158,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
       const res = await h.app.fileRequest({
         requester: P.dan,
         action: 'grant',
-        who: { kind: 'slack-user', userId: U.frank },
+        who: { kind: 'person', person: { front: 'slack', id: U.frank } },
         roleName: 'Steward',
         durationMs: ms,
       });
@@ -172,7 +172,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
     h.policyText = `${BASE_POLICY}minDuration: 30s\n`;
     const ok = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
       durationMs: 45_000,
     });
@@ -182,7 +182,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
   it('never files a capped role permanently: no `for …` gets the cap, and the receipt and approval message say so', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'TenantAdmin',
       reason: 'x',
     });
@@ -198,7 +198,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
     // An uncapped role stays permanent, with no note.
     const steward = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'Steward',
     });
     expect(steward.durationMs).toBeUndefined();
@@ -211,7 +211,7 @@ describe('disabled Qlik users (issue 10 item 2)', () => {
     const res = await h.app.fileRequest({
       requester: P.dan,
       action: 'grant',
-      who: { kind: 'slack-user', userId: U.viktor },
+      who: { kind: 'person', person: { front: 'slack', id: U.viktor } },
       roleName: 'DataSpaceCreator',
     });
     expect(res).toEqual({ ok: false, code: 'disabled-user', name: 'Viktor Varga' });
@@ -219,7 +219,7 @@ describe('disabled Qlik users (issue 10 item 2)', () => {
     h.policyText = `${BASE_POLICY}allowDisabledUsers: true\n`;
     const filed = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.viktor },
+      who: { kind: 'person', person: { front: 'slack', id: U.viktor } },
       roleName: 'DataSpaceCreator',
     });
     expect(filed.target.name).toBe('Viktor Varga');
@@ -229,7 +229,7 @@ describe('disabled Qlik users (issue 10 item 2)', () => {
     const req = await h.file({
       requester: P.dan,
       action: 'revoke',
-      who: { kind: 'slack-user', userId: U.viktor },
+      who: { kind: 'person', person: { front: 'slack', id: U.viktor } },
       roleName: 'SharedSpaceCreator',
     });
     expect(req.action).toBe('revoke');
@@ -240,7 +240,7 @@ describe('what is already held', () => {
   it('notes a direct grant of a role the target already gets through a group', async () => {
     const req = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'SharedSpaceCreator',
     });
     expect(req.notes).toEqual([
@@ -268,7 +268,7 @@ describe('what is already held', () => {
     const revoke = await h.app.fileRequest({
       requester: P.dan,
       action: 'revoke',
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'SharedSpaceCreator',
     });
     expect(revoke).toEqual({

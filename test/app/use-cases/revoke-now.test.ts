@@ -27,7 +27,7 @@ describe('revoke now', () => {
     const req = await applied(
       await h.file({
         requester: P.dan,
-        who: { kind: 'slack-user', userId: U.frank },
+        who: { kind: 'person', person: { front: 'slack', id: U.frank } },
         roleName: 'Steward',
         durationMs: H,
       }),
@@ -61,7 +61,7 @@ describe('revoke now', () => {
   it('refuses a revoke request, a grant not applied, and someone with no say over the grant', async () => {
     const pending = await h.file({
       requester: P.dan,
-      who: { kind: 'slack-user', userId: U.frank },
+      who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'DataAdmin',
     });
     expect(await h.app.revokeNow(pending.id, P.dan)).toEqual({

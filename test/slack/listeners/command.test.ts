@@ -159,7 +159,7 @@ describe('handleQlikCommand', () => {
       findUserByHandle: async (name: string) => (name === 'leaver' ? 'U0LEAVER' : undefined),
     };
     await handleQlikCommand({ body: body('grant @leaver Steward'), ack: h.ack }, deps);
-    expect(asked).toEqual([{ kind: 'slack-user', userId: 'U0LEAVER', handle: 'leaver' }]);
+    expect(asked).toEqual([{ kind: 'person', person: { front: 'slack', id: 'U0LEAVER' }, handle: 'leaver' }]);
     expect(h.sent[0]?.text).toContain('deactivated');
     await handleQlikCommand({ body: body('grant @nobody Steward'), ack: h.ack }, deps);
     expect(asked).toHaveLength(1);
