@@ -24,34 +24,9 @@ import {
   whoHasMessage,
   whoisMessage,
 } from '../../src/slack/views.ts';
+import { H, T0, viewRequest } from './fixtures.ts';
 
-const T0 = Date.UTC(2024, 4, 1, 12, 0);
-const H = 3_600_000;
-
-function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
-  return {
-    id: 'R-7KQ2',
-    action: 'grant',
-    target: {
-      kind: 'user',
-      id: 'q-alice',
-      name: 'Alice',
-      email: 'alice@corp.com',
-      person: { front: 'slack', id: 'U0ALICE' },
-    },
-    entitlement: { id: 'role-ta', name: 'TenantAdmin' },
-    requester: { front: 'slack', id: 'U0BOB' },
-    reason: 'incident 4711',
-    durationMs: 4 * H,
-    state: 'pending',
-    createdAt: T0,
-    updatedAt: T0,
-    expiresAt: T0 + 24 * H,
-    approvalsRequired: 2,
-    approvals: [],
-    ...over,
-  };
-}
+const request = viewRequest;
 
 /**
  * Every text Slack parses as mrkdwn: the fallback and all mrkdwn text objects. (plain_text, used for headers

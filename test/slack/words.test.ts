@@ -22,14 +22,11 @@ import {
   roleQueryRefusalText,
   whoisRefusalText,
 } from '../../src/slack/words.ts';
+import { H, T0, viewRequest } from './fixtures.ts';
 
-const T0 = Date.UTC(2024, 4, 1, 12, 0);
-const H = 3_600_000;
-
+/** The words tests speak of Frank (the target) and Dan (the requester), as the sandbox does. */
 function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
-  return {
-    id: 'R-7KQ2',
-    action: 'grant',
+  return viewRequest({
     target: {
       kind: 'user',
       id: 'q-frank',
@@ -37,18 +34,9 @@ function request(over: Partial<RoleChangeRequest> = {}): RoleChangeRequest {
       email: 'frank@corp.example',
       person: { front: 'slack', id: 'U0FRANK' },
     },
-    entitlement: { id: 'role-ta', name: 'TenantAdmin' },
     requester: { front: 'slack', id: 'U0DAN' },
-    reason: 'incident 4711',
-    durationMs: 4 * H,
-    state: 'pending',
-    createdAt: T0,
-    updatedAt: T0,
-    expiresAt: T0 + 24 * H,
-    approvalsRequired: 2,
-    approvals: [],
     ...over,
-  };
+  });
 }
 
 const R = request();
