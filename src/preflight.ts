@@ -41,12 +41,18 @@ export async function redisProblem(url: string, timeoutMs = TIMEOUT_MS): Promise
   }
 }
 
-/** Why Slack does not accept SLACK_BOT_TOKEN (or cannot be reached), or undefined when auth.test names a bot. */
-export async function slackProblem(
+/** The bot's identity as auth.test names it: handed to the Slack front so it need not ask again. */
+export interface BotIdentity {
+  botId: string;
+  botUserId: string;
+}
+
+/** The bot's identity, or why Slack does not accept SLACK_BOT_TOKEN (or cannot be reached). */
+export async function checkSlack(
   slack: Config['slack'],
   // Slack over the internet may be slower than a Redis next door.
   timeoutMs = 2 * TIMEOUT_MS,
-): Promise<string | undefined> {
+): Promise<{ ok: true; identity: BotIdentity } | { ok: false; problem: string }> {
   const apiUrl = slack.apiUrl ? (slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/`) : undefined;
   const client = new WebClient(slack.botToken, {
     ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
@@ -56,26 +62,45 @@ export async function slackProblem(
   });
   try {
     const res = await client.auth.test();
-    if (!res.bot_id) return 'SLACK_BOT_TOKEN: Slack says this is not a bot token (auth.test names no bot)';
-    return undefined;
+    if (!res.bot_id || !res.user_id)
+      return {
+        ok: false,
+        problem: 'SLACK_BOT_TOKEN: Slack says this is not a bot token (auth.test names no bot)',
+      };
+    return { ok: true, identity: { botId: res.bot_id, botUserId: res.user_id } };
   } catch (err) {
     const code = (err as { data?: { error?: string } }).data?.error;
     if (code)
-      return `SLACK_BOT_TOKEN: Slack did not accept the token (${code}); copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page`;
+      return {
+        ok: false,
+        problem: `SLACK_BOT_TOKEN: Slack did not accept the token (${code}); copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page`,
+      };
     const original = (err as { original?: { cause?: { code?: string; message?: string }; message?: string } })
       .original;
     const cause = original?.cause?.code ?? original?.cause?.message ?? original?.message;
-    return `SLACK_API_URL: cannot reach Slack's Web API at ${apiUrl ?? 'https://slack.com/api/'}${cause ? ` (${cause})` : ''}; check the network (or SLACK_API_URL)`;
+    return {
+      ok: false,
+      problem: `SLACK_API_URL: cannot reach Slack's Web API at ${apiUrl ?? 'https://slack.com/api/'}${cause ? ` (${cause})` : ''}; check the network (or SLACK_API_URL)`,
+    };
   }
 }
 
-/** Every start-up reachability problem for this role, checked at the same time; empty when all is well. */
-export async function reachabilityProblems(
+/**
+ * Every start-up reachability problem for this role, checked at the same time (empty when all is well), and the
+ * bot's identity that the Slack check read (for the bot roles), so the Slack front does not ask auth.test again.
+ */
+export async function reachability(
   role: 'all' | 'bot' | 'worker',
   config: Config,
-): Promise<string[]> {
-  const checks = [redisProblem(config.redisUrl), role === 'worker' ? undefined : slackProblem(config.slack)];
-  return (await Promise.all(checks)).filter((p): p is string => p !== undefined);
+): Promise<{ problems: string[]; botIdentity?: BotIdentity }> {
+  const [redis, slack] = await Promise.all([
+    redisProblem(config.redisUrl),
+    role === 'worker' ? undefined : checkSlack(config.slack),
+  ]);
+  const problems = [redis, slack?.ok === false ? slack.problem : undefined].filter(
+    (p): p is string => p !== undefined,
+  );
+  return { problems, ...(slack?.ok ? { botIdentity: slack.identity } : {}) };
 }
 
 const noop = () => {};

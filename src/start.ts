@@ -17,7 +17,7 @@ import {
 import { createLogger, type Logger } from './observability/logger.ts';
 import { recordQlikCall } from './observability/metrics.ts';
 import { createQueueBoard, QUEUE_BOARD_PATH } from './observability/queue-board.ts';
-import { reachabilityProblems } from './preflight.ts';
+import { type BotIdentity, reachability } from './preflight.ts';
 import { QlikClient, SharedRateLimiter } from './qlik/index.ts';
 import { openQueues } from './queue/queues.ts';
 import { loadSettings, SettingsError } from './settings.ts';
@@ -52,6 +52,8 @@ export interface Running {
 export interface StartOptions {
   /** The clock of the app and the worker (request expiry, time-bound grants); tests pass a fake one. */
   now?: () => number;
+  /** The bot's identity when start-up already read it (the preflight's auth.test); asked of Slack otherwise. */
+  botIdentity?: BotIdentity;
 }
 
 /** Starts the given role with a parsed config and policy; resolves once it serves. */
@@ -131,6 +133,7 @@ export async function start(
       beforeScrape,
       tenants: tenantLabels,
       ...(queueBoard ? { queueBoard } : {}),
+      ...(opts.botIdentity ? { botIdentity: opts.botIdentity } : {}),
     });
     port = await slack.start(config.port);
   } else {
@@ -316,14 +319,14 @@ export async function main(argv: string[]): Promise<void> {
   startup = (async () => {
     // Redis and Slack checked once each, up front: one clear line per problem instead of the retrying clients'
     // repeated connection warnings.
-    const problems = await reachabilityProblems(role, config);
+    const { problems, botIdentity } = await reachability(role, config);
     if (problems.length > 0) {
       logger.fatal({ problems }, 'could not start');
       console.error(`qlik-access-bot could not start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
       process.exit(1);
     }
     if (stopping) return undefined;
-    return start(role, config, policy, logger);
+    return start(role, config, policy, logger, botIdentity ? { botIdentity } : {});
   })().catch((err: unknown) => {
     logger.fatal({ err: { message: err instanceof Error ? err.message : String(err) } }, 'could not start');
     console.error(`qlik-access-bot could not start: ${err instanceof Error ? err.message : String(err)}`);

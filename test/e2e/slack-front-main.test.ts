@@ -70,6 +70,8 @@ it('reports every bad setting by name and exits 1; refuses an unknown role', asy
 
 it('starts, becomes ready, serves a signed command, and stops on SIGTERM', async () => {
   const port = await freePort();
+  const authTests = () => fake.calls.filter((c) => c.method === 'auth.test').length;
+  const authBefore = authTests();
   const bot = run(['bot'], botEnv({ sim, fake, prefix, port }));
   try {
     const started = new Promise<void>((resolve) => {
@@ -82,6 +84,8 @@ it('starts, becomes ready, serves a signed command, and stops on SIGTERM', async
       bot.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${bot.output()}`))),
     ]);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    // The start-up check's auth.test also gives the Slack front the bot's identity: Slack is asked once.
+    expect(authTests() - authBefore).toBe(1);
     const driver = new SlackDriver({
       eventsUrl: `http://127.0.0.1:${port}/slack/events`,
       signingSecret: SIGNING_SECRET,
