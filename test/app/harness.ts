@@ -139,6 +139,8 @@ export interface AppHarness {
   clock: { now: number | undefined };
   /** Files a request and returns it, failing the test with the refusal's words when it is refused. */
   file(input: Omit<FileInput, 'action'> & { action?: FileInput['action'] }): Promise<RoleChangeRequest>;
+  /** Stands in for the approvals and the worker: the request is applied, its grant due to end in an hour. */
+  applied(req: RoleChangeRequest): Promise<RoleChangeRequest>;
   pendingBy(userId: string): Promise<RoleChangeRequest[]>;
   auditOf(id: string): Promise<StoredAuditEvent[]>;
   /** Builds another app over the same store, e.g. with other targets. */
@@ -224,6 +226,21 @@ export function useAppHarness(opts: { label: string; extraTenants?: string[] }):
     const res = await h.app.fileRequest({ action: 'grant', ...input });
     if (!res.ok) throw new Error(`refused: ${JSON.stringify(res)}`);
     return res.request;
+  };
+  h.applied = async (req) => {
+    await h.store.transition(req.id, 'pending', 'approved');
+    await h.store.transition(req.id, 'approved', 'applying');
+    const t = await h.store.transition(req.id, 'applying', 'applied', {
+      result: {
+        before: [],
+        after: [req.entitlement.name],
+        changed: true,
+        message: 'done',
+        revokeAt: Date.now() + H,
+      },
+    });
+    if (!t.ok) throw new Error('not applied');
+    return t.request;
   };
   h.pendingBy = (userId) => h.store.listPendingByRequester(slackPerson(userId));
   h.auditOf = async (id) => {

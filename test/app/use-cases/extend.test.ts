@@ -1,27 +1,9 @@
 // Extend, driven directly: a new grant of the same role for the same principal, target and time.
 import { describe, expect, it } from 'vitest';
-import type { RoleChangeRequest } from '../../../src/domain/request.ts';
 import { TargetRegistry } from '../../../src/targets/registry.ts';
 import { H, P, U, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-extend', extraTenants: ['dev'] });
-
-/** Stand in for the approvals and the worker: the grant is applied, due to end in an hour. */
-async function applied(req: RoleChangeRequest): Promise<RoleChangeRequest> {
-  await h.store.transition(req.id, 'pending', 'approved');
-  await h.store.transition(req.id, 'approved', 'applying');
-  const t = await h.store.transition(req.id, 'applying', 'applied', {
-    result: {
-      before: [],
-      after: [req.entitlement.name],
-      changed: true,
-      message: 'done',
-      revokeAt: Date.now() + H,
-    },
-  });
-  if (!t.ok) throw new Error('not applied');
-  return t.request;
-}
 
 describe('extend', () => {
   it('extends with the duration of the original grant', async () => {
@@ -31,7 +13,7 @@ describe('extend', () => {
       roleName: 'TenantAdmin',
       reason: 'x',
     });
-    await applied(req);
+    await h.applied(req);
     const ext = await h.app.extend(req.id, P.dan);
     expect(ext).toMatchObject({ ok: true });
     if (!ext.ok) return;
@@ -66,7 +48,7 @@ describe('extend', () => {
       durationMs: H,
       instance: 'dev',
     });
-    await applied(req);
+    await h.applied(req);
     const ext = await h.app.extend(req.id, P.frank);
     expect(ext.ok && ext.request?.targetRef).toEqual({ kind: 'qlik-roles', instance: 'dev' });
   });
@@ -100,7 +82,7 @@ describe('extend', () => {
       code: 'not-applied',
       request: expect.objectContaining({ id: timed.id, state: 'pending' }),
     });
-    await applied(timed);
+    await h.applied(timed);
     expect(await h.app.extend(timed.id, P.viktor)).toEqual({
       ok: false,
       code: 'not-allowed',
@@ -119,7 +101,7 @@ describe('extend', () => {
       durationMs: H,
       instance: 'dev',
     });
-    await applied(req);
+    await h.applied(req);
     const without = h.appWith({
       targets: new TargetRegistry(h.targets.list().filter((t) => t.instance !== 'dev')),
     });

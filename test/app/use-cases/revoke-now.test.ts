@@ -1,30 +1,13 @@
 // "Revoke now", driven directly: who may press it, one press per attempt across replicas, audited once.
 import { describe, expect, it } from 'vitest';
-import type { RoleChangeRequest } from '../../../src/domain/request.ts';
 import { jobIds } from '../../../src/queue/queues.ts';
 import { H, P, U, useAppHarness } from '../harness.ts';
 
 const h = useAppHarness({ label: 'app-revoke-now' });
 
-async function applied(req: RoleChangeRequest): Promise<RoleChangeRequest> {
-  await h.store.transition(req.id, 'pending', 'approved');
-  await h.store.transition(req.id, 'approved', 'applying');
-  const t = await h.store.transition(req.id, 'applying', 'applied', {
-    result: {
-      before: [],
-      after: [req.entitlement.name],
-      changed: true,
-      message: 'done',
-      revokeAt: Date.now() + H,
-    },
-  });
-  if (!t.ok) throw new Error('not applied');
-  return t.request;
-}
-
 describe('revoke now', () => {
   it('queues one revoke for the first press, audits it, and tells a later press who pressed', async () => {
-    const req = await applied(
+    const req = await h.applied(
       await h.file({
         requester: P.dan,
         who: { kind: 'person', person: { front: 'slack', id: U.frank } },
@@ -80,7 +63,7 @@ describe('revoke now', () => {
       code: 'not-a-grant',
       request: expect.objectContaining({ id: revoke.id }),
     });
-    const grant = await applied(pending);
+    const grant = await h.applied(pending);
     expect(await h.app.revokeNow(grant.id, P.viktor)).toEqual({
       ok: false,
       code: 'not-allowed',
