@@ -14,7 +14,7 @@ import type { Logger } from '../observability/logger.ts';
 import { UnknownTargetError } from '../targets/registry.ts';
 import type { AccessTarget, EntitlementRef } from '../targets/types.ts';
 import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';
-import type { Doing, Failure, TargetRefused, UnknownInstance, UnknownRole } from './outcomes.ts';
+import type { Doing, Failure, ResourceUnsupported, UnknownInstance, UnknownRole } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';
 import type { TransitionDeps } from './transitions.ts';
 import { errSummary } from './words.ts';
@@ -72,10 +72,16 @@ export class AppContext {
   async entitlement(
     target: AccessTarget,
     name: string,
-  ): Promise<{ ok: true; entitlement: EntitlementRef } | UnknownRole | TargetRefused> {
+  ): Promise<{ ok: true; entitlement: EntitlementRef } | UnknownRole | ResourceUnsupported> {
     const found = await target.resolveEntitlement({ name });
     if (found.ok) return found;
-    if (found.code !== 'not-found') return { ok: false, code: 'target-refused', message: found.message };
+    if (found.code === 'resource-unsupported')
+      return {
+        ok: false,
+        code: 'resource-unsupported',
+        system: target.words.system,
+        resourceKind: found.resourceKind,
+      };
     return {
       ok: false,
       code: 'unknown-role',

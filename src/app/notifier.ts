@@ -6,11 +6,14 @@
 // event sends, and remembering which already went out and where (the request's messages, kept by the store), is the
 // caller's business (src/app/use-cases/file-request.ts, src/worker/notify.ts), so a front only ever sends what it is
 // asked to, once per call, and reads where the request's messages are from the request itself.
+import type { FailureRecord } from '../domain/outcome.ts';
 import type { Front, MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
 
-/** A failed revoke as the people told about it see it: the target system's words, when, who pressed, which way. */
+/** A failed revoke as the people told about it see it: why, when, who pressed, which way. */
 export interface RevokeFailureNotice {
-  /** What the target system said, for the people who must fix it. */
+  /** Why (absent for a failure recorded by a version before the codes). */
+  failure?: FailureRecord;
+  /** Its plain sentence (the target system's words, for the people who must fix it): shown when there is no code. */
   message: string;
   /** When the revoke failed (epoch ms). */
   at: number;
@@ -27,7 +30,7 @@ export interface RevokeFailureNotice {
 export type RequestEvent =
   /** It ended without being applied: denied, expired or cancelled. Nothing was changed. */
   | { kind: 'decision'; seq?: number }
-  /** It was applied (or failed to be): `request.result` / `request.error` say how. */
+  /** It was applied (or failed to be): `request.result` / `request.failure` say how. */
   | { kind: 'result'; seq?: number }
   /** A grant it made ended (by its time or a "Revoke now"): the access is gone. */
   | { kind: 'revoked'; seq?: number }
@@ -40,13 +43,20 @@ export interface Recipient extends PersonRef {
   as: 'requester' | 'target' | 'actor';
 }
 
-/** A file handed to a person (an export too long for a message). */
-export interface FileDelivery {
-  filename: string;
-  title: string;
-  content: string | Buffer;
-  /** Words shown with the file. */
-  comment?: string;
+/**
+ * An export handed to a person because it is too long for a message, as facts: the front names the file and words
+ * what comes with it. Today one kind: every direct holder of an entitlement, as CSV.
+ */
+export interface HoldersExport {
+  kind: 'holders';
+  /** The entitlement as the target names it. */
+  entitlement: string;
+  /** How many holders the CSV lists (its lines after the header). */
+  rows: number;
+  /** When it was made (epoch ms); the file name carries its day. */
+  at: number;
+  /** The CSV, header first. */
+  csv: Buffer;
 }
 
 /**
@@ -100,5 +110,5 @@ export interface Notifier {
   ): Promise<boolean>;
 
   /** Hands a file to a person privately. */
-  sendFile(to: PersonRef, file: FileDelivery): Promise<void>;
+  sendFile(to: PersonRef, file: HoldersExport): Promise<void>;
 }

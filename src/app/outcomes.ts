@@ -62,11 +62,13 @@ export interface UnknownRole {
   suggestions: readonly string[];
 }
 
-/** The target refused what was asked in its own words (resolving a role or a principal). */
-export interface TargetRefused {
+/** What was asked names a kind of resource the target does not have (e.g. a space for tenant roles). */
+export interface ResourceUnsupported {
   ok: false;
-  code: 'target-refused';
-  message: string;
+  code: 'resource-unsupported';
+  /** The target's system as people call it, e.g. `Qlik`. */
+  system: string;
+  resourceKind: string;
 }
 
 /** The policy refused the request; `refusal` says why (src/domain/policy.ts checkRequest). */

@@ -1,6 +1,8 @@
 // Owns the role-change request: its shape, its states and which transitions between them are legal (SPEC §2).
 // Pure: no I/O. The store applies these rules atomically in Redis; everything else asks this module.
 
+import type { FailureRecord, ResultOutcome, StoredNote } from './outcome.ts';
+
 export type RoleAction = 'grant' | 'revoke';
 
 /** Something inside a target that an entitlement is scoped to: a Qlik space, a Mode collection. */
@@ -174,18 +176,28 @@ export interface RoleChangeRequest {
   deniedBy?: PersonRef;
   /** Set when cancelled by a person (the requester); absent when it was cancelled otherwise. */
   cancelledBy?: PersonRef;
-  /** Set when applied: the role list before and after, and whether this request really changed anything. */
+  /**
+   * Set when applied: the role list before and after, whether this request really changed anything, and what it
+   * did (`outcome`). `message` is the outcome's plain sentence, kept for replicas older than the codes; the only
+   * record of what happened on requests written before them.
+   */
   result?: {
     before: string[];
     after: string[];
     changed: boolean;
+    outcome?: ResultOutcome;
     message: string;
     /** For time-bound grants: when the revoke is due (epoch ms). */
     revokeAt?: number;
     /** For an Extend that took the role over: the grant it extends and when that grant was due to end. */
     extended?: { from: string; previousEnd?: number };
   };
-  /** Set when failed: a message written for the requester. */
+  /** Set when failed: why. */
+  failure?: FailureRecord;
+  /**
+   * Set when failed: the failure's plain sentence, kept for replicas older than `failure`; the only record of why
+   * on requests written before it.
+   */
   error?: string;
   /**
    * Every message the request is discussed in, oldest first: its announcement (read `announcementOf`), the replies
@@ -198,11 +210,11 @@ export interface RoleChangeRequest {
   /** For the revoke of a time-bound grant: the grant it ends. */
   revokes?: string;
   /**
-   * Facts found at filing that the requester and the approvers should see next to the change (plain text, escaped
-   * when shown): e.g. the duration is the role's cap because none was given, or the role is already held through
-   * a group.
+   * Facts found at filing that the requester and the approvers should see next to the change: e.g. the duration is
+   * the role's cap because none was given, or the role is already held through a group. Codes; requests written
+   * before the codes hold plain sentences (escaped when shown).
    */
-  notes?: string[];
+  notes?: StoredNote[];
 }
 
 /** The target a request is for: its own, or tenant roles of the default tenant when it records none. */

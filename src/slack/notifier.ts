@@ -2,7 +2,7 @@
 // views), where it goes (the approval message, its thread, a DM) and the message metadata that lets a retry find a
 // thread reply Slack accepted but whose answer was lost. Sending itself goes through the messenger.
 import type { MessageMetadata } from '@slack/types';
-import type { FileDelivery, Notifier, Recipient, RequestEvent } from '../app/notifier.ts';
+import type { HoldersExport, Notifier, Recipient, RequestEvent } from '../app/notifier.ts';
 import type { MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
 import type { SlackMessenger } from './messenger.ts';
 import {
@@ -41,7 +41,7 @@ export class SlackNotifier implements Notifier {
   refresh(req: RoleChangeRequest, event?: RequestEvent): Promise<void> {
     // The approval message says "Applied" for a grant whose revoke failed: the note says the role is still held.
     const failed = event?.kind === 'revoke-failed' && req.state === 'applied' ? event.failure : undefined;
-    return this.#messenger.refreshApproval(req, failed ? { notice: revokeFailedNotice(failed) } : {});
+    return this.#messenger.refreshApproval(req, failed ? { notice: revokeFailedNotice(req, failed) } : {});
   }
 
   postResult(req: RoleChangeRequest, event: RequestEvent): Promise<MessageRef | undefined> {
@@ -91,9 +91,19 @@ export class SlackNotifier implements Notifier {
     }
   }
 
-  sendFile(to: PersonRef, file: FileDelivery): Promise<void> {
-    return this.#messenger.uploadCsv({ userId: to.id, ...file });
+  sendFile(to: PersonRef, file: HoldersExport): Promise<void> {
+    return this.#messenger.uploadCsv({ userId: to.id, ...holdersCsvWords(file), content: file.csv });
   }
+}
+
+/** How the holders CSV is named and what is said with it in the DM. */
+export function holdersCsvWords(file: HoldersExport): { filename: string; title: string; comment: string } {
+  const day = new Date(file.at).toISOString().slice(0, 10);
+  return {
+    filename: `who-has-${file.entitlement.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${day}.csv`,
+    title: `Direct holders of ${file.entitlement} (${file.rows})`,
+    comment: `All ${file.rows} users who hold ${file.entitlement} directly.`,
+  };
 }
 
 /** The message a recipient gets for this event. */

@@ -3,6 +3,10 @@
 // views/blocks.ts (Slack's limits), so no data can ping, link, or make Slack refuse a message.
 
 import type { KnownBlock } from '@slack/types';
+import type { RevokeFailureNotice } from '../app/notifier.ts';
+import { failureSentence, resultSentence } from '../app/outcome-words.ts';
+import { formatDuration } from '../domain/duration.ts';
+import type { FailureRecord, StoredNote } from '../domain/outcome.ts';
 import {
   describeTarget,
   type RequestState,
@@ -12,6 +16,7 @@ import {
 } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
+import { wordsOfKind } from '../targets/kinds.ts';
 import { USAGE } from './command-parser.ts';
 import {
   channelRef,
@@ -151,8 +156,52 @@ function reasonText(req: Pick<RoleChangeRequest, 'reason' | 'extends'>, max = 15
 }
 
 /** What the app noted at filing (the duration was the cap, the role is held through a group), for a context line. */
-function notesText(req: Pick<RoleChangeRequest, 'notes'>): string[] {
-  return (req.notes ?? []).slice(0, 5).map((n) => `:information_source: ${clip(n, 600)}`);
+function notesText(req: Pick<RoleChangeRequest, 'notes' | 'entitlement' | 'target'>): string[] {
+  return (req.notes ?? [])
+    .slice(0, 5)
+    .map((n) => noteText(req, n))
+    .filter((t) => t !== undefined)
+    .map((t) => `:information_source: ${t}`);
+}
+
+/** One filing note in words (mrkdwn); a sentence stored by versions before the codes is shown as it was. */
+function noteText(req: Pick<RoleChangeRequest, 'entitlement' | 'target'>, n: StoredNote): string | undefined {
+  if (typeof n === 'string') return clip(n, 600);
+  const role = clip(req.entitlement.name, 80);
+  switch (n.code) {
+    case 'duration-defaulted':
+      return `No \`for …\` was given, so this grant lasts ${clip(formatDuration(n.durationMs), 60)}: the most ${role} allows.`;
+    case 'held-via-groups': {
+      const one = n.groups.length === 1;
+      const groups = clip(n.groups.slice(0, 20).join(', '), 300);
+      return (
+        `${clip(req.target.name, 120)} already gets ${role} through ${one ? 'group' : 'groups'} ${groups}; ` +
+        `a direct grant keeps it if they leave ${one ? 'the group' : 'those groups'}.`
+      );
+    }
+    default:
+      return undefined; // a code from a newer version: nothing to say rather than something wrong
+  }
+}
+
+/** What applying or ending the request did (plain text): its recorded outcome, or what an older version wrote. */
+function resultWords(req: RoleChangeRequest): string | undefined {
+  const r = req.result;
+  if (r === undefined) return undefined;
+  const worded = r.outcome ? resultSentence(req, r.outcome, r, wordsOfKind(targetOf(req).kind)) : undefined;
+  const text = (worded || r.message)?.trim();
+  return text ? text : undefined;
+}
+
+/** Why the request (or its revoke) failed (plain text): the recorded cause, or what an older version wrote. */
+function failureWords(
+  req: RoleChangeRequest,
+  failure: FailureRecord | undefined,
+  legacy: string | undefined,
+): string | undefined {
+  const worded = failure?.cause ? failureSentence(req, failure, wordsOfKind(targetOf(req).kind)) : undefined;
+  const text = (worded || legacy)?.trim();
+  return text ? text : undefined;
 }
 
 function approvalsNeeded(req: RoleChangeRequest): number {
@@ -218,7 +267,8 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
     case 'applying':
       return `${e} *Applying…* (${byApprovers})`;
     case 'applied': {
-      const raw = req.result?.message?.trim() ? clip(req.result.message.trim(), 600) : '';
+      const said = resultWords(req);
+      const raw = said === undefined ? '' : clip(said, 600);
       const msg = raw === '' ? '' : ` ${raw}${/[.!?…]$/.test(raw) ? '' : '.'}`;
       const until =
         isTimeBound(req) && req.result?.revokeAt !== undefined
@@ -226,8 +276,10 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
           : '';
       return `${e} *Applied*:${msg || ' done.'}${until}`;
     }
-    case 'failed':
-      return `${e} *Failed*: ${req.error?.trim() ? clip(req.error.trim(), 1000) : 'no details were recorded.'}`;
+    case 'failed': {
+      const why = failureWords(req, req.failure, req.error);
+      return `${e} *Failed*: ${why === undefined ? 'no details were recorded.' : clip(why, 1000)}`;
+    }
     case 'denied':
       return `${e} *Denied* by ${req.deniedBy ? person(req.deniedBy.id, names) : 'an approver'} ${slackDate(req.updatedAt)}`;
     case 'expired':
@@ -246,7 +298,7 @@ function stateLine(req: RoleChangeRequest, names?: Names): string {
 
 /** What ending a grant did, as the worker recorded it; the fallback only for requests without a record. */
 function endingText(req: RoleChangeRequest, fallback: string): string {
-  const raw = req.result?.message?.trim();
+  const raw = resultWords(req);
   if (!raw) return fallback;
   const msg = clip(raw, 600);
   return /[.!?…]$/.test(raw) ? msg : `${msg}.`;
@@ -559,7 +611,8 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
         : `${rid(req)}: nothing to change; ${changePlain_(req)} was already in place.`;
     }
   } else if (req.state === 'failed') {
-    const error = req.error?.trim() ? clip(req.error.trim(), 1500) : 'No details were recorded.';
+    const why = failureWords(req, req.failure, req.error);
+    const error = why === undefined ? 'No details were recorded.' : clip(why, 1500);
     blocks.push(section(`:x: *${rid(req)}*: couldn't ${change_(req)}.\n${error}`));
     blocks.push(
       context('Nothing was changed by this request. Fix the cause and file it again, or ask a tenant admin.'),
@@ -575,10 +628,14 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
 /** A revoke that failed for good: said in the thread and by DM, with Qlik's words; the grant stays applied. */
 export function revokeFailedMessage(
   req: RoleChangeRequest,
-  failure: { message: string; at: number; actor: string; trigger: 'expiry' | 'manual' },
+  failure: RevokeFailureNotice,
   tenants?: TenantLabels,
 ): SlackMessage {
-  const why = clip(failure.message.trim() || 'Qlik gave no reason.', 1500);
+  const why = clip(
+    failureWords(req, failure.failure, failure.message) ??
+      `${wordsOfKind(targetOf(req).kind).system} gave no reason.`,
+    1500,
+  );
   const on = onTenant(requestTenant(req, tenants));
   const what =
     failure.trigger === 'expiry'
@@ -604,8 +661,12 @@ export function revokeFailedMessage(
 }
 
 /** The approval message's note while a grant's revoke has failed (the state alone says "Applied"). */
-export function revokeFailedNotice(failure: { message: string; at: number }): string {
-  return `The revoke failed ${slackDate(failure.at)}: ${clip(failure.message.trim(), 600)} The role is still held; Revoke now stays available.`;
+export function revokeFailedNotice(
+  req: RoleChangeRequest,
+  failure: Pick<RevokeFailureNotice, 'failure' | 'message' | 'at'>,
+): string {
+  const why = failureWords(req, failure.failure, failure.message) ?? '';
+  return `The revoke failed ${slackDate(failure.at)}: ${clip(why, 600)} The role is still held; Revoke now stays available.`;
 }
 
 /** DM to the requester when their request ends without being applied: denied, expired or cancelled. */

@@ -2,7 +2,14 @@
 // type): one function per outcome type, each a switch over its codes, so a new code can't go unworded (the
 // typecheck says so). The sentences are plain text; the listeners escape them into messages (views.ts errorMessage,
 // command.ts noticeMessage). The words the target wrote (`message` fields) are passed through.
-import type { Doing, Failure, PrincipalRefusal, UnknownInstance, UnknownRole } from '../app/outcomes.ts';
+import type {
+  Doing,
+  Failure,
+  PrincipalRefusal,
+  ResourceUnsupported,
+  UnknownInstance,
+  UnknownRole,
+} from '../app/outcomes.ts';
 import type { AuditOutcome } from '../app/queries/audit.ts';
 import type { RoleQueryRefusal } from '../app/queries/who-has.ts';
 import type { WhoisOutcome } from '../app/queries/whois.ts';
@@ -75,6 +82,11 @@ export function roleHint(s: readonly string[]): string {
   return s.length === 0
     ? ' Run `/qlik roles` to see the roles of this tenant.'
     : ` Did you mean ${s.length === 1 ? s[0] : `${s.slice(0, -1).join(', ')} or ${s.at(-1)}`}?`;
+}
+
+export function resourceUnsupportedText(r: ResourceUnsupported): string {
+  const kind = clip(r.resourceKind, 40);
+  return `This kind of ${clip(r.system, 40)} access is not given in a ${kind}; leave out the \`${kind}:"…"\` part.`;
 }
 
 export function unknownRoleText(r: UnknownRole): string {
@@ -201,8 +213,8 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
       return unknownRoleText(o);
     case 'policy-refused':
       return requestRefusalText(o.refusal);
-    case 'target-refused':
-      return o.message;
+    case 'resource-unsupported':
+      return resourceUnsupportedText(o);
     case 'already-held':
       return `${holderName(o.principal)} already has ${o.role} directly; nothing was filed.`;
     case 'not-held': {
@@ -385,8 +397,8 @@ export function roleQueryRefusalText(r: RoleQueryRefusal): string {
       return unknownInstanceText(r);
     case 'unknown-role':
       return unknownRoleText(r);
-    case 'target-refused':
-      return r.message;
+    case 'resource-unsupported':
+      return resourceUnsupportedText(r);
     default:
       return failureText(r);
   }

@@ -67,15 +67,6 @@ export interface ResolvedPrincipal {
   status?: string;
 }
 
-/** A lookup that failed in a way a person can act on: a code for the caller, a sentence for the person. */
-export interface LookupRefusal {
-  ok: false;
-  /** `unsupported`: the target has no such kind of resource (e.g. a space for tenant roles). */
-  code: 'not-found' | 'ambiguous' | 'unsupported';
-  /** Written for the person who asked: what went wrong and what to do instead. */
-  message: string;
-}
-
 /**
  * Why a principal lookup found nobody to give access to, as a code and what the words need (the front says it,
  * naming the target's system from its `words.system`).
@@ -90,12 +81,16 @@ export type PrincipalLookupRefusal =
 
 export type PrincipalResult = ({ ok: true } & ResolvedPrincipal) | PrincipalLookupRefusal;
 
-export type EntitlementResult =
-  | { ok: true; entitlement: EntitlementRef }
-  | (LookupRefusal & {
-      /** The closest names the target offers (up to 3), best first. */
-      suggestions: string[];
-    });
+/**
+ * Why an entitlement lookup found nothing, as a code and what the words need (the front says it): the target has
+ * no entitlement by that name (the closest names it offers, up to 3, best first), or it has no such kind of
+ * resource at all (e.g. a space for tenant roles).
+ */
+export type EntitlementRefusal =
+  | { ok: false; code: 'not-found'; suggestions: string[] }
+  | { ok: false; code: 'resource-unsupported'; resourceKind: string };
+
+export type EntitlementResult = { ok: true; entitlement: EntitlementRef } | EntitlementRefusal;
 
 /** One change: grant or revoke one entitlement of one principal. */
 export interface AccessChange {

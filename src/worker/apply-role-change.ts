@@ -4,10 +4,12 @@
 // Extend hand-over) and the follow-ups (notification, revoke job) that a re-run re-ensures. How a system is read,
 // written and verified is the target's (src/targets/).
 
+import { failureSentence, resultSentence } from '../app/outcome-words.ts';
 import { followUps, transition } from '../app/transitions.ts';
+import type { FailureRecord, ResultOutcome } from '../domain/outcome.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
-import { plainTime } from '../domain/time.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
+import { wordsOfKind } from '../targets/kinds.ts';
 import type { AccessTarget, AppliedChange } from '../targets/types.ts';
 import {
   type AttemptInfo,
@@ -19,7 +21,7 @@ import {
   type WorkerContext,
   withChangeLock,
 } from './context.ts';
-import { classifyFailure, exhaustedMessage } from './failures.ts';
+import { classifyFailure, failureOf } from './failures.ts';
 import { type ExtendedGrant, ownsGrant } from './grants.ts';
 
 export type ApplyOutcome =
@@ -27,8 +29,8 @@ export type ApplyOutcome =
   | { outcome: 'unchanged'; request: RoleChangeRequest }
   | { outcome: 'skipped'; reason: string };
 
-/** What `result.message` says while the request is applying: the record made just before the write. */
-export const SNAPSHOT_MESSAGE = 'Applying: roles recorded before the change.';
+/** What the request records while it is applying: the holdings made just before the write. */
+const SNAPSHOT: ResultOutcome = { code: 'recorded-before' };
 
 /** How many Extend hand-overs are followed to find the grant that currently owns a role. */
 const MAX_EXTEND_CHAIN = 10;
@@ -73,23 +75,14 @@ export async function applyRoleChange(
       log.warn({ reason: action.reason }, 'apply failed; will retry');
       throw err;
     }
-    const message =
-      action.kind === 'retry' && target
-        ? exhaustedMessage(action.message, attempt.attempt, target.words)
-        : action.message;
     log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'apply failed for good');
-    await failRequest(ctx, req, message);
+    const message = await failRequest(ctx, req, failureOf(action, attempt.attempt));
     throw new SettledFailureError(message);
   }
 
   const revokeAt =
     req.action === 'grant' && req.durationMs !== undefined ? ctx.now() + req.durationMs : undefined;
-  const message = resultText(req, change, revokeAt);
-  const result: NonNullable<RoleChangeRequest['result']> = {
-    before: change.before,
-    after: change.after,
-    changed: change.changed,
-    message,
+  const recorded: Pick<NonNullable<RoleChangeRequest['result']>, 'revokeAt' | 'extended'> = {
     ...(revokeAt === undefined ? {} : { revokeAt }),
     ...(change.tookOverFrom === undefined
       ? {}
@@ -100,13 +93,23 @@ export async function applyRoleChange(
           },
         }),
   };
+  const outcome = outcomeOf(req, change);
+  const message = resultSentence(req, outcome, recorded, wordsOfKind(targetOf(req).kind));
+  const result: NonNullable<RoleChangeRequest['result']> = {
+    before: change.before,
+    after: change.after,
+    changed: change.changed,
+    outcome,
+    message,
+    ...recorded,
+  };
   // The follow-ups (the revoke of a time-bound grant, the notification) are queued by the transition.
   const t = await transition(
     ctx,
     req,
     'applying',
     'applied',
-    { result, error: undefined },
+    { result, error: undefined, failure: undefined },
     {
       actor: 'system',
       outcome: change.changed ? 'changed' : 'unchanged',
@@ -142,7 +145,13 @@ async function changeUnderLock(
       checkShutdown(shutdown); // the last point where stopping leaves nothing half done
       // Recorded BEFORE the write: a crash after it must still know this request made the change.
       const snap = await ctx.store.transition(req.id, 'applying', 'applying', {
-        result: { before: planned.before, after: planned.after, changed: true, message: SNAPSHOT_MESSAGE },
+        result: {
+          before: planned.before,
+          after: planned.after,
+          changed: true,
+          outcome: SNAPSHOT,
+          message: resultSentence(req, SNAPSHOT, {}, target.words),
+        },
       });
       if (!snap.ok) throw new Error(`Request ${req.id} left applying while it was being applied.`);
     },
@@ -196,39 +205,28 @@ async function takeOverExtendedGrant(
   return undefined;
 }
 
-function resultText(req: RoleChangeRequest, c: Change, revokeAt: number | undefined): string {
-  const who = describeTarget(req.target);
-  const role = req.entitlement.name;
-  if (req.action === 'revoke')
-    return c.changed
-      ? `Removed ${role} from ${who}.`
-      : `${who} did not have ${role} directly; nothing was changed.`;
-  if (c.changed) return `${who} now has ${role}.`;
-  if (c.tookOverFrom !== undefined) {
-    // Say what Extend did: the end moved (old → new), not "nothing changed".
-    const ends = revokeAt === undefined ? '' : ` now ends ${plainTime(revokeAt)}`;
-    const was = c.previousEnd === undefined ? '' : ` (was ${plainTime(c.previousEnd)})`;
-    return `${role} for ${who}${ends}${was}: this grant extends ${c.tookOverFrom} and now decides when it ends.`;
-  }
-  const stays =
-    req.durationMs !== undefined ? ' They had it before this grant, so it stays when the grant ends.' : '';
-  return `${who} already has ${role}; nothing was changed.${stays}`;
+function outcomeOf(req: RoleChangeRequest, c: Change): ResultOutcome {
+  if (req.action === 'revoke') return { code: c.changed ? 'removed' : 'not-held' };
+  if (c.changed) return { code: 'granted' };
+  return { code: c.tookOverFrom !== undefined ? 'extended' : 'already-held' };
 }
 
-/** Moves an applying request to failed with a message for the requester, and tells them. */
+/** Moves an applying request to failed with why, and tells the requester; returns the failure's plain sentence. */
 export async function failRequest(
   ctx: WorkerContext,
   req: RoleChangeRequest,
-  message: string,
-): Promise<void> {
+  failure: FailureRecord,
+): Promise<string> {
+  const message = failureSentence(req, failure, wordsOfKind(targetOf(req).kind));
   await transition(
     ctx,
     req,
     'applying',
     'failed',
-    { error: message },
+    { failure, error: message },
     { actor: 'system', outcome: 'failed', detail: message },
   );
+  return message;
 }
 
 /**

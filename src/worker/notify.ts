@@ -89,7 +89,8 @@ async function requestEvent(ctx: Ctx, job: NotifyJob, requestId: string): Promis
   const failure = await readRevokeFailure(ctx, requestId);
   if (failure === undefined || failure.seq !== job.seq) return undefined;
   const { message, at, actor, trigger, seq } = failure;
-  return { kind: 'revoke-failed', seq, failure: { message, at, actor, trigger } };
+  const recorded = failure.failure === undefined ? {} : { failure: failure.failure };
+  return { kind: 'revoke-failed', seq, failure: { ...recorded, message, at, actor, trigger } };
 }
 
 /** The person who received the role, when they are a chat user other than the requester. */

@@ -7,7 +7,8 @@
 // overlapping sweeps or a sweep racing the normal path do no harm.
 import type { Job } from 'bullmq';
 import { transition } from '../app/transitions.ts';
-import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
+import type { FailureRecord } from '../domain/outcome.ts';
+import type { RoleChangeRequest } from '../domain/request.ts';
 import { enqueueApply, jobIds, scheduleRevoke } from '../queue/queues.ts';
 import { failRequest } from './apply-role-change.ts';
 import type { WorkerContext } from './context.ts';
@@ -114,22 +115,13 @@ async function requeueLostApplies(
 
 /** A request whose job keeps getting lost (e.g. it crashes the worker every time) is failed rather than looped. */
 async function giveUp(ctx: WorkerContext, req: RoleChangeRequest): Promise<void> {
-  const message = `The bot could not run the change for ${describeTarget(req.target)} (its job was lost several times). Check ${checkByHand(ctx, req)} and file the request again.`;
+  const failure: FailureRecord = { cause: { code: 'job-lost' } };
   if (req.state === 'approved') {
     const t = await transition(ctx, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' });
     if (!t.ok) return;
-    await failRequest(ctx, t.request, message);
+    await failRequest(ctx, t.request, failure);
   } else {
-    await failRequest(ctx, req, message);
-  }
-}
-
-/** Where a person checks the change by hand, in the words of the request's target. */
-function checkByHand(ctx: WorkerContext, req: RoleChangeRequest): string {
-  try {
-    return ctx.targets.get(targetOf(req)).words.checkByHand;
-  } catch {
-    return 'the access by hand'; // a target no longer configured: there is no console to name
+    await failRequest(ctx, req, failure);
   }
 }
 

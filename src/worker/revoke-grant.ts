@@ -5,9 +5,12 @@
 // retries used up) is told in the approval thread and by DM with the system's words, and releases the "Revoke now"
 // claim so a later press is a new attempt.
 
+import { failureSentence, resultSentence } from '../app/outcome-words.ts';
 import { followUps, transition } from '../app/transitions.ts';
+import type { FailureRecord, ResultOutcome } from '../domain/outcome.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { enqueueNotify, jobIds, type RevokeGrantJob } from '../queue/queues.ts';
+import { wordsOfKind } from '../targets/kinds.ts';
 import type { AccessTarget } from '../targets/types.ts';
 import { event } from './apply-role-change.ts';
 import {
@@ -20,7 +23,7 @@ import {
   type WorkerContext,
   withChangeLock,
 } from './context.ts';
-import { classifyFailure, exhaustedMessage } from './failures.ts';
+import { classifyFailure, failureOf } from './failures.ts';
 import { revokeDecision } from './grants.ts';
 
 export type RevokeOutcome =
@@ -63,30 +66,36 @@ export async function revokeGrant(
       // Even after the last attempt the grant stays applied and due: the reconciler's sweep tries again.
       log.warn({ reason: action.reason, final: attempt.final }, 'revoke failed; will retry');
       if (attempt.final) {
-        const message = exhaustedMessage(action.message, attempt.attempt, target.words);
+        const failure = failureOf(action, attempt.attempt);
+        const message = failureSentence(req, failure, target.words);
         await ctx.audit.append({
           ...event(ctx, req, 'revoke-failed', 'failed'),
           actor: job.actor,
           detail: `${message} The role was not removed.`,
         });
-        await reportRevokeFailure(ctx, req, job, message);
+        await reportRevokeFailure(ctx, req, job, failure, message);
       }
       throw err;
     }
-    log.error({ reason: action.message }, 'revoke refused; left for a person to look at');
+    const failure = failureOf(action, attempt.attempt);
+    const message = failureSentence(req, failure, wordsOfKind(targetOf(req).kind));
+    log.error({ reason: message }, 'revoke refused; left for a person to look at');
     await ctx.redis.set(ctx.keys.revokeBlocked(req.id), '1', 'EX', BLOCKED_SECONDS);
     await ctx.audit.append({
       ...event(ctx, req, 'revoke-failed', 'failed'),
       actor: job.actor,
-      detail: `${action.message} The role was not removed.`,
+      detail: `${message} The role was not removed.`,
     });
-    await reportRevokeFailure(ctx, req, job, action.message);
-    throw new SettledFailureError(action.message);
+    await reportRevokeFailure(ctx, req, job, failure, message);
+    throw new SettledFailureError(message);
   }
 
+  const message = resultSentence(req, ending.outcome, {}, wordsOfKind(targetOf(req).kind));
   const result: NonNullable<RoleChangeRequest['result']> = {
     ...(req.result ?? { before: [], after: [], changed: false, message: '' }),
     ...ending.result,
+    outcome: ending.outcome,
+    message,
   };
   const t = await transition(
     ctx,
@@ -97,7 +106,7 @@ export async function revokeGrant(
     {
       actor: job.actor,
       outcome: ending.removed ? 'removed' : 'left-in-place',
-      detail: result.message,
+      detail: message,
       ...(ending.removed ? { before: result.before, after: result.after } : {}),
     },
     {
@@ -123,6 +132,9 @@ export async function revokeGrant(
 
 /** What the worker records about a revoke that failed for good; the notices about it read this. */
 export interface RevokeFailure {
+  /** Why; absent on what versions before the codes recorded. */
+  failure?: FailureRecord;
+  /** Its plain sentence: what versions before the codes recorded, and what tells one failure from the next. */
   message: string;
   at: number;
   actor: string;
@@ -139,6 +151,7 @@ async function reportRevokeFailure(
   ctx: WorkerContext,
   req: RoleChangeRequest,
   job: RevokeGrantJob,
+  failure: FailureRecord,
   message: string,
 ): Promise<void> {
   const previous = await readRevokeFailure(ctx, req.id);
@@ -147,8 +160,15 @@ async function reportRevokeFailure(
   if (job.trigger === 'expiry' && previous?.trigger === 'expiry' && previous.message === message) return;
   const seq = await ctx.redis.incr(ctx.keys.revokeFailures(req.id));
   await ctx.redis.expire(ctx.keys.revokeFailures(req.id), MARKER_TTL_SECONDS);
-  const failure: RevokeFailure = { message, at: ctx.now(), actor: job.actor, trigger: job.trigger, seq };
-  await ctx.redis.set(ctx.keys.revokeFailure(req.id), JSON.stringify(failure), 'EX', MARKER_TTL_SECONDS);
+  const record: RevokeFailure = {
+    failure,
+    message,
+    at: ctx.now(),
+    actor: job.actor,
+    trigger: job.trigger,
+    seq,
+  };
+  await ctx.redis.set(ctx.keys.revokeFailure(req.id), JSON.stringify(record), 'EX', MARKER_TTL_SECONDS);
   await enqueueNotify(ctx.queues, req.id, 'revoke-failed', seq);
 }
 
@@ -168,7 +188,8 @@ export async function readRevokeFailure(
 
 interface Ending {
   removed: boolean;
-  result: Partial<NonNullable<RoleChangeRequest['result']>> & { message: string };
+  outcome: ResultOutcome;
+  result: Partial<NonNullable<RoleChangeRequest['result']>>;
 }
 
 async function endUnderLock(
@@ -179,8 +200,6 @@ async function endUnderLock(
   signal: AbortSignal,
   shutdown: AbortSignal | undefined,
 ): Promise<Ending> {
-  const who = describeTarget(req.target);
-  const role = req.entitlement.name;
   // Read under the lock: an Extend marks its take-over under the same lock.
   const supersededBy = (await ctx.redis.get(ctx.keys.supersededBy(req.id))) ?? undefined;
   const tookOver = (await ctx.redis.exists(ctx.keys.tookOver(req.id))) === 1;
@@ -190,11 +209,11 @@ async function endUnderLock(
     ...(supersededBy === undefined ? {} : { supersededBy }),
   });
   if (decision.kind === 'leave') {
-    const message =
-      decision.reason === 'superseded'
-        ? `${who} keeps ${role}: this grant was extended by ${decision.supersededBy}, which now decides when it ends.`
-        : `${who} keeps ${role}: they had it before this grant, so ending the grant leaves it in place.`;
-    return { removed: false, result: { changed: false, message } };
+    const outcome: ResultOutcome =
+      decision.reason === 'superseded' && decision.supersededBy !== undefined
+        ? { code: 'kept-extended', by: decision.supersededBy }
+        : { code: 'kept-held-before' };
+    return { removed: false, outcome, result: { changed: false } };
   }
 
   const earlier = await readSnapshot(ctx, req.id);
@@ -207,28 +226,20 @@ async function endUnderLock(
       await ctx.redis.set(ctx.keys.revokeSnapshot(req.id), JSON.stringify(before), 'EX', MARKER_TTL_SECONDS);
     },
   });
-  const why = job.trigger === 'expiry' ? 'the time-bound grant ended' : 'revoked on request';
   switch (ended.outcome) {
-    case 'principal-gone': {
-      const message = `${who} no longer exists in ${target.words.system}, so there was no ${role} left to remove.`;
-      return { removed: false, result: { changed: false, message } };
-    }
-    case 'already-gone': {
-      const message = `${role} had already been removed from ${who}; nothing was changed.`;
+    case 'principal-gone':
+      return { removed: false, outcome: { code: 'principal-gone' }, result: { changed: false } };
+    case 'already-gone':
       return {
         removed: false,
-        result: { before: ended.before, after: ended.after, changed: false, message },
+        outcome: { code: 'already-removed' },
+        result: { before: ended.before, after: ended.after, changed: false },
       };
-    }
     case 'removed':
       return {
         removed: true,
-        result: {
-          before: ended.before,
-          after: ended.after,
-          changed: true,
-          message: `Removed ${role} from ${who}: ${why}.`,
-        },
+        outcome: { code: 'ended', trigger: job.trigger },
+        result: { before: ended.before, after: ended.after, changed: true },
       };
   }
 }

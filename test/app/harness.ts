@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { AccessRequestApp } from '../../src/app/access-requests.ts';
-import type { FileDelivery } from '../../src/app/notifier.ts';
+import type { HoldersExport } from '../../src/app/notifier.ts';
 import type { NotifierPort } from '../../src/app/ports.ts';
 import type { FileInput } from '../../src/app/use-cases/file-request.ts';
 import { parsePolicy } from '../../src/domain/policy.ts';
@@ -104,7 +104,7 @@ export class FakeNotifier implements NotifierPort {
   readonly front = 'slack' as const;
   readonly posted: RoleChangeRequest[] = [];
   readonly refreshed: RoleChangeRequest[] = [];
-  readonly files: { to: PersonRef; file: FileDelivery }[] = [];
+  readonly files: { to: PersonRef; file: HoldersExport }[] = [];
   announceError: Error | undefined;
   refreshError: Error | undefined;
   #n = 0;
@@ -117,7 +117,7 @@ export class FakeNotifier implements NotifierPort {
     if (this.refreshError) throw this.refreshError;
     this.refreshed.push(req);
   }
-  async sendFile(to: PersonRef, file: FileDelivery): Promise<void> {
+  async sendFile(to: PersonRef, file: HoldersExport): Promise<void> {
     this.files.push({ to, file });
   }
 }

@@ -112,7 +112,7 @@ describe('SlackNotifier', () => {
     };
     await notifier.refresh(grant, { kind: 'revoke-failed', seq: 1, failure });
     expect(shown(ref.channel, ref.ts)).toEqual(
-      content(approvalMessage(grant, { notice: revokeFailedNotice(failure) })),
+      content(approvalMessage(grant, { notice: revokeFailedNotice(grant, failure) })),
     );
     // A revoke that failed for a grant no longer applied: the state says it all, no note.
     const ended = { ...grant, state: 'revoked' as const };
@@ -221,19 +221,21 @@ describe('SlackNotifier', () => {
     expect(await notifier.updateResult(copy, ended)).toBe(false);
   });
 
-  it('hands a file to a person in their DM', async () => {
+  it('hands an export to a person in their DM, naming the file and saying what it holds', async () => {
     await notifier.sendFile(
       { front: 'slack', id: 'U0F' },
       {
-        filename: 'holders.csv',
-        title: 'Holders',
-        content: 'a,b\n',
-        comment: 'all',
+        kind: 'holders',
+        entitlement: 'Tenant Admin',
+        rows: 1,
+        at: Date.UTC(2026, 11, 1, 12),
+        csv: Buffer.from('a,b\n'),
       },
     );
-    const file = fake.files.find((f) => f.filename === 'holders.csv');
+    const file = fake.files.find((f) => f.filename === 'who-has-Tenant_Admin-2026-12-01.csv');
     expect(file?.content.toString()).toBe('a,b\n');
     expect(file?.channels).toEqual([fake.dmChannelOf('U0F')]);
-    expect(file?.initialComment).toBe('all');
+    expect(file?.title).toBe('Direct holders of Tenant Admin (1)');
+    expect(file?.initialComment).toBe('All 1 users who hold Tenant Admin directly.');
   });
 });

@@ -384,7 +384,7 @@ describe('replies to the requester', () => {
     expectValid(expiry);
     expect(all(expiry)).toContain('the time-bound grant ended');
     expect(all(expiry)).toContain('next sweep');
-    expect(revokeFailedNotice({ message: 'why', at: T0 })).toContain('Revoke now stays available');
+    expect(revokeFailedNotice(req, { message: 'why', at: T0 })).toContain('Revoke now stays available');
   });
 
   it.each([
@@ -397,6 +397,128 @@ describe('replies to the requester', () => {
     expectValid(m);
     expect(all(m)).toMatch(line);
     expect(all(m)).toContain('R-7KQ2');
+  });
+});
+
+describe('recorded outcomes: codes worded by the front, older records shown as they were written', () => {
+  const applied = (
+    result: Partial<NonNullable<RoleChangeRequest['result']>>,
+    over: Partial<RoleChangeRequest> = {},
+  ) =>
+    request({
+      state: 'applied',
+      durationMs: undefined,
+      result: { before: [], after: ['TenantAdmin'], changed: true, message: '', ...result },
+      ...over,
+    });
+
+  it('words each result code, ignoring the stored sentence when there is a code', () => {
+    const cases: [Partial<NonNullable<RoleChangeRequest['result']>>, Partial<RoleChangeRequest>, string][] = [
+      [
+        { outcome: { code: 'granted' }, message: 'stale words' },
+        {},
+        'Alice (alice@corp.com) now has TenantAdmin.',
+      ],
+      [
+        { outcome: { code: 'already-held' }, changed: false },
+        { durationMs: 4 * H },
+        'Alice (alice@corp.com) already has TenantAdmin; nothing was changed. They had it before this grant, so it stays when the grant ends.',
+      ],
+      [
+        { outcome: { code: 'removed' } },
+        { action: 'revoke' },
+        'Removed TenantAdmin from Alice (alice@corp.com).',
+      ],
+      [
+        { outcome: { code: 'not-held' }, changed: false },
+        { action: 'revoke' },
+        'Alice (alice@corp.com) did not have TenantAdmin directly; nothing was changed.',
+      ],
+    ];
+    for (const [result, over, words] of cases) {
+      const m = approvalMessage(applied(result, over));
+      expectValid(m);
+      expect(all(m)).toContain(`*Applied*: ${words}`);
+      expect(all(m)).not.toContain('stale words');
+    }
+  });
+
+  it('words how a grant ended, by its code', () => {
+    const ended = (outcome: NonNullable<NonNullable<RoleChangeRequest['result']>['outcome']>) =>
+      all(approvalMessage(applied({ outcome }, { state: 'revoked', updatedAt: T0 + H })));
+    expect(ended({ code: 'ended', trigger: 'manual' })).toContain(
+      'Removed TenantAdmin from Alice (alice@corp.com): revoked on request.',
+    );
+    expect(ended({ code: 'kept-extended', by: 'R-BBBB' })).toContain(
+      'Alice (alice@corp.com) keeps TenantAdmin: this grant was extended by R-BBBB, which now decides when it ends.',
+    );
+    expect(ended({ code: 'kept-held-before' })).toContain('they had it before this grant');
+    expect(ended({ code: 'principal-gone' })).toContain(
+      'no longer exists in Qlik, so there was no TenantAdmin left',
+    );
+    expect(ended({ code: 'already-removed' })).toContain('TenantAdmin had already been removed from Alice');
+  });
+
+  it('shows what an older version wrote when there is no code, or a code this version does not know', () => {
+    expect(all(approvalMessage(applied({ message: 'Old words: done' })))).toContain(
+      '*Applied*: Old words: done.',
+    );
+    const newer = applied({ outcome: { code: 'from-the-future' } as never, message: 'Newer words.' });
+    expect(all(approvalMessage(newer))).toContain('*Applied*: Newer words.');
+    expect(all(approvalMessage(applied({ message: '' })))).toContain('*Applied*: done.');
+  });
+
+  it('words a failure by its cause, naming where to check when the bot gave up', () => {
+    const failed = (over: Partial<RoleChangeRequest>) =>
+      all(resultMessage(request({ state: 'failed', ...over })));
+    expect(failed({ failure: { cause: { code: 'lock-lost' }, gaveUpAfter: 3 }, error: 'stale' })).toContain(
+      'The bot lost its hold on the principal while changing it. The bot tried 3 times and gave up; check the roles in the Qlik Management Console before filing the request again.',
+    );
+    expect(
+      failed({ failure: { cause: { code: 'target', detail: 'Qlik refused the change (<403>).' } } }),
+    ).toContain('Qlik refused the change (&lt;403&gt;).');
+    expect(failed({ failure: { cause: { code: 'job-lost' } } })).toContain('its job was lost several times');
+    expect(failed({ error: 'Old failure words.' })).toContain('Old failure words.');
+    expect(failed({ failure: { cause: { code: 'newer' } as never }, error: 'Stored beside it.' })).toContain(
+      'Stored beside it.',
+    );
+    expect(failed({})).toContain('No details were recorded.');
+  });
+
+  it('words filing notes by code; keeps an older sentence; drops a code it does not know', () => {
+    const m = approvalMessage(
+      request({
+        notes: [
+          { code: 'duration-defaulted', durationMs: 4 * H },
+          { code: 'held-via-groups', groups: ['Finance', 'Sales'] },
+          'An older note.',
+          { code: 'from-the-future' } as never,
+        ],
+      }),
+    );
+    expectValid(m);
+    const text = all(m);
+    expect(text).toContain('No `for …` was given, so this grant lasts 4 hours: the most TenantAdmin allows.');
+    expect(text).toContain(
+      'Alice already gets TenantAdmin through groups Finance, Sales; a direct grant keeps it if they leave those groups.',
+    );
+    expect(text).toContain('An older note.');
+    expect(text.match(/:information_source:/g)).toHaveLength(3);
+  });
+
+  it("a failed revoke's notice words its cause, or shows the older record's words", () => {
+    const req = request({ state: 'applied' });
+    const coded = revokeFailedMessage(req, {
+      failure: { cause: { code: 'internal' }, gaveUpAfter: 8 },
+      message: 'stale',
+      at: T0,
+      actor: 'system',
+      trigger: 'expiry',
+    });
+    expect(all(coded)).toContain(
+      'internal error while applying the change. The bot tried 8 times and gave up',
+    );
+    expect(revokeFailedNotice(req, { message: 'Older words.', at: T0 })).toContain('Older words.');
   });
 });
 
@@ -738,6 +860,50 @@ const states: RequestState[] = [
 
 const slackPersonArb = fc.record({ front: fc.constant('slack' as const), id: slackId });
 
+/** Every outcome code, one a newer version might write, with hostile data. */
+const outcomeArb = fc.oneof(
+  fc.constantFrom(
+    ...(['recorded-before', 'granted', 'already-held', 'extended', 'removed', 'not-held'] as const).map(
+      (code) => ({
+        code,
+      }),
+    ),
+    { code: 'kept-held-before' as const },
+    { code: 'principal-gone' as const },
+    { code: 'already-removed' as const },
+  ),
+  fc.record({
+    code: fc.constant('ended' as const),
+    trigger: fc.constantFrom('expiry' as const, 'manual' as const),
+  }),
+  fc.record({ code: fc.constant('kept-extended' as const), by: hostile }),
+  fc.record({ code: hostile }) as fc.Arbitrary<never>,
+);
+const failureArb = fc.record(
+  {
+    cause: fc.oneof(
+      fc.record({ code: fc.constantFrom('target' as const, 'target-gone' as const), detail: hostile }),
+      fc.constantFrom(
+        { code: 'lock-lost' as const },
+        { code: 'job-lost' as const },
+        { code: 'internal' as const },
+      ),
+      fc.record({ code: hostile }) as fc.Arbitrary<never>,
+    ),
+    gaveUpAfter: fc.integer({ min: 0, max: 1_000_000 }),
+  },
+  { requiredKeys: ['cause'] },
+);
+const noteArb = fc.oneof(
+  hostile,
+  fc.record({
+    code: fc.constant('duration-defaulted' as const),
+    durationMs: fc.integer({ min: 1, max: 4e10 }),
+  }),
+  fc.record({ code: fc.constant('held-via-groups' as const), groups: fc.array(hostile, { maxLength: 40 }) }),
+  fc.record({ code: hostile }) as fc.Arbitrary<never>,
+);
+
 const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
   {
     id: fc.oneof(fc.stringMatching(/^R-[2-9A-HJKMNP-Z]{4}$/), hostile),
@@ -768,10 +934,20 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
     deniedBy: slackPersonArb,
     cancelledBy: slackPersonArb,
     result: fc.record(
-      { before: names(200), after: names(200), changed: fc.boolean(), message: hostile, revokeAt: time },
+      {
+        before: names(200),
+        after: names(200),
+        changed: fc.boolean(),
+        outcome: outcomeArb,
+        message: hostile,
+        revokeAt: time,
+        extended: fc.record({ from: hostile, previousEnd: time }, { requiredKeys: ['from'] }),
+      },
       { requiredKeys: ['before', 'after', 'changed', 'message'] },
     ),
+    failure: failureArb,
     error: hostile,
+    notes: fc.array(noteArb, { maxLength: 8 }),
     extends: hostile,
     revokes: hostile,
   },
@@ -824,7 +1000,7 @@ describe('every view is valid for arbitrary data', () => {
       revokeFailedMessage(r, { message, at: T0, actor, trigger: 'manual' }),
     );
     run(fc.tuple(anyRequest, hostile), ([r, message]) =>
-      approvalMessage(r, { notice: revokeFailedNotice({ message, at: T0 }) }),
+      approvalMessage(r, { notice: revokeFailedNotice(r, { message, at: T0 }) }),
     );
   });
   it('whoHasMessage', () => {

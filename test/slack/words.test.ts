@@ -178,10 +178,11 @@ describe('tenants and roles', () => {
     expect(fileRefusalText(r)).toBe(text);
   });
 
-  it('words the target refusing a role lookup in its own words', () => {
-    expect(roleQueryRefusalText({ ok: false, code: 'target-refused', message: 'Qlik is busy.' })).toBe(
-      'Qlik is busy.',
-    );
+  it('words a resource the target does not have, for a role lookup and a filing alike', () => {
+    const r = { ok: false, code: 'resource-unsupported', system: 'Qlik', resourceKind: 'space' } as const;
+    const text = 'This kind of Qlik access is not given in a space; leave out the `space:"…"` part.';
+    expect(roleQueryRefusalText(r)).toBe(text);
+    expect(fileRefusalText(r)).toBe(text);
   });
 });
 

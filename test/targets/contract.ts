@@ -52,7 +52,7 @@ export function accessTargetContract(name: string, factory: () => Promise<Contra
 
     async function entitlement(q: EntitlementQuery): Promise<EntitlementRef> {
       const r = await w.target.resolveEntitlement(q);
-      if (!r.ok) throw new Error(r.message);
+      if (!r.ok) throw new Error(`no entitlement ${q.name}: ${r.code}`);
       return r.entitlement;
     }
 
@@ -129,8 +129,7 @@ export function accessTargetContract(name: string, factory: () => Promise<Contra
         expect(miss.ok).toBe(false);
         if (!miss.ok) {
           expect(miss.code).toBe('not-found');
-          expect(miss.suggestions).toContain(w.typo.suggests);
-          expect(miss.message.length).toBeGreaterThan(0);
+          if (miss.code === 'not-found') expect(miss.suggestions).toContain(w.typo.suggests);
         }
       });
 

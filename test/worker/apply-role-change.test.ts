@@ -102,6 +102,7 @@ describe('applying approved requests', () => {
     const req = await h.approved({ target: userTarget(h.sim, user.id), role: 'DataAdmin' });
     const done = await h.waitForState(req.id, 'applied');
     expect(done.result).toMatchObject({ changed: false, before: ['DataAdmin'], after: ['DataAdmin'] });
+    expect(done.result?.outcome).toEqual({ code: 'already-held' });
     expect(done.result?.message).toMatch(/already has DataAdmin/);
     expect(patches(path)).toHaveLength(0);
   });
@@ -149,6 +150,7 @@ describe('applying approved requests', () => {
     h.sim.tenant.deleteUser(user.id);
     await h.queues.roleChanges.add('apply', { requestId: req.id }, { jobId: jobIds.apply(req.id) });
     const failed = await h.waitForState(req.id, 'failed');
+    expect(failed.failure).toEqual({ cause: { code: 'target', detail: failed.error } });
     expect(failed.error).toMatch(/Erin Gone.*no longer exists.*404/);
     const approval = announcementOf(failed)!;
     const thread = await h.slack.waitFor(
@@ -220,6 +222,7 @@ describe('applying approved requests', () => {
       { jobId: jobIds.apply(req.id), attempts: 2, backoff: { type: 'fixed', delay: 50 } },
     );
     const failed = await h.waitForState(req.id, 'failed');
+    expect(failed.failure).toMatchObject({ cause: { code: 'target' }, gaveUpAfter: 2 });
     expect(failed.error).toMatch(/502 Bad Gateway.*tried 2 times and gave up/);
     expect(patches(path)).toHaveLength(2);
     expect((await h.auditOf(req.id)).filter((e) => e.action === 'failed')).toHaveLength(1);

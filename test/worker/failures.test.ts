@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { failureSentence } from '../../src/app/outcome-words.ts';
+import type { FailureCause } from '../../src/domain/outcome.ts';
 import { QlikError, type QlikErrorKind } from '../../src/qlik/index.ts';
 import { LockLostError, LockTimeoutError } from '../../src/store/principal-lock.ts';
 import { DriftError } from '../../src/targets/errors.ts';
 import { classifyQlikError } from '../../src/targets/qlik-roles/failures.ts';
-import { QLIK_ROLES_WORDS } from '../../src/targets/qlik-roles/target.ts';
+import { QLIK_ROLES_WORDS } from '../../src/targets/qlik-roles/words.ts';
 import { UnknownTargetError } from '../../src/targets/registry.ts';
 import { RetryLaterError } from '../../src/worker/context.ts';
-import { classifyFailure, exhaustedMessage } from '../../src/worker/failures.ts';
+import { classifyFailure, failureOf } from '../../src/worker/failures.ts';
 import { attemptInfo } from '../../src/worker/index.ts';
 
 const alice = { who: 'alice (alice@corp.example)', kind: 'user' as const };
@@ -73,7 +75,10 @@ describe('classifyFailure', () => {
       undefined,
       alice,
     );
-    expect(action.kind === 'fail' && action.message).toMatch(/not configured for qlik-roles on "eu"/);
+    expect(action).toMatchObject({ kind: 'fail', cause: { code: 'target-gone' } });
+    expect(action.kind === 'fail' && action.cause.code === 'target-gone' && action.cause.detail).toMatch(
+      /not configured for qlik-roles on "eu"/,
+    );
   });
 
   it('an error no target claims is retried', () => {
@@ -89,7 +94,7 @@ describe('classifyFailure', () => {
       noJitter,
     );
     expect(action).toMatchObject({ kind: 'fail' });
-    expect(action.kind === 'fail' && action.message).toMatch(
+    expect(action.kind === 'fail' && detail(action)).toMatch(
       /^Qlik says the user alice \(alice@corp\.example\) no longer exists \(404 Not Found\)/,
     );
     const group = classifyFailure(
@@ -98,12 +103,12 @@ describe('classifyFailure', () => {
       { who: 'group Finance', kind: 'group' },
       noJitter,
     );
-    expect(group.kind === 'fail' && group.message).toMatch(/the group group Finance no longer exists/);
+    expect(group.kind === 'fail' && detail(group)).toMatch(/the group group Finance no longer exists/);
   });
 
   it("a 403 carries Qlik's own title and detail", () => {
     const action = classifyFailure(qlikError('forbidden', 403), qlikRoles, alice, noJitter);
-    expect(action.kind === 'fail' && action.message).toMatch(/403 Forbidden: Some title — Some detail/);
+    expect(action.kind === 'fail' && detail(action)).toMatch(/403 Forbidden: Some title — Some detail/);
   });
 
   it('429 delays are jittered a little so blocked jobs do not return in the same instant', () => {
@@ -117,12 +122,39 @@ describe('classifyFailure', () => {
     expect(a.kind === 'later' && a.delayMs).toBeLessThan(1300);
   });
 
-  it('exhausted retries: the last reason plus what to do', () => {
-    expect(exhaustedMessage('Qlik Cloud had an internal problem (503).', 8, QLIK_ROLES_WORDS)).toMatch(
-      /tried 8 times and gave up; check the roles/,
-    );
+  it('a lost lock and an error nobody claims are retried with their own causes', () => {
+    const lost = Object.assign(new Error('lock lost'), { name: 'LockLostError' });
+    expect(classifyFailure(lost, qlikRoles, alice)).toMatchObject({
+      kind: 'retry',
+      cause: { code: 'lock-lost' },
+    });
+    expect(classifyFailure(new TypeError('boom'), qlikRoles, alice)).toMatchObject({
+      kind: 'retry',
+      cause: { code: 'internal' },
+    });
+  });
+
+  it('exhausted retries record the attempts; a final refusal does not', () => {
+    const server = classifyFailure(qlikError('server', 503), qlikRoles, alice, noJitter);
+    if (server.kind === 'later') throw new Error('a 503 is retried, not delayed');
+    expect(failureOf(server, 8)).toEqual({ cause: server.cause, gaveUpAfter: 8 });
+    const forbidden = classifyFailure(qlikError('forbidden', 403), qlikRoles, alice, noJitter);
+    if (forbidden.kind === 'later') throw new Error('a 403 fails');
+    expect(failureOf(forbidden, 3)).toEqual({ cause: forbidden.cause });
+    expect(
+      failureSentence(
+        { target: { kind: 'user', name: 'alice' } as never },
+        failureOf(server, 8),
+        QLIK_ROLES_WORDS,
+      ),
+    ).toMatch(/tried 8 times and gave up; check the roles in the Qlik Management Console/);
   });
 });
+
+/** The target's words a failure carries. */
+function detail(action: { cause: FailureCause }): string | undefined {
+  return action.cause.code === 'target' ? action.cause.detail : undefined;
+}
 
 describe('attemptInfo', () => {
   it.each([

@@ -133,6 +133,7 @@ describe('the reconciler', () => {
     const out = await reconcile(ctx, { graceMs: 0, maxRequeues: 3 });
     expect(out.gaveUp).toEqual([req.id]);
     const failed = await h.waitForState(req.id, 'failed');
+    expect(failed.failure).toEqual({ cause: { code: 'job-lost' } });
     expect(failed.error).toMatch(/job was lost several times/);
     expect((await h.auditOf(req.id)).filter((e) => e.action === 'failed')).toHaveLength(1);
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual([]);

@@ -71,6 +71,7 @@ describe('the target a request is for', () => {
     });
     const failed = await h.waitForState(req.id, ['failed', 'applied']);
     expect(failed.state).toBe('failed');
+    expect(failed.failure).toMatchObject({ cause: { code: 'target-gone' } });
     expect(failed.error).toMatch(/not configured for qlik-roles on "us"/);
     expect(h.sim.tenant.userRoleNames(u.id)).toEqual([]);
   });

@@ -43,6 +43,8 @@ describe('time-bound grants', () => {
       before: ['Steward', 'DataAdmin'],
       after: ['Steward'],
       changed: true,
+      outcome: { code: 'ended', trigger: 'expiry' },
+      message: 'Removed DataAdmin from Tim Short (tim@corp.example): the time-bound grant ended.',
     });
     const events = await h.auditOf(req.id);
     expect(events.find((e) => e.action === 'expired-revoked')).toMatchObject({
@@ -76,6 +78,7 @@ describe('time-bound grants', () => {
     expect(applied.result?.changed).toBe(false);
     const ended = await h.waitForState(req.id, 'expired-revoked', 10_000);
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual(['DataAdmin']);
+    expect(ended.result?.outcome).toEqual({ code: 'kept-held-before' });
     expect(ended.result?.message).toMatch(/had it before this grant/);
     expect(h.sim.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(user.id))).toHaveLength(0);
     expect((await h.auditOf(req.id)).find((e) => e.action === 'expired-revoked')?.outcome).toBe(
@@ -178,9 +181,11 @@ describe('time-bound grants', () => {
     });
     const extApplied = await h.waitForState(ext.id, 'applied');
     expect(extApplied.result?.changed).toBe(false);
+    expect(extApplied.result?.outcome).toEqual({ code: 'extended' });
     expect(extApplied.result?.message).toMatch(new RegExp(`extends ${first.id}`));
 
     const firstEnded = await h.waitForState(first.id, 'expired-revoked', 10_000);
+    expect(firstEnded.result?.outcome).toEqual({ code: 'kept-extended', by: ext.id });
     expect(firstEnded.result?.message).toMatch(new RegExp(`extended by ${ext.id}`));
     expect(h.sim.tenant.userRoleNames(user.id)).toEqual(['DataAdmin']);
 

@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify';
 import type { PersonRef } from '../../domain/request.ts';
 import type { EntitlementRef } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
-import type { Failure, TargetRefused, UnknownInstance, UnknownRole } from '../outcomes.ts';
+import type { Failure, ResourceUnsupported, UnknownInstance, UnknownRole } from '../outcomes.ts';
 
 export interface WhoHasAnswer {
   ok: true;
@@ -29,7 +29,7 @@ export interface WhoHasAnswer {
 }
 
 /** Why who-has (or its CSV) has no answer. */
-export type RoleQueryRefusal = UnknownInstance | UnknownRole | TargetRefused | Failure;
+export type RoleQueryRefusal = UnknownInstance | UnknownRole | ResourceUnsupported | Failure;
 
 /** Where a CSV listing starts: the who-has answer it follows, when there was one. */
 export interface HoldersFrom {
@@ -106,12 +106,12 @@ export function sendHoldersCsv(
     }
     csv.end();
     await finished;
-    const date = new Date(ctx.now()).toISOString().slice(0, 10);
     await ctx.deps.notifier.sendFile(to, {
-      filename: `who-has-${roleName.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${date}.csv`,
-      title: `Direct holders of ${roleName} (${rows})`,
-      content: Buffer.concat(chunks),
-      comment: `All ${rows} users who hold ${roleName} directly.`,
+      kind: 'holders',
+      entitlement: roleName,
+      rows,
+      at: ctx.now(),
+      csv: Buffer.concat(chunks),
     });
     return { ok: true, rows };
   });

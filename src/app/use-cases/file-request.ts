@@ -3,6 +3,7 @@
 // (with the target it is for), approved at once when the policy says so, and announced to the approvers. It answers
 // with an outcome (a code and the data the words need) that the front words (src/slack/words.ts).
 import { formatDuration } from '../../domain/duration.ts';
+import type { FilingNote } from '../../domain/outcome.ts';
 import { approvalChannelOf, checkRequest, rolePolicy } from '../../domain/policy.ts';
 import {
   type PersonRef,
@@ -20,7 +21,7 @@ import type {
   Failure,
   PolicyRefused,
   PrincipalRefusal,
-  TargetRefused,
+  ResourceUnsupported,
   UnknownInstance,
   UnknownRole,
 } from '../outcomes.ts';
@@ -67,7 +68,7 @@ export type FileOutcome =
   | FiledOutcome
   | UnknownInstance
   | UnknownRole
-  | TargetRefused
+  | ResourceUnsupported
   | PolicyRefused
   | PrincipalRefusal
   /** A grant of a role the principal holds directly already. */
@@ -206,22 +207,14 @@ function filingNotes(
   t: ResolvedTarget,
   role: RoleRef,
   check: { durationMs?: number; durationDefaulted?: boolean },
-): string[] {
+): FilingNote[] {
   if (action !== 'grant') return [];
-  const notes: string[] = [];
+  const notes: FilingNote[] = [];
   if (check.durationDefaulted && check.durationMs !== undefined) {
-    notes.push(
-      `No \`for …\` was given, so this grant lasts ${formatDuration(check.durationMs)}: the most ${role.name} allows.`,
-    );
+    notes.push({ code: 'duration-defaulted', durationMs: check.durationMs });
   }
   const groups = t.viaGroups.filter((g) => holds(g.roles, role)).map((g) => g.group);
-  if (groups.length > 0) {
-    const they = t.principal.name;
-    notes.push(
-      `${they} already gets ${role.name} through ${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}; ` +
-        `a direct grant keeps it if they leave ${groups.length === 1 ? 'the group' : 'those groups'}.`,
-    );
-  }
+  if (groups.length > 0) notes.push({ code: 'held-via-groups', groups });
   return notes;
 }
 

@@ -24,11 +24,11 @@ import type {
   PrincipalQuery,
   PrincipalRef,
   PrincipalResult,
-  TargetWords,
 } from '../types.ts';
 import { classifyQlikError, isNotFound } from './failures.ts';
 import { findPrincipal, userHoldings } from './principals.ts';
 import { applyOutcome, isAsAsked, nextDirectRoles, type RoleRef, roleNames } from './role-list.ts';
+import { QLIK_ROLES_WORDS } from './words.ts';
 
 export const QLIK_ROLES_KIND = 'qlik-roles';
 
@@ -59,13 +59,6 @@ export interface QlikRolesTargetOptions {
   qlik: QlikRolesApi;
 }
 
-/** How the worker's messages name Qlik and where to check by hand. */
-export const QLIK_ROLES_WORDS: TargetWords = {
-  system: 'Qlik',
-  checkByHand: 'the roles in the Qlik Management Console',
-  instance: 'tenant',
-};
-
 /** How many holders the summary lists by name. */
 const SUMMARY_LISTED = 20;
 
@@ -86,25 +79,10 @@ export class QlikRolesTarget implements AccessTarget {
 
   async resolveEntitlement(query: EntitlementQuery): Promise<EntitlementResult> {
     if (query.resource !== undefined)
-      return {
-        ok: false,
-        code: 'unsupported',
-        suggestions: [],
-        message: `Qlik tenant roles are not given in a ${query.resource.kind}; leave out "${query.resource.kind}:${query.resource.name}".`,
-      };
+      return { ok: false, code: 'resource-unsupported', resourceKind: query.resource.kind };
     const found = await this.#qlik.findRole(query.name);
     if (found.role) return { ok: true, entitlement: { id: found.role.id, name: found.role.name } };
-    const s = found.suggestions;
-    const hint =
-      s.length === 0
-        ? ''
-        : ` Did you mean ${s.length === 1 ? s[0] : `${s.slice(0, -1).join(', ')} or ${s.at(-1)}`}?`;
-    return {
-      ok: false,
-      code: 'not-found',
-      suggestions: s,
-      message: `Qlik has no role "${query.name}".${hint}`,
-    };
+    return { ok: false, code: 'not-found', suggestions: found.suggestions };
   }
 
   async listEntitlements(opts: { refresh?: boolean } = {}): Promise<Entitlement[]> {

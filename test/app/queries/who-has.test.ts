@@ -57,12 +57,8 @@ describe('who-has', () => {
     expect(csv).toEqual({ ok: true, rows: base + 23 });
     const sent = h.notifier.files.at(-1)!;
     expect(sent.to).toEqual(P.dan);
-    expect(sent.file).toMatchObject({
-      filename: expect.stringMatching(/^who-has-AutomationCreator-\d{4}-\d{2}-\d{2}\.csv$/),
-      title: `Direct holders of AutomationCreator (${base + 23})`,
-      comment: `All ${base + 23} users who hold AutomationCreator directly.`,
-    });
-    const lines = String(sent.file.content).trim().split('\n');
+    expect(sent.file).toMatchObject({ kind: 'holders', entitlement: 'AutomationCreator', rows: base + 23 });
+    const lines = String(sent.file.csv).trim().split('\n');
     expect(lines[0]).toBe('name,email,id,status');
     expect(lines).toHaveLength(base + 24);
     expect(lines).toContainEqual(expect.stringContaining("'=cmd()"));

@@ -188,9 +188,7 @@ describe('durations (issue 9 item 6, issue 10 item 1)', () => {
     });
     expect(req.durationMs).toBe(4 * H);
     expect((await h.store.get(req.id))?.durationMs).toBe(4 * H);
-    expect(req.notes).toEqual([
-      expect.stringContaining('this grant lasts 4 hours: the most TenantAdmin allows'),
-    ]);
+    expect(req.notes).toEqual([{ code: 'duration-defaulted', durationMs: 4 * H }]);
     const approval = JSON.stringify(approvalMessage(h.notifier.posted[0]!).blocks);
     expect(approval).toContain('Grant for 4 hours');
     expect(approval).toContain('the most TenantAdmin allows');
@@ -243,9 +241,7 @@ describe('what is already held', () => {
       who: { kind: 'person', person: { front: 'slack', id: U.frank } },
       roleName: 'SharedSpaceCreator',
     });
-    expect(req.notes).toEqual([
-      'Frank Fischer already gets SharedSpaceCreator through group Finance; a direct grant keeps it if they leave the group.',
-    ]);
+    expect(req.notes).toEqual([{ code: 'held-via-groups', groups: ['Finance'] }]);
     expect(JSON.stringify(approvalMessage(h.notifier.posted.at(-1)!).blocks)).toContain(
       'already gets SharedSpaceCreator through group Finance',
     );
