@@ -1,4 +1,4 @@
-// Owns the process configuration: the environment of SPEC §5 parsed once into a frozen, typed Config.
+// Owns the process configuration: the environment (README, "Configuration") parsed once into a frozen, typed Config.
 // Every bad or missing value is reported by name, all at once, in our own words; no value is ever echoed (a token
 // or key pasted into the wrong variable would otherwise land in a log).
 import { z } from 'zod';

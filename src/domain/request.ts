@@ -1,4 +1,4 @@
-// Owns the role-change request: its shape, its states and which transitions between them are legal (SPEC §2).
+// Owns the role-change request: its shape, its states and which transitions between them are legal (README, "How it works").
 // Pure: no I/O. The store applies these rules atomically in Redis; everything else asks this module.
 
 import type { FailureRecord, ResultOutcome, StoredNote } from './outcome.ts';

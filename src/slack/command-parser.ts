@@ -1,4 +1,4 @@
-// Owns the `/qlik` command grammar (SPEC §1): slash-command text in, a ParsedCommand out. Pure and total:
+// Owns the `/qlik` command grammar (README, "The `/qlik` command"): slash-command text in, a ParsedCommand out. Pure and total:
 // any string gives a result and never an exception; anything it cannot use becomes `invalid` naming the part.
 //
 // With several Qlik tenants, `on <tenant>` ends the target part (`grant <who> <role> on dev for 4h because …`,
