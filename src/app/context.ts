@@ -14,7 +14,7 @@ import type { Logger } from '../observability/logger.ts';
 import { UnknownTargetError } from '../targets/registry.ts';
 import type { AccessTarget, EntitlementRef } from '../targets/types.ts';
 import { describeFailure, isRedisUnavailable, StoreUnavailableError } from './errors.ts';
-import type { Doing, Failure, ResourceUnsupported, UnknownInstance, UnknownRole } from './outcomes.ts';
+import type { Doing, Failure, ResourceRefused, UnknownInstance, UnknownRole } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';
 import type { TransitionDeps } from './transitions.ts';
 import { errSummary } from './words.ts';
@@ -68,20 +68,19 @@ export class AppContext {
     return this.deps.targets.get(targetOf(req));
   }
 
-  /** The role a person typed, as the target spells it; refused with the closest names when it has none. */
+  /**
+   * The role a person typed (in the resource they named, for targets with resources), as the target spells it;
+   * refused with the closest names when it has none, or with why the resource does not do.
+   */
   async entitlement(
     target: AccessTarget,
     name: string,
-  ): Promise<{ ok: true; entitlement: EntitlementRef } | UnknownRole | ResourceUnsupported> {
-    const found = await target.resolveEntitlement({ name });
+    resource?: { kind: string; name: string },
+  ): Promise<{ ok: true; entitlement: EntitlementRef } | UnknownRole | ResourceRefused> {
+    const found = await target.resolveEntitlement({ name, ...(resource === undefined ? {} : { resource }) });
     if (found.ok) return found;
-    if (found.code === 'resource-unsupported')
-      return {
-        ok: false,
-        code: 'resource-unsupported',
-        system: target.words.system,
-        resourceKind: found.resourceKind,
-      };
+    if (found.code !== 'not-found')
+      return { ok: false, code: 'resource-refused', system: target.words.system, refusal: found };
     return {
       ok: false,
       code: 'unknown-role',

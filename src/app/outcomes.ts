@@ -5,7 +5,7 @@
 // sentence of its own; the only words it carries are those the target wrote (the `message` fields).
 
 import type { RequestRefusal } from '../domain/policy.ts';
-import type { PrincipalLookupRefusal } from '../targets/types.ts';
+import type { EntitlementRefusal, PrincipalLookupRefusal } from '../targets/types.ts';
 
 /** What the app was doing when a failure happened; the front says it in words ("while recording your approval"). */
 export type Doing =
@@ -62,13 +62,16 @@ export interface UnknownRole {
   suggestions: readonly string[];
 }
 
-/** What was asked names a kind of resource the target does not have (e.g. a space for tenant roles). */
-export interface ResourceUnsupported {
+/**
+ * What was asked does not work with the resource named (or not named): the target has no such kind of resource, or
+ * needs one; no resource or several have that name; or the resource does not offer the entitlement.
+ */
+export interface ResourceRefused {
   ok: false;
-  code: 'resource-unsupported';
+  code: 'resource-refused';
   /** The target's system as people call it, e.g. `Qlik`. */
   system: string;
-  resourceKind: string;
+  refusal: Exclude<EntitlementRefusal, { code: 'not-found' }>;
 }
 
 /** The policy refused the request; `refusal` says why (src/domain/policy.ts checkRequest). */

@@ -6,7 +6,7 @@ import type {
   Doing,
   Failure,
   PrincipalRefusal,
-  ResourceUnsupported,
+  ResourceRefused,
   UnknownInstance,
   UnknownRole,
 } from '../app/outcomes.ts';
@@ -84,9 +84,39 @@ export function roleHint(s: readonly string[]): string {
     : ` Did you mean ${s.length === 1 ? s[0] : `${s.slice(0, -1).join(', ')} or ${s.at(-1)}`}?`;
 }
 
-export function resourceUnsupportedText(r: ResourceUnsupported): string {
-  const kind = clip(r.resourceKind, 40);
-  return `This kind of ${clip(r.system, 40)} access is not given in a ${kind}; leave out the \`${kind}:"…"\` part.`;
+export function resourceRefusedText(r: ResourceRefused): string {
+  const f = r.refusal;
+  const system = clip(r.system, 40);
+  switch (f.code) {
+    case 'resource-unsupported': {
+      const kind = clip(f.resourceKind, 40);
+      return `This kind of ${system} access is not given in a ${kind}; leave out the \`${kind}:"…"\` part.`;
+    }
+    case 'resource-required': {
+      const kind = clip(f.resourceKind, 40);
+      return `Name the ${kind} too, e.g. \`in ${kind}:"Finance Reports"\`.`;
+    }
+    case 'no-such-resource': {
+      const hint =
+        f.suggestions.length === 0
+          ? ''
+          : ` Did you mean ${orList(f.suggestions.map((n) => `\`${clip(n, 80)}\``))}?`;
+      return `${system} has no ${clip(f.resourceKind, 40)} named \`${clip(f.name, 120)}\`.${hint} \`/qlik spaces <text>\` lists them.`;
+    }
+    case 'ambiguous-resource':
+      return `${system} has ${f.count} ${clip(f.resourceKind, 40)}s named \`${clip(f.name, 120)}\`, so the bot can't tell which one you mean; ask a ${system} admin to rename one.`;
+    case 'not-offered': {
+      const offered = f.offered.map((n) => `\`${clip(n, 40)}\``).join(', ');
+      return `The ${clip(f.resource.kind, 40)} ${clip(f.resource.name, 120)} does not offer \`${clip(f.asked, 80)}\`. It offers: ${offered || 'nothing'}.`;
+    }
+    default:
+      return `${system} refused what was asked.`;
+  }
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
 export function unknownRoleText(r: UnknownRole): string {
@@ -213,8 +243,8 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
       return unknownRoleText(o);
     case 'policy-refused':
       return requestRefusalText(o.refusal);
-    case 'resource-unsupported':
-      return resourceUnsupportedText(o);
+    case 'resource-refused':
+      return resourceRefusedText(o);
     case 'already-held':
       return `${holderName(o.principal)} already has ${o.role} directly; nothing was filed.`;
     case 'not-held': {
@@ -397,8 +427,8 @@ export function roleQueryRefusalText(r: RoleQueryRefusal): string {
       return unknownInstanceText(r);
     case 'unknown-role':
       return unknownRoleText(r);
-    case 'resource-unsupported':
-      return resourceUnsupportedText(r);
+    case 'resource-refused':
+      return resourceRefusedText(r);
     default:
       return failureText(r);
   }

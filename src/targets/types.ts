@@ -58,6 +58,11 @@ export interface Entitlement extends EntitlementRef {
 export interface Holdings {
   direct: EntitlementRef[];
   inherited: { via: string; entitlements: EntitlementRef[] }[];
+  /**
+   * In a resource with an owner (a Qlik space): the principal owns it, so it holds every entitlement the resource
+   * offers implicitly and has no assignment to change. A grant to the owner changes nothing; a revoke is refused.
+   */
+  owner?: boolean;
 }
 
 /** A principal found, with what it holds now and its status in the system (active, invited, disabled…). */
@@ -88,7 +93,15 @@ export type PrincipalResult = ({ ok: true } & ResolvedPrincipal) | PrincipalLook
  */
 export type EntitlementRefusal =
   | { ok: false; code: 'not-found'; suggestions: string[] }
-  | { ok: false; code: 'resource-unsupported'; resourceKind: string };
+  | { ok: false; code: 'resource-unsupported'; resourceKind: string }
+  /** The target's entitlements are all scoped to a resource, and none was named (e.g. a space role without a space). */
+  | { ok: false; code: 'resource-required'; resourceKind: string }
+  /** No resource has that name: the closest names (up to 3), best first. */
+  | { ok: false; code: 'no-such-resource'; resourceKind: string; name: string; suggestions: string[] }
+  /** Several resources have that name (Qlik forbids it, but say so rather than pick one). */
+  | { ok: false; code: 'ambiguous-resource'; resourceKind: string; name: string; count: number }
+  /** The resource does not offer that entitlement: what it does offer, as people read them. */
+  | { ok: false; code: 'not-offered'; resource: ResourceRef; asked: string; offered: string[] };
 
 export type EntitlementResult = { ok: true; entitlement: EntitlementRef } | EntitlementRefusal;
 
@@ -165,6 +178,45 @@ export interface HoldersSummary {
   heldByEveryone?: boolean;
   /** Where `holders` carries on without reading the first page again; opaque to the caller. */
   resume?: unknown;
+}
+
+/** A resource as a listing shows it (`/qlik spaces`): what kind it is in its system and who owns it. */
+export interface ResourceInfo extends ResourceRef {
+  /** The system's own type of it, e.g. `shared`, `managed`, `data`. */
+  type?: string;
+  owner?: Holder;
+}
+
+/** One member of a resource and the entitlements it holds there. */
+export interface ResourceMember {
+  principal: PrincipalRef;
+  /** Entitlement names as people read them (for Qlik spaces, the API role names). */
+  entitlements: string[];
+}
+
+/** Everyone who holds something in a resource: its owner (implicitly everything), then users and groups. */
+export interface ResourceMembers {
+  resource: ResourceInfo;
+  owner?: Holder;
+  users: { total: number; first: ResourceMember[] };
+  groups: { total: number; first: ResourceMember[] };
+}
+
+/** What a principal holds across the resources the target has, read within a budget of requests. */
+export interface HoldingsAcross {
+  held: { resource: ResourceRef; entitlements: string[]; via?: string; owner?: boolean }[];
+  /** How many resources were looked at and how many there are: fewer looked at means the answer is partial. */
+  checked: number;
+  total: number;
+  partial: boolean;
+}
+
+/** The people who manage a resource (a space's owner and `facilitator` holders), as users with their emails. */
+export interface ResourceManager {
+  name: string;
+  email: string;
+  /** How they manage it: they own it, or hold the managing entitlement (directly or through a group). */
+  as: 'owner' | 'manager';
 }
 
 /** How a caller should handle a failure the target raised. */
@@ -262,4 +314,24 @@ export interface AccessTarget {
    * `undefined` for an error that is not the target's.
    */
   describeError(err: unknown): string | undefined;
+
+  // ---- targets whose entitlements are scoped to resources (Qlik spaces) implement these; others leave them out
+
+  /** What its resources are called (`space`): the kind a front's `space:"…"` names. */
+  readonly resourceKind?: string;
+
+  /** Resources whose name contains `text` (any case), best matches first, at most `limit`; all when no text. */
+  listResources?(
+    text: string | undefined,
+    limit: number,
+  ): Promise<{ resources: ResourceInfo[]; total: number }>;
+
+  /** Everyone who holds something in the resource, with what they hold (the first `limit` of each kind). */
+  resourceMembers?(resource: ResourceRef, limit: number): Promise<ResourceMembers>;
+
+  /** What the principal holds in every resource, reading at most `maxReads` times; says when it is partial. */
+  holdingsAcross?(principal: PrincipalRef, opts: { maxReads: number }): Promise<HoldingsAcross>;
+
+  /** The users who manage the resource, with their emails; read fresh (approvers are re-checked at click time). */
+  resourceManagers?(resource: ResourceRef): Promise<ResourceManager[]>;
 }

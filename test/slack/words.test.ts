@@ -179,7 +179,12 @@ describe('tenants and roles', () => {
   });
 
   it('words a resource the target does not have, for a role lookup and a filing alike', () => {
-    const r = { ok: false, code: 'resource-unsupported', system: 'Qlik', resourceKind: 'space' } as const;
+    const r = {
+      ok: false,
+      code: 'resource-refused',
+      system: 'Qlik',
+      refusal: { ok: false, code: 'resource-unsupported', resourceKind: 'space' },
+    } as const;
     const text = 'This kind of Qlik access is not given in a space; leave out the `space:"…"` part.';
     expect(roleQueryRefusalText(r)).toBe(text);
     expect(fileRefusalText(r)).toBe(text);

@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify';
 import type { PersonRef } from '../../domain/request.ts';
 import type { EntitlementRef } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
-import type { Failure, ResourceUnsupported, UnknownInstance, UnknownRole } from '../outcomes.ts';
+import type { Failure, ResourceRefused, UnknownInstance, UnknownRole } from '../outcomes.ts';
 
 export interface WhoHasAnswer {
   ok: true;
@@ -29,7 +29,7 @@ export interface WhoHasAnswer {
 }
 
 /** Why who-has (or its CSV) has no answer. */
-export type RoleQueryRefusal = UnknownInstance | UnknownRole | ResourceUnsupported | Failure;
+export type RoleQueryRefusal = UnknownInstance | UnknownRole | ResourceRefused | Failure;
 
 /** Where a CSV listing starts: the who-has answer it follows, when there was one. */
 export interface HoldersFrom {

@@ -21,7 +21,7 @@ import type {
   Failure,
   PolicyRefused,
   PrincipalRefusal,
-  ResourceUnsupported,
+  ResourceRefused,
   UnknownInstance,
   UnknownRole,
 } from '../outcomes.ts';
@@ -68,7 +68,7 @@ export type FileOutcome =
   | FiledOutcome
   | UnknownInstance
   | UnknownRole
-  | ResourceUnsupported
+  | ResourceRefused
   | PolicyRefused
   | PrincipalRefusal
   /** A grant of a role the principal holds directly already. */
