@@ -14,6 +14,13 @@ import type { Failure, UnknownInstance } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';
 import { type AuditFilter, type AuditOutcome, auditLog } from './queries/audit.ts';
 import { listRequests, type RequestsAnswer } from './queries/requests.ts';
+import {
+  listResources,
+  type MembersAnswer,
+  type ResourceQueryRefusal,
+  type ResourcesAnswer,
+  resourceMembers,
+} from './queries/resources.ts';
 import { listRoles, type RolesAnswer } from './queries/roles.ts';
 import {
   type HoldersFrom,
@@ -70,9 +77,29 @@ export class AccessRequestApp {
     return revokeNow(this.#ctx, requestId, clicker);
   }
 
-  /** `/qlik who-has <role>`. */
-  whoHas(roleName: string, opts?: { instance?: string }): Promise<WhoHasAnswer | RoleQueryRefusal> {
+  /** `/qlik who-has <role> [in space:"<name>"]`. */
+  whoHas(
+    roleName: string,
+    opts?: { instance?: string; resource?: { kind: string; name: string } },
+  ): Promise<WhoHasAnswer | RoleQueryRefusal> {
     return whoHas(this.#ctx, roleName, opts);
+  }
+
+  /** `/qlik who-has space:"<name>"`: everyone who holds something in the resource. */
+  resourceMembers(
+    query: { kind: string; name: string },
+    opts?: { instance?: string },
+  ): Promise<MembersAnswer | ResourceQueryRefusal> {
+    return resourceMembers(this.#ctx, query, opts);
+  }
+
+  /** `/qlik spaces [<text>]`. */
+  listResources(
+    resourceKind: string,
+    text: string | undefined,
+    opts?: { instance?: string },
+  ): Promise<ResourcesAnswer | ResourceQueryRefusal> {
+    return listResources(this.#ctx, resourceKind, text, opts);
   }
 
   /** The full list of who-has as a CSV file in the person's DM; `from` is the who-has answer it follows. */

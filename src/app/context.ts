@@ -39,11 +39,30 @@ export class AppContext {
   }
 
   /**
-   * The target an input is for: tenant roles (the one kind the commands ask for today) of the named instance, or of
-   * the default one when none is named. An unknown name is refused, naming the configured ones.
+   * The target an input is for, on the named instance (tenant) or the default one when none is named: tenant roles,
+   * or for a role in a resource (`resourceKind`, e.g. `space`) the kind of access whose entitlements live in such
+   * resources. An unknown instance is refused, naming the configured ones; so is a kind of resource no configured
+   * target has.
    */
-  target(instance?: string): { ok: true; target: AccessTarget } | UnknownInstance {
-    const kind = DEFAULT_TARGET.kind;
+  target(instance?: string): { ok: true; target: AccessTarget } | UnknownInstance;
+  target(
+    instance: string | undefined,
+    resourceKind: string | undefined,
+  ): { ok: true; target: AccessTarget } | UnknownInstance | ResourceRefused;
+  target(
+    instance?: string,
+    resourceKind?: string,
+  ): { ok: true; target: AccessTarget } | UnknownInstance | ResourceRefused {
+    const kind = resourceKind === undefined ? DEFAULT_TARGET.kind : this.kindWithResource(resourceKind);
+    if (kind === undefined) {
+      const system = this.deps.targets.defaultOf(DEFAULT_TARGET.kind)?.words.system ?? 'Qlik';
+      return {
+        ok: false,
+        code: 'resource-refused',
+        system,
+        refusal: { ok: false, code: 'resource-unsupported', resourceKind: resourceKind ?? '' },
+      };
+    }
     if (instance === undefined) {
       const t = this.deps.targets.defaultOf(kind);
       if (!t) throw new UnknownTargetError({ kind, instance: DEFAULT_TARGET.instance });
@@ -61,6 +80,12 @@ export class AppContext {
       noun: ofKind[0]?.words.instance ?? 'instance',
       configured: ofKind.map((x) => x.instance),
     };
+  }
+
+  /** The kind of access whose entitlements live in resources of `resourceKind`, when one is configured. */
+  kindWithResource(resourceKind: string): string | undefined {
+    const wanted = resourceKind.toLowerCase();
+    return this.deps.targets.list().find((t) => t.resourceKind === wanted)?.kind;
   }
 
   /** The target a request is for (its own record, or the default tenant's roles); throws when not configured. */
@@ -90,9 +115,26 @@ export class AppContext {
     };
   }
 
-  /** Whether the person approves the role on `tenant` (its `tenants.<name>` policy section, when the file has one). */
-  async isApprover(roleName: string, person: PersonRef, tenant?: string): Promise<boolean> {
-    return this.deps.directory.isInAny(person, rolePolicy(this.policy, roleName, tenant).approvers);
+  /**
+   * Whether the person approves the request: an approver of its role on its tenant (the `tenants.<name>` policy
+   * section, when the file has one), or of its space role in its space; and, where the policy lets a space's
+   * managers approve, one of that space's managers as the system says now (its owner, `facilitator` holders),
+   * matched by the email on their chat profile.
+   */
+  async isApprover(
+    req: Pick<RoleChangeRequest, 'entitlement' | 'targetRef'>,
+    person: PersonRef,
+  ): Promise<boolean> {
+    const resource = targetOf(req).resource;
+    const rule = rolePolicy(this.policy, req.entitlement.name, this.tenantOf(req), resource?.name);
+    if (await this.deps.directory.isInAny(person, rule.approvers)) return true;
+    if (!rule.managersApprove || resource === undefined) return false;
+    const managers = await this.targetOfRequest(req).resourceManagers?.(resource);
+    if (!managers || managers.length === 0) return false;
+    const u = await this.deps.directory.lookupUser(person);
+    if (u.kind !== 'ok') return false;
+    const email = u.email.trim().toLowerCase();
+    return managers.some((m) => m.email.trim().toLowerCase() === email);
   }
 
   /** The instance (tenant) a request is for, as configured: the policy's `tenants.<name>` sections are keyed by it. */
@@ -108,7 +150,7 @@ export class AppContext {
     const p = this.policy;
     const ids = new Set<string>(p.defaults.approvers);
     for (const rule of p.roles.values()) for (const id of rule.approvers) ids.add(id);
-    for (const section of p.tenants?.values() ?? []) {
+    for (const section of [...(p.tenants?.values() ?? []), p.spaceDefaults, ...p.spaces.values()]) {
       for (const id of section.defaults.approvers) ids.add(id);
       for (const rule of section.roles.values()) for (const id of rule.approvers) ids.add(id);
     }
@@ -119,7 +161,7 @@ export class AppContext {
   async mayActOnGrant(req: RoleChangeRequest, person: PersonRef): Promise<boolean> {
     if (samePerson(req.requester, person)) return true;
     if (req.target.kind === 'user' && samePerson(req.target.person, person)) return true;
-    return this.isApprover(req.entitlement.name, person, this.tenantOf(req));
+    return this.isApprover(req, person);
   }
 
   /** A person's name in the chat, when it can be read (the front words who pressed a button). */

@@ -51,6 +51,8 @@ export interface HoldersExport {
   kind: 'holders';
   /** The entitlement as the target names it. */
   entitlement: string;
+  /** The resource it is in (a space's name), for an entitlement in one. */
+  resource?: string;
   /** How many holders the CSV lists (its lines after the header). */
   rows: number;
   /** When it was made (epoch ms); the file name carries its day. */

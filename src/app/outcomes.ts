@@ -20,6 +20,8 @@ export type Doing =
   | 'whois'
   | 'listing-roles'
   | 'listing-requests'
+  | 'listing-resources'
+  | 'listing-members'
   | 'reading-audit';
 
 /** Something failed; nothing was changed. */

@@ -32,6 +32,17 @@ export interface RolePolicy {
   autoApprove: boolean;
   /** False: the role cannot be granted or revoked from Slack at all. */
   requestable: boolean;
+  /**
+   * Space roles only: the space's own managers (its owner and `facilitator` holders, as Slack users by email, read
+   * when the button is pressed) may approve too, besides `approvers`.
+   */
+  managersApprove: boolean;
+}
+
+/** The rules for space roles in one space (or for every space): its defaults and per-space-role rules, complete. */
+export interface SpacePolicy {
+  defaults: RolePolicy;
+  roles: Map<string, RolePolicy>;
 }
 
 export interface Policy {
@@ -44,6 +55,10 @@ export interface Policy {
    * Each is complete: its rules already merged over the file's defaults and roles.
    */
   tenants?: Map<string, TenantPolicy>;
+  /** Space roles in any space (`spaceDefaults`): the file's defaults with that section's keys over them. */
+  spaceDefaults: SpacePolicy;
+  /** The `spaces.<name>` sections, keyed by the lowercased space name; each complete over `spaceDefaults`. */
+  spaces: Map<string, SpacePolicy>;
 }
 
 /** One tenant's rules: where its requests are announced, its defaults and per-role rules (all complete). */
@@ -121,6 +136,30 @@ const roleRuleSchema = z.preprocess(
   z.strictObject(ruleShape, { error: 'expected a mapping of rule keys such as approvers' }),
 );
 
+const spaceRuleShape = { ...ruleShape, managersApprove: flag().optional() };
+const SPACE_RULE_KEYS = Object.keys(spaceRuleShape);
+const spaceRoleRuleSchema = z.preprocess(
+  (v) => (v === null ? {} : v),
+  z.strictObject(spaceRuleShape, { error: 'expected a mapping of rule keys such as approvers' }),
+);
+/** `spaceDefaults` and each `spaces.<name>`: rule keys for space roles, and `roles` per space role. */
+const spaceSectionSchema = z.preprocess(
+  (v) => (v === null ? {} : v),
+  z.strictObject(
+    {
+      ...spaceRuleShape,
+      roles: z
+        .preprocess(
+          (v) => (v === null ? {} : v),
+          z.record(z.string(), spaceRoleRuleSchema, { error: 'expected a mapping of space roles to rules' }),
+        )
+        .optional(),
+    },
+    { error: 'expected a mapping with keys such as approvers, managersApprove and roles' },
+  ),
+);
+const SPACE_SECTION_KEYS = [...SPACE_RULE_KEYS, 'roles'];
+
 const sectionShape = {
   approvalChannel: z
     .string({ error: 'expected a channel id such as C0123ABCD' })
@@ -147,6 +186,13 @@ const tenantSchema = z.preprocess(
 const policySchema = z.strictObject(
   {
     ...sectionShape,
+    spaceDefaults: spaceSectionSchema.optional(),
+    spaces: z
+      .preprocess(
+        (v) => (v === null ? {} : v),
+        z.record(z.string(), spaceSectionSchema, { error: 'expected a mapping of space names to rules' }),
+      )
+      .optional(),
     tenants: z
       .preprocess(
         (v) => (v === null ? {} : v),
@@ -157,9 +203,10 @@ const policySchema = z.strictObject(
   { error: 'expected a mapping with keys such as approvers, approvalChannel and roles' },
 );
 const TENANT_KEYS = ['approvalChannel', ...RULE_KEYS, 'roles'];
-const TOP_KEYS = [...TENANT_KEYS, 'tenants'];
+const TOP_KEYS = [...TENANT_KEYS, 'spaceDefaults', 'spaces', 'tenants'];
 
-type RuleInput = z.infer<typeof roleRuleSchema>;
+type RuleInput = z.infer<typeof spaceRoleRuleSchema>;
+type SpaceSectionInput = z.infer<typeof spaceSectionSchema>;
 
 function pathOf(path: readonly PropertyKey[]): string {
   let s = '';
@@ -180,11 +227,26 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   const out: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      // Where the key is: in a role's rule (roles.X, tenants.T.roles.X), a tenant's section, or the top.
+      // Where the key is: in a role's rule (roles.X, tenants.T.roles.X), a tenant's section, a space section
+      // (spaceDefaults, spaces.S, and their roles.R), or the top.
       const inTenant = issue.path[0] === 'tenants';
-      const rest = inTenant ? issue.path.slice(2) : issue.path;
+      const inSpaces = issue.path[0] === 'spaces' || issue.path[0] === 'spaceDefaults';
+      const rest =
+        inTenant || issue.path[0] === 'spaces'
+          ? issue.path.slice(2)
+          : inSpaces
+            ? issue.path.slice(1)
+            : issue.path;
       const inRole = rest.length >= 2 && rest[0] === 'roles';
-      const known = inRole ? RULE_KEYS : inTenant && issue.path.length >= 2 ? TENANT_KEYS : TOP_KEYS;
+      const known = inSpaces
+        ? inRole
+          ? SPACE_RULE_KEYS
+          : SPACE_SECTION_KEYS
+        : inRole
+          ? RULE_KEYS
+          : inTenant && issue.path.length >= 2
+            ? TENANT_KEYS
+            : TOP_KEYS;
       for (const key of issue.keys) {
         const path = pathOf([...issue.path, key]);
         out.push(`${path}: ${unknownKeyMessage(key, known)}`);
@@ -227,6 +289,7 @@ function resolveRule(input: RuleInput, base: RolePolicy): RolePolicy {
     allowDisabledUsers: input.allowDisabledUsers ?? base.allowDisabledUsers,
     autoApprove: input.autoApprove ?? base.autoApprove,
     requestable: input.requestable ?? base.requestable,
+    managersApprove: input.managersApprove ?? base.managersApprove,
   };
   const max = input.maxDuration ?? base.maxDurationMs;
   if (max !== undefined) rule.maxDurationMs = max;
@@ -246,6 +309,7 @@ function ruleProblems(path: string, input: RuleInput, rule: RolePolicy): string[
   if (
     !rule.autoApprove &&
     rule.requestable &&
+    !rule.managersApprove &&
     groups.length === 0 &&
     users.length > 0 &&
     users.length < rule.approvalsRequired
@@ -334,6 +398,7 @@ export function parsePolicy(
       allowDisabledUsers: false,
       autoApprove: false,
       requestable: true,
+      managersApprove: false,
     },
   );
   if (approvers.length > 0) problems.push(...ruleProblems('', { ...file, approvers: undefined }, defaults));
@@ -377,8 +442,68 @@ export function parsePolicy(
     });
   }
 
+  // Space roles: the file's defaults, then spaceDefaults, then its roles.<role>; for a named space, then its
+  // spaces.<name> keys, then its roles.<role>. Tenant roles' `roles` never apply to a space role.
+  const spaceDefaults = spaceSection(
+    'spaceDefaults',
+    file.spaceDefaults ?? {},
+    defaults,
+    undefined,
+    problems,
+  );
+  const spaces = new Map<string, SpacePolicy>();
+  const seenSpaces = new Map<string, string>();
+  for (const [name, section] of Object.entries(file.spaces ?? {})) {
+    const key = name.trim().toLowerCase();
+    const path = `spaces.${name}`;
+    if (key === '') {
+      problems.push(`${path}: a space name is empty`);
+      continue;
+    }
+    const earlier = seenSpaces.get(key);
+    if (earlier !== undefined) {
+      problems.push(
+        `${path}: the same space as spaces.${earlier} (space names are matched without regard to case)`,
+      );
+      continue;
+    }
+    seenSpaces.set(key, name);
+    spaces.set(key, spaceSection(path, section, spaceDefaults.defaults, spaceDefaults, problems));
+  }
+
   if (problems.length > 0) throw new PolicyError(problems);
-  return { approvalChannel: approvalChannel!, defaults, roles, ...(file.tenants ? { tenants } : {}) };
+  return {
+    approvalChannel: approvalChannel!,
+    defaults,
+    roles,
+    ...(file.tenants ? { tenants } : {}),
+    spaceDefaults,
+    spaces,
+  };
+}
+
+/**
+ * One space section (`spaceDefaults`, or `spaces.<name>` over it): its keys over `base`, and each space role's rule:
+ * the role's rule in `over` (spaceDefaults.roles) with this section's keys over it, then this section's roles.<role>.
+ */
+function spaceSection(
+  path: string,
+  section: SpaceSectionInput,
+  base: RolePolicy,
+  over: SpacePolicy | undefined,
+  problems: string[],
+): SpacePolicy {
+  const { roles: roleInputs, ...keys } = section;
+  const defaults = resolveRule(keys, base);
+  if (Object.keys(keys).length > 0) problems.push(...ruleProblems(path, keys, defaults));
+  const roles = new Map<string, RolePolicy>();
+  for (const [key, rule] of over?.roles ?? []) roles.set(key, resolveRule(keys, rule));
+  for (const [key, { path: rolePath, input }] of roleSection(`${path}.roles`, roleInputs, problems)) {
+    const rule = resolveRule(input, roles.get(key) ?? defaults);
+    problems.push(...ruleProblems(rolePath, input, rule));
+    roles.set(key, rule);
+  }
+  return { defaults, roles };
 }
 
 /** A `roles` mapping by lowercased name, each with its path; empty and case-duplicate names become problems. */
@@ -435,10 +560,17 @@ export function loadPolicy(config: Config): Policy {
 /**
  * The rule for a role (matched without regard to case), or the defaults when the role is not listed; on `tenant`,
  * its `tenants.<name>` section's rule when the file has one (a tenant without a section follows the file's rules).
+ * For a space role (`space`: the space's name), the space sections' rule instead (`spaces.<name>`, else
+ * `spaceDefaults`), whatever the tenant.
  */
-export function rolePolicy(policy: Policy, roleName: string, tenant?: string): RolePolicy {
+export function rolePolicy(policy: Policy, roleName: string, tenant?: string, space?: string): RolePolicy {
+  const role = roleName.trim().toLowerCase();
+  if (space !== undefined) {
+    const section = policy.spaces.get(space.trim().toLowerCase()) ?? policy.spaceDefaults;
+    return section.roles.get(role) ?? section.defaults;
+  }
   const section = tenant === undefined ? policy : (policy.tenants?.get(tenant) ?? policy);
-  return section.roles.get(roleName.trim().toLowerCase()) ?? section.defaults;
+  return section.roles.get(role) ?? section.defaults;
 }
 
 /** Where a tenant's requests are announced: its section's approvalChannel, else the file's. */
@@ -481,9 +613,17 @@ export type RequestRefusal =
  */
 export function checkRequest(
   policy: Policy,
-  r: { action: 'grant' | 'revoke'; roleName: string; reason?: string; durationMs?: number; tenant?: string },
+  r: {
+    action: 'grant' | 'revoke';
+    roleName: string;
+    reason?: string;
+    durationMs?: number;
+    tenant?: string;
+    /** For a space role: the space's name. */
+    space?: string;
+  },
 ): CheckedRequest | RequestRefusal {
-  const rule = rolePolicy(policy, r.roleName, r.tenant);
+  const rule = rolePolicy(policy, r.roleName, r.tenant, r.space);
   const role = r.roleName;
   if (!rule.requestable) return { ok: false, code: 'not-requestable', role, action: r.action };
   if (rule.reasonRequired && !r.reason?.trim()) return { ok: false, code: 'reason-required', role };

@@ -27,16 +27,24 @@ export type ParsedCommand =
       kind: 'grant';
       who: ParsedWho;
       role: string;
+      /** `in space:"<name>"`: the role is a space role in that space (the name as typed). */
+      space?: string;
       /** `on <tenant>`: the tenant's name in lower case; absent means the default tenant. */
       tenant?: string;
       durationMs?: number;
       durationText?: string;
       reason?: string;
     }
-  | { kind: 'revoke'; who: ParsedWho; role: string; tenant?: string; reason?: string }
-  | { kind: 'who-has'; role: string; tenant?: string }
+  | { kind: 'revoke'; who: ParsedWho; role: string; space?: string; tenant?: string; reason?: string }
+  /**
+   * `who-has <role>`, `who-has <space-role> in space:"<name>"`, or `who-has space:"<name>"`: at least one of
+   * `role` and `space` is there.
+   */
+  | { kind: 'who-has'; role?: string; space?: string; tenant?: string }
   | { kind: 'whois'; who: ParsedWho; tenant?: string }
   | { kind: 'roles'; tenant?: string }
+  /** `spaces [<text>]`: the spaces whose name contains the text. */
+  | { kind: 'spaces'; text?: string; tenant?: string }
   | { kind: 'requests' }
   | { kind: 'help' }
   | { kind: 'cancel'; requestId: string }
@@ -47,11 +55,12 @@ export type CommandKind = Exclude<ParsedCommand['kind'], 'invalid'>;
 
 /** One syntax line per command, shown next to a problem with that command. */
 export const USAGE: Readonly<Record<CommandKind, string>> = {
-  grant: '/qlik grant <who> <role> [for <duration>] [because <reason>]',
-  revoke: '/qlik revoke <who> <role> [because <reason>]',
-  'who-has': '/qlik who-has <role>',
+  grant: '/qlik grant <who> <role> [in space:"<space>"] [for <duration>] [because <reason>]',
+  revoke: '/qlik revoke <who> <role> [in space:"<space>"] [because <reason>]',
+  'who-has': '/qlik who-has <role> [in space:"<space>"] | who-has space:"<space>"',
   whois: '/qlik whois <who>',
   roles: '/qlik roles',
+  spaces: '/qlik spaces [<text>]',
   requests: '/qlik requests',
   cancel: '/qlik cancel <request id>',
   audit: '/qlik audit [<who>|<role>]',
@@ -59,7 +68,7 @@ export const USAGE: Readonly<Record<CommandKind, string>> = {
 };
 
 export const GENERAL_USAGE =
-  '/qlik grant | revoke | who-has | whois | roles | requests | cancel | audit | help';
+  '/qlik grant | revoke | who-has | whois | roles | spaces | requests | cancel | audit | help';
 
 /** Longest reason accepted, in characters (code points). */
 export const MAX_REASON_LENGTH = 500;
@@ -77,6 +86,8 @@ const COMMANDS: Readonly<Record<string, CommandKind>> = {
   who_is: 'whois',
   roles: 'roles',
   role: 'roles',
+  spaces: 'spaces',
+  space: 'spaces',
   requests: 'requests',
   request: 'requests',
   cancel: 'cancel',
@@ -109,6 +120,8 @@ interface Token {
   quoted?: string;
   /** The token was `group:"…"`. */
   group?: boolean;
+  /** The token was `space:"…"`. */
+  space?: boolean;
   start: number;
   end: number;
 }
@@ -145,9 +158,9 @@ function next(c: Cursor): Token | undefined {
   const { src } = c;
   if (c.pos >= src.length) return undefined;
   const start = c.pos;
-  const groupPrefix = /^group:/i.test(src.slice(start, start + 6));
-  const quoteAt = groupPrefix ? start + 6 : start;
-  if (OPEN_QUOTES.has(src[quoteAt] ?? '')) return readQuoted(c, start, quoteAt, groupPrefix);
+  const prefix = /^(group|space):/i.exec(src.slice(start, start + 6))?.[1]?.toLowerCase();
+  const quoteAt = prefix === undefined ? start : start + 6;
+  if (OPEN_QUOTES.has(src[quoteAt] ?? '')) return readQuoted(c, start, quoteAt, prefix);
   let end = start;
   if (src[start] === '<') {
     // Slack's own tokens (`<@U1|alice>`) may contain spaces in the label; they end at `>`.
@@ -159,7 +172,7 @@ function next(c: Cursor): Token | undefined {
   return { raw: src.slice(start, end), start, end };
 }
 
-function readQuoted(c: Cursor, start: number, quoteAt: number, group: boolean): Token {
+function readQuoted(c: Cursor, start: number, quoteAt: number, prefix: string | undefined): Token {
   const { src } = c;
   let value = '';
   let i = quoteAt + 1;
@@ -190,7 +203,14 @@ function readQuoted(c: Cursor, start: number, quoteAt: number, group: boolean): 
     );
   }
   c.pos = end;
-  return { raw: src.slice(start, end), quoted: unescapeSlack(value), group, start, end };
+  return {
+    raw: src.slice(start, end),
+    quoted: unescapeSlack(value),
+    ...(prefix === 'group' ? { group: true } : {}),
+    ...(prefix === 'space' ? { space: true } : {}),
+    start,
+    end,
+  };
 }
 
 /** Shows a piece of the user's text inside backticks, shortened, so a problem message stays readable. */
@@ -312,6 +332,12 @@ function slackLabel(token: string): string {
 
 function parseRole(c: Cursor, t: Token | undefined, missing: string): string {
   if (t === undefined || isKeyword(t, 'for') || isKeyword(t, 'because')) throw new Problem(missing, c.usage);
+  if (isSpaceToken(t)) {
+    throw new Problem(
+      `${code(t.raw)} is a space, not a role. Name the role first, then the space: \`<role> in space:"<space>"\`.`,
+      c.usage,
+    );
+  }
   if (t.quoted !== undefined && !t.group) {
     const name = t.quoted.trim();
     if (name === '') throw new Problem('The role name is empty.', c.usage);
@@ -396,6 +422,45 @@ function parseReason(c: Cursor, afterKeyword: number): string {
   return reason;
 }
 
+function isSpaceToken(t: Token): boolean {
+  return t.space === true || (t.quoted === undefined && /^space:/i.test(t.raw));
+}
+
+/** Longest space name Qlik allows. */
+const MAX_SPACE_NAME = 256;
+
+/** The space named by a `space:Name` or `space:"Name with spaces"` token (after `in`, or alone for who-has). */
+function parseSpace(c: Cursor, t: Token | undefined): string {
+  if (t === undefined || !isSpaceToken(t)) {
+    throw new Problem(
+      'Name the space after `in`, like `in space:"Finance Reports"` (see `/qlik spaces`).',
+      c.usage,
+    );
+  }
+  let name = (t.quoted ?? unescapeSlack(t.raw.slice('space:'.length))).trim();
+  if (name === '' && t.quoted === undefined) {
+    // Tolerate `space: Sales` and `space: "Sales EMEA"`.
+    const following = peek(c);
+    if (
+      following &&
+      !isKeyword(following, 'for') &&
+      !isKeyword(following, 'because') &&
+      !isKeyword(following, 'on')
+    ) {
+      next(c);
+      name = (following.quoted ?? unescapeSlack(following.raw)).trim();
+    }
+  }
+  if (name === '')
+    throw new Problem(
+      'The space name is empty. Write it like space:Sales or space:"Finance Reports".',
+      c.usage,
+    );
+  if ([...name].length > MAX_SPACE_NAME)
+    throw new Problem(`That space name is longer than Qlik allows (${MAX_SPACE_NAME} characters).`, c.usage);
+  return stripBidi(name);
+}
+
 /** What a tenant name looks like (as QLIK_TENANTS names them, any case as typed). */
 const TENANT_NAME = /^[a-z][a-z0-9-]{0,31}$/i;
 
@@ -438,12 +503,25 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
       ? 'Name the role to grant, e.g. `/qlik grant me ManagedSpaceCreator` (see `/qlik roles`).'
       : 'Name the role to revoke, e.g. `/qlik revoke me ManagedSpaceCreator`.',
   );
-  const cmd: { tenant?: string; durationMs?: number; durationText?: string; reason?: string } = {};
+  const cmd: {
+    space?: string;
+    tenant?: string;
+    durationMs?: number;
+    durationText?: string;
+    reason?: string;
+  } = {};
   let last = `the role ${code(role)}`;
   for (let t = next(c); t !== undefined; t = next(c)) {
     if (isKeyword(t, 'because')) {
       cmd.reason = parseReason(c, t.end);
       break;
+    }
+    if (isKeyword(t, 'in') || isSpaceToken(t)) {
+      if (cmd.space !== undefined)
+        throw new Problem('Name the space once, e.g. `in space:"Finance Reports"`.', c.usage);
+      cmd.space = parseSpace(c, isSpaceToken(t) ? t : next(c));
+      last = code(`in space:"${cmd.space}"`);
+      continue;
     }
     if (isKeyword(t, 'on')) {
       if (cmd.tenant !== undefined) throw new Problem('Name the tenant once, e.g. `on dev`.', c.usage);
@@ -474,8 +552,13 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
     : { kind: 'revoke', who, role, ...withoutDuration(cmd) };
 }
 
-function withoutDuration(cmd: { tenant?: string; reason?: string }): { tenant?: string; reason?: string } {
+function withoutDuration(cmd: { space?: string; tenant?: string; reason?: string }): {
+  space?: string;
+  tenant?: string;
+  reason?: string;
+} {
   return {
+    ...(cmd.space === undefined ? {} : { space: cmd.space }),
     ...(cmd.tenant === undefined ? {} : { tenant: cmd.tenant }),
     ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
   };
@@ -523,14 +606,39 @@ function parse(text: string): ParsedCommand {
     case 'revoke':
       return parseChange(c, kind);
     case 'who-has': {
+      const first = next(c);
+      if (first !== undefined && isSpaceToken(first)) {
+        const space = parseSpace(c, first);
+        const on = tenantSuffix(c);
+        expectEnd(c, '`who-has space:"<space>"` takes nothing more but `on <tenant>`');
+        return { kind, space, ...on };
+      }
       const role = parseRole(
         c,
-        next(c),
+        first,
         'Name the role, e.g. `/qlik who-has TenantAdmin` (see `/qlik roles`).',
       );
+      let space: string | undefined;
+      if (isKeyword(peek(c), 'in') || (peek(c) !== undefined && isSpaceToken(peek(c)!))) {
+        const t = next(c)!;
+        space = parseSpace(c, isSpaceToken(t) ? t : next(c));
+      }
       const on = tenantSuffix(c);
       expectEnd(c, '`who-has` takes one role; put a name with spaces in quotes');
-      return { kind, role, ...on };
+      return space === undefined ? { kind, role, ...on } : { kind, role, space, ...on };
+    }
+    case 'spaces': {
+      const t = peek(c);
+      let text: string | undefined;
+      if (t !== undefined && !isKeyword(t, 'on')) {
+        next(c);
+        text = stripBidi((t.quoted ?? unescapeSlack(t.raw)).trim());
+        if ([...text].length > MAX_SPACE_NAME)
+          throw new Problem('That is longer than any space name.', c.usage);
+      }
+      const on = tenantSuffix(c);
+      expectEnd(c, '`spaces` takes one word or a quoted text to look for');
+      return { kind, ...(text ? { text } : {}), ...on };
     }
     case 'whois': {
       const t = next(c);

@@ -99,10 +99,12 @@ export class SlackNotifier implements Notifier {
 /** How the holders CSV is named and what is said with it in the DM. */
 export function holdersCsvWords(file: HoldersExport): { filename: string; title: string; comment: string } {
   const day = new Date(file.at).toISOString().slice(0, 10);
+  const what = file.resource === undefined ? file.entitlement : `${file.entitlement} in ${file.resource}`;
+  const slug = what.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 120);
   return {
-    filename: `who-has-${file.entitlement.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${day}.csv`,
-    title: `Direct holders of ${file.entitlement} (${file.rows})`,
-    comment: `All ${file.rows} users who hold ${file.entitlement} directly.`,
+    filename: `who-has-${slug}-${day}.csv`,
+    title: `Direct holders of ${what} (${file.rows})`,
+    comment: `All ${file.rows} users who hold ${what} directly.`,
   };
 }
 

@@ -17,6 +17,7 @@ import {
 import { plainTime } from '../domain/time.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import { wordsOfKind } from '../targets/kinds.ts';
+import type { HoldingsAcross, ResourceInfo, ResourceMember, ResourceMembers } from '../targets/types.ts';
 import { USAGE } from './command-parser.ts';
 import {
   channelRef,
@@ -120,21 +121,38 @@ function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boo
   );
 }
 
-/** `grant *TenantAdmin* to Alice (alice@corp.example) for 4 hours`; with several tenants `… Alice (…) on *dev* for …` */
+/**
+ * `grant *TenantAdmin* to Alice (alice@corp.example) for 4 hours`; with several tenants `… Alice (…) on *dev* for …`;
+ * a space role `grant *consumer* in space *Finance Reports* to Alice …`.
+ */
 function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
   const on = onTenant(requestTenant(req, tenants));
-  if (req.action === 'revoke') return `revoke *${roleName(req)}* from ${target(req)}${on}`;
+  const where = inResource(req);
+  if (req.action === 'revoke') return `revoke *${roleName(req)}*${where} from ${target(req)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
-  return `grant *${roleName(req)}* to ${target(req)}${on}${d}`;
+  return `grant *${roleName(req)}*${where} to ${target(req)}${on}${d}`;
 }
 
 /** The same as plain text for fallbacks and headers (data still escaped: fallback text is parsed too). */
 function changePlain(req: RoleChangeRequest, tenants?: TenantLabels): string {
   const role = clip(req.entitlement.name, 80);
   const on = onTenantPlain(requestTenant(req, tenants));
-  if (req.action === 'revoke') return `revoke ${role} from ${clip(describeTarget(req.target), 120)}${on}`;
+  const where = inResourcePlain(req);
+  if (req.action === 'revoke')
+    return `revoke ${role}${where} from ${clip(describeTarget(req.target), 120)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
-  return `grant ${role} to ${clip(describeTarget(req.target), 120)}${on}${d}`;
+  return `grant ${role}${where} to ${clip(describeTarget(req.target), 120)}${on}${d}`;
+}
+
+/** ` in space *Finance Reports*` for a role in a resource; nothing otherwise. */
+function inResource(req: Pick<RoleChangeRequest, 'targetRef'>): string {
+  const r = targetOf(req).resource;
+  return r === undefined ? '' : ` in ${clip(r.kind, 20)} *${clip(r.name, 120)}*`;
+}
+
+function inResourcePlain(req: Pick<RoleChangeRequest, 'targetRef'>): string {
+  const r = targetOf(req).resource;
+  return r === undefined ? '' : ` in ${clip(r.kind, 20)} ${clip(r.name, 120)}`;
 }
 
 /**
@@ -330,9 +348,15 @@ const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] =
     '/qlik grant @alice ManagedSpaceCreator for 4h because quarterly report',
   ],
   [USAGE.revoke, 'ask to remove a role', '/qlik revoke alice@corp.example TenantAdmin because left the team'],
-  [USAGE['who-has'], 'who holds a role, directly and through groups', '/qlik who-has TenantAdmin'],
-  [USAGE.whois, 'the roles of a person or group', '/qlik whois group:"Sales Ops"'],
+  [
+    'grant <who> <space-role> in space:"<space>"',
+    'ask for a role in a space (consumer or "Can view", producer or "Can edit", facilitator or "Can manage", …)',
+    '/qlik grant @alice "Can view" in space:"Finance Reports" for 2w',
+  ],
+  [USAGE['who-has'], 'who holds a role, or who is in a space', '/qlik who-has space:"Finance Reports"'],
+  [USAGE.whois, 'the roles of a person or group (and their spaces)', '/qlik whois group:"Sales Ops"'],
   [USAGE.roles, "the tenant's roles"],
+  [USAGE.spaces, 'the spaces whose name contains the text, with type and owner', '/qlik spaces finance'],
   [USAGE.requests, 'pending requests: yours, and those you can approve'],
   [USAGE.cancel, 'cancel a request of yours that is still pending', '/qlik cancel R-7KQ2'],
   [USAGE.audit, 'recent audit events (approvers only)', '/qlik audit @alice'],
@@ -360,12 +384,13 @@ export function helpMessage(problem?: string, usage?: string): SlackMessage {
     context(
       '*who*: an @mention, `me`, an email, or a Qlik group as `group:Finance` / `group:"Sales Ops"`',
       '*duration*: `30m`, `4h`, `2d`, `1w`; leave it out for a permanent grant',
-      '*role*: a role of the tenant (see `/qlik roles`); quote names with spaces',
+      '*role*: a role of the tenant (see `/qlik roles`), or a space role with `in space:"&lt;space&gt;"`; quote names with spaces',
+      '*tenant*: with several Qlik tenants, add `on &lt;tenant&gt;` after the role or space, e.g. `on dev`',
     ),
   );
   const text = problem?.trim()
     ? `${truncate(escapeMrkdwn(problem.trim()), 1000)} Type /qlik help to see all commands.`
-    : 'Qlik access commands: grant, revoke, who-has, whois, roles, requests, cancel, audit, help.';
+    : 'Qlik access commands: grant, revoke, who-has, whois, roles, spaces, requests, cancel, audit, help.';
   return message(text, blocks);
 }
 
@@ -718,12 +743,15 @@ export function whoHasMessage(d: {
   everyone?: boolean;
   /** The tenant asked about, when several are configured (see tenantLabel). */
   tenant?: string;
+  /** The resource the role is in (a space). */
+  resource?: { kind: string; name: string };
 }): SlackMessage {
-  const role = clip(d.role, 120);
+  const where = d.resource === undefined ? '' : ` in ${d.resource.kind} ${d.resource.name}`;
+  const role = `${clip(d.role, 120)}${d.resource === undefined ? '' : ` in ${clip(d.resource.kind, 20)} ${clip(d.resource.name, 120)}`}`;
   const directTotal = Math.max(d.directTotal, d.direct.length);
   const groupsTotal = Math.max(d.groupsTotal, d.groups.length);
   const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
-  const blocks: KnownBlock[] = [header(`Who has ${truncate(d.role, 120)}${inTenant}`)];
+  const blocks: KnownBlock[] = [header(`Who has ${truncate(`${d.role}${where}`, 140)}${inTenant}`)];
   if (d.everyone)
     blocks.push(
       section(`:warning: The *Everyone* group holds *${role}*, so every user of the tenant has it.`),
@@ -788,6 +816,8 @@ export function whoisMessage(d: {
   viaGroups: { group: string; roles: string[] }[];
   /** The tenant asked about, when several are configured (see tenantLabel). */
   tenant?: string;
+  /** Its roles in the tenant's spaces, read within a budget (src/app/queries/whois.ts). */
+  resources?: HoldingsAcross | { unavailable: true; resourceKind: string };
 }): SlackMessage {
   const who = clip(d.target, 200);
   const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
@@ -807,6 +837,7 @@ export function whoisMessage(d: {
   } else if (d.kind !== 'group') {
     blocks.push(context('No roles through groups.'));
   }
+  if (d.resources !== undefined) blocks.push(...resourceHoldingBlocks(d.resources));
   const groupRoles = d.viaGroups.reduce((n, g) => n + g.roles.length, 0);
   const directText = `${d.direct.length} direct role${d.direct.length === 1 ? '' : 's'}`;
   const status = d.status && d.status !== 'active' ? ` (${clip(d.status, 20)} in Qlik)` : '';
@@ -816,6 +847,94 @@ export function whoisMessage(d: {
       : `${who}${onTenantPlain(d.tenant)}${status}: ${directText}, ${groupRoles} through ${d.viaGroups.length} group${d.viaGroups.length === 1 ? '' : 's'}.`,
     blocks,
   );
+}
+
+/** Whois's space part: each space and the roles held there (owned, directly, through a group), saying when partial. */
+function resourceHoldingBlocks(
+  r: HoldingsAcross | { unavailable: true; resourceKind: string },
+): KnownBlock[] {
+  if ('unavailable' in r)
+    return [context(`:warning: The ${clip(r.resourceKind, 20)} roles could not be read just now.`)];
+  const lines = r.held.map((h) => {
+    const via = h.owner
+      ? ' (owner: every role)'
+      : h.via === undefined
+        ? ''
+        : ` (through group ${clip(h.via, 100)})`;
+    return `• *${clip(h.resource.name, 120)}*: ${h.owner ? '' : roleList(h.entitlements)}${via}`;
+  });
+  const blocks: KnownBlock[] = [section('*In spaces:*')];
+  if (lines.length === 0)
+    blocks.push(section(r.partial ? '_None found in the spaces looked at._' : '_None._'));
+  else blocks.push(...listSections(lines, { maxBlocks: 10, more: (n) => `…and ${n} more` }));
+  if (r.partial)
+    blocks.push(
+      context(
+        `Partial: looked at ${r.checked} of ${r.total} spaces. \`/qlik who-has space:"&lt;space&gt;"\` answers for one space.`,
+      ),
+    );
+  return blocks;
+}
+
+/** `/qlik spaces [<text>]`: the spaces found, with type and owner. */
+export function spacesMessage(d: {
+  text?: string;
+  resources: ResourceInfo[];
+  total: number;
+  tenant?: string;
+}): SlackMessage {
+  const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
+  const matching = d.text === undefined ? '' : ` matching “${truncate(d.text, 60)}”`;
+  const blocks: KnownBlock[] = [header(`Spaces${matching}${inTenant}`)];
+  if (d.resources.length === 0) {
+    const none = d.text === undefined ? 'No spaces found.' : `No space name contains *${clip(d.text, 120)}*.`;
+    blocks.push(section(none));
+    return message(none, blocks);
+  }
+  const lines = d.resources.map((r) => {
+    const owner = r.owner ? ` · owner ${clip(r.owner.name || r.owner.email || r.owner.id, 100)}` : '';
+    return `• *${clip(r.name, 120)}*${r.type ? ` (${clip(r.type, 20)})` : ''}${owner}`;
+  });
+  blocks.push(...listSections(lines, { maxBlocks: 10, more: (n) => `…and ${n} more` }));
+  const total = Math.max(d.total, d.resources.length);
+  if (total > d.resources.length)
+    blocks.push(context(`Showing ${d.resources.length} of ${total}; add text to narrow it down.`));
+  blocks.push(context('Ask for a role in one with `/qlik grant me consumer in space:"&lt;space&gt;"`.'));
+  return message(`${total} space${total === 1 ? '' : 's'}${onTenantPlain(d.tenant)}.`, blocks);
+}
+
+/** `/qlik who-has space:"<name>"`: the owner, then users and groups with their roles there. */
+export function membersMessage(d: ResourceMembers & { tenant?: string }): SlackMessage {
+  const name = clip(d.resource.name, 120);
+  const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
+  const blocks: KnownBlock[] = [header(`Members of ${truncate(d.resource.name, 120)}${inTenant}`)];
+  const type = d.resource.type ? ` (${clip(d.resource.type, 20)} space)` : '';
+  const owner = d.owner ? clip(d.owner.name || d.owner.email || d.owner.id, 120) : undefined;
+  blocks.push(section(`*${name}*${type}${owner ? ` · owner *${owner}* (every role)` : ''}`));
+  const memberLine = (m: ResourceMember) =>
+    `• ${clip(describePrincipal(m.principal), 160)}: ${roleList(m.entitlements)}`;
+  for (const [title, part] of [
+    ['Users', d.users],
+    ['Groups', d.groups],
+  ] as const) {
+    const total = Math.max(part.total, part.first.length);
+    if (total === 0) continue;
+    blocks.push(section(`*${title}* (${total})`));
+    blocks.push(...listSections(part.first.map(memberLine), { maxBlocks: 5, more: (n) => `…and ${n} more` }));
+    if (total > part.first.length) blocks.push(context(`Showing ${part.first.length} of ${total}.`));
+  }
+  const users = Math.max(d.users.total, d.users.first.length);
+  const groups = Math.max(d.groups.total, d.groups.first.length);
+  if (users + groups === 0) blocks.push(section(owner ? 'Nobody else is a member.' : 'Nobody is a member.'));
+  return message(
+    `${name}${onTenantPlain(d.tenant)}: ${users} user${users === 1 ? '' : 's'} and ${groups} group${groups === 1 ? '' : 's'}${owner ? `, owned by ${owner}` : ''}.`,
+    blocks,
+  );
+}
+
+function describePrincipal(p: { kind: 'user' | 'group'; name: string; email?: string }): string {
+  if (p.kind === 'group') return `group ${p.name}`;
+  return p.email && p.email !== p.name ? `${p.name} (${p.email})` : p.name;
 }
 
 export function rolesMessage(

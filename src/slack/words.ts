@@ -38,6 +38,8 @@ const DOING_WORDS: Readonly<Record<Doing, string>> = {
   'building-csv': 'building the CSV',
   whois: 'looking up the roles',
   'listing-roles': 'listing the roles',
+  'listing-resources': 'listing the spaces',
+  'listing-members': 'listing the members of the space',
   'listing-requests': 'listing the requests',
   'reading-audit': 'reading the audit log',
 };
@@ -246,15 +248,21 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
     case 'resource-refused':
       return resourceRefusedText(o);
     case 'already-held':
-      return `${holderName(o.principal)} already has ${o.role} directly; nothing was filed.`;
+      return `${holderName(o.principal)} already has ${o.role}${inResource(o.resource)} directly; nothing was filed.`;
     case 'not-held': {
       const g = o.viaGroups;
+      const space = o.resource === undefined ? '' : ` in ${o.resource.kind}:"${o.resource.name}"`;
+      const who = o.resource === undefined ? 'a tenant admin' : "the space's managers";
       const via =
         g.length > 0
-          ? ` They get it through ${g.length === 1 ? 'group' : 'groups'} ${g.join(', ')}: revoke it from the group instead (\`/qlik revoke group:"${g[0]}" ${o.role}\`), or ask a tenant admin to change the membership.`
+          ? ` They get it through ${g.length === 1 ? 'group' : 'groups'} ${g.join(', ')}: revoke it from the group instead (\`/qlik revoke group:"${g[0]}" ${o.role}${space}\`), or ask ${who} to change the membership.`
           : '';
-      return `${holderName(o.principal)} doesn't hold ${o.role} directly, so there is nothing to revoke.${via}`;
+      return `${holderName(o.principal)} doesn't hold ${o.role}${inResource(o.resource)} directly, so there is nothing to revoke.${via}`;
     }
+    case 'owner':
+      return o.action === 'grant'
+        ? `${holderName(o.principal)} owns the ${o.resource.kind} ${o.resource.name}, so they already hold every role in it; nothing was filed.`
+        : `${holderName(o.principal)} owns the ${o.resource.kind} ${o.resource.name}: an owner holds every role in it and can't be removed from it here. Ask a Qlik tenant admin to change the owner first; nothing was filed.`;
     case 'disabled-user':
       return (
         `${o.name}'s Qlik account is disabled, so a role granted to it would do nothing ` +
@@ -268,6 +276,11 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
     default:
       return principalRefusalText(o);
   }
+}
+
+/** ` in space Finance Reports`, or nothing for an entitlement that is not in a resource. */
+function inResource(r: { kind: string; name: string } | undefined): string {
+  return r === undefined ? '' : ` in ${r.kind} ${r.name}`;
 }
 
 function holderName(p: { kind: 'user' | 'group'; name: string }): string {

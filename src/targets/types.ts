@@ -320,6 +320,21 @@ export interface AccessTarget {
   /** What its resources are called (`space`): the kind a front's `space:"…"` names. */
   readonly resourceKind?: string;
 
+  /**
+   * The resource a person named (exact name first, then the one whose name matches without regard to case), or why
+   * there is none: no such name (with the closest names), several, or not this target's kind of resource.
+   */
+  resolveResource?(query: {
+    kind: string;
+    name: string;
+  }): Promise<
+    | { ok: true; resource: ResourceInfo }
+    | Extract<
+        EntitlementRefusal,
+        { code: 'no-such-resource' | 'ambiguous-resource' | 'resource-unsupported' }
+      >
+  >;
+
   /** Resources whose name contains `text` (any case), best matches first, at most `limit`; all when no text. */
   listResources?(
     text: string | undefined,

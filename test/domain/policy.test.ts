@@ -43,6 +43,7 @@ describe('parsePolicy: defaults and the environment', () => {
       allowDisabledUsers: false,
       autoApprove: false,
       requestable: true,
+      managersApprove: false,
     });
     expect(p.roles.size).toBe(0);
   });
@@ -98,6 +99,7 @@ roles:
       allowDisabledUsers: false,
       autoApprove: false,
       requestable: true,
+      managersApprove: false,
     });
     expect(rolePolicy(p, 'sharedspacecreator')).toMatchObject({
       autoApprove: true,
@@ -561,6 +563,80 @@ describe('tenants.<name> sections (several Qlik tenants)', () => {
     ]);
     expect(problemsOf('tenants:\n  dev: {}\n', { ...ENV, tenants: ['default'] })).toEqual([
       'tenants.dev: tenant sections need QLIK_TENANTS, which names the tenants',
+    ]);
+  });
+});
+
+describe('space sections (spaceDefaults, spaces.<name>)', () => {
+  const yaml = [
+    'roles:',
+    '  consumer: { autoApprove: true }',
+    'spaceDefaults:',
+    '  approvers: [U0SPACEAP]',
+    '  roles:',
+    '    facilitator: { approvalsRequired: 2, approvers: [U0ADMIN01, U0ADMIN02] }',
+    'spaces:',
+    '  Finance Reports:',
+    '    managersApprove: true',
+    '    roles:',
+    '      consumer: { maxDuration: 1w }',
+  ].join('\n');
+
+  it('layers file defaults → spaceDefaults → its roles → spaces.<name> → its roles; tenant roles never apply', () => {
+    const p = parsePolicy(yaml, ENV);
+    // A space role takes nothing from the tenant roles' `roles` section (consumer is autoApprove there).
+    expect(rolePolicy(p, 'consumer', undefined, 'Other Space')).toMatchObject({
+      approvers: ['U0SPACEAP'],
+      autoApprove: false,
+      managersApprove: false,
+    });
+    expect(rolePolicy(p, 'Facilitator', undefined, 'Other Space')).toMatchObject({ approvalsRequired: 2 });
+    // The named space (any case): its keys over spaceDefaults, also over spaceDefaults' role rules.
+    expect(rolePolicy(p, 'consumer', 'prod', 'finance reports')).toMatchObject({
+      approvers: ['U0SPACEAP'],
+      managersApprove: true,
+      maxDurationMs: 7 * 24 * H,
+    });
+    expect(rolePolicy(p, 'facilitator', undefined, 'Finance Reports')).toMatchObject({
+      approvalsRequired: 2,
+      managersApprove: true,
+    });
+    // A tenant role is untouched.
+    expect(rolePolicy(p, 'consumer')).toMatchObject({ autoApprove: true, managersApprove: false });
+    expect(
+      checkRequest(p, { action: 'grant', roleName: 'consumer', space: 'Finance Reports' }),
+    ).toMatchObject({
+      ok: true,
+      durationMs: 7 * 24 * H,
+      durationDefaulted: true,
+    });
+  });
+
+  it('names problems in space sections by path, with the keys a space section knows', () => {
+    expect(problemsOf('spaces:\n  Sales:\n    managersAprove: true')).toEqual([
+      expect.stringMatching(/^spaces\.Sales\.managersAprove: unknown key .*did you mean managersApprove\?/),
+    ]);
+    expect(problemsOf('spaceDefaults:\n  roles:\n    consumer: { autoApprov: true }')).toEqual([
+      expect.stringMatching(
+        /^spaceDefaults\.roles\.consumer\.autoApprov: unknown key .*did you mean autoApprove\?/,
+      ),
+    ]);
+    expect(problemsOf('roles:\n  Steward: { managersApprove: true }')).toEqual([
+      expect.stringMatching(/^roles\.Steward\.managersApprove: unknown key/),
+    ]);
+    expect(problemsOf('spaces:\n  Sales: {}\n  sales: {}')).toEqual([
+      expect.stringMatching(/^spaces\.sales: the same space as spaces\.Sales/),
+    ]);
+  });
+
+  it('does not count approvers against approvalsRequired when the space managers approve too', () => {
+    expect(() =>
+      parsePolicy('spaces:\n  Sales: { managersApprove: true, approvalsRequired: 3 }', ENV),
+    ).not.toThrow();
+    expect(problemsOf('spaces:\n  Sales: { approvalsRequired: 3 }')).toEqual([
+      expect.stringMatching(
+        /^spaces\.Sales\.approvalsRequired: 3 approvals are required but only 1 approver is listed/,
+      ),
     ]);
   });
 });

@@ -68,7 +68,9 @@ function formatCommand(cmd: Exclude<ParsedCommand, { kind: 'invalid' }>): string
       return s;
     }
     case 'who-has':
-      return `who-has ${formatRole(cmd.role)}${onTenant(cmd)}`;
+      return `who-has ${cmd.role === undefined ? '' : formatRole(cmd.role)}${cmd.space === undefined ? '' : ` ${cmd.role === undefined ? '' : 'in '}space:"${cmd.space.replace(/["\\]/g, '\\$&')}"`}${onTenant(cmd)}`;
+    case 'spaces':
+      return `spaces${cmd.text === undefined ? '' : ` "${cmd.text.replace(/["\\]/g, '\\$&')}"`}${onTenant(cmd)}`;
     case 'whois':
       return `whois ${formatWho(cmd.who)}${onTenant(cmd)}`;
     case 'roles':
@@ -577,5 +579,75 @@ describe('parseCommand: bidi controls', () => {
   it('drops them from a reason before it is stored', () => {
     const cmd = parseCommand('grant me Steward because fix\u202Eevil\u2067 now\u200E');
     expect(cmd).toMatchObject({ kind: 'grant', reason: 'fixevil now' });
+  });
+});
+
+describe('parseCommand: spaces', () => {
+  const me = { kind: 'me' } as const;
+  it.each<[string, ParsedCommand]>([
+    [
+      'grant me consumer in space:"Finance Reports" for 2w because audit',
+      {
+        kind: 'grant',
+        who: me,
+        role: 'consumer',
+        space: 'Finance Reports',
+        durationMs: 14 * 24 * H,
+        durationText: '2w',
+        reason: 'audit',
+      },
+    ],
+    ['grant me "Can view" in space:Sales', { kind: 'grant', who: me, role: 'Can view', space: 'Sales' }],
+    // Without `in`, and with `space: Name` spaced out; the order of the options is free.
+    [
+      'grant me producer for 4h space:Sales',
+      { kind: 'grant', who: me, role: 'producer', space: 'Sales', durationMs: 4 * H, durationText: '4h' },
+    ],
+    [
+      'grant me producer in space: "EMEA Sales" on dev',
+      { kind: 'grant', who: me, role: 'producer', space: 'EMEA Sales', tenant: 'dev' },
+    ],
+    [
+      'revoke group:Finance facilitator in space:"Finance \\"Q1\\"" because moved',
+      {
+        kind: 'revoke',
+        who: { kind: 'group', name: 'Finance' },
+        role: 'facilitator',
+        space: 'Finance "Q1"',
+        reason: 'moved',
+      },
+    ],
+    // `in space:` inside a reason is part of the reason.
+    [
+      'grant me consumer in space:A because in space:B',
+      { kind: 'grant', who: me, role: 'consumer', space: 'A', reason: 'in space:B' },
+    ],
+    ['who-has space:"Finance Reports"', { kind: 'who-has', space: 'Finance Reports' }],
+    ['who-has space:Sales on dev', { kind: 'who-has', space: 'Sales', tenant: 'dev' }],
+    [
+      'who-has consumer in space:"Finance Reports"',
+      { kind: 'who-has', role: 'consumer', space: 'Finance Reports' },
+    ],
+    ['spaces', { kind: 'spaces' }],
+    ['spaces fin', { kind: 'spaces', text: 'fin' }],
+    ['spaces "sales emea" on dev', { kind: 'spaces', text: 'sales emea', tenant: 'dev' }],
+    ['spaces on dev', { kind: 'spaces', tenant: 'dev' }],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['grant me consumer in', /Name the space after `in`/],
+    ['grant me consumer in Sales', /Name the space after `in`/],
+    ['grant me consumer in space:""', /space name is empty/],
+    ['grant me consumer in space:A in space:B', /Name the space once/],
+    ['grant me space:Sales', /is a space, not a role/],
+    ['who-has space:A extra', /takes nothing more/],
+    ['spaces a b', /takes one word or a quoted text/],
+    [`grant me consumer in space:"${'x'.repeat(257)}"`, /longer than Qlik allows/],
+  ])('%s is refused, naming the part', (text, problem) => {
+    const r = parseCommand(text);
+    expect(r.kind).toBe('invalid');
+    if (r.kind === 'invalid') expect(r.problem).toMatch(problem);
   });
 });

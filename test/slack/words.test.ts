@@ -649,3 +649,72 @@ describe('audit', () => {
     expect(auditRefusalText(o)).toBe(text);
   });
 });
+
+describe('space refusals', () => {
+  const space = { kind: 'space', id: 's1', name: 'Finance Reports' };
+  const refused = (refusal: never) =>
+    fileRefusalText({ ok: false, code: 'resource-refused', system: 'Qlik', refusal });
+  it.each([
+    [
+      { ok: false, code: 'resource-required', resourceKind: 'space' },
+      'Name the space too, e.g. `in space:"Finance Reports"`.',
+    ],
+    [
+      {
+        ok: false,
+        code: 'no-such-resource',
+        resourceKind: 'space',
+        name: 'Finanse',
+        suggestions: ['Finance Reports', 'Finance'],
+      },
+      'Qlik has no space named `Finanse`. Did you mean `Finance Reports` or `Finance`? `/qlik spaces <text>` lists them.',
+    ],
+    [
+      { ok: false, code: 'ambiguous-resource', resourceKind: 'space', name: 'Sales', count: 2 },
+      "Qlik has 2 spaces named `Sales`, so the bot can't tell which one you mean; ask a Qlik admin to rename one.",
+    ],
+    [
+      {
+        ok: false,
+        code: 'not-offered',
+        resource: space,
+        asked: 'contributor',
+        offered: ['consumer (Can view)', 'producer (Can edit)'],
+      },
+      'The space Finance Reports does not offer `contributor`. It offers: `consumer (Can view)`, `producer (Can edit)`.',
+    ],
+  ])('%o', (refusal, text) => {
+    expect(refused(refusal as never)).toBe(text);
+  });
+
+  it('says an owner holds every role in the space, for a grant and a revoke', () => {
+    const principal = { kind: 'user', name: 'Olga Owner' } as const;
+    expect(fileRefusalText({ ok: false, code: 'owner', action: 'grant', principal, resource: space })).toBe(
+      'Olga Owner owns the space Finance Reports, so they already hold every role in it; nothing was filed.',
+    );
+    expect(
+      fileRefusalText({ ok: false, code: 'owner', action: 'revoke', principal, resource: space }),
+    ).toMatch(
+      /owns the space Finance Reports: an owner holds every role in it and can't be removed from it here/,
+    );
+  });
+
+  it('names the space when the role is already held there, or not held', () => {
+    const principal = { kind: 'group', name: 'Finance' } as const;
+    expect(
+      fileRefusalText({ ok: false, code: 'already-held', principal, role: 'consumer', resource: space }),
+    ).toBe('Group Finance already has consumer in space Finance Reports directly; nothing was filed.');
+    expect(
+      fileRefusalText({
+        ok: false,
+        code: 'not-held',
+        principal,
+        role: 'consumer',
+        viaGroups: [],
+        resource: space,
+      }),
+    ).toBe(
+      "Group Finance doesn't hold consumer in space Finance Reports directly, so there is nothing to revoke.",
+    );
+  });
+});

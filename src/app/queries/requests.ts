@@ -36,7 +36,7 @@ export function listRequests(ctx: AppContext, asker: PersonRef): Promise<Request
       ) {
         continue;
       }
-      if (await ctx.isApprover(r.entitlement.name, asker, ctx.tenantOf(r))) toApprove.push(r);
+      if (await ctx.isApprover(r, asker)) toApprove.push(r);
     }
     return { ok: true, mine: mine.filter((r) => r.expiresAt > now), toApprove };
   });

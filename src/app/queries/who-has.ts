@@ -2,7 +2,7 @@
 // first holders by name (the target's summary); and the full list of direct holders as a CSV streamed page by page
 // from the target and handed to the person as a file.
 import { stringify } from 'csv-stringify';
-import type { PersonRef } from '../../domain/request.ts';
+import type { PersonRef, ResourceRef } from '../../domain/request.ts';
 import type { EntitlementRef } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, ResourceRefused, UnknownInstance, UnknownRole } from '../outcomes.ts';
@@ -22,6 +22,8 @@ export interface WhoHasAnswer {
   entitlement: EntitlementRef;
   /** The tenant (target instance) answered for. */
   instance: string;
+  /** The resource the role is in (a space), for a role in one. */
+  resource?: ResourceRef;
   /** Where the CSV listing carries on without reading the first page again (opaque; the target's). */
   resume?: unknown;
   /** The group every user is in holds the role: every user of the tenant has it. Undefined when it didn't say. */
@@ -36,20 +38,23 @@ export interface HoldersFrom {
   entitlement?: EntitlementRef;
   resume?: unknown;
   instance?: string;
+  /** The resource the role is in, as typed, when the listing has no entitlement to carry on from. */
+  resourceQuery?: { kind: string; name: string };
 }
 
 /** Counts and the first holders; the full list comes from sendHoldersCsv. */
 export function whoHas(
   ctx: AppContext,
   roleName: string,
-  opts: { instance?: string } = {},
+  opts: { instance?: string; resource?: { kind: string; name: string } } = {},
 ): Promise<WhoHasAnswer | RoleQueryRefusal> {
   return ctx.guard('who-has', async (): Promise<WhoHasAnswer | RoleQueryRefusal> => {
-    const chosen = ctx.target(opts.instance);
+    const chosen = ctx.target(opts.instance, opts.resource?.kind);
     if (!chosen.ok) return chosen;
     const target = chosen.target;
-    const role = await ctx.entitlement(target, roleName);
+    const role = await ctx.entitlement(target, roleName, opts.resource);
     if (!role.ok) return role;
+    const resource = role.entitlement.resource;
     const s = await target.holdersSummary(role.entitlement);
     return {
       ok: true,
@@ -66,6 +71,7 @@ export function whoHas(
       csvNeeded: s.direct.total > s.direct.first.length,
       entitlement: role.entitlement,
       instance: target.instance,
+      ...(resource === undefined ? {} : { resource }),
       ...(s.resume === undefined ? {} : { resume: s.resume }),
       ...(s.heldByEveryone === undefined ? {} : { everyone: s.heldByEveryone }),
     };
@@ -83,12 +89,13 @@ export function sendHoldersCsv(
   from: HoldersFrom = {},
 ): Promise<{ ok: true; rows: number } | RoleQueryRefusal> {
   return ctx.guard('building-csv', async (): Promise<{ ok: true; rows: number } | RoleQueryRefusal> => {
-    const chosen = ctx.target(from.instance);
+    const resourceKind = from.entitlement?.resource?.kind ?? from.resourceQuery?.kind;
+    const chosen = ctx.target(from.instance, resourceKind);
     if (!chosen.ok) return chosen;
     const target = chosen.target;
     let entitlement = from.entitlement;
     if (entitlement === undefined) {
-      const role = await ctx.entitlement(target, roleName);
+      const role = await ctx.entitlement(target, roleName, from.resourceQuery);
       if (!role.ok) return role;
       entitlement = role.entitlement;
     }
@@ -109,6 +116,7 @@ export function sendHoldersCsv(
     await ctx.deps.notifier.sendFile(to, {
       kind: 'holders',
       entitlement: roleName,
+      ...(entitlement.resource === undefined ? {} : { resource: entitlement.resource.name }),
       rows,
       at: ctx.now(),
       csv: Buffer.concat(chunks),

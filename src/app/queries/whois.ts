@@ -1,9 +1,11 @@
 // Owns `/qlik whois <who>`: a user's or group's roles, directly and through groups, and a user's status, as the
 // access target reads them now. Read-only, so a chat outage in linking an email to its Slack user never stops it.
-import { describeTarget, type PersonRef, type WhoRef } from '../../domain/request.ts';
+import { describeTarget, type PersonRef, type Principal, type WhoRef } from '../../domain/request.ts';
+import type { HoldingsAcross } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, PrincipalRefusal, UnknownInstance } from '../outcomes.ts';
 import { resolveTarget } from '../targets.ts';
+import { errSummary } from '../words.ts';
 
 export interface WhoisAnswer {
   ok: true;
@@ -14,9 +16,47 @@ export interface WhoisAnswer {
   status?: string;
   direct: string[];
   viaGroups: { group: string; roles: string[] }[];
+  /**
+   * What it holds in the resources of the same tenant (Qlik spaces), where a target has them: read within a budget
+   * of requests, so it may be partial; `unavailable` when the system could not be read for it (the roles still are).
+   */
+  resources?: HoldingsAcross | { unavailable: true; resourceKind: string };
+  resourceKind?: string;
 }
 
+/** Requests whois may spend on a principal's space roles: one per space, so a tenant with more is answered in part. */
+export const WHOIS_RESOURCE_READS = 30;
+
 export type WhoisOutcome = WhoisAnswer | UnknownInstance | PrincipalRefusal | Failure;
+
+/** The principal's holdings in the resources of the target on the same instance that has them, if any. */
+async function resourceHoldings(
+  ctx: AppContext,
+  instance: string,
+  p: Principal,
+): Promise<Pick<WhoisAnswer, 'resources' | 'resourceKind'>> {
+  const target = ctx.deps.targets
+    .list()
+    .find((x) => x.instance === instance && x.resourceKind !== undefined && x.holdingsAcross !== undefined);
+  if (!target?.holdingsAcross || target.resourceKind === undefined) return {};
+  const ref = {
+    kind: p.kind,
+    id: p.id,
+    name: p.name,
+    ...(p.kind === 'user' && p.email ? { email: p.email } : {}),
+  };
+  try {
+    const across = await target.holdingsAcross(ref, { maxReads: WHOIS_RESOURCE_READS });
+    return { resources: across, resourceKind: target.resourceKind };
+  } catch (err) {
+    // The roles are still worth answering: say the spaces could not be read rather than failing the answer.
+    ctx.log.warn({ err: errSummary(err) }, 'whois could not read space roles');
+    return {
+      resources: { unavailable: true, resourceKind: target.resourceKind },
+      resourceKind: target.resourceKind,
+    };
+  }
+}
 
 export function whois(
   ctx: AppContext,
@@ -43,6 +83,7 @@ export function whois(
       ...(t.status ? { status: t.status } : {}),
       direct: t.direct.map((r) => r.name),
       viaGroups: t.viaGroups.map((g) => ({ group: g.group, roles: g.roles.map((r) => r.name) })),
+      ...(await resourceHoldings(ctx, chosen.target.instance, t.principal)),
     };
   });
 }

@@ -57,7 +57,7 @@ export function approve(ctx: AppContext, requestId: string, clicker: PersonRef):
     const req = pending.request;
     const eligible = approverEligibility(req, clicker);
     if (!eligible.ok) return { ok: false, code: 'not-eligible', refusal: eligible };
-    if (!(await ctx.isApprover(req.entitlement.name, clicker, ctx.tenantOf(req)))) {
+    if (!(await ctx.isApprover(req, clicker))) {
       return { ok: false, code: 'not-approver', request: req };
     }
     const self = await selfGrantRefusal(ctx, req, clicker);
@@ -87,7 +87,7 @@ export function deny(ctx: AppContext, requestId: string, clicker: PersonRef): Pr
     const pending = await pendingForDecision(ctx, requestId);
     if (!pending.ok) return pending;
     const req = pending.request;
-    if (!(await ctx.isApprover(req.entitlement.name, clicker, ctx.tenantOf(req)))) {
+    if (!(await ctx.isApprover(req, clicker))) {
       return { ok: false, code: 'not-approver', request: req };
     }
     const res = await ctx.db(() =>

@@ -2,7 +2,7 @@
 // principal, on the same target and for the same time, which the worker hands the role over to once applied. It
 // answers with an outcome (a code, the requests, what the words need) that the front words (src/slack/words.ts).
 import { checkRequest } from '../../domain/policy.ts';
-import type { PersonRef, RoleChangeRequest } from '../../domain/request.ts';
+import { type PersonRef, type RoleChangeRequest, targetOf } from '../../domain/request.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, NotFound, PolicyRefused } from '../outcomes.ts';
 import { clipText } from '../words.ts';
@@ -42,23 +42,30 @@ export function extend(ctx: AppContext, requestId: string, clicker: PersonRef): 
     }
     if (orig.state !== 'applied') return { ok: false, code: 'not-applied', request: orig };
     if (!(await ctx.mayActOnGrant(orig, clicker))) return { ok: false, code: 'not-allowed', request: orig };
+    const resource = targetOf(orig).resource;
     const check = checkRequest(ctx.policy, {
       action: 'grant',
       roleName: orig.entitlement.name,
       tenant: ctx.tenantOf(orig),
+      ...(resource === undefined ? {} : { space: resource.name }),
       reason: `Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`,
       durationMs: orig.durationMs,
     });
     if (!check.ok) return { ok: false, code: 'policy-refused', refusal: check };
-    const filed = await fileDraft(ctx, ctx.targetOfRequest(orig), {
-      action: 'grant',
-      target: orig.target,
-      entitlement: orig.entitlement,
-      requester: clicker,
-      reason: clipText(`Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`, 500),
-      durationMs: check.durationMs ?? orig.durationMs,
-      extends: orig.id,
-    });
+    const filed = await fileDraft(
+      ctx,
+      ctx.targetOfRequest(orig),
+      {
+        action: 'grant',
+        target: orig.target,
+        entitlement: orig.entitlement,
+        requester: clicker,
+        reason: clipText(`Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`, 500),
+        durationMs: check.durationMs ?? orig.durationMs,
+        extends: orig.id,
+      },
+      resource,
+    );
     if (!filed.ok) return filed;
     return {
       ok: true,

@@ -7,14 +7,16 @@ import type { FilingNote } from '../../domain/outcome.ts';
 import { approvalChannelOf, checkRequest, rolePolicy } from '../../domain/policy.ts';
 import {
   type PersonRef,
+  type Principal,
   personKey,
   type RequestMessage,
+  type ResourceRef,
   type RoleAction,
   type RoleChangeRequest,
   type WhoRef,
 } from '../../domain/request.ts';
 import type { NewRequest } from '../../store/request-store.ts';
-import type { AccessTarget } from '../../targets/types.ts';
+import type { AccessTarget, PrincipalRef } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type {
@@ -39,6 +41,8 @@ export interface FileInput {
   reason?: string;
   /** The tenant (the target's instance) it is for, as typed (`on <tenant>`); the default one when absent. */
   instance?: string;
+  /** The resource the role is in, as typed (`in space:"<name>"`): the target with that kind of resource takes it. */
+  resource?: { kind: string; name: string };
 }
 
 /** The principal a refusal about holdings is for, as the words name it. */
@@ -71,26 +75,37 @@ export type FileOutcome =
   | ResourceRefused
   | PolicyRefused
   | PrincipalRefusal
-  /** A grant of a role the principal holds directly already. */
-  | { ok: false; code: 'already-held'; principal: HolderRef; role: string }
+  /** A grant of a role the principal holds directly already (in `resource`, for a role in one). */
+  | { ok: false; code: 'already-held'; principal: HolderRef; role: string; resource?: ResourceRef }
   /** A revoke of a role the principal doesn't hold directly; `viaGroups` are the groups it gets it through. */
-  | { ok: false; code: 'not-held'; principal: HolderRef; role: string; viaGroups: readonly string[] }
+  | {
+      ok: false;
+      code: 'not-held';
+      principal: HolderRef;
+      role: string;
+      viaGroups: readonly string[];
+      resource?: ResourceRef;
+    }
   /** A grant to a user whose account in the target is disabled (and the policy doesn't allow it). */
   | { ok: false; code: 'disabled-user'; name: string }
+  /** A grant or revoke of a role in a resource the principal owns (owners hold every role there, unassigned). */
+  | { ok: false; code: 'owner'; action: RoleAction; principal: HolderRef; resource: ResourceRef }
   | Failure;
 
 /** Validates everything, files the request, announces it, and says what happened. */
 export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutcome> {
   return ctx.guard('filing', async (): Promise<FileOutcome> => {
-    const chosen = ctx.target(input.instance);
+    const chosen = ctx.target(input.instance, input.resource?.kind);
     if (!chosen.ok) return chosen;
     const target = chosen.target;
-    const role = await ctx.entitlement(target, input.roleName);
+    const role = await ctx.entitlement(target, input.roleName, input.resource);
     if (!role.ok) return role;
+    const resource = role.entitlement.resource;
     const check = checkRequest(ctx.policy, {
       action: input.action,
       roleName: role.entitlement.name,
       tenant: target.instance,
+      ...(resource === undefined ? {} : { space: resource.name }),
       ...(input.reason === undefined ? {} : { reason: input.reason }),
       ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
     });
@@ -100,21 +115,47 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
       directory: ctx.deps.directory,
     });
     if (!resolved.ok) return resolved;
-    const held = heldRefusal(input.action, resolved.target, role.entitlement);
+    if (resource !== undefined) {
+      // What the principal holds in that resource, read fresh: the lookup's holdings are the tenant's.
+      const inResource = await target.readHoldings(principalRefOf(resolved.target.principal), resource);
+      if (inResource.owner) {
+        const p = resolved.target.principal;
+        return {
+          ok: false,
+          code: 'owner',
+          action: input.action,
+          principal: { kind: p.kind, name: p.name },
+          resource,
+        };
+      }
+      resolved.target.direct = inResource.direct.map((e) => ({ id: e.id, name: e.name }));
+      resolved.target.viaGroups = inResource.inherited.map((g) => ({
+        group: g.via,
+        roles: g.entitlements.map((e) => ({ id: e.id, name: e.name })),
+      }));
+    }
+    const held = heldRefusal(input.action, resolved.target, role.entitlement, resource);
     if (held) return held;
     if (input.action === 'grant' && resolved.target.status === 'disabled' && !check.rule.allowDisabledUsers) {
       return { ok: false, code: 'disabled-user', name: resolved.target.principal.name };
     }
     const notes = filingNotes(input.action, resolved.target, role.entitlement, check);
-    return fileDraft(ctx, target, {
-      action: input.action,
-      target: resolved.target.principal,
-      entitlement: { id: role.entitlement.id, name: role.entitlement.name },
-      requester: input.requester,
-      ...(input.reason === undefined ? {} : { reason: input.reason }),
-      ...(input.action === 'grant' && check.durationMs !== undefined ? { durationMs: check.durationMs } : {}),
-      ...(notes.length > 0 ? { notes } : {}),
-    });
+    return fileDraft(
+      ctx,
+      target,
+      {
+        action: input.action,
+        target: resolved.target.principal,
+        entitlement: { id: role.entitlement.id, name: role.entitlement.name },
+        requester: input.requester,
+        ...(input.reason === undefined ? {} : { reason: input.reason }),
+        ...(input.action === 'grant' && check.durationMs !== undefined
+          ? { durationMs: check.durationMs }
+          : {}),
+        ...(notes.length > 0 ? { notes } : {}),
+      },
+      resource,
+    );
   });
 }
 
@@ -126,14 +167,19 @@ export async function fileDraft(
   ctx: AppContext,
   target: Pick<AccessTarget, 'kind' | 'instance'>,
   input: Omit<NewRequest, 'expiresAt' | 'approvalsRequired' | 'targetRef'>,
+  resource?: ResourceRef,
 ): Promise<FiledOutcome> {
   const policy = ctx.policy;
-  const rule = rolePolicy(policy, input.entitlement.name, target.instance);
+  const rule = rolePolicy(policy, input.entitlement.name, target.instance, resource?.name);
   const approvalChannel = approvalChannelOf(policy, target.instance);
   const now = ctx.now();
   const draft: NewRequest = {
     ...input,
-    targetRef: { kind: target.kind, instance: target.instance },
+    targetRef: {
+      kind: target.kind,
+      instance: target.instance,
+      ...(resource === undefined ? {} : { resource }),
+    },
     expiresAt: now + ctx.deps.requestTtlMs,
     approvalsRequired: Math.max(1, rule.approvalsRequired),
   };
@@ -190,15 +236,32 @@ export async function fileDraft(
   };
 }
 
-function heldRefusal(action: RoleAction, t: ResolvedTarget, role: RoleRef): FileOutcome | undefined {
+function heldRefusal(
+  action: RoleAction,
+  t: ResolvedTarget,
+  role: RoleRef,
+  resource: ResourceRef | undefined,
+): FileOutcome | undefined {
   const principal: HolderRef = { kind: t.principal.kind, name: t.principal.name };
   const direct = holds(t.direct, role);
-  if (action === 'grant' && direct) return { ok: false, code: 'already-held', principal, role: role.name };
+  const where = resource === undefined ? {} : { resource };
+  if (action === 'grant' && direct)
+    return { ok: false, code: 'already-held', principal, role: role.name, ...where };
   if (action === 'revoke' && !direct) {
     const viaGroups = t.viaGroups.filter((g) => holds(g.roles, role)).map((g) => g.group);
-    return { ok: false, code: 'not-held', principal, role: role.name, viaGroups };
+    return { ok: false, code: 'not-held', principal, role: role.name, viaGroups, ...where };
   }
   return undefined;
+}
+
+/** The principal as the target knows it, from the request's record of it. */
+function principalRefOf(p: Principal): PrincipalRef {
+  return {
+    kind: p.kind,
+    id: p.id,
+    name: p.name,
+    ...(p.kind === 'user' && p.email !== undefined ? { email: p.email } : {}),
+  };
 }
 
 /** What the requester and approvers should know about a grant beyond the change itself (see RoleChangeRequest.notes). */

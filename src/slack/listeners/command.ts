@@ -17,9 +17,11 @@ import {
   duplicateRequestMessage,
   errorMessage,
   helpMessage,
+  membersMessage,
   requestFiledMessage,
   requestsMessage,
   rolesMessage,
+  spacesMessage,
   type TenantLabels,
   tenantLabel,
   usageMessage,
@@ -189,6 +191,7 @@ async function run(
         action: cmd.kind,
         who: who!,
         roleName: cmd.role,
+        ...spaceInput(cmd),
         ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
         ...(cmd.kind === 'grant' && cmd.durationMs !== undefined ? { durationMs: cmd.durationMs } : {}),
         ...on,
@@ -208,7 +211,13 @@ async function run(
       return [requestFiledMessage(res.request, res.approvalChannel, problem, tenants)];
     }
     case 'who-has': {
-      const res = await app.whoHas(cmd.role, on);
+      if (cmd.role === undefined) {
+        const members = await app.resourceMembers({ kind: 'space', name: cmd.space ?? '' }, on);
+        return members.ok
+          ? [membersMessage({ ...members, ...(tenant === undefined ? {} : { tenant }) })]
+          : refused(roleQueryRefusalText(members));
+      }
+      const res = await app.whoHas(cmd.role, { ...on, ...spaceInput(cmd) });
       if (!res.ok) return refused(roleQueryRefusalText(res));
       const summary = whoHasMessage({
         ...res,
@@ -240,6 +249,12 @@ async function run(
       const res = await app.listRoles(on);
       return res.ok ? [rolesMessage(res.roles, tenant)] : refused(instanceRefusalText(res));
     }
+    case 'spaces': {
+      const res = await app.listResources('space', cmd.text, on);
+      return res.ok
+        ? [spacesMessage({ ...res, ...(tenant === undefined ? {} : { tenant }) })]
+        : refused(roleQueryRefusalText(res));
+    }
     case 'requests': {
       const res = await app.listRequests(slackPerson(p.user_id));
       return res.ok ? [requestsMessage(res, tenants)] : refused(failureText(res));
@@ -259,7 +274,12 @@ async function run(
   }
 }
 
-// ---- several Qlik tenants
+// ---- several Qlik tenants and spaces
+
+/** The space a command names (`in space:"…"`, `who-has space:"…"`) as the app's `resource` input. */
+function spaceInput(cmd: { space?: string }): { resource?: { kind: string; name: string } } {
+  return cmd.space === undefined ? {} : { resource: { kind: 'space', name: cmd.space } };
+}
 
 /**
  * The tenant a command names (`on <tenant>`) as the app's `instance` input; empty for the default tenant. Spread
