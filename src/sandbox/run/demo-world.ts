@@ -58,6 +58,14 @@ export function demoPolicyYaml(): string {
     '  TenantAdmin: { approvalsRequired: 2, reasonRequired: true, maxDuration: 4h }',
     '  SharedSpaceCreator: { autoApprove: true }',
     '  AuditAdmin: { requestable: false }',
+    'spaceDefaults:                  # space roles (`in space:"…"`), in every space',
+    '  roles:',
+    '    facilitator: { reasonRequired: true }',
+    'spaces:',
+    '  Finance Reports:',
+    "    managersApprove: true       # the space's owner and facilitators may approve too",
+    '    roles:',
+    '      consumer: { maxDuration: 2w }',
     '',
   ].join('\n');
 }
