@@ -100,7 +100,8 @@ function buildOperations(): Operation[] {
   return ops.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true });
+// unicodeRegExp off: spaces.json's name pattern escapes characters (\" \: ...) that the `u` flag rejects.
+const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
 addFormats(ajv);
 // Qlik's "uid": ObjectIds for entities, 32-char tenant ids; both url-safe.
 ajv.addFormat('uid', /^[A-Za-z0-9_-]{1,64}$/);
