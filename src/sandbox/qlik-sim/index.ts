@@ -1,5 +1,5 @@
-// Public API of the Qlik Cloud tenant simulator (Users, Groups and Roles APIs over node:http), used by tests,
-// the sandbox and benchmarks. Import from here only.
+// Public API of the Qlik Cloud tenant simulator (Users, Groups, Roles and Spaces APIs over node:http), used by
+// tests, the sandbox and benchmarks. Import from here only.
 
 export {
   FILTER_FIELDS,
@@ -17,7 +17,16 @@ export {
   TenantSeed,
   tenantFromJson,
 } from './seed.ts';
-export { startQlikSimulator } from './server.ts';
+export { SPACES_LIMITS, startQlikSimulator } from './server.ts';
+export {
+  assignableSpaceRoles,
+  MAX_SPACE_NAME_LENGTH,
+  SPACE_ROLE_UI_NAMES,
+  SPACE_ROLES,
+  SPACE_TYPES,
+  type SpaceRole,
+  spaceNameProblem,
+} from './spaces.ts';
 export {
   DEFAULT_ROLES,
   EVERYONE_GROUP_ID,
@@ -29,6 +38,7 @@ export {
   type UserIndexedField,
 } from './tenant.ts';
 export type {
+  AssigneeType,
   FaultSpec,
   GroupStatus,
   LoggedRequest,
@@ -37,14 +47,19 @@ export type {
   RateLimitOptions,
   RoleLevel,
   RoleType,
+  SimAssignment,
+  SimAssignmentInput,
   SimCounts,
   SimGroup,
   SimGroupInput,
   SimOptions,
   SimRole,
   SimRoleInput,
+  SimSpace,
+  SimSpaceInput,
   SimUser,
   SimUserInput,
+  SpaceType,
   Tier,
   UserStatus,
 } from './types.ts';

@@ -4,7 +4,7 @@
 
 import type { FilterNode } from './filter.ts';
 import { EVERYONE_GROUP_ID, type SimTenant, type UserIndexedField } from './tenant.ts';
-import type { SimGroup, SimRole, SimUser } from './types.ts';
+import type { SimAssignment, SimGroup, SimRole, SimSpace, SimUser } from './types.ts';
 
 type SortKey = string | number | undefined;
 type Cmp = Extract<FilterNode, { kind: 'cmp' }>;
@@ -46,6 +46,9 @@ export const ROLE_SORT_FIELDS = [
   'createdAt',
   'lastUpdatedAt',
 ] as const;
+
+/** Sort fields GET /spaces documents ("type", "name" and "createdAt"), plus id for a stable default. */
+export const SPACE_SORT_FIELDS = ['name', 'createdAt', 'type', 'id'] as const;
 
 /** Parses `name`, `+name`, `-name` (and ` name`, which is what `+name` becomes when a client forgets to encode). */
 export function parseSort(raw: string, allowed: readonly string[]): SortSpec | undefined {
@@ -449,4 +452,18 @@ export class SortedViews {
 function comparator<T extends { id: string }>(keyOf: KeyOf<T>, desc: boolean): (a: T, b: T) => number {
   const sign = desc ? -1 : 1;
   return (a, b) => sign * (compareKeys(keyOf(a), keyOf(b)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+// ---------------------------------------------------------------- spaces and assignments (small: sorted per request)
+
+/** Spaces in the requested order (ties by id), with the key function pageOf needs for cursors. */
+export function sortSpaces(spaces: Iterable<SimSpace>, sort: SortSpec) {
+  const keyOf = entityKey<SimSpace>(sort.field);
+  return { sorted: Array.from(spaces).sort(comparator(keyOf, sort.desc)), keyOf };
+}
+
+/** Assignments in creation order (ObjectIds increase with time), the order Qlik lists them in. */
+export function sortAssignments(assignments: Iterable<SimAssignment>) {
+  const keyOf = entityKey<SimAssignment>('id');
+  return { sorted: Array.from(assignments).sort(comparator(keyOf, false)), keyOf };
 }

@@ -1,9 +1,11 @@
-// Wire shapes of the simulator: entities rendered exactly per the specs' User, Group and Role schemas, and
-// Qlik's error body ({errors:[{code,title,detail?,status?,source?}],traceId}).
+// Wire shapes of the simulator: entities rendered exactly per the specs' User, Group, Role, Space and Assignment
+// schemas, and Qlik's error bodies ({errors:[{code,title,detail?,status?,source?}],traceId}; the Spaces API's
+// variant with meta.source and the deprecated top-level code/title/detail).
 
 import { randomBytes } from 'node:crypto';
+import { assignableSpaceRoles } from './spaces.ts';
 import type { SimTenant } from './tenant.ts';
-import type { SimGroup, SimRole, SimUser } from './types.ts';
+import type { SimAssignment, SimGroup, SimRole, SimSpace, SimUser } from './types.ts';
 
 export interface QlikErrorItem {
   code: string;
@@ -25,6 +27,25 @@ export function traceId(): string {
 
 export function errorBody(item: QlikErrorItem): QlikErrors {
   return { errors: [item], traceId: traceId() };
+}
+
+/**
+ * The Spaces API's error body: its Error items have no `status` and carry `source` under `meta`, and the body
+ * repeats the first error's code, title and detail at the top level (deprecated there, still sent).
+ */
+export function spacesErrorBody(item: QlikErrorItem): Record<string, unknown> {
+  const { status: _status, source, meta, ...rest } = item;
+  const err: Record<string, unknown> = { ...rest };
+  const m = { ...(meta ?? {}), ...(source ? { source } : {}) };
+  if (Object.keys(m).length > 0) err.meta = m;
+  const out: Record<string, unknown> = {
+    errors: [err],
+    traceId: traceId(),
+    code: item.code,
+    title: item.title,
+  };
+  if (item.detail !== undefined) out.detail = item.detail;
+  return out;
 }
 
 export interface AssignedRoleJson {
@@ -145,5 +166,66 @@ export function renderRole(ctx: RenderContext, r: SimRole): Record<string, unkno
   if (r.createdBy !== undefined) out.createdBy = r.createdBy;
   if (r.updatedBy !== undefined) out.updatedBy = r.updatedBy;
   out.links = { self: { href: `${ctx.baseUrl}/api/v1/roles/${r.id}` } };
+  return out;
+}
+
+/**
+ * What the caller may do in the space (`meta.actions`): read for anyone who sees it; update for those who manage
+ * members; delete and change_owner for the owner and admins; publish into managed spaces for the owner and
+ * holders of publisher or facilitator. The product's exact rules are not documented; this is a faithful subset.
+ */
+export function spaceActions(t: SimTenant, s: SimSpace, userId: string): string[] {
+  if (!t.canSeeSpace(s.id, userId)) return [];
+  const actions = ['read'];
+  const owner = s.ownerId === userId;
+  const admin = t.isSpaceAdmin(s.id, userId);
+  const roles = t.effectiveSpaceRoles(s.id, userId);
+  if (t.canManageSpaceMembers(s.id, userId)) actions.push('update');
+  if (owner || admin) actions.push('delete', 'change_owner');
+  if (s.type === 'managed' && (owner || roles.includes('publisher') || roles.includes('facilitator'))) {
+    actions.push('publish');
+  }
+  return actions;
+}
+
+/** A space as the caller (`userId`, the API key's owner) sees it, with its meta for that caller. */
+export function renderSpace(ctx: RenderContext, s: SimSpace, userId: string): Record<string, unknown> {
+  const t = ctx.tenant;
+  const self = `${ctx.baseUrl}/api/v1/spaces/${s.id}`;
+  const out: Record<string, unknown> = {
+    id: s.id,
+    type: s.type,
+    ownerId: s.ownerId,
+    tenantId: t.tenantId,
+    name: s.name,
+  };
+  if (s.description !== undefined) out.description = s.description;
+  out.createdAt = s.createdAt;
+  if (s.createdBy !== undefined) out.createdBy = s.createdBy;
+  out.updatedAt = s.updatedAt;
+  out.meta = {
+    actions: spaceActions(t, s, userId),
+    roles: t.effectiveSpaceRoles(s.id, userId),
+    assignableRoles: assignableSpaceRoles(s.type),
+  };
+  out.links = { self: { href: self }, assignments: { href: `${self}/assignments` } };
+  return out;
+}
+
+export function renderAssignment(ctx: RenderContext, a: SimAssignment): Record<string, unknown> {
+  const space = `${ctx.baseUrl}/api/v1/spaces/${a.spaceId}`;
+  const out: Record<string, unknown> = {
+    id: a.id,
+    type: a.type,
+    assigneeId: a.assigneeId,
+    roles: [...a.roles],
+    spaceId: a.spaceId,
+    tenantId: ctx.tenant.tenantId,
+    createdAt: a.createdAt,
+  };
+  if (a.createdBy !== undefined) out.createdBy = a.createdBy;
+  out.updatedAt = a.updatedAt;
+  if (a.updatedBy !== undefined) out.updatedBy = a.updatedBy;
+  out.links = { self: { href: `${space}/assignments/${a.id}` }, space: { href: space } };
   return out;
 }

@@ -1,9 +1,11 @@
 // Ways to fill a SimTenant: a small hand-written demo tenant, a deterministic generator for large tenants
-// (benchmarks), and a JSON description validated with zod (sandbox seeds, fixtures).
+// (benchmarks), and a JSON description validated with zod (sandbox seeds, fixtures). All three can hold spaces
+// with user and group assignments.
 
 import { z } from 'zod';
+import { assignableSpaceRoles, SPACE_ROLES, SPACE_TYPES } from './spaces.ts';
 import { DEFAULT_ROLES, EVERYONE_GROUP_ID, mulberry32, SimTenant } from './tenant.ts';
-import type { ProviderType, UserStatus } from './types.ts';
+import type { ProviderType, SpaceType, UserStatus } from './types.ts';
 
 export interface GenerateTenantOptions {
   /** Total users, including the TenantAdmin service user that owns the default API key. */
@@ -20,6 +22,10 @@ export interface GenerateTenantOptions {
   groupRoles?: Record<string, number>;
   /** Group memberships per regular user (default 2, capped at the number of groups). */
   membershipsPerUser?: number;
+  /** Shared, managed and data spaces (in that rotation). Default: one per 1,000 users, so 50,000 users get 50. */
+  spaces?: number;
+  /** Assignments per space, about a third of them groups (default 10, capped by the users and groups there are). */
+  assignmentsPerSpace?: number;
 }
 
 const FIRST = [
@@ -238,7 +244,65 @@ export function generateTenant(opts: GenerateTenantOptions): SimTenant {
       groupIds: [...gids],
     });
   }
+  addGeneratedSpaces(tenant, opts, groupIds, rnd);
   return tenant;
+}
+
+const SPACE_KINDS: Record<SpaceType, string> = { shared: 'Reports', managed: 'Apps', data: 'Data' };
+
+/**
+ * Spaces for generateTenant, drawn after everything else so adding them left the users and groups of a seed as
+ * they were. Owners are active users; the service user is facilitator of every data space, which admin roles
+ * don't cover (it manages shared and managed ones as TenantAdmin).
+ */
+function addGeneratedSpaces(
+  tenant: SimTenant,
+  opts: GenerateTenantOptions,
+  groupIds: readonly string[],
+  rnd: () => number,
+): void {
+  const count = Math.max(0, opts.spaces ?? Math.round(opts.users / 1000));
+  if (count === 0) return;
+  const people = [...tenant.users()].filter((u) => u.status === 'active' && u.id !== tenant.serviceUserId);
+  if (people.length === 0) return;
+  const perSpace = Math.max(0, opts.assignmentsPerSpace ?? 10);
+  for (let i = 0; i < count; i += 1) {
+    const type = SPACE_TYPES[i % SPACE_TYPES.length]!;
+    const dept = DEPARTMENTS[Math.floor(i / SPACE_TYPES.length) % DEPARTMENTS.length]!;
+    const region = REGIONS[Math.floor(i / (SPACE_TYPES.length * DEPARTMENTS.length)) % REGIONS.length]!;
+    const round = Math.floor(i / (SPACE_TYPES.length * DEPARTMENTS.length * REGIONS.length));
+    const base = `${dept} ${region} ${SPACE_KINDS[type]}`;
+    const owner = people[Math.floor(rnd() * people.length)]!;
+    const space = tenant.addSpace({
+      name: round === 0 ? base : `${base} ${round + 1}`,
+      type,
+      ownerId: owner.id,
+      description: `${dept} ${SPACE_KINDS[type].toLowerCase()} for ${region}.`,
+    });
+    const offered = assignableSpaceRoles(type);
+    const pickRoles = () => {
+      const first = offered[Math.floor(rnd() * offered.length)]!;
+      const second = offered[Math.floor(rnd() * offered.length)]!;
+      return rnd() < 0.3 ? [first, second] : [first];
+    };
+    const groups = Math.min(Math.round(perSpace / 3), groupIds.length);
+    for (let tries = 0, made = 0; made < groups && tries < groups * 4; tries += 1) {
+      const gid = groupIds[Math.floor(rnd() * groupIds.length)]!;
+      if (tenant.spaceAssignment(space.id, gid)) continue;
+      tenant.assignSpace(space.id, { type: 'group', assigneeId: gid, roles: pickRoles() });
+      made += 1;
+    }
+    const users = Math.min(perSpace - groups, people.length - 1);
+    for (let tries = 0, made = 0; made < users && tries < users * 4; tries += 1) {
+      const u = people[Math.floor(rnd() * people.length)]!;
+      if (u.id === owner.id || tenant.spaceAssignment(space.id, u.id)) continue;
+      tenant.assignSpace(space.id, { type: 'user', assigneeId: u.id, roles: pickRoles() });
+      made += 1;
+    }
+    if (type === 'data' && tenant.serviceUserId) {
+      tenant.setSpaceRoles(space.id, tenant.serviceUserId, ['facilitator']);
+    }
+  }
 }
 
 /** A small, realistic tenant for the sandbox and tests, with the awkward cases a bot must handle. */
@@ -363,7 +427,107 @@ export function demoTenant(): SimTenant {
     const slug = (p.email ?? p.subject ?? p.name).split('@')[0]!;
     t.addUser({ subject: `okta|${slug}`, ...p });
   }
+  addDemoSpaces(t);
   return t;
+}
+
+/**
+ * The demo tenant's spaces, one of each type at least, with the cases a space target meets: group and user
+ * assignments, a facilitator who is not the owner, a member only through a group (Kaja in EMEA Sales: can see it,
+ * can't manage it), an empty space, and a data space the service user can't manage (no facilitator there, and
+ * TenantAdmin doesn't cover data spaces).
+ */
+function addDemoSpaces(t: SimTenant): void {
+  const user = (email: string) => {
+    const u = t.usersByEmail(email)[0];
+    if (!u) throw new Error(`demoTenant: no user ${email}.`);
+    return u.id;
+  };
+  const group = (name: string) => t.groupByName(name)!.id;
+  const spaces: Array<{
+    name: string;
+    type: SpaceType;
+    owner: string;
+    description?: string;
+    users?: Array<[string, string[]]>;
+    groups?: Array<[string, string[]]>;
+  }> = [
+    {
+      name: 'Finance Reports',
+      type: 'shared',
+      owner: 'dan@corp.example',
+      description: 'Monthly and quarterly finance reporting.',
+      groups: [['Finance', ['consumer']]],
+      users: [
+        ["o'brien@corp.example", ['facilitator']],
+        ['ingrid@corp.example', ['consumer', 'producer']],
+      ],
+    },
+    {
+      name: 'Finance Reports Archive',
+      type: 'shared',
+      owner: 'dan@corp.example',
+      description: 'Closed fiscal years.',
+      users: [['ingrid@corp.example', ['consumer']]],
+    },
+    {
+      name: 'EMEA Sales',
+      type: 'managed',
+      owner: 'hiro@corp.example',
+      description: 'Published sales apps for EMEA.',
+      groups: [['Sales Ops', ['consumer']]],
+      users: [
+        ['carlos@corp.example', ['facilitator']],
+        ['grace@corp.example', ['contributor', 'publisher']],
+      ],
+    },
+    { name: 'APAC Sales', type: 'managed', owner: 'fatima@corp.example', description: 'Not rolled out yet.' },
+    {
+      name: 'Sales Data',
+      type: 'data',
+      owner: 'carol@corp.example',
+      description: 'Sales pipelines and their datasets.',
+      groups: [['Data Engineering', ['producer']]],
+      users: [
+        ['qlik-access-bot@corp.example', ['facilitator']],
+        ['tess@corp.example', ['operator']],
+        ['jamal@corp.example', ['datapreview']],
+      ],
+    },
+    {
+      name: 'Data Lake Staging',
+      type: 'data',
+      owner: 'zoe@corp.example',
+      users: [['maya@corp.example', ['consumer']]],
+    },
+    {
+      name: 'HR Confidential',
+      type: 'shared',
+      owner: 'bob@corp.example',
+      users: [['eve@corp.example', ['consumer']]],
+    },
+    {
+      name: 'Marketing Campaigns',
+      type: 'shared',
+      owner: 'sanjay@corp.example',
+      groups: [['finance', ['dataconsumer']]],
+      users: [['rosa@corp.example', ['producer', 'codeveloper']]],
+    },
+  ];
+  for (const s of spaces) {
+    const space = t.addSpace({
+      name: s.name,
+      type: s.type,
+      ownerId: user(s.owner),
+      ...(s.description !== undefined ? { description: s.description } : {}),
+    });
+    for (const [name, roles] of s.groups ?? []) {
+      t.assignSpace(space.id, { type: 'group', assigneeId: group(name), roles, createdBy: space.ownerId });
+    }
+    for (const [email, roles] of s.users ?? []) {
+      t.assignSpace(space.id, { type: 'user', assigneeId: user(email), roles, createdBy: space.ownerId });
+    }
+  }
 }
 
 // ---------------------------------------------------------------- JSON seeds
@@ -407,6 +571,25 @@ const UserSeed = z.object({
   serviceUser: z.boolean().optional(),
 });
 
+const SpaceMemberSeed = z.union([
+  z.object({ user: z.string().min(1), roles: z.array(z.enum(SPACE_ROLES)).min(1) }),
+  z.object({ group: z.string().min(1), roles: z.array(z.enum(SPACE_ROLES)).min(1) }),
+]);
+
+const SpaceSeed = z.object({
+  id: z
+    .string()
+    .regex(/^[0-9a-f]{24}$/)
+    .optional(),
+  name: z.string().min(1).max(256),
+  type: z.enum(SPACE_TYPES as [SpaceType, ...SpaceType[]]),
+  /** The owner's email (or exact name, for users without one). */
+  owner: z.string().min(1),
+  description: z.string().optional(),
+  /** Users by email (or exact name) and groups by exact name, with their space roles. */
+  members: z.array(SpaceMemberSeed).default([]),
+});
+
 export const TenantSeed = z.object({
   tenantId: z.string().min(1).optional(),
   seed: z.number().int().optional(),
@@ -414,6 +597,7 @@ export const TenantSeed = z.object({
   everyoneRoles: z.array(z.string()).default([]),
   groups: z.array(GroupSeed).default([]),
   users: z.array(UserSeed).default([]),
+  spaces: z.array(SpaceSeed).default([]),
 });
 export type TenantSeed = z.infer<typeof TenantSeed>;
 
@@ -453,6 +637,44 @@ export function tenantFromJson(json: unknown): SimTenant {
       Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as typeof rest,
     );
     if (serviceUser) t.serviceUserId = created.id;
+  }
+  const userRef = (ref: string, where: string) => {
+    const u = t.usersByEmail(ref)[0] ?? [...t.users()].find((x) => x.name === ref);
+    if (!u) throw new Error(`Invalid tenant seed at ${where}: no user with email or name "${ref}".`);
+    return u.id;
+  };
+  // Tenant refusals (a role the space type doesn't offer, a duplicate name) name the seed path too.
+  const at = <T>(where: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof Error && !e.message.startsWith('Invalid tenant seed')) {
+        throw new Error(`Invalid tenant seed at ${where}: ${e.message}`);
+      }
+      throw e;
+    }
+  };
+  for (const [i, sp] of seed.spaces.entries()) {
+    const space = at(`spaces.${i}`, () =>
+      t.addSpace({
+        name: sp.name,
+        type: sp.type,
+        ownerId: userRef(sp.owner, `spaces.${i}.owner`),
+        ...(sp.id !== undefined ? { id: sp.id } : {}),
+        ...(sp.description !== undefined ? { description: sp.description } : {}),
+      }),
+    );
+    for (const [j, m] of sp.members.entries()) {
+      const where = `spaces.${i}.members.${j}`;
+      if ('user' in m) {
+        const assigneeId = userRef(m.user, where);
+        at(where, () => t.assignSpace(space.id, { type: 'user', assigneeId, roles: m.roles }));
+      } else {
+        const g = t.groupByName(m.group);
+        if (!g) throw new Error(`Invalid tenant seed at ${where}: no group named "${m.group}".`);
+        at(where, () => t.assignSpace(space.id, { type: 'group', assigneeId: g.id, roles: m.roles }));
+      }
+    }
   }
   return t;
 }

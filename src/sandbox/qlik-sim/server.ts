@@ -1,5 +1,5 @@
 // HTTP front of the Qlik Cloud tenant simulator (node:http): auth, per-owner/per-tier rate limits, latency,
-// fault injection, the request log, and the Users/Groups/Roles routes with the specs' shapes and errors.
+// fault injection, the request log, and the Users/Groups/Roles/Spaces routes with the specs' shapes and errors.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
@@ -25,18 +25,25 @@ import {
   rolePredicate,
   SortedViews,
   type SortSpec,
+  SPACE_SORT_FIELDS,
+  sortAssignments,
+  sortSpaces,
   USER_SORT_FIELDS,
 } from './query.ts';
 import {
   errorBody,
   type QlikErrorItem,
   type RenderContext,
+  renderAssignment,
   renderGroup,
   renderRole,
+  renderSpace,
   renderUser,
+  spacesErrorBody,
 } from './render.ts';
 import { demoTenant } from './seed.ts';
-import type { SimTenant } from './tenant.ts';
+import { SPACE_ROLES, SPACE_TYPES } from './spaces.ts';
+import { type SimTenant, SimTenantError } from './tenant.ts';
 import type {
   FaultSpec,
   LoggedRequest,
@@ -44,6 +51,7 @@ import type {
   RateLimitOptions,
   SimCounts,
   SimOptions,
+  SimSpace,
   Tier,
 } from './types.ts';
 
@@ -59,6 +67,13 @@ const PRODUCT_INFO = {
 };
 const MAX_FILTER_IDS = 100;
 const MAX_GROUP_ROLES = 100;
+/** Users, groups and roles: default 20, at most 100 (their specs). */
+const IDENTITY_LIMITS = { default: 20, max: 100 };
+/**
+ * Spaces and assignments: default 10 (the spec); the spec names no maximum, so the simulator takes 100, the
+ * maximum of Qlik's other list APIs, and answers 400 beyond it so a client asking for more is caught.
+ */
+export const SPACES_LIMITS = { default: 10, max: 100 };
 
 /** An error answered in Qlik's error shape. */
 class HttpError extends Error {
@@ -79,6 +94,22 @@ function badRequest(detail: string, source?: QlikErrorItem['source']): HttpError
     title: 'Bad Request',
     detail,
     ...(source ? { source } : {}),
+  });
+}
+
+function spaceNotFound(id: string): HttpError {
+  return new HttpError(404, {
+    code: 'HTTP-404',
+    title: 'Not Found',
+    detail: `Space ${id} not found or access denied.`,
+  });
+}
+
+function assignmentNotFound(spaceId: string, id: string): HttpError {
+  return new HttpError(404, {
+    code: 'HTTP-404',
+    title: 'Not Found',
+    detail: `Assignment ${id} not found in space ${spaceId}.`,
   });
 }
 
@@ -160,15 +191,21 @@ function parseBool(q: URLSearchParams, name: string): boolean {
   throw badRequest(`Query parameter "${name}" must be true or false, got "${v}".`, { parameter: name });
 }
 
-function parseListParams(q: URLSearchParams, sortFields: readonly string[], defaultSort: string): ListParams {
-  let limit = 20;
+function parseListParams(
+  q: URLSearchParams,
+  sortFields: readonly string[],
+  defaultSort: string,
+  limits: { default: number; max: number } = IDENTITY_LIMITS,
+): ListParams {
+  let limit = limits.default;
   const rawLimit = q.get('limit');
   if (rawLimit !== null) {
     const n = rawLimit.trim() === '' ? Number.NaN : Number(rawLimit);
-    if (!Number.isInteger(n) || n < 1 || n > 100) {
-      throw badRequest(`Query parameter "limit" must be a whole number from 1 to 100, got "${rawLimit}".`, {
-        parameter: 'limit',
-      });
+    if (!Number.isInteger(n) || n < 1 || n > limits.max) {
+      throw badRequest(
+        `Query parameter "limit" must be a whole number from 1 to ${limits.max}, got "${rawLimit}".`,
+        { parameter: 'limit' },
+      );
     }
     limit = n;
   }
@@ -227,6 +264,55 @@ function parseFilterParam(
     }
     throw e;
   }
+}
+
+/** A comma list of enum values (`type=managed,shared`); 400 naming the first unknown value. */
+function parseCsvEnum(q: URLSearchParams, name: string, allowed: readonly string[]): string[] | undefined {
+  const raw = q.get(name);
+  if (raw === null || raw.trim() === '') return undefined;
+  const values = raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const v of values) {
+    if (!allowed.includes(v)) {
+      throw badRequest(`Query parameter "${name}" takes ${allowed.join(', ')}; "${v}" is not one of them.`, {
+        parameter: name,
+      });
+    }
+  }
+  return values;
+}
+
+const AssignmentCreateBody = z
+  .object({ type: z.unknown(), assigneeId: z.unknown(), roles: z.unknown() })
+  .loose();
+
+/** roles of an AssignmentCreate/AssignmentUpdate body: a non-empty array of strings (offered roles checked later). */
+function parseRolesField(value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((r) => typeof r !== 'string')) {
+    throw badRequest('"roles" must be an array of space role names.', { pointer: '/roles' });
+  }
+  if (value.length === 0) {
+    throw badRequest('"roles" must not be empty; delete the assignment to remove every role.', {
+      pointer: '/roles',
+    });
+  }
+  for (const r of value as string[]) {
+    if (!(SPACE_ROLES as readonly string[]).includes(r)) {
+      throw badRequest(`"${r}" is not a space role (names are case-sensitive: ${SPACE_ROLES.join(', ')}).`, {
+        pointer: '/roles',
+      });
+    }
+  }
+  return value as string[];
+}
+
+/** A tenant refusal as the Spaces API answers it: invalid and unknown-assignee → 400, duplicate → 409. */
+function spacesHttpError(e: SimTenantError): HttpError {
+  if (e.kind === 'conflict')
+    return new HttpError(409, { code: 'HTTP-409', title: 'Conflict', detail: e.message });
+  return badRequest(e.message);
 }
 
 const RoleRef = z.union([
@@ -357,11 +443,14 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
         })
         .end(text);
     };
-    // The Roles API's Error schema has no `status` field (its example omits it too), so its errors don't carry it.
+    // The Roles API's Error schema has no `status` field (its example omits it too), so its errors don't carry it;
+    // the Spaces API has its own shape (meta.source, deprecated top-level code/title/detail).
     const rolesApi = path.startsWith('/api/v1/roles');
+    const spacesApi = path === '/api/v1/spaces' || path.startsWith('/api/v1/spaces/');
     const sendErrorItem = (status: number, item: QlikErrorItem, headers?: Record<string, string>) => {
       const { status: _omit, ...rest } = item;
-      send(status, errorBody(rolesApi ? rest : { ...rest, status }), headers);
+      if (spacesApi) send(status, spacesErrorBody(item), headers);
+      else send(status, errorBody(rolesApi ? rest : { ...rest, status }), headers);
     };
     const sendError = (e: HttpError) => sendErrorItem(e.status, e.item, e.headers);
 
@@ -497,6 +586,10 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
         );
       }
     };
+    if (path === '/api/v1/spaces' || path.startsWith('/api/v1/spaces/')) {
+      routeSpaces(method, url, owner, body, send, allow);
+      return;
+    }
     const userMatch = /^\/api\/v1\/users\/([^/]+)$/.exec(path);
     const groupMatch = /^\/api\/v1\/groups\/([^/]+)$/.exec(path);
 
@@ -625,6 +718,182 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
       title: 'Not Found',
       detail: `No route for ${method} ${path}.`,
     });
+  }
+
+  /** The Spaces API: list and read spaces, and list, create, read, replace and delete their assignments. */
+  function routeSpaces(
+    method: string,
+    url: URL,
+    owner: string,
+    body: unknown,
+    send: Send,
+    allow: (...methods: string[]) => void,
+  ): void {
+    const path = url.pathname;
+    const ctx = ctxFor(owner);
+    if (path === '/api/v1/spaces') {
+      allow('GET');
+      send(200, listSpaces(url, owner));
+      return;
+    }
+    const m = /^\/api\/v1\/spaces\/([^/]+)(?:\/(assignments)(?:\/([^/]+))?)?$/.exec(path);
+    if (!m) {
+      throw new HttpError(404, {
+        code: 'HTTP-404',
+        title: 'Not Found',
+        detail: `No route for ${method} ${path}.`,
+      });
+    }
+    const spaceId = safeDecode(m[1]!);
+    if (!m[2]) {
+      allow('GET');
+      send(200, renderSpace(ctx, visibleSpace(spaceId, owner), owner));
+      return;
+    }
+    if (m[3] === undefined) {
+      allow('GET', 'POST');
+      const space = visibleSpace(spaceId, owner);
+      if (method === 'GET') {
+        send(200, listAssignments(url, space));
+        return;
+      }
+      requireSpaceManager(space, owner);
+      const parsed = AssignmentCreateBody.safeParse(body);
+      if (!parsed.success) {
+        throw badRequest('The body must be a JSON object like {"type", "assigneeId", "roles"}.');
+      }
+      const { type, assigneeId } = parsed.data;
+      if (type !== 'user' && type !== 'group') {
+        throw badRequest('"type" must be "user" or "group".', { pointer: '/type' });
+      }
+      if (typeof assigneeId !== 'string' || assigneeId === '') {
+        throw badRequest('"assigneeId" must be the id of a user or group.', { pointer: '/assigneeId' });
+      }
+      const roles = parseRolesField(parsed.data.roles);
+      const exists = type === 'user' ? tenant.getUser(assigneeId) : tenant.getGroup(assigneeId);
+      if (!exists) {
+        throw badRequest(`No ${type} with id ${assigneeId} in the tenant.`, { pointer: '/assigneeId' });
+      }
+      try {
+        const a = tenant.assignSpace(space.id, { type, assigneeId, roles, createdBy: owner });
+        send(201, renderAssignment(ctx, a));
+      } catch (e) {
+        if (e instanceof SimTenantError) throw spacesHttpError(e);
+        throw e;
+      }
+      return;
+    }
+    allow('GET', 'PUT', 'DELETE');
+    const assignmentId = safeDecode(m[3]);
+    const space = visibleSpace(spaceId, owner);
+    if (method !== 'GET') requireSpaceManager(space, owner);
+    const a = tenant.spaceAssignmentById(space.id, assignmentId);
+    if (!a) throw assignmentNotFound(space.id, assignmentId);
+    if (method === 'GET') {
+      send(200, renderAssignment(ctx, a));
+      return;
+    }
+    if (method === 'DELETE') {
+      tenant.deleteSpaceAssignment(space.id, a.id);
+      send(204);
+      return;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw badRequest('The body must be a JSON object like {"roles": [...]}, with the complete list.');
+    }
+    const roles = parseRolesField((body as Record<string, unknown>).roles);
+    try {
+      send(200, renderAssignment(ctx, tenant.updateSpaceAssignment(space.id, a.id, roles, owner)));
+    } catch (e) {
+      if (e instanceof SimTenantError) throw spacesHttpError(e);
+      throw e;
+    }
+  }
+
+  /** The space, when the caller can see it; 404 otherwise, as Qlik answers "not found or access denied". */
+  function visibleSpace(spaceId: string, owner: string): SimSpace {
+    const s = tenant.getSpace(spaceId);
+    if (!s || !tenant.canSeeSpace(s.id, owner)) throw spaceNotFound(spaceId);
+    return s;
+  }
+
+  function requireSpaceManager(space: SimSpace, owner: string): void {
+    if (tenant.canManageSpaceMembers(space.id, owner)) return;
+    throw forbidden(
+      space.type === 'data'
+        ? 'Only the space owner or a member with "Can manage" (facilitator) can change members of a data space.'
+        : 'Only the space owner, a member with "Can manage" (facilitator), or a TenantAdmin or AnalyticsAdmin can change members of this space.',
+    );
+  }
+
+  function listSpaces(url: URL, owner: string) {
+    const q = url.searchParams;
+    const lp = parseListParams(q, SPACE_SORT_FIELDS, '+name', SPACES_LIMITS);
+    const types = parseCsvEnum(q, 'type', SPACE_TYPES);
+    const roles = parseCsvEnum(q, 'roles', SPACE_ROLES);
+    const action = q.get('action');
+    if (action !== null && action !== '' && action !== 'publish') {
+      throw badRequest('Query parameter "action" supports only "publish".', { parameter: 'action' });
+    }
+    const name = q.get('name')?.toLowerCase() ?? '';
+    const ownerId = q.get('ownerId');
+    // No simulated space is linked to an environment: an empty value (no environment) matches all, others none.
+    const wantsEnvironment = ['environment.name', 'environmentId'].some((p) => (q.get(p) ?? '') !== '');
+    const matches: SimSpace[] = [];
+    for (const s of tenant.spaces() as Iterable<SimSpace>) {
+      if (wantsEnvironment || !tenant.canSeeSpace(s.id, owner)) continue;
+      if (types && !types.includes(s.type)) continue;
+      if (name !== '' && !s.name.toLowerCase().includes(name)) continue;
+      if (ownerId !== null && ownerId !== '' && s.ownerId !== ownerId) continue;
+      if (roles) {
+        const mine = tenant.effectiveSpaceRoles(s.id, owner);
+        if (!roles.some((r) => mine.includes(r))) continue;
+      }
+      if (action === 'publish') {
+        const mine = tenant.effectiveSpaceRoles(s.id, owner);
+        if (s.type !== 'managed' || !(mine.includes('publisher') || mine.includes('facilitator'))) continue;
+      }
+      matches.push(s);
+    }
+    const { sorted, keyOf } = sortSpaces(matches, lp.sort);
+    const page = pageOf(sorted, keyOf, lp.sort, lp.sortLabel, lp.limit, lp.cursor);
+    const ctx = ctxFor(owner);
+    return {
+      data: page.items.map((s) => renderSpace(ctx, s, owner)),
+      links: linksFor(url, page),
+      meta: { count: page.total },
+    };
+  }
+
+  function listAssignments(url: URL, space: SimSpace) {
+    const q = url.searchParams;
+    // Only limit and cursors page assignments (no sort parameter): creation order, like the product.
+    const paging = new URLSearchParams();
+    for (const p of ['limit', 'next', 'prev']) {
+      const v = q.get(p);
+      if (v !== null) paging.set(p, v);
+    }
+    const lp = parseListParams(paging, ['id'], '+id', SPACES_LIMITS);
+    const type = q.get('type');
+    if (type !== null && type !== '' && type !== 'user' && type !== 'group' && type !== 'bot') {
+      throw badRequest('Query parameter "type" must be user or group.', { parameter: 'type' });
+    }
+    const assigneeId = q.get('assigneeId');
+    const matches = tenant
+      .spaceAssignments(space.id)
+      .filter(
+        (a) =>
+          (type === null || type === '' || a.type === type) &&
+          (assigneeId === null || assigneeId === '' || a.assigneeId === assigneeId),
+      );
+    const { sorted, keyOf } = sortAssignments(matches);
+    const page = pageOf(sorted, keyOf, lp.sort, lp.sortLabel, lp.limit, lp.cursor);
+    const ctx = ctxFor('');
+    return {
+      data: page.items.map((a) => renderAssignment(ctx, a)),
+      links: linksFor(url, page),
+      meta: { count: page.total },
+    };
   }
 
   function filterFromBody(body: unknown, resource: FilterResource): FilterNode | undefined {

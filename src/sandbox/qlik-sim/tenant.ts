@@ -1,17 +1,23 @@
-// In-memory Qlik Cloud tenant: roles, users, groups and the lookup indexes the simulator's filters use.
-// All mutation goes through methods so the indexes never drift from the entities.
+// In-memory Qlik Cloud tenant: roles, users, groups, spaces with their assignments, and the lookup indexes the
+// simulator's filters use. All mutation goes through methods so the indexes never drift from the entities.
 
 import { randomBytes } from 'node:crypto';
+import { assignableSpaceRoles, isSpaceType, spaceNameProblem } from './spaces.ts';
 import type {
   GroupStatus,
   ProviderType,
   RoleLevel,
+  SimAssignment,
+  SimAssignmentInput,
   SimGroup,
   SimGroupInput,
   SimRole,
   SimRoleInput,
+  SimSpace,
+  SimSpaceInput,
   SimUser,
   SimUserInput,
+  SpaceType,
 } from './types.ts';
 
 export const EVERYONE_GROUP_ID = '000000000000000000000001';
@@ -144,6 +150,10 @@ export class SimTenant {
   private readonly usersByRoleId: Index = new Map();
   private readonly usersByGroupId: Index = new Map();
   private readonly groupsByRoleId: Index = new Map();
+  private readonly spacesById = new Map<string, SimSpace>();
+  private readonly spaceIdByName = new Map<string, string>();
+  /** spaceId -> assigneeId -> assignment: one assignment per space and assignee, as Qlik enforces. */
+  private readonly assignmentsBySpace = new Map<string, Map<string, SimAssignment>>();
 
   constructor(opts: SimTenantOptions = {}) {
     this.seeded = opts.seed !== undefined;
@@ -186,6 +196,11 @@ export class SimTenant {
   /** Creation timestamp: deterministic for seeded tenants, wall clock otherwise. */
   private stamp(): string {
     if (this.seeded) return new Date((SEEDED_EPOCH_SEC + this.idCounter) * 1000).toISOString();
+    return new Date().toISOString();
+  }
+
+  /** Update timestamp: the wall clock, like lastUpdatedAt elsewhere. */
+  private stampNow(): string {
     return new Date().toISOString();
   }
 
@@ -371,6 +386,7 @@ export class SimTenant {
     if (!g || g.system) return false;
     for (const uid of [...(this.usersByGroupId.get(groupId) ?? [])]) this.removeUserFromGroup(uid, groupId);
     for (const r of g.assignedRoleIds) indexDelete(this.groupsByRoleId, r, g.id);
+    this.dropAssignmentsOf(groupId);
     this.groupsById.delete(groupId);
     this.groupIdByName.delete(g.name);
     this.orderVersion.groups += 1;
@@ -577,11 +593,255 @@ export class SimTenant {
     const u = this.usersById.get(id);
     if (!u) return false;
     this.unindexUser(u);
+    this.dropAssignmentsOf(id);
     this.usersById.delete(id);
     if (this.serviceUserId === id) this.serviceUserId = undefined;
     this.orderVersion.users += 1;
     this.touch();
     return true;
+  }
+
+  // ---------------------------------------------------------------- spaces
+
+  /**
+   * Adds a shared, managed or data space. Names are unique (compared exactly, like group names), at most 256
+   * characters, and may not contain `" * ? < > / | \ :`; the owner must be a user of the tenant.
+   */
+  addSpace(input: SimSpaceInput): SimSpace {
+    if (!isSpaceType(input.type)) {
+      throw new SimTenantError('invalid', `Unknown space type "${String(input.type)}".`);
+    }
+    const problem = spaceNameProblem(input.name);
+    if (problem) throw new SimTenantError('invalid', problem);
+    if (this.spaceIdByName.has(input.name)) {
+      throw new SimTenantError('conflict', `A space named "${input.name}" already exists.`);
+    }
+    this.requireUser(input.ownerId);
+    const id = input.id ?? this.newId();
+    if (this.spacesById.has(id))
+      throw new SimTenantError('conflict', `A space with id ${id} already exists.`);
+    const createdAt = input.createdAt ?? this.stamp();
+    const space: SimSpace = {
+      id,
+      name: input.name,
+      type: input.type,
+      ownerId: input.ownerId,
+      createdAt,
+      updatedAt: createdAt,
+    };
+    if (input.description !== undefined) space.description = input.description;
+    space.createdBy = input.createdBy ?? input.ownerId;
+    this.spacesById.set(id, space);
+    this.spaceIdByName.set(space.name, id);
+    this.assignmentsBySpace.set(id, new Map());
+    this.touch();
+    return space;
+  }
+
+  getSpace(id: string): Readonly<SimSpace> | undefined {
+    return this.spacesById.get(id);
+  }
+
+  /** Exact (case-sensitive) name lookup. */
+  spaceByName(name: string): Readonly<SimSpace> | undefined {
+    const id = this.spaceIdByName.get(name);
+    return id === undefined ? undefined : this.spacesById.get(id);
+  }
+
+  spaces(): IterableIterator<Readonly<SimSpace>> {
+    return this.spacesById.values();
+  }
+
+  get spaceCount(): number {
+    return this.spacesById.size;
+  }
+
+  /** The roles an assignment in a space of this type may hold (reference §5 table). */
+  assignableSpaceRoles(type: SpaceType): string[] {
+    return assignableSpaceRoles(type);
+  }
+
+  private requireSpace(id: string): SimSpace {
+    const s = this.spacesById.get(id);
+    if (!s) throw new SimTenantError('not-found', `No space with id ${id} in the tenant.`);
+    return s;
+  }
+
+  /** Throws 'invalid' unless `roles` is a non-empty list of roles the space's type offers; returns them deduped. */
+  private checkSpaceRoles(space: SimSpace, roles: readonly string[]): string[] {
+    if (roles.length === 0) throw new SimTenantError('invalid', 'An assignment must hold at least one role.');
+    const offered = assignableSpaceRoles(space.type);
+    for (const r of roles) {
+      if (!offered.includes(r)) {
+        throw new SimTenantError(
+          'invalid',
+          `Role "${r}" cannot be assigned in a ${space.type} space; it offers ${offered.join(', ')}.`,
+        );
+      }
+    }
+    return dedupe(roles);
+  }
+
+  /**
+   * Creates the assignee's assignment in the space. 'conflict' when it already has one (Qlik allows one per
+   * space and assignee), 'not-found' for an unknown space or assignee, 'invalid' for empty or unoffered roles and
+   * for the owner (who holds every role without an assignment).
+   */
+  assignSpace(spaceId: string, input: SimAssignmentInput): SimAssignment {
+    const space = this.requireSpace(spaceId);
+    if (input.type !== 'user' && input.type !== 'group') {
+      throw new SimTenantError(
+        'invalid',
+        `Assignments are for users or groups, not "${String(input.type)}".`,
+      );
+    }
+    if (input.type === 'user') this.requireUser(input.assigneeId);
+    else this.requireGroup(input.assigneeId);
+    const roles = this.checkSpaceRoles(space, input.roles);
+    if (input.type === 'user' && input.assigneeId === space.ownerId) {
+      throw new SimTenantError('invalid', 'The space owner holds every role already and has no assignment.');
+    }
+    const byAssignee = this.assignmentsBySpace.get(spaceId)!;
+    if (byAssignee.has(input.assigneeId)) {
+      throw new SimTenantError(
+        'conflict',
+        `${input.assigneeId} already has an assignment in space ${spaceId}.`,
+      );
+    }
+    const now = this.stamp();
+    const a: SimAssignment = {
+      id: this.newId(),
+      spaceId,
+      type: input.type,
+      assigneeId: input.assigneeId,
+      roles,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (input.createdBy !== undefined) {
+      a.createdBy = input.createdBy;
+      a.updatedBy = input.createdBy;
+    }
+    byAssignee.set(a.assigneeId, a);
+    this.touch();
+    return a;
+  }
+
+  spaceAssignment(spaceId: string, assigneeId: string): Readonly<SimAssignment> | undefined {
+    return this.assignmentsBySpace.get(spaceId)?.get(assigneeId);
+  }
+
+  /** The space's assignments in creation order (never the owner's: it has none). */
+  spaceAssignments(spaceId: string): Readonly<SimAssignment>[] {
+    return [...(this.assignmentsBySpace.get(spaceId)?.values() ?? [])];
+  }
+
+  spaceAssignmentById(spaceId: string, assignmentId: string): Readonly<SimAssignment> | undefined {
+    for (const a of this.assignmentsBySpace.get(spaceId)?.values() ?? []) if (a.id === assignmentId) return a;
+    return undefined;
+  }
+
+  /**
+   * The roles of the assignee's own assignment in the space; [] when it has none. Direct only: the owner's
+   * implicit roles and a user's roles through groups are in effectiveSpaceRoles.
+   */
+  spaceRolesOf(spaceId: string, assigneeId: string): string[] {
+    return [...(this.spaceAssignment(spaceId, assigneeId)?.roles ?? [])];
+  }
+
+  /** Replaces an assignment's complete role list (what PUT does). 'invalid' when empty or not offered. */
+  updateSpaceAssignment(
+    spaceId: string,
+    assignmentId: string,
+    roles: readonly string[],
+    updatedBy?: string,
+  ): SimAssignment {
+    const space = this.requireSpace(spaceId);
+    const a = this.spaceAssignmentById(spaceId, assignmentId) as SimAssignment | undefined;
+    if (!a) throw new SimTenantError('not-found', `No assignment ${assignmentId} in space ${spaceId}.`);
+    a.roles = this.checkSpaceRoles(space, roles);
+    a.updatedAt = this.stampNow();
+    if (updatedBy !== undefined) a.updatedBy = updatedBy;
+    this.touch();
+    return a;
+  }
+
+  /**
+   * Test hook: sets the assignee's roles in the space whatever is there, creating the assignment (user or group,
+   * from the id) when missing; [] deletes it.
+   */
+  setSpaceRoles(spaceId: string, assigneeId: string, roles: readonly string[]): void {
+    const existing = this.spaceAssignment(spaceId, assigneeId);
+    if (roles.length === 0) {
+      if (existing) this.deleteSpaceAssignment(spaceId, existing.id);
+      return;
+    }
+    if (existing) {
+      this.updateSpaceAssignment(spaceId, existing.id, roles);
+      return;
+    }
+    const type = this.usersById.has(assigneeId) ? 'user' : 'group';
+    this.assignSpace(spaceId, { type, assigneeId, roles });
+  }
+
+  /** Removes one assignment; false when the space has no such assignment. */
+  deleteSpaceAssignment(spaceId: string, assignmentId: string): boolean {
+    const a = this.spaceAssignmentById(spaceId, assignmentId);
+    if (!a) return false;
+    this.assignmentsBySpace.get(spaceId)!.delete(a.assigneeId);
+    this.touch();
+    return true;
+  }
+
+  /** A deleted user or group leaves every space it was assigned to (spaces it owns keep their ownerId). */
+  private dropAssignmentsOf(assigneeId: string): void {
+    for (const byAssignee of this.assignmentsBySpace.values()) byAssignee.delete(assigneeId);
+  }
+
+  /**
+   * A user's roles in the space as `meta.roles` reports them: every assignable role for the owner, else its own
+   * assignment's roles plus those of the active groups it is in (Everyone included); sorted, unique.
+   */
+  effectiveSpaceRoles(spaceId: string, userId: string): string[] {
+    const space = this.requireSpace(spaceId);
+    if (space.ownerId === userId) return assignableSpaceRoles(space.type).sort();
+    const byAssignee = this.assignmentsBySpace.get(spaceId)!;
+    const roles = new Set(byAssignee.get(userId)?.roles ?? []);
+    const u = this.usersById.get(userId);
+    if (u) {
+      for (const gid of [...u.groupIds, EVERYONE_GROUP_ID]) {
+        const g = this.groupsById.get(gid);
+        if (g?.status !== 'active') continue;
+        for (const r of byAssignee.get(gid)?.roles ?? []) roles.add(r);
+      }
+    }
+    return [...roles].sort();
+  }
+
+  /** TenantAdmin and AnalyticsAdmin administer shared and managed spaces without a space role (reference §5). */
+  isSpaceAdmin(spaceId: string, userId: string): boolean {
+    const space = this.requireSpace(spaceId);
+    if (space.type === 'data') return false;
+    const u = this.usersById.get(userId);
+    if (u?.status !== 'active') return false;
+    const roles = this.effectiveRoleNames(userId);
+    return roles.includes('TenantAdmin') || roles.includes('AnalyticsAdmin');
+  }
+
+  /** Who may add, change and remove members: the owner, `facilitator` holders (directly or by group), admins. */
+  canManageSpaceMembers(spaceId: string, userId: string): boolean {
+    const space = this.requireSpace(spaceId);
+    if (space.ownerId === userId) return true;
+    if (this.effectiveSpaceRoles(spaceId, userId).includes('facilitator')) return true;
+    return this.isSpaceAdmin(spaceId, userId);
+  }
+
+  /** Who sees the space at all (others get 404, "not found or access denied"): members and admins. */
+  canSeeSpace(spaceId: string, userId: string): boolean {
+    const space = this.requireSpace(spaceId);
+    if (space.ownerId === userId) return true;
+    if (this.effectiveSpaceRoles(spaceId, userId).length > 0) return true;
+    return this.isSpaceAdmin(spaceId, userId);
   }
 
   // ---------------------------------------------------------------- derived views

@@ -7,6 +7,9 @@ export type RoleLevel = 'admin' | 'user';
 export type UserStatus = 'active' | 'invited' | 'disabled' | 'deleted' | 'provisioned';
 export type GroupStatus = 'active' | 'disabled';
 export type ProviderType = 'idp' | 'custom';
+export type SpaceType = 'shared' | 'managed' | 'data';
+/** Who an assignment is for. The spec's enum also has `bot`, but the docs only allow users and groups. */
+export type AssigneeType = 'user' | 'group';
 
 /** A tenant role (Roles API `Role`). Names are unique per tenant and compared exactly (case-sensitive). */
 export interface SimRole {
@@ -63,6 +66,53 @@ export interface SimGroup {
   lastUpdatedAt: string;
   createdBy?: string;
   updatedBy?: string;
+}
+
+/** A shared, managed or data space (Spaces API `Space`). Personal spaces are not in the API, so not here. */
+export interface SimSpace {
+  id: string;
+  name: string;
+  type: SpaceType;
+  /** The owner implicitly holds every assignable role and has no assignment record. */
+  ownerId: string;
+  description?: string;
+  createdAt: string;
+  createdBy?: string;
+  updatedAt: string;
+}
+
+/** One user's or group's roles in one space (Spaces API `Assignment`); at most one per space and assignee. */
+export interface SimAssignment {
+  id: string;
+  spaceId: string;
+  type: AssigneeType;
+  assigneeId: string;
+  /** Space role API names (`consumer`, `facilitator`, ...), never empty. */
+  roles: string[];
+  createdAt: string;
+  createdBy?: string;
+  updatedAt: string;
+  updatedBy?: string;
+}
+
+/** Input to SimTenant.addSpace: the rest (id, timestamps) gets realistic defaults. */
+export interface SimSpaceInput {
+  name: string;
+  type: SpaceType;
+  ownerId: string;
+  description?: string;
+  id?: string;
+  createdAt?: string;
+  createdBy?: string;
+}
+
+/** Input to SimTenant.assignSpace. */
+export interface SimAssignmentInput {
+  type: AssigneeType;
+  assigneeId: string;
+  roles: readonly string[];
+  /** The user making the change (the API key's owner over HTTP). */
+  createdBy?: string;
 }
 
 /** Input to SimTenant.addRole: only name is required; the rest gets realistic defaults. */
