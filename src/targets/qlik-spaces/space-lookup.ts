@@ -19,6 +19,9 @@ export interface SpaceLookupOptions {
 /** How many spaces a miss reads at most to suggest names (10 pages): a typo should not read a huge tenant. */
 const SUGGESTION_SCAN = 1000;
 
+/** Past this many remembered lookups, expired ones are dropped. */
+const MAX_REMEMBERED = 500;
+
 interface Cached<T> {
   at: number;
   value: Promise<T>;
@@ -68,6 +71,10 @@ export class SpaceLookup {
   #remember<T>(cache: Map<string, Cached<T>>, key: string, read: () => Promise<T>): Promise<T> {
     const hit = cache.get(key);
     if (hit && this.#now() - hit.at < this.#ttl) return hit.value;
+    // Names are typed by people, so keys are unbounded: drop what has expired before the map grows large.
+    if (cache.size >= MAX_REMEMBERED) {
+      for (const [k, v] of cache) if (this.#now() - v.at >= this.#ttl) cache.delete(k);
+    }
     const value = read();
     cache.set(key, { at: this.#now(), value });
     value.catch(() => {
