@@ -1,14 +1,20 @@
 // Contract checking for the simulator's tests: every response goes through `call`, which validates the body
 // against the official OpenAPI schema for that operation and status (ajv, draft-07, strict:false).
 // "Strict" mode also forbids properties the schema does not declare, so the simulator cannot drift from the spec.
+// Spaces requests are checked too: a body the spec's request schema rejects must not be answered with a 2xx.
 
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
 type Json = unknown;
-type Api = 'users' | 'groups' | 'roles';
-const APIS: Api[] = ['users', 'groups', 'roles'];
+type Api = 'users' | 'groups' | 'roles' | 'spaces';
+const APIS: Api[] = ['users', 'groups', 'roles', 'spaces'];
+/**
+ * APIs whose request bodies are checked. Not users: its JSONPatch path enum omits `/assignedRoles/-`, which the
+ * spec's own example (and the simulator) uses.
+ */
+const REQUEST_CHECKED: ReadonlySet<Api> = new Set(['spaces']);
 
 // ajv-formats is CommonJS: its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
@@ -63,6 +69,7 @@ interface Operation {
   regex: RegExp;
   method: string;
   responses: Record<string, { content?: Record<string, { schema?: Json }> }>;
+  requestSchema?: Json;
 }
 
 function buildOperations(): Operation[] {
@@ -73,12 +80,18 @@ function buildOperations(): Operation[] {
       const regex = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
       for (const [method, op] of Object.entries(item)) {
         if (method === 'parameters') continue;
+        const o = op as {
+          responses: Operation['responses'];
+          requestBody?: { content?: Record<string, { schema?: Json }> };
+        };
+        const requestSchema = o.requestBody?.content?.['application/json']?.schema;
         ops.push({
           api,
           template,
           regex,
           method: method.toUpperCase(),
-          responses: (op as { responses: Operation['responses'] }).responses,
+          responses: o.responses,
+          ...(requestSchema !== undefined ? { requestSchema } : {}),
         });
       }
     }
@@ -87,7 +100,8 @@ function buildOperations(): Operation[] {
   return ops.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true });
+// unicodeRegExp off: spaces.json's name pattern escapes characters (\" \: ...) that the `u` flag rejects.
+const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
 addFormats(ajv);
 // Qlik's "uid": ObjectIds for entities, 32-char tenant ids; both url-safe.
 ajv.addFormat('uid', /^[A-Za-z0-9_-]{1,64}$/);
@@ -104,6 +118,24 @@ export interface ContractResult {
   operation?: string;
   /** The response key used: the status, "default", or "errors-fallback" (undocumented status, Errors schema). */
   schemaFor?: string;
+  /** For request-checked APIs with a request schema: whether the body sent fits it (non-strict: extras allowed). */
+  requestValid?: boolean;
+}
+
+/**
+ * Whether a request body fits the operation's request schema (undefined when the API's requests aren't checked
+ * or the operation takes no body). Non-strict: servers ignore unknown properties, so extras are not an error.
+ */
+export function checkRequest(method: string, path: string, body: Json): boolean | undefined {
+  const op = operations.find((o) => o.method === method && o.regex.test(path));
+  if (!op || op.requestSchema === undefined || !REQUEST_CHECKED.has(op.api)) return undefined;
+  const cacheKey = `${op.api}.json request ${method} ${op.template}`;
+  let validate = compiled.get(cacheKey);
+  if (!validate) {
+    validate = ajv.compile(rebase(op.requestSchema, `${op.api}.json`) as object);
+    compiled.set(cacheKey, validate);
+  }
+  return validate(body) === true;
 }
 
 /**
@@ -204,6 +236,17 @@ export async function call<T = Json>(
   // `fields=groups` adds a list of group names that the User schema does not declare (changelog 81/82).
   const strict = opts.strict ?? !(u.searchParams.get('fields') ?? '').split(',').includes('groups');
   const contract = checkContract(method, u.pathname, res.status, contentType, body, { strict });
+  if (opts.body !== undefined && typeof opts.body !== 'string') {
+    const requestValid = checkRequest(method, u.pathname, opts.body);
+    if (requestValid !== undefined) {
+      contract.requestValid = requestValid;
+      if (!requestValid && res.status < 300) {
+        throw new Error(
+          `${contract.operation} accepted (${res.status}) a body its request schema rejects: ${JSON.stringify(opts.body)}`,
+        );
+      }
+    }
+  }
   if (contract.operation) {
     checkedExchanges.push({
       operation: contract.operation,
