@@ -1,9 +1,10 @@
 // Owns the Qlik Cloud operations the bot needs (README, "The `/qlik` command" and "How it works"): find users and groups, read the tenant's roles,
-// list who holds a role, replace a principal's direct roles, and check the bot's own credential. One instance per
+// list who holds a role, replace a principal's direct roles, read spaces and change their assignments, and check the
+// bot's own credential. One instance per
 // tenant credential: it holds the connection pool, the per-tier rate limits and the role cache.
 import type { z } from 'zod';
 import { QlikError } from './errors.ts';
-import { eq, type Filter } from './filter.ts';
+import { eq, type Filter, or } from './filter.ts';
 import { type CallEvent, QlikHttp, type QueryValue } from './http.ts';
 import { collect, items, PAGE_LIMIT, type PageSource, pages } from './paging.ts';
 import { RateLimiter, type RateTier, type TierLimit } from './rate-limiter.ts';
@@ -14,9 +15,14 @@ import {
   listPageSchema,
   type QlikGroup,
   type QlikRole,
+  type QlikSpace,
+  type QlikSpaceAssignment,
   type QlikUser,
   type QlikUserSummary,
   roleSchema,
+  spaceAssignmentSchema,
+  spaceSchema,
+  spacesListPageSchema,
   userSchema,
 } from './schemas.ts';
 
@@ -78,9 +84,39 @@ export interface HoldersPage {
   next?: string;
 }
 
+/** One page of spaces, with Qlik's count of every match. */
+export interface SpacesPage {
+  spaces: QlikSpace[];
+  total: number;
+  /** Qlik's link to the next page, as given: pass it back as `next` (absent on the last page). */
+  next?: string;
+}
+
+/** Which assignments of a space to list. */
+export interface AssignmentFilter {
+  /** Only this user's or group's assignment (a principal has at most one per space). */
+  assigneeId?: string;
+  type?: 'user' | 'group';
+}
+
+/** A new assignment: who, and the roles they get (at least one). */
+export interface NewSpaceAssignment {
+  type: 'user' | 'group';
+  assigneeId: string;
+  roles: readonly string[];
+}
+
 const userPage = listPageSchema(userSchema);
 const groupPage = listPageSchema(groupSchema);
 const rolePage = listPageSchema(roleSchema);
+const spacesPage = spacesListPageSchema(spaceSchema);
+const assignmentsPage = spacesListPageSchema(spaceAssignmentSchema);
+
+/**
+ * Ids per users-by-id lookup: an `or` of `id eq` clauses, one GET each. Qlik rejects "complex" filters and takes at
+ * most 100 ids in its filter body, so stay well below that and keep the URL short.
+ */
+const IDS_PER_LOOKUP = 50;
 
 /** Enough for a who-has listing; keeps 50k-user listings lean. Leaving out `links` also drops each user's link. */
 const SUMMARY_FIELDS = 'id,name,email,status';
@@ -233,6 +269,31 @@ export class QlikClient {
     return { users, total };
   }
 
+  /**
+   * The users with these ids (lean: id, name, email, status), in as few requests as the filter allows: one GET per
+   * 50 ids. Ids Qlik does not have are simply missing from the answer.
+   */
+  async usersByIds(ids: readonly string[]): Promise<QlikUserSummary[]> {
+    const out: QlikUserSummary[] = [];
+    for (const chunk of chunks([...new Set(ids)], IDS_PER_LOOKUP)) {
+      const filter = or(...chunk.map((id) => eq('id', id)));
+      out.push(
+        ...(await collect(this.#list('/users', { filter, fields: SUMMARY_FIELDS }, userPage, 'GET /users'))),
+      );
+    }
+    return out;
+  }
+
+  /** Every member of the group (lean: id, name, email, status). */
+  usersInGroup(groupId: string): AsyncIterable<QlikUserSummary> {
+    return this.#list(
+      '/users',
+      { filter: eq('assignedGroups.id', groupId), fields: SUMMARY_FIELDS },
+      userPage,
+      'GET /users',
+    );
+  }
+
   /** Replaces the user's direct roles with exactly `roleIds`. Not retried except on 429 (see retry.ts). */
   replaceUserRoles(userId: string, roleIds: readonly string[]): Promise<void> {
     return this.#replaceRoles(`/users/${encodeURIComponent(userId)}`, 'PATCH /users/{id}', roleIds);
@@ -268,6 +329,128 @@ export class QlikClient {
 
   replaceGroupRoles(groupId: string, roleIds: readonly string[]): Promise<void> {
     return this.#replaceRoles(`/groups/${encodeURIComponent(groupId)}`, 'PATCH /groups/{id}', roleIds);
+  }
+
+  /** The groups with these ids, one GET per 50 ids; ids Qlik does not have are missing from the answer. */
+  async groupsByIds(ids: readonly string[]): Promise<QlikGroup[]> {
+    const out: QlikGroup[] = [];
+    for (const chunk of chunks([...new Set(ids)], IDS_PER_LOOKUP)) {
+      const filter = or(...chunk.map((id) => eq('id', id)));
+      out.push(...(await collect(this.#list('/groups', { filter }, groupPage, 'GET /groups'))));
+    }
+    return out;
+  }
+
+  // ---- spaces --------------------------------------------------------------------------------------------------
+
+  /**
+   * One page of spaces, by name: `name` is Qlik's case-insensitive "contains" search (a query parameter, not a
+   * filter expression, so it needs no quoting beyond the URL's). Pass the previous page's `next` to go on; a page
+   * whose next link is the one just followed is the last (a server that loops must not make a caller loop).
+   */
+  async listSpaces(opts: { name?: string; limit?: number; next?: string } = {}): Promise<SpacesPage> {
+    const url =
+      opts.next === undefined
+        ? this.#http.url('/spaces', spacesQuery(opts.name, opts.limit))
+        : this.#http.resolveLink(opts.next, this.#http.url('/spaces'), 'GET');
+    const page = await this.#spacesSource(spacesPage, 'GET /spaces').fetchPage(url);
+    const next = page.links.next?.href ?? undefined;
+    const repeated = next !== undefined && this.#http.resolveLink(next, url, 'GET').href === url.href;
+    return {
+      spaces: page.data,
+      total: page.totalResults ?? page.data.length,
+      ...(next && !repeated ? { next } : {}),
+    };
+  }
+
+  /** Every space whose name contains `name` (any case), or every space, page by page. */
+  allSpaces(opts: { name?: string } = {}): AsyncIterable<QlikSpace> {
+    const first = this.#http.url('/spaces', spacesQuery(opts.name, PAGE_LIMIT));
+    return items(first, this.#spacesSource(spacesPage, 'GET /spaces'));
+  }
+
+  /** A space with `meta.assignableRoles` (the roles its type offers) and its owner. */
+  getSpace(id: string): Promise<QlikSpace> {
+    return this.#get(`/spaces/${encodeURIComponent(id)}`, 'GET /spaces/{id}', spaceSchema);
+  }
+
+  /** Every assignment of the space that matches, page by page. */
+  listSpaceAssignments(spaceId: string, filter: AssignmentFilter = {}): AsyncIterable<QlikSpaceAssignment> {
+    const first = this.#http.url(assignmentsPath(spaceId), { ...filter, limit: PAGE_LIMIT });
+    return items(first, this.#spacesSource(assignmentsPage, 'GET /spaces/{id}/assignments'));
+  }
+
+  /** The first page (up to `limit`, at most 100) of the space's assignments that match, and how many match. */
+  async spaceAssignmentsPage(
+    spaceId: string,
+    filter: AssignmentFilter & { limit?: number } = {},
+  ): Promise<{ assignments: QlikSpaceAssignment[]; total: number }> {
+    const { limit, ...rest } = filter;
+    const url = this.#http.url(assignmentsPath(spaceId), {
+      ...rest,
+      limit: Math.min(PAGE_LIMIT, Math.max(1, limit ?? PAGE_LIMIT)),
+    });
+    const page = await this.#spacesSource(assignmentsPage, 'GET /spaces/{id}/assignments').fetchPage(url);
+    return { assignments: page.data, total: page.totalResults ?? page.data.length };
+  }
+
+  /**
+   * The principal's one assignment in the space, read fresh, or undefined when it has none. The answer is checked
+   * against the id asked for, so a server that ignored the filter cannot hand back someone else's assignment.
+   */
+  async findSpaceAssignment(spaceId: string, assigneeId: string): Promise<QlikSpaceAssignment | undefined> {
+    for await (const a of this.listSpaceAssignments(spaceId, { assigneeId })) {
+      if (a.assigneeId === assigneeId) return a;
+    }
+    return undefined;
+  }
+
+  /**
+   * Creates the assignee's assignment with `roles`. A 409 (it has one already: only one per assignee and space) is
+   * a QlikError of kind `conflict`: re-read and update instead. Not retried except on 429.
+   */
+  async createSpaceAssignment(spaceId: string, input: NewSpaceAssignment): Promise<QlikSpaceAssignment> {
+    const roles = spaceRoles(input.roles, 'create');
+    const url = this.#http.url(assignmentsPath(spaceId));
+    const res = await this.#http.call({
+      method: 'POST',
+      endpoint: 'POST /spaces/{id}/assignments',
+      url,
+      tier: 'write',
+      retry: 'rate-limit-only',
+      body: { type: input.type, assigneeId: input.assigneeId, roles },
+    });
+    return this.#parse(spaceAssignmentSchema, this.#http.json(res, 'POST'), url, 'POST');
+  }
+
+  /** Replaces the assignment's roles with exactly `roles` (Qlik takes the complete list, never one role). */
+  async updateSpaceAssignment(
+    spaceId: string,
+    assignmentId: string,
+    roles: readonly string[],
+  ): Promise<QlikSpaceAssignment> {
+    const list = spaceRoles(roles, 'update');
+    const url = this.#http.url(`${assignmentsPath(spaceId)}/${encodeURIComponent(assignmentId)}`);
+    const res = await this.#http.call({
+      method: 'PUT',
+      endpoint: 'PUT /spaces/{id}/assignments/{assignmentId}',
+      url,
+      tier: 'write',
+      retry: 'rate-limit-only',
+      body: { roles: list },
+    });
+    return this.#parse(spaceAssignmentSchema, this.#http.json(res, 'PUT'), url, 'PUT');
+  }
+
+  /** Removes the assignment (the assignee then holds nothing in the space directly). */
+  async deleteSpaceAssignment(spaceId: string, assignmentId: string): Promise<void> {
+    await this.#http.call({
+      method: 'DELETE',
+      endpoint: 'DELETE /spaces/{id}/assignments/{assignmentId}',
+      url: this.#http.url(`${assignmentsPath(spaceId)}/${encodeURIComponent(assignmentId)}`),
+      tier: 'write',
+      retry: 'rate-limit-only',
+    });
   }
 
   // ---- roles ---------------------------------------------------------------------------------------------------
@@ -390,6 +573,32 @@ export class QlikClient {
     };
   }
 
+  /** Spaces list endpoints count in `meta.count`; read as the common page shape so the same pager walks them. */
+  #spacesSource<T>(
+    schema: z.ZodType<{
+      data: T[];
+      links: ListPage<T>['links'];
+      meta: { count?: number | undefined };
+    }>,
+    endpoint: string,
+  ): PageSource<T> {
+    return {
+      fetchPage: async (url) => {
+        const res = await this.#http.call({
+          method: 'GET',
+          endpoint,
+          url,
+          tier: 'read',
+          retry: 'idempotent',
+        });
+        const page = this.#parse(schema, this.#http.json(res, 'GET'), url);
+        return { data: page.data, links: page.links, totalResults: page.meta.count };
+      },
+      resolveNext: (href, current) => this.#http.resolveLink(href, current, 'GET'),
+      loopError: (url) => this.#http.unexpected('GET', url, 'Qlik returned the same page twice while paging'),
+    };
+  }
+
   #list<T>(
     path: string,
     query: { filter?: Filter } & Record<string, QueryValue>,
@@ -440,18 +649,47 @@ export class QlikClient {
     if (res.status === 207) throw this.#http.responseError('PATCH', res);
   }
 
-  #parse<S extends z.ZodType>(schema: S, json: unknown, url: URL): z.output<S> {
+  #parse<S extends z.ZodType>(schema: S, json: unknown, url: URL, method = 'GET'): z.output<S> {
     const parsed = schema.safeParse(json);
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
     throw this.#http.unexpected(
-      'GET',
+      method,
       url,
       'Qlik sent a response the bot could not read',
       `${issue?.message ?? 'invalid'}${where}`,
     );
   }
+}
+
+function assignmentsPath(spaceId: string): string {
+  return `/spaces/${encodeURIComponent(spaceId)}/assignments`;
+}
+
+/** Sorted by name so a listing is stable; `name` left out when there is no text to search for. */
+function spacesQuery(name: string | undefined, limit: number | undefined): Record<string, QueryValue> {
+  const text = name?.trim();
+  return {
+    ...(text ? { name: text } : {}),
+    sort: '+name',
+    limit: Math.min(PAGE_LIMIT, Math.max(1, limit ?? PAGE_LIMIT)),
+  };
+}
+
+/** An assignment's roles: each a non-empty name, none twice, at least one (Qlik refuses an empty list). */
+function spaceRoles(roles: readonly string[], what: string): string[] {
+  const list = [...new Set(roles)];
+  if (list.length === 0 || list.some((r) => typeof r !== 'string' || r.trim() === '')) {
+    throw new TypeError(`${what} space assignment: roles must be one or more non-empty names`);
+  }
+  return list;
+}
+
+function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
 }
 
 function credentialFailure(e: QlikError, tenantUrl: string): string {

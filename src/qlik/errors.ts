@@ -1,4 +1,4 @@
-// Owns QlikError: every failure of a Qlik Cloud call (HTTP status, network, timeout, partial PATCH) as one typed
+// Owns QlikError: every failure of a Qlik Cloud call (HTTP status, network, timeout, partial PATCH, conflict) as one typed
 // error that says what kind it is, whether retrying can help, and a sentence fit for Slack. It never carries
 // request headers, so the API key cannot leak through an error.
 import { STATUS_CODES } from 'node:http';
@@ -12,6 +12,8 @@ export type QlikErrorKind =
   | 'bad-request'
   | 'forbidden'
   | 'not-found'
+  /** 409: the thing to create exists already (a space assignment for that assignee), so the caller re-reads. */
+  | 'conflict'
   | 'unauthorized'
   | 'partial'
   | 'unexpected';
@@ -98,6 +100,8 @@ export class QlikError extends Error {
         return `Qlik refused the ${what} (${why}). The bot's Qlik credential lacks the permission; ask a Qlik tenant admin.`;
       case 'not-found':
         return `Qlik could not find it (${why}); it may have been deleted or renamed.`;
+      case 'conflict':
+        return `Qlik refused the ${what} because it clashes with what is there now (${why}); someone changed it at the same time. Try again.`;
       case 'unauthorized':
         return `Qlik did not accept the bot's credential (${why}); an admin needs to renew the bot's Qlik API key.`;
       case 'partial':
@@ -145,6 +149,7 @@ export function kindForStatus(status: number): QlikErrorKind {
   if (status === 401) return 'unauthorized';
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
   if (status === 207) return 'partial';
   return 'unexpected';
 }

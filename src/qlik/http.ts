@@ -44,7 +44,7 @@ export interface RawResponse {
   url: URL;
 }
 
-export type HttpMethod = 'GET' | 'PATCH' | 'POST';
+export type HttpMethod = 'GET' | 'PATCH' | 'POST' | 'PUT' | 'DELETE';
 
 export interface CallSpec {
   method: HttpMethod;

@@ -1,11 +1,14 @@
 // Public API of the Qlik Cloud client. Import from here only.
 export {
+  type AssignmentFilter,
   type CountedPage,
   type CredentialCheck,
   type HoldersPage,
+  type NewSpaceAssignment,
   QlikClient,
   type QlikClientOptions,
   type RoleLookup,
+  type SpacesPage,
 } from './client.ts';
 export {
   errorFromResponse,
@@ -49,6 +52,8 @@ export type {
   QlikGroup,
   QlikRole,
   QlikRoleRef,
+  QlikSpace,
+  QlikSpaceAssignment,
   QlikUser,
   QlikUserSummary,
 } from './schemas.ts';

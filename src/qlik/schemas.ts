@@ -1,4 +1,4 @@
-// Owns the shapes of Qlik Cloud's Users, Groups and Roles responses, parsed with zod at the edge.
+// Owns the shapes of Qlik Cloud's Users, Groups, Roles and Spaces responses, parsed with zod at the edge.
 // Loose on purpose: unknown fields pass through and optional fields may be missing (e.g. when `fields=` trims
 // the response), so a Qlik release that adds a field never breaks the bot.
 import { z } from 'zod';
@@ -78,11 +78,67 @@ export function listPageSchema<T extends z.ZodType>(item: T) {
   });
 }
 
+// ---- spaces (spaces.json `Space`, `Spaces`, `Assignment`, `Assignments`) ---------------------------------------
+
+const roleNameList = z
+  .array(z.string())
+  .nullish()
+  .transform((v) => v ?? []);
+
+/**
+ * A space. `type` and `meta` are required by the spec but read loosely: a space without `meta` (trimmed, or a newer
+ * shape) has no assignable roles the bot can offer rather than failing the whole listing. Role names stay plain
+ * strings, not the spec's enum, so a role Qlik adds later is shown rather than rejected.
+ */
+export const spaceSchema = z.looseObject({
+  id: z.string(),
+  name: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? ''),
+  type: optionalText,
+  ownerId: optionalText,
+  description: optionalText,
+  meta: z
+    .looseObject({ assignableRoles: roleNameList, roles: roleNameList })
+    .nullish()
+    .transform((v) => v ?? { assignableRoles: [], roles: [] }),
+});
+
+/** One space assignment: a user's or group's roles in one space (the owner has none). */
+export const spaceAssignmentSchema = z.looseObject({
+  id: z.string(),
+  type: z.string(),
+  assigneeId: z.string(),
+  roles: roleNameList,
+  spaceId: optionalText,
+});
+
+/** One page of a spaces list endpoint: like listPageSchema, but counted in `meta.count`, not `totalResults`. */
+export function spacesListPageSchema<T extends z.ZodType>(item: T) {
+  return z.looseObject({
+    data: z
+      .array(item)
+      .nullish()
+      .transform((v) => v ?? []),
+    links: z
+      .looseObject({ self: link, next: link, prev: link })
+      .nullish()
+      .transform((v) => v ?? {}),
+    meta: z
+      .looseObject({ count: z.number().int().nonnegative().optional() })
+      .nullish()
+      .transform((v) => v ?? {}),
+  });
+}
+
 export type QlikRoleRef = z.infer<typeof roleRefSchema>;
 export type QlikAssignedGroup = z.infer<typeof assignedGroupSchema>;
 export type QlikUser = z.infer<typeof userSchema>;
 export type QlikGroup = z.infer<typeof groupSchema>;
 export type QlikRole = z.infer<typeof roleSchema>;
+export type QlikSpace = z.infer<typeof spaceSchema>;
+export type QlikSpaceAssignment = z.infer<typeof spaceAssignmentSchema>;
 
 /** What who-has listings return: the lean `fields=` projection of a user (a supertype of QlikUser). */
 export type QlikUserSummary = Pick<QlikUser, 'id' | 'name' | 'email' | 'status'>;

@@ -17,7 +17,8 @@ describe('QlikError', () => {
     [403, 'forbidden', false],
     [404, 'not-found', false],
     [207, 'partial', false],
-    [409, 'unexpected', false],
+    [409, 'conflict', false],
+    [412, 'unexpected', false],
     [429, 'rate-limited', true],
     [500, 'server', true],
     [503, 'server', true],
@@ -27,6 +28,38 @@ describe('QlikError', () => {
     expect(e.kind).toBe(kind);
     expect(e.retryable).toBe(retryable);
     expect(e.status).toBe(status);
+  });
+
+  it('parses the spaces error body: errors[] wins over the deprecated top-level code/title/detail', () => {
+    const body = JSON.stringify({
+      code: 'SPACES-OLD',
+      title: 'Old title',
+      detail: 'old detail',
+      errors: [{ code: 'SPACES-409', title: 'Conflict', detail: 'Assignment already exists' }],
+      traceId: 't-9',
+    });
+    const e = errorFromResponse({
+      method: 'POST',
+      path: '/api/v1/spaces/s1/assignments',
+      status: 409,
+      body,
+    });
+    expect(e).toMatchObject({ kind: 'conflict', code: 'SPACES-409', detail: 'Assignment already exists' });
+    expect(e.retryable).toBe(false);
+    expect(e.userMessage()).toContain('Assignment already exists');
+    expect(e.userMessage()).toContain('409 Conflict');
+    const old = errorFromResponse({
+      method: 'PUT',
+      path: '/api/v1/spaces/s1/assignments/a1',
+      status: 400,
+      body: JSON.stringify({
+        code: 'SPACES-1',
+        title: 'Invalid role',
+        detail: 'role publisher not assignable',
+      }),
+    });
+    expect(old).toMatchObject({ kind: 'bad-request', code: 'SPACES-1', title: 'Invalid role' });
+    expect(old.userMessage()).toContain('role publisher not assignable');
   });
 
   it("parses Qlik's Errors body", () => {

@@ -79,8 +79,9 @@ export function accessTargetContract(name: string, factory: () => Promise<Contra
       return { result, recorded };
     }
 
+    /** What it holds directly, in the resource the entitlements are in (for targets that have them). */
     async function directNames(p: PrincipalRef): Promise<string[]> {
-      return (await w.target.readHoldings(p)).direct.map((e) => e.name);
+      return (await w.target.readHoldings(p, roleA.resource)).direct.map((e) => e.name);
     }
 
     it('names its kind and instance', () => {
