@@ -5,6 +5,7 @@ import { ACK_TARGETS, type AckResult } from './ack.ts';
 import { APPROVE_TARGETS, type ApproveResult } from './approve-result.ts';
 import type { ProcMemory } from './harness.ts';
 import type { MemoryResult } from './memory.ts';
+import { SPACE_WRITE_TARGETS, type SpaceWriteResult } from './space-write.ts';
 import { WHO_HAS_TARGETS, type WhoHasResult } from './who-has.ts';
 import { WRITE_TARGETS, type WriteResult } from './write-throughput.ts';
 
@@ -40,6 +41,7 @@ export interface BenchResults {
   options: Record<string, unknown>;
   ack?: AckResult;
   write?: WriteResult;
+  spaceWrite?: SpaceWriteResult;
   approve?: ApproveResult;
   whoHas?: WhoHasResult;
   memory?: MemoryResult;
@@ -155,6 +157,31 @@ export function rows(r: BenchResults): Row[] {
       w.hot.allPresent,
     );
   }
+  if (r.spaceWrite) {
+    const w = r.spaceWrite;
+    const b = 'space write';
+    add(
+      b,
+      `${w.grants} space grants over ${w.spaces} spaces`,
+      `${w.writes} writes (${w.posts} POST, ${w.puts} PUT) in ${(w.elapsedMs / 1000).toFixed(1)} s`,
+    );
+    add(
+      b,
+      `writes/min ÷ ceiling (${w.ceilingPerMin}/min)`,
+      `${w.writesPerMin} ÷ ${w.ceilingPerMin} = ${w.ratio}`,
+      `≥ ${SPACE_WRITE_TARGETS.ratio}`,
+      w.ratio >= SPACE_WRITE_TARGETS.ratio,
+    );
+    add(b, '429s received (tier 1 / tier 2)', `${w.rateLimited.tier1} / ${w.rateLimited.tier2}`, 'rare');
+    add(b, 'failed', String(w.failed), '0', w.failed === 0);
+    add(
+      b,
+      'lost (not applied + final-state mismatches)',
+      `${w.lost} (${w.mismatches} of ${w.compared} space roles differ)`,
+      '0',
+      w.lost === 0,
+    );
+  }
   if (r.approve) {
     const p = r.approve;
     const b = 'approve → result';
@@ -225,6 +252,12 @@ export function rows(r: BenchResults): Row[] {
   if (r.ack) span('bot: ack bench, start → end', r.ack.memory.botIdle, r.ack.memory.botAfter);
   if (r.write)
     span('worker: write bench, start → end', r.write.memory.workerIdle, r.write.memory.workerAfter);
+  if (r.spaceWrite)
+    span(
+      'worker: space-write bench, start → end',
+      r.spaceWrite.memory.workerIdle,
+      r.spaceWrite.memory.workerAfter,
+    );
   if (r.approve) {
     span('bot: approve bench, start → end', r.approve.memory.botIdle, r.approve.memory.botAfter);
     span('worker: approve bench, start → end', r.approve.memory.workerIdle, r.approve.memory.workerAfter);

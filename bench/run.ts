@@ -13,15 +13,17 @@ import { APPROVE_DEFAULTS, type ApproveOptions, runApproveResult } from './appro
 import { DEFAULT_QLIK_LATENCY_MS } from './harness.ts';
 import { type MemoryOptions, runMemory } from './memory.ts';
 import { type BenchResults, describeMachine, markdownTable, textTable } from './report.ts';
+import { runSpaceWrite, SPACE_WRITE_DEFAULTS, type SpaceWriteOptions } from './space-write.ts';
 import { runWhoHas, WHO_HAS_DEFAULTS, type WhoHasOptions } from './who-has.ts';
 import { runWriteThroughput, WRITE_DEFAULTS, WRITE_QUICK, type WriteOptions } from './write-throughput.ts';
 
-export const BENCHMARKS = ['memory', 'ack', 'write', 'approve', 'who-has'] as const;
+export const BENCHMARKS = ['memory', 'ack', 'write', 'space-write', 'approve', 'who-has'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface RunOptions {
   ack?: Partial<AckOptions>;
   write?: Partial<WriteOptions>;
+  spaceWrite?: Partial<SpaceWriteOptions>;
   approve?: Partial<ApproveOptions>;
   whoHas?: Partial<WhoHasOptions>;
   memory?: Partial<MemoryOptions>;
@@ -61,6 +63,10 @@ export async function runBenchmarks(
       await attempt(name, async () => {
         results.write = await runWriteThroughput(opts.write, log);
       });
+    if (name === 'space-write')
+      await attempt(name, async () => {
+        results.spaceWrite = await runSpaceWrite(opts.spaceWrite, log);
+      });
     if (name === 'approve')
       await attempt(name, async () => {
         results.approve = await runApproveResult(opts.approve, log);
@@ -87,7 +93,7 @@ export function saveResults(results: BenchResults, dir = join(import.meta.dirnam
   return file;
 }
 
-const HELP = `Usage: npm run bench -- [memory] [ack] [write] [approve] [who-has] [flags]
+const HELP = `Usage: npm run bench -- [memory] [ack] [write] [space-write] [approve] [who-has] [flags]
 
 With no names every benchmark runs. Flags (defaults in brackets):
   --latency <ms>          simulated Qlik latency per request [${DEFAULT_QLIK_LATENCY_MS}]
@@ -106,6 +112,8 @@ With no names every benchmark runs. Flags (defaults in brackets):
   --read-ceiling <n/min>  write: Tier 1 ceiling, simulator and client [${WRITE_DEFAULTS.readsPerMinute}]
   --window-ms <ms>        write: the simulator's rate-limit window [${WRITE_DEFAULTS.windowMs}]
   --hot <n>               write: changes to the one hot user [${WRITE_DEFAULTS.hotChanges}]
+  --space-grants <n>      space-write: approved space grants [${SPACE_WRITE_DEFAULTS.grants}]
+  --spaces <n>            space-write: spaces they go to [${SPACE_WRITE_DEFAULTS.spaces}]
   --flows <n>             approve → result flows [${APPROVE_DEFAULTS.flows}]
   --pace <ms>             approve: least time between two approvals [${APPROVE_DEFAULTS.paceMs}]
   --tenant-users <n>      who-has: tenant size [${WHO_HAS_DEFAULTS.users}]
@@ -139,6 +147,8 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
       'window-ms': { type: 'string' },
       hot: { type: 'string' },
       flows: { type: 'string' },
+      'space-grants': { type: 'string' },
+      spaces: { type: 'string' },
       'tenant-users': { type: 'string' },
       holders: { type: 'string' },
       pairs: { type: 'string' },
@@ -191,6 +201,14 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
         hotChanges: num('hot', values.hot),
       }),
     },
+    spaceWrite: defined({
+      latencyMs,
+      grants: num('space-grants', values['space-grants']),
+      spaces: num('spaces', values.spaces),
+      writesPerMinute: num('ceiling', values.ceiling),
+      readsPerMinute: num('read-ceiling', values['read-ceiling']),
+      windowMs: num('window-ms', values['window-ms']),
+    }),
     approve: defined({ latencyMs, flows: num('flows', values.flows), paceMs: num('pace', values.pace) }),
     whoHas: defined({
       latencyMs,

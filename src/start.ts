@@ -31,6 +31,7 @@ import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
 import { QlikRolesTarget } from './targets/qlik-roles/target.ts';
+import { QlikSpacesTarget } from './targets/qlik-spaces/target.ts';
 import { TargetRegistry } from './targets/registry.ts';
 import { startWorker } from './worker/index.ts';
 
@@ -70,11 +71,14 @@ export async function start(
   redis.on('error', (err: Error) =>
     logger.warn({ err: { message: err.message } }, 'redis connection problem'),
   );
-  // One Qlik client per tenant (its own connection pool, role cache and rate budget) and one tenant-roles target
-  // on it, keyed by (kind, tenant name); the first tenant is the default.
+  // One Qlik client per tenant (its own connection pool, role cache and rate budget) and two targets on it, tenant
+  // roles and space roles, keyed by (kind, tenant name); the first tenant is the default of each kind.
   const tenants = config.qlikTenants.map((tenant) => openTenant(tenant, redis, prefix, logger));
   const targets = new TargetRegistry(
-    tenants.map((t) => new QlikRolesTarget({ instance: t.config.name, qlik: t.qlik })),
+    tenants.flatMap((t) => [
+      new QlikRolesTarget({ instance: t.config.name, qlik: t.qlik }),
+      new QlikSpacesTarget({ instance: t.config.name, qlik: t.qlik }),
+    ]),
   );
   const store = new RequestStore(redis, prefix);
   const audit = new AuditLog(redis, prefix);

@@ -336,6 +336,31 @@ export class QlikSpacesTarget implements AccessTarget {
   }
 
   /** Spaces whose name contains `text`, the closest first (exact, then starting with it, then containing it). */
+  async resolveResource(query: {
+    kind: string;
+    name: string;
+  }): ReturnType<NonNullable<AccessTarget['resolveResource']>> {
+    if (query.kind.trim().toLowerCase() !== SPACE_RESOURCE)
+      return { ok: false, code: 'resource-unsupported', resourceKind: query.kind };
+    const found = await this.#spaces.byName(query.name);
+    if (found.ok) return { ok: true, resource: resourceInfo(found.space, new Map()) };
+    return found.code === 'no-such-resource'
+      ? {
+          ok: false,
+          code: 'no-such-resource',
+          resourceKind: SPACE_RESOURCE,
+          name: query.name,
+          suggestions: found.suggestions,
+        }
+      : {
+          ok: false,
+          code: 'ambiguous-resource',
+          resourceKind: SPACE_RESOURCE,
+          name: query.name,
+          count: found.count,
+        };
+  }
+
   async listResources(
     text: string | undefined,
     limit: number,
