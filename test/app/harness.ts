@@ -18,6 +18,7 @@ import type { SlackUserLookup } from '../../src/slack/directory.ts';
 import { type SlackPeopleLookups, slackDirectoryPort, slackPerson } from '../../src/slack/people.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
+import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
@@ -152,7 +153,7 @@ export interface AppHarness {
  * cancelled after each) and returns the harness. `extraTenants` adds Qlik tenants (instances) over the same
  * simulator, after the default one.
  */
-export function useAppHarness(opts: { label: string; extraTenants?: string[] }): AppHarness {
+export function useAppHarness(opts: { label: string; extraTenants?: string[]; spaces?: boolean }): AppHarness {
   const h = { clock: { now: undefined } } as AppHarness;
   let qlik: QlikClient;
 
@@ -165,6 +166,8 @@ export function useAppHarness(opts: { label: string; extraTenants?: string[] }):
     h.targets = new TargetRegistry([
       new QlikRolesTarget({ instance: 'default', qlik }),
       ...(opts.extraTenants ?? []).map((instance) => new QlikRolesTarget({ instance, qlik })),
+      // Space roles beside tenant roles, as src/start.ts configures them (a short cache: tests change spaces).
+      ...(opts.spaces ? [new QlikSpacesTarget({ instance: 'default', qlik, cacheTtlMs: 0 })] : []),
     ]);
     h.redis = testRedis();
     h.prefix = uniquePrefix(opts.label);
