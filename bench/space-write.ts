@@ -86,13 +86,25 @@ export async function runSpaceWrite(
   const tenant = generateTenant({ users: usersPerSpace * 4 + 2, groups: 0 });
   const users = [...tenant.users()].filter((u) => u.id !== tenant.serviceUserId && u.status === 'active');
   const owner = users[0]!;
-  const spaces = Array.from({ length: o.spaces }, (_, i) =>
-    tenant.addSpace({
+  const botUser = tenant.serviceUserId;
+  if (botUser === undefined) throw new Error('the generated tenant has no service user');
+  const spaces = Array.from({ length: o.spaces }, (_, i) => {
+    const type = TYPES[i % TYPES.length]!;
+    const space = tenant.addSpace({
       name: `Bench Space ${String(i + 1).padStart(3, '0')}`,
-      type: TYPES[i % TYPES.length]!,
+      type,
       ownerId: owner.id,
-    }),
-  );
+    });
+    // A data space is managed only by its owner and its facilitators, not by admins (README, "Spaces"): the bot's
+    // user is made one, as its setup requires.
+    if (type === 'data')
+      tenant.assignSpace(space.id, {
+        type: 'user',
+        assigneeId: botUser,
+        roles: ['facilitator'],
+      });
+    return space;
+  });
   const grants: Grant[] = [];
   for (let i = 0; grants.length < o.grants; i++) {
     const space = spaces[i % spaces.length]!;
