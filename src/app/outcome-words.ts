@@ -2,11 +2,11 @@
 // detail, what a front shows unless it words the code its own way, and what is stored beside the code for replicas
 // older than the codes. Plain text, no markup; a front escapes it. Pure.
 import type { FailureRecord, ResultOutcome } from '../domain/outcome.ts';
-import { describeTarget, type RoleChangeRequest } from '../domain/request.ts';
+import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import type { TargetWords } from '../targets/types.ts';
 
-type Subject = Pick<RoleChangeRequest, 'target' | 'entitlement' | 'action' | 'durationMs'>;
+type Subject = Pick<RoleChangeRequest, 'target' | 'entitlement' | 'action' | 'durationMs' | 'targetRef'>;
 type Recorded = Pick<NonNullable<RoleChangeRequest['result']>, 'revokeAt' | 'extended'>;
 
 /** What applying or ending `req` did, in one or two sentences; empty for a code this version does not know. */
@@ -17,7 +17,11 @@ export function resultSentence(
   words: Pick<TargetWords, 'system'>,
 ): string {
   const who = describeTarget(req.target);
-  const role = req.entitlement.name;
+  const resource = targetOf(req).resource;
+  const role =
+    resource === undefined
+      ? req.entitlement.name
+      : `${req.entitlement.name} in ${resource.kind} ${resource.name}`;
   switch (outcome.code) {
     case 'recorded-before':
       return 'Applying: roles recorded before the change.';

@@ -99,8 +99,9 @@ function rid(req: Pick<RoleChangeRequest, 'id'>): string {
   return clip(req.id, 40);
 }
 
-function roleName(req: Pick<RoleChangeRequest, 'entitlement'>): string {
-  return clip(req.entitlement.name, 120);
+/** The role as sentences name it: `producer in space Finance Reports` for a role in a resource. */
+function roleName(req: Pick<RoleChangeRequest, 'entitlement' | 'targetRef'>): string {
+  return `${clip(req.entitlement.name, 120)}${inResourcePlain(req)}`;
 }
 
 function target(req: Pick<RoleChangeRequest, 'target'>): string {
@@ -127,10 +128,10 @@ function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boo
  */
 function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
   const on = onTenant(requestTenant(req, tenants));
-  const where = inResource(req);
-  if (req.action === 'revoke') return `revoke *${roleName(req)}*${where} from ${target(req)}${on}`;
+  const role = `*${clip(req.entitlement.name, 120)}*${inResource(req)}`;
+  if (req.action === 'revoke') return `revoke ${role} from ${target(req)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
-  return `grant *${roleName(req)}*${where} to ${target(req)}${on}${d}`;
+  return `grant ${role} to ${target(req)}${on}${d}`;
 }
 
 /** The same as plain text for fallbacks and headers (data still escaped: fallback text is parsed too). */
@@ -148,6 +149,18 @@ function changePlain(req: RoleChangeRequest, tenants?: TenantLabels): string {
 function inResource(req: Pick<RoleChangeRequest, 'targetRef'>): string {
   const r = targetOf(req).resource;
   return r === undefined ? '' : ` in ${clip(r.kind, 20)} *${clip(r.name, 120)}*`;
+}
+
+/** The approval message's field naming the resource (`*Space*\nFinance Reports`), when the role is in one. */
+function resourceField(req: Pick<RoleChangeRequest, 'targetRef'>): string[] {
+  const r = targetOf(req).resource;
+  return r === undefined ? [] : [`*${capital(clip(r.kind, 20))}*\n${clip(r.name, 120)}`];
+}
+
+/** ` in Finance Reports` for a header (plain text, shown as typed). */
+function headerResource(req: Pick<RoleChangeRequest, 'targetRef'>): string {
+  const r = targetOf(req).resource;
+  return r === undefined ? '' : ` in ${truncate(r.name, 60)}`;
 }
 
 function inResourcePlain(req: Pick<RoleChangeRequest, 'targetRef'>): string {
@@ -435,12 +448,15 @@ export function approvalMessage(
         ? `Grant for ${humanDuration(req.durationMs!)}`
         : 'Grant (permanent)';
   const blocks: KnownBlock[] = [
-    header(`${verb} ${truncate(req.entitlement.name, 80)}: request ${truncate(req.id, 20)}`),
+    header(
+      `${verb} ${truncate(req.entitlement.name, 80)}${headerResource(req)}: request ${truncate(req.id, 20)}`,
+    ),
     ...fieldSections([
       `*Requested by*\n${person(req.requester.id, names)}`,
       `*For*\n${target(req)}`,
       ...(tenant === undefined ? [] : [`*Tenant*\n${clip(tenant, 40)}`]),
-      `*Role*\n${roleName(req)}`,
+      `*Role*\n${clip(req.entitlement.name, 120)}`,
+      ...resourceField(req),
       `*Change*\n${kind}`,
       `*Request*\n${rid(req)}`,
       `*Filed*\n${slackDate(req.createdAt)}`,
@@ -595,7 +611,8 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
         : `:information_source: *${rid(req)}*: ${targetName(req)} didn't have *${roleName(req)}* directly${on}; nothing changed.`;
     }
     const lines = [headline];
-    if (r?.message?.trim()) lines.push(clip(r.message.trim(), 600));
+    const said = resultWords(req);
+    if (said !== undefined) lines.push(clip(said, 600));
     if (r) lines.push(`*Roles before:* ${roleList(r.before)}\n*Roles after:* ${roleList(r.after)}`);
     blocks.push(section(lines.join('\n')));
     if (opts.supersededBy !== undefined) {

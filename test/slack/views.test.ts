@@ -1083,3 +1083,38 @@ describe('every view is valid for arbitrary data', () => {
     run(hostile, errorMessage);
   });
 });
+
+describe('a role in a space', () => {
+  const inSpace = (over: Partial<RoleChangeRequest> = {}) =>
+    request({
+      entitlement: { id: 'producer', name: 'producer' },
+      targetRef: {
+        kind: 'qlik-spaces',
+        instance: 'default',
+        resource: { kind: 'space', id: 's1', name: 'Finance <Reports>' },
+      },
+      ...over,
+    });
+
+  it('names the space on the approval message, the receipt and the result, escaped', () => {
+    const approval = approvalMessage(inSpace());
+    expectValid(approval);
+    expect(all(approval)).toContain('*Space*\nFinance &lt;Reports&gt;');
+    expect(texts(approval, 'plain_text')).toContain('Grant producer in Finance <Reports>: request R-7KQ2');
+    expect(approval.text).toContain('grant producer in space Finance &lt;Reports&gt; to Alice');
+    const receipt = requestFiledMessage(inSpace(), 'C0APPROVALS');
+    expect(all(receipt)).toContain('grant *producer* in space *Finance &lt;Reports&gt;* to Alice');
+    const applied = resultMessage(
+      inSpace({
+        state: 'applied',
+        durationMs: undefined,
+        result: { before: [], after: ['producer'], changed: true, outcome: { code: 'granted' }, message: '' },
+      }),
+    );
+    expectValid(applied);
+    expect(all(applied)).toContain('granted *producer in space Finance &lt;Reports&gt;* to Alice');
+    expect(all(applied)).toContain(
+      'Alice (alice@corp.com) now has producer in space Finance &lt;Reports&gt;.',
+    );
+  });
+});
