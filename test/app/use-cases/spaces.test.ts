@@ -116,6 +116,33 @@ describe('filing a space role', () => {
   });
 });
 
+describe('Extend on a space grant', () => {
+  it('files the extension for the same space, under the space rules', async () => {
+    const grant = await h.applied(
+      await h.file({
+        requester: P.bob,
+        who: frank,
+        roleName: 'producer',
+        resource: FINANCE,
+        durationMs: 2 * 3_600_000,
+      }),
+    );
+    const ext = await h.app.extend(grant.id, P.bob);
+    if (!ext.ok) throw new Error(`refused: ${JSON.stringify(ext)}`);
+    expect(ext.request.targetRef).toEqual(grant.targetRef);
+    expect(ext.request).toMatchObject({ extends: grant.id, entitlement: { name: 'producer' } });
+    // Under the space's own rule: a cap there caps the extension too.
+    h.policyText = `${BASE_POLICY}spaces:\n  Finance Reports:\n    roles:\n      producer: { maxDuration: 1h }\n`;
+    h.app = h.appWith({});
+    await h.app.cancel(ext.request.id, P.bob);
+    expect(await h.app.extend(grant.id, P.bob)).toMatchObject({
+      ok: false,
+      code: 'policy-refused',
+      refusal: { code: 'max-duration', role: 'producer' },
+    });
+  });
+});
+
 describe("the space's managers approve where the policy says so", () => {
   it('lets the owner (not an approver) approve in a space with managersApprove, and nowhere else', async () => {
     h.policyText = `${BASE_POLICY}spaces:\n  Finance Reports: { managersApprove: true }\n`;
