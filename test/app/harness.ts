@@ -18,8 +18,8 @@ import type { SlackUserLookup } from '../../src/slack/directory.ts';
 import { type SlackPeopleLookups, slackDirectoryPort, slackPerson } from '../../src/slack/people.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
-import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
+import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
 
@@ -153,7 +153,11 @@ export interface AppHarness {
  * cancelled after each) and returns the harness. `extraTenants` adds Qlik tenants (instances) over the same
  * simulator, after the default one.
  */
-export function useAppHarness(opts: { label: string; extraTenants?: string[]; spaces?: boolean }): AppHarness {
+export function useAppHarness(opts: {
+  label: string;
+  extraTenants?: string[];
+  spaces?: boolean;
+}): AppHarness {
   const h = { clock: { now: undefined } } as AppHarness;
   let qlik: QlikClient;
 
