@@ -4,6 +4,8 @@
 // the codes stored the sentence itself (`result.message`, `error`, string `notes`), which a front still shows for
 // the records that have no code.
 
+import type { PersonRef } from './request.ts';
+
 /** What applying a request, or ending the grant it made, did to the target system. */
 export type ResultOutcome =
   /** Applying: the holdings before the change are recorded, the write may or may not have happened yet. */
@@ -54,7 +56,12 @@ export type FilingNote =
   /** No duration was given, so the grant lasts the entitlement's cap. */
   | { code: 'duration-defaulted'; durationMs: number }
   /** The principal already holds the entitlement through these groups. */
-  | { code: 'held-via-groups'; groups: string[] };
+  | { code: 'held-via-groups'; groups: string[] }
+  /**
+   * The resource's own managers may approve (policy `managersApprove`): those found on the chat front, and how many
+   * more the system lists that have no chat account with their email. Who counts is read again at click time.
+   */
+  | { code: 'managers-may-approve'; people: PersonRef[]; unmatched: number };
 
 /** A note as stored: a code, or the sentence versions before the codes wrote. */
 export type StoredNote = FilingNote | string;

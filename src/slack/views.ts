@@ -202,6 +202,12 @@ function noteText(req: Pick<RoleChangeRequest, 'entitlement' | 'target'>, n: Sto
   switch (n.code) {
     case 'duration-defaulted':
       return `No \`for …\` was given, so this grant lasts ${clip(formatDuration(n.durationMs), 60)}: the most ${role} allows.`;
+    case 'managers-may-approve': {
+      const named = n.people.slice(0, 10).map((p) => mention(p.id));
+      const more = n.unmatched > 0 ? ` (and ${n.unmatched} without a Slack account with their email)` : '';
+      if (named.length === 0) return "The space's managers may approve too, but none of them could be found in Slack.";
+      return `The space's managers may approve too: ${named.join(', ')}${more}.`;
+    }
     case 'held-via-groups': {
       const one = n.groups.length === 1;
       const groups = clip(n.groups.slice(0, 20).join(', '), 300);

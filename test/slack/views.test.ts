@@ -492,6 +492,7 @@ describe('recorded outcomes: codes worded by the front, older records shown as t
           { code: 'duration-defaulted', durationMs: 4 * H },
           { code: 'held-via-groups', groups: ['Finance', 'Sales'] },
           'An older note.',
+          { code: 'managers-may-approve', people: [{ front: 'slack', id: 'U0DAN' }], unmatched: 2 },
           { code: 'from-the-future' } as never,
         ],
       }),
@@ -503,7 +504,10 @@ describe('recorded outcomes: codes worded by the front, older records shown as t
       'Alice already gets TenantAdmin through groups Finance, Sales; a direct grant keeps it if they leave those groups.',
     );
     expect(text).toContain('An older note.');
-    expect(text.match(/:information_source:/g)).toHaveLength(3);
+    expect(text).toContain(
+      "The space's managers may approve too: <@U0DAN> (and 2 without a Slack account with their email).",
+    );
+    expect(text.match(/:information_source:/g)).toHaveLength(4);
   });
 
   it("a failed revoke's notice words its cause, or shows the older record's words", () => {
@@ -901,6 +905,11 @@ const noteArb = fc.oneof(
     durationMs: fc.integer({ min: 1, max: 4e10 }),
   }),
   fc.record({ code: fc.constant('held-via-groups' as const), groups: fc.array(hostile, { maxLength: 40 }) }),
+  fc.record({
+    code: fc.constant('managers-may-approve' as const),
+    people: fc.array(slackPersonArb, { maxLength: 30 }),
+    unmatched: fc.integer({ min: 0, max: 1e6 }),
+  }),
   fc.record({ code: hostile }) as fc.Arbitrary<never>,
 );
 

@@ -13,6 +13,7 @@ import {
   type ResourceRef,
   type RoleAction,
   type RoleChangeRequest,
+  samePerson,
   type WhoRef,
 } from '../../domain/request.ts';
 import type { NewRequest } from '../../store/request-store.ts';
@@ -140,6 +141,10 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
       return { ok: false, code: 'disabled-user', name: resolved.target.principal.name };
     }
     const notes = filingNotes(input.action, resolved.target, role.entitlement, check);
+    if (resource !== undefined && check.rule.managersApprove) {
+      const managers = await managersNote(ctx, target, resource, input.requester);
+      if (managers) notes.push(managers);
+    }
     return fileDraft(
       ctx,
       target,
@@ -252,6 +257,37 @@ function heldRefusal(
     return { ok: false, code: 'not-held', principal, role: role.name, viaGroups, ...where };
   }
   return undefined;
+}
+
+/** How many of a resource's managers the announcement names. */
+const MANAGERS_NAMED = 10;
+
+/**
+ * Who the announcement names as managers who may approve: the resource's managers now, as chat users by email (not
+ * the requester). Only a note: approval re-reads them at click time, so a failure to read them files without it.
+ */
+async function managersNote(
+  ctx: AppContext,
+  target: AccessTarget,
+  resource: ResourceRef,
+  requester: PersonRef,
+): Promise<FilingNote | undefined> {
+  try {
+    const managers = (await target.resourceManagers?.(resource)) ?? [];
+    const people: PersonRef[] = [];
+    let unmatched = 0;
+    for (const m of managers.slice(0, MANAGERS_NAMED)) {
+      const person = await ctx.deps.directory.findPersonByEmail(m.email);
+      if (person === undefined) unmatched++;
+      else if (!samePerson(person, requester) && !people.some((p) => samePerson(p, person)))
+        people.push(person);
+    }
+    unmatched += Math.max(0, managers.length - MANAGERS_NAMED);
+    return { code: 'managers-may-approve', people, unmatched };
+  } catch (err) {
+    ctx.log.warn({ err: errSummary(err) }, "could not read the space's managers for the announcement");
+    return undefined;
+  }
 }
 
 /** The principal as the target knows it, from the request's record of it. */

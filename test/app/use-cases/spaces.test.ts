@@ -147,8 +147,10 @@ describe("the space's managers approve where the policy says so", () => {
   it('lets the owner (not an approver) approve in a space with managersApprove, and nowhere else', async () => {
     h.policyText = `${BASE_POLICY}spaces:\n  Finance Reports: { managersApprove: true }\n`;
     h.app = h.appWith({});
-    // Dan owns Finance Reports and is in no approver list.
+    // Dan owns Finance Reports and is in no approver list. The announcement names him (Conor, a facilitator, has
+    // no Slack account with his email here).
     const inFinance = await h.file({ requester: P.bob, who: frank, roleName: 'producer', resource: FINANCE });
+    expect(inFinance.notes).toContainEqual({ code: 'managers-may-approve', people: [P.dan], unmatched: 1 });
     expect(await h.app.approve(inFinance.id, P.dan)).toMatchObject({ ok: true, code: 'approved' });
     const elsewhere = await h.file({
       requester: P.bob,
