@@ -195,6 +195,11 @@ export type QlikTenantConfig = Readonly<{
   readsPerMinute: number;
   writesPerMinute: number;
   filterPerMinute: number;
+  /**
+   * Who signs the tenant's people in (QLIK_IDENTITY_PROVIDER, per tenant QLIK_IDENTITY_PROVIDER_<NAME>): `qlik`
+   * (Qlik Account logins: invites work) or `custom` (the tenant's own identity provider: Qlik cannot invite).
+   */
+  identityProvider: 'qlik' | 'custom';
 }>;
 
 export type Config = Readonly<{
@@ -253,6 +258,22 @@ const RATE_SETTINGS = [
   ['QLIK_FILTER_PER_MINUTE', 'filterPerMinute'],
 ] as const;
 
+/** QLIK_IDENTITY_PROVIDER(_<NAME>): `qlik` or `custom`, any case; `fallback` when unset. */
+function identityProviderOf(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  fallback: 'qlik' | 'custom',
+  problems: string[],
+): 'qlik' | 'custom' {
+  const v = env[variable]?.trim().toLowerCase();
+  if (v === undefined || v === '') return fallback;
+  if (v === 'qlik' || v === 'custom') return v;
+  problems.push(
+    `${variable}: expected qlik (Qlik Account logins, invites work) or custom (the tenant's own identity provider)`,
+  );
+  return fallback;
+}
+
 /** `dev-eu` → `DEV_EU`: the suffix of a tenant's own variables (`QLIK_API_KEY_DEV_EU`). */
 export function tenantVariableSuffix(name: string): string {
   return name.toUpperCase().replaceAll('-', '_');
@@ -283,6 +304,7 @@ function qlikTenantsOf(
     writesPerMinute: e.QLIK_WRITES_PER_MINUTE ?? 100,
     filterPerMinute: e.QLIK_FILTER_PER_MINUTE ?? 200,
   };
+  const idp = identityProviderOf(env, 'QLIK_IDENTITY_PROVIDER', 'qlik', problems);
   const list = env.QLIK_TENANTS?.trim();
   if (!list) {
     if (env.QLIK_TENANT_URL === undefined)
@@ -292,7 +314,13 @@ function qlikTenantsOf(
     if (e.QLIK_TENANT_URL === undefined || !e.QLIK_API_KEY) return { tenants: [], problems };
     return {
       tenants: [
-        { name: SINGLE_TENANT_NAME, tenantUrl: e.QLIK_TENANT_URL, apiKey: e.QLIK_API_KEY, ...shared },
+        {
+          name: SINGLE_TENANT_NAME,
+          tenantUrl: e.QLIK_TENANT_URL,
+          apiKey: e.QLIK_API_KEY,
+          ...shared,
+          identityProvider: idp,
+        },
       ],
       problems,
     };
@@ -339,7 +367,9 @@ function qlikTenantsOf(
       if (own.success) limits[field] = own.data;
       else problems.push(`${variable}_${suffix}: expected a whole number of 1 or more`);
     }
-    if (typeof origin === 'string' && apiKey) tenants.push({ name, tenantUrl: origin, apiKey, ...limits });
+    const identityProvider = identityProviderOf(env, `QLIK_IDENTITY_PROVIDER_${suffix}`, idp, problems);
+    if (typeof origin === 'string' && apiKey)
+      tenants.push({ name, tenantUrl: origin, apiKey, ...limits, identityProvider });
   });
   return { tenants, problems };
 }

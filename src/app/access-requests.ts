@@ -34,6 +34,7 @@ import { type CancelOutcome, cancel } from './use-cases/cancel.ts';
 import { type ApproveOutcome, approve, type DenyOutcome, deny } from './use-cases/decide.ts';
 import { type ExtendOutcome, extend } from './use-cases/extend.ts';
 import { type FileInput, type FileOutcome, fileRequest } from './use-cases/file-request.ts';
+import { accountTargetOf, fileInvite, type InviteInput, type InviteOutcome } from './use-cases/invite.ts';
 import { type RevokeNowOutcome, revokeNow } from './use-cases/revoke-now.ts';
 
 export class AccessRequestApp {
@@ -50,6 +51,22 @@ export class AccessRequestApp {
   /** `/qlik grant|revoke`. */
   fileRequest(input: FileInput): Promise<FileOutcome> {
     return fileRequest(this.#ctx, input);
+  }
+
+  /** `/qlik invite …` and the Invite and grant button. */
+  invite(input: InviteInput): Promise<InviteOutcome> {
+    return fileInvite(this.#ctx, input);
+  }
+
+  /** Whether invites can be offered on the tenant (`instance`, the default when absent): allowed and possible. */
+  invitesOffered(instance?: string): boolean {
+    if (!this.#ctx.policy.invites.enabled) return false;
+    const chosen = this.#ctx.target(instance);
+    if (!chosen.ok) return false;
+    const account = accountTargetOf(this.#ctx, chosen.target.instance) as
+      | { identityProvider?: string }
+      | undefined;
+    return account !== undefined && account.identityProvider !== 'custom';
   }
 
   /** The "Extend" button of an applied time-bound grant. */

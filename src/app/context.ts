@@ -2,7 +2,7 @@
 // they are at the moment of a decision, choosing the access target an input or a request is for, the approver
 // checks, and the two guards every use case runs under (a store outage is named as such; nothing ever throws to the
 // front: every failure becomes a failure outcome it can word, src/app/outcomes.ts).
-import { type Policy, rolePolicy } from '../domain/policy.ts';
+import { type Policy, requestRule } from '../domain/policy.ts';
 import {
   DEFAULT_TARGET,
   type PersonRef,
@@ -125,8 +125,14 @@ export class AppContext {
     req: Pick<RoleChangeRequest, 'entitlement' | 'targetRef'>,
     person: PersonRef,
   ): Promise<boolean> {
-    const resource = targetOf(req).resource;
-    const rule = rolePolicy(this.policy, req.entitlement.name, this.tenantOf(req), resource?.name);
+    const ref = targetOf(req);
+    const resource = ref.resource;
+    const rule = requestRule(this.policy, {
+      kind: ref.kind,
+      entitlement: req.entitlement.name,
+      tenant: this.tenantOf(req),
+      ...(resource === undefined ? {} : { space: resource.name }),
+    });
     if (await this.deps.directory.isInAny(person, rule.approvers)) return true;
     if (!rule.managersApprove || resource === undefined) return false;
     const managers = await this.targetOfRequest(req).resourceManagers?.(resource);
@@ -150,6 +156,7 @@ export class AppContext {
     const p = this.policy;
     const ids = new Set<string>(p.defaults.approvers);
     for (const rule of p.roles.values()) for (const id of rule.approvers) ids.add(id);
+    for (const id of p.invites.rule.approvers) ids.add(id);
     for (const section of [...(p.tenants?.values() ?? []), p.spaceDefaults, ...p.spaces.values()]) {
       for (const id of section.defaults.approvers) ids.add(id);
       for (const rule of section.roles.values()) for (const id of rule.approvers) ids.add(id);

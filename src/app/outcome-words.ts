@@ -1,7 +1,7 @@
 // Owns the plain sentence for a recorded outcome (src/domain/outcome.ts): what the audit trail keeps as an event's
 // detail, what a front shows unless it words the code its own way, and what is stored beside the code for replicas
 // older than the codes. Plain text, no markup; a front escapes it. Pure.
-import type { FailureRecord, ResultOutcome } from '../domain/outcome.ts';
+import type { FailureRecord, PartResult, ResultOutcome } from '../domain/outcome.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
 import type { TargetWords } from '../targets/types.ts';
@@ -56,9 +56,39 @@ export function resultSentence(
       return `${who} no longer exists in ${words.system}, so there was no ${role} left to remove.`;
     case 'already-removed':
       return `${role} had already been removed from ${who}; nothing was changed.`;
+    case 'invited':
+      return `Invited ${who} to ${words.system}: the invitation email was sent${outcome.resent ? ' again' : ''}.`;
+    case 'account-exists':
+      return `${who} already has a ${words.system} account${outcome.status ? ` (${outcome.status})` : ''}; no invitation was sent.`;
     default:
       return ''; // a code from a newer version: the caller shows the sentence stored beside it
   }
+}
+
+/** How the follow-on changes went, one clause each: `Steward: granted; consumer in space X: failed (why)`. */
+export function partsSentence(
+  req: Pick<RoleChangeRequest, 'target'>,
+  parts: readonly PartResult[],
+  wordsOf: (kind: string) => Pick<TargetWords, 'checkByHand'>,
+): string {
+  if (parts.length === 0) return '';
+  const clauses = parts.map((p) => {
+    const r = p.targetRef.resource;
+    const what = r === undefined ? p.entitlement.name : `${p.entitlement.name} in ${r.kind} ${r.name}`;
+    switch (p.outcome) {
+      case 'granted':
+        return `${what}: granted`;
+      case 'already-held':
+        return `${what}: already held, nothing changed`;
+      case 'failed':
+        return `${what}: NOT granted (${p.failure ? failureSentence(req, p.failure, wordsOf(p.targetRef.kind)) : 'no details were recorded'})`;
+      default:
+        return `${what}: ${String(p.outcome)}`;
+    }
+  });
+  const failed = parts.filter((p) => p.outcome === 'failed').length;
+  const summary = failed === 0 ? 'Then' : `Then (${failed} of ${parts.length} not done)`;
+  return `${summary}: ${clauses.join('; ')}.`;
 }
 
 /**

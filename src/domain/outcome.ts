@@ -4,7 +4,7 @@
 // the codes stored the sentence itself (`result.message`, `error`, string `notes`), which a front still shows for
 // the records that have no code.
 
-import type { PersonRef } from './request.ts';
+import type { PersonRef, TargetRef } from './request.ts';
 
 /** What applying a request, or ending the grant it made, did to the target system. */
 export type ResultOutcome =
@@ -29,7 +29,24 @@ export type ResultOutcome =
   /** Ending the grant found the principal gone from the target system. */
   | { code: 'principal-gone' }
   /** Ending the grant found the entitlement already removed (by someone else). */
-  | { code: 'already-removed' };
+  | { code: 'already-removed' }
+  /** An invite: the system made the account and sent the invitation email (`resent`: sent again). */
+  | { code: 'invited'; resent: boolean }
+  /** An invite found the account already there (an earlier invite or an active user); no email was sent. */
+  | { code: 'account-exists'; status?: string };
+
+/**
+ * How one follow-on change of a request went (an invite's roles and space role, applied to the account it made):
+ * what it is for and what it asked, and whether it was made, already in place, or failed and why.
+ */
+export interface PartResult {
+  targetRef: TargetRef;
+  entitlement: { id: string; name: string };
+  outcome: 'granted' | 'already-held' | 'failed';
+  failure?: FailureRecord;
+  before?: string[];
+  after?: string[];
+}
 
 /** Why a change could not be made. */
 export type FailureCause =

@@ -59,6 +59,17 @@ export interface Policy {
   spaceDefaults: SpacePolicy;
   /** The `spaces.<name>` sections, keyed by the lowercased space name; each complete over `spaceDefaults`. */
   spaces: Map<string, SpacePolicy>;
+  /** Inviting people to Qlik (`/qlik invite`): whether it is allowed, for which email domains, and its rule. */
+  invites: InvitePolicy;
+}
+
+export interface InvitePolicy {
+  /** False: `/qlik invite` and the Invite and grant button are refused. */
+  enabled: boolean;
+  /** Lower-cased email domains an invite may go to (`corp.example` also allows `eu.corp.example`); absent = any. */
+  allowedDomains?: string[];
+  /** Who approves invites, and the file's other rule keys, over the defaults. */
+  rule: RolePolicy;
 }
 
 /** One tenant's rules: where its requests are announced, its defaults and per-role rules (all complete). */
@@ -160,6 +171,43 @@ const spaceSectionSchema = z.preprocess(
 );
 const SPACE_SECTION_KEYS = [...SPACE_RULE_KEYS, 'roles'];
 
+const DOMAIN =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+/** `invites`: the rule keys (who approves invites, …), and whether invites are allowed and to which domains. */
+const invitesSchema = z.preprocess(
+  (v) => (v === null ? {} : v),
+  z.strictObject(
+    {
+      ...ruleShape,
+      enabled: flag().optional(),
+      allowedDomains: z
+        .preprocess(
+          (v) =>
+            typeof v === 'string'
+              ? v
+                  .split(',')
+                  .map((d) => d.trim())
+                  .filter(Boolean)
+              : v,
+          z.array(
+            z
+              .string({ error: 'expected an email domain such as corp.example' })
+              .trim()
+              .toLowerCase()
+              .transform((d) => d.replace(/^@/, ''))
+              .refine((d) => DOMAIN.test(d), {
+                error: (iss) => `expected an email domain such as corp.example, got "${String(iss.input)}"`,
+              }),
+            { error: 'expected a list of email domains such as [corp.example]' },
+          ),
+        )
+        .optional(),
+    },
+    { error: 'expected a mapping with keys such as enabled, allowedDomains and approvers' },
+  ),
+);
+const INVITE_KEYS = [...RULE_KEYS, 'enabled', 'allowedDomains'];
+
 const sectionShape = {
   approvalChannel: z
     .string({ error: 'expected a channel id such as C0123ABCD' })
@@ -187,6 +235,7 @@ const policySchema = z.strictObject(
   {
     ...sectionShape,
     spaceDefaults: spaceSectionSchema.optional(),
+    invites: invitesSchema.optional(),
     spaces: z
       .preprocess(
         (v) => (v === null ? {} : v),
@@ -203,7 +252,7 @@ const policySchema = z.strictObject(
   { error: 'expected a mapping with keys such as approvers, approvalChannel and roles' },
 );
 const TENANT_KEYS = ['approvalChannel', ...RULE_KEYS, 'roles'];
-const TOP_KEYS = [...TENANT_KEYS, 'spaceDefaults', 'spaces', 'tenants'];
+const TOP_KEYS = [...TENANT_KEYS, 'spaceDefaults', 'spaces', 'invites', 'tenants'];
 
 type RuleInput = z.infer<typeof spaceRoleRuleSchema>;
 type SpaceSectionInput = z.infer<typeof spaceSectionSchema>;
@@ -238,15 +287,18 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
             ? issue.path.slice(1)
             : issue.path;
       const inRole = rest.length >= 2 && rest[0] === 'roles';
-      const known = inSpaces
-        ? inRole
-          ? SPACE_RULE_KEYS
-          : SPACE_SECTION_KEYS
-        : inRole
-          ? RULE_KEYS
-          : inTenant && issue.path.length >= 2
-            ? TENANT_KEYS
-            : TOP_KEYS;
+      const known =
+        issue.path[0] === 'invites'
+          ? INVITE_KEYS
+          : inSpaces
+            ? inRole
+              ? SPACE_RULE_KEYS
+              : SPACE_SECTION_KEYS
+            : inRole
+              ? RULE_KEYS
+              : inTenant && issue.path.length >= 2
+                ? TENANT_KEYS
+                : TOP_KEYS;
       for (const key of issue.keys) {
         const path = pathOf([...issue.path, key]);
         out.push(`${path}: ${unknownKeyMessage(key, known)}`);
@@ -471,6 +523,17 @@ export function parsePolicy(
     spaces.set(key, spaceSection(path, section, spaceDefaults.defaults, spaceDefaults, problems));
   }
 
+  const { enabled, allowedDomains, ...inviteKeys } = file.invites ?? {};
+  const inviteRule = resolveRule(inviteKeys, defaults);
+  if (Object.keys(inviteKeys).length > 0) problems.push(...ruleProblems('invites', inviteKeys, inviteRule));
+  if (allowedDomains !== undefined && allowedDomains.length === 0)
+    problems.push('invites.allowedDomains: list at least one domain, or leave the key out to allow any');
+  const invites: InvitePolicy = {
+    enabled: enabled ?? true,
+    ...(allowedDomains && allowedDomains.length > 0 ? { allowedDomains: [...new Set(allowedDomains)] } : {}),
+    rule: inviteRule,
+  };
+
   if (problems.length > 0) throw new PolicyError(problems);
   return {
     approvalChannel: approvalChannel!,
@@ -479,6 +542,7 @@ export function parsePolicy(
     ...(file.tenants ? { tenants } : {}),
     spaceDefaults,
     spaces,
+    invites,
   };
 }
 
@@ -571,6 +635,32 @@ export function rolePolicy(policy: Policy, roleName: string, tenant?: string, sp
   }
   const section = tenant === undefined ? policy : (policy.tenants?.get(tenant) ?? policy);
   return section.roles.get(role) ?? section.defaults;
+}
+
+/** The kind of access an invite is (the account target's kind): its rule is the policy's `invites` section. */
+export const ACCOUNT_KIND = 'qlik-account';
+
+/**
+ * The rule a request is decided by: an invite's (`invites`), a space role's (the space sections), or a tenant
+ * role's on its tenant.
+ */
+export function requestRule(
+  policy: Policy,
+  r: { kind: string; entitlement: string; tenant?: string; space?: string },
+): RolePolicy {
+  if (r.kind === ACCOUNT_KIND) return policy.invites.rule;
+  return rolePolicy(policy, r.entitlement, r.tenant, r.space);
+}
+
+/** Whether an email's domain may be invited: any when the policy lists none; else the domain or a subdomain of one. */
+export function inviteDomainAllowed(policy: Policy, email: string): boolean {
+  const allowed = policy.invites.allowedDomains;
+  if (allowed === undefined) return true;
+  const domain = email
+    .slice(email.lastIndexOf('@') + 1)
+    .trim()
+    .toLowerCase();
+  return allowed.some((d) => domain === d || domain.endsWith(`.${d}`));
 }
 
 /** Where a tenant's requests are announced: its section's approvalChannel, else the file's. */

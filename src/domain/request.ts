@@ -1,7 +1,7 @@
 // Owns the role-change request: its shape, its states and which transitions between them are legal (README, "How it works").
 // Pure: no I/O. The store applies these rules atomically in Redis; everything else asks this module.
 
-import type { FailureRecord, ResultOutcome, StoredNote } from './outcome.ts';
+import type { FailureRecord, PartResult, ResultOutcome, StoredNote } from './outcome.ts';
 
 export type RoleAction = 'grant' | 'revoke';
 
@@ -191,6 +191,8 @@ export interface RoleChangeRequest {
     revokeAt?: number;
     /** For an Extend that took the role over: the grant it extends and when that grant was due to end. */
     extended?: { from: string; previousEnd?: number };
+    /** The follow-on changes (`followOns`), one result each, in order; set as each is done. */
+    parts?: PartResult[];
   };
   /** Set when failed: why. */
   failure?: FailureRecord;
@@ -205,6 +207,12 @@ export interface RoleChangeRequest {
    * `approvalMessage`, which the store reads back as the list's first entry.
    */
   messages?: RequestMessage[];
+  /**
+   * Changes that follow this one once it is applied, to the principal it made or found (an invite's roles and
+   * space role, given to the invited user): approved with it, applied by the same job through their own targets'
+   * locks, each with its own result in `result.parts`.
+   */
+  followOns?: FollowOn[];
   /** For an Extend: the request this one extends. */
   extends?: string;
   /** For the revoke of a time-bound grant: the grant it ends. */
@@ -215,6 +223,12 @@ export interface RoleChangeRequest {
    * before the codes hold plain sentences (escaped when shown).
    */
   notes?: StoredNote[];
+}
+
+/** A change that follows a request once it is applied (see RoleChangeRequest.followOns). */
+export interface FollowOn {
+  targetRef: TargetRef;
+  entitlement: { id: string; name: string };
 }
 
 /** The target a request is for: its own, or tenant roles of the default tenant when it records none. */

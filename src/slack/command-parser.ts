@@ -45,6 +45,15 @@ export type ParsedCommand =
   | { kind: 'roles'; tenant?: string }
   /** `spaces [<text>]`: the spaces whose name contains the text. */
   | { kind: 'spaces'; text?: string; tenant?: string }
+  /** `invite <email or @user> [with <role>,…] [in space:"<space>" as <space-role>] [because <reason>]`. */
+  | {
+      kind: 'invite';
+      who: ParsedWho;
+      roles: string[];
+      space?: { name: string; role: string };
+      tenant?: string;
+      reason?: string;
+    }
   | { kind: 'requests' }
   | { kind: 'help' }
   | { kind: 'cancel'; requestId: string }
@@ -61,6 +70,8 @@ export const USAGE: Readonly<Record<CommandKind, string>> = {
   whois: '/qlik whois <who>',
   roles: '/qlik roles',
   spaces: '/qlik spaces [<text>]',
+  invite:
+    '/qlik invite <email or @user> [with <role>,<role>…] [in space:"<space>" as <space-role>] [because <reason>]',
   requests: '/qlik requests',
   cancel: '/qlik cancel <request id>',
   audit: '/qlik audit [<who>|<role>]',
@@ -68,7 +79,7 @@ export const USAGE: Readonly<Record<CommandKind, string>> = {
 };
 
 export const GENERAL_USAGE =
-  '/qlik grant | revoke | who-has | whois | roles | spaces | requests | cancel | audit | help';
+  '/qlik grant | revoke | invite | who-has | whois | roles | spaces | requests | cancel | audit | help';
 
 /** Longest reason accepted, in characters (code points). */
 export const MAX_REASON_LENGTH = 500;
@@ -88,6 +99,7 @@ const COMMANDS: Readonly<Record<string, CommandKind>> = {
   role: 'roles',
   spaces: 'spaces',
   space: 'spaces',
+  invite: 'invite',
   requests: 'requests',
   request: 'requests',
   cancel: 'cancel',
@@ -552,6 +564,110 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
     : { kind: 'revoke', who, role, ...withoutDuration(cmd) };
 }
 
+/** Most roles one invite may name. */
+const MAX_INVITE_ROLES = 10;
+
+function parseInvite(c: Cursor): ParsedCommand {
+  const whoToken = next(c);
+  if (whoToken === undefined || isKeyword(whoToken, 'with') || isKeyword(whoToken, 'because'))
+    throw new Problem('Say who to invite: an email address or an @mention.', c.usage);
+  const who = parseWho(c, whoToken);
+  if (who.kind === 'group')
+    throw new Problem('Only people are invited; name one person by email or @mention.', c.usage);
+  if (who.kind === 'me')
+    throw new Problem('You can only invite someone else, by email or @mention.', c.usage);
+  const cmd: { roles: string[]; space?: { name: string; role: string }; tenant?: string; reason?: string } = {
+    roles: [],
+  };
+  let last = code(whoToken.raw);
+  for (let t = next(c); t !== undefined; t = next(c)) {
+    if (isKeyword(t, 'because')) {
+      cmd.reason = parseReason(c, t.end);
+      break;
+    }
+    if (isKeyword(t, 'with')) {
+      if (cmd.roles.length > 0)
+        throw new Problem('Name the roles once, e.g. `with Steward,DataSpaceCreator`.', c.usage);
+      cmd.roles = parseRoleList(c);
+      last = code(`with ${cmd.roles.join(',')}`);
+      continue;
+    }
+    if (isKeyword(t, 'in') || isSpaceToken(t)) {
+      if (cmd.space !== undefined)
+        throw new Problem('Name one space, e.g. `in space:"Finance" as consumer`.', c.usage);
+      const name = parseSpace(c, isSpaceToken(t) ? t : next(c));
+      if (!isKeyword(next(c), 'as'))
+        throw new Problem(
+          `Say which role in the space after it: \`in space:"${name}" as consumer\`.`,
+          c.usage,
+        );
+      const role = parseRole(
+        c,
+        next(c),
+        'Name the space role after `as`, e.g. `as consumer` or `as "Can view"`.',
+      );
+      cmd.space = { name, role };
+      last = code(`in space:"${name}" as ${role}`);
+      continue;
+    }
+    if (isKeyword(t, 'on')) {
+      if (cmd.tenant !== undefined) throw new Problem('Name the tenant once, e.g. `on dev`.', c.usage);
+      cmd.tenant = parseTenant(c);
+      last = code(`on ${cmd.tenant}`);
+      continue;
+    }
+    if (isKeyword(t, 'for'))
+      throw new Problem(
+        "An invite's roles are permanent; grant a time-bound role on its own once they have joined.",
+        c.usage,
+      );
+    throw new Problem(
+      `I didn't understand ${code(t.raw)} after ${last}. Continue with \`with <role>,…\`, \`in space:"…" as <role>\` or \`because <reason>\`.`,
+      c.usage,
+    );
+  }
+  return {
+    kind: 'invite',
+    who,
+    roles: cmd.roles,
+    ...(cmd.space === undefined ? {} : { space: cmd.space }),
+    ...(cmd.tenant === undefined ? {} : { tenant: cmd.tenant }),
+    ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
+  };
+}
+
+/** `Steward,DataSpaceCreator`, `Steward, "Report Publisher"`: roles after `with`, separated by commas. */
+function parseRoleList(c: Cursor): string[] {
+  const roles: string[] = [];
+  for (;;) {
+    const t = next(c);
+    if (t === undefined || isKeyword(t, 'because') || isKeyword(t, 'in') || isKeyword(t, 'on'))
+      throw new Problem('Name the roles after `with`, e.g. `with Steward,DataSpaceCreator`.', c.usage);
+    const pieces = t.quoted !== undefined ? [t.quoted] : unescapeSlack(t.raw).split(',');
+    for (const p of pieces.map((x) => x.trim())) if (p !== '') roles.push(p);
+    const endsWithComma = t.quoted === undefined && t.raw.endsWith(',');
+    const following = peek(c);
+    const commaNext =
+      following !== undefined && following.quoted === undefined && following.raw.startsWith(',');
+    if (commaNext) {
+      const lone = following!.raw === ',';
+      next(c);
+      if (!lone) {
+        for (const p of unescapeSlack(following!.raw)
+          .split(',')
+          .map((x) => x.trim()))
+          if (p !== '') roles.push(p);
+        if (!following!.raw.endsWith(',')) break;
+      }
+      continue;
+    }
+    if (!endsWithComma) break;
+  }
+  if (roles.length > MAX_INVITE_ROLES)
+    throw new Problem(`Name at most ${MAX_INVITE_ROLES} roles in one invite.`, c.usage);
+  return [...new Set(roles)];
+}
+
 function withoutDuration(cmd: { space?: string; tenant?: string; reason?: string }): {
   space?: string;
   tenant?: string;
@@ -605,6 +721,8 @@ function parse(text: string): ParsedCommand {
     case 'grant':
     case 'revoke':
       return parseChange(c, kind);
+    case 'invite':
+      return parseInvite(c);
     case 'who-has': {
       const first = next(c);
       if (first !== undefined && isSpaceToken(first)) {

@@ -4,7 +4,7 @@
 
 import type { KnownBlock } from '@slack/types';
 import type { RevokeFailureNotice } from '../app/notifier.ts';
-import { failureSentence, resultSentence } from '../app/outcome-words.ts';
+import { failureSentence, partsSentence, resultSentence } from '../app/outcome-words.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { FailureRecord, StoredNote } from '../domain/outcome.ts';
 import {
@@ -53,7 +53,46 @@ export const ACTION_IDS = {
   cancel: 'cancel',
   revokeNow: 'revoke_now',
   extend: 'extend',
+  inviteAndGrant: 'invite_and_grant',
 } as const;
+
+/** What the Invite and grant button carries: the invite the press files (checked again by the app, as typed). */
+export interface InviteOffer {
+  email: string;
+  role: string;
+  space?: string;
+  tenant?: string;
+}
+
+/** Encodes an offer as a button value (short keys: Slack allows 2,000 characters). */
+export function inviteOfferValue(o: InviteOffer): string {
+  return JSON.stringify({
+    e: o.email,
+    r: o.role,
+    ...(o.space === undefined ? {} : { s: o.space }),
+    ...(o.tenant === undefined ? {} : { t: o.tenant }),
+  });
+}
+
+/** A grant refused because the person has no Qlik account, offering to invite them with the role instead. */
+export function inviteOfferMessage(text: string, offer: InviteOffer): SlackMessage {
+  const t = text.trim() || 'There is no Qlik user with that email.';
+  const what = offer.space === undefined ? offer.role : `${offer.role} in space ${offer.space}`;
+  return message(clip(t, 1500), [
+    section(`:warning: ${clip(t, 2900)}`),
+    section(
+      `They can be invited to Qlik, with *${clip(what, 300)}* granted once the account exists. The invite goes through approval like any request.`,
+    ),
+    actions(
+      withConfirm(button('Invite and grant', ACTION_IDS.inviteAndGrant, inviteOfferValue(offer), 'primary'), {
+        title: 'Invite to Qlik?',
+        text: `This files an invite of ${truncate(offer.email, 200)} to Qlik, then ${truncate(what, 300)}, for approval.`,
+        confirm: 'File the invite',
+        deny: 'Cancel',
+      }),
+    ),
+  ]);
+}
 
 type Names = Readonly<Record<string, string>>;
 
@@ -128,6 +167,10 @@ function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boo
  */
 function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
   const on = onTenant(requestTenant(req, tenants));
+  if (isInvite(req)) {
+    const then = followOnList(req, (s) => `*${s}*`);
+    return `invite ${target(req)} to Qlik${on}${then ? `, then grant ${then}` : ''}`;
+  }
   const role = `*${clip(req.entitlement.name, 120)}*${inResource(req)}`;
   if (req.action === 'revoke') return `revoke ${role} from ${target(req)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
@@ -138,11 +181,31 @@ function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
 function changePlain(req: RoleChangeRequest, tenants?: TenantLabels): string {
   const role = clip(req.entitlement.name, 80);
   const on = onTenantPlain(requestTenant(req, tenants));
+  if (isInvite(req)) {
+    const then = followOnList(req, (s) => s);
+    return `invite ${clip(describeTarget(req.target), 120)} to Qlik${on}${then ? `, then grant ${then}` : ''}`;
+  }
   const where = inResourcePlain(req);
   if (req.action === 'revoke')
     return `revoke ${role}${where} from ${clip(describeTarget(req.target), 120)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
   return `grant ${role}${where} to ${clip(describeTarget(req.target), 120)}${on}${d}`;
+}
+
+/** An invite: a request for the account itself (its roles follow it). */
+function isInvite(req: Pick<RoleChangeRequest, 'targetRef'>): boolean {
+  return targetOf(req).kind === 'qlik-account';
+}
+
+/** An invite's follow-on roles, `Steward, consumer in space Finance`, each name clipped and marked by `mark`. */
+function followOnList(req: Pick<RoleChangeRequest, 'followOns'>, mark: (s: string) => string): string {
+  const list = Array.isArray(req.followOns) ? req.followOns.slice(0, 12) : [];
+  return list
+    .map((f) => {
+      const r = f.targetRef?.resource;
+      return `${mark(clip(f.entitlement?.name ?? '', 80))}${r ? ` in ${clip(r.kind, 20)} ${mark(clip(r.name, 120))}` : ''}`;
+    })
+    .join(', ');
 }
 
 /** ` in space *Finance Reports*` for a role in a resource; nothing otherwise. */
@@ -205,7 +268,8 @@ function noteText(req: Pick<RoleChangeRequest, 'entitlement' | 'target'>, n: Sto
     case 'managers-may-approve': {
       const named = n.people.slice(0, 10).map((p) => mention(p.id));
       const more = n.unmatched > 0 ? ` (and ${n.unmatched} without a Slack account with their email)` : '';
-      if (named.length === 0) return "The space's managers may approve too, but none of them could be found in Slack.";
+      if (named.length === 0)
+        return "The space's managers may approve too, but none of them could be found in Slack.";
       return `The space's managers may approve too: ${named.join(', ')}${more}.`;
     }
     case 'held-via-groups': {
@@ -225,8 +289,10 @@ function noteText(req: Pick<RoleChangeRequest, 'entitlement' | 'target'>, n: Sto
 function resultWords(req: RoleChangeRequest): string | undefined {
   const r = req.result;
   if (r === undefined) return undefined;
+  const parts =
+    Array.isArray(r.parts) && r.parts.length > 0 ? ` ${partsSentence(req, r.parts, wordsOfKind)}` : '';
   const worded = r.outcome ? resultSentence(req, r.outcome, r, wordsOfKind(targetOf(req).kind)) : undefined;
-  const text = (worded || r.message)?.trim();
+  const text = (worded ? `${worded}${parts}` : r.message)?.trim();
   return text ? text : undefined;
 }
 
@@ -446,22 +512,30 @@ export function approvalMessage(
 ): SlackMessage {
   const names = opts.approverNames;
   const tenant = requestTenant(req, opts.tenants);
-  const verb = req.action === 'revoke' ? 'Revoke' : 'Grant';
-  const kind =
-    req.action === 'revoke'
+  const invite = isInvite(req);
+  const verb = invite ? 'Invite to Qlik' : req.action === 'revoke' ? 'Revoke' : 'Grant';
+  const kind = invite
+    ? req.entitlement.id === 'resend-invite'
+      ? 'Invite again (already invited)'
+      : 'Invite'
+    : req.action === 'revoke'
       ? 'Revoke'
       : isTimeBound(req)
         ? `Grant for ${humanDuration(req.durationMs!)}`
         : 'Grant (permanent)';
   const blocks: KnownBlock[] = [
     header(
-      `${verb} ${truncate(req.entitlement.name, 80)}${headerResource(req)}: request ${truncate(req.id, 20)}`,
+      invite
+        ? `${verb}: request ${truncate(req.id, 20)}`
+        : `${verb} ${truncate(req.entitlement.name, 80)}${headerResource(req)}: request ${truncate(req.id, 20)}`,
     ),
     ...fieldSections([
       `*Requested by*\n${person(req.requester.id, names)}`,
       `*For*\n${target(req)}`,
       ...(tenant === undefined ? [] : [`*Tenant*\n${clip(tenant, 40)}`]),
-      `*Role*\n${clip(req.entitlement.name, 120)}`,
+      invite
+        ? `*Then grant*\n${followOnList(req, (x) => x) || '_nothing more_'}`
+        : `*Role*\n${clip(req.entitlement.name, 120)}`,
       ...resourceField(req),
       `*Change*\n${kind}`,
       `*Request*\n${rid(req)}`,
@@ -607,6 +681,10 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
       const ends = r?.revokeAt !== undefined ? ` It now ends ${slackDate(r.revokeAt)}` : '';
       const was = ext.previousEnd !== undefined ? ` (was ${slackDate(ext.previousEnd)})` : '';
       headline = `:arrows_counterclockwise: *${rid(req)}*: extended *${roleName(req)}* for ${target(req)}${on}.${ends}${was}${ends ? '.' : ''}`;
+    } else if (isInvite(req)) {
+      headline = changed
+        ? `:envelope: *${rid(req)}*: invited ${target(req)} to Qlik${on}.`
+        : `:information_source: *${rid(req)}*: ${targetName(req)} already had a Qlik account${on}; no invitation was sent.`;
     } else if (req.action === 'grant') {
       headline = changed
         ? `:white_check_mark: *${rid(req)}*: granted *${roleName(req)}* to ${target(req)}${on}.`
@@ -619,7 +697,8 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
     const lines = [headline];
     const said = resultWords(req);
     if (said !== undefined) lines.push(clip(said, 600));
-    if (r) lines.push(`*Roles before:* ${roleList(r.before)}\n*Roles after:* ${roleList(r.after)}`);
+    if (r && !isInvite(req))
+      lines.push(`*Roles before:* ${roleList(r.before)}\n*Roles after:* ${roleList(r.after)}`);
     blocks.push(section(lines.join('\n')));
     if (opts.supersededBy !== undefined) {
       blocks.push(
@@ -635,7 +714,7 @@ export function resultMessage(req: RoleChangeRequest, opts: ResultOptions = {}):
             : `${humanDuration(req.durationMs!)} after it was applied`;
         blocks.push(context(`:hourglass: Time-bound: the role is removed ${ends}.`));
       }
-      if (req.action === 'grant') {
+      if (req.action === 'grant' && !isInvite(req)) {
         const buttons = [button('Revoke now', ACTION_IDS.revokeNow, req.id, 'danger')];
         if (isTimeBound(req))
           buttons.unshift(

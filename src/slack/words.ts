@@ -17,6 +17,7 @@ import type { CancelOutcome } from '../app/use-cases/cancel.ts';
 import type { ApproveOutcome, DenyOutcome } from '../app/use-cases/decide.ts';
 import type { ExtendOutcome } from '../app/use-cases/extend.ts';
 import type { FileOutcome } from '../app/use-cases/file-request.ts';
+import type { InviteOutcome } from '../app/use-cases/invite.ts';
 import type { RevokeNowOutcome } from '../app/use-cases/revoke-now.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { EligibilityRefusal, RequestRefusal } from '../domain/policy.ts';
@@ -113,6 +114,31 @@ export function resourceRefusedText(r: ResourceRefused): string {
     }
     default:
       return `${system} refused what was asked.`;
+  }
+}
+
+/** What to tell the person when `/qlik invite` (or Invite and grant) filed nothing. */
+export function inviteRefusalText(o: Exclude<InviteOutcome, { code: 'filed' | 'duplicate' }>): string {
+  switch (o.code) {
+    case 'invites-off':
+      return 'Invites are turned off in the policy (`invites.enabled: false`); ask a Qlik tenant admin to add the person.';
+    case 'invites-impossible':
+      return (
+        `Tenant ${clip(o.instance, 40)} signs people in through its own identity provider, so Qlik can't send invitations there. ` +
+        'The person appears in Qlik on their first login (or through SCIM); grant them roles after that.'
+      );
+    case 'invite-group':
+      return `Only people are invited, not groups (${clip(o.name, 80)}): name one person by email or @mention.`;
+    case 'invite-domain':
+      return `The policy invites only emails at ${o.allowed.map((d) => clip(d, 60)).join(', ')}; ${clip(o.email, 120)} is not one of them.`;
+    case 'has-account':
+      return `${clip(o.name, 120)} (${clip(o.email, 120)}) already has a Qlik account${o.status && o.status !== 'active' ? ` (${clip(o.status, 20)})` : ''}: grant the roles with \`/qlik grant\` instead.`;
+    case 'account-disabled':
+      return `${clip(o.name, 120)} (${clip(o.email, 120)}) has a disabled Qlik account; an invite wouldn't change that. Ask a Qlik tenant admin to enable it.`;
+    case 'invite-role-time-bound':
+      return `${clip(o.role, 80)} may only be granted for a limited time, and an invite's roles are permanent: leave it out, and grant it with \`/qlik grant … for …\` once they have joined.`;
+    default:
+      return fileRefusalText(o);
   }
 }
 

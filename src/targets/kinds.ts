@@ -1,10 +1,12 @@
 // Owns the words of each kind of access, known without a configured instance: a front words a stored request's
 // outcome with them even when its target is no longer configured. Adding a kind of access adds its line here.
+import { QLIK_ACCOUNT_WORDS } from './qlik-account/words.ts';
 import { QLIK_ROLES_WORDS } from './qlik-roles/words.ts';
 import { QLIK_SPACES_WORDS } from './qlik-spaces/words.ts';
 import type { TargetWords } from './types.ts';
 
 const WORDS_BY_KIND: Readonly<Record<string, TargetWords>> = {
+  'qlik-account': QLIK_ACCOUNT_WORDS,
   'qlik-roles': QLIK_ROLES_WORDS,
   'qlik-spaces': QLIK_SPACES_WORDS,
 };

@@ -6,6 +6,7 @@
 // Words: a principal (a user or a group) holds entitlements (a role, a space role, a group membership); an
 // entitlement may be scoped to a resource (a space, a collection). Holdings are named by the entitlement's name, as
 // people read them, because snapshots and results are recorded on the request in those words.
+import type { ResultOutcome } from '../domain/outcome.ts';
 import type { ResourceRef, RoleAction } from '../domain/request.ts';
 
 /** Who access is for, as the target knows them. `id` is the target system's own id. */
@@ -137,6 +138,10 @@ export interface ApplyOptions {
 export interface AppliedChange extends HoldingsSnapshot {
   /** This change made the principal as asked (now, or in an earlier attempt that `earlier` recorded). */
   changed: boolean;
+  /** The principal as the change leaves it, when the change made or found it (an invite: the account's user id). */
+  principal?: PrincipalRef;
+  /** What happened in the target's own terms, when it says more than granted / already held (an invite). */
+  outcome?: ResultOutcome;
 }
 
 export interface EndOptions {

@@ -4,7 +4,7 @@
 // Extend hand-over) and the follow-ups (notification, revoke job) that a re-run re-ensures. How a system is read,
 // written and verified is the target's (src/targets/).
 
-import { failureSentence, resultSentence } from '../app/outcome-words.ts';
+import { failureSentence, partsSentence, resultSentence } from '../app/outcome-words.ts';
 import { followUps, transition } from '../app/transitions.ts';
 import type { FailureRecord, ResultOutcome } from '../domain/outcome.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
@@ -22,6 +22,7 @@ import {
   withChangeLock,
 } from './context.ts';
 import { classifyFailure, failureOf } from './failures.ts';
+import { applyFollowOns } from './follow-ons.ts';
 import { type ExtendedGrant, ownsGrant } from './grants.ts';
 
 export type ApplyOutcome =
@@ -80,6 +81,11 @@ export async function applyRoleChange(
     throw new SettledFailureError(message);
   }
 
+  // Follow-ons (an invite's roles) go to the principal the change made or found, each under its own lock.
+  const principal = change.principal ?? accessChangeOf(req).principal;
+  const parts = req.followOns?.length
+    ? await applyFollowOns(ctx, req, principal, attempt, shutdown)
+    : undefined;
   const revokeAt =
     req.action === 'grant' && req.durationMs !== undefined ? ctx.now() + req.durationMs : undefined;
   const recorded: Pick<NonNullable<RoleChangeRequest['result']>, 'revokeAt' | 'extended'> = {
@@ -94,7 +100,8 @@ export async function applyRoleChange(
         }),
   };
   const outcome = outcomeOf(req, change);
-  const message = resultSentence(req, outcome, recorded, wordsOfKind(targetOf(req).kind));
+  const partsText = parts?.length ? ` ${partsSentence(req, parts, wordsOfKind)}` : '';
+  const message = `${resultSentence(req, outcome, recorded, wordsOfKind(targetOf(req).kind))}${partsText}`;
   const result: NonNullable<RoleChangeRequest['result']> = {
     before: change.before,
     after: change.after,
@@ -102,14 +109,20 @@ export async function applyRoleChange(
     outcome,
     message,
     ...recorded,
+    ...(parts === undefined ? {} : { parts }),
   };
+  // The principal as the change left it: an invite's request now names the account's user id.
+  const madePrincipal =
+    change.principal !== undefined && req.target.kind === 'user' && change.principal.id !== req.target.id
+      ? { target: { ...req.target, id: change.principal.id } }
+      : {};
   // The follow-ups (the revoke of a time-bound grant, the notification) are queued by the transition.
   const t = await transition(
     ctx,
     req,
     'applying',
     'applied',
-    { result, error: undefined, failure: undefined },
+    { result, error: undefined, failure: undefined, ...madePrincipal },
     {
       actor: 'system',
       outcome: change.changed ? 'changed' : 'unchanged',
@@ -156,7 +169,13 @@ async function changeUnderLock(
       if (!snap.ok) throw new Error(`Request ${req.id} left applying while it was being applied.`);
     },
   });
-  const change: Change = { before: applied.before, after: applied.after, changed: applied.changed };
+  const change: Change = {
+    before: applied.before,
+    after: applied.after,
+    changed: applied.changed,
+    ...(applied.principal === undefined ? {} : { principal: applied.principal }),
+    ...(applied.outcome === undefined ? {} : { outcome: applied.outcome }),
+  };
   if (
     req.action === 'grant' &&
     req.durationMs !== undefined &&
@@ -206,6 +225,7 @@ async function takeOverExtendedGrant(
 }
 
 function outcomeOf(req: RoleChangeRequest, c: Change): ResultOutcome {
+  if (c.outcome !== undefined) return c.outcome;
   if (req.action === 'revoke') return { code: c.changed ? 'removed' : 'not-held' };
   if (c.changed) return { code: 'granted' };
   return { code: c.tookOverFrom !== undefined ? 'extended' : 'already-held' };

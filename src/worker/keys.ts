@@ -36,6 +36,8 @@ export interface WorkerKeys {
   readonly unfinishedBackfilled: string;
   /** STRING: how many times the reconciler re-enqueued a lost apply of this request. */
   requeued(requestId: string): string;
+  /** STRING (JSON): a follow-on change's holdings recorded just before its write, for a re-run after a crash. */
+  partSnapshot(requestId: string, index: number): string;
 }
 
 export function workerKeys(prefix: string): WorkerKeys {
@@ -54,5 +56,6 @@ export function workerKeys(prefix: string): WorkerKeys {
     auditCursor: `${base}:audit-cursor`,
     unfinishedBackfilled: `${base}:unfinished-backfilled`,
     requeued: (id) => `${base}:requeued:${id}`,
+    partSnapshot: (id, i) => `${base}:part-snapshot:${id}:${i}`,
   };
 }

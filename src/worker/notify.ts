@@ -20,6 +20,7 @@ import {
   type RoleChangeRequest,
   sameMessage,
   samePerson,
+  targetOf,
 } from '../domain/request.ts';
 import type { NotifyJob } from '../queue/queues.ts';
 import { MARKER_TTL_SECONDS, type WorkerContext } from './context.ts';
@@ -105,7 +106,13 @@ function targetUser(req: RoleChangeRequest): PersonRef | undefined {
  * the grant ends or is extended.
  */
 function carriesButtons(req: RoleChangeRequest, event: RequestEvent): boolean {
-  return event.kind === 'result' && req.state === 'applied' && req.action === 'grant';
+  // An invite's result has no live actions: an account is not ended from the chat.
+  return (
+    event.kind === 'result' &&
+    req.state === 'applied' &&
+    req.action === 'grant' &&
+    targetOf(req).kind !== 'qlik-account'
+  );
 }
 
 /** Sends one step; false when there was nobody to send it to. */

@@ -4,7 +4,7 @@
 // with an outcome (a code and the data the words need) that the front words (src/slack/words.ts).
 import { formatDuration } from '../../domain/duration.ts';
 import type { FilingNote } from '../../domain/outcome.ts';
-import { approvalChannelOf, checkRequest, rolePolicy } from '../../domain/policy.ts';
+import { approvalChannelOf, checkRequest, requestRule } from '../../domain/policy.ts';
 import {
   type PersonRef,
   type Principal,
@@ -175,7 +175,12 @@ export async function fileDraft(
   resource?: ResourceRef,
 ): Promise<FiledOutcome> {
   const policy = ctx.policy;
-  const rule = rolePolicy(policy, input.entitlement.name, target.instance, resource?.name);
+  const rule = requestRule(policy, {
+    kind: target.kind,
+    entitlement: input.entitlement.name,
+    tenant: target.instance,
+    ...(resource === undefined ? {} : { space: resource.name }),
+  });
   const approvalChannel = approvalChannelOf(policy, target.instance);
   const now = ctx.now();
   const draft: NewRequest = {

@@ -1,6 +1,7 @@
 // Owns "Revoke now" on an applied grant: the requester, the person it was granted to or an approver of the role may
 // press it; one press per attempt is queued across every replica, later presses are told who pressed and when. It
 // answers with an outcome (a code and the request) that the front words (src/slack/words.ts).
+import { ACCOUNT_KIND } from '../../domain/policy.ts';
 import {
   describeTarget,
   type PersonRef,
@@ -8,6 +9,7 @@ import {
   personKey,
   type RoleChangeRequest,
   samePerson,
+  targetOf,
 } from '../../domain/request.ts';
 import { enqueueRevokeNow } from '../../queue/queues.ts';
 import type { AppContext } from '../context.ts';
@@ -42,7 +44,9 @@ export function revokeNow(ctx: AppContext, requestId: string, clicker: PersonRef
   return ctx.guard('revoking-now', async (): Promise<RevokeNowOutcome> => {
     const req = await ctx.db(() => ctx.deps.store.get(requestId));
     if (!req) return { ok: false, code: 'not-found', requestId };
-    if (req.action !== 'grant') return { ok: false, code: 'not-a-grant', request: req };
+    // An invite made an account, which is not taken away from the chat: only grants of access end.
+    if (req.action !== 'grant' || targetOf(req).kind === ACCOUNT_KIND)
+      return { ok: false, code: 'not-a-grant', request: req };
     if (req.state !== 'applied') return { ok: false, code: 'not-applied', request: req };
     if (!(await ctx.mayActOnGrant(req, clicker))) return { ok: false, code: 'not-allowed', request: req };
     // One press per attempt, across replicas: later presses are told who pressed and when, and record nothing.

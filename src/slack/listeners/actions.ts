@@ -1,4 +1,4 @@
-// Owns the buttons: Approve, Deny, Cancel, Extend and Revoke now. Each press is acked at once, parsed at the
+// Owns the buttons: Approve, Deny, Cancel, Extend, Revoke now, and Invite and grant. Each press is acked at once, parsed at the
 // edge (only the clicker's id and the button's request id are used — rights are decided by the app from the
 // policy, never from the payload), and answered to the clicker alone when there is something to say.
 import { z } from 'zod';
@@ -8,12 +8,20 @@ import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { slackPerson } from '../people.ts';
-import { ACTION_IDS, errorMessage } from '../views.ts';
+import {
+  ACTION_IDS,
+  autoApprovedMessage,
+  duplicateRequestMessage,
+  errorMessage,
+  requestFiledMessage,
+} from '../views.ts';
 import {
   approveOutcomeText,
   cancelOutcomeText,
   denyOutcomeText,
   extendOutcomeText,
+  inviteRefusalText,
+  postProblemText,
   revokeNowOutcomeText,
 } from '../words.ts';
 import { noticeMessage } from './command.ts';
@@ -81,7 +89,72 @@ export async function handleButton(
   await deps.inflight.run(() => press(parsed.data, deps));
 }
 
+/** The Invite and grant button's value (views.ts inviteOfferValue); anything else in it is refused as stale. */
+const inviteOfferSchema = z.strictObject({
+  e: z.email().max(254),
+  r: z.string().min(1).max(200),
+  s: z.string().min(1).max(256).optional(),
+  t: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .optional(),
+});
+
+/**
+ * Invite and grant: files the invite the button offers, with the presser as its requester. Nothing in the value is
+ * trusted beyond its shape: the app checks it all again, as for `/qlik invite` typed by the presser.
+ */
+async function pressInvite(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
+  const raw = p.actions[0]?.value;
+  let offer: z.infer<typeof inviteOfferSchema> | undefined;
+  try {
+    const parsed = inviteOfferSchema.safeParse(raw === undefined ? undefined : JSON.parse(raw));
+    if (parsed.success) offer = parsed.data;
+  } catch {
+    offer = undefined;
+  }
+  let msg: SlackMessage;
+  if (offer === undefined) {
+    msg = errorMessage(STALE_BUTTON);
+    commands.inc({ command: `button:${ACTION_IDS.inviteAndGrant}`, outcome: 'refused' });
+  } else {
+    const res = await deps.app.invite({
+      requester: slackPerson(p.user.id),
+      who: { kind: 'email', email: offer.e },
+      roleNames: offer.s === undefined ? [offer.r] : [],
+      ...(offer.s === undefined ? {} : { space: { name: offer.s, role: offer.r } }),
+      ...(offer.t === undefined ? {} : { instance: offer.t }),
+    });
+    commands.inc({ command: `button:${ACTION_IDS.inviteAndGrant}`, outcome: res.ok ? 'ok' : 'refused' });
+    msg =
+      res.code === 'filed'
+        ? res.autoApproved
+          ? autoApprovedMessage(res.request)
+          : requestFiledMessage(
+              res.request,
+              res.approvalChannel,
+              res.postProblem === undefined ? undefined : postProblemText(res.postProblem),
+            )
+        : res.code === 'duplicate'
+          ? duplicateRequestMessage(res.duplicateOf)
+          : errorMessage(inviteRefusalText(res));
+  }
+  try {
+    if (p.response_url) await deps.respond(p.response_url, msg);
+    else {
+      const channel = p.container?.channel_id ?? p.channel?.id;
+      if (channel) await deps.ephemeral(channel, p.user.id, msg);
+    }
+  } catch (err) {
+    deps.logger.warn(
+      { err: { message: err instanceof Error ? err.message : String(err) } },
+      'could not answer the Invite and grant press',
+    );
+  }
+}
+
 async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
+  if (p.actions[0]?.action_id === ACTION_IDS.inviteAndGrant) return pressInvite(p, deps);
   const action = p.actions[0]!;
   const actionId = action.action_id as ButtonAction;
   const userId = p.user.id;

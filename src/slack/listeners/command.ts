@@ -17,6 +17,7 @@ import {
   duplicateRequestMessage,
   errorMessage,
   helpMessage,
+  inviteOfferMessage,
   membersMessage,
   requestFiledMessage,
   requestsMessage,
@@ -34,6 +35,7 @@ import {
   failureText,
   fileRefusalText,
   instanceRefusalText,
+  inviteRefusalText,
   postProblemText,
   roleQueryRefusalText,
   whoisRefusalText,
@@ -200,9 +202,45 @@ async function run(
         setOutcome('duplicate');
         return [duplicateRequestMessage(res.duplicateOf, tenants)];
       }
-      if (res.code !== 'filed') return refused(fileRefusalText(res));
+      if (res.code !== 'filed') {
+        // No Qlik account for that person: offer to invite them with the role, when invites can be sent.
+        const email = res.code === 'no-such-user' ? res.email : undefined;
+        if (email !== undefined && cmd.kind === 'grant' && app.invitesOffered(cmd.tenant)) {
+          setOutcome('refused');
+          return [
+            inviteOfferMessage(fileRefusalText(res), {
+              email,
+              role: cmd.role,
+              ...(cmd.space === undefined ? {} : { space: cmd.space }),
+              ...(cmd.tenant === undefined ? {} : { tenant: cmd.tenant }),
+            }),
+          ];
+        }
+        return refused(fileRefusalText(res));
+      }
       // Not posted to the approval channel: a pending request's receipt says so first (in one message); an
       // auto-approved one needs no approver, so the problem follows as a warning.
+      const problem = res.postProblem === undefined ? undefined : postProblemText(res.postProblem);
+      if (res.autoApproved) {
+        const receipt = autoApprovedMessage(res.request, tenants);
+        return problem ? [receipt, errorMessage(problem)] : [receipt];
+      }
+      return [requestFiledMessage(res.request, res.approvalChannel, problem, tenants)];
+    }
+    case 'invite': {
+      const res = await app.invite({
+        requester: slackPerson(p.user_id),
+        who: who!,
+        roleNames: cmd.roles,
+        ...(cmd.space === undefined ? {} : { space: cmd.space }),
+        ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
+        ...on,
+      });
+      if (res.code === 'duplicate') {
+        setOutcome('duplicate');
+        return [duplicateRequestMessage(res.duplicateOf, tenants)];
+      }
+      if (res.code !== 'filed') return refused(inviteRefusalText(res));
       const problem = res.postProblem === undefined ? undefined : postProblemText(res.postProblem);
       if (res.autoApproved) {
         const receipt = autoApprovedMessage(res.request, tenants);
