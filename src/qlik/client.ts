@@ -1,6 +1,6 @@
 // Owns the Qlik Cloud operations the bot needs (README, "The `/qlik` command" and "How it works"): find users and groups, read the tenant's roles,
-// list who holds a role, replace a principal's direct roles, read spaces and change their assignments, and check the
-// bot's own credential. One instance per
+// list who holds a role, replace a principal's direct roles, invite people by email, read spaces and change their
+// assignments, and check the bot's own credential. One instance per
 // tenant credential: it holds the connection pool, the per-tier rate limits and the role cache.
 import type { z } from 'zod';
 import { QlikError } from './errors.ts';
@@ -11,6 +11,7 @@ import { RateLimiter, type RateTier, type TierLimit } from './rate-limiter.ts';
 import { closestRoleNames, matchRole } from './role-match.ts';
 import {
   groupSchema,
+  inviteResponseSchema,
   type ListPage,
   listPageSchema,
   type QlikGroup,
@@ -105,6 +106,26 @@ export interface NewSpaceAssignment {
   assigneeId: string;
   roles: readonly string[];
 }
+
+/** One person to invite by email (users.json InviteItem). */
+export interface Invitee {
+  email: string;
+  /** Display name of the new user; Qlik's default is the email. */
+  name?: string;
+  /** ISO 639-1 language of the invite email; Qlik uses 'en' when missing or unknown. */
+  language?: string;
+  /** Send the email again to someone invited (or not yet active) already. */
+  resend?: boolean;
+}
+
+/**
+ * What became of one invitee: `ok` (a new user, emailed; or with `resend`, emailed again), `exists` (a user already
+ * there, not emailed), or `error` (code '1001' active user, '1002' disabled user, '1003' external dependency, e.g.
+ * a tenant whose users sign in through its own identity provider).
+ */
+export type InviteOutcome =
+  | { email: string; status: 'ok' | 'exists'; userId: string; subject?: string }
+  | { email: string; status: 'error'; code: string; title?: string; detail?: string };
 
 const userPage = listPageSchema(userSchema);
 const groupPage = listPageSchema(groupSchema);
@@ -297,6 +318,72 @@ export class QlikClient {
   /** Replaces the user's direct roles with exactly `roleIds`. Not retried except on 429 (see retry.ts). */
   replaceUserRoles(userId: string, roleIds: readonly string[]): Promise<void> {
     return this.#replaceRoles(`/users/${encodeURIComponent(userId)}`, 'PATCH /users/{id}', roleIds);
+  }
+
+  /**
+   * Invites people by email (POST /users/actions/invite, Tier 2): one outcome per invitee, in order. Qlik answers
+   * 207 with an item each, so a refused invitee is an outcome, not a throw. Retried only on 429: a 5xx or lost
+   * connection after sending may have invited, and a blind re-send could email twice, so that goes back to the
+   * caller, who can re-read (an invitee then answers `exists`). A 403 is a QlikError `forbidden`; a body that is
+   * not one item per invitee is `unexpected`.
+   */
+  async inviteUsers(
+    invitees: readonly Invitee[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<InviteOutcome[]> {
+    if (invitees.length === 0) throw new TypeError('invite users: at least one invitee is needed');
+    const body = invitees.map((i) => {
+      const email = typeof i.email === 'string' ? i.email.trim() : '';
+      if (email === '') throw new TypeError('invite users: every invitee needs an email');
+      return {
+        email,
+        ...(i.name === undefined ? {} : { name: i.name }),
+        ...(i.language === undefined ? {} : { language: i.language }),
+        ...(i.resend === undefined ? {} : { resend: i.resend }),
+      };
+    });
+    const url = this.#http.url('/users/actions/invite');
+    const res = await this.#http.call({
+      method: 'POST',
+      endpoint: 'POST /users/actions/invite',
+      url,
+      tier: 'write',
+      retry: 'rate-limit-only',
+      body: { invitees: body },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    // The spec documents 207 only; 200 would carry the same body, so it is read the same way.
+    if (res.status !== 207 && res.status !== 200) {
+      throw this.#http.unexpected('POST', url, `Qlik answered ${res.status} to an invite, not 207`);
+    }
+    const { data } = this.#parse(inviteResponseSchema, this.#http.json(res, 'POST'), url, 'POST');
+    // Outcomes are matched to invitees by position, so the answer must be one item per invitee, same emails.
+    const mismatch = data.length !== body.length || data.some((d, i) => !sameEmail(d.email, body[i]!.email));
+    if (mismatch) {
+      throw this.#http.unexpected(
+        'POST',
+        url,
+        'Qlik answered the invite with items that do not match the invitees',
+        `${body.length} invitee(s), ${data.length} item(s)`,
+      );
+    }
+    return data.map((d): InviteOutcome => {
+      if (d.status === 'error') {
+        return {
+          email: d.email,
+          status: 'error',
+          code: d.code,
+          ...(d.title === undefined ? {} : { title: d.title }),
+          ...(d.detail === undefined ? {} : { detail: d.detail }),
+        };
+      }
+      return {
+        email: d.email,
+        status: d.status,
+        userId: d.userId,
+        ...(d.subject === undefined ? {} : { subject: d.subject }),
+      };
+    });
   }
 
   // ---- groups --------------------------------------------------------------------------------------------------
@@ -684,6 +771,11 @@ function spaceRoles(roles: readonly string[], what: string): string[] {
     throw new TypeError(`${what} space assignment: roles must be one or more non-empty names`);
   }
   return list;
+}
+
+/** Emails compare ignoring case and surrounding space, as Qlik's own lookups do. */
+function sameEmail(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
 function chunks<T>(xs: readonly T[], size: number): T[][] {

@@ -55,6 +55,11 @@ export interface CallSpec {
   body?: unknown;
   /** Non-2xx statuses handed back to the caller instead of thrown (e.g. 301 from /users/me). */
   accept?: readonly number[];
+  /**
+   * The caller giving up: ends a wait for a rate-limit token, the request in flight, or a wait between attempts,
+   * and the call rejects with the signal's reason (as fetch does). A write aborted after sending may have applied.
+   */
+  signal?: AbortSignal;
 }
 
 export type QueryValue = string | number | boolean | undefined;
@@ -131,9 +136,12 @@ export class QlikHttp {
     try {
       return await retry(
         async (attempt) => {
+          // Not retried: classify only retries QlikErrors, and the reason is the caller's own.
+          spec.signal?.throwIfAborted();
           try {
-            await this.#limiter.acquire(spec.tier);
+            await untilAborted(this.#limiter.acquire(spec.tier), spec.signal);
           } catch (e) {
+            if (spec.signal?.aborted && e === spec.signal.reason) throw e;
             const err = e instanceof RateLimiterClosedError ? this.#closedError(spec) : e;
             if (err instanceof Object) final.add(err);
             throw err;
@@ -146,6 +154,7 @@ export class QlikHttp {
             if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) return res;
             error = this.responseError(spec.method, res);
           } catch (e) {
+            if (spec.signal?.aborted) throw spec.signal.reason;
             if (e instanceof QlikError || this.#closing.signal.aborted) {
               const err = e instanceof QlikError ? e : this.#closedError(spec);
               final.add(err);
@@ -161,7 +170,7 @@ export class QlikHttp {
           maxAttempts: this.#retry.maxAttempts,
           maxElapsedMs: this.#retry.maxElapsedMs,
           backoff: qlikBackoff(this.#retry),
-          signal: this.#closing.signal,
+          signal: spec.signal ? AbortSignal.any([this.#closing.signal, spec.signal]) : this.#closing.signal,
           classify: (e) => {
             if (final.has(e as object) || !(e instanceof QlikError) || !shouldRetry(e, spec.retry))
               return { retry: false };
@@ -227,7 +236,11 @@ export class QlikHttp {
       headers,
       body,
       // undici's own header/body timers tick once a second; this deadline is exact and covers the whole attempt.
-      signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)]),
+      signal: AbortSignal.any([
+        this.#closing.signal,
+        AbortSignal.timeout(this.#timeoutMs),
+        ...(spec.signal ? [spec.signal] : []),
+      ]),
     });
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, text, url: spec.url };
@@ -262,4 +275,26 @@ export class QlikHttp {
       title: 'The Qlik client was closed',
     });
   }
+}
+
+/**
+ * Waits for `p` unless `signal` aborts first, then rejects with its reason. The limiter's token is still taken
+ * when it comes (and goes unused): a rate-limiter wait cannot be withdrawn.
+ */
+function untilAborted(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

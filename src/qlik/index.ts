@@ -4,6 +4,8 @@ export {
   type CountedPage,
   type CredentialCheck,
   type HoldersPage,
+  type Invitee,
+  type InviteOutcome,
   type NewSpaceAssignment,
   QlikClient,
   type QlikClientOptions,

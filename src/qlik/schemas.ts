@@ -1,4 +1,4 @@
-// Owns the shapes of Qlik Cloud's Users, Groups, Roles and Spaces responses, parsed with zod at the edge.
+// Owns the shapes of Qlik Cloud's Users (invites too), Groups, Roles and Spaces responses, parsed with zod at the edge.
 // Loose on purpose: unknown fields pass through and optional fields may be missing (e.g. when `fields=` trims
 // the response), so a Qlik release that adds a field never breaks the bot.
 import { z } from 'zod';
@@ -131,6 +131,33 @@ export function spacesListPageSchema<T extends z.ZodType>(item: T) {
       .transform((v) => v ?? {}),
   });
 }
+
+// ---- invites (users.json `InviteDataResponse`, `ResultItem`, `InviteErrorItem`) --------------------------------
+
+/** `ok` (a new user, emailed) or `exists` (a user already there, not emailed); `userId` is what roles go to. */
+const inviteResultItemSchema = z.looseObject({
+  email: z.string(),
+  status: z.enum(['ok', 'exists']),
+  userId: z.string().min(1),
+  subject: optionalText,
+});
+
+/**
+ * One invitee Qlik could not invite: 1001 active user, 1002 disabled user, 1003 external dependency. The spec types
+ * `code` both as an integer (ErrorItem) and as a string (InviteErrorItem), so either is read, as a string.
+ */
+const inviteErrorItemSchema = z.looseObject({
+  email: z.string(),
+  status: z.literal('error'),
+  code: z.union([z.string(), z.number()]).transform(String),
+  title: optionalText,
+  detail: optionalText,
+});
+
+/** The invite's 207 body: one item per invitee, in the order they were sent. */
+export const inviteResponseSchema = z.looseObject({
+  data: z.array(z.discriminatedUnion('status', [inviteResultItemSchema, inviteErrorItemSchema])),
+});
 
 export type QlikRoleRef = z.infer<typeof roleRefSchema>;
 export type QlikAssignedGroup = z.infer<typeof assignedGroupSchema>;

@@ -1,4 +1,4 @@
-// Public API of the Qlik Cloud tenant simulator (Users, Groups, Roles and Spaces APIs over node:http), used by
+// Public API of the Qlik Cloud tenant simulator (Users incl. invites, Groups, Roles and Spaces APIs over node:http), used by
 // tests, the sandbox and benchmarks. Import from here only.
 
 export {
@@ -31,6 +31,9 @@ export {
   DEFAULT_ROLES,
   EVERYONE_GROUP_ID,
   EVERYONE_GROUP_NAME,
+  INVITE_ERROR_TITLES,
+  INVITE_LANGUAGES,
+  INVITE_VALIDITY_DAYS,
   SimTenant,
   SimTenantError,
   type SimTenantErrorKind,
@@ -52,6 +55,10 @@ export type {
   SimCounts,
   SimGroup,
   SimGroupInput,
+  SimIdentityProvider,
+  SimInviteInput,
+  SimInviteRecord,
+  SimInviteResult,
   SimOptions,
   SimRole,
   SimRoleInput,

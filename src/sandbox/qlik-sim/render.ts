@@ -1,6 +1,6 @@
 // Wire shapes of the simulator: entities rendered exactly per the specs' User, Group, Role, Space and Assignment
 // schemas, and Qlik's error bodies ({errors:[{code,title,detail?,status?,source?}],traceId}; the Spaces API's
-// variant with meta.source and the deprecated top-level code/title/detail).
+// variant with meta.source and the deprecated top-level code/title/detail; the invite's integer-coded one).
 
 import { randomBytes } from 'node:crypto';
 import { assignableSpaceRoles } from './spaces.ts';
@@ -46,6 +46,23 @@ export function spacesErrorBody(item: QlikErrorItem): Record<string, unknown> {
   };
   if (item.detail !== undefined) out.detail = item.detail;
   return out;
+}
+
+/**
+ * The invite operation's ErrorsResponse: `{errors: [{code, title, detail?}]}` with `code` an integer (the spec's
+ * "HTTP Status code" or a 100x code) and no traceId, status or source, which that schema does not declare.
+ */
+export function inviteErrorBody(
+  status: number,
+  item: QlikErrorItem,
+): { errors: Array<{ code: number; title: string; detail?: string }> } {
+  const m = /^(?:HTTP-)?(\d+)$/.exec(item.code);
+  const err: { code: number; title: string; detail?: string } = {
+    code: m ? Number(m[1]) : status,
+    title: item.title,
+  };
+  if (item.detail !== undefined) err.detail = item.detail;
+  return { errors: [err] };
 }
 
 export interface AssignedRoleJson {

@@ -428,6 +428,15 @@ export function demoTenant(): SimTenant {
     t.addUser({ subject: `okta|${slug}`, ...p });
   }
   addDemoSpaces(t);
+  // Someone invited through the invite API who has not registered yet: what `/qlik` sees of a pending invite.
+  // Added last so every other entity keeps its seeded id. The expiry is a week from the tenant clock.
+  t.addUser({
+    name: 'Ivy Invited',
+    email: 'ivy@corp.example',
+    status: 'invited',
+    subject: '6f1d2c3b-4a5e-4f60-9b7a-8c9d0e1f2a3b',
+    inviteExpiry: t.inviteExpiry(),
+  });
   return t;
 }
 

@@ -1,5 +1,6 @@
 // HTTP front of the Qlik Cloud tenant simulator (node:http): auth, per-owner/per-tier rate limits, latency,
-// fault injection, the request log, and the Users/Groups/Roles/Spaces routes with the specs' shapes and errors.
+// fault injection, the request log, and the Users (invites too)/Groups/Roles/Spaces routes with the specs' shapes
+// and errors.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
@@ -32,6 +33,7 @@ import {
 } from './query.ts';
 import {
   errorBody,
+  inviteErrorBody,
   type QlikErrorItem,
   type RenderContext,
   renderAssignment,
@@ -317,6 +319,29 @@ const RoleRef = z.union([
 ]);
 type RoleRef = z.infer<typeof RoleRef>;
 
+/**
+ * users.json InviteRequest. Only `email` is required; the spec gives it no format, but an address without a local
+ * part and a domain cannot be invited, so it is refused as Qlik's "Request error" (400) rather than answered 207.
+ */
+const InviteBody = z
+  .object({
+    invitees: z
+      .array(
+        z
+          .object({
+            email: z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/),
+            name: z.string().optional(),
+            language: z.string().optional(),
+            resend: z.boolean().optional(),
+          })
+          .loose(),
+      )
+      .min(1),
+  })
+  .loose();
+
+const INVITE_PATH = '/api/v1/users/actions/invite';
+
 const PatchOp = z.object({ op: z.string(), path: z.string(), value: z.unknown() }).loose();
 const PatchArray = z.array(PatchOp);
 
@@ -443,9 +468,12 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
     // the Spaces API has its own shape (meta.source, deprecated top-level code/title/detail).
     const rolesApi = path.startsWith('/api/v1/roles');
     const spacesApi = path === '/api/v1/spaces' || path.startsWith('/api/v1/spaces/');
+    // The invite operation declares ErrorsResponse for 403 and every other error: integer codes, no traceId.
+    const inviteApi = path === INVITE_PATH;
     const sendErrorItem = (status: number, item: QlikErrorItem, headers?: Record<string, string>) => {
       const { status: _omit, ...rest } = item;
       if (spacesApi) send(status, spacesErrorBody(item), headers);
+      else if (inviteApi) send(status, inviteErrorBody(status, item), headers);
       else send(status, errorBody(rolesApi ? rest : { ...rest, status }), headers);
     };
     const sendError = (e: HttpError) => sendErrorItem(e.status, e.item, e.headers);
@@ -614,6 +642,33 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
       const lp = parseListParams(q, ['name'], '+name');
       const node = filterFromBody(body, 'users');
       send(200, listUsers(url, owner, lp, node));
+      return;
+    }
+    if (path === INVITE_PATH) {
+      allow('POST');
+      // Qlik's help: "To send an email invitation, you must be a tenant administrator."
+      if (!tenant.isTenantAdmin(owner)) throw forbidden('Only a TenantAdmin can invite users.');
+      const parsed = InviteBody.safeParse(body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const pointer = `/${(issue?.path ?? []).join('/')}`;
+        throw badRequest(
+          pointer.endsWith('/email')
+            ? `${pointer}: every invitee needs a valid "email".`
+            : `The body must be {"invitees": [{"email", "name"?, "language"?, "resend"?}, ...]} with at least one invitee (${pointer}: ${issue?.message ?? 'invalid'}).`,
+          { pointer },
+        );
+      }
+      // One item per invitee, in order; items are independent, so one failing never stops the rest (207).
+      const data = parsed.data.invitees.map((i) =>
+        tenant.invite({
+          email: i.email,
+          ...(i.name !== undefined ? { name: i.name } : {}),
+          ...(i.language !== undefined ? { language: i.language } : {}),
+          ...(i.resend !== undefined ? { resend: i.resend } : {}),
+        }),
+      );
+      send(207, { data });
       return;
     }
     if (userMatch) {

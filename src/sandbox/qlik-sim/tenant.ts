@@ -1,7 +1,7 @@
 // In-memory Qlik Cloud tenant: roles, users, groups, spaces with their assignments, and the lookup indexes the
 // simulator's filters use. All mutation goes through methods so the indexes never drift from the entities.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { assignableSpaceRoles, isSpaceType, spaceNameProblem } from './spaces.ts';
 import type {
   GroupStatus,
@@ -11,6 +11,10 @@ import type {
   SimAssignmentInput,
   SimGroup,
   SimGroupInput,
+  SimIdentityProvider,
+  SimInviteInput,
+  SimInviteRecord,
+  SimInviteResult,
   SimRole,
   SimRoleInput,
   SimSpace,
@@ -78,7 +82,49 @@ export interface SimTenantOptions {
   seed?: number;
   /** Add the default roles and the Everyone group (default true). */
   withDefaults?: boolean;
+  /**
+   * How people sign in: 'qlik' (Qlik Account, the default) or 'custom' (the tenant's own IdP). Invites work only
+   * with Qlik Account logins (reference §8.14), so on a 'custom' tenant every invitee answers error 1003.
+   */
+  identityProvider?: SimIdentityProvider;
+  /** The tenant clock in ms since epoch (invite expiries, the invite log); default Date.now. */
+  now?: () => number;
 }
+
+/**
+ * How long an invite stays valid. Qlik documents only "a limited period" (help: Adding users to Qlik Cloud), so
+ * the simulator picks 7 days: a week, the usual length of emailed invites, long enough that no test or sandbox
+ * session sees one lapse by itself, and a fixed number so expiries can be asserted exactly.
+ */
+export const INVITE_VALIDITY_DAYS = 7;
+
+/**
+ * Languages an invite email is sent in (ISO 639-1). Qlik says the code "defaults to 'en' when missing or not
+ * found" without listing the ones it has; these are the languages of Qlik Cloud's UI.
+ */
+export const INVITE_LANGUAGES: ReadonlySet<string> = new Set([
+  'de',
+  'en',
+  'es',
+  'fr',
+  'it',
+  'ja',
+  'ko',
+  'nl',
+  'pl',
+  'pt',
+  'ru',
+  'sv',
+  'tr',
+  'zh',
+]);
+
+/** The invite error codes of users.json's InviteErrorItem: active user, disabled user, external dependency. */
+export const INVITE_ERROR_TITLES = {
+  '1001': 'Active User',
+  '1002': 'Disabled User',
+  '1003': 'Default External Dependency Error',
+} as const;
 
 /** Lowercased value -> entity ids; the case-insensitive equality indexes behind `eq` filters. */
 type Index = Map<string, Set<string>>;
@@ -129,6 +175,10 @@ export class SimTenant {
   readonly orderVersion = { users: 0, groups: 0, roles: 0 };
   /** The user the default API key belongs to, when the seed designated one. */
   serviceUserId: string | undefined;
+  /** Changeable at run time, e.g. to test a tenant that moved from Qlik Account to its own IdP. */
+  identityProvider: SimIdentityProvider;
+  /** The tenant clock (ms since epoch). */
+  readonly now: () => number;
 
   private readonly machineHex: string;
   private readonly seeded: boolean;
@@ -154,10 +204,16 @@ export class SimTenant {
   private readonly spaceIdByName = new Map<string, string>();
   /** spaceId -> assigneeId -> assignment: one assignment per space and assignee, as Qlik enforces. */
   private readonly assignmentsBySpace = new Map<string, Map<string, SimAssignment>>();
+  private readonly rnd: (() => number) | undefined;
+  private readonly inviteLog: SimInviteRecord[] = [];
+  private invitesToFail = 0;
 
   constructor(opts: SimTenantOptions = {}) {
     this.seeded = opts.seed !== undefined;
     const rnd = opts.seed !== undefined ? mulberry32(opts.seed) : undefined;
+    this.rnd = rnd;
+    this.identityProvider = opts.identityProvider ?? 'qlik';
+    this.now = opts.now ?? Date.now;
     const hex = (n: number) =>
       rnd
         ? Array.from({ length: n }, () => Math.floor(rnd() * 16).toString(16)).join('')
@@ -601,6 +657,110 @@ export class SimTenant {
     return true;
   }
 
+  // ---------------------------------------------------------------- invites
+
+  /**
+   * Invites one person by email, as one item of POST /users/actions/invite (users.json InviteItem → ResultItem or
+   * InviteErrorItem). Deleted users are ignored (a new user is invited); when several users share the email the
+   * most active one decides (active, then disabled, then invited or provisioned):
+   * - none → a new user in status `invited` with a Qlik-Account subject and `inviteExpiry`, item `ok`;
+   * - invited or provisioned, i.e. not yet active → `exists` (no email), or with `resend` the email goes again,
+   *   the user is `invited` with a fresh `inviteExpiry`, item `ok` (spec: "ok" = email sent);
+   * - active → error 1001; disabled → error 1002, with or without `resend`;
+   * - a 'custom' identity provider, or failNextInvites → error 1003 and no change.
+   * Every call is recorded (see invites()).
+   */
+  invite(input: SimInviteInput): SimInviteResult {
+    const email = input.email;
+    const language = inviteLanguage(input.language);
+    const resend = input.resend === true;
+    const record = (result: SimInviteResult, sent: SimInviteRecord['sent']): SimInviteResult => {
+      const r: SimInviteRecord = { email, language, resend, at: this.now(), status: result.status, sent };
+      if (result.status !== 'error') r.userId = result.userId;
+      else r.code = result.code;
+      this.inviteLog.push(r);
+      return result;
+    };
+    const error = (code: keyof typeof INVITE_ERROR_TITLES, detail: string) =>
+      record({ email, status: 'error', code, title: INVITE_ERROR_TITLES[code], detail }, false);
+
+    if (this.invitesToFail > 0) {
+      this.invitesToFail -= 1;
+      return error('1003', 'The invite service could not reach the Qlik Account identity service.');
+    }
+    if (this.identityProvider !== 'qlik') {
+      return error(
+        '1003',
+        'Invites work only with Qlik Account logins; this tenant signs users in with its own identity provider. Create the user with POST /api/v1/users or provision it through SCIM.',
+      );
+    }
+    const existing = this.usersByEmail(email)
+      .filter((u) => u.status !== 'deleted')
+      .sort((a, b) => (INVITE_PRECEDENCE[a.status] ?? 9) - (INVITE_PRECEDENCE[b.status] ?? 9))[0];
+    if (existing?.status === 'active')
+      return error('1001', `${email} is already an active user of the tenant.`);
+    if (existing?.status === 'disabled') {
+      return error('1002', `${email} belongs to a disabled user; enable the user instead of inviting.`);
+    }
+    if (existing) {
+      const item = { email, subject: existing.subject, userId: existing.id };
+      if (!resend) return record({ status: 'exists', ...item }, false);
+      this.updateUser(existing.id, { status: 'invited', inviteExpiry: this.inviteExpiry() });
+      return record({ status: 'ok', ...item }, 'resent');
+    }
+    const name = input.name !== undefined && input.name.trim() !== '' ? input.name : email;
+    const u = this.addUser({
+      name,
+      email,
+      status: 'invited',
+      subject: this.newSubject(),
+      inviteExpiry: this.inviteExpiry(),
+    });
+    return record({ email, status: 'ok', subject: u.subject, userId: u.id }, 'new');
+  }
+
+  /** Every invite item processed, in order: who, in which language, resend or not, when, and what came of it. */
+  invites(email?: string): readonly Readonly<SimInviteRecord>[] {
+    if (email === undefined) return [...this.inviteLog];
+    const e = email.toLowerCase();
+    return this.inviteLog.filter((r) => r.email.toLowerCase() === e);
+  }
+
+  /** How many invite emails went to this address (new invites plus resends), ignoring case. */
+  inviteEmailsSent(email: string): number {
+    return this.invites(email).filter((r) => r.sent !== false).length;
+  }
+
+  /** Test hook: the next `times` invite items answer error 1003 (external dependency) and change nothing. */
+  failNextInvites(times = 1): void {
+    this.invitesToFail = Math.max(0, times);
+  }
+
+  /** Test hook: the invitee registered, as clicking the email's link does: `active`, no `inviteExpiry`. */
+  acceptInvite(userId: string): void {
+    const u = this.requireUser(userId);
+    if (u.status !== 'invited') {
+      throw new SimTenantError('invalid', `User ${userId} is ${u.status}, not invited.`);
+    }
+    this.updateUser(userId, { status: 'active', inviteExpiry: undefined });
+  }
+
+  /** Unix time (seconds, as users.json's "Unix timestamp") INVITE_VALIDITY_DAYS from the tenant clock. */
+  inviteExpiry(): number {
+    return Math.floor(this.now() / 1000) + INVITE_VALIDITY_DAYS * 86_400;
+  }
+
+  /** A Qlik Account subject: ResultItem.subject is an "IdP generated UUID" (format uuid); seeded when the tenant is. */
+  private newSubject(): string {
+    const rnd = this.rnd;
+    if (!rnd) return randomUUID();
+    const h = Array.from({ length: 32 }, () => Math.floor(rnd() * 16).toString(16));
+    h[12] = '4';
+    h[16] = '89ab'[Math.floor(rnd() * 4)]!;
+    const s = h.join('');
+    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+  }
+
   // ---------------------------------------------------------------- spaces
 
   /**
@@ -880,6 +1040,21 @@ export class SimTenant {
     if (u?.status !== 'active') return false;
     return this.effectiveRoleNames(id).includes('TenantAdmin');
   }
+}
+
+/** Which of several users sharing an email answers an invite: the most active one. */
+const INVITE_PRECEDENCE: Record<string, number> = {
+  active: 0,
+  disabled: 1,
+  invited: 2,
+  provisioned: 3,
+  deleted: 4,
+};
+
+/** The language an invite goes out in: the code if Qlik has it (any case), else 'en', as the spec says. */
+function inviteLanguage(language: string | undefined): string {
+  const code = language?.trim().toLowerCase();
+  return code !== undefined && INVITE_LANGUAGES.has(code) ? code : 'en';
 }
 
 function dedupe<T>(xs: readonly T[]): T[] {

@@ -8,6 +8,8 @@ export type UserStatus = 'active' | 'invited' | 'disabled' | 'deleted' | 'provis
 export type GroupStatus = 'active' | 'disabled';
 export type ProviderType = 'idp' | 'custom';
 export type SpaceType = 'shared' | 'managed' | 'data';
+/** How a tenant's users sign in: Qlik Account ('qlik') or the tenant's own identity provider ('custom'). */
+export type SimIdentityProvider = 'qlik' | 'custom';
 /** Who an assignment is for. The spec's enum also has `bot`, but the docs only allow users and groups. */
 export type AssigneeType = 'user' | 'group';
 
@@ -93,6 +95,36 @@ export interface SimAssignment {
   createdBy?: string;
   updatedAt: string;
   updatedBy?: string;
+}
+
+/** One invitee of POST /users/actions/invite (users.json InviteItem); only email is required. */
+export interface SimInviteInput {
+  email: string;
+  name?: string;
+  /** ISO 639-1; 'en' when missing or not one Qlik has. */
+  language?: string;
+  /** Send the email again to a user who is not yet active. */
+  resend?: boolean;
+}
+
+/** One item of the invite's 207 answer: users.json ResultItem or InviteErrorItem (code a string there). */
+export type SimInviteResult =
+  | { email: string; status: 'ok' | 'exists'; subject: string; userId: string }
+  | { email: string; status: 'error'; code: '1001' | '1002' | '1003'; title: string; detail: string };
+
+/** What the tenant recorded of one invite item, so tests can tell "invited once" from "resent". */
+export interface SimInviteRecord {
+  email: string;
+  /** The language the email went (or would have gone) out in. */
+  language: string;
+  resend: boolean;
+  /** Tenant clock (ms) when it was processed. */
+  at: number;
+  status: SimInviteResult['status'];
+  /** 'new' (a user was created and emailed), 'resent' (an existing invitee emailed again), or false (no email). */
+  sent: 'new' | 'resent' | false;
+  userId?: string;
+  code?: string;
 }
 
 /** Input to SimTenant.addSpace: the rest (id, timestamps) gets realistic defaults. */
