@@ -30,6 +30,7 @@ import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
+import { QlikAccountTarget } from './targets/qlik-account/target.ts';
 import { QlikRolesTarget } from './targets/qlik-roles/target.ts';
 import { QlikSpacesTarget } from './targets/qlik-spaces/target.ts';
 import { TargetRegistry } from './targets/registry.ts';
@@ -71,13 +72,18 @@ export async function start(
   redis.on('error', (err: Error) =>
     logger.warn({ err: { message: err.message } }, 'redis connection problem'),
   );
-  // One Qlik client per tenant (its own connection pool, role cache and rate budget) and two targets on it, tenant
-  // roles and space roles, keyed by (kind, tenant name); the first tenant is the default of each kind.
+  // One Qlik client per tenant (its own connection pool, role cache and rate budget) and three targets on it, tenant
+  // roles, space roles and accounts (invites), keyed by (kind, tenant name); the first tenant is the default of each.
   const tenants = config.qlikTenants.map((tenant) => openTenant(tenant, redis, prefix, logger));
   const targets = new TargetRegistry(
     tenants.flatMap((t) => [
       new QlikRolesTarget({ instance: t.config.name, qlik: t.qlik }),
       new QlikSpacesTarget({ instance: t.config.name, qlik: t.qlik }),
+      new QlikAccountTarget({
+        instance: t.config.name,
+        qlik: t.qlik,
+        identityProvider: t.config.identityProvider,
+      }),
     ]),
   );
   const store = new RequestStore(redis, prefix);

@@ -211,7 +211,12 @@ describe('QLIK_TENANTS (several Qlik tenants)', () => {
   };
 
   it('one tenant per name=url pair, the first the default, each with its own key and the shared limits', () => {
-    const c = loadConfig({ ...two, QLIK_WRITES_PER_MINUTE: '50', QLIK_READS_PER_MINUTE_DEV: '10' });
+    const c = loadConfig({
+      ...two,
+      QLIK_WRITES_PER_MINUTE: '50',
+      QLIK_READS_PER_MINUTE_DEV: '10',
+      QLIK_IDENTITY_PROVIDER_DEV: 'Custom',
+    });
     expect(c.qlikTenants).toEqual([
       {
         name: 'prod',
@@ -220,6 +225,7 @@ describe('QLIK_TENANTS (several Qlik tenants)', () => {
         readsPerMinute: 1000,
         writesPerMinute: 50,
         filterPerMinute: 200,
+        identityProvider: 'qlik',
       },
       {
         name: 'dev',
@@ -228,10 +234,19 @@ describe('QLIK_TENANTS (several Qlik tenants)', () => {
         readsPerMinute: 10,
         writesPerMinute: 50,
         filterPerMinute: 200,
+        identityProvider: 'custom',
       },
     ]);
     expect(c.qlik).toBe(c.qlikTenants[0]);
     expect(Object.isFrozen(c.qlikTenants[1])).toBe(true);
+  });
+
+  it('QLIK_IDENTITY_PROVIDER sets every tenant, QLIK_IDENTITY_PROVIDER_<NAME> one; anything else is named', () => {
+    const c = loadConfig({ ...two, QLIK_IDENTITY_PROVIDER: 'custom', QLIK_IDENTITY_PROVIDER_DEV: 'qlik' });
+    expect(c.qlikTenants.map((t) => t.identityProvider)).toEqual(['custom', 'qlik']);
+    expect(() => loadConfig({ ...two, QLIK_IDENTITY_PROVIDER: 'okta' })).toThrow(
+      /QLIK_IDENTITY_PROVIDER: expected qlik .* or custom/,
+    );
   });
 
   it('a name with - finds its key with _ (QLIK_API_KEY_EU_WEST)', () => {
