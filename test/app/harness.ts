@@ -18,6 +18,7 @@ import type { SlackUserLookup } from '../../src/slack/directory.ts';
 import { type SlackPeopleLookups, slackDirectoryPort, slackPerson } from '../../src/slack/people.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
+import { QlikAccountTarget } from '../../src/targets/qlik-account/target.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
@@ -157,6 +158,8 @@ export function useAppHarness(opts: {
   label: string;
   extraTenants?: string[];
   spaces?: boolean;
+  /** Qlik accounts (invites) beside tenant roles; `custom`: the tenant signs people in through its own IdP. */
+  accounts?: 'qlik' | 'custom';
 }): AppHarness {
   const h = { clock: { now: undefined } } as AppHarness;
   let qlik: QlikClient;
@@ -172,6 +175,9 @@ export function useAppHarness(opts: {
       ...(opts.extraTenants ?? []).map((instance) => new QlikRolesTarget({ instance, qlik })),
       // Space roles beside tenant roles, as src/start.ts configures them (a short cache: tests change spaces).
       ...(opts.spaces ? [new QlikSpacesTarget({ instance: 'default', qlik, cacheTtlMs: 0 })] : []),
+      ...(opts.accounts
+        ? [new QlikAccountTarget({ instance: 'default', qlik, identityProvider: opts.accounts })]
+        : []),
     ]);
     h.redis = testRedis();
     h.prefix = uniquePrefix(opts.label);

@@ -91,7 +91,7 @@ export function fileInvite(ctx: AppContext, input: InviteInput): Promise<InviteO
     for (const name of input.roleNames) {
       const role = await ctx.entitlement(roles, name);
       if (!role.ok) return role;
-      const checked = followOnRefusal(ctx, role.entitlement.name, roles.instance);
+      const checked = followOnRefusal(ctx, role.entitlement.name, roles.instance, input.reason);
       if (checked) return checked;
       followOns.push({
         targetRef: { kind: roles.kind, instance: roles.instance },
@@ -107,7 +107,13 @@ export function fileInvite(ctx: AppContext, input: InviteInput): Promise<InviteO
       });
       if (!role.ok) return role;
       const resource = role.entitlement.resource;
-      const checked = followOnRefusal(ctx, role.entitlement.name, roles.instance, resource?.name);
+      const checked = followOnRefusal(
+        ctx,
+        role.entitlement.name,
+        roles.instance,
+        input.reason,
+        resource?.name,
+      );
       if (checked) return checked;
       followOns.push({
         targetRef: {
@@ -169,17 +175,22 @@ function inviteRuleRefusal(
   return undefined;
 }
 
-/** A follow-on grant must be requestable and may be permanent (an invite's roles have no end). */
+/**
+ * A follow-on grant must be requestable, have the reason its rule wants (the invite's), and may be permanent (an
+ * invite's roles have no end).
+ */
 function followOnRefusal(
   ctx: AppContext,
   role: string,
   tenant: string,
+  reason: string | undefined,
   space?: string,
 ): PolicyRefused | InviteRefusal | undefined {
   const check = checkRequest(ctx.policy, {
     action: 'grant',
     roleName: role,
     tenant,
+    ...(reason === undefined ? {} : { reason }),
     ...(space === undefined ? {} : { space }),
   });
   if (!check.ok) {
