@@ -297,5 +297,7 @@ export const REQUEST_ID_PATTERN = /^R-[2-9A-HJKMNP-Z]{4,8}$/;
 
 /** How people read a principal: `alice (alice@corp.example)`, `alice`, or `group Finance`. */
 export function describeTarget(p: { kind: 'user' | 'group'; name: string; email?: string }): string {
-  return p.kind === 'group' ? `group ${p.name}` : p.email ? `${p.name} (${p.email})` : p.name;
+  if (p.kind === 'group') return `group ${p.name}`;
+  // Someone known only by their email (an invitee) is not named twice.
+  return p.email && p.email.toLowerCase() !== p.name.toLowerCase() ? `${p.name} (${p.email})` : p.name;
 }
