@@ -7,10 +7,12 @@ import {
   approvalChannelOf,
   approverEligibility,
   checkRequest,
+  inviteDomainAllowed,
   loadPolicy,
   type Policy,
   PolicyError,
   parsePolicy,
+  requestRule,
   rolePolicy,
   splitApprovers,
 } from '../../src/domain/policy.ts';
@@ -637,6 +639,40 @@ describe('space sections (spaceDefaults, spaces.<name>)', () => {
       expect.stringMatching(
         /^spaces\.Sales\.approvalsRequired: 3 approvals are required but only 1 approver is listed/,
       ),
+    ]);
+  });
+});
+
+describe('the invites section', () => {
+  it('is on by default for any domain, decided by the default approvers', () => {
+    const p = parsePolicy('', ENV);
+    expect(p.invites).toEqual({ enabled: true, rule: p.defaults });
+    expect(inviteDomainAllowed(p, 'x@anywhere.example')).toBe(true);
+    expect(requestRule(p, { kind: 'qlik-account', entitlement: 'Qlik account' })).toBe(p.invites.rule);
+  });
+
+  it('takes enabled, allowedDomains (a domain and its subdomains) and the rule keys', () => {
+    const p = parsePolicy(
+      'invites:\n  enabled: true\n  allowedDomains: [Corp.Example, "@partner.example"]\n  approvers: [U0INVITE1]\n  reasonRequired: true',
+      ENV,
+    );
+    expect(p.invites.allowedDomains).toEqual(['corp.example', 'partner.example']);
+    expect(p.invites.rule).toMatchObject({ approvers: ['U0INVITE1'], reasonRequired: true });
+    expect(inviteDomainAllowed(p, 'a@corp.example')).toBe(true);
+    expect(inviteDomainAllowed(p, 'a@eu.corp.example')).toBe(true);
+    expect(inviteDomainAllowed(p, 'a@evilcorp.example')).toBe(false);
+    expect(inviteDomainAllowed(p, 'a@corp.example.evil')).toBe(false);
+  });
+
+  it('names its problems by path', () => {
+    expect(problemsOf('invites: { enable: false }')).toEqual([
+      expect.stringMatching(/^invites\.enable: unknown key .*did you mean enabled\?/),
+    ]);
+    expect(problemsOf('invites: { allowedDomains: [not a domain] }')).toEqual([
+      expect.stringMatching(/^invites\.allowedDomains\[0\]: expected an email domain/),
+    ]);
+    expect(problemsOf('invites: { allowedDomains: [] }')).toEqual([
+      expect.stringMatching(/^invites\.allowedDomains: list at least one domain/),
     ]);
   });
 });

@@ -651,3 +651,53 @@ describe('parseCommand: spaces', () => {
     if (r.kind === 'invalid') expect(r.problem).toMatch(problem);
   });
 });
+
+describe('parseCommand: invite', () => {
+  const alice = { kind: 'email', email: 'alice@corp.example' } as const;
+  it.each<[string, ParsedCommand]>([
+    ['invite alice@corp.example', { kind: 'invite', who: alice, roles: [] }],
+    [
+      'invite alice@corp.example with Steward,DataSpaceCreator because new analyst',
+      { kind: 'invite', who: alice, roles: ['Steward', 'DataSpaceCreator'], reason: 'new analyst' },
+    ],
+    [
+      'invite alice@corp.example with Steward, "Report Publisher" in space:"Finance" as "Can view" on dev',
+      {
+        kind: 'invite',
+        who: alice,
+        roles: ['Steward', 'Report Publisher'],
+        space: { name: 'Finance', role: 'Can view' },
+        tenant: 'dev',
+      },
+    ],
+    [
+      'invite <@U0ALICE1|alice> in space:Sales as consumer',
+      {
+        kind: 'invite',
+        who: { kind: 'slack-user', userId: 'U0ALICE1', handle: 'alice' },
+        roles: [],
+        space: { name: 'Sales', role: 'consumer' },
+      },
+    ],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['invite', /Say who to invite/],
+    ['invite group:Finance', /Only people are invited/],
+    ['invite me', /only invite someone else/],
+    ['invite a@corp.example with', /Name the roles after `with`/],
+    ['invite a@corp.example in space:Sales', /Say which role in the space/],
+    ['invite a@corp.example with Steward for 4h', /roles are permanent/],
+    ['invite a@corp.example Steward', /Continue with `with <role>,…`/],
+    [
+      `invite a@corp.example with ${Array.from({ length: 11 }, (_, i) => `R${i}`).join(',')}`,
+      /at most 10 roles/,
+    ],
+  ])('%s is refused, naming the part', (text, problem) => {
+    const r = parseCommand(text);
+    expect(r.kind).toBe('invalid');
+    if (r.kind === 'invalid') expect(r.problem).toMatch(problem);
+  });
+});

@@ -13,6 +13,7 @@ import {
   duplicateRequestMessage,
   errorMessage,
   helpMessage,
+  inviteOfferMessage,
   requestFiledMessage,
   requestsMessage,
   resultMessage,
@@ -913,6 +914,24 @@ const noteArb = fc.oneof(
   fc.record({ code: hostile }) as fc.Arbitrary<never>,
 );
 
+const targetRefArb = fc.record(
+  {
+    kind: fc.oneof(fc.constantFrom('qlik-roles', 'qlik-spaces', 'qlik-account'), hostile),
+    instance: fc.oneof(fc.constant('default'), hostile),
+    resource: fc.record({ kind: hostile, id: hostile, name: hostile }),
+  },
+  { requiredKeys: ['kind', 'instance'] },
+);
+const partArb = fc.record(
+  {
+    targetRef: targetRefArb,
+    entitlement: fc.record({ id: hostile, name: hostile }),
+    outcome: fc.constantFrom('granted' as const, 'already-held' as const, 'failed' as const),
+    failure: failureArb,
+  },
+  { requiredKeys: ['targetRef', 'entitlement', 'outcome'] },
+);
+
 const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
   {
     id: fc.oneof(fc.stringMatching(/^R-[2-9A-HJKMNP-Z]{4}$/), hostile),
@@ -951,12 +970,20 @@ const anyRequest: fc.Arbitrary<RoleChangeRequest> = fc.record(
         message: hostile,
         revokeAt: time,
         extended: fc.record({ from: hostile, previousEnd: time }, { requiredKeys: ['from'] }),
+        parts: fc.array(partArb, { maxLength: 12 }),
       },
       { requiredKeys: ['before', 'after', 'changed', 'message'] },
     ),
     failure: failureArb,
     error: hostile,
     notes: fc.array(noteArb, { maxLength: 8 }),
+    followOns: fc.array(
+      fc.record({ targetRef: targetRefArb, entitlement: fc.record({ id: hostile, name: hostile }) }),
+      {
+        maxLength: 12,
+      },
+    ),
+    targetRef: targetRefArb,
     extends: hostile,
     revokes: hostile,
   },
@@ -1125,5 +1152,89 @@ describe('a role in a space', () => {
     expect(all(applied)).toContain(
       'Alice (alice@corp.com) now has producer in space Finance &lt;Reports&gt;.',
     );
+  });
+});
+
+describe('an invite', () => {
+  const invite = (over: Partial<RoleChangeRequest> = {}) =>
+    request({
+      target: { kind: 'user', id: 'invite:new@corp.com', name: 'new@corp.com', email: 'new@corp.com' },
+      entitlement: { id: 'invite', name: 'Qlik account' },
+      targetRef: { kind: 'qlik-account', instance: 'default' },
+      durationMs: undefined,
+      followOns: [
+        {
+          targetRef: { kind: 'qlik-roles', instance: 'default' },
+          entitlement: { id: 'r1', name: 'Steward' },
+        },
+        {
+          targetRef: {
+            kind: 'qlik-spaces',
+            instance: 'default',
+            resource: { kind: 'space', id: 's1', name: 'Finance' },
+          },
+          entitlement: { id: 'consumer', name: 'consumer' },
+        },
+      ],
+      ...over,
+    });
+
+  it('asks to invite, naming the roles that follow, and once done says each part with no live button', () => {
+    const approval = approvalMessage(invite());
+    expectValid(approval);
+    expect(texts(approval, 'plain_text')).toContain('Invite to Qlik: request R-7KQ2');
+    expect(all(approval)).toContain('*Then grant*\nSteward, consumer in space Finance');
+    expect(approval.text).toContain(
+      'invite new@corp.com to Qlik, then grant Steward, consumer in space Finance',
+    );
+    const done = resultMessage(
+      invite({
+        state: 'applied',
+        result: {
+          before: [],
+          after: ['invited'],
+          changed: true,
+          outcome: { code: 'invited', resent: false },
+          message: '',
+          parts: [
+            {
+              targetRef: { kind: 'qlik-roles', instance: 'default' },
+              entitlement: { id: 'r1', name: 'Steward' },
+              outcome: 'granted',
+            },
+            {
+              targetRef: {
+                kind: 'qlik-spaces',
+                instance: 'default',
+                resource: { kind: 'space', id: 's1', name: 'Finance' },
+              },
+              entitlement: { id: 'consumer', name: 'consumer' },
+              outcome: 'failed',
+              failure: { cause: { code: 'target', detail: 'Qlik refused the change (403).' } },
+            },
+          ],
+        },
+      }),
+    );
+    expectValid(done);
+    const text = all(done);
+    expect(text).toContain(':envelope: *R-7KQ2*: invited new@corp.com to Qlik.');
+    expect(text).toContain(
+      'Invited new@corp.com to Qlik: the invitation email was sent. Then (1 of 2 not done): Steward: granted; consumer in space Finance: NOT granted (Qlik refused the change (403).).',
+    );
+    expect(text).not.toContain('Roles before');
+    expect(buttons(done)).toEqual([]);
+  });
+
+  it('offers Invite and grant with what it will file, in a value that round-trips', () => {
+    const offer = inviteOfferMessage('There is no Qlik user with the email <x>.', {
+      email: 'x@corp.com',
+      role: 'consumer',
+      space: 'Finance "Q1"',
+    });
+    expectValid(offer);
+    const b = buttons(offer).find((x) => x.action_id === ACTION_IDS.inviteAndGrant);
+    expect(JSON.parse(b?.value ?? '')).toEqual({ e: 'x@corp.com', r: 'consumer', s: 'Finance "Q1"' });
+    expect(all(offer)).toContain('with *consumer in space Finance "Q1"* granted once the account exists');
   });
 });

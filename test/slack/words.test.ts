@@ -14,6 +14,7 @@ import {
   failureText,
   fileRefusalText,
   instanceRefusalText,
+  inviteRefusalText,
   postProblemText,
   principalRefusalText,
   REDIS_DOWN_MESSAGE,
@@ -716,5 +717,34 @@ describe('space refusals', () => {
     ).toBe(
       "Group Finance doesn't hold consumer in space Finance Reports directly, so there is nothing to revoke.",
     );
+  });
+});
+
+describe('invite refusals', () => {
+  it.each([
+    [{ ok: false, code: 'invites-off' }, /Invites are turned off in the policy/],
+    [
+      { ok: false, code: 'invites-impossible', instance: 'prod' },
+      /Tenant prod signs people in through its own identity provider.*first login \(or through SCIM\)/,
+    ],
+    [{ ok: false, code: 'invite-group', name: 'Finance' }, /Only people are invited, not groups \(Finance\)/],
+    [
+      { ok: false, code: 'invite-domain', email: 'x@evil.example', allowed: ['corp.example'] },
+      /only emails at corp\.example; x@evil\.example is not one of them/,
+    ],
+    [
+      { ok: false, code: 'has-account', email: 'a@corp.example', name: 'Alice' },
+      /Alice \(a@corp\.example\) already has a Qlik account: grant the roles with `\/qlik grant` instead/,
+    ],
+    [
+      { ok: false, code: 'account-disabled', email: 'v@corp.example', name: 'Viktor' },
+      /disabled Qlik account; an invite wouldn't change that/,
+    ],
+    [
+      { ok: false, code: 'invite-role-time-bound', role: 'TenantAdmin' },
+      /TenantAdmin may only be granted for a limited time/,
+    ],
+  ])('%o', (refusal, text) => {
+    expect(inviteRefusalText(refusal as never)).toMatch(text);
   });
 });
