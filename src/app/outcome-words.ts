@@ -1,6 +1,8 @@
 // Owns the plain sentence for a recorded outcome (src/domain/outcome.ts): what the audit trail keeps as an event's
 // detail, what a front shows unless it words the code its own way, and what is stored beside the code for replicas
 // older than the codes. Plain text, no markup; a front escapes it. Pure.
+
+import { formatDuration } from '../domain/duration.ts';
 import type { FailureRecord, PartResult, ResultOutcome } from '../domain/outcome.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
@@ -82,6 +84,8 @@ export function partsSentence(
         return `${what}: already held, nothing changed`;
       case 'failed':
         return `${what}: NOT granted (${p.failure ? failureSentence(req, p.failure, wordsOf(p.targetRef.kind)) : 'no details were recorded'})`;
+      case 'filed':
+        return `${what}: filed as ${p.request ?? 'its own request'}, approved with this one (time-bound${p.durationMs === undefined ? '' : `, ${formatDuration(p.durationMs)}`})`;
       default:
         return `${what}: ${String(p.outcome)}`;
     }

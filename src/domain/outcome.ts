@@ -42,8 +42,11 @@ export type ResultOutcome =
 export interface PartResult {
   targetRef: TargetRef;
   entitlement: { id: string; name: string };
-  outcome: 'granted' | 'already-held' | 'failed';
+  outcome: 'granted' | 'already-held' | 'failed' | 'filed';
   failure?: FailureRecord;
+  /** `filed`: a time-bound follow-on became this request of its own, approved, applying on its own. */
+  request?: string;
+  durationMs?: number;
   before?: string[];
   after?: string[];
 }

@@ -213,6 +213,8 @@ export interface RoleChangeRequest {
    * locks, each with its own result in `result.parts`.
    */
   followOns?: FollowOn[];
+  /** For a time-bound follow-on: the request (an invite) it follows, approved with it. */
+  followsOn?: string;
   /** For an Extend: the request this one extends. */
   extends?: string;
   /** For the revoke of a time-bound grant: the grant it ends. */
@@ -225,10 +227,15 @@ export interface RoleChangeRequest {
   notes?: StoredNote[];
 }
 
-/** A change that follows a request once it is applied (see RoleChangeRequest.followOns). */
+/**
+ * A change that follows a request once it is applied (see RoleChangeRequest.followOns). A time-bound one
+ * (`durationMs`, the role's cap) becomes a request of its own, approved with its parent, so its end is kept like any
+ * grant's (revoke at the end, Revoke now, Extend).
+ */
 export interface FollowOn {
   targetRef: TargetRef;
   entitlement: { id: string; name: string };
+  durationMs?: number;
 }
 
 /** The target a request is for: its own, or tenant roles of the default tenant when it records none. */

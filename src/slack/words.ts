@@ -136,7 +136,7 @@ export function inviteRefusalText(o: Exclude<InviteOutcome, { code: 'filed' | 'd
     case 'account-disabled':
       return `${clip(o.name, 120)} (${clip(o.email, 120)}) has a disabled Qlik account; an invite wouldn't change that. Ask a Qlik tenant admin to enable it.`;
     case 'invite-role-time-bound':
-      return `${clip(o.role, 80)} may only be granted for a limited time, and an invite's roles are permanent: leave it out, and grant it with \`/qlik grant … for …\` once they have joined.`;
+      return `${clip(o.role, 80)} must be granted for a limited time, and the policy gives it no longest time to use: leave it out, and grant it with \`/qlik grant … for …\` once they have joined.`;
     default:
       return fileRefusalText(o);
   }

@@ -38,6 +38,8 @@ export interface WorkerKeys {
   requeued(requestId: string): string;
   /** STRING (JSON): a follow-on change's holdings recorded just before its write, for a re-run after a crash. */
   partSnapshot(requestId: string, index: number): string;
+  /** STRING: the request a time-bound follow-on was filed as (set before it is approved, so a re-run files none). */
+  partRequest(requestId: string, index: number): string;
 }
 
 export function workerKeys(prefix: string): WorkerKeys {
@@ -57,5 +59,6 @@ export function workerKeys(prefix: string): WorkerKeys {
     unfinishedBackfilled: `${base}:unfinished-backfilled`,
     requeued: (id) => `${base}:requeued:${id}`,
     partSnapshot: (id, i) => `${base}:part-snapshot:${id}:${i}`,
+    partRequest: (id, i) => `${base}:part-request:${id}:${i}`,
   };
 }

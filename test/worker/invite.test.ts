@@ -153,6 +153,34 @@ describe('invites through the worker', () => {
     expect(h.sim.tenant.userRoleNames(userByEmail(email)!.id)).toContain('Steward');
   });
 
+  it('files a time-bound follow-on as its own approved request, once, which applies and is due to end', async () => {
+    const email = newEmail();
+    const capped: FollowOn = { ...role('DataAdmin'), durationMs: 3_600_000 };
+    // The permanent part after it fails once with a 503: the job runs again after the child was filed.
+    h.sim.injectFault({ method: 'PATCH', path: /^\/api\/v1\/users\//, status: 503, times: 1 });
+    const req = await approvedInvite(email, [capped, role('Steward')]);
+    const done = await h.waitForState(req.id, ['applied', 'failed'], 30_000);
+    expect(done.state).toBe('applied');
+    const part = done.result?.parts?.[0];
+    expect(part).toMatchObject({
+      outcome: 'filed',
+      durationMs: 3_600_000,
+      request: expect.stringMatching(/^R-/),
+    });
+    expect(done.result?.parts?.[1]?.outcome).toBe('granted');
+    const child = await h.waitForState(part!.request!, ['applied', 'failed'], 20_000);
+    expect(child).toMatchObject({ state: 'applied', followsOn: req.id, durationMs: 3_600_000 });
+    expect(child.result?.revokeAt).toBeGreaterThan(Date.now());
+    const user = userByEmail(email)!;
+    expect(child.target.id).toBe(user.id);
+    expect(h.sim.tenant.userRoleNames(user.id)).toEqual(expect.arrayContaining(['DataAdmin', 'Steward']));
+    // Filed once, whatever the re-run: the audit stream holds one filing of a request following this invite.
+    const events: string[] = [];
+    for await (const e of h.audit.since(0))
+      if (e.action === 'requested' && e.detail === `follows ${req.id}`) events.push(e.requestId!);
+    expect(events).toEqual([part!.request]);
+  });
+
   it("fails in words when Qlik can't invite: a tenant with its own identity provider (1003)", async () => {
     const email = newEmail();
     h.sim.tenant.failNextInvites(1);

@@ -86,16 +86,17 @@ export function fileInvite(ctx: AppContext, input: InviteInput): Promise<InviteO
     if (!inviteDomainAllowed(policy, email))
       return { ok: false, code: 'invite-domain', email, allowed: policy.invites.allowedDomains ?? [] };
 
-    // The follow-ons are checked as grants of their own would be: they exist, and may be granted permanently.
+    // The follow-ons are checked as grants of their own would be: they exist, may be requested, and how long.
     const followOns: FollowOn[] = [];
     for (const name of input.roleNames) {
       const role = await ctx.entitlement(roles, name);
       if (!role.ok) return role;
-      const checked = followOnRefusal(ctx, role.entitlement.name, roles.instance, input.reason);
-      if (checked) return checked;
+      const checked = followOnCheck(ctx, role.entitlement.name, roles.instance, input.reason);
+      if (!checked.ok) return checked;
       followOns.push({
         targetRef: { kind: roles.kind, instance: roles.instance },
         entitlement: role.entitlement,
+        ...(checked.durationMs === undefined ? {} : { durationMs: checked.durationMs }),
       });
     }
     if (input.space !== undefined) {
@@ -107,15 +108,10 @@ export function fileInvite(ctx: AppContext, input: InviteInput): Promise<InviteO
       });
       if (!role.ok) return role;
       const resource = role.entitlement.resource;
-      const checked = followOnRefusal(
-        ctx,
-        role.entitlement.name,
-        roles.instance,
-        input.reason,
-        resource?.name,
-      );
-      if (checked) return checked;
+      const checked = followOnCheck(ctx, role.entitlement.name, roles.instance, input.reason, resource?.name);
+      if (!checked.ok) return checked;
       followOns.push({
+        ...(checked.durationMs === undefined ? {} : { durationMs: checked.durationMs }),
         targetRef: {
           kind: spaces.target.kind,
           instance: spaces.target.instance,
@@ -176,16 +172,17 @@ function inviteRuleRefusal(
 }
 
 /**
- * A follow-on grant must be requestable, have the reason its rule wants (the invite's), and may be permanent (an
- * invite's roles have no end).
+ * A follow-on grant must be requestable and have the reason its rule wants (the invite's). A role with a cap is
+ * granted for the cap, as a grant without `for …` is (its own request, approved with the invite, ends on time); a
+ * role that must be time-bound but has no cap can't follow an invite.
  */
-function followOnRefusal(
+function followOnCheck(
   ctx: AppContext,
   role: string,
   tenant: string,
   reason: string | undefined,
   space?: string,
-): PolicyRefused | InviteRefusal | undefined {
+): { ok: true; durationMs?: number } | PolicyRefused | InviteRefusal {
   const check = checkRequest(ctx.policy, {
     action: 'grant',
     roleName: role,
@@ -194,11 +191,12 @@ function followOnRefusal(
     ...(space === undefined ? {} : { space }),
   });
   if (!check.ok) {
+    if (check.code === 'duration-required' && check.maxMs !== undefined)
+      return { ok: true, durationMs: check.maxMs };
     if (check.code === 'duration-required') return { ok: false, code: 'invite-role-time-bound', role };
     return { ok: false, code: 'policy-refused', refusal: check };
   }
-  if (check.durationMs !== undefined) return { ok: false, code: 'invite-role-time-bound', role };
-  return undefined;
+  return check.durationMs === undefined ? { ok: true } : { ok: true, durationMs: check.durationMs };
 }
 
 /** The email an invite goes to, the person's name where the chat knows it, and their chat identity. */

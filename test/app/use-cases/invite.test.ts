@@ -94,20 +94,34 @@ describe('filing an invite', () => {
       code: 'policy-refused',
       refusal: { code: 'not-requestable', role: 'AuditAdmin' },
     });
-    // TenantAdmin wants a reason (the invite's counts) and has a 4h cap: never permanent, so it can't follow one.
+    // TenantAdmin wants a reason (the invite's counts) and has a 4h cap: it follows the invite for 4 hours.
     expect(await invite(['TenantAdmin'])).toMatchObject({
       ok: false,
       code: 'policy-refused',
       refusal: { code: 'reason-required', role: 'TenantAdmin' },
     });
-    expect(
-      await h.app.invite({
-        requester: P.bob,
-        who: email('roles.check@corp.example'),
-        roleNames: ['TenantAdmin'],
-        reason: 'r',
+    const capped = await h.app.invite({
+      requester: P.bob,
+      who: email('roles.check@corp.example'),
+      roleNames: ['TenantAdmin'],
+      reason: 'r',
+    });
+    if (capped.code !== 'filed') throw new Error(`refused: ${JSON.stringify(capped)}`);
+    expect(capped.request.followOns).toEqual([
+      expect.objectContaining({
+        entitlement: expect.objectContaining({ name: 'TenantAdmin' }),
+        durationMs: 4 * 3_600_000,
       }),
-    ).toMatchObject({ ok: false, code: 'invite-role-time-bound', role: 'TenantAdmin' });
+    ]);
+    await h.app.cancel(capped.request.id, P.bob);
+    // A role that must be time-bound with no longest time given can't follow an invite.
+    h.policyText = `${BASE_POLICY.replace('roles:', 'roles:\n  Steward: { durationRequired: true }')}`;
+    h.app = h.appWith({});
+    expect(await invite(['Steward'])).toMatchObject({
+      ok: false,
+      code: 'invite-role-time-bound',
+      role: 'Steward',
+    });
     expect(
       await h.app.invite({
         requester: P.bob,
