@@ -438,6 +438,11 @@ const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] =
     'ask for a role in a space (consumer or "Can view", producer or "Can edit", facilitator or "Can manage", …)',
     '/qlik grant @alice "Can view" in space:"Finance Reports" for 2w',
   ],
+  [
+    'invite <email or @user> [with <role>,…] [in space:"<space>" as <space-role>]',
+    'invite someone new to Qlik, with roles given once the account exists; approvers decide',
+    '/qlik invite @new.colleague with Steward in space:"Finance Reports" as "Can view"',
+  ],
   [USAGE['who-has'], 'who holds a role, or who is in a space', '/qlik who-has space:"Finance Reports"'],
   [USAGE.whois, 'the roles of a person or group (and their spaces)', '/qlik whois group:"Sales Ops"'],
   [USAGE.roles, "the tenant's roles"],
@@ -475,7 +480,7 @@ export function helpMessage(problem?: string, usage?: string): SlackMessage {
   );
   const text = problem?.trim()
     ? `${truncate(escapeMrkdwn(problem.trim()), 1000)} Type /qlik help to see all commands.`
-    : 'Qlik access commands: grant, revoke, who-has, whois, roles, spaces, requests, cancel, audit, help.';
+    : 'Qlik access commands: grant, revoke, invite, who-has, whois, roles, spaces, requests, cancel, audit, help.';
   return message(text, blocks);
 }
 

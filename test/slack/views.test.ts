@@ -750,6 +750,8 @@ describe('help and errors', () => {
     for (const cmd of [
       'grant',
       'revoke',
+      'invite',
+      'spaces',
       'who-has',
       'whois',
       'roles',

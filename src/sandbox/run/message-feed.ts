@@ -202,6 +202,7 @@ export class MessageFeed {
 /** Slack shows these shortcodes as emoji; a terminal can too. Unknown ones stay as typed, as in Slack. */
 const EMOJI: Record<string, string> = {
   white_check_mark: '✅',
+  envelope: '✉️',
   heavy_check_mark: '✔️',
   x: '❌',
   warning: '⚠️',

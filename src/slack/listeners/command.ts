@@ -208,7 +208,7 @@ async function run(
         if (email !== undefined && cmd.kind === 'grant' && app.invitesOffered(cmd.tenant)) {
           setOutcome('refused');
           return [
-            inviteOfferMessage(fileRefusalText(res), {
+            inviteOfferMessage(`No Qlik user has the email ${email}, so nothing was filed.`, {
               email,
               role: cmd.role,
               ...(cmd.space === undefined ? {} : { space: cmd.space }),
