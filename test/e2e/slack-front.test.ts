@@ -244,9 +244,10 @@ describe('targets and roles', () => {
   });
 
   it('says so when the Slack user has no Qlik user, no email, or is deactivated', async () => {
-    expect(allText(await f.command(U.dan, `grant <@${U.ghost}|ghost> Steward`))).toContain(
-      'No Qlik user has the email ghost@corp.example — ask a tenant admin to invite them first',
-    );
+    // Invites are allowed and possible here: the answer offers to invite them with the role.
+    const ghost = allText(await f.command(U.dan, `grant <@${U.ghost}|ghost> Steward`));
+    expect(ghost).toContain('No Qlik user has the email ghost@corp.example, so nothing was filed.');
+    expect(ghost).toContain('Invite and grant');
     expect(allText(await f.command(U.dan, `grant <@${U.noMail}> Steward`))).toContain('no email');
     expect(allText(await f.command(U.dan, `grant <@${U.gone}> Steward`))).toContain('deactivated');
     const targets = (await f.store.listPendingByRequester({ front: 'slack', id: U.dan })).map(

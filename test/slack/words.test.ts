@@ -742,7 +742,7 @@ describe('invite refusals', () => {
     ],
     [
       { ok: false, code: 'invite-role-time-bound', role: 'TenantAdmin' },
-      /TenantAdmin may only be granted for a limited time/,
+      /TenantAdmin must be granted for a limited time, and the policy gives it no longest time/,
     ],
   ])('%o', (refusal, text) => {
     expect(inviteRefusalText(refusal as never)).toMatch(text);
