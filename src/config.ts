@@ -218,7 +218,54 @@ export type Config = Readonly<{
   logLevel: string;
   workerConcurrency: number;
   bullBoard: boolean;
+  /** The Mode workspace (MODE_WORKSPACE, MODE_TOKEN, MODE_SECRET; MODE_API_URL); absent: Mode is off. */
+  mode?: ModeConfig;
 }>;
+
+export type ModeConfig = Readonly<{
+  /** The workspace's name: the slug in app.mode.com/<name>/. */
+  workspace: string;
+  /** A workspace API token and its secret (HTTP Basic). */
+  token: string;
+  secret: string;
+  /** Mode's API base, `https://app.mode.com/api` unless MODE_API_URL says otherwise (the sandbox's simulator). */
+  apiUrl: string;
+}>;
+
+const MODE_VARIABLES = ['MODE_WORKSPACE', 'MODE_TOKEN', 'MODE_SECRET'] as const;
+export const DEFAULT_MODE_API_URL = 'https://app.mode.com/api';
+
+/** Mode's settings: all three set, or none (Mode off); a half-set workspace names what is missing. */
+function modeOf(env: NodeJS.ProcessEnv): { mode?: ModeConfig; problems: string[] } {
+  const set = MODE_VARIABLES.filter((v) => isSet(env[v]));
+  if (set.length === 0) return { problems: [] };
+  const missing = MODE_VARIABLES.filter((v) => !isSet(env[v]));
+  if (missing.length > 0)
+    return {
+      problems: missing.map(
+        (v) =>
+          `${v}: required with ${set.join(' and ')} (Mode needs MODE_WORKSPACE, MODE_TOKEN and MODE_SECRET)`,
+      ),
+    };
+  const workspace = env.MODE_WORKSPACE!.trim();
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(workspace))
+    problems.push(
+      'MODE_WORKSPACE: expected the workspace name from app.mode.com/<name>/ (letters, digits, - and _)',
+    );
+  let apiUrl = DEFAULT_MODE_API_URL;
+  if (isSet(env.MODE_API_URL)) {
+    const raw = env.MODE_API_URL!.trim().replace(/\/+$/, '');
+    if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/i.test(raw))
+      problems.push('MODE_API_URL: expected a URL such as https://app.mode.com/api');
+    else apiUrl = raw;
+  }
+  if (problems.length > 0) return { problems };
+  return {
+    mode: { workspace, token: env.MODE_TOKEN!.trim(), secret: env.MODE_SECRET!.trim(), apiUrl },
+    problems,
+  };
+}
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -378,11 +425,13 @@ function qlikTenantsOf(
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   const qlik = qlikTenantsOf(env, parsed.success ? parsed.data : partialEnv(env));
+  const mode = modeOf(env);
   const problems = [
     ...(parsed.success
       ? []
       : parsed.error.issues.map((i) => `${String(i.path[0] ?? 'environment')}: ${i.message}`)),
     ...qlik.problems,
+    ...mode.problems,
     ...crossFieldProblems(env),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
@@ -406,6 +455,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.WORKER_CONCURRENCY,
     bullBoard: e.BULL_BOARD,
+    ...(mode.mode === undefined ? {} : { mode: mode.mode }),
   });
 }
 

@@ -58,6 +58,11 @@ export class AccessRequestApp {
     return fileInvite(this.#ctx, input);
   }
 
+  /** Whether a kind of access is configured (Mode is off unless its variables are set). */
+  hasKind(kind: string): boolean {
+    return this.#ctx.hasKind(kind);
+  }
+
   /** Whether invites can be offered on the tenant (`instance`, the default when absent): allowed and possible. */
   invitesOffered(instance?: string): boolean {
     if (!this.#ctx.policy.invites.enabled) return false;
@@ -97,7 +102,7 @@ export class AccessRequestApp {
   /** `/qlik who-has <role> [in space:"<name>"]`. */
   whoHas(
     roleName: string,
-    opts?: { instance?: string; resource?: { kind: string; name: string } },
+    opts?: { instance?: string; resource?: { kind: string; name: string }; kind?: string },
   ): Promise<WhoHasAnswer | RoleQueryRefusal> {
     return whoHas(this.#ctx, roleName, opts);
   }
@@ -129,12 +134,12 @@ export class AccessRequestApp {
   }
 
   /** `/qlik whois <who>`. */
-  whois(who: WhoRef, asker: PersonRef, opts?: { instance?: string }): Promise<WhoisOutcome> {
+  whois(who: WhoRef, asker: PersonRef, opts?: { instance?: string; kind?: string }): Promise<WhoisOutcome> {
     return whois(this.#ctx, who, asker, opts);
   }
 
   /** `/qlik roles`. */
-  listRoles(opts?: { instance?: string }): Promise<RolesAnswer | UnknownInstance | Failure> {
+  listRoles(opts?: { instance?: string; kind?: string }): Promise<RolesAnswer | UnknownInstance | Failure> {
     return listRoles(this.#ctx, opts);
   }
 

@@ -47,13 +47,21 @@ export class AppContext {
   target(instance?: string): { ok: true; target: AccessTarget } | UnknownInstance;
   target(
     instance: string | undefined,
+    resourceKind: undefined,
+    kind: string | undefined,
+  ): { ok: true; target: AccessTarget } | UnknownInstance;
+  target(
+    instance: string | undefined,
     resourceKind: string | undefined,
+    kind?: string,
   ): { ok: true; target: AccessTarget } | UnknownInstance | ResourceRefused;
   target(
     instance?: string,
     resourceKind?: string,
+    /** The kind of access the front asks about (`mode-groups` for /mode); tenant roles when absent. */
+    asked?: string,
   ): { ok: true; target: AccessTarget } | UnknownInstance | ResourceRefused {
-    const kind = resourceKind === undefined ? DEFAULT_TARGET.kind : this.kindWithResource(resourceKind);
+    const kind = resourceKind === undefined ? (asked ?? DEFAULT_TARGET.kind) : this.kindWithResource(resourceKind);
     if (kind === undefined) {
       const system = this.deps.targets.defaultOf(DEFAULT_TARGET.kind)?.words.system ?? 'Qlik';
       return {
@@ -80,6 +88,11 @@ export class AppContext {
       noun: ofKind[0]?.words.instance ?? 'instance',
       configured: ofKind.map((x) => x.instance),
     };
+  }
+
+  /** Whether a target of `kind` is configured (e.g. Mode, which is off unless its variables are set). */
+  hasKind(kind: string): boolean {
+    return this.deps.targets.defaultOf(kind) !== undefined;
   }
 
   /** The kind of access whose entitlements live in resources of `resourceKind`, when one is configured. */
@@ -157,6 +170,8 @@ export class AppContext {
     const ids = new Set<string>(p.defaults.approvers);
     for (const rule of p.roles.values()) for (const id of rule.approvers) ids.add(id);
     for (const id of p.invites.rule.approvers) ids.add(id);
+    for (const rule of [p.mode.defaults, ...p.mode.groups.values(), ...p.mode.collections.values()])
+      for (const id of rule.approvers) ids.add(id);
     for (const section of [...(p.tenants?.values() ?? []), p.spaceDefaults, ...p.spaces.values()]) {
       for (const id of section.defaults.approvers) ids.add(id);
       for (const rule of section.roles.values()) for (const id of rule.approvers) ids.add(id);

@@ -61,6 +61,14 @@ export interface Policy {
   spaces: Map<string, SpacePolicy>;
   /** Inviting people to Qlik (`/qlik invite`): whether it is allowed, for which email domains, and its rule. */
   invites: InvitePolicy;
+  /** Mode (`/mode`): the rule for every Mode request, and per group and per collection (by lowercased name). */
+  mode: ModePolicy;
+}
+
+export interface ModePolicy {
+  defaults: RolePolicy;
+  groups: Map<string, RolePolicy>;
+  collections: Map<string, RolePolicy>;
 }
 
 export interface InvitePolicy {
@@ -208,6 +216,32 @@ const invitesSchema = z.preprocess(
 );
 const INVITE_KEYS = [...RULE_KEYS, 'enabled', 'allowedDomains'];
 
+/** `mode`: the rule keys for every Mode request, then `groups.<name>` and `collections.<name>` over them. */
+const modeSchema = z.preprocess(
+  (v) => (v === null ? {} : v),
+  z.strictObject(
+    {
+      ...ruleShape,
+      groups: z
+        .preprocess(
+          (v) => (v === null ? {} : v),
+          z.record(z.string(), roleRuleSchema, { error: 'expected a mapping of Mode group names to rules' }),
+        )
+        .optional(),
+      collections: z
+        .preprocess(
+          (v) => (v === null ? {} : v),
+          z.record(z.string(), roleRuleSchema, {
+            error: 'expected a mapping of Mode collection names to rules',
+          }),
+        )
+        .optional(),
+    },
+    { error: 'expected a mapping with keys such as approvers, groups and collections' },
+  ),
+);
+const MODE_KEYS = [...RULE_KEYS, 'groups', 'collections'];
+
 const sectionShape = {
   approvalChannel: z
     .string({ error: 'expected a channel id such as C0123ABCD' })
@@ -236,6 +270,7 @@ const policySchema = z.strictObject(
     ...sectionShape,
     spaceDefaults: spaceSectionSchema.optional(),
     invites: invitesSchema.optional(),
+    mode: modeSchema.optional(),
     spaces: z
       .preprocess(
         (v) => (v === null ? {} : v),
@@ -252,7 +287,7 @@ const policySchema = z.strictObject(
   { error: 'expected a mapping with keys such as approvers, approvalChannel and roles' },
 );
 const TENANT_KEYS = ['approvalChannel', ...RULE_KEYS, 'roles'];
-const TOP_KEYS = [...TENANT_KEYS, 'spaceDefaults', 'spaces', 'invites', 'tenants'];
+const TOP_KEYS = [...TENANT_KEYS, 'spaceDefaults', 'spaces', 'invites', 'mode', 'tenants'];
 
 type RuleInput = z.infer<typeof spaceRoleRuleSchema>;
 type SpaceSectionInput = z.infer<typeof spaceSectionSchema>;
@@ -534,8 +569,27 @@ export function parsePolicy(
     rule: inviteRule,
   };
 
+  const { groups: modeGroups, collections: modeCollections, ...modeKeys } = file.mode ?? {};
+  const modeDefaults = resolveRule(modeKeys, defaults);
+  if (Object.keys(modeKeys).length > 0) problems.push(...ruleProblems('mode', modeKeys, modeDefaults));
+  const modeSection = (at: string, section: Record<string, RuleInput> | undefined) => {
+    const out = new Map<string, RolePolicy>();
+    for (const [key, { path, input }] of roleSection(at, section, problems)) {
+      const rule = resolveRule(input, modeDefaults);
+      problems.push(...ruleProblems(path, input, rule));
+      out.set(key, rule);
+    }
+    return out;
+  };
+  const mode: ModePolicy = {
+    defaults: modeDefaults,
+    groups: modeSection('mode.groups', modeGroups),
+    collections: modeSection('mode.collections', modeCollections),
+  };
+
   if (problems.length > 0) throw new PolicyError(problems);
   return {
+    mode,
     approvalChannel: approvalChannel!,
     defaults,
     roles,
@@ -649,6 +703,11 @@ export function requestRule(
   r: { kind: string; entitlement: string; tenant?: string; space?: string },
 ): RolePolicy {
   if (r.kind === ACCOUNT_KIND) return policy.invites.rule;
+  // Mode: a group's rule by its name; a collection's by the collection's name (`space` carries the resource's).
+  if (r.kind === 'mode-groups')
+    return policy.mode.groups.get(r.entitlement.trim().toLowerCase()) ?? policy.mode.defaults;
+  if (r.kind === 'mode-collections')
+    return policy.mode.collections.get((r.space ?? '').trim().toLowerCase()) ?? policy.mode.defaults;
   return rolePolicy(policy, r.entitlement, r.tenant, r.space);
 }
 
@@ -709,11 +768,18 @@ export function checkRequest(
     reason?: string;
     durationMs?: number;
     tenant?: string;
-    /** For a space role: the space's name. */
+    /** For a space role: the space's name (for a Mode collection: the collection's). */
     space?: string;
+    /** The kind of access (a target's kind); tenant roles when absent. */
+    kind?: string;
   },
 ): CheckedRequest | RequestRefusal {
-  const rule = rolePolicy(policy, r.roleName, r.tenant, r.space);
+  const rule = requestRule(policy, {
+    kind: r.kind ?? 'qlik-roles',
+    entitlement: r.roleName,
+    ...(r.tenant === undefined ? {} : { tenant: r.tenant }),
+    ...(r.space === undefined ? {} : { space: r.space }),
+  });
   const role = r.roleName;
   if (!rule.requestable) return { ok: false, code: 'not-requestable', role, action: r.action };
   if (rule.reasonRequired && !r.reason?.trim()) return { ok: false, code: 'reason-required', role };

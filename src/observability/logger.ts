@@ -9,6 +9,8 @@ const REDACT_PATHS = [
   '*.appToken',
   '*.apiKey',
   '*.signingSecret',
+  '*.secret',
+  'config.mode',
   '*.authorization',
   '*.Authorization',
   'headers.authorization',

@@ -125,7 +125,7 @@ const MAILTO = /^<mailto:([^|>]+)(?:\|[^>]*)?>$/i;
 const EMAIL =
   /^[^\s@<>]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
-interface Token {
+export interface Token {
   /** The text as Slack sent it (for quoted tokens: with quotes and escapes). */
   raw: string;
   /** Quoted tokens: the name inside the quotes, escapes resolved. */
@@ -134,12 +134,14 @@ interface Token {
   group?: boolean;
   /** The token was `space:"…"`. */
   space?: boolean;
+  /** The token was `collection:"…"` (Mode). */
+  collection?: boolean;
   start: number;
   end: number;
 }
 
 /** Thrown inside the parser only; parseCommand turns it into an `invalid` result. */
-class Problem extends Error {
+export class Problem extends Error {
   readonly usage: string;
   constructor(message: string, usage: string) {
     super(message);
@@ -148,7 +150,7 @@ class Problem extends Error {
 }
 
 /** A cursor over the text: words are read one at a time so that a reason can be taken verbatim. */
-interface Cursor {
+export interface Cursor {
   src: string;
   pos: number;
   usage: string;
@@ -158,20 +160,20 @@ function skipSpace(c: Cursor): void {
   while (c.pos < c.src.length && SPACE.test(c.src[c.pos]!)) c.pos++;
 }
 
-function peek(c: Cursor): Token | undefined {
+export function peek(c: Cursor): Token | undefined {
   const saved = c.pos;
   const t = next(c);
   c.pos = saved;
   return t;
 }
 
-function next(c: Cursor): Token | undefined {
+export function next(c: Cursor): Token | undefined {
   skipSpace(c);
   const { src } = c;
   if (c.pos >= src.length) return undefined;
   const start = c.pos;
-  const prefix = /^(group|space):/i.exec(src.slice(start, start + 6))?.[1]?.toLowerCase();
-  const quoteAt = prefix === undefined ? start : start + 6;
+  const prefix = /^(group|space|collection):/i.exec(src.slice(start, start + 11))?.[1]?.toLowerCase();
+  const quoteAt = prefix === undefined ? start : start + prefix.length + 1;
   if (OPEN_QUOTES.has(src[quoteAt] ?? '')) return readQuoted(c, start, quoteAt, prefix);
   let end = start;
   if (src[start] === '<') {
@@ -220,18 +222,19 @@ function readQuoted(c: Cursor, start: number, quoteAt: number, prefix: string | 
     quoted: unescapeSlack(value),
     ...(prefix === 'group' ? { group: true } : {}),
     ...(prefix === 'space' ? { space: true } : {}),
+    ...(prefix === 'collection' ? { collection: true } : {}),
     start,
     end,
   };
 }
 
 /** Shows a piece of the user's text inside backticks, shortened, so a problem message stays readable. */
-function code(text: string): string {
+export function code(text: string): string {
   const clean = text.replace(/`/g, "'").replace(/\s+/g, ' ');
   return `\`${truncate(clean, 40)}\``;
 }
 
-function isKeyword(t: Token | undefined, word: string): boolean {
+export function isKeyword(t: Token | undefined, word: string): boolean {
   return t !== undefined && t.quoted === undefined && t.raw.toLowerCase() === word;
 }
 
@@ -242,7 +245,7 @@ function isWhoShaped(t: Token): boolean {
   return s.toLowerCase() === 'me' || s.startsWith('<') || /^group:/i.test(s) || s.includes('@');
 }
 
-function parseWho(c: Cursor, t: Token): ParsedWho {
+export function parseWho(c: Cursor, t: Token): ParsedWho {
   if (t.quoted !== undefined) {
     if (!t.group) {
       throw new Problem(
@@ -342,7 +345,7 @@ function slackLabel(token: string): string {
   return special ? `@${special}` : unescapeSlack(token);
 }
 
-function parseRole(c: Cursor, t: Token | undefined, missing: string): string {
+export function parseRole(c: Cursor, t: Token | undefined, missing: string): string {
   if (t === undefined || isKeyword(t, 'for') || isKeyword(t, 'because')) throw new Problem(missing, c.usage);
   if (isSpaceToken(t)) {
     throw new Problem(
@@ -390,7 +393,7 @@ const UNIT_WORDS: Readonly<Record<string, string>> = {
   weeks: 'w',
 };
 
-function parseDurationWords(c: Cursor): { ms: number; text: string } {
+export function parseDurationWords(c: Cursor): { ms: number; text: string } {
   const first = next(c);
   if (first === undefined || isKeyword(first, 'because')) {
     throw new Problem('Say how long after `for`, e.g. `for 4h` (30m, 4h, 2d or 1w).', c.usage);
@@ -419,7 +422,7 @@ function parseDurationWords(c: Cursor): { ms: number; text: string } {
   return { ms, text };
 }
 
-function parseReason(c: Cursor, afterKeyword: number): string {
+export function parseReason(c: Cursor, afterKeyword: number): string {
   // Bidi controls are dropped before the reason is stored: it is shown in the public approval message.
   const reason = stripBidi(unescapeSlack(c.src.slice(afterKeyword))).trim();
   if (reason === '')
@@ -477,7 +480,7 @@ function parseSpace(c: Cursor, t: Token | undefined): string {
 const TENANT_NAME = /^[a-z][a-z0-9-]{0,31}$/i;
 
 /** The tenant after an `on` just read: one name, in lower case. */
-function parseTenant(c: Cursor): string {
+export function parseTenant(c: Cursor): string {
   const t = next(c);
   if (t === undefined || isKeyword(t, 'for') || isKeyword(t, 'because'))
     throw new Problem('Name the tenant after `on`, e.g. `on dev`.', c.usage);
@@ -491,7 +494,7 @@ function parseTenant(c: Cursor): string {
 }
 
 /** An optional `on <tenant>` at the end of the target part. */
-function tenantSuffix(c: Cursor): { tenant?: string } {
+export function tenantSuffix(c: Cursor): { tenant?: string } {
   if (!isKeyword(peek(c), 'on')) return {};
   next(c);
   return { tenant: parseTenant(c) };
@@ -680,7 +683,7 @@ function withoutDuration(cmd: { space?: string; tenant?: string; reason?: string
   };
 }
 
-function expectEnd(c: Cursor, what: string): void {
+export function expectEnd(c: Cursor, what: string): void {
   const extra = next(c);
   if (extra !== undefined) {
     throw new Problem(`I didn't understand ${code(c.src.slice(extra.start).trim())}: ${what}.`, c.usage);

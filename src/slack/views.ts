@@ -925,8 +925,12 @@ export function whoisMessage(d: {
   tenant?: string;
   /** Its roles in the tenant's spaces, read within a budget (src/app/queries/whois.ts). */
   resources?: HoldingsAcross | { unavailable: true; resourceKind: string };
+  resourceKind?: string;
+  /** `Mode`: a Mode member's groups (and collections), worded as such. */
+  system?: 'Mode';
 }): SlackMessage {
   const who = clip(d.target, 200);
+  if (d.system === 'Mode') return modeWhoisMessage({ ...d, who });
   const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
   const blocks: KnownBlock[] = [header(`Roles of ${truncate(d.target, 130)}${inTenant}`)];
   if (d.status && d.status !== 'active') {
@@ -956,9 +960,27 @@ export function whoisMessage(d: {
   );
 }
 
+/** `/mode whois`: the member's groups, their collections where they could be read, and a status that is not active. */
+function modeWhoisMessage(d: {
+  who: string;
+  target: string;
+  status?: string;
+  direct: string[];
+  resources?: HoldingsAcross | { unavailable: true; resourceKind: string };
+  resourceKind?: string;
+}): SlackMessage {
+  const blocks: KnownBlock[] = [header(`Mode groups of ${truncate(d.target, 120)}`)];
+  if (d.status && d.status !== 'active')
+    blocks.push(section(`:warning: The Mode membership is *${clip(d.status, 20)}*.`));
+  blocks.push(section(`*Groups:* ${roleList(d.direct)}`));
+  if (d.resources !== undefined) blocks.push(...resourceHoldingBlocks(d.resources, 'collections'));
+  return message(`${d.who}: ${d.direct.length} Mode group${d.direct.length === 1 ? '' : 's'}.`, blocks);
+}
+
 /** Whois's space part: each space and the roles held there (owned, directly, through a group), saying when partial. */
 function resourceHoldingBlocks(
   r: HoldingsAcross | { unavailable: true; resourceKind: string },
+  plural = 'spaces',
 ): KnownBlock[] {
   if ('unavailable' in r)
     return [context(`:warning: The ${clip(r.resourceKind, 20)} roles could not be read just now.`)];
@@ -970,16 +992,17 @@ function resourceHoldingBlocks(
         : ` (through group ${clip(h.via, 100)})`;
     return `• *${clip(h.resource.name, 120)}*: ${h.owner ? '' : roleList(h.entitlements)}${via}`;
   });
-  const blocks: KnownBlock[] = [section('*In spaces:*')];
+  const blocks: KnownBlock[] = [section(`*In ${plural}:*`)];
   if (lines.length === 0)
-    blocks.push(section(r.partial ? '_None found in the spaces looked at._' : '_None._'));
+    blocks.push(section(r.partial ? `_None found in the ${plural} looked at._` : '_None._'));
   else blocks.push(...listSections(lines, { maxBlocks: 10, more: (n) => `…and ${n} more` }));
-  if (r.partial)
-    blocks.push(
-      context(
-        `Partial: looked at ${r.checked} of ${r.total} spaces. \`/qlik who-has space:"&lt;space&gt;"\` answers for one space.`,
-      ),
-    );
+  if (r.partial) {
+    const one =
+      plural === 'spaces'
+        ? '`/qlik who-has space:"&lt;space&gt;"` answers for one space.'
+        : '`/mode who-has collection:"&lt;name&gt;"` answers for one collection.';
+    blocks.push(context(`Partial: looked at ${r.checked} of ${r.total} ${plural}. ${one}`));
+  }
   return blocks;
 }
 
@@ -1072,6 +1095,84 @@ export function rolesMessage(
     context('Request one with `/qlik grant me &lt;role&gt;`; names are matched without regard to case.'),
   );
   return message(`${roles.length} role${roles.length === 1 ? '' : 's'} in ${thisTenant}.`, blocks);
+}
+
+// ---- /mode
+
+const MODE_HELP: readonly [usage: string, what: string, example?: string][] = [
+  [
+    'grant <who> <group> [for <duration>] [because <reason>]',
+    'ask to join a Mode group; approvers decide',
+    '/mode grant @alice Analysts for 2w because Q3 report',
+  ],
+  [
+    'revoke <who> <group> [because <reason>]',
+    'ask to leave a Mode group',
+    '/mode revoke bob@corp.example "Sales Ops"',
+  ],
+  [
+    'grant|revoke <who> view|edit in collection:"<name>"',
+    'access to a collection, for a person or a Mode group',
+    '/mode grant group:Finance view in collection:"Revenue"',
+  ],
+  ['who-has <group>', "the group's members", '/mode who-has Analysts'],
+  ['who-has collection:"<name>"', 'who may view or edit a collection', '/mode who-has collection:"Revenue"'],
+  ['whois <who>', "a person's Mode groups"],
+  ['groups', "the workspace's groups"],
+  ['help', 'this help'],
+];
+
+/** `/mode help`, or a problem with a `/mode` command and its usage first. */
+export function modeHelpMessage(problem?: string, usage?: string): SlackMessage {
+  const blocks: KnownBlock[] = [];
+  if (problem?.trim()) {
+    blocks.push(section(`:warning: ${clip(problem.trim(), 1500)}`));
+    if (usage?.trim()) blocks.push(section(`Usage: \`${clip(usage.trim(), 300)}\``));
+    blocks.push(divider());
+  }
+  blocks.push(header('Mode access: commands'));
+  blocks.push(
+    section(
+      MODE_HELP.map(
+        ([u, what, ex]) =>
+          `\`/mode ${escapeMrkdwn(u)}\`: ${what}${ex ? `\n      e.g. \`${escapeMrkdwn(ex)}\`` : ''}`,
+      ).join('\n'),
+    ),
+  );
+  blocks.push(
+    context(
+      '*who*: an @mention, `me` or an email (matched to the Mode member with that email); for a collection also a Mode group as `group:Finance`',
+      '*group*: a group of the Mode workspace, its exact name in any case; quote names with spaces',
+    ),
+  );
+  const text = problem?.trim()
+    ? `${truncate(escapeMrkdwn(problem.trim()), 1000)} Type /mode help to see all commands.`
+    : 'Mode access commands: grant, revoke, who-has, whois, groups, help.';
+  return message(text, blocks);
+}
+
+/** `/mode` when the bot has no Mode workspace configured: exactly what to set. */
+export function modeNotConfiguredMessage(): SlackMessage {
+  const text =
+    'Mode is not configured for this bot. An admin sets MODE_WORKSPACE (the workspace name in app.mode.com/<name>), MODE_TOKEN and MODE_SECRET (a Mode workspace API token and its secret) and restarts it; see the README, "Mode".';
+  return message(escapeMrkdwn(text), [section(`:information_source: ${escapeMrkdwn(text)}`)]);
+}
+
+/** `/mode groups`: the workspace's groups, with their member counts where Mode gives them. */
+export function modeGroupsMessage(groups: { name: string; description?: string }[]): SlackMessage {
+  const blocks: KnownBlock[] = [header('Groups in Mode')];
+  if (groups.length === 0) {
+    blocks.push(section('No groups found.'));
+    return message('No groups found.', blocks);
+  }
+  const sorted = [...groups].sort((a, b) => a.name.localeCompare(b.name, 'en', { sensitivity: 'base' }));
+  const line = (g: (typeof groups)[number]) =>
+    `• *${clip(g.name, 100)}*${g.description?.trim() ? `: ${clip(g.description.trim(), 200)}` : ''}`;
+  blocks.push(...listSections(sorted.map(line), { maxBlocks: 20, more: (n) => `…and ${n} more` }));
+  blocks.push(
+    context('Ask to join one with `/mode grant me &lt;group&gt;`; names are matched without regard to case.'),
+  );
+  return message(`${groups.length} group${groups.length === 1 ? '' : 's'} in Mode.`, blocks);
 }
 
 const LIST_MAX = 10;

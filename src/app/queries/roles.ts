@@ -9,10 +9,10 @@ export interface RolesAnswer {
 
 export function listRoles(
   ctx: AppContext,
-  opts: { instance?: string } = {},
+  opts: { instance?: string; kind?: string } = {},
 ): Promise<RolesAnswer | UnknownInstance | Failure> {
   return ctx.guard('listing-roles', async (): Promise<RolesAnswer | UnknownInstance> => {
-    const chosen = ctx.target(opts.instance);
+    const chosen = ctx.target(opts.instance, undefined, opts.kind);
     if (!chosen.ok) return chosen;
     const roles = await chosen.target.listEntitlements();
     return {

@@ -40,16 +40,18 @@ export interface HoldersFrom {
   instance?: string;
   /** The resource the role is in, as typed, when the listing has no entitlement to carry on from. */
   resourceQuery?: { kind: string; name: string };
+  /** The kind of access (`mode-groups`); tenant roles when absent. */
+  kind?: string;
 }
 
 /** Counts and the first holders; the full list comes from sendHoldersCsv. */
 export function whoHas(
   ctx: AppContext,
   roleName: string,
-  opts: { instance?: string; resource?: { kind: string; name: string } } = {},
+  opts: { instance?: string; resource?: { kind: string; name: string }; kind?: string } = {},
 ): Promise<WhoHasAnswer | RoleQueryRefusal> {
   return ctx.guard('who-has', async (): Promise<WhoHasAnswer | RoleQueryRefusal> => {
-    const chosen = ctx.target(opts.instance, opts.resource?.kind);
+    const chosen = ctx.target(opts.instance, opts.resource?.kind, opts.kind);
     if (!chosen.ok) return chosen;
     const target = chosen.target;
     const role = await ctx.entitlement(target, roleName, opts.resource);
@@ -90,7 +92,7 @@ export function sendHoldersCsv(
 ): Promise<{ ok: true; rows: number } | RoleQueryRefusal> {
   return ctx.guard('building-csv', async (): Promise<{ ok: true; rows: number } | RoleQueryRefusal> => {
     const resourceKind = from.entitlement?.resource?.kind ?? from.resourceQuery?.kind;
-    const chosen = ctx.target(from.instance, resourceKind);
+    const chosen = ctx.target(from.instance, resourceKind, from.kind);
     if (!chosen.ok) return chosen;
     const target = chosen.target;
     let entitlement = from.entitlement;

@@ -1,7 +1,7 @@
 // Owns `/qlik whois <who>`: a user's or group's roles, directly and through groups, and a user's status, as the
 // access target reads them now. Read-only, so a chat outage in linking an email to its Slack user never stops it.
 import { describeTarget, type PersonRef, type Principal, type WhoRef } from '../../domain/request.ts';
-import type { HoldingsAcross } from '../../targets/types.ts';
+import type { AccessTarget, HoldingsAcross } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, PrincipalRefusal, UnknownInstance } from '../outcomes.ts';
 import { resolveTarget } from '../targets.ts';
@@ -32,12 +32,19 @@ export type WhoisOutcome = WhoisAnswer | UnknownInstance | PrincipalRefusal | Fa
 /** The principal's holdings in the resources of the target on the same instance that has them, if any. */
 async function resourceHoldings(
   ctx: AppContext,
-  instance: string,
+  asked: AccessTarget,
   p: Principal,
 ): Promise<Pick<WhoisAnswer, 'resources' | 'resourceKind'>> {
+  // The same system's target with resources (Qlik spaces beside tenant roles, Mode collections beside groups).
   const target = ctx.deps.targets
     .list()
-    .find((x) => x.instance === instance && x.resourceKind !== undefined && x.holdingsAcross !== undefined);
+    .find(
+      (x) =>
+        x.instance === asked.instance &&
+        x.words.system === asked.words.system &&
+        x.resourceKind !== undefined &&
+        x.holdingsAcross !== undefined,
+    );
   if (!target?.holdingsAcross || target.resourceKind === undefined) return {};
   const ref = {
     kind: p.kind,
@@ -62,10 +69,10 @@ export function whois(
   ctx: AppContext,
   who: WhoRef,
   asker: PersonRef,
-  opts: { instance?: string } = {},
+  opts: { instance?: string; kind?: string } = {},
 ): Promise<WhoisOutcome> {
   return ctx.guard('whois', async (): Promise<WhoisOutcome> => {
-    const chosen = ctx.target(opts.instance);
+    const chosen = ctx.target(opts.instance, undefined, opts.kind);
     if (!chosen.ok) return chosen;
     // Read-only: the Slack id of an email target is not needed, so a Slack outage doesn't stop the answer.
     const resolved = await resolveTarget(
@@ -83,7 +90,7 @@ export function whois(
       ...(t.status ? { status: t.status } : {}),
       direct: t.direct.map((r) => r.name),
       viaGroups: t.viaGroups.map((g) => ({ group: g.group, roles: g.roles.map((r) => r.name) })),
-      ...(await resourceHoldings(ctx, chosen.target.instance, t.principal)),
+      ...(await resourceHoldings(ctx, chosen.target, t.principal)),
     };
   });
 }

@@ -47,6 +47,7 @@ export function extend(ctx: AppContext, requestId: string, clicker: PersonRef): 
       action: 'grant',
       roleName: orig.entitlement.name,
       tenant: ctx.tenantOf(orig),
+      kind: targetOf(orig).kind,
       ...(resource === undefined ? {} : { space: resource.name }),
       reason: `Extends ${orig.id}${orig.reason ? `: ${orig.reason}` : ''}`,
       durationMs: orig.durationMs,

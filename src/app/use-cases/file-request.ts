@@ -44,6 +44,8 @@ export interface FileInput {
   instance?: string;
   /** The resource the role is in, as typed (`in space:"<name>"`): the target with that kind of resource takes it. */
   resource?: { kind: string; name: string };
+  /** The kind of access asked for (`mode-groups` from /mode); tenant roles when absent. */
+  kind?: string;
 }
 
 /** The principal a refusal about holdings is for, as the words name it. */
@@ -96,7 +98,7 @@ export type FileOutcome =
 /** Validates everything, files the request, announces it, and says what happened. */
 export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutcome> {
   return ctx.guard('filing', async (): Promise<FileOutcome> => {
-    const chosen = ctx.target(input.instance, input.resource?.kind);
+    const chosen = ctx.target(input.instance, input.resource?.kind, input.kind);
     if (!chosen.ok) return chosen;
     const target = chosen.target;
     const role = await ctx.entitlement(target, input.roleName, input.resource);
@@ -106,6 +108,7 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
       action: input.action,
       roleName: role.entitlement.name,
       tenant: target.instance,
+      kind: target.kind,
       ...(resource === undefined ? {} : { space: resource.name }),
       ...(input.reason === undefined ? {} : { reason: input.reason }),
       ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),

@@ -58,16 +58,16 @@ export interface CommandDeps {
 }
 
 /** The fields of Slack's slash-command payload the bot relies on. */
-const slashCommandPayload = z.object({
+export const slashCommandPayload = z.object({
   user_id: z.string().regex(/^[UW][A-Z0-9]+$/),
   channel_id: z.string().min(1),
   text: z.string().default(''),
   response_url: z.url(),
   command: z.string().optional(),
 });
-type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
+export type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
 
-type Ack = (response?: {
+export type Ack = (response?: {
   response_type: 'ephemeral';
   text: string;
   blocks: SlackMessage['blocks'];
@@ -121,16 +121,29 @@ export async function handleOtherCommand(
   );
 }
 
-function ephemeral(msg: SlackMessage) {
+export function ephemeral(msg: SlackMessage) {
   return { response_type: 'ephemeral' as const, text: msg.text, blocks: msg.blocks };
 }
 
-async function answer(
+function answer(
   cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' }>,
   p: SlashCommandPayload,
   deps: CommandDeps,
 ): Promise<void> {
-  const log = deps.logger.child({ command: cmd.kind, user: p.user_id });
+  return answerCommand(cmd.kind, p, deps, (setOutcome) => run(cmd, p, deps, setOutcome));
+}
+
+/**
+ * Runs a command's work after its ack and sends every reply through response_url; anything unforeseen becomes a
+ * plain apology, and the command's metric counts how it went (`metric`: `grant`, `mode:grant`, …).
+ */
+export async function answerCommand(
+  metric: string,
+  p: SlashCommandPayload,
+  deps: Pick<CommandDeps, 'logger' | 'respond'>,
+  work: (setOutcome: (o: string) => void) => Promise<SlackMessage[]>,
+): Promise<void> {
+  const log = deps.logger.child({ command: metric, user: p.user_id });
   const send = async (msg: SlackMessage) => {
     try {
       await deps.respond(p.response_url, msg);
@@ -143,7 +156,7 @@ async function answer(
   };
   let outcome = 'ok';
   try {
-    const replies = await run(cmd, p, deps, (o) => {
+    const replies = await work((o) => {
       outcome = o;
     });
     for (const msg of replies) await send(msg);
@@ -155,7 +168,7 @@ async function answer(
       errorMessage('Something went wrong on my side. Try again, and tell an admin if it keeps happening.'),
     );
   } finally {
-    commands.inc({ command: cmd.kind, outcome });
+    commands.inc({ command: metric, outcome });
   }
 }
 
@@ -332,7 +345,7 @@ export function instanceInput(cmd: { tenant?: string }): { instance?: string } {
  * accounts included), so the app can say what is wrong with that account; a name nobody has is a problem to
  * show. Everything else passes through.
  */
-async function resolveHandle(
+export async function resolveHandle(
   who: ParsedWho,
   deps: CommandDeps,
 ): Promise<{ ok: true; who: WhoRef } | { ok: false; problem: string }> {

@@ -1,15 +1,18 @@
-// Registers every Bolt listener in one place: the `/qlik` command and the buttons, and a catch-all for everything
+// Registers every Bolt listener in one place: the `/qlik` and `/mode` commands and the buttons, and a catch-all for everything
 // else Slack can send (another slash command, an old button, a view, a shortcut, a select's options), so every
 // signed request is acked at once and, where there is someone to tell, answered in words instead of Slack's
 // "didn't respond" error. Handlers are named functions in their own modules; this file only wires them to Bolt.
 import type { App } from '@slack/bolt';
 import { type ActionDeps, handleButton } from './actions.ts';
 import { type CommandDeps, handleOtherCommand, handleQlikCommand } from './command.ts';
+import { handleModeCommand } from './mode-command.ts';
 import { handleShortcut, handleViewClosed, handleViewSubmission } from './other.ts';
 
 export type ListenerDeps = CommandDeps & ActionDeps;
 
 const SLASH_COMMAND = '/qlik';
+/** The second slash command: Mode's groups and collections (answers how to configure Mode when it is off). */
+const MODE_COMMAND = '/mode';
 
 const ANY = /^[\s\S]*$/;
 
@@ -17,6 +20,7 @@ export function registerListeners(app: App, deps: ListenerDeps, command = SLASH_
   // One listener for every command: Bolt runs each matching listener, and a command may be acked only once.
   app.command(ANY, async ({ body, ack }) => {
     if (body.command === command) await handleQlikCommand({ body, ack: (r) => ack(r) }, deps);
+    else if (body.command === MODE_COMMAND) await handleModeCommand({ body, ack: (r) => ack(r) }, deps);
     else await handleOtherCommand({ body, ack: (r) => ack(r) }, command);
   });
   // Every block action, known or not: handleButton answers an unknown action_id in words.
