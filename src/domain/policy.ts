@@ -325,15 +325,19 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
       const known =
         issue.path[0] === 'invites'
           ? INVITE_KEYS
-          : inSpaces
-            ? inRole
-              ? SPACE_RULE_KEYS
-              : SPACE_SECTION_KEYS
-            : inRole
+          : issue.path[0] === 'mode'
+            ? issue.path.length >= 3
               ? RULE_KEYS
-              : inTenant && issue.path.length >= 2
-                ? TENANT_KEYS
-                : TOP_KEYS;
+              : MODE_KEYS
+            : inSpaces
+              ? inRole
+                ? SPACE_RULE_KEYS
+                : SPACE_SECTION_KEYS
+              : inRole
+                ? RULE_KEYS
+                : inTenant && issue.path.length >= 2
+                  ? TENANT_KEYS
+                  : TOP_KEYS;
       for (const key of issue.keys) {
         const path = pathOf([...issue.path, key]);
         out.push(`${path}: ${unknownKeyMessage(key, known)}`);

@@ -676,3 +676,47 @@ describe('the invites section', () => {
     ]);
   });
 });
+
+describe('the mode section', () => {
+  it('has rules for every Mode request, per group and per collection (any case), over the file defaults', () => {
+    const p = parsePolicy(
+      [
+        'roles:',
+        '  Analysts: { autoApprove: true }',
+        'mode:',
+        '  approvers: [U0MODEAPP]',
+        '  groups:',
+        '    Analysts: { maxDuration: 30d }',
+        '  collections:',
+        '    Revenue: { approvalsRequired: 2, approvers: [U0FIN0001, U0FIN0002] }',
+      ].join('\n'),
+      ENV,
+    );
+    // A Mode group named like a Qlik role takes nothing from `roles:`.
+    expect(requestRule(p, { kind: 'mode-groups', entitlement: 'analysts' })).toMatchObject({
+      approvers: ['U0MODEAPP'],
+      autoApprove: false,
+      maxDurationMs: 30 * 24 * H,
+    });
+    expect(requestRule(p, { kind: 'mode-groups', entitlement: 'Finance' })).toEqual(p.mode.defaults);
+    expect(requestRule(p, { kind: 'mode-collections', entitlement: 'view', space: 'revenue' })).toMatchObject(
+      {
+        approvalsRequired: 2,
+      },
+    );
+    expect(checkRequest(p, { action: 'grant', roleName: 'Analysts', kind: 'mode-groups' })).toMatchObject({
+      ok: true,
+      durationMs: 30 * 24 * H,
+      durationDefaulted: true,
+    });
+  });
+
+  it('names its problems by path', () => {
+    expect(problemsOf('mode: { grups: {} }')).toEqual([
+      expect.stringMatching(/^mode\.grups: unknown key .*did you mean groups\?/),
+    ]);
+    expect(problemsOf('mode:\n  groups:\n    Analysts: { autoAprove: true }')).toEqual([
+      expect.stringMatching(/^mode\.groups\.Analysts\.autoAprove: unknown key .*did you mean autoApprove\?/),
+    ]);
+  });
+});
