@@ -61,7 +61,8 @@ export class AppContext {
     /** The kind of access the front asks about (`mode-groups` for /mode); tenant roles when absent. */
     asked?: string,
   ): { ok: true; target: AccessTarget } | UnknownInstance | ResourceRefused {
-    const kind = resourceKind === undefined ? (asked ?? DEFAULT_TARGET.kind) : this.kindWithResource(resourceKind);
+    const kind =
+      resourceKind === undefined ? (asked ?? DEFAULT_TARGET.kind) : this.kindWithResource(resourceKind);
     if (kind === undefined) {
       const system = this.deps.targets.defaultOf(DEFAULT_TARGET.kind)?.words.system ?? 'Qlik';
       return {

@@ -119,7 +119,22 @@ function requestTenant(
   req: Pick<RoleChangeRequest, 'targetRef'>,
   tenants?: TenantLabels,
 ): string | undefined {
+  // Tenants are Qlik's: a Mode request is for the one Mode workspace, whatever Qlik tenants there are.
+  if (systemOf(req) !== 'Qlik') return undefined;
   return tenantLabel(tenants, targetOf(req).instance);
+}
+
+/** The system a request is for, as people call it (`Qlik`, `Mode`). */
+function systemOf(req: Pick<RoleChangeRequest, 'targetRef'>): string {
+  return wordsOfKind(targetOf(req).kind).system;
+}
+
+/** `Mode group ` before a Mode group's name, `Mode ` before a Mode collection; nothing for Qlik's. */
+function systemPrefix(req: Pick<RoleChangeRequest, 'targetRef'>): { entitlement: string; resource: string } {
+  const system = systemOf(req);
+  if (system === 'Qlik') return { entitlement: '', resource: '' };
+  const inResource = targetOf(req).resource !== undefined;
+  return { entitlement: inResource ? '' : `${clip(system, 20)} group `, resource: `${clip(system, 20)} ` };
 }
 
 /** ` on *dev*` (mrkdwn) after a target, or nothing with one tenant. */
@@ -140,7 +155,7 @@ function rid(req: Pick<RoleChangeRequest, 'id'>): string {
 
 /** The role as sentences name it: `producer in space Finance Reports` for a role in a resource. */
 function roleName(req: Pick<RoleChangeRequest, 'entitlement' | 'targetRef'>): string {
-  return `${clip(req.entitlement.name, 120)}${inResourcePlain(req)}`;
+  return `${systemPrefix(req).entitlement}${clip(req.entitlement.name, 120)}${inResourcePlain(req)}`;
 }
 
 function target(req: Pick<RoleChangeRequest, 'target'>): string {
@@ -171,7 +186,7 @@ function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
     const then = followOnList(req, (s) => `*${s}*`);
     return `invite ${target(req)} to Qlik${on}${then ? `, then grant ${then}` : ''}`;
   }
-  const role = `*${clip(req.entitlement.name, 120)}*${inResource(req)}`;
+  const role = `${systemPrefix(req).entitlement}*${clip(req.entitlement.name, 120)}*${inResource(req)}`;
   if (req.action === 'revoke') return `revoke ${role} from ${target(req)}${on}`;
   const d = isTimeBound(req) ? ` for ${humanDuration(req.durationMs!)}` : '';
   return `grant ${role} to ${target(req)}${on}${d}`;
@@ -179,7 +194,7 @@ function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
 
 /** The same as plain text for fallbacks and headers (data still escaped: fallback text is parsed too). */
 function changePlain(req: RoleChangeRequest, tenants?: TenantLabels): string {
-  const role = clip(req.entitlement.name, 80);
+  const role = `${systemPrefix(req).entitlement}${clip(req.entitlement.name, 80)}`;
   const on = onTenantPlain(requestTenant(req, tenants));
   if (isInvite(req)) {
     const then = followOnList(req, (s) => s);
@@ -211,7 +226,7 @@ function followOnList(req: Pick<RoleChangeRequest, 'followOns'>, mark: (s: strin
 /** ` in space *Finance Reports*` for a role in a resource; nothing otherwise. */
 function inResource(req: Pick<RoleChangeRequest, 'targetRef'>): string {
   const r = targetOf(req).resource;
-  return r === undefined ? '' : ` in ${clip(r.kind, 20)} *${clip(r.name, 120)}*`;
+  return r === undefined ? '' : ` in ${systemPrefix(req).resource}${clip(r.kind, 20)} *${clip(r.name, 120)}*`;
 }
 
 /** The approval message's field naming the resource (`*Space*\nFinance Reports`), when the role is in one. */
@@ -228,7 +243,7 @@ function headerResource(req: Pick<RoleChangeRequest, 'targetRef'>): string {
 
 function inResourcePlain(req: Pick<RoleChangeRequest, 'targetRef'>): string {
   const r = targetOf(req).resource;
-  return r === undefined ? '' : ` in ${clip(r.kind, 20)} ${clip(r.name, 120)}`;
+  return r === undefined ? '' : ` in ${systemPrefix(req).resource}${clip(r.kind, 20)} ${clip(r.name, 120)}`;
 }
 
 /**
@@ -532,7 +547,7 @@ export function approvalMessage(
     header(
       invite
         ? `${verb}: request ${truncate(req.id, 20)}`
-        : `${verb} ${truncate(req.entitlement.name, 80)}${headerResource(req)}: request ${truncate(req.id, 20)}`,
+        : `${verb} ${systemPrefix(req).entitlement}${truncate(req.entitlement.name, 80)}${headerResource(req)}: request ${truncate(req.id, 20)}`,
     ),
     ...fieldSections([
       `*Requested by*\n${person(req.requester.id, names)}`,
@@ -540,7 +555,7 @@ export function approvalMessage(
       ...(tenant === undefined ? [] : [`*Tenant*\n${clip(tenant, 40)}`]),
       invite
         ? `*Then grant*\n${followOnList(req, (x) => x) || '_nothing more_'}`
-        : `*Role*\n${clip(req.entitlement.name, 120)}`,
+        : `*${systemOf(req) === 'Qlik' ? 'Role' : targetOf(req).resource ? 'Access' : 'Group'}*\n${clip(req.entitlement.name, 120)}`,
       ...resourceField(req),
       `*Change*\n${kind}`,
       `*Request*\n${rid(req)}`,
