@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createRedis, dropPrefix, redactRedisUrl } from '../store/redis.ts';
 import { ensureRedis, freePort } from './local-redis.ts';
+import { demoModeWorkspace, startModeSimulator } from './mode-sim/index.ts';
 import { demoTenant, startQlikSimulator } from './qlik-sim/index.ts';
 import { type BotProcess, logTail, startBotProcess } from './run/bot-process.ts';
 import { buildDemoWorld, type DemoUser } from './run/demo-world.ts';
@@ -125,6 +126,15 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
           QLIK_API_KEY_DEV: dev.apiKey,
         }
       : { QLIK_TENANT_URL: sim.url, QLIK_API_KEY: sim.apiKey };
+    // A Mode workspace with the same demo people: `/mode` works in the sandbox as it does in production.
+    const mode = await startModeSimulator({ workspace: demoModeWorkspace() });
+    cleanups.push(() => mode.close());
+    const modeEnv = {
+      MODE_WORKSPACE: mode.workspace.username,
+      MODE_TOKEN: mode.token,
+      MODE_SECRET: mode.secret,
+      MODE_API_URL: mode.url,
+    };
     const world = buildDemoWorld(sim.tenant);
     // Your POLICY_FILE when set (its approvers must be demo users or the demo group), else the demo policy.
     const policyFile = settings.POLICY_FILE ? resolve(settings.POLICY_FILE) : join(dir, 'policy.yml');
@@ -159,6 +169,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
           SLACK_SIGNING_SECRET: signingSecret,
           SLACK_API_URL: fake.apiUrl,
           ...qlikEnv,
+          ...modeEnv,
           REDIS_URL: redis.url,
           QUEUE_PREFIX: prefix,
           POLICY_FILE: policyFile,

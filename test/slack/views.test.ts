@@ -14,6 +14,9 @@ import {
   errorMessage,
   helpMessage,
   inviteOfferMessage,
+  modeGroupsMessage,
+  modeHelpMessage,
+  modeNotConfiguredMessage,
   requestFiledMessage,
   requestsMessage,
   resultMessage,
@@ -1238,5 +1241,51 @@ describe('an invite', () => {
     const b = buttons(offer).find((x) => x.action_id === ACTION_IDS.inviteAndGrant);
     expect(JSON.parse(b?.value ?? '')).toEqual({ e: 'x@corp.com', r: 'consumer', s: 'Finance "Q1"' });
     expect(all(offer)).toContain('with *consumer in space Finance "Q1"* granted once the account exists');
+  });
+});
+
+describe('Mode', () => {
+  const modeReq = (over: Partial<RoleChangeRequest> = {}) =>
+    request({
+      entitlement: { id: 'g1', name: 'Analysts' },
+      targetRef: { kind: 'mode-groups', instance: 'default' },
+      ...over,
+    });
+
+  it('says Mode on a Mode request, and never names a Qlik tenant for it', () => {
+    const m = approvalMessage(modeReq(), { tenants: { names: ['prod', 'dev'] } });
+    expectValid(m);
+    expect(texts(m, 'plain_text')).toContain('Grant Mode group Analysts: request R-7KQ2');
+    expect(all(m)).toContain('*Group*\nAnalysts');
+    expect(m.text).toContain('grant Mode group Analysts to Alice');
+    expect(all(m)).not.toContain('prod');
+    const c = requestFiledMessage(
+      modeReq({
+        entitlement: { id: 'view', name: 'view' },
+        targetRef: {
+          kind: 'mode-collections',
+          instance: 'default',
+          resource: { kind: 'collection', id: 'c1', name: 'Revenue' },
+        },
+      }),
+      'C0APPROVALS',
+    );
+    expect(all(c)).toContain('grant *view* in Mode collection *Revenue* to Alice');
+  });
+
+  it('helps with /mode, says exactly what to set when Mode is off, and lists groups', () => {
+    const help = modeHelpMessage();
+    expectValid(help);
+    for (const cmd of ['grant', 'revoke', 'who-has', 'whois', 'groups', 'help'])
+      expect(all(help)).toContain(`/mode ${cmd}`);
+    const off = modeNotConfiguredMessage();
+    expectValid(off);
+    expect(all(off)).toMatch(/MODE_WORKSPACE.*MODE_TOKEN.*MODE_SECRET/);
+    const groups = modeGroupsMessage([
+      { name: 'Sales Ops' },
+      { name: 'analysts', description: 'the <analysts>' },
+    ]);
+    expectValid(groups);
+    expect(all(groups)).toMatch(/\*analysts\*: the &lt;analysts&gt;[\s\S]*\*Sales Ops\*/);
   });
 });
