@@ -24,7 +24,7 @@ interface DemoPerson {
  * restricted collection only `filter=all` shows, and permissions for both accessor types.
  */
 export function demoModeWorkspace(opts: { now?: () => number; seed?: number } = {}): ModeWorkspace {
-  const ws = new ModeWorkspace({ username: 'acme', name: 'Acme Corp', seed: opts.seed ?? 14, ...opts });
+  const ws = new ModeWorkspace({ ...opts, username: 'acme', name: 'Acme Corp', seed: opts.seed ?? 14 });
   const groups: Record<string, string> = {};
   const group = (name: string, o: { managed?: boolean; description: string }) => {
     groups[name] = ws.addGroup({ name, ...o }).token;
