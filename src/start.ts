@@ -3,8 +3,11 @@
 // front (bot role) and/or the worker, the health server, and a graceful shutdown with a deadline. Logs the facts
 // of the start-up, never a secret.
 import { AccessRequestApp } from './app/access-requests.ts';
-import type { Config, QlikTenantConfig } from './config.ts';
+import type { Config, ModeConfig, QlikTenantConfig } from './config.ts';
 import type { Policy } from './domain/policy.ts';
+import { DEFAULT_TARGET } from './domain/request.ts';
+import { ModeClient } from './mode/client.ts';
+import { ModePeople } from './mode/people.ts';
 import {
   closeServer,
   createHttpServer,
@@ -30,6 +33,7 @@ import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
+import { ModeGroupsTarget } from './targets/mode-groups/target.ts';
 import { QlikAccountTarget } from './targets/qlik-account/target.ts';
 import { QlikRolesTarget } from './targets/qlik-roles/target.ts';
 import { QlikSpacesTarget } from './targets/qlik-spaces/target.ts';
@@ -75,8 +79,10 @@ export async function start(
   // One Qlik client per tenant (its own connection pool, role cache and rate budget) and three targets on it, tenant
   // roles, space roles and accounts (invites), keyed by (kind, tenant name); the first tenant is the default of each.
   const tenants = config.qlikTenants.map((tenant) => openTenant(tenant, redis, prefix, logger));
-  const targets = new TargetRegistry(
-    tenants.flatMap((t) => [
+  // Mode, when configured: one workspace, its client, the people-by-email cache, and its two kinds of access.
+  const mode = config.mode ? openMode(config.mode, redis, prefix) : undefined;
+  const targets = new TargetRegistry([
+    ...tenants.flatMap((t) => [
       new QlikRolesTarget({ instance: t.config.name, qlik: t.qlik }),
       new QlikSpacesTarget({ instance: t.config.name, qlik: t.qlik }),
       new QlikAccountTarget({
@@ -85,7 +91,8 @@ export async function start(
         identityProvider: t.config.identityProvider,
       }),
     ]),
-  );
+    ...(mode?.targets ?? []),
+  ]);
   const store = new RequestStore(redis, prefix);
   const audit = new AuditLog(redis, prefix);
   const lock = new PrincipalLock(redis, prefix);
@@ -109,9 +116,19 @@ export async function start(
     name: t.config.name,
     watch: watchQlikCredential(t.qlik, named ? logger.child({ tenant: t.config.name }) : logger),
   }));
+  const modeCredential = mode
+    ? watchModeCredential(mode.client, logger.child({ system: 'mode' }))
+    : undefined;
+  const qlikReady = tenantsReadiness(credentials.map((c) => ({ name: c.name, state: c.watch.state })));
   const readiness = standardReadiness({
     redis,
-    qlikCredential: tenantsReadiness(credentials.map((c) => ({ name: c.name, state: c.watch.state }))),
+    // Ready when every Qlik tenant's key and, when Mode is configured, Mode's token are verified.
+    qlikCredential: () => {
+      const q = qlikReady();
+      if (!q.ok || !modeCredential) return q;
+      const m = modeCredential.state();
+      return m.ok ? q : { ok: false, reason: `Mode: ${m.reason}` };
+    },
   });
   const beforeScrape = () => sampleQueueDepth([queues.roleChanges, queues.notifications]);
   const queueBoard = config.bullBoard
@@ -187,15 +204,24 @@ export async function start(
 
   return {
     port,
-    credentialChecked: Promise.all(credentials.map((c) => c.watch.firstCheck)).then(() => undefined),
+    credentialChecked: Promise.all([
+      ...credentials.map((c) => c.watch.firstCheck),
+      ...(modeCredential ? [modeCredential.firstCheck] : []),
+    ]).then(() => undefined),
     async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
       for (const c of credentials) c.watch.stop();
+      modeCredential?.stop();
       await Promise.allSettled([
         slack?.stop(deadlineMs),
         worker?.close(deadlineMs),
         healthOnly ? closeServer(healthOnly) : undefined,
       ]);
-      await Promise.allSettled([queues.close(), ...tenants.map((t) => t.qlik.close()), lock.close()]);
+      await Promise.allSettled([
+        queues.close(),
+        ...tenants.map((t) => t.qlik.close()),
+        ...(mode ? [mode.client.close()] : []),
+        lock.close(),
+      ]);
       for (const t of tenants) t.limiter.close();
       await redis.quit().catch(() => redis.disconnect());
     },
@@ -230,6 +256,62 @@ function openTenant(
     onCall: recordQlikCall,
   });
   return { config: tenant, qlik, limiter };
+}
+
+/** Mode's client, its people-by-email cache (in Redis under the queue prefix) and its two targets. */
+function openMode(cfg: ModeConfig, redis: ReturnType<typeof createRedisConnection>, prefix: string) {
+  const client = new ModeClient({
+    baseUrl: cfg.apiUrl,
+    workspace: cfg.workspace,
+    token: cfg.token,
+    secret: cfg.secret,
+  });
+  const people = new ModePeople({ redis, prefix, client });
+  return {
+    client,
+    people,
+    targets: [new ModeGroupsTarget({ instance: DEFAULT_TARGET.instance, mode: client, people })],
+  };
+}
+
+/** Verifies Mode's token (`GET /api/verify`) now, and again every 30 s until it passes. */
+function watchModeCredential(
+  client: ModeClient,
+  logger: Logger,
+): { state: () => ReadinessResult; firstCheck: Promise<void>; stop(): void } {
+  let state: ReadinessResult = { ok: false, reason: 'the Mode token has not been verified yet' };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const check = async () => {
+    try {
+      await client.verify();
+      state = { ok: true };
+      logger.info('Mode token verified');
+      return;
+    } catch (err) {
+      state = {
+        ok: false,
+        reason: `the Mode token could not be verified (${err instanceof Error ? err.message : 'unknown error'})`,
+      };
+      logger.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'Mode token check failed',
+      );
+    }
+    if (!stopped) {
+      timer = setTimeout(() => void check(), CREDENTIAL_RECHECK_MS);
+      timer.unref();
+    }
+  };
+  const firstCheck = check();
+  return {
+    state: () => state,
+    firstCheck,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Verifies the Qlik credential now, and again every 30 s until it passes; readiness reads its state. */

@@ -3,7 +3,7 @@
 // Redis for every process and in memory for this one, and rebuilt when older than its bounded age. A lookup that
 // finds nobody rebuilds it at once (someone may just have joined), but at most once per short interval, so a typo
 // can't make every lookup reload the workspace. Each rebuild's cost (requests, ms) is reported for benchmarks.
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../store/redis.ts';
 import type { ModeClient } from './client.ts';
 import { ModeError } from './errors.ts';
 import type { ModeMembership } from './schemas.ts';
@@ -23,7 +23,7 @@ export interface ModePerson {
 export type PeopleApi = Pick<ModeClient, 'memberships' | 'user' | 'requestsSent'>;
 
 export interface ModePeopleOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** Key prefix (tests use their own); the map lives at `<prefix>:mode:people`. */
   prefix: string;
   client: PeopleApi;
@@ -62,7 +62,7 @@ interface Indexed extends Snapshot {
 }
 
 export class ModePeople {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #key: string;
   readonly #client: PeopleApi;
   readonly #maxAge: number;

@@ -1259,18 +1259,7 @@ describe('Mode', () => {
     expect(all(m)).toContain('*Group*\nAnalysts');
     expect(m.text).toContain('grant Mode group Analysts to Alice');
     expect(all(m)).not.toContain('prod');
-    const c = requestFiledMessage(
-      modeReq({
-        entitlement: { id: 'view', name: 'view' },
-        targetRef: {
-          kind: 'mode-collections',
-          instance: 'default',
-          resource: { kind: 'collection', id: 'c1', name: 'Revenue' },
-        },
-      }),
-      'C0APPROVALS',
-    );
-    expect(all(c)).toContain('grant *view* in Mode collection *Revenue* to Alice');
+
   });
 
   it('helps with /mode, says exactly what to set when Mode is off, and lists groups', () => {
