@@ -20,10 +20,12 @@ export function resultSentence(
 ): string {
   const who = describeTarget(req.target);
   const resource = targetOf(req).resource;
+  // Qlik's roles and space roles by name; another system's say which (`Mode group Analysts`).
+  const other = words.system === 'Qlik' ? '' : `${words.system} `;
   const role =
     resource === undefined
-      ? req.entitlement.name
-      : `${req.entitlement.name} in ${resource.kind} ${resource.name}`;
+      ? `${other ? `${other}group ` : ''}${req.entitlement.name}`
+      : `${req.entitlement.name} in ${other}${resource.kind} ${resource.name}`;
   switch (outcome.code) {
     case 'recorded-before':
       return 'Applying: roles recorded before the change.';
