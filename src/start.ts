@@ -33,6 +33,7 @@ import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
+import { ModeCollectionsTarget } from './targets/mode-collections/target.ts';
 import { ModeGroupsTarget } from './targets/mode-groups/target.ts';
 import { QlikAccountTarget } from './targets/qlik-account/target.ts';
 import { QlikRolesTarget } from './targets/qlik-roles/target.ts';
@@ -270,7 +271,10 @@ function openMode(cfg: ModeConfig, redis: ReturnType<typeof createRedisConnectio
   return {
     client,
     people,
-    targets: [new ModeGroupsTarget({ instance: DEFAULT_TARGET.instance, mode: client, people })],
+    targets: [
+      new ModeGroupsTarget({ instance: DEFAULT_TARGET.instance, mode: client, people }),
+      new ModeCollectionsTarget({ instance: DEFAULT_TARGET.instance, mode: client, people }),
+    ],
   };
 }
 

@@ -1,5 +1,6 @@
 // Owns the words of each kind of access, known without a configured instance: a front words a stored request's
 // outcome with them even when its target is no longer configured. Adding a kind of access adds its line here.
+import { MODE_COLLECTIONS_WORDS } from './mode-collections/words.ts';
 import { MODE_GROUPS_WORDS } from './mode-groups/words.ts';
 import { QLIK_ACCOUNT_WORDS } from './qlik-account/words.ts';
 import { QLIK_ROLES_WORDS } from './qlik-roles/words.ts';
@@ -7,6 +8,7 @@ import { QLIK_SPACES_WORDS } from './qlik-spaces/words.ts';
 import type { TargetWords } from './types.ts';
 
 const WORDS_BY_KIND: Readonly<Record<string, TargetWords>> = {
+  'mode-collections': MODE_COLLECTIONS_WORDS,
   'mode-groups': MODE_GROUPS_WORDS,
   'qlik-account': QLIK_ACCOUNT_WORDS,
   'qlik-roles': QLIK_ROLES_WORDS,

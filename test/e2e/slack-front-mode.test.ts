@@ -61,6 +61,28 @@ describe('/mode with a Mode workspace', () => {
     expect(allText(await mode(f, U.dan, 'groups'))).toContain('Sales Ops');
   });
 
+  it('gives a Mode group edit on a collection (over its view) after approval, and answers who-has for it', async () => {
+    const revenue = sim.workspace.collectionByName('Revenue')!;
+    const finance = sim.workspace.groupByName('Finance')!;
+    const receipt = await mode(
+      f,
+      U.dan,
+      'grant group:Finance edit in collection:"Revenue" because month end',
+    );
+    const id = f.requestIdIn(receipt);
+    const msg = await f.approvalMessage(id);
+    expect(msg.text).toContain('grant edit in Mode collection Revenue to group Finance');
+    await f.driver.click(U.alice, msg, 'approve');
+    await f.approvalMessage(id, (m) => allText(m).includes('*Applied*'));
+    expect(
+      sim.workspace
+        .permissionsOf(revenue.token)
+        .filter((p) => p.accessorType === 'UserGroup' && p.accessorToken === finance.token)
+        .map((p) => p.action),
+    ).toEqual(['edit']);
+    expect(allText(await mode(f, U.dan, 'who-has collection:"Revenue"'))).toContain('Finance');
+  });
+
   it('refuses what Mode would not let it change safely, in words', async () => {
     // A group the identity provider owns: filed, approved, and refused by the worker with the reason.
     const receipt = await mode(f, U.dan, 'grant frank@corp.example "Okta Engineers"');

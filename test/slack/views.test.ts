@@ -1259,7 +1259,6 @@ describe('Mode', () => {
     expect(all(m)).toContain('*Group*\nAnalysts');
     expect(m.text).toContain('grant Mode group Analysts to Alice');
     expect(all(m)).not.toContain('prod');
-
   });
 
   it('helps with /mode, says exactly what to set when Mode is off, and lists groups', () => {
