@@ -306,7 +306,8 @@ export class Terminal {
   }
 
   async #slash(command: string, typed: string): Promise<void> {
-    if (command !== '/qlik') throw new Error(`Only /qlik is installed in this workspace, not ${command}.`);
+    if (command !== '/qlik' && command !== '/mode')
+      throw new Error(`Only /qlik and /mode are installed in this workspace, not ${command}.`);
     // The driver escapes @names, #channels and emails as Slack does for a command with should_escape on.
     const op = this.#d.driver.slash(this.#user.id, typed, {
       channelId: this.#d.world.commandChannel.id,
@@ -316,7 +317,7 @@ export class Terminal {
     const res = await op;
     // Slack shows the person this when the app doesn't answer 200 within 3 seconds.
     if (res.status !== 200)
-      throw new Error(`Slack says: /qlik failed with the error "http_error_${res.status}"`);
+      throw new Error(`Slack says: ${command} failed with the error "http_error_${res.status}"`);
   }
 
   async #press(input: Extract<TerminalInput, { kind: 'press' }>): Promise<void> {
@@ -385,6 +386,10 @@ export function helpText(world: DemoWorld, current: DemoUser): string {
     ['/qlik grant @nomail DataSpaceCreator', 'errors people see: also try @outsider,'],
     ['/qlik grant me AuditAdmin', '@shared-mailbox and @viktor'],
     ['as bob, then press Deny on a pending request', 'or press Revoke now on a result'],
+    [`/qlik grant @${someone} "Can edit" in space:"Finance Reports"`, 'a space role; /qlik spaces lists them'],
+    ['/qlik invite newhire@corp.example with Steward', 'onboarding: invite, then the role once approved'],
+    [`/mode grant @${someone} Analysts for 2w because Q3`, 'Mode: a group membership, approved the same way'],
+    ['/mode who-has collection:"Revenue"', 'also: /mode groups, /mode whois @alice, /mode help'],
   ];
   const col = Math.max(...tryRows.map(([c]) => c.length)) + 3;
   const tries = tryRows.map(([c, note]) => `  ${c.padEnd(col)}${note}`).join('\n');
@@ -401,6 +406,7 @@ export function helpText(world: DemoWorld, current: DemoUser): string {
 Terminal commands
   as <name>                 act as another demo user (e.g. \`as alice\`)
   /qlik <text>              type the slash command as the current user (\`/qlik help\` lists the bot's commands)
+  /mode <text>              the same for Mode (\`/mode help\`)
   press <n> | press <text>  press button n (or the one labelled <text>) of the latest message you can see with buttons
   press <n|text> on #<m>    press a button of message #m
   messages                  list every message so far;  show <m>: show message #m again
