@@ -331,7 +331,8 @@ export class ModeGroupsTarget implements AccessTarget {
     memberToken: string,
     focus?: ModeGroup,
   ): Promise<{ groups: ModeGroup[]; focus: ModeGroupMembership | undefined }> {
-    const listed = await this.#groups.all();
+    // The group list read fresh too: a group made seconds ago would otherwise be missing from before and after.
+    const listed = await this.#groups.all({ refresh: true });
     const all = focus ? [...listed.filter((g) => g.token !== focus.token), focus] : listed;
     const found = new Map<string, ModeGroupMembership>();
     const queue = [...all];
