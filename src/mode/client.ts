@@ -179,6 +179,11 @@ export class ModeClient {
     return this.#list(this.#ws('/memberships'), 'GET /{ws}/memberships', 'memberships', membershipSchema);
   }
 
+  /** One workspace membership by its own token (from its self link): fresh state and SCIM flag; 404 once gone. */
+  membership(token: string): Promise<ModeMembership> {
+    return this.#get(this.#ws(`/memberships/${enc(token)}`), 'GET /{ws}/memberships/{m}', membershipSchema);
+  }
+
   /** A Mode user by username (`GET /{username}`), with their email when Mode has one. */
   user(username: string): Promise<ModeUser> {
     return this.#get(this.#url(`/${encodeURIComponent(username)}`), 'GET /{username}', userSchema);

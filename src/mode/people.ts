@@ -11,6 +11,8 @@ import type { ModeMembership } from './schemas.ts';
 /** One workspace member as the bot needs them. */
 export interface ModePerson {
   memberToken: string;
+  /** The workspace membership's own token, to read the member's state fresh. */
+  membershipToken?: string;
   username: string;
   name?: string;
   /** Lower-cased as the map keys it; absent when Mode has none for the user. */
@@ -20,7 +22,7 @@ export interface ModePerson {
   managedByScim: boolean;
 }
 
-export type PeopleApi = Pick<ModeClient, 'memberships' | 'user' | 'requestsSent'>;
+export type PeopleApi = Pick<ModeClient, 'memberships' | 'membership' | 'user' | 'requestsSent'>;
 
 export interface ModePeopleOptions {
   redis: RedisConnection;
@@ -97,6 +99,28 @@ export class ModePeople {
     const hit = (await this.#current()).byToken.get(memberToken);
     if (hit) return hit;
     return (await this.#afterMiss())?.byToken.get(memberToken);
+  }
+
+  /**
+   * The member as Mode has them now (state, admin, SCIM flag read fresh from their membership), or undefined when
+   * they are no longer in the workspace: what a change decides from, since the map may be an hour old.
+   */
+  async fresh(memberToken: string): Promise<ModePerson | undefined> {
+    const p = await this.byToken(memberToken);
+    if (p?.membershipToken === undefined) return p;
+    try {
+      const m = await this.#client.membership(p.membershipToken);
+      const { state: _old, ...rest } = p;
+      return {
+        ...rest,
+        ...(m.state ? { state: m.state } : {}),
+        admin: m.admin,
+        managedByScim: m.managedByScim,
+      };
+    } catch (err) {
+      if (err instanceof ModeError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
   }
 
   /** Members by token, from the map as it is (no rebuild on a miss: listings show many people at once). */
@@ -187,6 +211,7 @@ export class ModePeople {
         }
         people[i] = {
           memberToken: m.memberToken,
+          ...(m.token ? { membershipToken: m.token } : {}),
           username: m.username,
           ...(name ? { name } : {}),
           ...(email ? { email } : {}),

@@ -494,7 +494,7 @@ export class ModeCollectionsTarget implements AccessTarget {
 
   async #principalGone(principal: PrincipalRef): Promise<boolean> {
     if (principal.kind === 'user') {
-      const p = await this.#people.byToken(principal.id);
+      const p = await this.#people.fresh(principal.id);
       return p === undefined || isGoneState(p.state);
     }
     try {

@@ -58,7 +58,7 @@ export type ModeGroupsApi = Pick<
 >;
 
 /** The people-cache lookups this target makes. */
-export type PeopleLookup = Pick<ModePeople, 'byEmail' | 'byToken' | 'many'>;
+export type PeopleLookup = Pick<ModePeople, 'byEmail' | 'byToken' | 'fresh' | 'many'>;
 
 export interface ModeGroupsTargetOptions {
   /** The configured workspace's name; `default` for the single configured one. */
@@ -282,7 +282,7 @@ export class ModeGroupsTarget implements AccessTarget {
   }
 
   async #refuseScim(principal: PrincipalRef): Promise<void> {
-    const person = await this.#people.byToken(principal.id);
+    const person = await this.#people.fresh(principal.id);
     if (person?.managedByScim) throw scimMember(describeTarget(principal));
   }
 
@@ -292,7 +292,7 @@ export class ModeGroupsTarget implements AccessTarget {
   }
 
   async #memberGone(memberToken: string): Promise<boolean> {
-    const person = await this.#people.byToken(memberToken);
+    const person = await this.#people.fresh(memberToken);
     return person === undefined || isGoneState(person.state);
   }
 
@@ -331,7 +331,8 @@ export class ModeGroupsTarget implements AccessTarget {
     memberToken: string,
     focus?: ModeGroup,
   ): Promise<{ groups: ModeGroup[]; focus: ModeGroupMembership | undefined }> {
-    const listed = await this.#groups.all();
+    // The group list read fresh too: a group made seconds ago would otherwise be missing from before and after.
+    const listed = await this.#groups.all({ refresh: true });
     const all = focus ? [...listed.filter((g) => g.token !== focus.token), focus] : listed;
     const found = new Map<string, ModeGroupMembership>();
     const queue = [...all];
