@@ -386,7 +386,10 @@ export function helpText(world: DemoWorld, current: DemoUser): string {
     ['/qlik grant @nomail DataSpaceCreator', 'errors people see: also try @outsider,'],
     ['/qlik grant me AuditAdmin', '@shared-mailbox and @viktor'],
     ['as bob, then press Deny on a pending request', 'or press Revoke now on a result'],
-    [`/qlik grant @${someone} "Can edit" in space:"Finance Reports"`, 'a space role; /qlik spaces lists them'],
+    [
+      `/qlik grant @${someone} "Can edit" in space:"Finance Reports"`,
+      'a space role; /qlik spaces lists them',
+    ],
     ['/qlik invite newhire@corp.example with Steward', 'onboarding: invite, then the role once approved'],
     [`/mode grant @${someone} Analysts for 2w because Q3`, 'Mode: a group membership, approved the same way'],
     ['/mode who-has collection:"Revenue"', 'also: /mode groups, /mode whois @alice, /mode help'],

@@ -147,6 +147,11 @@ export interface AppliedChange extends HoldingsSnapshot {
 export interface EndOptions {
   /** The holdings an earlier attempt of this end recorded just before its write, when one did. */
   earlier?: string[];
+  /**
+   * What the principal held before the grant was applied (its before-snapshot): a target whose entitlements replace
+   * each other (a Mode collection's view or edit) puts the earlier one back instead of removing everything.
+   */
+  grantedOver?: string[];
   /** As for apply: called once before the write with the holdings before it; may throw to stop. */
   beforeWrite(before: string[]): Promise<void>;
   signal: AbortSignal;

@@ -219,6 +219,7 @@ async function endUnderLock(
   const earlier = await readSnapshot(ctx, req.id);
   const ended = await target.endGrant(accessChangeOf(req), {
     ...(earlier === undefined ? {} : { earlier }),
+    ...(req.result?.before === undefined ? {} : { grantedOver: req.result.before }),
     signal,
     beforeWrite: async (before) => {
       checkShutdown(shutdown);

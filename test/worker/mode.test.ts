@@ -6,6 +6,7 @@ import type { Principal, RoleChangeRequest } from '../../src/domain/request.ts';
 import { ModeClient, ModePeople } from '../../src/mode/index.ts';
 import { enqueueApply } from '../../src/queue/queues.ts';
 import { type ModeSimulator, ModeWorkspace, startModeSimulator } from '../../src/sandbox/mode-sim/index.ts';
+import { ModeCollectionsTarget } from '../../src/targets/mode-collections/target.ts';
 import { ModeGroupsTarget } from '../../src/targets/mode-groups/target.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
@@ -25,6 +26,7 @@ beforeAll(async () => {
   const targets = new TargetRegistry([
     new QlikRolesTarget({ instance: 'default', qlik: h.qlik }),
     new ModeGroupsTarget({ instance: 'default', mode, people }),
+    new ModeCollectionsTarget({ instance: 'default', mode, people }),
   ]);
   await h.start({ targets, concurrency: 8 });
 });
@@ -138,5 +140,42 @@ describe('Mode group grants through the worker', () => {
       (r) => r.method === 'DELETE' && r.path.startsWith(`/api/acme/groups/${token}/`),
     );
     expect(deletes).toHaveLength(1);
+  });
+
+  it('a time-bound edit given over a view ends by putting the view back, not by removing access', async () => {
+    const c = ws.addCollection({ name: 'Worker Collection' });
+    const m = newMember();
+    ws.setPermission(c.token, { accessorType: 'Account', accessorToken: m.id, action: 'view' });
+    const now = Date.now();
+    const created = await h.store.create(
+      {
+        action: 'grant',
+        target: m,
+        entitlement: { id: 'edit', name: 'edit' },
+        requester: { front: 'slack', id: REQUESTER },
+        expiresAt: now + 3_600_000,
+        approvalsRequired: 1,
+        durationMs: 1_000,
+        targetRef: {
+          kind: 'mode-collections',
+          instance: 'default',
+          resource: { kind: 'collection', id: c.token, name: 'Worker Collection' },
+        },
+      },
+      now,
+    );
+    if (!created.ok) throw new Error('duplicate');
+    await h.store.transition(created.request.id, 'pending', 'approved');
+    await enqueueApply(h.queues, created.request.id);
+    const applied = await h.waitForState(created.request.id, 'applied');
+    expect(applied.result).toMatchObject({ before: ['view'], after: ['edit'], changed: true });
+    const ended = await h.waitForState(created.request.id, 'expired-revoked', 10_000);
+    expect(ended.result).toMatchObject({ before: ['edit'], after: ['view'] });
+    expect(
+      ws
+        .permissionsOf(c.token)
+        .filter((p) => p.accessorToken === m.id)
+        .map((p) => p.action),
+    ).toEqual(['view']);
   });
 });

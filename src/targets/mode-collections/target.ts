@@ -231,7 +231,9 @@ export class ModeCollectionsTarget implements AccessTarget {
       if (isModeNotFound(err)) return gone(opts.earlier, asked, []);
       throw err;
     }
-    const plan = planPermission(current(mine(perms, principal)), 'revoke', asked);
+    // An edit given over a view ends by putting the view back.
+    const restore = asked === 'edit' && opts.grantedOver?.includes('view') ? 'view' : undefined;
+    const plan = planPermission(current(mine(perms, principal)), 'revoke', asked, restore);
     if (plan.write.op === 'none') return gone(opts.earlier, asked, plan.before);
     await opts.beforeWrite(plan.before);
     opts.signal.throwIfAborted(); // the lock expired under us: another worker may be writing
