@@ -171,11 +171,15 @@ export function principalRefusalText(r: PrincipalRefusal): string {
         "won't approve their own request. Nothing was filed; try again in a minute, or @-mention the person instead."
       );
     case 'no-such-user':
-      return `No ${r.system} user has the email ${r.email} — ask a tenant admin to invite them first.`;
+      return r.system === 'Mode'
+        ? `No Mode member has the email ${r.email}: they need to join the Mode workspace first (a Mode admin invites them in Mode), then ask again.`
+        : `No ${r.system} user has the email ${r.email} — ask a tenant admin to invite them first.`;
     case 'several-users':
       return `${r.count} ${r.system} users have the email ${r.email}, so I can't tell which one you mean. Ask a tenant admin to remove the duplicate.`;
     case 'no-such-group':
-      return `${r.system} has no group named exactly "${r.name}" (group names are case-sensitive). Check the spelling in the Management Console.`;
+      return r.system === 'Mode'
+        ? `Mode has no group named "${r.name}". \`/mode groups\` lists them.`
+        : `${r.system} has no group named exactly "${r.name}" (group names are case-sensitive). Check the spelling in the Management Console.`;
   }
 }
 
