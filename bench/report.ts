@@ -5,6 +5,7 @@ import { ACK_TARGETS, type AckResult } from './ack.ts';
 import { APPROVE_TARGETS, type ApproveResult } from './approve-result.ts';
 import type { ProcMemory } from './harness.ts';
 import type { MemoryResult } from './memory.ts';
+import type { ModeWhoHasResult } from './mode-who-has.ts';
 import { SPACE_WRITE_TARGETS, type SpaceWriteResult } from './space-write.ts';
 import { WHO_HAS_TARGETS, type WhoHasResult } from './who-has.ts';
 import { WRITE_TARGETS, type WriteResult } from './write-throughput.ts';
@@ -42,6 +43,7 @@ export interface BenchResults {
   ack?: AckResult;
   write?: WriteResult;
   spaceWrite?: SpaceWriteResult;
+  modeWhoHas?: ModeWhoHasResult;
   approve?: ApproveResult;
   whoHas?: WhoHasResult;
   memory?: MemoryResult;
@@ -180,6 +182,22 @@ export function rows(r: BenchResults): Row[] {
       `${w.lost} (${w.mismatches} of ${w.compared} space roles differ)`,
       '0',
       w.lost === 0,
+    );
+  }
+  if (r.modeWhoHas) {
+    const m = r.modeWhoHas;
+    const b = 'mode who-has';
+    add(b, `${m.members} members, a ${m.groupSize}-member group, ${m.latencyMs} ms per request`, '');
+    add(
+      b,
+      'cold (people cache empty): requests, time',
+      `${m.cold.requests} requests, ${m.cold.ms} ms, ${m.cold.holders} holders`,
+    );
+    add(b, 'warm: requests, time', `${m.warm.requests} requests, ${m.warm.ms} ms, ${m.warm.holders} holders`);
+    add(
+      b,
+      'people cache: size, build cost',
+      `${m.cache.size} people, ${m.cache.refreshRequests} requests, ${m.cache.refreshMs} ms`,
     );
   }
   if (r.approve) {

@@ -12,18 +12,28 @@ import { ACK_DEFAULTS, type AckOptions, runAck } from './ack.ts';
 import { APPROVE_DEFAULTS, type ApproveOptions, runApproveResult } from './approve-result.ts';
 import { DEFAULT_QLIK_LATENCY_MS } from './harness.ts';
 import { type MemoryOptions, runMemory } from './memory.ts';
+import { type ModeWhoHasOptions, runModeWhoHas } from './mode-who-has.ts';
 import { type BenchResults, describeMachine, markdownTable, textTable } from './report.ts';
 import { runSpaceWrite, SPACE_WRITE_DEFAULTS, type SpaceWriteOptions } from './space-write.ts';
 import { runWhoHas, WHO_HAS_DEFAULTS, type WhoHasOptions } from './who-has.ts';
 import { runWriteThroughput, WRITE_DEFAULTS, WRITE_QUICK, type WriteOptions } from './write-throughput.ts';
 
-export const BENCHMARKS = ['memory', 'ack', 'write', 'space-write', 'approve', 'who-has'] as const;
+export const BENCHMARKS = [
+  'memory',
+  'ack',
+  'write',
+  'space-write',
+  'approve',
+  'who-has',
+  'mode-who-has',
+] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface RunOptions {
   ack?: Partial<AckOptions>;
   write?: Partial<WriteOptions>;
   spaceWrite?: Partial<SpaceWriteOptions>;
+  modeWhoHas?: Partial<ModeWhoHasOptions>;
   approve?: Partial<ApproveOptions>;
   whoHas?: Partial<WhoHasOptions>;
   memory?: Partial<MemoryOptions>;
@@ -67,6 +77,10 @@ export async function runBenchmarks(
       await attempt(name, async () => {
         results.spaceWrite = await runSpaceWrite(opts.spaceWrite, log);
       });
+    if (name === 'mode-who-has')
+      await attempt(name, async () => {
+        results.modeWhoHas = await runModeWhoHas(opts.modeWhoHas, log);
+      });
     if (name === 'approve')
       await attempt(name, async () => {
         results.approve = await runApproveResult(opts.approve, log);
@@ -93,7 +107,7 @@ export function saveResults(results: BenchResults, dir = join(import.meta.dirnam
   return file;
 }
 
-const HELP = `Usage: npm run bench -- [memory] [ack] [write] [space-write] [approve] [who-has] [flags]
+const HELP = `Usage: npm run bench -- [memory] [ack] [write] [space-write] [approve] [who-has] [mode-who-has] [flags]
 
 With no names every benchmark runs. Flags (defaults in brackets):
   --latency <ms>          simulated Qlik latency per request [${DEFAULT_QLIK_LATENCY_MS}]
@@ -201,6 +215,7 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
         hotChanges: num('hot', values.hot),
       }),
     },
+    modeWhoHas: defined({ latencyMs }),
     spaceWrite: defined({
       latencyMs,
       grants: num('space-grants', values['space-grants']),
