@@ -142,6 +142,11 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ModeCommand {
       `In a collection, say \`view\` or \`edit\`, e.g. \`/mode ${action} me view in collection:"${cmd.collection}"\`.`,
       c.usage,
     );
+  if (who.kind === 'group' && cmd.collection === undefined)
+    throw new Problem(
+      'Mode groups hold people, not other groups: name one person, or give the group access to a collection (`in collection:"…"`).',
+      c.usage,
+    );
   const named = cmd.collection !== undefined ? level : role;
   if (action === 'revoke') {
     const { durationMs: _d, durationText: _t, ...rest } = cmd;

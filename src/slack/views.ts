@@ -1053,7 +1053,9 @@ export function membersMessage(d: ResourceMembers & { tenant?: string }): SlackM
   const name = clip(d.resource.name, 120);
   const inTenant = d.tenant === undefined ? '' : ` on ${truncate(d.tenant, 40)}`;
   const blocks: KnownBlock[] = [header(`Members of ${truncate(d.resource.name, 120)}${inTenant}`)];
-  const type = d.resource.type ? ` (${clip(d.resource.type, 20)} space)` : '';
+  const type = d.resource.type
+    ? ` (${clip(d.resource.type, 20)} ${clip(d.resource.kind || 'space', 20)})`
+    : '';
   const owner = d.owner ? clip(d.owner.name || d.owner.email || d.owner.id, 120) : undefined;
   blocks.push(section(`*${name}*${type}${owner ? ` · owner *${owner}* (every role)` : ''}`));
   const memberLine = (m: ResourceMember) =>

@@ -51,6 +51,7 @@ describe('parseModeCommand', () => {
     ['who-has collection:Revenue extra', /takes nothing more/],
     ['groups extra', /takes nothing after it/],
     ['grant me Sales Ops', /Group names with spaces go in quotes/],
+    ['grant group:Finance Analysts', /Mode groups hold people, not other groups/],
   ])('%s is refused, naming the part', (text, problem) => {
     const r = parseModeCommand(text);
     expect(r.kind).toBe('invalid');
