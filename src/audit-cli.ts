@@ -13,14 +13,20 @@ import { stringify } from 'csv-stringify';
 import { distance } from 'fastest-levenshtein';
 import { Cluster } from 'ioredis';
 import { normaliseQueuePrefix, parseDuration } from './config.ts';
+import { verifyChain } from './store/audit-chain.ts';
 import { AuditLog, type StoredAuditEvent } from './store/audit-log.ts';
 import { storeKeys } from './store/keys.ts';
 import { createRedisConnection, type RedisConnection, redactRedisUrl } from './store/redis.ts';
 
 export const USAGE = `Usage: npm run audit -- [--since <7d|24h|30m|2026-01-31>] [--format csv|jsonl] [--out <file>]
+       npm run audit -- verify [--head <hash>]
        node dist/audit-cli.js [same options]         (in the image: docker compose exec -T bot node dist/audit-cli.js …)
 
-Exports the bot's audit events, oldest first.
+verify checks the audit stream's hash chain from its oldest event: it names the first event that was edited, or
+that follows one that was deleted or moved, and exits 1; otherwise it prints the head hash (to anchor elsewhere) and
+exits 0. --head compares the head with one you anchored earlier (the stream must still contain it).
+
+Exports the bot's audit events, oldest first, with each event's prev and hash.
   --since   how far back (a duration such as 7d, 24h, 30m, 1w, or a date/time such as 2026-01-31T00:00Z); default 7d
   --format  csv (with a header row) or jsonl (one JSON object per line); default csv
   --out     write to this file instead of standard output (with npm run, use it: npm prints a banner on stdout)
@@ -94,6 +100,8 @@ const CSV_COLUMNS = [
   'outcome',
   'detail',
   'eventId',
+  'prev',
+  'hash',
 ] as const;
 
 /** One event as a flat row: ISO time, role lists joined with `;`. */
@@ -110,6 +118,8 @@ function toRow(e: StoredAuditEvent): Record<(typeof CSV_COLUMNS)[number], string
     outcome: e.outcome,
     detail: e.detail ?? '',
     eventId: e.id,
+    prev: e.prev ?? '',
+    hash: e.hash ?? '',
   };
 }
 
@@ -218,10 +228,70 @@ function stdoutProblem(fd = 1): string | undefined {
   );
 }
 
+/** `verify [--head <hash>]`: the options, or a UsageError. */
+export function parseVerifyArgs(argv: string[]): { head?: string } {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { head: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.head !== undefined && !/^[0-9a-f]{40}$/i.test(values.head.trim()))
+      throw new UsageError(`--head expects a 40-character hash as verify printed it, got "${values.head}".`);
+    return values.head === undefined ? {} : { head: values.head.trim().toLowerCase() };
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * Checks the chain and says what it found, in words; 0 when it holds (and, with `head`, that hash is in it), else 1.
+ */
+export async function verifyAudit(
+  audit: AuditLog,
+  opts: { head?: string },
+  say: (line: string) => void,
+): Promise<number> {
+  let sawHead = false;
+  async function* events() {
+    for await (const e of audit.raw()) {
+      if (opts.head !== undefined && e.fields.includes(opts.head)) sawHead = true;
+      yield e;
+    }
+  }
+  const r = await verifyChain(events());
+  if (r.problem) {
+    say(`The audit chain is broken at event ${r.problem.id}: ${r.problem.detail}.`);
+    say(
+      `${r.chained} event(s) before it check out${r.unchained ? ` (after ${r.unchained} written before the chain)` : ''}.`,
+    );
+    return 1;
+  }
+  if (r.chained === 0) {
+    say(`No chained events yet (${r.events} event(s) written before the chain).`);
+    return opts.head === undefined ? 0 : 1;
+  }
+  say(
+    `The audit chain holds: ${r.chained} chained event(s) from ${r.firstChained} to ${r.lastId}` +
+      `${r.unchained ? `, after ${r.unchained} written before the chain` : ''}.`,
+  );
+  say(`Head hash: ${r.head}`);
+  if (opts.head !== undefined && !sawHead) {
+    say(`The anchored head ${opts.head} is not in the stream: events up to it were deleted or rewritten.`);
+    return 1;
+  }
+  if (opts.head !== undefined) say('The anchored head is in the chain.');
+  return 0;
+}
+
 async function main(): Promise<number> {
   let opts: ExportOptions;
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'verify') return runVerify(argv.slice(1));
   try {
-    opts = parseExportArgs(process.argv.slice(2));
+    opts = parseExportArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
       if (err.message) process.stderr.write(`${err.message}\n\n`);
@@ -274,6 +344,35 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     redis?.disconnect();
+  }
+}
+
+/** `verify`: connects as the export does and checks the chain. */
+async function runVerify(argv: string[]): Promise<number> {
+  let opts: { head?: string };
+  try {
+    opts = parseVerifyArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  const prefix = normaliseQueuePrefix(process.env.QUEUE_PREFIX ?? '') || 'qlikops';
+  const redis = createRedisConnection(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+  redis.on('error', () => {});
+  try {
+    if ((await redis.exists(storeKeys(prefix).audit)) === 0) {
+      process.stderr.write(`No audit log under QUEUE_PREFIX=${prefix} in Redis at ${redactRedisUrl(url)}.\n`);
+      return 1;
+    }
+    return await verifyAudit(new AuditLog(redis, prefix), opts, (line) => process.stdout.write(`${line}\n`));
+  } catch (err) {
+    process.stderr.write(
+      `Could not check the audit log in Redis at ${redactRedisUrl(url)}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -2,8 +2,15 @@
 // behind `/qlik audit` and the export CLI. RequestStore appends to the same stream inside its Lua scripts, using the
 // field encoding defined here, so an event and the transition it records are written together or not at all.
 
+import { readFileSync } from 'node:fs';
 import { storeKeys } from './keys.ts';
 import type { RedisConnection } from './redis.ts';
+
+/** Appends one chained event (src/store/lua/audit-chain.lua); KEYS[1] the stream, ARGV max length then fields. */
+const APPEND_LUA = `${readFileSync(new URL('./lua/audit-chain.lua', import.meta.url), 'utf8')}
+local fields = {}
+for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+return append_audit(KEYS[1], ARGV[1], fields)`;
 
 export interface AuditEvent {
   /** Epoch ms when it happened (the stream id carries Redis' own clock too). */
@@ -23,7 +30,12 @@ export interface AuditEvent {
   detail?: string;
 }
 
-export type StoredAuditEvent = AuditEvent & { id: string };
+export type StoredAuditEvent = AuditEvent & {
+  id: string;
+  /** The hash chain (src/store/audit-chain.ts): the previous event's hash and this one's; absent on older events. */
+  prev?: string;
+  hash?: string;
+};
 
 export const DEFAULT_AUDIT_MAX_LEN = 1_000_000;
 
@@ -63,7 +75,7 @@ export function parseAuditEntry(id: string, fields: string[]): StoredAuditEvent 
     action: m.get('action') ?? '',
     outcome: m.get('outcome') ?? '',
   };
-  for (const f of ['requestId', 'target', 'role', 'detail'] as const) {
+  for (const f of ['requestId', 'target', 'role', 'detail', 'prev', 'hash'] as const) {
     const v = m.get(f);
     if (v !== undefined) e[f] = v;
   }
@@ -102,13 +114,28 @@ export class AuditLog {
     this.#redis = redis;
     this.#key = storeKeys(prefix).audit;
     this.#maxLen = opts.maxLen ?? DEFAULT_AUDIT_MAX_LEN;
+    redis.defineCommand('qabAuditAppend', { lua: APPEND_LUA, numberOfKeys: 1 });
   }
 
-  /** Appends one event (trimming the stream to about maxLen); returns its stream id. */
+  /** Appends one event as the next link of the chain (trimming the stream to about maxLen); returns its stream id. */
   async append(e: AuditEvent): Promise<string> {
-    const id = await this.#redis.xadd(this.#key, 'MAXLEN', '~', this.#maxLen, '*', ...auditFields(e));
-    if (id === null) throw new Error('Redis did not add the audit event.');
+    const cmd = this.#redis as unknown as { qabAuditAppend(...args: (string | number)[]): Promise<unknown> };
+    const id = await cmd.qabAuditAppend(this.#key, this.#maxLen, ...auditFields(e));
+    if (typeof id !== 'string') throw new Error('Redis did not add the audit event.');
     return id;
+  }
+
+  /** Every event, oldest first, with its fields exactly as stored: what the chain is checked against. */
+  async *raw(opts: { batch?: number } = {}): AsyncIterable<{ id: string; fields: string[] }> {
+    const batch = Math.max(1, Math.floor(opts.batch ?? 1000));
+    let start = '-';
+    for (;;) {
+      const entries = await this.#redis.xrange(this.#key, start, '+', 'COUNT', batch);
+      for (const [id, fields] of entries) yield { id, fields };
+      const last = entries.at(-1);
+      if (!last || entries.length < batch) return;
+      start = `(${last[0]}`;
+    }
   }
 
   /** Newest first. Filters are applied while paging backwards through the stream. */

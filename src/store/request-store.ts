@@ -84,7 +84,8 @@ const OWNED_FIELDS = new Set(['id', 'state', 'createdAt', 'updatedAt', 'approval
 // The scripts live in lua/ beside this file (npm run build copies them into dist/); each request script starts
 // with the shared prelude (argument cursor, request read, audit append, leaving the pending indexes).
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-const PRELUDE = lua('request-prelude');
+// The audit append (src/store/lua/audit-chain.lua) is shared with AuditLog.append, so every event is chained.
+const PRELUDE = `${lua('request-prelude')}${lua('audit-chain')}`;
 const CREATE_LUA = `${PRELUDE}${lua('request-create')}`;
 const TRANSITION_LUA = `${PRELUDE}${lua('request-transition')}`;
 const ADD_APPROVAL_LUA = `${PRELUDE}${lua('request-add-approval')}`;

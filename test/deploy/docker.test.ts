@@ -456,7 +456,7 @@ await redis.quit();
       env: { PATH: process.env.PATH, REDIS_URL, QUEUE_PREFIX: prefix },
     });
     expect(stdout.split('\n')[0], stderr).toBe(
-      'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId',
+      'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId,prev,hash',
     );
     expect(stdout).toContain('R-DIST');
   });

@@ -55,9 +55,20 @@ describe('encoding', () => {
     const id = await log.append(full);
     await log.append(base);
     const [second, first] = await log.recent({ limit: 10 });
-    expect(first).toEqual({ ...full, id });
-    expect(second).toEqual({ ...base, id: second!.id });
-    expect(Object.keys(second!).sort()).toEqual(['action', 'actor', 'id', 'outcome', 'time']);
+    // Every event is a link of the hash chain: the first's prev is '' (or the stream's last hash), the second's is the first's.
+    expect(first).toEqual({
+      ...full,
+      id,
+      prev: expect.any(String),
+      hash: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
+    expect(second).toEqual({
+      ...base,
+      id: second!.id,
+      prev: first!.hash,
+      hash: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
+    expect(Object.keys(second!).sort()).toEqual(['action', 'actor', 'hash', 'id', 'outcome', 'prev', 'time']);
   });
 
   it('parses what it wrote and tolerates damaged entries', () => {

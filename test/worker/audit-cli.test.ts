@@ -23,7 +23,7 @@ let redis: Redis;
 const prefix = uniquePrefix('audit-cli');
 const outFile = join(tmpdir(), `${prefix.replaceAll(':', '-')}.csv`);
 const npmDir = mkdtempSync(join(tmpdir(), 'qab-audit-npm-'));
-const HEADER = 'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId';
+const HEADER = 'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId,prev,hash';
 
 /** A command line exactly as a person types it in a shell, from the project directory. */
 function shell(commandLine: string, env: Record<string, string> = {}) {
@@ -96,7 +96,9 @@ describe('audit export CLI', () => {
   it('exports CSV with a header row, oldest first, since 7 days', async () => {
     const { stdout } = await cli(['--since', '7d', '--format', 'csv']);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('time,requestId,actor,action,target,role,before,after,outcome,detail,eventId');
+    expect(lines[0]).toBe(
+      'time,requestId,actor,action,target,role,before,after,outcome,detail,eventId,prev,hash',
+    );
     expect(stdout).not.toContain('R-OLD2');
     // The reason with quotes, a comma and a newline stays one quoted field.
     expect(stdout).toContain('"because ""quarterly"", report\nsecond line"');
@@ -179,6 +181,21 @@ describe('audit export CLI', () => {
       new RegExp(`Prefixes with an audit log: ${prefix.replaceAll('.', '\\.')}[,.]`),
     );
     expect(await prefixesWithAudit(redis, typo)).toContain(prefix);
+  });
+
+  it('verify: the chain holds (after the events written before it), prints the head, and takes --head', async () => {
+    const { stdout } = await cli(['verify']);
+    expect(stdout).toMatch(
+      /The audit chain holds: \d+ chained event\(s\) from .* after 1 written before the chain\./,
+    );
+    const head = /Head hash: ([0-9a-f]{40})/.exec(stdout)![1]!;
+    expect((await cli(['verify', '--head', head])).stdout).toContain('The anchored head is in the chain.');
+    const wrong = await cli(['verify', '--head', '0'.repeat(40)]).catch(
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(wrong).toMatchObject({ code: 1 });
+    const bad = await cli(['verify', '--head', 'nope']).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 2 });
   });
 
   it('a bad argument gets the usage and exit code 2', async () => {

@@ -20,9 +20,6 @@ local function has_field(fields, name)
   for i = 1, #fields, 2 do if fields[i] == name then return true end end
   return false
 end
-local function append_audit(stream, max_len, fields)
-  if #fields > 0 then redis.call('XADD', stream, 'MAXLEN', '~', max_len, '*', unpack(fields)) end
-end
 local function leave_pending(rk, id, pending)
   redis.call('ZREM', pending, id)
   local dk = redis.call('HGET', rk, '_dedupe')
