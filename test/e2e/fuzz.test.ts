@@ -195,9 +195,6 @@ it(`${COMMANDS} hostile commands: no crash, no non-200, an answer for each, Bloc
   expect(acked).toBe(COMMANDS);
   // The grammar takes a good share, so the lookups, Qlik and Mode are really reached.
   expect(COMMANDS - answeredInAck.size).toBeGreaterThan(COMMANDS / 4);
-  console.log(
-    `fuzz: ${answeredInAck.size} answered in the ack, ${COMMANDS - answeredInAck.size} later; ${f.sim.requests.length} Qlik requests`,
-  );
   // Every command not answered in its ack answers through its response_url.
   const later = COMMANDS - answeredInAck.size;
   await f.fake.waitFor(
