@@ -1,5 +1,6 @@
 // The `/mode` grammar: group memberships and collection access, with /qlik's words for people, durations and
 // reasons; every problem named with the command's usage.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ModeCommand, parseModeCommand } from '../../src/slack/mode-parser.ts';
 
@@ -61,5 +62,51 @@ describe('parseModeCommand', () => {
   it('never throws, whatever it is given', () => {
     for (const text of ['"', 'grant "', 'grant me "x', '\u0000', 'who-has collection:""', 'x'.repeat(5000)])
       expect(() => parseModeCommand(text)).not.toThrow();
+  });
+});
+
+describe('parseModeCommand properties', () => {
+  const hostile = fc.oneof(
+    fc.string({ maxLength: 60 }),
+    fc.string({ unit: fc.nat(0x10ffff).map((c) => String.fromCodePoint(c)), maxLength: 200 }),
+    fc.constantFrom('\u202E', '\u200B', '"', '\\"', '<@U1|x>', '<!channel>', 'collection:"', '%', '\n'),
+    fc.constantFrom('"', 'x', '\\').chain((s) => fc.integer({ min: 500, max: 4000 }).map((n) => s.repeat(n))),
+  );
+  it('is total: any text gives a command, never an exception, and an invalid one names a problem and a usage', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(hostile, fc.constantFrom('grant', 'revoke', 'who-has', 'me', 'view', 'in')), {
+          maxLength: 8,
+        }),
+        (parts) => {
+          const r = parseModeCommand(parts.join(' '));
+          expect(['grant', 'revoke', 'who-has', 'whois', 'groups', 'help', 'invalid']).toContain(r.kind);
+          if (r.kind === 'invalid') {
+            expect(r.problem.length).toBeGreaterThan(0);
+            expect(r.usage.startsWith('/mode')).toBe(true);
+          }
+          if ((r.kind === 'grant' || r.kind === 'revoke') && r.collection !== undefined)
+            expect(['view', 'edit']).toContain(r.role);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round-trips a quoted group name with quotes, backslashes and unicode', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .string({ minLength: 1, maxLength: 80 })
+          .filter((s) => s.trim() !== '' && !s.includes('&') && !/[\u2066-\u2069\u202A-\u202E\u200E\u200F\u061C]/.test(s)),
+        (name) => {
+          const quoted = `"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+          const r = parseModeCommand(`who-has ${quoted}`);
+          if (r.kind !== 'who-has') return; // names Slack would escape (`<`, `&`) may legitimately be refused
+          expect(r.role).toBe(name.trim());
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
