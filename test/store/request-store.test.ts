@@ -776,6 +776,8 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
    * the target's `slackUserId` as bare Slack ids, approvals as a ZSET of Slack ids, `deniedBy` / `cancelledBy` as
    * bare ids, the per-requester index under the Slack id, and one `approvalMessage`.
    */
+  // Seeded ids are 8 characters: the store draws 4-character ids first, so a random id of another test in this prefix
+  // (hundreds are filed) can never be one of these and have its fields merged into a seeded record.
   async function seedA12d65d(
     id: string,
     state: RequestState,
@@ -816,8 +818,8 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
   }
 
   it('reads the people of a pending one into PersonRefs, and keeps its approvals and index working', async () => {
-    await seedA12d65d('R-PEP2', 'pending', {}, [['U0ALICE', NOW + 5]]);
-    const r = await store.get('R-PEP2');
+    await seedA12d65d('R-PEPZZZZ2', 'pending', {}, [['U0ALICE', NOW + 5]]);
+    const r = await store.get('R-PEPZZZZ2');
     expect(r).toMatchObject({
       requester: slack('U0DAN'),
       target: { kind: 'user', name: 'Frank Fischer', email: 'frank@corp.example', person: slack('U0FRANK') },
@@ -826,31 +828,31 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
     expect(r).not.toHaveProperty('requesterId');
     expect(r?.target).not.toHaveProperty('slackUserId');
     // What was stored stays as it was (a bot of the earlier version may still read it during a rolling upgrade).
-    expect(await redis.hget(keys.request('R-PEP2'), 'requesterId')).toBe(json('U0DAN'));
+    expect(await redis.hget(keys.request('R-PEPZZZZ2'), 'requesterId')).toBe(json('U0DAN'));
     // The per-requester index it was filed under is found by the PersonRef.
-    expect((await store.listPendingByRequester(slack('U0DAN'))).map((x) => x.id)).toContain('R-PEP2');
+    expect((await store.listPendingByRequester(slack('U0DAN'))).map((x) => x.id)).toContain('R-PEPZZZZ2');
     // The same approver again is the same approver, whichever version recorded the first approval.
-    expect((await store.addApproval('R-PEP2', slack('U0ALICE'), NOW + 6)).outcome).toBe('duplicate');
-    const second = await store.addApproval('R-PEP2', slack('U0BOB'), NOW + 7);
+    expect((await store.addApproval('R-PEPZZZZ2', slack('U0ALICE'), NOW + 6)).outcome).toBe('duplicate');
+    const second = await store.addApproval('R-PEPZZZZ2', slack('U0BOB'), NOW + 7);
     expect(second.outcome).toBe('approved');
     expect(second.outcome !== 'not-found' && second.request.approvals).toEqual([
       { by: slack('U0ALICE'), at: NOW + 5 },
       { by: slack('U0BOB'), at: NOW + 7 },
     ]);
     // Leaving pending takes it out of the per-requester index it was filed under.
-    expect(await redis.zscore(keys.pendingByRequester('U0DAN'), 'R-PEP2')).toBeNull();
+    expect(await redis.zscore(keys.pendingByRequester('U0DAN'), 'R-PEPZZZZ2')).toBeNull();
   });
 
   it('reads a string deniedBy and cancelledBy as PersonRefs', async () => {
-    await seedA12d65d('R-PEP3', 'denied', { deniedBy: json('U0ALICE') });
-    await seedA12d65d('R-PEP4', 'cancelled', { cancelledBy: json('U0DAN') });
-    expect((await store.get('R-PEP3'))?.deniedBy).toEqual(slack('U0ALICE'));
-    expect((await store.get('R-PEP4'))?.cancelledBy).toEqual(slack('U0DAN'));
+    await seedA12d65d('R-PEPZZZZ3', 'denied', { deniedBy: json('U0ALICE') });
+    await seedA12d65d('R-PEPZZZZ4', 'cancelled', { cancelledBy: json('U0DAN') });
+    expect((await store.get('R-PEPZZZZ3'))?.deniedBy).toEqual(slack('U0ALICE'));
+    expect((await store.get('R-PEPZZZZ4'))?.cancelledBy).toEqual(slack('U0DAN'));
   });
 
   it('reads into exactly the shape today’s store writes, and round-trips through a transition', async () => {
-    await seedA12d65d('R-PEP5', 'pending');
-    const old = await store.get('R-PEP5');
+    await seedA12d65d('R-PEPZZZZ5', 'pending');
+    const old = await store.get('R-PEPZZZZ5');
     if (!old) throw new Error('seeded request did not load');
     // The same request filed today (another principal, so it is not a duplicate) has the same people.
     const fresh = await created({
@@ -866,7 +868,7 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
     expect(JSON.parse(stored[0]!)).toBe('U0DAN');
     expect(JSON.parse(stored[1]!)).toMatchObject({ slackUserId: 'U0FRANK', person: slack('U0FRANK') });
     const moved = await store.transition(
-      'R-PEP5',
+      'R-PEPZZZZ5',
       'pending',
       'cancelled',
       { cancelledBy: old.requester },
@@ -878,7 +880,7 @@ describe('requests written before people were PersonRefs (as a12d65d writes them
       updatedAt: NOW + 1,
       cancelledBy: slack('U0DAN'),
     });
-    expect(await store.get('R-PEP5')).toEqual(moved.ok && moved.request);
+    expect(await store.get('R-PEPZZZZ5')).toEqual(moved.ok && moved.request);
   });
 });
 
