@@ -98,7 +98,12 @@ describe('parseModeCommand properties', () => {
       fc.property(
         fc
           .string({ minLength: 1, maxLength: 80 })
-          .filter((s) => s.trim() !== '' && !s.includes('&') && !/[\u2066-\u2069\u202A-\u202E\u200E\u200F\u061C]/.test(s)),
+          .filter(
+            (s) =>
+              s.trim() !== '' &&
+              !s.includes('&') &&
+              !/[\u2066-\u2069\u202A-\u202E\u200E\u200F\u061C]/.test(s),
+          ),
         (name) => {
           const quoted = `"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
           const r = parseModeCommand(`who-has ${quoted}`);

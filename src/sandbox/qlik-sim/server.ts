@@ -45,7 +45,7 @@ import {
 } from './render.ts';
 import { demoTenant } from './seed.ts';
 import { SPACE_ROLES, SPACE_TYPES } from './spaces.ts';
-import { type SimTenant, SimTenantError } from './tenant.ts';
+import { mulberry32, type SimTenant, SimTenantError } from './tenant.ts';
 import type {
   FaultSpec,
   LoggedRequest,
@@ -393,7 +393,7 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
 
   let latencyMs = opts.latencyMs ?? 0;
   let limiter = opts.rateLimits ? new RateLimiter(opts.rateLimits) : undefined;
-  const faults: Array<FaultSpec & { left: number }> = [];
+  const faults: Array<FaultSpec & { left: number; draw?: () => number }> = [];
   const requests: LoggedRequest[] = [];
   let rateLimited = 0;
   let baseUrl = '';
@@ -483,7 +483,8 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
       (f) =>
         f.left > 0 &&
         (f.method === undefined || f.method.toUpperCase() === method) &&
-        (f.path === undefined || matchesPath(f.path, path)),
+        (f.path === undefined || matchesPath(f.path, path)) &&
+        (f.draw === undefined || f.draw() < (f.probability ?? 1)),
     );
     if (fault) {
       fault.left -= 1;
@@ -1173,7 +1174,11 @@ export async function startQlikSimulator(opts: SimOptions = {}): Promise<QlikSim
       apiKeys.set(key, ownerUserId);
     },
     injectFault(f) {
-      faults.push({ ...f, left: f.times ?? 1 });
+      faults.push({
+        ...f,
+        left: f.times ?? 1,
+        ...(f.probability === undefined ? {} : { draw: mulberry32(f.seed ?? 1) }),
+      });
     },
     clearFaults() {
       faults.length = 0;

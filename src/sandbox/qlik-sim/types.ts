@@ -217,6 +217,12 @@ export interface FaultSpec {
   retryAfterSec?: number;
   /** Destroy the socket without answering. */
   closeConnection?: boolean;
+  /**
+   * Each matching request gets the fault with this chance (0–1), drawn from a generator seeded with `seed`
+   * (default 1), so a run is repeatable: "30 % of writes fail". `times` still bounds how many get it.
+   */
+  probability?: number;
+  seed?: number;
 }
 
 export interface SimCounts {

@@ -840,6 +840,30 @@ describe('fault injection, latency and the request log', () => {
     ]);
   });
 
+  it('fails a share of the matching requests at random, the same ones for the same seed', async () => {
+    const run = async () => {
+      sim.resetLog();
+      sim.injectFault({
+        method: 'GET',
+        path: /^\/api\/v1\/roles$/,
+        status: 503,
+        times: Infinity,
+        probability: 0.3,
+        seed: 42,
+      });
+      const statuses: number[] = [];
+      for (let i = 0; i < 100; i++) statuses.push((await get('/api/v1/roles?limit=1')).status);
+      sim.clearFaults();
+      return statuses;
+    };
+    const first = await run();
+    const failed = first.filter((s) => s === 503).length;
+    expect(failed).toBeGreaterThan(15);
+    expect(failed).toBeLessThan(45);
+    expect(first.filter((s) => s !== 503).every((s) => s === 200)).toBe(true);
+    expect(await run()).toEqual(first);
+  });
+
   it('drops the connection when asked', async () => {
     sim.resetLog();
     sim.injectFault({ method: 'PATCH', closeConnection: true, status: 0 });
