@@ -54,7 +54,8 @@ export async function verifyChain(
         report.problem = {
           id,
           kind: 'unchained-after-chain',
-          detail: 'it has no hash, though events before it do: it was added by hand, or its hash was removed',
+          detail:
+            "it has no hash, though events before it do: it was added by hand, its hash was removed, or a replica of a version before the chain wrote it during a rollout (then check it against that version's log and the exports)",
         };
         return report;
       }
