@@ -491,6 +491,7 @@ export function helpMessage(problem?: string, usage?: string): SlackMessage {
       '*duration*: `30m`, `4h`, `2d`, `1w`; leave it out for a permanent grant',
       '*role*: a role of the tenant (see `/qlik roles`), or a space role with `in space:"&lt;space&gt;"`; quote names with spaces',
       '*tenant*: with several Qlik tenants, add `on &lt;tenant&gt;` after the role or space, e.g. `on dev`',
+      '*Mode*: groups and collections have their own command, `/mode help`',
     ),
   );
   const text = problem?.trim()

@@ -750,6 +750,7 @@ describe('help and errors', () => {
   it('helpMessage lists every command with an example', () => {
     const m = helpMessage();
     expectValid(m);
+    expect(all(m)).toContain('`/mode help`');
     for (const cmd of [
       'grant',
       'revoke',
