@@ -278,36 +278,28 @@ function openMode(cfg: ModeConfig, redis: ReturnType<typeof createRedisConnectio
   };
 }
 
-/** Verifies Mode's token (`GET /api/verify`) now, and again every 30 s until it passes. */
-function watchModeCredential(
-  client: ModeClient,
-  logger: Logger,
-): { state: () => ReadinessResult; firstCheck: Promise<void>; stop(): void } {
-  let state: ReadinessResult = { ok: false, reason: 'the Mode token has not been verified yet' };
+/** What start-up and readiness keep of a credential check: its state, the first check, and how to stop it. */
+interface CredentialWatch {
+  state: () => ReadinessResult;
+  firstCheck: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Runs `check` now, and again every 30 s until it passes; readiness reads the last state. `check` says how it went
+ * (and logs it); `notYet` is the state before the first check has answered.
+ */
+function watchCredential(check: () => Promise<ReadinessResult>, notYet: string): CredentialWatch {
+  let state: ReadinessResult = { ok: false, reason: notYet };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const check = async () => {
-    try {
-      await client.verify();
-      state = { ok: true };
-      logger.info('Mode token verified');
-      return;
-    } catch (err) {
-      state = {
-        ok: false,
-        reason: `the Mode token could not be verified (${err instanceof Error ? err.message : 'unknown error'})`,
-      };
-      logger.warn(
-        { err: { message: err instanceof Error ? err.message : String(err) } },
-        'Mode token check failed',
-      );
-    }
-    if (!stopped) {
-      timer = setTimeout(() => void check(), CREDENTIAL_RECHECK_MS);
-      timer.unref();
-    }
+  const run = async () => {
+    state = await check();
+    if (state.ok || stopped) return;
+    timer = setTimeout(() => void run(), CREDENTIAL_RECHECK_MS);
+    timer.unref();
   };
-  const firstCheck = check();
+  const firstCheck = run();
   return {
     state: () => state,
     firstCheck,
@@ -318,45 +310,45 @@ function watchModeCredential(
   };
 }
 
+/** Verifies Mode's token (`GET /api/verify`) now, and again every 30 s until it passes. */
+function watchModeCredential(client: ModeClient, logger: Logger): CredentialWatch {
+  return watchCredential(async () => {
+    try {
+      await client.verify();
+      logger.info('Mode token verified');
+      return { ok: true };
+    } catch (err) {
+      logger.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'Mode token check failed',
+      );
+      return {
+        ok: false,
+        reason: `the Mode token could not be verified (${err instanceof Error ? err.message : 'unknown error'})`,
+      };
+    }
+  }, 'the Mode token has not been verified yet');
+}
+
 /** Verifies the Qlik credential now, and again every 30 s until it passes; readiness reads its state. */
-function watchQlikCredential(
-  qlik: QlikClient,
-  logger: Logger,
-): { state: () => ReadinessResult; firstCheck: Promise<void>; stop(): void } {
-  let state: ReadinessResult = { ok: false, reason: 'the Qlik credential has not been verified yet' };
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const check = async () => {
+function watchQlikCredential(qlik: QlikClient, logger: Logger): CredentialWatch {
+  return watchCredential(async () => {
     try {
       const res = await qlik.verifyCredential();
       if (res.ok) {
-        state = { ok: true };
         logger.info({ qlikUser: res.user.id }, 'Qlik credential verified');
-        return;
+        return { ok: true };
       }
-      state = { ok: false, reason: res.reason };
       logger.error({ reason: res.reason }, 'Qlik credential check failed');
+      return { ok: false, reason: res.reason };
     } catch (err) {
-      state = { ok: false, reason: 'the Qlik credential could not be checked (Qlik unreachable)' };
       logger.warn(
         { err: { message: err instanceof Error ? err.message : String(err) } },
         'Qlik credential check failed',
       );
+      return { ok: false, reason: 'the Qlik credential could not be checked (Qlik unreachable)' };
     }
-    if (!stopped) {
-      timer = setTimeout(() => void check(), CREDENTIAL_RECHECK_MS);
-      timer.unref();
-    }
-  };
-  const firstCheck = check();
-  return {
-    state: () => state,
-    firstCheck,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
+  }, 'the Qlik credential has not been verified yet');
 }
 
 /** The command line of src/main.ts: configuration, policy, start-up and signals. */
