@@ -54,14 +54,8 @@ export async function resolveTarget(
       return fromChatUser(who.person, samePerson(who.person, requester), deps);
     case 'email': {
       if (opts.linkSlack === false) return fromEmail(who.email, undefined, deps);
-      let person: PersonRef | undefined;
-      try {
-        person = await deps.directory.findPersonByEmail(who.email);
-      } catch (err) {
-        // Fail closed: without the Slack id, "you can't approve a grant to yourself" could not fire at click time.
-        return { ok: false, code: 'email-lookup-failed', email: who.email, problem: slackError(err) };
-      }
-      return fromEmail(who.email, person, deps);
+      const linked = await chatPersonOfEmail(who.email, deps.directory);
+      return linked.ok ? fromEmail(who.email, linked.person, deps) : linked;
     }
     case 'group':
       return fromGroup(who.name, deps);
@@ -69,7 +63,17 @@ export async function resolveTarget(
 }
 
 async function fromChatUser(person: PersonRef, self: boolean, deps: TargetLookups): Promise<TargetResult> {
-  const u = await deps.directory.lookupUser(person);
+  const u = await chatUserEmail(person, self, deps.directory);
+  return u.ok ? fromEmail(u.email, person, deps, u.name) : u;
+}
+
+/** A chat user's profile email and name, or why there is none to use (unknown, deactivated, a bot, no email). */
+export async function chatUserEmail(
+  person: PersonRef,
+  self: boolean,
+  directory: Pick<DirectoryPort, 'lookupUser'>,
+): Promise<{ ok: true; email: string; name: string } | PrincipalRefusal> {
+  const u = await directory.lookupUser(person);
   switch (u.kind) {
     case 'not-found':
       return { ok: false, code: 'chat-user-unknown', userId: person.id };
@@ -80,7 +84,23 @@ async function fromChatUser(person: PersonRef, self: boolean, deps: TargetLookup
     case 'no-email':
       return { ok: false, code: 'chat-user-no-email', name: u.name, self };
     case 'ok':
-      return fromEmail(u.email, person, deps, u.name);
+      return { ok: true, email: u.email, name: u.name };
+  }
+}
+
+/**
+ * The chat person whose profile has this email (undefined when nobody has it), or a refusal when the chat can't be
+ * asked: fail closed, since without the chat id "you can't approve a grant to yourself" could not fire at click time.
+ */
+export async function chatPersonOfEmail(
+  email: string,
+  directory: Pick<DirectoryPort, 'findPersonByEmail'>,
+): Promise<{ ok: true; person?: PersonRef } | PrincipalRefusal> {
+  try {
+    const person = await directory.findPersonByEmail(email);
+    return person === undefined ? { ok: true } : { ok: true, person };
+  } catch (err) {
+    return { ok: false, code: 'email-lookup-failed', email, problem: slackError(err) };
   }
 }
 

@@ -23,7 +23,7 @@ import type {
   UnknownInstance,
   UnknownRole,
 } from '../outcomes.ts';
-import { slackError } from '../words.ts';
+import { chatPersonOfEmail, chatUserEmail } from '../targets.ts';
 import { type FiledOutcome, fileDraft } from './file-request.ts';
 
 export interface InviteInput {
@@ -211,29 +211,14 @@ async function personOf(
 > {
   if (who.kind === 'group') return { ok: false, code: 'invite-group', name: who.name };
   if (who.kind === 'email') {
-    let person: PersonRef | undefined;
-    try {
-      person = await ctx.deps.directory.findPersonByEmail(who.email);
-    } catch (err) {
-      // Fail closed, as for grants: without the chat id the invitee could approve their own invite.
-      return { ok: false, code: 'email-lookup-failed', email: who.email, problem: slackError(err) };
-    }
-    return { ok: true, email: who.email, ...(person ? { person } : {}) };
+    // Fail closed, as for grants: without the chat id the invitee could approve their own invite.
+    const linked = await chatPersonOfEmail(who.email, ctx.deps.directory);
+    if (!linked.ok) return linked;
+    return { ok: true, email: who.email, ...(linked.person ? { person: linked.person } : {}) };
   }
   const person = who.kind === 'me' ? requester : who.person;
-  const u = await ctx.deps.directory.lookupUser(person);
-  switch (u.kind) {
-    case 'not-found':
-      return { ok: false, code: 'chat-user-unknown', userId: person.id };
-    case 'deleted':
-      return { ok: false, code: 'chat-user-deactivated', name: u.name };
-    case 'bot':
-      return { ok: false, code: 'chat-user-bot', name: u.name };
-    case 'no-email':
-      return { ok: false, code: 'chat-user-no-email', name: u.name, self: samePerson(person, requester) };
-    case 'ok':
-      return { ok: true, email: u.email, name: u.name, person };
-  }
+  const u = await chatUserEmail(person, samePerson(person, requester), ctx.deps.directory);
+  return u.ok ? { ok: true, email: u.email, name: u.name, person } : u;
 }
 
 /** The account target of the tenant `roles` is on, when one is configured. */
