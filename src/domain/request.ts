@@ -228,6 +228,24 @@ export interface RoleChangeRequest {
 }
 
 /**
+ * The principal as a target knows it (a target's PrincipalRef): the request's record of it without the chat
+ * identity, which only the front and the approval checks use.
+ */
+export function principalRefOf(p: Principal): {
+  kind: 'user' | 'group';
+  id: string;
+  name: string;
+  email?: string;
+} {
+  return {
+    kind: p.kind,
+    id: p.id,
+    name: p.name,
+    ...(p.kind === 'user' && p.email !== undefined ? { email: p.email } : {}),
+  };
+}
+
+/**
  * A change that follows a request once it is applied (see RoleChangeRequest.followOns). A time-bound one
  * (`durationMs`, the role's cap) becomes a request of its own, approved with its parent, so its end is kept like any
  * grant's (revoke at the end, Revoke now, Extend).

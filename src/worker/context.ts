@@ -3,7 +3,7 @@
 // attempt" or "stop retrying".
 
 import type { Notifier } from '../app/notifier.ts';
-import { legacyLockKeyOf, type RoleChangeRequest, targetOf } from '../domain/request.ts';
+import { legacyLockKeyOf, principalRefOf, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { AuditLog } from '../store/audit-log.ts';
@@ -86,16 +86,10 @@ export interface AttemptInfo {
 
 /** The change a request asks of its target, in the target's words. */
 export function accessChangeOf(req: RoleChangeRequest): AccessChange {
-  const p = req.target;
   const resource = targetOf(req).resource;
   return {
     action: req.action,
-    principal: {
-      kind: p.kind,
-      id: p.id,
-      name: p.name,
-      ...(p.kind === 'user' && p.email !== undefined ? { email: p.email } : {}),
-    },
+    principal: principalRefOf(req.target),
     entitlement: {
       id: req.entitlement.id,
       name: req.entitlement.name,

@@ -1,6 +1,12 @@
 // Owns `/qlik whois <who>`: a user's or group's roles, directly and through groups, and a user's status, as the
 // access target reads them now. Read-only, so a chat outage in linking an email to its Slack user never stops it.
-import { describeTarget, type PersonRef, type Principal, type WhoRef } from '../../domain/request.ts';
+import {
+  describeTarget,
+  type PersonRef,
+  type Principal,
+  principalRefOf,
+  type WhoRef,
+} from '../../domain/request.ts';
 import type { AccessTarget, HoldingsAcross } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import type { Failure, PrincipalRefusal, UnknownInstance } from '../outcomes.ts';
@@ -46,14 +52,8 @@ async function resourceHoldings(
         x.holdingsAcross !== undefined,
     );
   if (!target?.holdingsAcross || target.resourceKind === undefined) return {};
-  const ref = {
-    kind: p.kind,
-    id: p.id,
-    name: p.name,
-    ...(p.kind === 'user' && p.email ? { email: p.email } : {}),
-  };
   try {
-    const across = await target.holdingsAcross(ref, { maxReads: WHOIS_RESOURCE_READS });
+    const across = await target.holdingsAcross(principalRefOf(p), { maxReads: WHOIS_RESOURCE_READS });
     return { resources: across, resourceKind: target.resourceKind };
   } catch (err) {
     // The roles are still worth answering: say the spaces could not be read rather than failing the answer.

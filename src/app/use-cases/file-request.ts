@@ -7,8 +7,8 @@ import type { FilingNote } from '../../domain/outcome.ts';
 import { approvalChannelOf, checkRequest, requestRule } from '../../domain/policy.ts';
 import {
   type PersonRef,
-  type Principal,
   personKey,
+  principalRefOf,
   type RequestMessage,
   type ResourceRef,
   type RoleAction,
@@ -17,7 +17,7 @@ import {
   type WhoRef,
 } from '../../domain/request.ts';
 import type { NewRequest } from '../../store/request-store.ts';
-import type { AccessTarget, PrincipalRef } from '../../targets/types.ts';
+import type { AccessTarget } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type {
@@ -296,16 +296,6 @@ async function managersNote(
     ctx.log.warn({ err: errSummary(err) }, "could not read the space's managers for the announcement");
     return undefined;
   }
-}
-
-/** The principal as the target knows it, from the request's record of it. */
-function principalRefOf(p: Principal): PrincipalRef {
-  return {
-    kind: p.kind,
-    id: p.id,
-    name: p.name,
-    ...(p.kind === 'user' && p.email !== undefined ? { email: p.email } : {}),
-  };
 }
 
 /** What the requester and approvers should know about a grant beyond the change itself (see RoleChangeRequest.notes). */
