@@ -7,6 +7,7 @@ import type { RevokeFailureNotice } from '../app/notifier.ts';
 import { failureSentence, partsSentence, resultSentence } from '../app/outcome-words.ts';
 import { formatDuration } from '../domain/duration.ts';
 import type { FailureRecord, StoredNote } from '../domain/outcome.ts';
+import { ACCOUNT_KIND } from '../domain/policy.ts';
 import {
   describeTarget,
   type RequestState,
@@ -209,7 +210,7 @@ function changePlain(req: RoleChangeRequest, tenants?: TenantLabels): string {
 
 /** An invite: a request for the account itself (its roles follow it). */
 function isInvite(req: Pick<RoleChangeRequest, 'targetRef'>): boolean {
-  return targetOf(req).kind === 'qlik-account';
+  return targetOf(req).kind === ACCOUNT_KIND;
 }
 
 /** An invite's follow-on roles, `Steward, consumer in space Finance`, each name clipped and marked by `mark`. */

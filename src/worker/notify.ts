@@ -9,7 +9,9 @@
 // asks the chat to find it instead of posting twice. Every message sent is added to the request's messages (by the
 // store, atomically), marked when it offers the grant's actions; copies that versions before that list recorded in
 // the worker's own `copies` hash are still read, so they are updated too.
+
 import type { Recipient, RequestEvent } from '../app/notifier.ts';
+import { ACCOUNT_KIND } from '../domain/policy.ts';
 import {
   announcementOf,
   type MessageRef,
@@ -111,7 +113,7 @@ function carriesButtons(req: RoleChangeRequest, event: RequestEvent): boolean {
     event.kind === 'result' &&
     req.state === 'applied' &&
     req.action === 'grant' &&
-    targetOf(req).kind !== 'qlik-account'
+    targetOf(req).kind !== ACCOUNT_KIND
   );
 }
 

@@ -4,6 +4,7 @@
 // user, no email), or an error with a code (1001 active user, 1002 disabled user, 1003 external dependency, which a
 // tenant signing people in through its own identity provider gives). The account is verified by reading the user
 // back by email. An account is not taken away here: ending or revoking one is refused.
+import { ACCOUNT_KIND } from '../../domain/policy.ts';
 import { QlikError } from '../../qlik/index.ts';
 import { DriftError } from '../errors.ts';
 import { classifyQlikError } from '../qlik-roles/failures.ts';
@@ -72,7 +73,7 @@ export interface QlikAccountTargetOptions {
 }
 
 export class QlikAccountTarget implements AccessTarget {
-  readonly kind = 'qlik-account';
+  readonly kind = ACCOUNT_KIND;
   readonly instance: string;
   readonly words = QLIK_ACCOUNT_WORDS;
   readonly identityProvider: 'qlik' | 'custom';
