@@ -4,8 +4,7 @@
 // and Tier 2 at a scaled ceiling and the client's limiter is set to the same. Figures: assignment writes/min ÷ the
 // Tier 2 ceiling, 429s, failed, lost (requests not applied, plus (space, user, role) triples that differ from the
 // expected final state).
-import type { RoleChangeRequest } from '../src/domain/request.ts';
-import { enqueueApply, openQueues } from '../src/queue/queues.ts';
+import { openQueues } from '../src/queue/queues.ts';
 import { generateTenant } from '../src/sandbox/qlik-sim/index.ts';
 import { RequestStore } from '../src/store/request-store.ts';
 import {
@@ -15,13 +14,12 @@ import {
   dropPrefix,
   nowMs,
   type ProcMemory,
-  REQUESTERS,
   type RoleProcess,
   round,
   startRole,
   startWorld,
-  until,
 } from './harness.ts';
+import { fileAndEnqueue, waitSettled } from './write-throughput.ts';
 
 export interface SpaceWriteOptions {
   /** Approved space grants (issue: 500). */
@@ -155,42 +153,17 @@ export async function runSpaceWrite(
       `space-write: ${o.grants} approved space grants over ${o.spaces} spaces, ceiling ${o.writesPerMinute} writes/min`,
     );
     const t0 = nowMs();
-    const ids: string[] = new Array(grants.length);
-    for (let start = 0; start < grants.length; start += 50) {
-      await Promise.all(
-        grants.slice(start, start + 50).map(async (g, j) => {
-          const i = start + j;
-          const now = Date.now();
-          const created = await store.create({
-            action: 'grant',
-            target: { kind: 'user', ...g.user },
-            entitlement: { id: g.role, name: g.role },
-            targetRef: { kind: 'qlik-spaces', instance: 'default', resource: { kind: 'space', ...g.space } },
-            requester: { front: 'slack', id: REQUESTERS[i % REQUESTERS.length]! },
-            reason: 'benchmark',
-            expiresAt: now + 86_400_000,
-            approvalsRequired: 1,
-          });
-          if (!created.ok) throw new Error(`space grant ${i} is a duplicate of ${created.duplicateOf.id}`);
-          const t = await store.transition(created.request.id, 'pending', 'approved', {}, now);
-          if (!t.ok) throw new Error(`could not approve ${created.request.id}: ${t.reason}`);
-          ids[i] = created.request.id;
-          await enqueueApply(queues, created.request.id);
-        }),
-      );
-    }
-    let settled: RoleChangeRequest[] = [];
-    await until(
-      async () => {
-        settled = await store.getMany(ids);
-        return (
-          settled.length === ids.length && settled.every((r) => r.state === 'applied' || r.state === 'failed')
-        );
-      },
-      `${ids.length} space grants to be applied`,
-      (o.grants / o.writesPerMinute) * 60_000 * 2 + 60_000,
-      250,
+    const ids = await fileAndEnqueue(
+      store,
+      queues,
+      grants.map((g) => ({
+        action: 'grant',
+        target: { kind: 'user', ...g.user },
+        entitlement: { id: g.role, name: g.role },
+        targetRef: { kind: 'qlik-spaces', instance: 'default', resource: { kind: 'space', ...g.space } },
+      })),
     );
+    const settled = await waitSettled(store, ids, (o.grants / o.writesPerMinute) * 60_000 * 2 + 60_000);
     const elapsedMs = nowMs() - t0;
     const assignmentWrites = world.sim.requests.filter((r) => r.path.includes('/assignments'));
     const posts = assignmentWrites.filter((r) => r.method === 'POST' && r.status === 201).length;

@@ -6,7 +6,7 @@
 import type { Principal, RoleChangeRequest } from '../src/domain/request.ts';
 import { enqueueApply, openQueues } from '../src/queue/queues.ts';
 import { generateTenant, type SimTenant } from '../src/sandbox/qlik-sim/index.ts';
-import { RequestStore } from '../src/store/request-store.ts';
+import { type NewRequest, RequestStore } from '../src/store/request-store.ts';
 import {
   benchPrefix,
   benchRedis,
@@ -92,10 +92,9 @@ export interface WriteResult {
   memory: { workerIdle: ProcMemory; workerAfter: ProcMemory };
 }
 
-interface Change {
+interface Change extends BenchChange {
   action: 'grant' | 'revoke';
   target: Principal;
-  role: { id: string; name: string };
 }
 
 const WRITE_ROLES = Array.from({ length: 6 }, (_, i) => `WriteBench${i + 1}`);
@@ -131,7 +130,11 @@ function planChanges(
     const name = revoke ? revokable : WRITE_ROLES.find((r) => !taken.has(r) && !roles.includes(r))!;
     taken.add(name);
     const role = tenant.roleByName(name)!;
-    changes.push({ action: revoke ? 'revoke' : 'grant', target: p, role: { id: role.id, name: role.name } });
+    changes.push({
+      action: revoke ? 'revoke' : 'grant',
+      target: p,
+      entitlement: { id: role.id, name: role.name },
+    });
     const exp = expected.get(p.id)!;
     if (revoke) exp.delete(name);
     else exp.add(name);
@@ -139,12 +142,13 @@ function planChanges(
   return { changes, expected };
 }
 
-async function fileApproved(store: RequestStore, c: Change, i: number): Promise<string> {
+/** An approved change as the benchmarks file it: what, for whom, and the target (tenant roles when absent). */
+export type BenchChange = Pick<NewRequest, 'action' | 'target' | 'entitlement' | 'targetRef'>;
+
+async function fileApproved(store: RequestStore, c: BenchChange, i: number): Promise<string> {
   const now = Date.now();
   const created = await store.create({
-    action: c.action,
-    target: c.target,
-    entitlement: c.role,
+    ...c,
     requester: { front: 'slack', id: REQUESTERS[i % REQUESTERS.length]! },
     reason: 'benchmark',
     expiresAt: now + 86_400_000,
@@ -157,10 +161,10 @@ async function fileApproved(store: RequestStore, c: Change, i: number): Promise<
 }
 
 /** Files and enqueues the changes, a few dozen at a time (the store's scripts are the slow part). */
-async function fileAndEnqueue(
+export async function fileAndEnqueue(
   store: RequestStore,
   queues: ReturnType<typeof openQueues>,
-  changes: Change[],
+  changes: BenchChange[],
 ): Promise<string[]> {
   const ids: string[] = new Array(changes.length);
   const batch = 50;
@@ -176,7 +180,7 @@ async function fileAndEnqueue(
   return ids;
 }
 
-async function waitSettled(
+export async function waitSettled(
   store: RequestStore,
   ids: string[],
   timeoutMs: number,
@@ -268,7 +272,7 @@ export async function runWriteThroughput(
       return {
         action: 'grant' as const,
         target: { kind: 'user' as const, id: hotUser.id, name: hotUser.name, email: hotUser.email! },
-        role: { id: role.id, name: role.name },
+        entitlement: { id: role.id, name: role.name },
       };
     });
     log(`write: hot principal, ${o.hotChanges} changes to one user`);
@@ -277,7 +281,7 @@ export async function runWriteThroughput(
     await waitSettled(store, hot, o.hotChanges * 5_000 + 60_000);
     const hotElapsed = nowMs() - h0;
     const hotRoles = new Set(tenant.userRoleNames(hotUser.id));
-    const allPresent = hotIds.every((c) => hotRoles.has(c.role.name));
+    const allPresent = hotIds.every((c) => hotRoles.has(c.entitlement.name));
     log(`write:   ${round(hotElapsed / o.hotChanges, 1)} ms per change, all present: ${allPresent}`);
 
     return {
