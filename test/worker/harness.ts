@@ -15,7 +15,7 @@ import { SlackMessenger } from '../../src/slack/messenger.ts';
 import { SlackNotifier } from '../../src/slack/notifier.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { PrincipalLock } from '../../src/store/principal-lock.ts';
-import { RequestStore } from '../../src/store/request-store.ts';
+import { type NewRequest, RequestStore } from '../../src/store/request-store.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
 import type { WorkerContext } from '../../src/worker/context.ts';
@@ -47,6 +47,8 @@ export interface Harness {
   start(opts?: Partial<WorkerDeps>): Promise<RunningWorker>;
   /** Files a request, approves it and posts its approval message; `enqueue` (default true) queues the apply. */
   approved(input: RequestInput, opts?: { enqueue?: boolean }): Promise<RoleChangeRequest>;
+  /** The same for any target's change, its entitlement given as the target names it (a space role, a Mode group…). */
+  approvedChange(input: ChangeInput, opts?: { enqueue?: boolean }): Promise<RoleChangeRequest>;
   /** Polls the store until the request is in one of `states` (bounded); returns it. */
   waitForState(
     id: string,
@@ -68,6 +70,12 @@ export interface RequestInput {
   /** The simulator whose role `role` names (default: the harness's own). */
   roleSim?: QlikSimulator;
 }
+
+/** A change of any target, as approvedChange files it. */
+export type ChangeInput = Pick<
+  NewRequest,
+  'target' | 'entitlement' | 'targetRef' | 'durationMs' | 'extends' | 'followOns'
+> & { action?: 'grant' | 'revoke' };
 
 export async function createHarness(opts: {
   label: string;
@@ -153,18 +161,18 @@ export async function createHarness(opts: {
     async approved(input, o = {}) {
       const role = (input.roleSim ?? sim).tenant.roleByName(input.role);
       if (!role) throw new Error(`no role ${input.role} in the sim tenant`);
+      const { role: _name, roleSim: _sim, ...rest } = input;
+      return h.approvedChange({ ...rest, entitlement: { id: role.id, name: role.name } }, o);
+    },
+    async approvedChange(input, o = {}) {
       const now = Date.now();
       const created = await store.create(
         {
+          ...input,
           action: input.action ?? 'grant',
-          target: input.target,
-          entitlement: { id: role.id, name: role.name },
           requester: { front: 'slack', id: REQUESTER },
           expiresAt: now + 3_600_000,
           approvalsRequired: 1,
-          ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
-          ...(input.extends === undefined ? {} : { extends: input.extends }),
-          ...(input.targetRef === undefined ? {} : { targetRef: input.targetRef }),
         },
         now,
         { time: now, actor: REQUESTER, action: 'requested', outcome: 'pending' },

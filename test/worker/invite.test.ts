@@ -6,12 +6,11 @@
 // `resend` and gets no second account.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FollowOn, RoleChangeRequest } from '../../src/domain/request.ts';
-import { enqueueApply } from '../../src/queue/queues.ts';
 import { INVITE, QlikAccountTarget, RESEND_INVITE } from '../../src/targets/qlik-account/target.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
-import { APPROVER, CHANNEL, createHarness, type Harness, REQUESTER } from './harness.ts';
+import { createHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 
@@ -54,38 +53,12 @@ async function approvedInvite(
   followOns: FollowOn[],
   opts: { resend?: boolean; existingId?: string } = {},
 ): Promise<RoleChangeRequest> {
-  const now = Date.now();
-  const created = await h.store.create(
-    {
-      action: 'grant',
-      target: { kind: 'user', id: opts.existingId ?? `invite:${email}`, name: email, email },
-      entitlement: opts.resend ? RESEND_INVITE : INVITE,
-      requester: { front: 'slack', id: REQUESTER },
-      expiresAt: now + 3_600_000,
-      approvalsRequired: 1,
-      targetRef: { kind: 'qlik-account', instance: 'default' },
-      ...(followOns.length > 0 ? { followOns } : {}),
-    },
-    now,
-    { time: now, actor: REQUESTER, action: 'requested', outcome: 'pending' },
-  );
-  if (!created.ok) throw new Error(`duplicate of ${created.duplicateOf.id}`);
-  const ref = await h.messenger.postApproval(CHANNEL, created.request);
-  await h.store.addMessage(created.request.id, { front: 'slack', kind: 'announcement', ...ref });
-  const approved = await h.store.addApproval(
-    created.request.id,
-    { front: 'slack', id: APPROVER },
-    Date.now(),
-    {
-      time: Date.now(),
-      actor: APPROVER,
-      action: 'approved',
-      outcome: 'approved',
-    },
-  );
-  if (approved.outcome !== 'approved') throw new Error(`approval ${approved.outcome}`);
-  await enqueueApply(h.queues, approved.request.id);
-  return approved.request;
+  return h.approvedChange({
+    target: { kind: 'user', id: opts.existingId ?? `invite:${email}`, name: email, email },
+    entitlement: opts.resend ? RESEND_INVITE : INVITE,
+    targetRef: { kind: 'qlik-account', instance: 'default' },
+    ...(followOns.length > 0 ? { followOns } : {}),
+  });
 }
 
 const userByEmail = (email: string) => h.sim.tenant.usersByEmail(email).find((u) => u.status !== 'deleted');

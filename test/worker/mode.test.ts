@@ -10,7 +10,7 @@ import { ModeCollectionsTarget } from '../../src/targets/mode-collections/target
 import { ModeGroupsTarget } from '../../src/targets/mode-groups/target.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
-import { APPROVER, CHANNEL, createHarness, type Harness, REQUESTER } from './harness.ts';
+import { createHarness, type Harness, REQUESTER } from './harness.ts';
 
 let h: Harness;
 let sim: ModeSimulator;
@@ -54,38 +54,12 @@ async function approvedGroupGrant(
   group: { token: string; name: string },
   opts: { durationMs?: number } = {},
 ): Promise<RoleChangeRequest> {
-  const now = Date.now();
-  const created = await h.store.create(
-    {
-      action: 'grant',
-      target,
-      entitlement: { id: group.token, name: group.name },
-      requester: { front: 'slack', id: REQUESTER },
-      expiresAt: now + 3_600_000,
-      approvalsRequired: 1,
-      targetRef: { kind: 'mode-groups', instance: 'default' },
-      ...(opts.durationMs === undefined ? {} : { durationMs: opts.durationMs }),
-    },
-    now,
-    { time: now, actor: REQUESTER, action: 'requested', outcome: 'pending' },
-  );
-  if (!created.ok) throw new Error(`duplicate of ${created.duplicateOf.id}`);
-  const ref = await h.messenger.postApproval(CHANNEL, created.request);
-  await h.store.addMessage(created.request.id, { front: 'slack', kind: 'announcement', ...ref });
-  const approved = await h.store.addApproval(
-    created.request.id,
-    { front: 'slack', id: APPROVER },
-    Date.now(),
-    {
-      time: Date.now(),
-      actor: APPROVER,
-      action: 'approved',
-      outcome: 'approved',
-    },
-  );
-  if (approved.outcome !== 'approved') throw new Error(`approval ${approved.outcome}`);
-  await enqueueApply(h.queues, approved.request.id);
-  return approved.request;
+  return h.approvedChange({
+    target,
+    entitlement: { id: group.token, name: group.name },
+    targetRef: { kind: 'mode-groups', instance: 'default' },
+    ...(opts.durationMs === undefined ? {} : { durationMs: opts.durationMs }),
+  });
 }
 
 const posts = (g: string) =>

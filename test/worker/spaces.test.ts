@@ -8,7 +8,7 @@ import { enqueueApply } from '../../src/queue/queues.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
-import { APPROVER, CHANNEL, createHarness, type Harness, REQUESTER, userTarget } from './harness.ts';
+import { createHarness, type Harness, userTarget } from './harness.ts';
 
 let h: Harness;
 
@@ -44,38 +44,15 @@ async function approvedSpaceGrant(
   role: string,
   opts: { durationMs?: number; enqueue?: boolean } = {},
 ): Promise<RoleChangeRequest> {
-  const now = Date.now();
-  const created = await h.store.create(
+  return h.approvedChange(
     {
-      action: 'grant',
       target,
       entitlement: { id: role, name: role },
-      requester: { front: 'slack', id: REQUESTER },
-      expiresAt: now + 3_600_000,
-      approvalsRequired: 1,
       targetRef: { kind: 'qlik-spaces', instance: 'default', resource: space },
       ...(opts.durationMs === undefined ? {} : { durationMs: opts.durationMs }),
     },
-    now,
-    { time: now, actor: REQUESTER, action: 'requested', outcome: 'pending' },
+    { enqueue: opts.enqueue !== false },
   );
-  if (!created.ok) throw new Error(`duplicate of ${created.duplicateOf.id}`);
-  const ref = await h.messenger.postApproval(CHANNEL, created.request);
-  await h.store.addMessage(created.request.id, { front: 'slack', kind: 'announcement', ...ref });
-  const approved = await h.store.addApproval(
-    created.request.id,
-    { front: 'slack', id: APPROVER },
-    Date.now(),
-    {
-      time: Date.now(),
-      actor: APPROVER,
-      action: 'approved',
-      outcome: 'approved',
-    },
-  );
-  if (approved.outcome !== 'approved') throw new Error(`approval ${approved.outcome}`);
-  if (opts.enqueue !== false) await enqueueApply(h.queues, approved.request.id);
-  return approved.request;
 }
 
 const assignmentWrites = (spaceId: string) =>
