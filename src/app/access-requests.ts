@@ -34,7 +34,13 @@ import { type CancelOutcome, cancel } from './use-cases/cancel.ts';
 import { type ApproveOutcome, approve, type DenyOutcome, deny } from './use-cases/decide.ts';
 import { type ExtendOutcome, extend } from './use-cases/extend.ts';
 import { type FileInput, type FileOutcome, fileRequest } from './use-cases/file-request.ts';
-import { accountTargetOf, fileInvite, type InviteInput, type InviteOutcome } from './use-cases/invite.ts';
+import {
+  accountTargetOf,
+  fileInvite,
+  type InviteInput,
+  type InviteOutcome,
+  invitesPossible,
+} from './use-cases/invite.ts';
 import { type RevokeNowOutcome, revokeNow } from './use-cases/revoke-now.ts';
 
 export class AccessRequestApp {
@@ -68,10 +74,8 @@ export class AccessRequestApp {
     if (!this.#ctx.policy.invites.enabled) return false;
     const chosen = this.#ctx.target(instance);
     if (!chosen.ok) return false;
-    const account = accountTargetOf(this.#ctx, chosen.target.instance) as
-      | { identityProvider?: string }
-      | undefined;
-    return account !== undefined && account.identityProvider !== 'custom';
+    const account = accountTargetOf(this.#ctx, chosen.target.instance);
+    return account !== undefined && invitesPossible(account);
   }
 
   /** The "Extend" button of an applied time-bound grant. */

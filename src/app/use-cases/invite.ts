@@ -12,7 +12,7 @@ import {
   samePerson,
   type WhoRef,
 } from '../../domain/request.ts';
-import { INVITE, RESEND_INVITE } from '../../targets/qlik-account/target.ts';
+import { INVITE, QlikAccountTarget, RESEND_INVITE } from '../../targets/qlik-account/target.ts';
 import type { AccessTarget } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
 import type {
@@ -73,9 +73,11 @@ export function fileInvite(ctx: AppContext, input: InviteInput): Promise<InviteO
     const chosen = ctx.target(input.instance);
     if (!chosen.ok) return chosen;
     const roles = chosen.target;
-    const account = ctx.deps.targets.get({ kind: ACCOUNT_KIND, instance: roles.instance });
-    if ((account as { identityProvider?: string }).identityProvider === 'custom')
-      return { ok: false, code: 'invites-impossible', instance: roles.instance };
+    // No account target for the tenant: the registry's own error (it says the bot is not configured for it).
+    const account =
+      accountTargetOf(ctx, roles.instance) ??
+      ctx.deps.targets.get({ kind: ACCOUNT_KIND, instance: roles.instance });
+    if (!invitesPossible(account)) return { ok: false, code: 'invites-impossible', instance: roles.instance };
     const rule = policy.invites.rule;
     const refusal = inviteRuleRefusal(rule, input.reason);
     if (refusal) return { ok: false, code: 'policy-refused', refusal };
@@ -224,4 +226,9 @@ async function personOf(
 /** The account target of the tenant `roles` is on, when one is configured. */
 export function accountTargetOf(ctx: AppContext, instance: string): AccessTarget | undefined {
   return ctx.deps.targets.list().find((t) => t.kind === ACCOUNT_KIND && t.instance === instance);
+}
+
+/** Whether Qlik can send invitations through this account target: not on a tenant with its own identity provider. */
+export function invitesPossible(account: AccessTarget): boolean {
+  return !(account instanceof QlikAccountTarget && account.identityProvider === 'custom');
 }
