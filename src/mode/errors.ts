@@ -3,8 +3,10 @@
 // is `{id, message}`; Rails-style 422s put a field → problems map in `message`, and `id` can disagree with the
 // status, so the kind always follows the status and `id` is kept only as a detail. It never carries request
 // headers, and anything the server echoes is scrubbed of the credential.
+
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
+import { scrub, transportFailure } from '../http-failures.ts';
 
 export type ModeErrorKind =
   | 'rate-limited'
@@ -182,30 +184,11 @@ export function errorFromResponse(input: ResponseErrorInput): ModeError {
   });
 }
 
-/** Replaces every occurrence of a secret with [redacted]. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length > 0) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-]);
-
 /** Wraps a transport failure (no usable response) without keeping the original error object. */
 export function errorFromTransport(method: string, path: string, cause: unknown): ModeError {
-  const code =
-    typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
-      ? cause.code
-      : typeof cause === 'object' && cause !== null && 'name' in cause && cause.name === 'TimeoutError'
-        ? 'ETIMEDOUT'
-        : 'UNKNOWN';
+  const { code, timeout } = transportFailure(cause);
   return new ModeError({
-    kind: TIMEOUT_CODES.has(code) ? 'timeout' : 'network',
+    kind: timeout ? 'timeout' : 'network',
     status: 0,
     method,
     path,

@@ -1,8 +1,10 @@
 // Owns QlikError: every failure of a Qlik Cloud call (HTTP status, network, timeout, partial PATCH, conflict) as one typed
 // error that says what kind it is, whether retrying can help, and a sentence fit for Slack. It never carries
 // request headers, so the API key cannot leak through an error.
+
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
+import { scrub, transportFailure } from '../http-failures.ts';
 
 export type QlikErrorKind =
   | 'rate-limited'
@@ -245,29 +247,9 @@ function scrubItem(item: QlikErrorItem, secrets: readonly string[]): QlikErrorIt
   return out;
 }
 
-/** Replaces every occurrence of a secret with [redacted]. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length > 0) out = out.split(s).join('[redacted]');
-  return out;
-}
-
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-]);
-
 /** Wraps a transport failure (no usable response) without keeping the original error object. */
 export function errorFromTransport(method: string, path: string, cause: unknown): QlikError {
-  const code =
-    typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
-      ? cause.code
-      : typeof cause === 'object' && cause !== null && 'name' in cause && cause.name === 'TimeoutError'
-        ? 'ETIMEDOUT'
-        : 'UNKNOWN';
-  const timeout = TIMEOUT_CODES.has(code);
+  const { code, timeout } = transportFailure(cause);
   return new QlikError({
     kind: timeout ? 'timeout' : 'network',
     status: 0,
