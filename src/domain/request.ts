@@ -286,6 +286,16 @@ export function dedupeKey(r: DedupeInput): string {
 }
 
 /**
+ * What approved changes that may be applied together share: the target instance and resource, and the principal
+ * (the worker still checks each against the target's own lock key before it batches them).
+ */
+export function batchKeyOf(r: Pick<RoleChangeRequest, 'target' | 'targetRef'>): string {
+  const t = targetOf(r);
+  const where = t.resource === undefined ? '' : `:${t.resource.kind}:${t.resource.id}`;
+  return `${t.kind}:${t.instance}${where}:${r.target.kind}:${r.target.id}`;
+}
+
+/**
  * The dedupe key as versions before targets wrote it, for the requests that key can mean (tenant roles of the default
  * tenant): a pending request filed by such a version is indexed under it and must still catch a duplicate.
  */

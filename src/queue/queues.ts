@@ -131,8 +131,31 @@ async function addOnce(
   return outcome;
 }
 
-/** Enqueues the change of an approved request exactly once (the job id is derived from the request id). */
-export async function enqueueApply(queues: Queues, requestId: string): Promise<AddOutcome> {
+/** How long an approved change stays listed as waiting when nothing takes it off (a safety net; the worker does). */
+const WAITING_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * ZSET of the approved requests waiting to be applied that share a batch key (domain `batchKeyOf`), scored by when
+ * they were queued: where the worker finds the changes it can apply together with the one it is running. A hint,
+ * never the truth: the worker takes only those still approved, and takes each off once it starts it.
+ */
+export function waitingKey(prefix: string, batchKey: string): string {
+  return `${prefix}:waiting:${batchKey}`;
+}
+
+/**
+ * Enqueues the change of an approved request exactly once (the job id is derived from the request id), listing it
+ * first as waiting under its batch key when one is given.
+ */
+export async function enqueueApply(
+  queues: Queues,
+  requestId: string,
+  waiting?: { batchKey: string; at: number },
+): Promise<AddOutcome> {
+  if (waiting !== undefined) {
+    const key = waitingKey(queues.prefix, waiting.batchKey);
+    await queues.redis.multi().zadd(key, 'NX', waiting.at, requestId).expire(key, WAITING_TTL_SECONDS).exec();
+  }
   // A failed apply job (stall limit, a crash loop) is run again when asked; a completed one is not: the request
   // it applied is settled, and its re-run would only re-ensure follow-ups that are queued already.
   return addOnce(

@@ -135,6 +135,22 @@ export interface ApplyOptions {
   signal: AbortSignal;
 }
 
+/** Options of a batch of changes to one principal (one lock key): `earlier` and the results are per change, in order. */
+export interface BatchApplyOptions {
+  /** Per change, as for applyChange: what an earlier attempt of that change recorded just before its write. */
+  earlier: ReadonlyArray<{ before: string[] } | undefined>;
+  /**
+   * Called before each write with the holdings now and as planned of every change that write makes (by its index in
+   * the batch): once before the batch's one write, or once per change when the batch falls back to one at a time.
+   * The caller records each (a crash after the write must still know what each change did) and may throw to stop.
+   */
+  beforeWrite(planned: ReadonlyArray<{ index: number; snapshot: HoldingsSnapshot }>): Promise<void>;
+  signal: AbortSignal;
+}
+
+/** How one change of a batch went: made (or found) as asked, or refused on its own with the target's error. */
+export type BatchResult = { ok: true; applied: AppliedChange } | { ok: false; error: unknown };
+
 export interface AppliedChange extends HoldingsSnapshot {
   /** This change made the principal as asked (now, or in an earlier attempt that `earlier` recorded). */
   changed: boolean;
@@ -297,6 +313,17 @@ export interface AccessTarget {
    * entitlement, as applyChange does a revoke, and says how it went. Throws like applyChange.
    */
   endGrant(grant: AccessChange, opts: EndOptions): Promise<EndedGrant>;
+
+  /**
+   * Several changes to one principal that share one lock key, each to a different entitlement, in one read → write
+   * → read back, applied in the order given (targets whose holdings are one list implement it; the caller applies
+   * one at a time otherwise). Each change gets its own result, as applyChange would give it, with `before` / `after`
+   * as if the changes had been made one after the other. A change the target refuses on its own (the space's owner)
+   * fails alone; when the system refuses the combined write, the target falls back to one change at a time, so only
+   * the change it refuses fails. Throws, like applyChange, when the whole batch should be tried again (the read
+   * failed, the write failed for a passing reason, the lock was lost).
+   */
+  applyChanges?(changes: readonly AccessChange[], opts: BatchApplyOptions): Promise<BatchResult[]>;
 
   /**
    * Whether the person with this email is the principal, or a member of it when it is a group (every live account

@@ -6,11 +6,12 @@
 
 import { failureSentence, partsSentence, resultSentence } from '../app/outcome-words.ts';
 import { followUps, transition } from '../app/transitions.ts';
-import type { FailureRecord, ResultOutcome } from '../domain/outcome.ts';
+import type { FailureRecord, PartResult, ResultOutcome } from '../domain/outcome.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import { wordsOfKind } from '../targets/kinds.ts';
-import type { AccessTarget, AppliedChange } from '../targets/types.ts';
+import type { AccessTarget, AppliedChange, HoldingsSnapshot } from '../targets/types.ts';
+import { applyBatch, forgetWaiting } from './apply-batch.ts';
 import {
   type AttemptInfo,
   accessChangeOf,
@@ -50,16 +51,20 @@ export async function applyRoleChange(
   checkShutdown(shutdown);
   const loaded = await ctx.store.get(requestId);
   if (!loaded) return { outcome: 'skipped', reason: 'no such request' };
+  if (loaded.state !== 'approved' && loaded.state !== 'applying') return settledAlready(ctx, loaded);
+  // A target whose holdings are one list takes every waiting change to the principal in one write; follow-ons (an
+  // invite's roles) need the change's own result first, so such a request goes alone.
+  const batching = configuredTarget(ctx, loaded);
+  if (batching?.applyChanges !== undefined && !loaded.followOns?.length)
+    return applyBatch(ctx, batching, loaded, attempt, shutdown);
   let req = loaded;
   if (req.state === 'approved') {
     const t = await transition(ctx, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' });
     if (!t.ok && t.request?.state !== 'applying') return settledAlready(ctx, t.request ?? req);
     req = t.request ?? req;
-  } else if (req.state !== 'applying') {
-    return settledAlready(ctx, req);
+    await forgetWaiting(ctx, [req]);
   }
   const earlier = req.result ? { before: req.result.before } : undefined;
-  const log = ctx.logger.child({ requestId: req.id, attempt: attempt.attempt });
 
   let target: AccessTarget | undefined;
   let change: Change;
@@ -70,15 +75,7 @@ export async function applyRoleChange(
       changeUnderLock(ctx, t, req, earlier, signal, shutdown),
     );
   } catch (err) {
-    const action = classifyFailure(err, target, { who: describeTarget(req.target), kind: req.target.kind });
-    if (action.kind === 'later') throw new RetryLaterError(action.delayMs, action.reason);
-    if (action.kind === 'retry' && !attempt.final) {
-      log.warn({ reason: action.reason }, 'apply failed; will retry');
-      throw err;
-    }
-    log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'apply failed for good');
-    const message = await failRequest(ctx, req, failureOf(action, attempt.attempt));
-    throw new SettledFailureError(message);
+    return settleFailure(ctx, req, target, err, attempt);
   }
 
   // Follow-ons (an invite's roles) go to the principal the change made or found, each under its own lock.
@@ -86,6 +83,21 @@ export async function applyRoleChange(
   const parts = req.followOns?.length
     ? await applyFollowOns(ctx, req, principal, attempt, shutdown)
     : undefined;
+  return finishApplied(ctx, req, change, parts);
+}
+
+/**
+ * Moves an applying request to applied with its result (the holdings, the outcome, when it ends, each follow-on's
+ * part) and its audit event; the transition queues the follow-ups (the notification, the revoke of a time-bound
+ * grant).
+ */
+export async function finishApplied(
+  ctx: WorkerContext,
+  req: RoleChangeRequest,
+  change: Change,
+  parts?: PartResult[],
+): Promise<ApplyOutcome> {
+  const log = ctx.logger.child({ requestId: req.id });
   const revokeAt =
     req.action === 'grant' && req.durationMs !== undefined ? ctx.now() + req.durationMs : undefined;
   const recorded: Pick<NonNullable<RoleChangeRequest['result']>, 'revokeAt' | 'extended'> = {
@@ -136,7 +148,7 @@ export async function applyRoleChange(
   return { outcome: change.changed ? 'applied' : 'unchanged', request: t.request };
 }
 
-interface Change extends AppliedChange {
+export interface Change extends AppliedChange {
   /** For an Extend: the grant whose role this request took over, and when that grant was due to end. */
   tookOverFrom?: string;
   previousEnd?: number;
@@ -156,17 +168,7 @@ async function changeUnderLock(
     signal,
     beforeWrite: async (planned) => {
       checkShutdown(shutdown); // the last point where stopping leaves nothing half done
-      // Recorded BEFORE the write: a crash after it must still know this request made the change.
-      const snap = await ctx.store.transition(req.id, 'applying', 'applying', {
-        result: {
-          before: planned.before,
-          after: planned.after,
-          changed: true,
-          outcome: SNAPSHOT,
-          message: resultSentence(req, SNAPSHOT, {}, target.words),
-        },
-      });
-      if (!snap.ok) throw new Error(`Request ${req.id} left applying while it was being applied.`);
+      await recordSnapshot(ctx, req, target, planned);
     },
   });
   const change: Change = {
@@ -176,6 +178,15 @@ async function changeUnderLock(
     ...(applied.principal === undefined ? {} : { principal: applied.principal }),
     ...(applied.outcome === undefined ? {} : { outcome: applied.outcome }),
   };
+  return handOverExtended(ctx, req, change);
+}
+
+/** For an Extend that found the role held: take it over from the grant it extends (under the principal's lock). */
+export async function handOverExtended(
+  ctx: WorkerContext,
+  req: RoleChangeRequest,
+  change: Change,
+): Promise<Change> {
   if (
     req.action === 'grant' &&
     req.durationMs !== undefined &&
@@ -231,6 +242,67 @@ function outcomeOf(req: RoleChangeRequest, c: Change): ResultOutcome {
   return { code: c.tookOverFrom !== undefined ? 'extended' : 'already-held' };
 }
 
+/**
+ * What a failure of the request's change means for its job: come back later (RetryLaterError), try again (the error
+ * itself is rethrown), or, final or on the last attempt, the request fails and the requester is told
+ * (SettledFailureError, so the job is not retried). Always throws.
+ */
+export async function settleFailure(
+  ctx: WorkerContext,
+  req: RoleChangeRequest,
+  target: AccessTarget | undefined,
+  err: unknown,
+  attempt: AttemptInfo,
+): Promise<never> {
+  const log = ctx.logger.child({ requestId: req.id, attempt: attempt.attempt });
+  const action = classifyFailure(err, target, { who: describeTarget(req.target), kind: req.target.kind });
+  if (action.kind === 'later') throw new RetryLaterError(action.delayMs, action.reason);
+  if (action.kind === 'retry' && !attempt.final) {
+    log.warn({ reason: action.reason }, 'apply failed; will retry');
+    throw err;
+  }
+  log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'apply failed for good');
+  // A batch takes its own request to applying only once it holds the principal's lock.
+  const applying =
+    req.state === 'approved'
+      ? ((await transition(ctx, req, 'approved', 'applying', {}, { actor: 'system', outcome: 'started' }))
+          .request ?? req)
+      : req;
+  const message = await failRequest(ctx, applying, failureOf(action, attempt.attempt));
+  throw new SettledFailureError(message);
+}
+
+/** The target the request is for, or undefined when none is configured (the solo path then fails it in words). */
+function configuredTarget(ctx: WorkerContext, req: RoleChangeRequest): AccessTarget | undefined {
+  try {
+    return ctx.targets.get(targetOf(req));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records on the applying request the holdings just before the write and as planned: a crash after the write must
+ * still know this request made the change.
+ */
+export async function recordSnapshot(
+  ctx: WorkerContext,
+  req: RoleChangeRequest,
+  target: AccessTarget,
+  planned: HoldingsSnapshot,
+): Promise<void> {
+  const snap = await ctx.store.transition(req.id, 'applying', 'applying', {
+    result: {
+      before: planned.before,
+      after: planned.after,
+      changed: true,
+      outcome: SNAPSHOT,
+      message: resultSentence(req, SNAPSHOT, {}, target.words),
+    },
+  });
+  if (!snap.ok) throw new Error(`Request ${req.id} left applying while it was being applied.`);
+}
+
 /** Moves an applying request to failed with why, and tells the requester; returns the failure's plain sentence. */
 export async function failRequest(
   ctx: WorkerContext,
@@ -253,7 +325,7 @@ export async function failRequest(
  * A request already past applying: re-ensure what must follow its outcome (both are no-ops when already queued),
  * so a crash between the transition and the enqueue cannot lose the notification or the revoke.
  */
-async function settledAlready(ctx: WorkerContext, req: RoleChangeRequest): Promise<ApplyOutcome> {
+export async function settledAlready(ctx: WorkerContext, req: RoleChangeRequest): Promise<ApplyOutcome> {
   if (req.state === 'applied' || req.state === 'failed') await followUps(ctx, req);
   return { outcome: 'skipped', reason: `request is ${req.state}` };
 }

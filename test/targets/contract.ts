@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   AccessChange,
   AccessTarget,
+  BatchResult,
   EntitlementQuery,
   EntitlementRef,
   HoldingsSnapshot,
@@ -39,6 +40,8 @@ export interface ContractTraits {
    * cases that hold two at once do not apply.
    */
   exclusive?: boolean;
+  /** The target applies a batch of changes to one principal in one write (AccessTarget.applyChanges). */
+  batches?: boolean;
 }
 
 const neverAborted = () => new AbortController().signal;
@@ -236,6 +239,152 @@ export function accessTargetContract(
         expect(err).toBeInstanceOf(Error);
         const action = w.target.classifyError(err, { who: p.name, kind: 'user' });
         expect(action?.kind).toBe('fail');
+      });
+    });
+
+    // Targets whose holdings are one list apply a batch of changes to one principal in one write; the others leave
+    // applyChanges out and the worker applies their changes one at a time.
+    describe('applying a batch', () => {
+      const single = traits.batches !== true;
+      const oneAtATime = single || traits.exclusive === true;
+
+      it('offers batches exactly when it says it does', () => {
+        expect(w.target.applyChanges !== undefined).toBe(!single);
+      });
+
+      async function applyBatch(changes: AccessChange[], earlier: ({ before: string[] } | undefined)[] = []) {
+        const recorded: { index: number; snapshot: HoldingsSnapshot }[][] = [];
+        const applyChanges = w.target.applyChanges?.bind(w.target);
+        if (applyChanges === undefined) throw new Error('no batches');
+        const results = await applyChanges(changes, {
+          earlier: changes.map((_, i) => earlier[i]),
+          signal: neverAborted(),
+          beforeWrite: async (planned) => {
+            recorded.push([...planned]);
+          },
+        });
+        return { results, recorded };
+      }
+
+      function applied(r: BatchResult) {
+        if (!r.ok) throw new Error(`refused: ${String(r.error)}`);
+        return r.applied;
+      }
+
+      it.skipIf(oneAtATime)(
+        'makes every change in one write, each with its own before and after as if made in turn',
+        async () => {
+          const p = await user();
+          const { results, recorded } = await applyBatch([grant(p, roleA), grant(p, roleB)]);
+          expect(recorded).toEqual([
+            [
+              { index: 0, snapshot: { before: [], after: [roleA.name] } },
+              { index: 1, snapshot: { before: [roleA.name], after: [roleA.name, roleB.name] } },
+            ],
+          ]);
+          expect(results.map(applied)).toEqual([
+            { before: [], after: [roleA.name], changed: true },
+            { before: [roleA.name], after: [roleA.name, roleB.name], changed: true },
+          ]);
+          expect((await directNames(p)).sort()).toEqual([roleA.name, roleB.name].sort());
+        },
+      );
+
+      it.skipIf(oneAtATime)(
+        'writes only for the changes that need it, and a re-run after a crash still says which made the change',
+        async () => {
+          const p = await user();
+          await apply(grant(p, roleA));
+          const first = await applyBatch([grant(p, roleA), grant(p, roleB)]);
+          expect(first.recorded).toEqual([
+            [{ index: 1, snapshot: { before: [roleA.name], after: [roleA.name, roleB.name] } }],
+          ]);
+          expect(first.results.map((r) => applied(r).changed)).toEqual([false, true]);
+          // The same batch again, as a job re-run after its write: nothing to write, and B's snapshot says B made it.
+          const again = await applyBatch(
+            [grant(p, roleA), grant(p, roleB)],
+            [undefined, { before: [roleA.name] }],
+          );
+          expect(again.recorded).toEqual([]);
+          expect(again.results.map((r) => applied(r).changed)).toEqual([false, true]);
+        },
+      );
+
+      it.skipIf(oneAtATime)('revokes several at once, down to nothing', async () => {
+        const p = await user();
+        await applyBatch([grant(p, roleA), grant(p, roleB)]);
+        const { results } = await applyBatch([
+          { action: 'revoke', principal: p, entitlement: roleB },
+          { action: 'revoke', principal: p, entitlement: roleA },
+        ]);
+        expect(results.map(applied)).toEqual([
+          { before: [roleA.name, roleB.name], after: [roleA.name], changed: true },
+          { before: [roleA.name], after: [], changed: true },
+        ]);
+        expect(await directNames(p)).toEqual([]);
+      });
+
+      it.skipIf(oneAtATime)(
+        'falls back to one change at a time when the system refuses the combined write',
+        async () => {
+          const p = await user();
+          w.forbidNextWrite();
+          const { results, recorded } = await applyBatch([grant(p, roleA), grant(p, roleB)]);
+          // The batch's snapshot, then each change's own before its own write.
+          expect(recorded.map((r) => r.map((x) => x.index))).toEqual([[0, 1], [0], [1]]);
+          expect(results.map((r) => applied(r).changed)).toEqual([true, true]);
+          expect((await directNames(p)).sort()).toEqual([roleA.name, roleB.name].sort());
+        },
+      );
+
+      it.skipIf(oneAtATime)(
+        'throws when the whole batch must come back later, with nothing written',
+        async () => {
+          const p = await user();
+          w.rateLimitNextWrite();
+          const err = await applyBatch([grant(p, roleA), grant(p, roleB)]).catch((e: unknown) => e);
+          expect(w.target.classifyError(err, { who: p.name, kind: 'user' }, () => 0)?.kind).toBe('later');
+          expect(await directNames(p)).toEqual([]);
+        },
+      );
+
+      it.skipIf(oneAtATime)(
+        'reports each change the read-back disagrees with as its own failure',
+        async () => {
+          const p = await user();
+          w.undoNextWrite();
+          const { results } = await applyBatch([grant(p, roleA), grant(p, roleB)]);
+          expect(results.map((r) => r.ok)).toEqual([false, false]);
+          for (const r of results)
+            if (!r.ok)
+              expect(w.target.classifyError(r.error, { who: p.name, kind: 'user' })?.kind).toBe('fail');
+        },
+      );
+
+      it.skipIf(single)(
+        'refuses a batch that is not one principal, or names an entitlement twice',
+        async () => {
+          const p = await user();
+          const q = await user();
+          await expect(applyBatch([grant(p, roleA), grant(p, roleA)])).rejects.toThrow(/twice/);
+          await expect(applyBatch([grant(p, roleA), grant(q, roleB)])).rejects.toThrow(/one lock key/);
+          expect(await directNames(p)).toEqual([]);
+        },
+      );
+
+      it.skipIf(single)('stops before writing when the lock was lost', async () => {
+        const p = await user();
+        const lost = new AbortController();
+        lost.abort(new Error('lock lost'));
+        const applyChanges = w.target.applyChanges?.bind(w.target);
+        await expect(
+          applyChanges?.([grant(p, roleA), grant(p, roleB)], {
+            earlier: [undefined, undefined],
+            signal: lost.signal,
+            beforeWrite: async () => {},
+          }),
+        ).rejects.toThrow();
+        expect(await directNames(p)).toEqual([]);
       });
     });
 

@@ -1,7 +1,7 @@
 // The arithmetic of one principal's space assignment (what to POST, PUT or DELETE from what is there and what is
 // asked, the owner's rules) and matching a typed space role by API name, UI name or label, any case.
 import { describe, expect, it } from 'vitest';
-import { isAsAsked, planAssignment } from '../../src/targets/qlik-spaces/assignment-plan.ts';
+import { isAsAsked, planAssignment, planAssignments } from '../../src/targets/qlik-spaces/assignment-plan.ts';
 import { matchSpaceRole, roleLabel } from '../../src/targets/qlik-spaces/space-roles.ts';
 
 const A = (roles: string[]) => ({ id: 'as-1', roles });
@@ -120,5 +120,65 @@ describe('matching a typed space role', () => {
   it('labels roles with their UI names', () => {
     expect(roleLabel('consumer')).toBe('consumer (Can view)');
     expect(roleLabel('somethingnew')).toBe('somethingnew');
+  });
+});
+
+describe('planning a batch of changes to one assignment', () => {
+  const g = (role: string) => ({ action: 'grant' as const, role });
+  const r = (role: string) => ({ action: 'revoke' as const, role });
+
+  it.each([
+    [
+      'no assignment, two grants → one POST of both',
+      undefined,
+      [g('consumer'), g('producer')],
+      { op: 'create', roles: ['consumer', 'producer'] },
+    ],
+    [
+      'grants onto an assignment → one PUT of the complete list',
+      A(['consumer']),
+      [g('producer'), g('dataconsumer')],
+      { op: 'update', assignmentId: 'as-1', roles: ['consumer', 'producer', 'dataconsumer'] },
+    ],
+    [
+      'revoking every role → one DELETE',
+      A(['consumer', 'producer']),
+      [r('consumer'), r('producer')],
+      { op: 'delete', assignmentId: 'as-1' },
+    ],
+    [
+      'the last role goes and another comes → one PUT, not DELETE then POST',
+      A(['consumer']),
+      [r('consumer'), g('producer')],
+      { op: 'update', assignmentId: 'as-1', roles: ['producer'] },
+    ],
+    ['nothing to do → no write', A(['consumer']), [g('consumer'), r('producer')], { op: 'none' }],
+  ] as const)('%s', (_label, current, changes, write) => {
+    expect(planAssignments({ current, owner: false, changes }).write).toEqual(write);
+  });
+
+  it('chains each step from the one before', () => {
+    const plan = planAssignments({
+      current: A(['consumer']),
+      owner: false,
+      changes: [g('producer'), r('consumer')],
+    });
+    expect(plan.steps).toEqual([
+      { ok: true, before: ['consumer'], after: ['consumer', 'producer'], changed: true },
+      { ok: true, before: ['consumer', 'producer'], after: ['producer'], changed: true },
+    ]);
+  });
+
+  it("refuses only the owner's revoke; the owner's grants need no write", () => {
+    const plan = planAssignments({
+      current: undefined,
+      owner: true,
+      changes: [g('consumer'), r('producer')],
+    });
+    expect(plan.steps).toEqual([
+      { ok: true, before: [], after: [], changed: false },
+      { ok: false, refused: 'owner' },
+    ]);
+    expect(plan.write).toEqual({ op: 'none' });
   });
 });

@@ -436,3 +436,67 @@ describe('reading and listing', () => {
     expect((await target.resourceManagers(ref)).map((m) => m.email)).not.toContain(direct.email);
   });
 });
+
+describe('several changes to one assignment in one write', () => {
+  async function batch(changes: AccessChange[]) {
+    const planned: number[][] = [];
+    const results = await target.applyChanges(changes, {
+      earlier: changes.map(() => undefined),
+      signal: never(),
+      beforeWrite: async (p) => {
+        planned.push(p.map((x) => x.index));
+      },
+    });
+    return { results, planned };
+  }
+
+  it('three roles for a new member: one POST holding all three, then one read back', async () => {
+    const { space, ref } = newSpace('managed');
+    const p = newUser();
+    const roles = await Promise.all(
+      ['consumer', 'contributor', 'dataconsumer'].map((r) => role(r, ref.name)),
+    );
+    sim.resetLog();
+    const { results } = await batch(
+      roles.map((entitlement): AccessChange => ({ action: 'grant', principal: p, entitlement })),
+    );
+    expect(results.map((r) => r.ok && r.applied.changed)).toEqual([true, true, true]);
+    expect(writes()).toEqual(['POST 201']);
+    expect(sim.tenant.spaceRolesOf(space.id, p.id)?.sort()).toEqual([
+      'consumer',
+      'contributor',
+      'dataconsumer',
+    ]);
+  });
+
+  it("the owner's revoke fails alone; the rest of the batch is made", async () => {
+    const { space, owner, ref } = newSpace('shared');
+    const [consumer, producer] = await Promise.all([role('consumer', ref.name), role('producer', ref.name)]);
+    const p = newUser();
+    const { results } = await batch([
+      { action: 'revoke', principal: owner, entitlement: consumer },
+      { action: 'grant', principal: owner, entitlement: producer },
+    ]);
+    expect(results[0]).toMatchObject({ ok: false });
+    expect(results[0]?.ok === false && String(results[0].error)).toContain('owns the space');
+    expect(results[1]).toMatchObject({ ok: true, applied: { changed: false } });
+    const other = await batch([{ action: 'grant', principal: p, entitlement: consumer }]);
+    expect(other.results[0]?.ok).toBe(true);
+    expect(sim.tenant.spaceAssignment(space.id, owner.id)).toBeUndefined();
+  });
+
+  it('a POST that meets an assignment made meanwhile (409) falls back to one change at a time', async () => {
+    const { space, ref } = newSpace('managed');
+    const p = newUser();
+    const roles = await Promise.all(['consumer', 'publisher'].map((r) => role(r, ref.name)));
+    beforeNextPost = () => sim.tenant.setSpaceRoles(space.id, p.id, ['contributor']);
+    sim.resetLog();
+    const { results, planned } = await batch(
+      roles.map((entitlement): AccessChange => ({ action: 'grant', principal: p, entitlement })),
+    );
+    expect(results.map((r) => r.ok && r.applied.changed)).toEqual([true, true]);
+    expect(writes()).toEqual(['POST 409', 'PUT 200', 'PUT 200']);
+    expect(planned).toEqual([[0, 1], [0], [1]]);
+    expect(sim.tenant.spaceRolesOf(space.id, p.id)?.sort()).toEqual(['consumer', 'contributor', 'publisher']);
+  });
+});

@@ -5,7 +5,13 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
-import type { Principal, RequestState, RoleChangeRequest, TargetRef } from '../../src/domain/request.ts';
+import {
+  batchKeyOf,
+  type Principal,
+  type RequestState,
+  type RoleChangeRequest,
+  type TargetRef,
+} from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient, type QlikClientOptions } from '../../src/qlik/index.ts';
 import { enqueueApply, openQueues, type Queues } from '../../src/queue/queues.ts';
@@ -192,7 +198,12 @@ export async function createHarness(opts: {
         },
       );
       if (approved.outcome !== 'approved') throw new Error(`approval ${approved.outcome}`);
-      if (o.enqueue !== false) await enqueueApply(queues, approved.request.id);
+      // Queued as an approval queues it (transitions.ts), listed as waiting so the worker can apply it together.
+      if (o.enqueue !== false)
+        await enqueueApply(queues, approved.request.id, {
+          batchKey: batchKeyOf(approved.request),
+          at: Date.now(),
+        });
       return approved.request;
     },
     async waitForState(id, states, timeoutMs = 15_000) {

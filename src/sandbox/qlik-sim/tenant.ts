@@ -300,6 +300,35 @@ export class SimTenant {
     return role;
   }
 
+  /**
+   * Deletes a custom role as an admin does in the console (DELETE /api/v1/roles/{id}): it is taken off every user
+   * and group first, and from then on a role list naming its id is refused (400), as Qlik refuses an unknown role.
+   */
+  deleteRole(id: string): void {
+    const role = this.rolesById.get(id);
+    if (!role) throw new SimTenantError('not-found', `No role with id ${id} in the tenant.`);
+    if (role.type !== 'custom') throw new SimTenantError('invalid', `${role.name} is a default role.`);
+    for (const uid of [...this.userIdsWithRole(id)]) {
+      const u = this.requireUser(uid);
+      this.setUserRoleIds(
+        uid,
+        u.assignedRoleIds.filter((r) => r !== id),
+      );
+    }
+    for (const gid of [...this.groupIdsWithRole(id)]) {
+      const g = this.requireGroup(gid);
+      this.setGroupRoleIds(
+        gid,
+        g.assignedRoleIds.filter((r) => r !== id),
+      );
+    }
+    this.rolesById.delete(id);
+    this.roleIdByName.delete(role.name);
+    indexDelete(this.roleIdsByLowerName, role.name, id);
+    this.orderVersion.roles += 1;
+    this.touch();
+  }
+
   getRole(id: string): Readonly<SimRole> | undefined {
     return this.rolesById.get(id);
   }

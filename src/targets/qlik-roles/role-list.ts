@@ -68,3 +68,34 @@ export function applyOutcome(input: {
   }
   return { before: input.beforeNow, changed: false };
 }
+
+/** One change of a batch as planned: the direct roles by name just before it and just after it, and whether it writes. */
+export interface PlannedStep {
+  before: string[];
+  after: string[];
+  changed: boolean;
+}
+
+/**
+ * A batch of changes (each to a different role) to one principal's direct roles, made one after the other from
+ * `currentDirect`: each step as if it were applied alone at its turn, and the one list of ids that makes them all.
+ */
+export function planDirectRoles(
+  currentDirect: readonly RoleRef[],
+  changes: ReadonlyArray<{ action: RoleAction; role: RoleRef }>,
+): { steps: PlannedStep[]; ids: string[]; changed: boolean } {
+  let roles: RoleRef[] = uniqueRoles(currentDirect);
+  const steps: PlannedStep[] = [];
+  for (const { action, role } of changes) {
+    const before = roleNames(roles);
+    const next = nextDirectRoles(roles, action, role);
+    if (next.changed) roles = action === 'grant' ? [...roles, role] : roles.filter((r) => r.id !== role.id);
+    steps.push({ before, after: roleNames(roles), changed: next.changed });
+  }
+  return { steps, ids: roles.map((r) => r.id), changed: steps.some((s) => s.changed) };
+}
+
+function uniqueRoles(roles: readonly RoleRef[]): RoleRef[] {
+  const seen = new Set<string>();
+  return roles.filter((r) => !seen.has(r.id) && seen.add(r.id));
+}

@@ -4,12 +4,15 @@
 // interleaving. Which tenant is this instance's QlikClient.
 import { describeTarget } from '../../domain/request.ts';
 import { type HoldersPage, type QlikClient, QlikError } from '../../qlik/index.ts';
+import { applyOneByOne, checkBatch, refusedWrite } from '../batch.ts';
 import { DriftError } from '../errors.ts';
 import type {
   AccessChange,
   AccessTarget,
   AppliedChange,
   ApplyOptions,
+  BatchApplyOptions,
+  BatchResult,
   EndedGrant,
   EndOptions,
   Entitlement,
@@ -27,7 +30,14 @@ import type {
 } from '../types.ts';
 import { classifyQlikError, isNotFound } from './failures.ts';
 import { findPrincipal, userHoldings } from './principals.ts';
-import { applyOutcome, isAsAsked, nextDirectRoles, type RoleRef, roleNames } from './role-list.ts';
+import {
+  applyOutcome,
+  isAsAsked,
+  nextDirectRoles,
+  planDirectRoles,
+  type RoleRef,
+  roleNames,
+} from './role-list.ts';
 import { QLIK_ROLES_WORDS } from './words.ts';
 
 export const QLIK_ROLES_KIND = 'qlik-roles';
@@ -137,6 +147,60 @@ export class QlikRolesTarget implements AccessTarget {
       ...(opts.earlier ? { snapshot: opts.earlier } : {}),
     });
     return { before, after, changed };
+  }
+
+  /**
+   * Every change in one fetch → replace → read back: the list written is the current one with each change made in
+   * turn, and each change's before / after is the list just before and just after its turn.
+   */
+  async applyChanges(changes: readonly AccessChange[], opts: BatchApplyOptions): Promise<BatchResult[]> {
+    checkBatch(this, changes);
+    const principal = changes[0]?.principal as PrincipalRef;
+    const current = await this.#readDirect(principal);
+    const plan = planDirectRoles(
+      current,
+      changes.map((c) => ({ action: c.action, role: { id: c.entitlement.id, name: c.entitlement.name } })),
+    );
+    let fresh = current;
+    if (plan.changed) {
+      await opts.beforeWrite(
+        plan.steps.flatMap((s, index) =>
+          s.changed ? [{ index, snapshot: { before: s.before, after: s.after } }] : [],
+        ),
+      );
+      opts.signal.throwIfAborted(); // the lock expired under us: another worker may be writing
+      try {
+        await this.#writeDirect(principal, plan.ids);
+      } catch (err) {
+        // Qlik refused the list (e.g. one of the roles was deleted): nothing was written, so each change alone
+        // tells which one it refuses.
+        if (refusedWrite(this, err, changes)) return applyOneByOne(this, changes, opts);
+        throw err;
+      }
+      fresh = await this.#readDirect(principal);
+    }
+    return changes.map((change, i): BatchResult => {
+      const step = plan.steps[i] as (typeof plan.steps)[number];
+      const role = change.entitlement;
+      if (!isAsAsked(fresh, change.action, role)) {
+        const state = change.action === 'grant' ? 'still lacks' : 'still has';
+        return {
+          ok: false,
+          error: new DriftError(
+            `Qlik accepted the change, but reading ${describeTarget(principal)} back shows they ${state} ${role.name}: someone changed their roles at the same time. Check them in the Qlik Management Console and file the request again if it is still needed.`,
+          ),
+        };
+      }
+      const earlier = opts.earlier[i];
+      const { before, changed } = applyOutcome({
+        wroteNow: step.changed,
+        beforeNow: step.before,
+        action: change.action,
+        roleName: role.name,
+        ...(earlier === undefined ? {} : { snapshot: earlier }),
+      });
+      return { ok: true, applied: { before, after: step.after, changed } };
+    });
   }
 
   async endGrant(grant: AccessChange, opts: EndOptions): Promise<EndedGrant> {

@@ -63,3 +63,49 @@ export function isAsAsked(current: CurrentAssignment | undefined, action: RoleAc
 export function rolesOf(current: CurrentAssignment | undefined): string[] {
   return current === undefined ? [] : [...new Set(current.roles)];
 }
+
+/** One change of a batch as planned: the roles just before and just after its turn, or refused (owner). */
+export type PlannedAssignmentStep =
+  | { ok: true; before: string[]; after: string[]; changed: boolean }
+  | { ok: false; refused: 'owner' };
+
+/**
+ * A batch of changes (each to a different role) to one principal's assignment in one space, made one after the
+ * other: each step as if applied alone at its turn, and the one write that makes them all (POST, PUT or DELETE,
+ * decided from what is there now and the roles at the end, whatever the steps in between would have written).
+ */
+export function planAssignments(input: {
+  current: CurrentAssignment | undefined;
+  owner: boolean;
+  changes: ReadonlyArray<{ action: RoleAction; role: string }>;
+}): { steps: PlannedAssignmentStep[]; write: AssignmentWrite } {
+  const { current, owner } = input;
+  let roles = rolesOf(current);
+  const steps: PlannedAssignmentStep[] = [];
+  for (const { action, role } of input.changes) {
+    const plan = planAssignment({
+      current: roles.length > 0 ? { id: current?.id ?? '', roles } : undefined,
+      owner,
+      action,
+      role,
+    });
+    if (!plan.ok) {
+      steps.push(plan);
+      continue;
+    }
+    const changed = plan.write.op !== 'none';
+    steps.push({ ok: true, before: plan.before, after: plan.after, changed });
+    roles = plan.after;
+  }
+  return { steps, write: writeFor(current, roles) };
+}
+
+/** The one write that turns the assignment read into one holding exactly `roles`. */
+function writeFor(current: CurrentAssignment | undefined, roles: string[]): AssignmentWrite {
+  const now = rolesOf(current);
+  const same = now.length === roles.length && now.every((r) => roles.includes(r));
+  if (same) return { op: 'none' };
+  if (current === undefined) return { op: 'create', roles };
+  if (roles.length === 0) return { op: 'delete', assignmentId: current.id };
+  return { op: 'update', assignmentId: current.id, roles };
+}

@@ -12,6 +12,7 @@ import {
   type QlikSpaceAssignment,
   type QlikUserSummary,
 } from '../../qlik/index.ts';
+import { applyOneByOne, checkBatch, refusedWrite } from '../batch.ts';
 import { DriftError } from '../errors.ts';
 import { isNotFound } from '../qlik-roles/failures.ts';
 import { findPrincipal } from '../qlik-roles/principals.ts';
@@ -22,6 +23,8 @@ import type {
   AccessTarget,
   AppliedChange,
   ApplyOptions,
+  BatchApplyOptions,
+  BatchResult,
   EndedGrant,
   EndOptions,
   Entitlement,
@@ -47,6 +50,7 @@ import {
   type CurrentAssignment,
   isAsAsked,
   planAssignment,
+  planAssignments,
   rolesOf,
 } from './assignment-plan.ts';
 import {
@@ -247,6 +251,63 @@ export class QlikSpacesTarget implements AccessTarget {
       ...(opts.earlier ? { snapshot: opts.earlier } : {}),
     });
     return { before, after, changed };
+  }
+
+  /**
+   * Every change to the principal's assignment in one space in one read → POST / PUT / DELETE → read back. A revoke
+   * from the owner fails alone; a write Qlik refuses, or a POST that meets an assignment made meanwhile (409), falls
+   * back to one change at a time.
+   */
+  async applyChanges(changes: readonly AccessChange[], opts: BatchApplyOptions): Promise<BatchResult[]> {
+    checkBatch(this, changes);
+    const first = changes[0] as AccessChange;
+    const { principal } = first;
+    const space = requireSpace(first.entitlement.resource);
+    const [info, found] = await Promise.all([
+      this.#freshSpace(space),
+      this.#qlik.findSpaceAssignment(space.id, principal.id),
+    ]);
+    const plan = planAssignments({
+      current: current(found),
+      owner: isOwner(principal, info),
+      changes: changes.map((c) => ({ action: c.action, role: c.entitlement.id })),
+    });
+    let fresh = found;
+    if (plan.write.op !== 'none') {
+      if (plan.write.op === 'create') await this.#requirePrincipal(principal);
+      await opts.beforeWrite(
+        plan.steps.flatMap((s, index) =>
+          s.ok && s.changed ? [{ index, snapshot: { before: s.before, after: s.after } }] : [],
+        ),
+      );
+      opts.signal.throwIfAborted(); // the lock expired under us: another worker may be writing
+      try {
+        await this.#writeBatch(space.id, principal, plan.write);
+      } catch (err) {
+        const conflict = err instanceof QlikError && err.kind === 'conflict';
+        if (conflict || refusedWrite(this, err, changes)) return applyOneByOne(this, changes, opts);
+        throw err;
+      }
+      fresh = await this.#qlik.findSpaceAssignment(space.id, principal.id);
+    }
+    return changes.map((change, i): BatchResult => {
+      const step = plan.steps[i] as (typeof plan.steps)[number];
+      if (!step.ok)
+        return { ok: false, error: new SpaceOwnerError(describeTarget(principal), info.name || space.name) };
+      const role = change.entitlement.id;
+      // The owner holds every role without an assignment: a grant to them is as asked with nothing written.
+      if (step.changed && !isAsAsked(current(fresh), change.action, role))
+        return { ok: false, error: drift(principal, space, role, change.action) };
+      const earlier = opts.earlier[i];
+      const { before, changed } = applyOutcome({
+        wroteNow: step.changed,
+        beforeNow: step.before,
+        action: change.action,
+        roleName: role,
+        ...(earlier === undefined ? {} : { snapshot: earlier }),
+      });
+      return { ok: true, applied: { before, after: step.after, changed } };
+    });
   }
 
   async endGrant(grant: AccessChange, opts: EndOptions): Promise<EndedGrant> {
@@ -586,6 +647,27 @@ export class QlikSpacesTarget implements AccessTarget {
       case 'delete':
         await this.#qlik.deleteSpaceAssignment(spaceId, write.assignmentId);
         return true;
+    }
+  }
+
+  /** A batch's one write; a 409 on the POST is left to the caller (it falls back to one change at a time). */
+  async #writeBatch(spaceId: string, principal: PrincipalRef, write: AssignmentWrite): Promise<void> {
+    switch (write.op) {
+      case 'none':
+        return;
+      case 'create':
+        await this.#qlik.createSpaceAssignment(spaceId, {
+          type: principal.kind,
+          assigneeId: principal.id,
+          roles: write.roles,
+        });
+        return;
+      case 'update':
+        await this.#qlik.updateSpaceAssignment(spaceId, write.assignmentId, write.roles);
+        return;
+      case 'delete':
+        await this.#qlik.deleteSpaceAssignment(spaceId, write.assignmentId);
+        return;
     }
   }
 

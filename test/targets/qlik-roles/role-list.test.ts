@@ -4,6 +4,7 @@ import {
   applyOutcome,
   isAsAsked,
   nextDirectRoles,
+  planDirectRoles,
   type RoleRef,
 } from '../../../src/targets/qlik-roles/role-list.ts';
 
@@ -151,5 +152,63 @@ describe('applyOutcome', () => {
         roleName: 'A',
       }),
     ).toEqual({ before: ['A', 'B'], changed: true });
+  });
+});
+
+describe('planDirectRoles (a batch, each change in turn)', () => {
+  it('chains each step from the one before and writes one list for all', () => {
+    const plan = planDirectRoles(
+      [A, B],
+      [
+        { action: 'grant', role: C },
+        { action: 'revoke', role: A },
+        { action: 'grant', role: B },
+      ],
+    );
+    expect(plan.steps).toEqual([
+      { before: ['A', 'B'], after: ['A', 'B', 'C'], changed: true },
+      { before: ['A', 'B', 'C'], after: ['B', 'C'], changed: true },
+      { before: ['B', 'C'], after: ['B', 'C'], changed: false },
+    ]);
+    expect(plan.ids).toEqual(['b2', 'c3']);
+    expect(plan.changed).toBe(true);
+  });
+
+  it('changes nothing when every step is as asked already', () => {
+    const plan = planDirectRoles(
+      [A],
+      [
+        { action: 'grant', role: A },
+        { action: 'revoke', role: B },
+      ],
+    );
+    expect(plan.changed).toBe(false);
+    expect(plan.ids).toEqual(['a1']);
+  });
+
+  it('ends where the same changes made one at a time end (property)', () => {
+    const role = fc.constantFrom(A, B, C, { id: 'd4', name: 'D' });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(role, { selector: (r) => r.id }),
+        fc.uniqueArray(fc.record({ action: fc.constantFrom('grant', 'revoke'), role }), {
+          selector: (c) => c.role.id,
+        }),
+        (current, changes) => {
+          let one: RoleRef[] = current;
+          for (const c of changes) {
+            const next = nextDirectRoles(one, c.action as 'grant' | 'revoke', c.role);
+            const byId = new Map([...one, c.role].map((r) => [r.id, r]));
+            one = next.ids.map((id) => byId.get(id) as RoleRef);
+          }
+          const plan = planDirectRoles(
+            current,
+            changes.map((c) => ({ action: c.action as 'grant' | 'revoke', role: c.role })),
+          );
+          expect(plan.ids).toEqual(one.map((r) => r.id));
+          expect(plan.steps.at(-1)?.after ?? current.map((r) => r.name)).toEqual(one.map((r) => r.name));
+        },
+      ),
+    );
   });
 });
