@@ -133,7 +133,14 @@ export function rows(r: BenchResults): Row[] {
     add(
       b,
       `${w.changes} changes, ${w.principals.users} users + ${w.principals.groups} groups`,
-      `${w.writes} writes in ${(w.elapsedMs / 1000).toFixed(1)} s`,
+      `${w.applied} applied in ${w.writes} writes in ${(w.elapsedMs / 1000).toFixed(1)} s`,
+    );
+    add(
+      b,
+      `changes applied/min ÷ ceiling (${w.ceilingPerMin}/min)`,
+      `${w.changesPerMin} ÷ ${w.ceilingPerMin} = ${w.changeRatio}`,
+      `≥ ${WRITE_TARGETS.changeRatio}`,
+      w.changeRatio >= WRITE_TARGETS.changeRatio,
     );
     add(
       b,
@@ -154,9 +161,16 @@ export function rows(r: BenchResults): Row[] {
     add(
       b,
       `hot principal: ${w.hot.changes} changes to one user`,
-      `${w.hot.msPerChange} ms/change (floor ${w.hot.floorMsPerChange}), all present: ${w.hot.allPresent ? 'yes' : 'NO'}`,
+      `${w.hot.msPerChange} ms/change (one at a time: ≥ ${w.hot.floorMsPerChange}), all present: ${w.hot.allPresent ? 'yes' : 'NO'}`,
       'all present',
       w.hot.allPresent,
+    );
+    add(
+      b,
+      'hot principal: writes; time ÷ one change alone',
+      `${w.hot.writes} writes; ${w.hot.elapsedMs} ÷ ${w.hot.singleMs} ms = ${w.hot.timeRatio}`,
+      `≤ ${WRITE_TARGETS.hotWrites} writes, ≤ ${WRITE_TARGETS.hotTimeRatio}×`,
+      w.hot.writes <= WRITE_TARGETS.hotWrites && w.hot.timeRatio <= WRITE_TARGETS.hotTimeRatio,
     );
   }
   if (r.spaceWrite) {
@@ -166,6 +180,13 @@ export function rows(r: BenchResults): Row[] {
       b,
       `${w.grants} space grants over ${w.spaces} spaces`,
       `${w.writes} writes (${w.posts} POST, ${w.puts} PUT) in ${(w.elapsedMs / 1000).toFixed(1)} s`,
+    );
+    add(
+      b,
+      `grants applied/min ÷ ceiling (${w.ceilingPerMin}/min)`,
+      `${w.changesPerMin} ÷ ${w.ceilingPerMin} = ${w.changeRatio}`,
+      `≥ ${SPACE_WRITE_TARGETS.changeRatio}`,
+      w.changeRatio >= SPACE_WRITE_TARGETS.changeRatio,
     );
     add(
       b,

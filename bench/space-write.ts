@@ -41,7 +41,7 @@ export const SPACE_WRITE_DEFAULTS: SpaceWriteOptions = {
   latencyMs: DEFAULT_QLIK_LATENCY_MS,
 };
 
-export const SPACE_WRITE_TARGETS = { ratio: 0.95, failed: 0, lost: 0 };
+export const SPACE_WRITE_TARGETS = { ratio: 0.95, changeRatio: 1.5, failed: 0, lost: 0 };
 
 export interface SpaceWriteResult {
   grants: number;
@@ -54,6 +54,9 @@ export interface SpaceWriteResult {
   elapsedMs: number;
   writesPerMin: number;
   ratio: number;
+  /** Grants applied per minute over the same time, and that ÷ the ceiling (a member's roles go in one write). */
+  changesPerMin: number;
+  changeRatio: number;
   rateLimited: { tier1: number; tier2: number };
   applied: number;
   failed: number;
@@ -185,7 +188,7 @@ export async function runSpaceWrite(
     }
     const writesPerMin = (writes / elapsedMs) * 60_000;
     log(
-      `space-write:   ${writes} writes (${posts} POST, ${puts} PUT) in ${round(elapsedMs / 1000, 1)} s = ${round(writesPerMin, 1)}/min, ${log429.length} × 429`,
+      `space-write:   ${applied} grants in ${writes} writes (${posts} POST, ${puts} PUT) in ${round(elapsedMs / 1000, 1)} s = ${round(writesPerMin, 1)}/min, ${log429.length} × 429`,
     );
     return {
       grants: o.grants,
@@ -197,6 +200,8 @@ export async function runSpaceWrite(
       elapsedMs: round(elapsedMs, 0),
       writesPerMin: round(writesPerMin, 1),
       ratio: round(writesPerMin / o.writesPerMinute, 3),
+      changesPerMin: round((applied / elapsedMs) * 60_000, 1),
+      changeRatio: round(((applied / elapsedMs) * 60_000) / o.writesPerMinute, 3),
       rateLimited: {
         tier1: log429.filter((r) => r.tier === '1').length,
         tier2: log429.filter((r) => r.tier === '2').length,

@@ -90,6 +90,9 @@ describe.concurrent('benchmarks at a tiny size', () => {
     expect(w.rolesCompared).toBeGreaterThan(0);
     expect(w.hot.changes).toBe(4);
     expect(finite(w.hot.msPerChange)).toBe(true);
+    expect(finite(w.changeRatio)).toBe(true);
+    expect(w.hot.writes).toBeGreaterThan(0);
+    expect(finite(w.hot.timeRatio)).toBe(true);
     expect(w.memory.workerAfter.peakMb).toBeGreaterThan(0);
     results.write = w;
   });
