@@ -255,7 +255,8 @@ export function createSocketModeServer(opts: SocketModeOptions): SocketModeServe
   }
 
   function onAck(l: Live, raw: Buffer, isBinary: boolean): void {
-    if (isBinary) return;
+    // Frames still buffered from a socket the fake has dropped never reached Slack.
+    if (isBinary || !live.has(l.info.id)) return;
     let msg: unknown;
     try {
       msg = JSON.parse(raw.toString('utf8'));
