@@ -4,7 +4,9 @@
 // terminal. The bot settings a person may try (REQUEST_TTL, LOG_LEVEL, POLICY_FILE, …; SANDBOX_SETTINGS) reach the
 // bot from the environment; the rest are the sandbox's own. Everything it started — processes, servers, Redis keys
 // (under its own QUEUE_PREFIX), temp files — is gone when it exits. SANDBOX_TENANTS=2 starts a second simulated
-// tenant and runs the bot with both (QLIK_TENANTS: prod, the default, and dev).
+// tenant and runs the bot with both (QLIK_TENANTS: prod, the default, and dev). `--socket` runs the bot in Socket
+// Mode instead of HTTP: an app-level token (SLACK_APP_TOKEN) and no signing secret, connected to the fake's Socket
+// Mode server, and what you type goes to it as envelopes on that connection.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +62,8 @@ export interface SandboxOptions {
   env?: NodeJS.ProcessEnv;
   /** Default timeout of a script's `wait`; default 20 s. */
   waitTimeoutMs?: number;
+  /** Run the bot in Socket Mode (`--socket`) rather than behind its HTTP endpoint. */
+  socket?: boolean;
 }
 
 /** How many simulated Qlik tenants to run (SANDBOX_TENANTS: 1, the default, or 2), or undefined when malformed. */
@@ -142,20 +146,27 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
 
     const botToken = `xoxb-sandbox-${randomBytes(12).toString('hex')}`;
     const signingSecret = randomBytes(16).toString('hex');
+    const socket = opts.socket === true;
+    const appToken = `xapp-1-A0QLIKBOT-sandbox-${randomBytes(12).toString('hex')}`;
     const fake = await startSlackFake({
       botToken,
       users: world.users.map(toFakeUser),
       channels: world.channels,
       usergroups: { [world.approversGroup.id]: world.approversGroup.members },
+      ...(socket ? { appToken } : {}),
     });
     cleanups.push(() => fake.close());
+    // Socket Mode needs the app token and no signing secret: nothing reaches the bot over HTTP.
+    const slackEnv: Record<string, string> = socket
+      ? { SLACK_APP_TOKEN: appToken }
+      : { SLACK_SIGNING_SECRET: signingSecret };
 
     const prefix = `qlik-sandbox:${randomBytes(4).toString('hex')}`;
     cleanups.push(() => dropKeys(redis.url, prefix));
 
     const port = await freePort();
     const logFile = join(dir, 'bot.log');
-    say('Starting the bot and the worker (node src/main.ts all)…');
+    say(`Starting the bot and the worker (node src/main.ts all${socket ? ', in Socket Mode' : ''})…`);
     let bot: BotProcess;
     try {
       bot = await startBotProcess({
@@ -166,7 +177,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
           LOG_LEVEL: 'info',
           ...settings,
           SLACK_BOT_TOKEN: botToken,
-          SLACK_SIGNING_SECRET: signingSecret,
+          ...slackEnv,
           SLACK_API_URL: fake.apiUrl,
           ...qlikEnv,
           ...modeEnv,
@@ -184,6 +195,21 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
       const r = await bot.stop();
       if (r.code !== 0 && r.code !== null) say(`(the bot exited with code ${r.code}; its log: ${logFile})`);
     });
+    if (socket) {
+      // Ready means Redis and Qlik answer; in Socket Mode the bot also has to be connected before you type.
+      try {
+        await Promise.race([
+          fake.socketMode.waitForConnections(1, 30_000),
+          bot.exited.then((r) => Promise.reject(new Error(`it exited with ${r.code ?? r.signal}`))),
+        ]);
+      } catch (err) {
+        failed = true;
+        say(
+          `The bot did not connect over Socket Mode (${err instanceof Error ? err.message : String(err)}). Last lines of ${logFile}:\n${logTail(logFile)}`,
+        );
+        return 1;
+      }
+    }
 
     const handles = new Map(world.users.map((u) => [u.id, u.handle]));
     const feed = new MessageFeed({
@@ -195,7 +221,9 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
       file: (id) => fake.files.find((f) => f.id === id),
     });
     feed.width = Math.min(100, Math.max(60, (output as { columns?: number }).columns ?? 80));
-    const driver = new SlackDriver({ eventsUrl: `${bot.url}/slack/events`, signingSecret, fake });
+    const driver = socket
+      ? new SlackDriver({ fake, socketMode: true })
+      : new SlackDriver({ eventsUrl: `${bot.url}/slack/events`, signingSecret, fake });
     const terminal = new Terminal({
       world,
       feed,
@@ -211,6 +239,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
         roles: sim.tenant.roleCount,
         ...(dev ? { devUrl: dev.url } : {}),
         slackUrl: fake.url,
+        socket,
         redis: `${redactRedisUrl(redis.url)}${redis.kind === 'started' ? ' (started for this run)' : ''}`,
         prefix,
         botUrl: bot.url,
@@ -276,6 +305,8 @@ function banner(b: {
   /** The second tenant's simulator, with SANDBOX_TENANTS=2. */
   devUrl?: string;
   slackUrl: string;
+  /** The bot runs in Socket Mode. */
+  socket: boolean;
   redis: string;
   prefix: string;
   botUrl: string;
@@ -296,6 +327,11 @@ function banner(b: {
           `  Qlik tenant dev        ${b.devUrl}  (the same demo tenant; name it with \`on dev\`)`,
         ]),
     `  Slack fake             ${b.slackUrl}  (#general, #${b.approvalChannel})`,
+    ...(b.socket
+      ? [
+          `  Socket Mode            the bot is connected to ${b.slackUrl.replace(/^http/, 'ws')}/link/ with an app token (no HTTP endpoint)`,
+        ]
+      : []),
     `  Redis                  ${b.redis}`,
     `                         QUEUE_PREFIX=${b.prefix} — its keys are deleted when the sandbox exits`,
     `  Bot + worker           ${b.botUrl}  (logs: ${b.logFile})`,
@@ -304,7 +340,22 @@ function banner(b: {
   ].join('\n');
 }
 
+/** The sandbox's own arguments: `--socket`; anything else is refused with the usage. */
+export function parseSandboxArgs(args: readonly string[]): { socket: boolean } | { error: string } {
+  let socket = false;
+  for (const a of args) {
+    if (a === '--socket') socket = true;
+    else return { error: `Unknown argument ${a}. Usage: npm run sandbox [-- --socket]` };
+  }
+  return { socket };
+}
+
 if (import.meta.main) {
-  const code = await runSandbox();
+  const parsed = parseSandboxArgs(process.argv.slice(2));
+  if ('error' in parsed) {
+    process.stderr.write(`${parsed.error}\n`);
+    process.exit(2);
+  }
+  const code = await runSandbox({ socket: parsed.socket });
   process.exit(code);
 }

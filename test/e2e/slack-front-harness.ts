@@ -1,5 +1,7 @@
 // Test harness for the Slack front: the real bot role (src/main.ts `start('bot', …)`) against the Qlik simulator,
-// the Slack fake and the real Redis under a unique prefix; a signed-request driver plays Slack's side.
+// the Slack fake and the real Redis under a unique prefix; a signed-request driver plays Slack's side, or, with
+// `socket: true`, the bot runs in Socket Mode (an app token, no signing secret) and the driver sends envelopes on its
+// connection to the fake's Socket Mode server.
 import { loadConfig } from '../../src/config.ts';
 import { parsePolicy } from '../../src/domain/policy.ts';
 import type { RoleChangeRequest } from '../../src/domain/request.ts';
@@ -25,6 +27,8 @@ import { dropPrefix, REDIS_URL, testRedis, uniquePrefix } from '../helpers/redis
 
 export const BOT_TOKEN = 'xoxb-test-0000-front';
 export const SIGNING_SECRET = 'front-signing-secret-0123456789abcdef';
+/** The app-level token a Socket Mode front runs with (`socket: true`). */
+export const APP_TOKEN = 'xapp-1-A0QLIKBOT-1-front-0123456789abcdef';
 export const APPROVAL_CHANNEL = 'C0APPROVALS';
 
 /** Slack people of the fake workspace; emails match the simulator's demo tenant. */
@@ -109,6 +113,8 @@ export interface FrontOptions {
   env?: Record<string, string>;
   /** The bot's clock (default: the real one), e.g. a fake one to let requests expire without waiting. */
   now?: () => number;
+  /** Run the bot in Socket Mode against the fake's Socket Mode server (SLACK_APP_TOKEN set, no signing secret). */
+  socket?: boolean;
 }
 
 export interface Front {
@@ -143,6 +149,7 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
     users: opts.users ?? defaultUsers(),
     channels: [{ id: APPROVAL_CHANNEL, name: 'qlik-approvals' }],
     usergroups: opts.usergroups ?? { S0APPROVERS: [U.carol, ...MANY_APPROVERS] },
+    ...(opts.socket ? { appToken: APP_TOKEN } : {}),
   });
   const prefix = uniquePrefix(opts.label ?? 'slack-front');
   const env = botEnv(
@@ -157,6 +164,11 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
       ...opts.env,
     },
   );
+  if (opts.socket) {
+    // Socket Mode needs no signing secret: leaving it out proves nothing goes through the HTTP endpoint.
+    env.SLACK_APP_TOKEN = APP_TOKEN;
+    delete env.SLACK_SIGNING_SECRET;
+  }
   const config = loadConfig(env);
   const policy = parsePolicy(opts.policy ?? DEFAULT_POLICY, {
     approvalChannel: APPROVAL_CHANNEL,
@@ -171,7 +183,9 @@ export async function startFront(opts: FrontOptions = {}): Promise<Front> {
   );
   await bot.credentialChecked;
   const url = `http://127.0.0.1:${bot.port}`;
-  const driver = new SlackDriver({ eventsUrl: `${url}/slack/events`, signingSecret: SIGNING_SECRET, fake });
+  const driver = opts.socket
+    ? new SlackDriver({ fake, socketMode: true })
+    : new SlackDriver({ eventsUrl: `${url}/slack/events`, signingSecret: SIGNING_SECRET, fake });
   const redis = testRedis();
   const store = new RequestStore(redis, prefix);
   const audit = new AuditLog(redis, prefix);

@@ -1,9 +1,11 @@
-// Owns playing Slack's side of the bot's HTTP endpoint: slash commands and button clicks sent to
-// POST /slack/events exactly as Slack sends them (form bodies, v0 HMAC signatures, response_urls on the fake),
-// plus raw posts for forged or replayed requests.
+// Owns playing Slack's side of the bot's front: slash commands and button clicks sent to POST /slack/events
+// exactly as Slack sends them (form bodies, v0 HMAC signatures, response_urls on the fake), or, for a bot in
+// Socket Mode, as envelopes on its WebSocket connection to the fake (the same payloads; the ack's payload is the
+// answer the HTTP response body would carry); plus raw posts and raw envelopes for forged or replayed requests.
 import { createHmac, randomBytes } from 'node:crypto';
 import { checkBlocks, withBlockIds } from './block-limits.ts';
 import { listButtons } from './render.ts';
+import type { DeliverOptions, EnvelopeType } from './socket-mode.ts';
 import type { PostedMessage, SlackFake } from './web-api.ts';
 
 /** Slack's v0 request signature: `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` under the signing secret. */
@@ -17,11 +19,15 @@ export function signSlackRequest(
 }
 
 export interface SlashResult {
+  /** HTTP status; over Socket Mode 200 once the envelope is acked. */
   status: number;
+  /** The answer: the HTTP body, or over Socket Mode the ack's payload as JSON ('' when it has none). */
   body: string;
   responseUrl: string;
-  /** Wall time until the bot answered; Slack gives up after 3000 ms. */
+  /** Wall time until the bot answered (over Socket Mode, retries included); Slack gives up after 3000 ms. */
   ms: number;
+  /** Over Socket Mode: how many times the envelope was delivered before the ack that counted. */
+  deliveries?: number;
   /** The message Slack would show for a non-empty answer body (also recorded in fake.messages, via 'ack'). */
   ackMessage?: PostedMessage;
 }
@@ -82,9 +88,12 @@ function triggerId(): string {
 }
 
 export interface SlackDriverOptions {
-  /** http://127.0.0.1:PORT/slack/events */
-  eventsUrl: string;
-  signingSecret: string;
+  /** http://127.0.0.1:PORT/slack/events (HTTP mode). */
+  eventsUrl?: string;
+  /** The bot's signing secret (HTTP mode). */
+  signingSecret?: string;
+  /** Send everything as envelopes on the bot's Socket Mode connections to the fake instead of signed HTTP. */
+  socketMode?: boolean;
   fake: SlackFake;
   teamId?: string;
   appId?: string;
@@ -114,12 +123,39 @@ export class SlackDriver {
     return u;
   }
 
+  /** Whether requests go over Socket Mode (no HTTP endpoint, no signatures). */
+  get socketMode(): boolean {
+    return this.#opts.socketMode === true;
+  }
+
   async #post(body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+    if (this.#opts.eventsUrl === undefined)
+      throw new Error('slack driver: no eventsUrl (a Socket Mode driver has no HTTP endpoint to post to)');
     const res = await fetch(this.#opts.eventsUrl, { method: 'POST', headers, body });
     return { status: res.status, body: await res.text() };
   }
 
+  /**
+   * Delivers an envelope on the bot's Socket Mode connections and waits for its ack: status 200 and the ack's
+   * payload as the body, as an HTTP answer would carry it.
+   */
+  async envelope(
+    type: EnvelopeType,
+    payload: Record<string, unknown>,
+    opts: DeliverOptions = {},
+  ): Promise<{ status: number; body: string; ms: number; deliveries: number }> {
+    const ack = await this.#opts.fake.socketMode.deliver(type, payload, opts);
+    return {
+      status: 200,
+      body: ack.payload ? JSON.stringify(ack.payload) : '',
+      ms: ack.ms,
+      deliveries: ack.deliveries,
+    };
+  }
+
   #signedHeaders(body: string, timestampSec?: number, signatureOverride?: string): Record<string, string> {
+    if (this.#opts.signingSecret === undefined)
+      throw new Error('slack driver: no signingSecret (a Socket Mode driver signs nothing)');
     const sig = signSlackRequest(this.#opts.signingSecret, body, timestampSec);
     if (signatureOverride !== undefined) sig['x-slack-signature'] = signatureOverride;
     return {
@@ -141,7 +177,7 @@ export class SlackDriver {
           userByName: (name) => this.#userIdByName(name),
           channelByName: (name) => this.#channelIdByName(name),
         });
-    const body = new URLSearchParams({
+    const fields = {
       token: this.#token,
       team_id: this.#teamId,
       team_domain: fake.teamDomain,
@@ -155,13 +191,23 @@ export class SlackDriver {
       is_enterprise_install: 'false',
       response_url: responseUrl,
       trigger_id: triggerId(),
-    }).toString();
-    const started = performance.now();
-    const res = await this.#post(body, this.#signedHeaders(body, opts.timestampSec, opts.signatureOverride));
-    const ms = performance.now() - started;
-    const result: SlashResult = { ...res, responseUrl, ms };
-    if (res.status === 200 && res.body.trim() !== '') {
-      result.ackMessage = this.#recordAck(res.body, channelId, userId);
+    };
+    let result: SlashResult;
+    if (this.socketMode) {
+      // Over Socket Mode the payload is the same fields, as JSON strings (docs.slack.dev, "Using Socket Mode").
+      const { ms, deliveries, ...res } = await this.envelope('slash_commands', fields);
+      result = { ...res, responseUrl, ms, deliveries };
+    } else {
+      const body = new URLSearchParams(fields).toString();
+      const started = performance.now();
+      const res = await this.#post(
+        body,
+        this.#signedHeaders(body, opts.timestampSec, opts.signatureOverride),
+      );
+      result = { ...res, responseUrl, ms: performance.now() - started };
+    }
+    if (result.status === 200 && result.body.trim() !== '') {
+      result.ackMessage = this.#recordAck(result.body, channelId, userId);
     }
     return result;
   }
@@ -293,6 +339,10 @@ export class SlackDriver {
       const last = current.updates.at(-1);
       if (last) m.edited = { user: fake.botUserId, ts: `${Math.floor(last.at / 1000)}.000000` };
       payload.message = m;
+    }
+    if (this.socketMode) {
+      const { status, body } = await this.envelope('interactive', payload);
+      return { status, body, responseUrl };
     }
     const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
     const res = await this.#post(body, this.#signedHeaders(body, opts.timestampSec));

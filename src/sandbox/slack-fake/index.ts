@@ -1,5 +1,6 @@
-// Owns the public surface of the local Slack fake: Web API server, signed-request driver, Block Kit text renderer.
+// Owns the public surface of the local Slack fake: Web API server, Socket Mode server, driver, Block Kit renderer.
 export * from './block-limits.ts';
 export * from './driver.ts';
 export * from './render.ts';
+export * from './socket-mode.ts';
 export * from './web-api.ts';

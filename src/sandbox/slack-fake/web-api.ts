@@ -1,13 +1,15 @@
 // Owns the local Slack Web API fake: a node:http server that answers the Web API methods the bot uses the way
 // Slack documents them (form or JSON bodies, bearer or body token, `{ok:false,error}` answers, 429 + Retry-After),
-// the file-upload URLs of files.getUploadURLExternal, and response_url endpoints; it records every message,
-// update, file and call so tests and the sandbox can read what a Slack user would have seen.
+// the file-upload URLs of files.getUploadURLExternal, response_url endpoints, and Socket Mode (apps.connections.open
+// for an app-level token and the WebSocket upgrades to its URLs, served by socket-mode.ts); it records every
+// message, update, file and call so tests and the sandbox can read what a Slack user would have seen.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { checkBlocks, withBlockIds } from './block-limits.ts';
 import { renderMessage } from './render.ts';
+import { createSocketModeServer, type SocketModeServer } from './socket-mode.ts';
 
 export interface FakeUser {
   id: string /* U… */;
@@ -98,6 +100,13 @@ export interface SlackFakeOptions {
   botUserId?: string;
   botId?: string;
   appId?: string;
+  /**
+   * The app-level token (xapp-…) apps.connections.open accepts, for Socket Mode. Without one every app token is
+   * refused with invalid_auth, as Slack refuses a token of another app.
+   */
+  appToken?: string;
+  /** Settings of the Socket Mode server (ping interval, retries, close grace). */
+  socketMode?: Omit<Parameters<typeof createSocketModeServer>[0], 'appId'>;
 }
 
 export interface SlackFake {
@@ -109,6 +118,8 @@ export interface SlackFake {
   botUserId: string;
   botId: string;
   appId: string;
+  /** Slack's Socket Mode side: the connections apps.connections.open hands out, envelopes, acks, disconnects. */
+  socketMode: SocketModeServer;
   /** Everything posted (channel messages, DMs, ephemerals, response_url replies, slash acks, file shares). */
   messages: PostedMessage[];
   files: FakeFile[];
@@ -491,8 +502,13 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     };
   }
 
+  const socketMode = createSocketModeServer({ appId, ...opts.socketMode });
+
   const handlers: Record<string, (args: Obj) => ApiResult> = {
     'api.test': (args) => ({ ok: true, args }),
+
+    // docs.slack.dev/reference/methods/apps.connections.open: a one-use WebSocket URL (the token is checked above).
+    'apps.connections.open': () => ({ ok: true, url: socketMode.issueUrl(baseUrl.replace(/^http/, 'ws')) }),
 
     'auth.test': () => ({
       ok: true,
@@ -811,7 +827,16 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : parsed.bodyToken;
     if (token === undefined || token === '') return answer({ ok: false, error: 'not_authed' });
-    if (token !== opts.botToken) return answer({ ok: false, error: 'invalid_auth' });
+    if (method === 'apps.connections.open') {
+      // Only an app-level token opens a Socket Mode connection; a bot or user token is the wrong kind.
+      if (!token.startsWith('xapp-')) return answer({ ok: false, error: 'not_allowed_token_type' });
+      if (token !== opts.appToken) return answer({ ok: false, error: 'invalid_auth' });
+    } else {
+      // An app-level token only opens connections: Slack refuses it for every other method.
+      if (opts.appToken !== undefined && token === opts.appToken)
+        return answer({ ok: false, error: 'not_allowed_token_type' });
+      if (token !== opts.botToken) return answer({ ok: false, error: 'invalid_auth' });
+    }
     const limited = takeInjected(rateLimits, method);
     if (limited) {
       return answer({ ok: false, error: 'ratelimited' }, 429, {
@@ -944,6 +969,8 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
       else res.end();
     });
   });
+  // WebSocket upgrades are Socket Mode connections (ws://…/link/?ticket=…).
+  server.on('upgrade', (req, socket, head) => socketMode.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -970,6 +997,7 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     botUserId,
     botId,
     appId,
+    socketMode,
     messages,
     files,
     calls,
@@ -1052,8 +1080,9 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
       files.length = 0;
       calls.length = 0;
     },
-    close() {
+    async close() {
       listeners.clear();
+      await socketMode.close();
       return new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
