@@ -22,7 +22,7 @@ import { createHarness, type Harness, userTarget, workerContext } from './harnes
 
 let h: Harness;
 let targets: TargetRegistry;
-let worker: Awaited<ReturnType<Harness['start']>> | undefined;
+let started = false;
 
 beforeAll(async () => {
   h = await createHarness({ label: 'worker-batch' });
@@ -36,7 +36,9 @@ afterAll(async () => {
 });
 
 async function startWorker(): Promise<void> {
-  worker ??= await h.start({ targets, concurrency: 8 });
+  if (started) return;
+  started = true;
+  await h.start({ targets, concurrency: 8 });
 }
 
 /**
