@@ -25,6 +25,7 @@ import { QlikClient, SharedRateLimiter } from './qlik/index.ts';
 import { openQueues } from './queue/queues.ts';
 import { loadSettings, SettingsError } from './settings.ts';
 import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
+import { redisCommandClaims } from './slack/deliveries.ts';
 import { SlackDirectory } from './slack/directory.ts';
 import { SlackMessenger } from './slack/messenger.ts';
 import { SlackNotifier } from './slack/notifier.ts';
@@ -160,6 +161,7 @@ export async function start(
       readiness,
       beforeScrape,
       tenants: tenantLabels,
+      claimCommand: redisCommandClaims(redis, prefix),
       ...(queueBoard ? { queueBoard } : {}),
       ...(opts.botIdentity ? { botIdentity: opts.botIdentity } : {}),
     });

@@ -16,6 +16,7 @@ import {
   type Readiness,
 } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { ClaimCommand } from './deliveries.ts';
 import { findUserIdByHandle } from './handles.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
 import type { SlackMessenger } from './messenger.ts';
@@ -121,6 +122,8 @@ export interface SlackAppDeps {
   queueBoard?: HttpServerOptions['queueBoard'];
   /** The configured Qlik tenants: with several, answers name the tenant. */
   tenants?: TenantLabels;
+  /** Tells a command Slack delivered again from its first delivery (src/slack/deliveries.ts). */
+  claimCommand?: ClaimCommand;
 }
 
 export interface SlackApp {
@@ -183,6 +186,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       inflight,
       findUserByHandle: (handle) => findUserIdByHandle(app.client, handle),
       ...(deps.tenants ? { tenants: deps.tenants } : {}),
+      ...(deps.claimCommand ? { claimCommand: deps.claimCommand } : {}),
     },
     deps.command,
   );

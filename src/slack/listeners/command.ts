@@ -7,6 +7,7 @@ import type { WhoRef } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import { type ParsedCommand, type ParsedWho, parseCommand, USAGE } from '../command-parser.ts';
+import type { ClaimCommand } from '../deliveries.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { escapeMrkdwn, truncate } from '../mrkdwn.ts';
 import { slackPerson } from '../people.ts';
@@ -55,6 +56,8 @@ export interface CommandDeps {
   findUserByHandle?: (handle: string) => Promise<string | undefined>;
   /** The configured Qlik tenants: with several, receipts and answers name the tenant. */
   tenants?: TenantLabels;
+  /** Claims a command's trigger_id once it is acked; false for a command Slack delivered again (src/slack/deliveries.ts). */
+  claimCommand?: ClaimCommand;
 }
 
 /** The fields of Slack's slash-command payload the bot relies on. */
@@ -64,6 +67,7 @@ export const slashCommandPayload = z.object({
   text: z.string().default(''),
   response_url: z.url(),
   command: z.string().optional(),
+  trigger_id: z.string().optional(),
 });
 export type SlashCommandPayload = z.infer<typeof slashCommandPayload>;
 
@@ -98,7 +102,20 @@ export async function handleQlikCommand(args: { body: unknown; ack: Ack }, deps:
     return;
   }
   await args.ack();
+  if (!(await firstDelivery(payload, deps))) return;
   await deps.inflight.run(() => answer(cmd, payload, deps));
+}
+
+/**
+ * False for a command Slack delivered again after its first delivery was acked (Socket Mode retries an envelope
+ * whose ack it did not see): that one is being answered already, so a second request is never filed for it.
+ */
+export async function firstDelivery(payload: SlashCommandPayload, deps: CommandDeps): Promise<boolean> {
+  if (payload.trigger_id === undefined || deps.claimCommand === undefined) return true;
+  if (await deps.claimCommand(payload.trigger_id)) return true;
+  commands.inc({ command: 'redelivered', outcome: 'ignored' });
+  deps.logger.info('a command Slack delivered again was acked and not handled twice');
+  return false;
 }
 
 /**

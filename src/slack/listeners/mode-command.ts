@@ -29,6 +29,7 @@ import {
   answerCommand,
   type CommandDeps,
   ephemeral,
+  firstDelivery,
   resolveHandle,
   type SlashCommandPayload,
   slashCommandPayload,
@@ -60,6 +61,7 @@ export async function handleModeCommand(args: { body: unknown; ack: Ack }, deps:
     return;
   }
   await args.ack();
+  if (!(await firstDelivery(payload, deps))) return;
   await deps.inflight.run(() =>
     answerCommand(`mode:${cmd.kind}`, payload, deps, (setOutcome) => run(cmd, payload, deps, setOutcome)),
   );
