@@ -118,6 +118,8 @@ With no names every benchmark runs. Flags (defaults in brackets):
   --step-seconds <s>      length of each step [${ACK_DEFAULTS.stepSeconds}]
   --all-steps             keep stepping after a step misses p99 ≤ 100 ms
   --ack-warmup <n>        unmeasured commands before the ack phases [${ACK_DEFAULTS.warmupCommands}]
+  --no-bare               skip the ack benchmark's bare Bolt baseline (and its ratios)
+  --rss-every <ms>        ack: how often the bot's RSS is sampled [${ACK_DEFAULTS.rssEveryMs}]
   --quick                 write benchmark at half size (${WRITE_QUICK.changes} changes, ${WRITE_QUICK.users} users, ${WRITE_QUICK.groups} groups)
   --changes <n>           write: approved changes [${WRITE_DEFAULTS.changes}]
   --users <n>             write: users [${WRITE_DEFAULTS.users}]
@@ -151,6 +153,8 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
       'step-seconds': { type: 'string' },
       'all-steps': { type: 'boolean' },
       'ack-warmup': { type: 'string' },
+      'no-bare': { type: 'boolean' },
+      'rss-every': { type: 'string' },
       pace: { type: 'string' },
       quick: { type: 'boolean' },
       changes: { type: 'string' },
@@ -201,6 +205,8 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
       stepSeconds: num('step-seconds', values['step-seconds']),
       allSteps: values['all-steps'],
       warmupCommands: num('ack-warmup', values['ack-warmup']),
+      bare: values['no-bare'] ? false : undefined,
+      rssEveryMs: num('rss-every', values['rss-every']),
     }),
     write: {
       ...(values.quick ? WRITE_QUICK : {}),
