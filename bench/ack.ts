@@ -311,7 +311,11 @@ export async function runAck(
       const items = schedule(world, mix, rate, count);
       const pid = proc.pid;
       const [bot0, self0, wall0] = [procCpuMs(pid), selfCpuMs(), nowMs()];
-      const res = await gen.run({ eventsUrl: `${proc.url}/slack/events`, signingSecret: SIGNING_SECRET, items });
+      const res = await gen.run({
+        eventsUrl: `${proc.url}/slack/events`,
+        signingSecret: SIGNING_SECRET,
+        items,
+      });
       const [bot1, self1, wall1] = [procCpuMs(pid), selfCpuMs(), nowMs()];
       // Back to normal latency so the backlog of a slow phase drains at the usual pace.
       world.sim.setLatency(o.latencyMs);

@@ -17,7 +17,9 @@ function need(name: string): string {
   return v;
 }
 
-export async function startBareBolt(env: NodeJS.ProcessEnv = process.env): Promise<{ stop(): Promise<void> }> {
+export async function startBareBolt(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stop(): Promise<void> }> {
   const get = (k: string) => env[k] ?? need(k);
   const users = `${get('QLIK_TENANT_URL').replace(/\/+$/, '')}/api/v1/users?limit=10&fields=id,name,email`;
   const apiKey = get('QLIK_API_KEY');
@@ -53,7 +55,11 @@ export async function startBareBolt(env: NodeJS.ProcessEnv = process.env): Promi
     let text: string;
     try {
       const res = await fetch(users, {
-        headers: { authorization: `Bearer ${apiKey}`, 'qlik-api-version': '2026-08', accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          'qlik-api-version': '2026-08',
+          accept: 'application/json',
+        },
       });
       const page = (await res.json()) as { data?: { name?: string }[] };
       text = `${res.status}: ${(page.data ?? []).map((u) => u.name).join(', ')}`;

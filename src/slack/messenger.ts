@@ -6,9 +6,13 @@ import type { WebClient } from '@slack/web-api';
 import { announcementOf, type MessageRef, type RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { retry } from '../retry.ts';
+import { exchange } from './transport.ts';
 import { approvalMessage, type SlackMessage, type TenantLabels } from './views.ts';
 
 export type { SlackMessage };
+
+/** How long one post to a response_url may take, from sending to the last byte of Slack's answer. */
+const RESPONSE_URL_TIMEOUT_MS = 10_000;
 
 export interface CsvUpload {
   userId: string;
@@ -164,20 +168,18 @@ export class SlackMessenger {
     try {
       await retry(
         async () => {
-          let status = 0;
+          let status: number;
           try {
-            const res = await fetch(responseUrl, {
+            ({ status } = await exchange(responseUrl, {
               method: 'POST',
               headers: { 'content-type': 'application/json' },
               body,
-              signal: AbortSignal.timeout(10_000),
-            });
-            status = res.status;
-            await res.body?.cancel();
-            if (res.ok) return;
+              timeoutMs: RESPONSE_URL_TIMEOUT_MS,
+            }));
           } catch (err) {
-            throw new ResponseUrlError(status, err instanceof Error ? err.message : String(err));
+            throw new ResponseUrlError(0, err instanceof Error ? err.message : String(err));
           }
+          if (status >= 200 && status < 300) return;
           throw new ResponseUrlError(status, '');
         },
         {
