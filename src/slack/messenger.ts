@@ -11,6 +11,15 @@ import { approvalMessage, type SlackMessage, type TenantLabels } from './views.t
 
 export type { SlackMessage };
 
+/**
+ * Block Kit as the Web API takes it in a form body: a JSON string. The client would stringify an array itself, but
+ * first walks and copies it (and then the result) for a debug line it builds whatever the log level; a string it
+ * passes through as is. The same request reaches Slack either way.
+ */
+function formBlocks(blocks: SlackMessage['blocks']): SlackMessage['blocks'] {
+  return JSON.stringify(blocks) as unknown as SlackMessage['blocks'];
+}
+
 /** How long one post to a response_url may take, from sending to the last byte of Slack's answer. */
 const RESPONSE_URL_TIMEOUT_MS = 10_000;
 
@@ -58,7 +67,11 @@ export class SlackMessenger {
   /** Posts the approval message for a request and says where it landed. */
   async postApproval(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
     const msg = approvalMessage(req, this.#tenants ? { tenants: this.#tenants } : {});
-    const res = await this.#client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    const res = await this.#client.chat.postMessage({
+      channel,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
     if (!res.ts || !res.channel) throw new Error('Slack did not return the posted message (no ts/channel)');
     this.#logger.debug({ requestId: req.id, channel: res.channel, ts: res.ts }, 'approval message posted');
     return { channel: res.channel, ts: res.ts };
@@ -75,7 +88,12 @@ export class SlackMessenger {
       ...(opts.notice === undefined ? {} : { notice: opts.notice }),
       ...(this.#tenants ? { tenants: this.#tenants } : {}),
     });
-    await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
+    await this.#client.chat.update({
+      channel: ref.channel,
+      ts: ref.ts,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
   }
 
   /**
@@ -93,7 +111,7 @@ export class SlackMessenger {
       channel: ref.channel,
       thread_ts: ref.ts,
       text: msg.text,
-      blocks: msg.blocks,
+      blocks: formBlocks(msg.blocks),
       ...(metadata ? { metadata } : {}),
     });
     return { channel: res.channel ?? ref.channel, ts: res.ts ?? '' };
@@ -138,7 +156,7 @@ export class SlackMessenger {
     const res = await this.#client.chat.postMessage({
       channel,
       text: msg.text,
-      blocks: msg.blocks,
+      blocks: formBlocks(msg.blocks),
       ...(metadata ? { metadata } : {}),
     });
     return { channel: res.channel ?? channel, ts: res.ts ?? '' };
@@ -146,7 +164,12 @@ export class SlackMessenger {
 
   /** Replaces a message the bot posted (a copy of a result whose buttons no longer apply). */
   async update(ref: MessageRef, msg: SlackMessage): Promise<void> {
-    await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
+    await this.#client.chat.update({
+      channel: ref.channel,
+      ts: ref.ts,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
   }
 
   /**
@@ -198,7 +221,12 @@ export class SlackMessenger {
 
   /** A message only `userId` sees, in `channel`. */
   async ephemeral(channel: string, userId: string, msg: SlackMessage): Promise<void> {
-    await this.#client.chat.postEphemeral({ channel, user: userId, text: msg.text, blocks: msg.blocks });
+    await this.#client.chat.postEphemeral({
+      channel,
+      user: userId,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
   }
 
   /** Uploads a CSV file into the user's DM with the bot. */
