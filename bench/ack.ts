@@ -8,9 +8,12 @@ import { generateTenant } from '../src/sandbox/qlik-sim/index.ts';
 import {
   benchPrefix,
   benchRedis,
+  buildDist,
   COMMAND_CHANNEL,
   DEFAULT_QLIK_LATENCY_MS,
+  type DistBuild,
   dropPrefix,
+  type Entry,
   nowMs,
   type ProcMemory,
   procCpuMs,
@@ -62,6 +65,11 @@ export interface AckOptions {
   bare: boolean;
   /** How often the bot's RSS is read from /proc during the run, ms. */
   rssEveryMs: number;
+  /**
+   * Which build of the bot runs: the compiled one (`dist`, what `npm start` and the image run, as its memory is
+   * what the RSS target is about) or the TypeScript sources (`src`, `npm run dev`).
+   */
+  entry: Entry;
 }
 
 export const ACK_DEFAULTS: AckOptions = {
@@ -78,6 +86,7 @@ export const ACK_DEFAULTS: AckOptions = {
   warmupCommands: 500,
   bare: true,
   rssEveryMs: 250,
+  entry: 'dist',
 };
 
 /**
@@ -123,6 +132,8 @@ export interface AckResult {
   steps: PhaseFigures[];
   /** Highest step rate with p99 ≤ 100 ms (0 when none). */
   maxRateWithinLimit: number;
+  /** The build of the bot that ran. */
+  entry: Entry;
   memory: {
     botIdle: ProcMemory;
     botAfter: ProcMemory;
@@ -274,6 +285,8 @@ export async function runAck(
     groups: 50,
     customRoles: [...GRANT_ROLES, 'Report Publisher'],
   });
+  if (o.entry === 'dist') log('ack: building src/ as `npm run build` does into a temporary directory');
+  const dist: DistBuild | undefined = o.entry === 'dist' ? buildDist() : undefined;
   const world = await startWorld({ tenant, latencyMs: o.latencyMs });
   const prefix = benchPrefix('ack');
   const redis = benchRedis();
@@ -289,6 +302,7 @@ export async function runAck(
       world,
       prefix,
       env: { QLIK_READS_PER_MINUTE: '1000000', QLIK_FILTER_PER_MINUTE: '1000000' },
+      ...(dist ? { dist } : {}),
     });
     sampler = new RssSampler(bot.pid, o.rssEveryMs);
     sampler.phase('idle');
@@ -411,6 +425,7 @@ export async function runAck(
       p99DeltaMs: round(slowQlik.latency.p99 - base.latency.p99),
       steps,
       maxRateWithinLimit,
+      entry: o.entry,
       memory: { botIdle, botAfter, rss },
       ...(bareFigures ? { bare: bareFigures } : {}),
     };
@@ -422,5 +437,6 @@ export async function runAck(
     await dropPrefix(redis, prefix);
     await redis.quit();
     await world.close();
+    dist?.remove();
   }
 }

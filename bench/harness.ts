@@ -228,6 +228,17 @@ export interface RoleProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * The Node options production runs the bot with: package.json `config.nodeOptions`, which the start scripts put in
+ * NODE_OPTIONS and the Dockerfile sets as the image's NODE_OPTIONS.
+ */
+export function productionNodeOptions(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    config?: { nodeOptions?: string };
+  };
+  return pkg.config?.nodeOptions ?? '';
+}
+
 /** Which build of the bot runs: the TypeScript sources (`npm run dev`, the sandbox) or the compiled JavaScript (`npm start`, the Docker image). */
 export type Entry = 'src' | 'dist';
 
@@ -328,7 +339,11 @@ export async function startRole(opts: RoleProcessOptions): Promise<RoleProcess> 
   };
   // process.execPath is the Node 24 binary npm put first on PATH (node_modules/.bin/node), so the pid is Node's own.
   const script = opts.script?.path ?? (opts.dist ? join(opts.dist.distDir, 'main.js') : 'src/main.ts');
-  // For experiments on the children only (e.g. --max-old-space-size=256, --trace-gc); none by default.
+  // Production's Node options (package.json `config.nodeOptions`, which `npm start` and the image's NODE_OPTIONS
+  // carry), so every child runs as production does; BENCH_NODE_ARGS, for experiments on the children only (e.g.
+  // --trace-gc, --cpu-prof), come on the command line after them and win where they overlap.
+  const nodeOptions = productionNodeOptions();
+  if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions;
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, script, opts.role], {
     cwd: ROOT,

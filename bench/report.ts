@@ -299,7 +299,7 @@ export function rows(r: BenchResults): Row[] {
     const rss = r.ack.memory.rss;
     add(
       'memory',
-      `bot RSS through the ack bench, every ${rss.everyMs} ms: highest sample`,
+      `bot RSS through the ack bench (${r.ack.entry === 'dist' ? 'dist/main.js' : 'src/main.ts'}), every ${rss.everyMs} ms: highest sample`,
       `${rss.maxMb} MB (${rss.samples} samples)`,
       `≤ ${ACK_TARGETS.rssMb} MB`,
       rss.maxMb <= ACK_TARGETS.rssMb,
