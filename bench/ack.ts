@@ -8,15 +8,20 @@ import { generateTenant } from '../src/sandbox/qlik-sim/index.ts';
 import {
   benchPrefix,
   benchRedis,
+  buildDist,
   COMMAND_CHANNEL,
   DEFAULT_QLIK_LATENCY_MS,
+  type DistBuild,
   dropPrefix,
+  type Entry,
   nowMs,
   type ProcMemory,
   procCpuMs,
   quiet,
   REQUESTERS,
   type RoleProcess,
+  type RssPhase,
+  RssSampler,
   round,
   SIGNING_SECRET,
   type Summary,
@@ -53,6 +58,18 @@ export interface AckOptions {
    * compiled, V8 heap grown to its working size), not the first seconds after a start.
    */
   warmupCommands: number;
+  /**
+   * Also run the baseline (bench/bare-bolt.ts: a bare Bolt app that acks, makes one Qlik GET and answers once through
+   * response_url per command) through the warm-up, the base phase and the step-up, for the ratios.
+   */
+  bare: boolean;
+  /** How often the bot's RSS is read from /proc during the run, ms. */
+  rssEveryMs: number;
+  /**
+   * Which build of the bot runs: the compiled one (`dist`, what `npm start` and the image run, as its memory is
+   * what the RSS target is about) or the TypeScript sources (`src`, `npm run dev`).
+   */
+  entry: Entry;
 }
 
 export const ACK_DEFAULTS: AckOptions = {
@@ -67,10 +84,23 @@ export const ACK_DEFAULTS: AckOptions = {
   drainTimeoutMs: 180_000,
   quietMs: 750,
   warmupCommands: 500,
+  bare: true,
+  rssEveryMs: 250,
+  entry: 'dist',
 };
 
-/** Targets of issue #6. */
-export const ACK_TARGETS = { p99Ms: 20, stepP99LimitMs: 100, minRatePerSec: 300 };
+/**
+ * Targets of issue #6 (p99 at the base rate, the step limit), and of issue #17: the highest rate within the step
+ * limit, the bot's RSS at every sample, and the ratios to the bare Bolt baseline at the base rate.
+ */
+export const ACK_TARGETS = {
+  p99Ms: 20,
+  stepP99LimitMs: 100,
+  minRatePerSec: 600,
+  rssMb: 250,
+  p99Ratio: 1.5,
+  cpuRatio: 2,
+};
 
 export interface PhaseFigures {
   rate: number;
@@ -102,7 +132,25 @@ export interface AckResult {
   steps: PhaseFigures[];
   /** Highest step rate with p99 ≤ 100 ms (0 when none). */
   maxRateWithinLimit: number;
-  memory: { botIdle: ProcMemory; botAfter: ProcMemory };
+  /** The build of the bot that ran. */
+  entry: Entry;
+  memory: {
+    botIdle: ProcMemory;
+    botAfter: ProcMemory;
+    /** The bot's RSS sampled through the whole run: the highest sample, and the highest of each phase. */
+    rss: { everyMs: number; maxMb: number; samples: number; phases: RssPhase[] };
+  };
+  /** The bare Bolt baseline under the same load (absent with `bare: false`). */
+  bare?: BareFigures;
+}
+
+export interface BareFigures {
+  base: PhaseFigures;
+  steps: PhaseFigures[];
+  maxRateWithinLimit: number;
+  /** Ours ÷ the baseline's, at the base rate: p99 latency and CPU per command. */
+  ratios: { p99: number; cpuPerCommand: number };
+  memory: { idle: ProcMemory; after: ProcMemory; rssMaxMb: number };
 }
 
 const GRANT_ROLES = ['BenchRole1', 'BenchRole2', 'BenchRole3'];
@@ -237,10 +285,14 @@ export async function runAck(
     groups: 50,
     customRoles: [...GRANT_ROLES, 'Report Publisher'],
   });
+  if (o.entry === 'dist') log('ack: building src/ as `npm run build` does into a temporary directory');
+  const dist: DistBuild | undefined = o.entry === 'dist' ? buildDist() : undefined;
   const world = await startWorld({ tenant, latencyMs: o.latencyMs });
   const prefix = benchPrefix('ack');
   const redis = benchRedis();
   let bot: RoleProcess | undefined;
+  let bare: RoleProcess | undefined;
+  let sampler: RssSampler | undefined;
   const gen = await startLoadGen();
   try {
     // The bot's Qlik budget is opened wide: 100+ commands/s is far beyond any team's typing, and a Tier-1 budget of
@@ -250,22 +302,38 @@ export async function runAck(
       world,
       prefix,
       env: { QLIK_READS_PER_MINUTE: '1000000', QLIK_FILTER_PER_MINUTE: '1000000' },
+      ...(dist ? { dist } : {}),
     });
+    sampler = new RssSampler(bot.pid, o.rssEveryMs);
+    sampler.phase('idle');
     const botIdle = await bot.memoryWithHeap();
-    const eventsUrl = `${bot.url}/slack/events`;
     const mix = new CommandMix(world);
-    const phase = async (rate: number, count: number, qlikLatencyMs: number): Promise<PhaseFigures> => {
+    /**
+     * One phase against `proc`: the schedule sent, then its after-ack work drained (`answers`: how many of the
+     * commands answer through response_url).
+     */
+    const phase = async (
+      proc: RoleProcess,
+      rate: number,
+      count: number,
+      qlikLatencyMs: number,
+      answers: (items: LoadItem[]) => number,
+    ): Promise<PhaseFigures> => {
       world.fake.clear();
       world.sim.resetLog();
       world.sim.setLatency(qlikLatencyMs);
       const items = schedule(world, mix, rate, count);
-      const pid = bot!.pid;
+      const pid = proc.pid;
       const [bot0, self0, wall0] = [procCpuMs(pid), selfCpuMs(), nowMs()];
-      const res = await gen.run({ eventsUrl, signingSecret: SIGNING_SECRET, items });
+      const res = await gen.run({
+        eventsUrl: `${proc.url}/slack/events`,
+        signingSecret: SIGNING_SECRET,
+        items,
+      });
       const [bot1, self1, wall1] = [procCpuMs(pid), selfCpuMs(), nowMs()];
       // Back to normal latency so the backlog of a slow phase drains at the usual pace.
       world.sim.setLatency(o.latencyMs);
-      await drain(world, bot!, items.filter((i) => i.kind !== 'help').length, o.drainTimeoutMs, o.quietMs);
+      await drain(world, proc, answers(items), o.drainTimeoutMs, o.quietMs);
       const drainMs = round(Math.max(0, nowMs() - wall1 - o.quietMs), 0);
       const bot2 = procCpuMs(pid);
       const pct = (cpuMs: number, wallMs: number) => round((cpuMs / wallMs) * 100, 1);
@@ -280,41 +348,95 @@ export async function runAck(
         drainMs,
       });
     };
+    // The bot answers help in the ack itself; everything else through response_url.
+    const ours = (items: LoadItem[]) => items.filter((i) => i.kind !== 'help').length;
+    const stepUp = async (
+      proc: RoleProcess,
+      answers: (items: LoadItem[]) => number,
+      who: string,
+      mark?: (label: string) => void,
+    ): Promise<{ steps: PhaseFigures[]; maxRateWithinLimit: number }> => {
+      const steps: PhaseFigures[] = [];
+      let maxRateWithinLimit = 0;
+      for (const rate of o.steps) {
+        mark?.(`step ${rate}/s`);
+        const f = await phase(proc, rate, Math.round(rate * o.stepSeconds), o.latencyMs, answers);
+        steps.push(f);
+        const ok = f.latency.p99 <= ACK_TARGETS.stepP99LimitMs && f.errors === 0;
+        log(`ack: ${who}step ${rate}/s → p99 ${f.latency.p99} ms${ok ? '' : ' (over the limit)'}`);
+        if (ok) maxRateWithinLimit = Math.max(maxRateWithinLimit, rate);
+        else if (!o.allSteps) break;
+      }
+      return { steps, maxRateWithinLimit };
+    };
+    const mark = (label: string) => sampler?.phase(label);
 
     log(`ack: warm-up, ${o.warmupCommands} commands at ${o.rate}/s (not measured)`);
-    if (o.warmupCommands > 0) await phase(o.rate, o.warmupCommands, o.latencyMs);
+    mark('warm-up');
+    if (o.warmupCommands > 0) await phase(bot, o.rate, o.warmupCommands, o.latencyMs, ours);
 
     log(`ack: ${o.commands} commands at ${o.rate}/s, Qlik ${o.latencyMs} ms`);
-    const base = await phase(o.rate, o.commands, o.latencyMs);
+    mark('base');
+    const base = await phase(bot, o.rate, o.commands, o.latencyMs, ours);
     log(`ack:   p50 ${base.latency.p50} p95 ${base.latency.p95} p99 ${base.latency.p99} ms`);
     log(`ack: ${o.commands} commands at ${o.rate}/s, Qlik ${o.slowLatencyMs} ms`);
-    const slowQlik = await phase(o.rate, o.commands, o.slowLatencyMs);
+    mark('slow Qlik');
+    const slowQlik = await phase(bot, o.rate, o.commands, o.slowLatencyMs, ours);
     log(`ack:   p50 ${slowQlik.latency.p50} p95 ${slowQlik.latency.p95} p99 ${slowQlik.latency.p99} ms`);
 
-    const steps: PhaseFigures[] = [];
-    let maxRateWithinLimit = 0;
-    for (const rate of o.steps) {
-      const f = await phase(rate, Math.round(rate * o.stepSeconds), o.latencyMs);
-      steps.push(f);
-      const ok = f.latency.p99 <= ACK_TARGETS.stepP99LimitMs && f.errors === 0;
-      log(`ack: step ${rate}/s → p99 ${f.latency.p99} ms${ok ? '' : ' (over the limit)'}`);
-      if (ok) maxRateWithinLimit = Math.max(maxRateWithinLimit, rate);
-      else if (!o.allSteps) break;
-    }
+    const { steps, maxRateWithinLimit } = await stepUp(bot, ours, '', mark);
     const botAfter = await bot.memoryWithHeap();
+    const rss = sampler.stop();
+    log(`ack: bot RSS through the run: highest sample ${rss.maxMb} MB (${rss.samples} samples)`);
+    await bot.stop();
+
+    let bareFigures: BareFigures | undefined;
+    if (o.bare) {
+      // The baseline, under the same load: the same mix, schedule, simulator and fake, in the same run.
+      bare = await startRole({
+        role: 'bot',
+        world,
+        prefix,
+        script: { path: join(import.meta.dirname, 'bare-bolt.ts'), label: 'bare-bolt' },
+      });
+      const bareSampler = new RssSampler(bare.pid, o.rssEveryMs);
+      const idle = bare.memory();
+      const all = (items: LoadItem[]) => items.length;
+      log(`ack: bare Bolt baseline: warm-up, ${o.warmupCommands} commands at ${o.rate}/s (not measured)`);
+      if (o.warmupCommands > 0) await phase(bare, o.rate, o.warmupCommands, o.latencyMs, all);
+      log(`ack: bare Bolt baseline: ${o.commands} commands at ${o.rate}/s, Qlik ${o.latencyMs} ms`);
+      const bareBase = await phase(bare, o.rate, o.commands, o.latencyMs, all);
+      log(`ack:   p50 ${bareBase.latency.p50} p95 ${bareBase.latency.p95} p99 ${bareBase.latency.p99} ms`);
+      const bareSteps = await stepUp(bare, all, 'bare Bolt ');
+      const after = bare.memory();
+      bareFigures = {
+        base: bareBase,
+        ...bareSteps,
+        ratios: {
+          p99: round(base.latency.p99 / bareBase.latency.p99),
+          cpuPerCommand: round(base.cpu.botMsPerCommand / bareBase.cpu.botMsPerCommand),
+        },
+        memory: { idle, after, rssMaxMb: bareSampler.stop().maxMb },
+      };
+    }
     return {
       base,
       slowQlik,
       p99DeltaMs: round(slowQlik.latency.p99 - base.latency.p99),
       steps,
       maxRateWithinLimit,
-      memory: { botIdle, botAfter },
+      entry: o.entry,
+      memory: { botIdle, botAfter, rss },
+      ...(bareFigures ? { bare: bareFigures } : {}),
     };
   } finally {
+    sampler?.stop();
     gen.close();
     await bot?.stop();
+    await bare?.stop();
     await dropPrefix(redis, prefix);
     await redis.quit();
     await world.close();
+    dist?.remove();
   }
 }

@@ -106,6 +106,81 @@ export function procMemory(pid: number): ProcMemory {
   return { rssMb: round(kb('VmRSS') / 1024, 1), peakMb: round(kb('VmHWM') / 1024, 1) };
 }
 
+/** One RSS reading of a sampled process: ms since the sampler started, and VmRSS in MB. */
+export interface RssSample {
+  t: number;
+  rssMb: number;
+}
+
+/** The RSS series of one phase: its highest sample and how many samples it had. */
+export interface RssPhase {
+  label: string;
+  maxMb: number;
+  samples: number;
+}
+
+/**
+ * Reads a process's VmRSS from /proc every `everyMs` while a benchmark runs, so a peak between two phases (or one
+ * that the kernel's VmHWM would only show as "somewhere since start") is seen when it happens. Phases are marked
+ * with `phase(label)`; each gets the highest sample taken while it was current.
+ */
+export class RssSampler {
+  readonly #pid: number;
+  readonly #everyMs: number;
+  readonly #t0 = performance.now();
+  readonly #timer: NodeJS.Timeout;
+  readonly samples: RssSample[] = [];
+  readonly phases: RssPhase[] = [];
+  #current: RssPhase | undefined;
+  #stopped = false;
+
+  constructor(pid: number, everyMs = 250) {
+    this.#pid = pid;
+    this.#everyMs = everyMs;
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), everyMs);
+    this.#timer.unref();
+  }
+
+  /** Takes one sample now (also done on every tick); a process that has exited is not sampled. */
+  sample(): void {
+    if (this.#stopped) return;
+    let rssMb: number;
+    try {
+      rssMb = procMemory(this.#pid).rssMb;
+    } catch {
+      return;
+    }
+    if (!Number.isFinite(rssMb)) return;
+    this.samples.push({ t: round(performance.now() - this.#t0, 0), rssMb });
+    if (this.#current) {
+      this.#current.maxMb = Math.max(this.#current.maxMb, rssMb);
+      this.#current.samples++;
+    }
+  }
+
+  /** Starts a new phase (ending the current one) with a sample at its start. */
+  phase(label: string): void {
+    this.#current = { label, maxMb: 0, samples: 0 };
+    this.phases.push(this.#current);
+    this.sample();
+  }
+
+  /** The highest sample so far, MB. */
+  get maxMb(): number {
+    return this.samples.reduce((m, s) => Math.max(m, s.rssMb), 0);
+  }
+
+  /** Stops sampling (one last sample first) and returns the figures; once stopped, it takes no more samples. */
+  stop(): { everyMs: number; maxMb: number; phases: RssPhase[]; samples: number } {
+    this.sample();
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#current = undefined;
+    return { everyMs: this.#everyMs, maxMb: this.maxMb, phases: this.phases, samples: this.samples.length };
+  }
+}
+
 // ---------------------------------------------------------------- CPU
 
 let clockTicks: number | undefined;
@@ -151,6 +226,17 @@ export interface RoleProcess {
   /** RSS and peak from /proc plus the V8 heap figures the process exports on GET /metrics. */
   memoryWithHeap(): Promise<ProcMemory>;
   stop(): Promise<void>;
+}
+
+/**
+ * The Node options production runs the bot with: package.json `config.nodeOptions`, which the start scripts put in
+ * NODE_OPTIONS and the Dockerfile sets as the image's NODE_OPTIONS.
+ */
+export function productionNodeOptions(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    config?: { nodeOptions?: string };
+  };
+  return pkg.config?.nodeOptions ?? '';
 }
 
 /** Which build of the bot runs: the TypeScript sources (`npm run dev`, the sandbox) or the compiled JavaScript (`npm start`, the Docker image). */
@@ -212,6 +298,11 @@ export interface RoleProcessOptions {
   readyTimeoutMs?: number;
   /** Run the compiled build (from buildDist) instead of the TypeScript sources. */
   dist?: DistBuild;
+  /**
+   * Another script to run instead of the entry (e.g. bench/bare-bolt.ts, the ack benchmark's baseline), with the same
+   * environment, Node flags and readiness check; `label` names its log file.
+   */
+  script?: { path: string; label: string };
 }
 
 /**
@@ -221,7 +312,10 @@ export interface RoleProcessOptions {
  */
 export async function startRole(opts: RoleProcessOptions): Promise<RoleProcess> {
   const port = await freePort();
-  const logFile = join(logDir(), `${opts.prefix.replace(/[^A-Za-z0-9_-]/g, '_')}-${opts.role}.log`);
+  const logFile = join(
+    logDir(),
+    `${opts.prefix.replace(/[^A-Za-z0-9_-]/g, '_')}-${opts.script?.label ?? opts.role}.log`,
+  );
   const fd = openSync(logFile, 'a');
   const base: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'TZ', 'LANG', 'TMPDIR']) {
@@ -244,8 +338,12 @@ export async function startRole(opts: RoleProcessOptions): Promise<RoleProcess> 
     ...opts.env,
   };
   // process.execPath is the Node 24 binary npm put first on PATH (node_modules/.bin/node), so the pid is Node's own.
-  const script = opts.dist ? join(opts.dist.distDir, 'main.js') : 'src/main.ts';
-  // For experiments on the children only (e.g. --max-old-space-size=256, --trace-gc); none by default.
+  const script = opts.script?.path ?? (opts.dist ? join(opts.dist.distDir, 'main.js') : 'src/main.ts');
+  // Production's Node options (package.json `config.nodeOptions`, which `npm start` and the image's NODE_OPTIONS
+  // carry), so every child runs as production does; BENCH_NODE_ARGS, for experiments on the children only (e.g.
+  // --trace-gc, --cpu-prof), come on the command line after them and win where they overlap.
+  const nodeOptions = productionNodeOptions();
+  if (nodeOptions !== '') env.NODE_OPTIONS = nodeOptions;
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, script, opts.role], {
     cwd: ROOT,

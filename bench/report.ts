@@ -126,6 +126,33 @@ export function rows(r: BenchResults): Row[] {
       `≥ ${ACK_TARGETS.minRatePerSec}/s`,
       a.maxRateWithinLimit >= ACK_TARGETS.minRatePerSec,
     );
+    if (a.bare) {
+      const bare = a.bare;
+      add(
+        b,
+        `bare Bolt baseline, ${bare.base.commands} cmds @ ${bare.base.rate}/s: p50 / p95 / p99 (CPU per command)`,
+        `${bare.base.latency.p50} / ${bare.base.latency.p95} / ${bare.base.latency.p99} ms (${bare.base.cpu.botMsPerCommand} ms)`,
+      );
+      add(
+        b,
+        `p99 at ${a.base.rate}/s: ours ÷ bare Bolt`,
+        `${a.base.latency.p99} ÷ ${bare.base.latency.p99} = ${bare.ratios.p99}`,
+        `≤ ${ACK_TARGETS.p99Ratio}`,
+        bare.ratios.p99 <= ACK_TARGETS.p99Ratio,
+      );
+      add(
+        b,
+        `CPU per command at ${a.base.rate}/s: ours ÷ bare Bolt`,
+        `${a.base.cpu.botMsPerCommand} ÷ ${bare.base.cpu.botMsPerCommand} ms = ${bare.ratios.cpuPerCommand}`,
+        `≤ ${ACK_TARGETS.cpuRatio}`,
+        bare.ratios.cpuPerCommand <= ACK_TARGETS.cpuRatio,
+      );
+      add(
+        b,
+        'bare Bolt: steps p99 (highest rate with p99 ≤ 100 ms)',
+        `${bare.steps.map((s) => `${s.rate}/s ${s.latency.p99}`).join(', ')} ms (${bare.maxRateWithinLimit}/s)`,
+      );
+    }
   }
   if (r.write) {
     const w = r.write;
@@ -288,7 +315,28 @@ export function rows(r: BenchResults): Row[] {
     );
   const span = (label: string, before: ProcMemory, after: ProcMemory) =>
     add('memory', label, `${before.rssMb} → ${mb(after)}`);
-  if (r.ack) span('bot: ack bench, start → end', r.ack.memory.botIdle, r.ack.memory.botAfter);
+  if (r.ack) {
+    span('bot: ack bench, start → end', r.ack.memory.botIdle, r.ack.memory.botAfter);
+    const rss = r.ack.memory.rss;
+    add(
+      'memory',
+      `bot RSS through the ack bench (${r.ack.entry === 'dist' ? 'dist/main.js' : 'src/main.ts'}), every ${rss.everyMs} ms: highest sample`,
+      `${rss.maxMb} MB (${rss.samples} samples)`,
+      `≤ ${ACK_TARGETS.rssMb} MB`,
+      rss.maxMb <= ACK_TARGETS.rssMb,
+    );
+    add(
+      'memory',
+      'bot RSS, highest sample per ack phase',
+      rss.phases.map((p) => `${p.label} ${p.maxMb}`).join(', '),
+    );
+    if (r.ack.bare)
+      add(
+        'memory',
+        'bare Bolt baseline: RSS idle → highest sample',
+        `${r.ack.bare.memory.idle.rssMb} → ${r.ack.bare.memory.rssMaxMb} MB`,
+      );
+  }
   if (r.write)
     span('worker: write bench, start → end', r.write.memory.workerIdle, r.write.memory.workerAfter);
   if (r.spaceWrite)

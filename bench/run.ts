@@ -118,6 +118,9 @@ With no names every benchmark runs. Flags (defaults in brackets):
   --step-seconds <s>      length of each step [${ACK_DEFAULTS.stepSeconds}]
   --all-steps             keep stepping after a step misses p99 ≤ 100 ms
   --ack-warmup <n>        unmeasured commands before the ack phases [${ACK_DEFAULTS.warmupCommands}]
+  --no-bare               skip the ack benchmark's bare Bolt baseline (and its ratios)
+  --rss-every <ms>        ack: how often the bot's RSS is sampled [${ACK_DEFAULTS.rssEveryMs}]
+  --ack-src               ack: run the bot from the TypeScript sources instead of the compiled build
   --quick                 write benchmark at half size (${WRITE_QUICK.changes} changes, ${WRITE_QUICK.users} users, ${WRITE_QUICK.groups} groups)
   --changes <n>           write: approved changes [${WRITE_DEFAULTS.changes}]
   --users <n>             write: users [${WRITE_DEFAULTS.users}]
@@ -135,7 +138,8 @@ With no names every benchmark runs. Flags (defaults in brackets):
   --pairs <n>             who-has: ours/@qlik/api listing pairs [${WHO_HAS_DEFAULTS.pairs}]
   --no-save               print only; write nothing under bench/results/
 Environment: REDIS_URL (default redis://127.0.0.1:6379), BENCH_LOG_LEVEL (the children's LOG_LEVEL, default info),
-BENCH_NODE_ARGS (Node flags for the bot and worker children, e.g. --max-old-space-size=256; none by default).`;
+BENCH_NODE_ARGS (Node flags for the children, on top of production's NODE_OPTIONS from package.json
+config.nodeOptions, e.g. --trace-gc or --cpu-prof; none by default).`;
 
 function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions; save: boolean } {
   const { values, positionals } = parseArgs({
@@ -151,6 +155,9 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
       'step-seconds': { type: 'string' },
       'all-steps': { type: 'boolean' },
       'ack-warmup': { type: 'string' },
+      'no-bare': { type: 'boolean' },
+      'rss-every': { type: 'string' },
+      'ack-src': { type: 'boolean' },
       pace: { type: 'string' },
       quick: { type: 'boolean' },
       changes: { type: 'string' },
@@ -201,6 +208,9 @@ function parseCli(argv: string[]): { selected: BenchmarkName[]; opts: RunOptions
       stepSeconds: num('step-seconds', values['step-seconds']),
       allSteps: values['all-steps'],
       warmupCommands: num('ack-warmup', values['ack-warmup']),
+      bare: values['no-bare'] ? false : undefined,
+      rssEveryMs: num('rss-every', values['rss-every']),
+      entry: values['ack-src'] ? 'src' : undefined,
     }),
     write: {
       ...(values.quick ? WRITE_QUICK : {}),

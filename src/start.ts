@@ -30,6 +30,7 @@ import { SlackDirectory } from './slack/directory.ts';
 import { SlackMessenger } from './slack/messenger.ts';
 import { SlackNotifier } from './slack/notifier.ts';
 import { slackDirectoryPort } from './slack/people.ts';
+import { closeSlackTransport } from './slack/transport.ts';
 import { AuditLog } from './store/audit-log.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
@@ -226,6 +227,8 @@ export async function start(
         lock.close(),
       ]);
       for (const t of tenants) t.limiter.close();
+      // Slack's keep-alive connections (the Web API client's and response_url answers'), once nothing sends.
+      await closeSlackTransport();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

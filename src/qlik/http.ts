@@ -75,6 +75,8 @@ export class QlikHttp {
   readonly #retry: RetryPolicy;
   readonly #onCall: ((e: CallEvent) => void) | undefined;
   readonly #closing = new AbortController();
+  /** Attempts in flight, ended with the closing reason when the client closes. */
+  readonly #attempts = new Set<AbortController>();
   readonly #timeoutMs: number;
 
   constructor(opts: QlikHttpOptions) {
@@ -215,6 +217,7 @@ export class QlikHttp {
 
   async close(): Promise<void> {
     this.#closing.abort();
+    for (const a of this.#attempts) a.abort(this.#closing.signal.reason);
     await this.#pool.close();
   }
 
@@ -230,20 +233,34 @@ export class QlikHttp {
       body = JSON.stringify(spec.body);
       headers['content-type'] = 'application/json';
     }
-    const res = await this.#pool.request({
-      method: spec.method,
-      path: `${spec.url.pathname}${spec.url.search}`,
-      headers,
-      body,
-      // undici's own header/body timers tick once a second; this deadline is exact and covers the whole attempt.
-      signal: AbortSignal.any([
-        this.#closing.signal,
-        AbortSignal.timeout(this.#timeoutMs),
-        ...(spec.signal ? [spec.signal] : []),
-      ]),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, text, url: spec.url };
+    // undici's own header/body timers tick once a second; this deadline is exact and covers the whole attempt. It is
+    // a timer cleared with the answer (AbortSignal.timeout would stay armed, and fire, for the whole 15 s), and the
+    // client closing or the caller giving up end the attempt through the same controller.
+    const attempt = new AbortController();
+    const timer = setTimeout(
+      () => attempt.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      this.#timeoutMs,
+    );
+    const giveUp = () => attempt.abort(spec.signal?.reason);
+    if (spec.signal?.aborted) giveUp();
+    else spec.signal?.addEventListener('abort', giveUp, { once: true });
+    if (this.#closing.signal.aborted) attempt.abort(this.#closing.signal.reason);
+    this.#attempts.add(attempt);
+    try {
+      const res = await this.#pool.request({
+        method: spec.method,
+        path: `${spec.url.pathname}${spec.url.search}`,
+        headers,
+        body,
+        signal: attempt.signal,
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, headers: res.headers, text, url: spec.url };
+    } finally {
+      clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', giveUp);
+      this.#attempts.delete(attempt);
+    }
   }
 
   #report(endpoint: string, status: number, t0: number, attempt: number): void {

@@ -20,6 +20,7 @@ import type { ClaimCommand } from './deliveries.ts';
 import { findUserIdByHandle } from './handles.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
 import type { SlackMessenger } from './messenger.ts';
+import { slackFetch } from './transport.ts';
 import type { TenantLabels } from './views.ts';
 
 /** Slack's documented window for a request timestamp, either side of now. */
@@ -68,12 +69,18 @@ const SLACK_RETRY: RetryOptions = {
   randomize: true,
 };
 
+/** How long one Web API call may take (each attempt), from sending to the last byte of the answer. */
+const WEB_API_TIMEOUT_MS = 30_000;
+
 function webClientOptions(slack: Config['slack'], logger: Logger): WebClientOptions {
   return {
     ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` } : {}),
     retryConfig: SLACK_RETRY,
     rejectRateLimitedCalls: false,
-    timeout: 30_000,
+    // The deadline is the transport's (a timer cleared with the answer); the client's own `timeout` would arm an
+    // AbortSignal.timeout per call that fires 30 s later whatever happened.
+    timeout: 0,
+    fetch: slackFetch({ timeoutMs: WEB_API_TIMEOUT_MS }),
     logger: boltLogger(logger.child({ module: 'slack-web-api' })),
   };
 }
@@ -163,6 +170,9 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       endpoints: '/slack/events',
       logger: common.logger,
       processBeforeResponse: false,
+      // Every request reaches the receiver through verifiedSlackEvents, which has checked the signature and both
+      // edges of the timestamp window already; Bolt's own check would repeat the HMAC (and tsscmp's two more).
+      signatureVerification: false,
       // The listeners ack everything Slack sends (listeners/index.ts); should anything still go unacked, answer
       // 200 rather than Bolt's 404, so Slack shows no error for it.
       unhandledRequestHandler: ({ logger, response }) => {

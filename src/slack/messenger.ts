@@ -6,9 +6,22 @@ import type { WebClient } from '@slack/web-api';
 import { announcementOf, type MessageRef, type RoleChangeRequest } from '../domain/request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { retry } from '../retry.ts';
+import { exchange } from './transport.ts';
 import { approvalMessage, type SlackMessage, type TenantLabels } from './views.ts';
 
 export type { SlackMessage };
+
+/**
+ * Block Kit as the Web API takes it in a form body: a JSON string. The client would stringify an array itself, but
+ * first walks and copies it (and then the result) for a debug line it builds whatever the log level; a string it
+ * passes through as is. The same request reaches Slack either way.
+ */
+function formBlocks(blocks: SlackMessage['blocks']): SlackMessage['blocks'] {
+  return JSON.stringify(blocks) as unknown as SlackMessage['blocks'];
+}
+
+/** How long one post to a response_url may take, from sending to the last byte of Slack's answer. */
+const RESPONSE_URL_TIMEOUT_MS = 10_000;
 
 export interface CsvUpload {
   userId: string;
@@ -54,7 +67,11 @@ export class SlackMessenger {
   /** Posts the approval message for a request and says where it landed. */
   async postApproval(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
     const msg = approvalMessage(req, this.#tenants ? { tenants: this.#tenants } : {});
-    const res = await this.#client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+    const res = await this.#client.chat.postMessage({
+      channel,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
     if (!res.ts || !res.channel) throw new Error('Slack did not return the posted message (no ts/channel)');
     this.#logger.debug({ requestId: req.id, channel: res.channel, ts: res.ts }, 'approval message posted');
     return { channel: res.channel, ts: res.ts };
@@ -71,7 +88,12 @@ export class SlackMessenger {
       ...(opts.notice === undefined ? {} : { notice: opts.notice }),
       ...(this.#tenants ? { tenants: this.#tenants } : {}),
     });
-    await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
+    await this.#client.chat.update({
+      channel: ref.channel,
+      ts: ref.ts,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
   }
 
   /**
@@ -89,7 +111,7 @@ export class SlackMessenger {
       channel: ref.channel,
       thread_ts: ref.ts,
       text: msg.text,
-      blocks: msg.blocks,
+      blocks: formBlocks(msg.blocks),
       ...(metadata ? { metadata } : {}),
     });
     return { channel: res.channel ?? ref.channel, ts: res.ts ?? '' };
@@ -134,7 +156,7 @@ export class SlackMessenger {
     const res = await this.#client.chat.postMessage({
       channel,
       text: msg.text,
-      blocks: msg.blocks,
+      blocks: formBlocks(msg.blocks),
       ...(metadata ? { metadata } : {}),
     });
     return { channel: res.channel ?? channel, ts: res.ts ?? '' };
@@ -142,7 +164,12 @@ export class SlackMessenger {
 
   /** Replaces a message the bot posted (a copy of a result whose buttons no longer apply). */
   async update(ref: MessageRef, msg: SlackMessage): Promise<void> {
-    await this.#client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks });
+    await this.#client.chat.update({
+      channel: ref.channel,
+      ts: ref.ts,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
   }
 
   /**
@@ -164,20 +191,18 @@ export class SlackMessenger {
     try {
       await retry(
         async () => {
-          let status = 0;
+          let status: number;
           try {
-            const res = await fetch(responseUrl, {
+            ({ status } = await exchange(responseUrl, {
               method: 'POST',
               headers: { 'content-type': 'application/json' },
               body,
-              signal: AbortSignal.timeout(10_000),
-            });
-            status = res.status;
-            await res.body?.cancel();
-            if (res.ok) return;
+              timeoutMs: RESPONSE_URL_TIMEOUT_MS,
+            }));
           } catch (err) {
-            throw new ResponseUrlError(status, err instanceof Error ? err.message : String(err));
+            throw new ResponseUrlError(0, err instanceof Error ? err.message : String(err));
           }
+          if (status >= 200 && status < 300) return;
           throw new ResponseUrlError(status, '');
         },
         {
@@ -196,7 +221,12 @@ export class SlackMessenger {
 
   /** A message only `userId` sees, in `channel`. */
   async ephemeral(channel: string, userId: string, msg: SlackMessage): Promise<void> {
-    await this.#client.chat.postEphemeral({ channel, user: userId, text: msg.text, blocks: msg.blocks });
+    await this.#client.chat.postEphemeral({
+      channel,
+      user: userId,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
   }
 
   /** Uploads a CSV file into the user's DM with the bot. */

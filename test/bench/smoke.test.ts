@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAck } from '../../bench/ack.ts';
 import { runApproveResult } from '../../bench/approve-result.ts';
-import { percentile, summarize } from '../../bench/harness.ts';
+import { percentile, productionNodeOptions, summarize } from '../../bench/harness.ts';
 import { runMemory } from '../../bench/memory.ts';
 import { type BenchResults, describeMachine, markdownTable, rows, textTable } from '../../bench/report.ts';
 import { saveResults } from '../../bench/run.ts';
@@ -70,6 +70,28 @@ describe.concurrent('benchmarks at a tiny size', () => {
     expect(finite(a.p99DeltaMs)).toBe(true);
     expect(a.maxRateWithinLimit).toBeGreaterThanOrEqual(0);
     expect(a.memory.botIdle.rssMb).toBeGreaterThan(0);
+    // The bot's RSS sampled through the run, per phase, from the compiled build production runs.
+    expect(a.entry).toBe('dist');
+    expect(a.memory.rss.samples).toBeGreaterThan(a.memory.rss.phases.length);
+    expect(a.memory.rss.phases.map((p) => p.label)).toEqual([
+      'idle',
+      'warm-up',
+      'base',
+      'slow Qlik',
+      'step 40/s',
+      'step 60/s',
+    ]);
+    for (const p of a.memory.rss.phases) expect(p.maxMb).toBeGreaterThan(0);
+    expect(a.memory.rss.maxMb).toBe(Math.max(...a.memory.rss.phases.map((p) => p.maxMb)));
+    // The bare Bolt baseline under the same load, and our figures as ratios to its.
+    const bare = a.bare!;
+    summaryOf(bare.base.latency, 20);
+    expect(bare.base.errors).toBe(0);
+    expect(bare.steps.map((s) => s.commands)).toEqual([10, 15]);
+    expect(finite(bare.base.cpu.botMsPerCommand)).toBe(true);
+    expect(bare.ratios.p99).toBe(Math.round((a.base.latency.p99 / bare.base.latency.p99) * 100) / 100);
+    expect(finite(bare.ratios.cpuPerCommand)).toBe(true);
+    expect(bare.memory.rssMaxMb).toBeGreaterThan(0);
     results.ack = a;
   });
 
@@ -134,6 +156,9 @@ describe('the report', () => {
     for (const b of ['ack latency', 'write throughput', 'approve → result', 'who-has at scale', 'memory'])
       expect(table).toContain(b);
     expect(table).toContain('bot idle, dist/main.js (npm start, image)');
+    expect(table).toContain('p99 at 50/s: ours ÷ bare Bolt');
+    expect(table).toContain('CPU per command at 50/s: ours ÷ bare Bolt');
+    expect(table).toContain('bot RSS through the ack bench (dist/main.js), every 250 ms: highest sample');
     expect(rows(results).filter((r) => r.met !== undefined).length).toBeGreaterThan(10);
     const dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
     try {
@@ -143,5 +168,21 @@ describe('the report', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the children run as production does', () => {
+  it("with the Node options npm start and the image's NODE_OPTIONS carry", () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const options = productionNodeOptions();
+    expect(options).toMatch(/--max-semi-space-size=\d+/);
+    expect(options).toMatch(/--max-old-space-size=\d+/);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    for (const script of ['start', 'start:bot', 'start:worker'])
+      expect(pkg.scripts[script]).toContain('NODE_OPTIONS="$npm_package_config_nodeOptions');
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain(`NODE_OPTIONS="${options}"`);
   });
 });
