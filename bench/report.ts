@@ -8,7 +8,7 @@ import type { MemoryResult } from './memory.ts';
 import type { ModeWhoHasResult } from './mode-who-has.ts';
 import { SPACE_WRITE_TARGETS, type SpaceWriteResult } from './space-write.ts';
 import { WHO_HAS_TARGETS, type WhoHasResult } from './who-has.ts';
-import { WRITE_TARGETS, type WriteResult } from './write-throughput.ts';
+import { WORKER_RSS_TARGET_MB, WRITE_TARGETS, type WriteResult } from './write-throughput.ts';
 
 export const MEMORY_TARGETS = { idleMb: 150, whoHasPeakMb: WHO_HAS_TARGETS.botPeakMb };
 
@@ -191,6 +191,13 @@ export function rows(r: BenchResults): Row[] {
       `${w.hot.msPerChange} ms/change (one at a time: ≥ ${w.hot.floorMsPerChange}), all present: ${w.hot.allPresent ? 'yes' : 'NO'}`,
       'all present',
       w.hot.allPresent,
+    );
+    add(
+      b,
+      `worker RSS through the write bench (dist/main.js), every ${w.memory.rss.everyMs} ms: highest sample`,
+      `${w.memory.rss.maxMb} MB (${w.memory.rss.samples} samples; ${w.memory.rss.phases.map((p) => `${p.label} ${p.maxMb}`).join(', ')})`,
+      `≤ ${WORKER_RSS_TARGET_MB} MB`,
+      w.memory.rss.maxMb <= WORKER_RSS_TARGET_MB,
     );
     add(
       b,

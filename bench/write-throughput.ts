@@ -10,12 +10,14 @@ import { type NewRequest, RequestStore } from '../src/store/request-store.ts';
 import {
   benchPrefix,
   benchRedis,
+  buildDist,
   DEFAULT_QLIK_LATENCY_MS,
   dropPrefix,
   nowMs,
   type ProcMemory,
   REQUESTERS,
   type RoleProcess,
+  RssSampler,
   round,
   startRole,
   startWorld,
@@ -108,8 +110,16 @@ export interface WriteResult {
     /** …and the hot principal's time ÷ that. */
     timeRatio: number;
   };
-  memory: { workerIdle: ProcMemory; workerAfter: ProcMemory };
+  memory: {
+    workerIdle: ProcMemory;
+    workerAfter: ProcMemory;
+    /** The worker's RSS read every 250 ms through the run: the highest sample, overall and per phase. */
+    rss: ReturnType<RssSampler['stop']>;
+  };
 }
+
+/** The worker's RSS at every sample through the benchmark (issue 17). */
+export const WORKER_RSS_TARGET_MB = 250;
 
 interface Change extends BenchChange {
   action: 'grant' | 'revoke';
@@ -247,17 +257,25 @@ export async function runWriteThroughput(
   const store = new RequestStore(redis, prefix);
   const queues = openQueues(redis, prefix);
   let worker: RoleProcess | undefined;
+  let sampler: RssSampler | undefined;
+  // The worker runs compiled with production's Node options, as `npm start` and the image run it.
+  log('write: building src/ as `npm run build` does into a temporary directory');
+  const dist = buildDist();
   try {
     worker = await startRole({
       role: 'worker',
       world,
       prefix,
+      dist,
       env: {
         QLIK_WRITES_PER_MINUTE: String(o.writesPerMinute),
         QLIK_READS_PER_MINUTE: String(o.readsPerMinute),
       },
     });
+    sampler = new RssSampler(worker.pid);
+    sampler.phase('idle');
     const workerIdle = await worker.memoryWithHeap();
+    sampler.phase('write');
     world.sim.resetLog();
 
     log(
@@ -287,6 +305,7 @@ export async function runWriteThroughput(
       `write:   ${applied} changes in ${writes} writes in ${round(elapsedMs / 1000, 1)} s = ${round(writesPerMin, 1)} writes/min, ${log429.length} × 429`,
     );
 
+    sampler.phase('hot principal');
     // One change on its own, the unit the hot principal is measured against (same run, same worker, warm).
     const single = tenant.addUser({ name: 'Single Change', email: 'single.change@corp.example' });
     const singleRole = tenant.roleByName(hotRoleName(0))!;
@@ -354,10 +373,12 @@ export async function runWriteThroughput(
         singleMs: round(singleMs, 0),
         timeRatio: round(hotElapsed / singleMs, 2),
       },
-      memory: { workerIdle, workerAfter: await worker.memoryWithHeap() },
+      memory: { workerIdle, workerAfter: await worker.memoryWithHeap(), rss: sampler.stop() },
     };
   } finally {
+    sampler?.stop();
     await worker?.stop();
+    dist.remove();
     await queues.close();
     await dropPrefix(redis, prefix);
     await redis.quit();
