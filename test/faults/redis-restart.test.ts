@@ -61,7 +61,9 @@ async function approvalsAcrossARestart(stopRedis: () => Promise<void>): Promise<
   // An approval recorded just before Redis went, whose job was not queued, is found by the sweep.
   await w.reconcileNow();
 
-  const done = await Promise.all(ids.map((id) => w.waitForState(id, ['applied', 'failed', 'denied'], 40_000)));
+  const done = await Promise.all(
+    ids.map((id) => w.waitForState(id, ['applied', 'failed', 'denied'], 40_000)),
+  );
   expect(done.map((r) => r.state)).toEqual(ids.map(() => 'applied'));
   for (const [i, p] of w.people.entries()) {
     // Qlik exactly as asked: the one role, written once.
@@ -80,16 +82,19 @@ async function approvalsAcrossARestart(stopRedis: () => Promise<void>): Promise<
   }
 }
 
-describe.skipIf(missing !== undefined)(`Redis restarted with AOF in the middle of approvals and applies${skipped}`, () => {
-  it('SIGKILL, then a restart on the same files: every request applied once, Qlik exact', {
-    timeout: 120_000,
-  }, async () => {
-    await approvalsAcrossARestart(() => redis.kill());
-  });
+describe.skipIf(missing !== undefined)(
+  `Redis restarted with AOF in the middle of approvals and applies${skipped}`,
+  () => {
+    it('SIGKILL, then a restart on the same files: every request applied once, Qlik exact', {
+      timeout: 120_000,
+    }, async () => {
+      await approvalsAcrossARestart(() => redis.kill());
+    });
 
-  it('SHUTDOWN NOSAVE, then a restart: every request applied once, Qlik exact', {
-    timeout: 120_000,
-  }, async () => {
-    await approvalsAcrossARestart(() => redis.shutdownNoSave());
-  });
-});
+    it('SHUTDOWN NOSAVE, then a restart: every request applied once, Qlik exact', {
+      timeout: 120_000,
+    }, async () => {
+      await approvalsAcrossARestart(() => redis.shutdownNoSave());
+    });
+  },
+);

@@ -45,18 +45,12 @@ describe('Slack ratelimited and 5xx on posts', () => {
     f.fake.injectServerError('chat.update', 502, 2);
 
     for (const m of announcements) expect((await f.driver.click(U.alice, m, 'approve')).status).toBe(200);
-    const done = await Promise.all(
-      ids.map((id) => waitState(id, ['applied', 'failed'], 40_000)),
-    );
+    const done = await Promise.all(ids.map((id) => waitState(id, ['applied', 'failed'], 40_000)));
     expect(done.map((r) => r.state)).toEqual(ids.map(() => 'applied'));
 
     // Every reply reaches the approval thread, and every announcement shows the result: later, but once.
     const thread = (ts: string) => f.fake.messages.filter((m) => m.thread_ts === ts);
-    await until(
-      'every thread reply',
-      () => announcements.every((a) => thread(a.ts).length >= 1),
-      60_000,
-    );
+    await until('every thread reply', () => announcements.every((a) => thread(a.ts).length >= 1), 60_000);
     await until(
       'every announcement updated to applied',
       () => announcements.every((a) => /: applied$/.test(f.fake.findMessage(a.channel, a.ts)?.text ?? '')),

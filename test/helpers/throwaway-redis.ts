@@ -150,7 +150,12 @@ export async function startThrowawayRedis(
     async shutdownNoSave() {
       if (!child || !self.running()) return;
       const c = child;
-      const admin = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const admin = new Redis({
+        host: '127.0.0.1',
+        port,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       admin.on('error', () => {});
       // The server closes the connection instead of answering SHUTDOWN.
       await admin.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
