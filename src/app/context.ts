@@ -19,6 +19,18 @@ import type { AccessRequestDeps } from './ports.ts';
 import type { TransitionDeps } from './transitions.ts';
 import { errSummary } from './words.ts';
 
+/** How many times refresh() shows a request again that moved on while its update was on the way. */
+const MAX_REFRESH_ROUNDS = 3;
+
+/** True when the stored request is no longer what an approval message rendered from `shown` says. */
+function movedOn(shown: RoleChangeRequest, now: RoleChangeRequest): boolean {
+  return (
+    now.state !== shown.state ||
+    now.updatedAt !== shown.updatedAt ||
+    (now.approvals?.length ?? 0) !== (shown.approvals?.length ?? 0)
+  );
+}
+
 export class AppContext {
   readonly deps: AccessRequestDeps;
   readonly log: Logger;
@@ -198,8 +210,17 @@ export class AppContext {
    * update, which is never allowed to undo a decision already stored.
    */
   async refresh(req: RoleChangeRequest): Promise<boolean> {
+    let shown = req;
     try {
-      await this.deps.notifier.refresh(req);
+      // An update the chat held back (a rate limit waited out, a retry) can land after a later one, e.g. the
+      // worker's "applied": the message would then show an older state for good. So once it has landed, the request
+      // is read again, and a request that moved on meanwhile is shown again as it is now.
+      for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
+        await this.deps.notifier.refresh(shown);
+        const now = await this.deps.store.get(shown.id).catch(() => undefined);
+        if (now === undefined || !movedOn(shown, now)) break;
+        shown = now;
+      }
       return true;
     } catch (err) {
       this.log.warn({ err: errSummary(err), requestId: req.id }, 'could not update the approval message');

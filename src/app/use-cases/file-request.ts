@@ -6,6 +6,7 @@ import { formatDuration } from '../../domain/duration.ts';
 import type { FilingNote } from '../../domain/outcome.ts';
 import { approvalChannelOf, checkRequest, requestRule } from '../../domain/policy.ts';
 import {
+  announcementOf,
   type PersonRef,
   personKey,
   principalRefOf,
@@ -204,24 +205,35 @@ export async function fileDraft(
       now,
     ),
   );
-  if (!created.ok) {
-    return { ok: false, code: 'duplicate', duplicateOf: created.duplicateOf };
-  }
-  let request = created.request;
   let postProblem: string | undefined;
-  const announce = async (r: RoleChangeRequest): Promise<undefined> => {
-    request = r;
+  const announce = async (r: RoleChangeRequest): Promise<RoleChangeRequest> => {
     try {
       const ref = await ctx.deps.notifier.announce(approvalChannel, r);
       const { front } = ctx.deps.notifier;
       const message: RequestMessage = { front, kind: 'announcement', channel: ref.channel, ts: ref.ts };
       await ctx.db(() => ctx.deps.store.addMessage(r.id, message));
-      request = { ...r, messages: [...(r.messages ?? []), message] };
+      return { ...r, messages: [...(r.messages ?? []), message] };
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       ctx.log.warn({ err: errSummary(err), requestId: r.id }, 'could not post the approval message');
       postProblem = slackError(err);
+      return r;
     }
+  };
+  if (!created.ok) {
+    const existing = created.duplicateOf;
+    // A pending request that was never announced (the bot stopped between storing and posting it, or the chat
+    // refused the post) has no message an approver could press: asking for it again announces it now.
+    if (existing.state === 'pending' && announcementOf(existing) === undefined) {
+      ctx.log.info({ requestId: existing.id }, 'announcing a pending request that had no approval message');
+      return { ok: false, code: 'duplicate', duplicateOf: await announce(existing) };
+    }
+    return { ok: false, code: 'duplicate', duplicateOf: existing };
+  }
+  let request = created.request;
+  const announceFiled = async (r: RoleChangeRequest): Promise<undefined> => {
+    request = r;
+    request = await announce(r);
     return undefined;
   };
   const approved = rule.autoApprove
@@ -234,11 +246,11 @@ export async function fileDraft(
           {},
           { actor: 'policy', outcome: 'approved', detail: 'approved automatically by policy' },
           // Announce before the apply is queued, so the worker finds the approval message when it reports.
-          { beforeFollowUps: announce },
+          { beforeFollowUps: announceFiled },
         ),
       )
     : undefined;
-  if (!approved?.ok) await announce(request);
+  if (!approved?.ok) await announceFiled(request);
   return {
     ok: true,
     code: 'filed',

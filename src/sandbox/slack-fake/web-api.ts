@@ -135,6 +135,11 @@ export interface SlackFake {
   /** The next `times` calls of `method` answer `{ok:false, error}`. */
   injectError(method: string, error: string, times?: number): void;
   /**
+   * The next `times` calls of `method` fail on Slack's side: HTTP `status` (5xx) with `{ok:false, error}`
+   * (`service_unavailable` for 503, `internal_error` otherwise), and nothing is carried out.
+   */
+  injectServerError(method: string, status?: number, times?: number): void;
+  /**
    * The next `times` calls of `method` are CARRIED OUT (a message is posted) but the answer is lost: the connection
    * is closed without a response, as when a network or proxy fails after Slack accepted the call.
    */
@@ -158,6 +163,15 @@ export interface SlackFake {
 
 type Obj = Record<string, unknown>;
 type ApiResult = Obj & { ok: boolean };
+
+/** What Slack answers when it fails on its side (an injected server error), or undefined when none is due. */
+function serverErrorAnswer(
+  due: { status: number } | undefined,
+): { status: number; body: ApiResult } | undefined {
+  if (!due) return undefined;
+  const error = due.status === 503 ? 'service_unavailable' : 'internal_error';
+  return { status: due.status, body: { ok: false, error } };
+}
 
 class ApiError extends Error {
   readonly code: string;
@@ -296,6 +310,7 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
   const rateLimits = new Map<string, { retryAfterSec: number; times: number }[]>();
   const injectedErrors = new Map<string, { error: string; times: number }[]>();
   const lostAnswers = new Map<string, { times: number }[]>();
+  const serverErrors = new Map<string, { status: number; times: number }[]>();
   const responseUrls = new Map<string, { ctx: ResponseUrlContext; created: number; uses: number }>();
   const pendingUploads = new Map<
     string,
@@ -843,6 +858,8 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
         'retry-after': String(limited.retryAfterSec),
       });
     }
+    const failed = serverErrorAnswer(takeInjected(serverErrors, method));
+    if (failed) return answer(failed.body, failed.status);
     const injected = takeInjected(injectedErrors, method);
     if (injected) return answer({ ok: false, error: injected.error });
     const lost = takeInjected(lostAnswers, method);
@@ -1046,6 +1063,12 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
       const q = lostAnswers.get(method) ?? [];
       q.push({ times });
       lostAnswers.set(method, q);
+    },
+    injectServerError(method, status = 500, times = 1) {
+      if (status < 500 || status > 599) throw new Error(`slack fake: ${status} is not a 5xx status`);
+      const q = serverErrors.get(method) ?? [];
+      q.push({ status, times });
+      serverErrors.set(method, q);
     },
     injectError(method, error, times = 1) {
       const q = injectedErrors.get(method) ?? [];
