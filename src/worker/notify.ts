@@ -117,6 +117,27 @@ function carriesButtons(req: RoleChangeRequest, event: RequestEvent): boolean {
   );
 }
 
+/** How many times a refresh shows a request again that moved on while the update was on its way. */
+const MAX_REFRESH_ROUNDS = 3;
+
+/**
+ * Refreshes the request's messages, then reads it again: an update the chat held back (a rate limit waited out, a
+ * retry) can land after a later state's own update (a quick Revoke now after "applied"), which would leave the
+ * message showing the older state, with live buttons, for good. When the state moved on meanwhile, the messages are
+ * shown again as the request is now, without this job's event (the later state's own job tells its own).
+ */
+async function refreshAsItIs(ctx: Ctx, req: RoleChangeRequest, event: RequestEvent): Promise<void> {
+  let shown = req;
+  let ev: RequestEvent | undefined = event;
+  for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
+    await ctx.notifier.refresh(shown, ev);
+    const now = await ctx.store.get(req.id).catch(() => undefined);
+    if (now === undefined || now.state === shown.state) return;
+    shown = now;
+    ev = undefined;
+  }
+}
+
 /** Sends one step; false when there was nobody to send it to. */
 async function send(
   ctx: Ctx,
@@ -127,7 +148,7 @@ async function send(
 ): Promise<boolean> {
   switch (step) {
     case 'refresh':
-      await ctx.notifier.refresh(req, event);
+      await refreshAsItIs(ctx, req, event);
       return true;
     case 'thread': {
       const ref = await postResultOnce(ctx, req, event, marker);

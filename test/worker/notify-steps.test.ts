@@ -67,8 +67,14 @@ class FakeNotifier implements ResultNotifier {
     return ref;
   }
 
+  /** Runs while a refresh is on its way (before the chat answers). */
+  whileRefreshing: (() => Promise<void>) | undefined;
+
   async refresh(req: RoleChangeRequest, event?: RequestEvent): Promise<void> {
     this.calls.push({ method: 'refresh', requestId: req.id, state: req.state, ...(event ? { event } : {}) });
+    const during = this.whileRefreshing;
+    this.whileRefreshing = undefined;
+    await during?.();
     if (this.#failure('refresh')) throw new Error('the chat refused');
   }
 
@@ -207,6 +213,25 @@ describe('the notify processor with a fake chat', () => {
     const again = await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
     expect(again).toEqual({ sent: [], skipped: ['refresh', 'thread', 'dm', 'dm-target', 'copies'] });
     expect(chat.calls).toHaveLength(4);
+  });
+
+  it('a refresh held back past a later state shows the request again as it is now, live buttons gone', async () => {
+    const req = await request('applied', { targetSlackId: TARGET });
+    // While the "applied" update is on its way, someone presses Revoke now and the grant ends.
+    chat.whileRefreshing = async () => {
+      const t = await store.transition(req.id, 'applied', 'revoked', {});
+      if (!t.ok) throw new Error(t.reason);
+    };
+    await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
+    const refreshes = chat.calls.filter((c) => c.method === 'refresh');
+    expect(refreshes.map((c) => c.state)).toEqual(['applied', 'revoked']);
+    expect(refreshes[1]?.event).toBeUndefined();
+  });
+
+  it('a refresh whose request did not move on is made once', async () => {
+    const req = await request('applied');
+    await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
+    expect(chat.calls.filter((c) => c.method === 'refresh')).toHaveLength(1);
   });
 
   it('a retry after a partial failure sends only what is missing', async () => {
