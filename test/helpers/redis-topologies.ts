@@ -54,15 +54,53 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /**
- * A port that is free together with port + 10 000 (a Cluster node's bus port), below the ephemeral range so an
- * outgoing connection is unlikely to take it meanwhile. Starting the server still retries if it lost the race.
+ * A free loopback port below the ephemeral range, so an outgoing connection is unlikely to take it meanwhile; with
+ * `bus`, free together with port + 10 000 (a Cluster node's bus port). Starting a server still retries if it lost
+ * the race.
  */
-async function candidatePort(taken: Set<number>): Promise<number> {
+export async function freeLoopbackPort(opts: { taken?: Set<number>; bus?: boolean } = {}): Promise<number> {
+  const taken = opts.taken ?? new Set<number>();
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (taken.has(port) || taken.has(port + 10_000)) continue;
-    if ((await portFree(port)) && (await portFree(port + 10_000))) return port;
+    if (taken.has(port) || (opts.bus && taken.has(port + 10_000))) continue;
+    if ((await portFree(port)) && (!opts.bus || (await portFree(port + 10_000)))) return port;
   }
+}
+
+/**
+ * Spawns `redis-server <args>` in `cwd` (killed when the test process exits, should a suite never stop it) and
+ * waits until its log matches `ready`: whether it started, and its output so far. Its pipes keep being drained,
+ * so a chatty server never blocks on a full pipe.
+ */
+export async function launchRedisServer(
+  args: string[],
+  cwd: string,
+  opts: { ready?: RegExp; timeoutMs?: number } = {},
+): Promise<{ child: ChildProcess; started: boolean; output: string }> {
+  const ready = opts.ready ?? READY;
+  const child = spawn('redis-server', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let output = '';
+  const started = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), opts.timeoutMs ?? START_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return { child, started, output };
 }
 
 interface Server {
@@ -79,33 +117,11 @@ async function startServer(
 ): Promise<Server> {
   let lastOutput = '';
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await candidatePort(taken);
+    const port = await freeLoopbackPort({ taken, bus: true });
     taken.add(port);
     taken.add(port + 10_000);
-    const child = spawn('redis-server', await args(port), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    child.once('exit', () => live.delete(child));
-    const started = await new Promise<boolean>((resolve) => {
-      let output = '';
-      const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        lastOutput = output;
-        if (ready.test(output)) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', () => {
-        clearTimeout(timer);
-        resolve(false);
-      });
-    });
-    // Keep draining the pipes so a chatty server never blocks on a full pipe.
-    child.stdout?.resume();
-    child.stderr?.resume();
+    const { child, started, output } = await launchRedisServer(await args(port), cwd, { ready });
+    lastOutput = output;
     if (started) return { port, child };
     await kill(child);
   }

@@ -1,12 +1,12 @@
 // One throwaway `redis-server` for the fault suite: a child process on a free loopback port, its files (the AOF) in
 // its own temp dir, which a test may kill (SIGKILL), shut down (`SHUTDOWN NOSAVE`) and start again on the same port
 // and the same files, as an operator's restart would. Never touches the shared Redis on 6379.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freeLoopbackPort, launchRedisServer } from './redis-topologies.ts';
 
 export interface ThrowawayRedis {
   port: number;
@@ -31,29 +31,7 @@ export function redisServerMissing(): string | undefined {
   return undefined;
 }
 
-const READY = /Ready to accept connections/;
 const START_TIMEOUT_MS = 15_000;
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    // Below the ephemeral range, so an outgoing connection is unlikely to take it while the server is down.
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await portFree(port)) return port;
-  }
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -68,7 +46,7 @@ export async function startThrowawayRedis(
   opts: { appendfsync?: 'always' | 'everysec'; label?: string } = {},
 ): Promise<ThrowawayRedis> {
   const dir = await mkdtemp(join(tmpdir(), `qab-${opts.label ?? 'redis'}-`));
-  let port = await freePort();
+  let port = await freeLoopbackPort();
   let child: ChildProcess | undefined;
   let log = '';
 
@@ -90,42 +68,20 @@ export async function startThrowawayRedis(
   ];
 
   const launch = async (): Promise<boolean> => {
-    const c = spawn('redis-server', args(), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(c);
-    c.once('exit', () => live.delete(c));
-    child = c;
-    const ok = await new Promise<boolean>((resolve) => {
-      let output = '';
-      const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        log = output.slice(-4000);
-        if (READY.test(output)) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      };
-      c.stdout?.on('data', onData);
-      c.stderr?.on('data', onData);
-      c.once('exit', () => {
-        clearTimeout(timer);
-        resolve(false);
-      });
-    });
-    // Keep draining the pipes so a chatty server never blocks on a full pipe.
-    c.stdout?.resume();
-    c.stderr?.resume();
-    if (!ok) {
-      c.kill('SIGKILL');
-      await exited(c);
+    const launched = await launchRedisServer(args(), dir, { timeoutMs: START_TIMEOUT_MS });
+    child = launched.child;
+    log = launched.output.slice(-4000);
+    if (!launched.started) {
+      launched.child.kill('SIGKILL');
+      await exited(launched.child);
     }
-    return ok;
+    return launched.started;
   };
 
   // The first start may lose its port to a race; pick another then. A restart must keep the port.
   let started = false;
   for (let attempt = 0; attempt < 5 && !started; attempt++) {
-    if (attempt > 0) port = await freePort();
+    if (attempt > 0) port = await freeLoopbackPort();
     started = await launch();
   }
   if (!started) {
