@@ -2,7 +2,7 @@
 // groups are read, never written). A change is fetch → append or remove → replace the whole list (Qlik has no ETag
 // and no add-one-role call) → read back to verify; the caller's per-principal lock keeps two changes from
 // interleaving. Which tenant is this instance's QlikClient.
-import { describeTarget } from '../../domain/request.ts';
+import { describeTarget, type RoleAction } from '../../domain/request.ts';
 import { type HoldersPage, type QlikClient, QlikError } from '../../qlik/index.ts';
 import { applyOneByOne, checkBatch, refusedWrite } from '../batch.ts';
 import { DriftError } from '../errors.ts';
@@ -130,13 +130,7 @@ export class QlikRolesTarget implements AccessTarget {
       opts.signal.throwIfAborted(); // the lock expired under us: another worker may be writing
       await this.#writeDirect(principal, plan.ids);
       const fresh = await this.#readDirect(principal);
-      if (!isAsAsked(fresh, action, role)) {
-        const who = describeTarget(principal);
-        const state = action === 'grant' ? 'still lacks' : 'still has';
-        throw new DriftError(
-          `Qlik accepted the change, but reading ${who} back shows they ${state} ${role.name}: someone changed their roles at the same time. Check them in the Qlik Management Console and file the request again if it is still needed.`,
-        );
-      }
+      if (!isAsAsked(fresh, action, role)) throw drift(principal, role, action);
       after = roleNames(fresh);
     }
     const { before, changed } = applyOutcome({
@@ -182,15 +176,8 @@ export class QlikRolesTarget implements AccessTarget {
     return changes.map((change, i): BatchResult => {
       const step = plan.steps[i] as (typeof plan.steps)[number];
       const role = change.entitlement;
-      if (!isAsAsked(fresh, change.action, role)) {
-        const state = change.action === 'grant' ? 'still lacks' : 'still has';
-        return {
-          ok: false,
-          error: new DriftError(
-            `Qlik accepted the change, but reading ${describeTarget(principal)} back shows they ${state} ${role.name}: someone changed their roles at the same time. Check them in the Qlik Management Console and file the request again if it is still needed.`,
-          ),
-        };
-      }
+      if (!isAsAsked(fresh, change.action, role))
+        return { ok: false, error: drift(principal, role, change.action) };
       const earlier = opts.earlier[i];
       const { before, changed } = applyOutcome({
         wroteNow: step.changed,
@@ -287,6 +274,14 @@ export class QlikRolesTarget implements AccessTarget {
     if (principal.kind === 'user') await this.#qlik.replaceUserRoles(principal.id, ids);
     else await this.#qlik.replaceGroupRoles(principal.id, ids);
   }
+}
+
+/** The read-back shows the principal's roles not as the change asked: someone changed them at the same time. */
+function drift(principal: PrincipalRef, role: EntitlementRef, action: RoleAction): DriftError {
+  const state = action === 'grant' ? 'still lacks' : 'still has';
+  return new DriftError(
+    `Qlik accepted the change, but reading ${describeTarget(principal)} back shows they ${state} ${role.name}: someone changed their roles at the same time. Check them in the Qlik Management Console and file the request again if it is still needed.`,
+  );
 }
 
 function holder(u: {

@@ -282,7 +282,7 @@ export class QlikSpacesTarget implements AccessTarget {
       );
       opts.signal.throwIfAborted(); // the lock expired under us: another worker may be writing
       try {
-        await this.#writeBatch(space.id, principal, plan.write);
+        await this.#writePlanned(space.id, principal, plan.write);
       } catch (err) {
         const conflict = err instanceof QlikError && err.kind === 'conflict';
         if (conflict || refusedWrite(this, err, changes)) return applyOneByOne(this, changes, opts);
@@ -621,37 +621,23 @@ export class QlikSpacesTarget implements AccessTarget {
     write: AssignmentWrite,
     role: string,
   ): Promise<boolean> {
-    switch (write.op) {
-      case 'none':
-        return false;
-      case 'create':
-        try {
-          await this.#qlik.createSpaceAssignment(spaceId, {
-            type: principal.kind,
-            assigneeId: principal.id,
-            roles: write.roles,
-          });
-          return true;
-        } catch (err) {
-          if (!(err instanceof QlikError && err.kind === 'conflict')) throw err;
-          // An assignment appeared since the read (only one per assignee): add the role to it instead.
-          const now = await this.#qlik.findSpaceAssignment(spaceId, principal.id);
-          if (now === undefined) throw err;
-          if (now.roles.includes(role)) return false;
-          await this.#qlik.updateSpaceAssignment(spaceId, now.id, [...rolesOf(current(now)), role]);
-          return true;
-        }
-      case 'update':
-        await this.#qlik.updateSpaceAssignment(spaceId, write.assignmentId, write.roles);
-        return true;
-      case 'delete':
-        await this.#qlik.deleteSpaceAssignment(spaceId, write.assignmentId);
-        return true;
+    if (write.op === 'none') return false;
+    try {
+      await this.#writePlanned(spaceId, principal, write);
+      return true;
+    } catch (err) {
+      if (write.op !== 'create' || !(err instanceof QlikError && err.kind === 'conflict')) throw err;
+      // An assignment appeared since the read (only one per assignee): add the role to it instead.
+      const now = await this.#qlik.findSpaceAssignment(spaceId, principal.id);
+      if (now === undefined) throw err;
+      if (now.roles.includes(role)) return false;
+      await this.#qlik.updateSpaceAssignment(spaceId, now.id, [...rolesOf(current(now)), role]);
+      return true;
     }
   }
 
-  /** A batch's one write; a 409 on the POST is left to the caller (it falls back to one change at a time). */
-  async #writeBatch(spaceId: string, principal: PrincipalRef, write: AssignmentWrite): Promise<void> {
+  /** The write as planned, nothing more: a 409 on the POST is left to the caller (`#write`, or a batch's fall-back). */
+  async #writePlanned(spaceId: string, principal: PrincipalRef, write: AssignmentWrite): Promise<void> {
     switch (write.op) {
       case 'none':
         return;
