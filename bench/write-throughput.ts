@@ -3,8 +3,8 @@
 // applies them while the simulator enforces Tier 1 and Tier 2 at a scaled ceiling and the bot's client limiter is
 // configured to the same ceiling. Figures: achieved writes/min ÷ ceiling, 429s, failed, lost — the simulator's final
 // state compared with the expected one role by role — and a hot principal (many changes to one user).
-import { batchKeyOf, type Principal, type RoleChangeRequest } from '../src/domain/request.ts';
-import { enqueueApply, openQueues } from '../src/queue/queues.ts';
+import type { Principal, RoleChangeRequest } from '../src/domain/request.ts';
+import { enqueueApproved, openQueues } from '../src/queue/queues.ts';
 import { generateTenant, type SimTenant } from '../src/sandbox/qlik-sim/index.ts';
 import { type NewRequest, RequestStore } from '../src/store/request-store.ts';
 import {
@@ -203,7 +203,7 @@ export async function fileAndEnqueue(
         const id = await fileApproved(store, c, start + j);
         ids[start + j] = id;
         // Queued as an approval queues it: listed as waiting for its principal, so the worker can take it together.
-        await enqueueApply(queues, id, { batchKey: batchKeyOf(c), at: Date.now() });
+        await enqueueApproved(queues, { ...c, id }, Date.now());
       }),
     );
   }

@@ -3,7 +3,6 @@
 // asks for (declared in FOLLOW_UPS: apply after an approval, a notification after a decision or an outcome, the
 // revoke of a time-bound grant once applied). Call sites say who did it and how it went; nothing else is by hand.
 import {
-  batchKeyOf,
   describeTarget,
   type PersonRef,
   personKey,
@@ -11,7 +10,7 @@ import {
   type RoleChangeRequest,
 } from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
-import { enqueueApply, enqueueNotify, type Queues, scheduleRevoke } from '../queue/queues.ts';
+import { enqueueApproved, enqueueNotify, type Queues, scheduleRevoke } from '../queue/queues.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import type {
   ApprovalResult,
@@ -60,7 +59,7 @@ const notifyRevoked: FollowUp = (d, r) => enqueueNotify(d.queues, r.id, 'revoked
 
 /** The jobs that must follow a request reaching each state. Each is idempotent (stable job ids). */
 const FOLLOW_UPS: Partial<Record<RequestState, FollowUp>> = {
-  approved: (d, r) => enqueueApply(d.queues, r.id, { batchKey: batchKeyOf(r), at: d.now() }),
+  approved: (d, r) => enqueueApproved(d.queues, r, d.now()),
   denied: notifyDecision,
   expired: notifyDecision,
   applied: async (d, r) => {

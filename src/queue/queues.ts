@@ -2,6 +2,7 @@
 // everything else (and nothing secret) is read from the request store when the job runs.
 import { type JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
+import { batchKeyOf, type RoleChangeRequest } from '../domain/request.ts';
 import type { RedisConnection } from '../store/redis.ts';
 import { workerKeys } from '../worker/keys.ts';
 
@@ -144,18 +145,10 @@ export function waitingKey(prefix: string, batchKey: string): string {
 }
 
 /**
- * Enqueues the change of an approved request exactly once (the job id is derived from the request id), listing it
- * first as waiting under its batch key when one is given.
+ * Enqueues the change of an approved request exactly once (the job id is derived from the request id), without
+ * listing it as waiting: what versions before the waiting list did. Approvals use enqueueApproved.
  */
-export async function enqueueApply(
-  queues: Queues,
-  requestId: string,
-  waiting?: { batchKey: string; at: number },
-): Promise<AddOutcome> {
-  if (waiting !== undefined) {
-    const key = waitingKey(queues.prefix, waiting.batchKey);
-    await queues.redis.multi().zadd(key, 'NX', waiting.at, requestId).expire(key, WAITING_TTL_SECONDS).exec();
-  }
+export async function enqueueApply(queues: Queues, requestId: string): Promise<AddOutcome> {
   // A failed apply job (stall limit, a crash loop) is run again when asked; a completed one is not: the request
   // it applied is settled, and its re-run would only re-ensure follow-ups that are queued already.
   return addOnce(
@@ -165,6 +158,20 @@ export async function enqueueApply(
     { jobId: jobIds.apply(requestId) },
     { completed: false },
   );
+}
+
+/**
+ * Enqueues an approved request's change as an approval does: listed first as waiting under its batch key (domain
+ * `batchKeyOf`), so the worker holding its principal's lock can apply it together with the others waiting.
+ */
+export async function enqueueApproved(
+  queues: Queues,
+  request: Pick<RoleChangeRequest, 'id' | 'target' | 'targetRef'>,
+  at: number,
+): Promise<AddOutcome> {
+  const key = waitingKey(queues.prefix, batchKeyOf(request));
+  await queues.redis.multi().zadd(key, 'NX', at, request.id).expire(key, WAITING_TTL_SECONDS).exec();
+  return enqueueApply(queues, request.id);
 }
 
 /** Schedules the revoke of a time-bound grant at its expiry. */

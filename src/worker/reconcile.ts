@@ -8,8 +8,8 @@
 import type { Job } from 'bullmq';
 import { transition } from '../app/transitions.ts';
 import type { FailureRecord } from '../domain/outcome.ts';
-import { batchKeyOf, type RoleChangeRequest } from '../domain/request.ts';
-import { enqueueApply, jobIds, scheduleRevoke } from '../queue/queues.ts';
+import type { RoleChangeRequest } from '../domain/request.ts';
+import { enqueueApproved, jobIds, scheduleRevoke } from '../queue/queues.ts';
 import { failRequest } from './apply-role-change.ts';
 import type { WorkerContext } from './context.ts';
 
@@ -108,7 +108,7 @@ async function requeueLostApplies(
       out.gaveUp.push(req.id);
       continue;
     }
-    await enqueueApply(ctx.queues, req.id, { batchKey: batchKeyOf(req), at: ctx.now() });
+    await enqueueApproved(ctx.queues, req, ctx.now());
     out.appliesQueued.push(req.id);
   }
 }

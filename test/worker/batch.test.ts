@@ -11,7 +11,7 @@ import {
   type ResourceRef,
   type RoleChangeRequest,
 } from '../../src/domain/request.ts';
-import { enqueueApply, waitingKey } from '../../src/queue/queues.ts';
+import { enqueueApply, enqueueApproved, waitingKey } from '../../src/queue/queues.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
 import { TargetRegistry } from '../../src/targets/registry.ts';
@@ -48,8 +48,7 @@ async function startWorker(): Promise<void> {
 async function queueTogether(reqs: RoleChangeRequest[]): Promise<void> {
   const at = Date.now();
   for (const [i, r] of reqs.entries()) await h.redis.zadd(waitingKey(h.prefix, batchKeyOf(r)), at + i, r.id);
-  for (const [i, r] of reqs.entries())
-    await enqueueApply(h.queues, r.id, { batchKey: batchKeyOf(r), at: at + i });
+  for (const [i, r] of reqs.entries()) await enqueueApproved(h.queues, r, at + i);
   await startWorker();
 }
 

@@ -5,16 +5,10 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.ts';
-import {
-  batchKeyOf,
-  type Principal,
-  type RequestState,
-  type RoleChangeRequest,
-  type TargetRef,
-} from '../../src/domain/request.ts';
+import type { Principal, RequestState, RoleChangeRequest, TargetRef } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient, type QlikClientOptions } from '../../src/qlik/index.ts';
-import { enqueueApply, openQueues, type Queues } from '../../src/queue/queues.ts';
+import { enqueueApproved, openQueues, type Queues } from '../../src/queue/queues.ts';
 import { type QlikSimulator, type SimOptions, startQlikSimulator } from '../../src/sandbox/qlik-sim/index.ts';
 import { type SlackFake, startSlackFake } from '../../src/sandbox/slack-fake/index.ts';
 import { SlackMessenger } from '../../src/slack/messenger.ts';
@@ -199,11 +193,7 @@ export async function createHarness(opts: {
       );
       if (approved.outcome !== 'approved') throw new Error(`approval ${approved.outcome}`);
       // Queued as an approval queues it (transitions.ts), listed as waiting so the worker can apply it together.
-      if (o.enqueue !== false)
-        await enqueueApply(queues, approved.request.id, {
-          batchKey: batchKeyOf(approved.request),
-          at: Date.now(),
-        });
+      if (o.enqueue !== false) await enqueueApproved(queues, approved.request, Date.now());
       return approved.request;
     },
     async waitForState(id, states, timeoutMs = 15_000) {
