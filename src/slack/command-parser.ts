@@ -58,6 +58,10 @@ export type ParsedCommand =
   | { kind: 'help' }
   | { kind: 'cancel'; requestId: string }
   | { kind: 'audit'; who?: ParsedWho; role?: string }
+  /** `drift [<role> [in space:"<name>"]]`: without a role, the disagreements the reconciler found. */
+  | { kind: 'drift'; role?: string; space?: string; tenant?: string }
+  /** `review <role> [in space:"<name>"]`: an access review of the role's holders. */
+  | { kind: 'review'; role: string; space?: string; tenant?: string }
   | { kind: 'invalid'; problem: string; usage: string };
 
 export type CommandKind = Exclude<ParsedCommand['kind'], 'invalid'>;
@@ -75,11 +79,13 @@ export const USAGE: Readonly<Record<CommandKind, string>> = {
   requests: '/qlik requests',
   cancel: '/qlik cancel <request id>',
   audit: '/qlik audit [<who>|<role>]',
+  drift: '/qlik drift [<role> [in space:"<space>"]]',
+  review: '/qlik review <role> [in space:"<space>"]',
   help: '/qlik help',
 };
 
 export const GENERAL_USAGE =
-  '/qlik grant | revoke | invite | who-has | whois | roles | spaces | requests | cancel | audit | help';
+  '/qlik grant | revoke | invite | who-has | whois | roles | spaces | requests | cancel | audit | drift | review | help';
 
 /** Longest reason accepted, in characters (code points). */
 export const MAX_REASON_LENGTH = 500;
@@ -104,6 +110,8 @@ const COMMANDS: Readonly<Record<string, CommandKind>> = {
   request: 'requests',
   cancel: 'cancel',
   audit: 'audit',
+  drift: 'drift',
+  review: 'review',
   help: 'help',
   '?': 'help',
   '-h': 'help',
@@ -726,6 +734,27 @@ function parse(text: string): ParsedCommand {
       return parseChange(c, kind);
     case 'invite':
       return parseInvite(c);
+    case 'drift': {
+      if (peek(c) === undefined || isKeyword(peek(c), 'on')) {
+        const on = tenantSuffix(c);
+        expectEnd(c, '`drift` takes one role; put a name with spaces in quotes');
+        return { kind, ...on };
+      }
+      return {
+        kind,
+        ...parseRoleIn(c, next(c), 'Name the role, e.g. `/qlik drift TenantAdmin`.', '`drift`'),
+      };
+    }
+    case 'review':
+      return {
+        kind,
+        ...parseRoleIn(
+          c,
+          next(c),
+          'Name the role to review, e.g. `/qlik review TenantAdmin` (see `/qlik roles`).',
+          '`review`',
+        ),
+      };
     case 'who-has': {
       const first = next(c);
       if (first !== undefined && isSpaceToken(first)) {
@@ -734,19 +763,15 @@ function parse(text: string): ParsedCommand {
         expectEnd(c, '`who-has space:"<space>"` takes nothing more but `on <tenant>`');
         return { kind, space, ...on };
       }
-      const role = parseRole(
-        c,
-        first,
-        'Name the role, e.g. `/qlik who-has TenantAdmin` (see `/qlik roles`).',
-      );
-      let space: string | undefined;
-      if (isKeyword(peek(c), 'in') || (peek(c) !== undefined && isSpaceToken(peek(c)!))) {
-        const t = next(c)!;
-        space = parseSpace(c, isSpaceToken(t) ? t : next(c));
-      }
-      const on = tenantSuffix(c);
-      expectEnd(c, '`who-has` takes one role; put a name with spaces in quotes');
-      return space === undefined ? { kind, role, ...on } : { kind, role, space, ...on };
+      return {
+        kind,
+        ...parseRoleIn(
+          c,
+          first,
+          'Name the role, e.g. `/qlik who-has TenantAdmin` (see `/qlik roles`).',
+          '`who-has`',
+        ),
+      };
     }
     case 'spaces': {
       const t = peek(c);
@@ -804,6 +829,24 @@ function parse(text: string): ParsedCommand {
     case 'help':
       return { kind };
   }
+}
+
+/** `<role> [in space:"<name>"] [on <tenant>]` and the end of the command, as `drift` and `review` take them. */
+function parseRoleIn(
+  c: Cursor,
+  first: Token | undefined,
+  missing: string,
+  what: string,
+): { role: string; space?: string; tenant?: string } {
+  const role = parseRole(c, first, missing);
+  let space: string | undefined;
+  if (isKeyword(peek(c), 'in') || (peek(c) !== undefined && isSpaceToken(peek(c)!))) {
+    const t = next(c)!;
+    space = parseSpace(c, isSpaceToken(t) ? t : next(c));
+  }
+  const on = tenantSuffix(c);
+  expectEnd(c, `${what} takes one role; put a name with spaces in quotes`);
+  return { role, ...(space === undefined ? {} : { space }), ...on };
 }
 
 /** Parses `/qlik` text. Never throws: every input gives one of the ParsedCommand kinds. */

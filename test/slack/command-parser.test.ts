@@ -67,6 +67,9 @@ function formatCommand(cmd: Exclude<ParsedCommand, { kind: 'invalid' }>): string
       if (cmd.reason !== undefined) s += ` because ${slackEscape(cmd.reason)}`;
       return s;
     }
+    case 'drift':
+    case 'review':
+      return `${cmd.kind}${cmd.role === undefined ? '' : ` ${formatRole(cmd.role)}`}${cmd.space === undefined ? '' : ` in space:"${cmd.space.replace(/["\\]/g, '\\$&')}"`}${onTenant(cmd)}`;
     case 'who-has':
       return `who-has ${cmd.role === undefined ? '' : formatRole(cmd.role)}${cmd.space === undefined ? '' : ` ${cmd.role === undefined ? '' : 'in '}space:"${cmd.space.replace(/["\\]/g, '\\$&')}"`}${onTenant(cmd)}`;
     case 'spaces':
@@ -209,6 +212,15 @@ describe('parseCommand: well-formed commands', () => {
     ['who has TenantAdmin', { kind: 'who-has', role: 'TenantAdmin' }],
     ['whohas "My Custom Role"', { kind: 'who-has', role: 'My Custom Role' }],
     ['whois me', { kind: 'whois', who: { kind: 'me' } }],
+    ['drift', { kind: 'drift' }],
+    ['drift on dev', { kind: 'drift', tenant: 'dev' }],
+    ['drift TenantAdmin', { kind: 'drift', role: 'TenantAdmin' }],
+    [
+      'drift consumer in space:"Finance Reports"',
+      { kind: 'drift', role: 'consumer', space: 'Finance Reports' },
+    ],
+    ['review "Data Steward" on prod', { kind: 'review', role: 'Data Steward', tenant: 'prod' }],
+    ['review consumer space:Sales', { kind: 'review', role: 'consumer', space: 'Sales' }],
     ['whois group:"Sales Ops"', { kind: 'whois', who: { kind: 'group', name: 'Sales Ops' } }],
     ['who is bob@corp.com', { kind: 'whois', who: { kind: 'email', email: 'bob@corp.com' } }],
     ['cancel R-7KQ2', { kind: 'cancel', requestId: 'R-7KQ2' }],
@@ -267,6 +279,10 @@ describe('parseCommand: problems name the offending part and give the relevant u
     ['who-has Tenant Admin', /`Admin`.*one role/, USAGE['who-has']],
     ['who-has <@U123ABC>', /looks like a person or group/, USAGE['who-has']],
     ['whois', /Say whose roles/, USAGE.whois],
+    ['review', /Name the role to review/, USAGE.review],
+    ['review Tenant Admin', /`Admin`.*one role/, USAGE.review],
+    ['drift a b', /`b`.*one role/, USAGE.drift],
+    ['review <@U123ABC>', /looks like a person or group/, USAGE.review],
     ['whois me you', /`you`.*one person or group/, USAGE.whois],
     ['cancel', /Say which request/, USAGE.cancel],
     ['cancel R-0O1I', /`R-0O1I` isn't a request id/, USAGE.cancel],
@@ -308,6 +324,8 @@ const KINDS = new Set([
   'help',
   'cancel',
   'audit',
+  'drift',
+  'review',
   'invalid',
 ]);
 const TOKENS = [
@@ -445,6 +463,12 @@ describe('parseCommand properties', () => {
     fc.tuple(role, tenant).map(([r, t]) => withTenant({ kind: 'who-has' as const, role: r }, t)),
     fc.tuple(who, tenant).map(([w, t]) => withTenant({ kind: 'whois' as const, who: w }, t)),
     tenant.map((t) => withTenant({ kind: 'roles' as const }, t)),
+    fc.tuple(role, tenant).map(([r, t]) => withTenant({ kind: 'review' as const, role: r }, t)),
+    fc
+      .tuple(fc.option(role, { nil: undefined }), tenant)
+      .map(([r, t]) =>
+        withTenant(r === undefined ? { kind: 'drift' as const } : { kind: 'drift' as const, role: r }, t),
+      ),
     fc.stringMatching(/^R-[2-9A-HJKMNP-Z]{4,8}$/).map((id) => ({ kind: 'cancel' as const, requestId: id })),
     who.map((w) => ({ kind: 'audit' as const, who: w })),
     word

@@ -339,6 +339,10 @@ async function run(
       });
       return res.ok ? [auditMessage(res.events)] : refused(auditRefusalText(res));
     }
+    case 'drift':
+    case 'review':
+      // Interim while these two are built (issue 16): say so rather than pretend.
+      return refused(`\`/qlik ${cmd.kind}\` isn't available yet.`);
   }
 }
 
