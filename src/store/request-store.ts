@@ -358,7 +358,7 @@ export class RequestStore {
     if (!REQUEST_ID_PATTERN.test(rid)) return { ok: false, reason: 'not-found' };
     const { sets, dels } = encodeFields(patch);
     const k = this.#keys;
-    const keys = [k.request(rid), k.approvals(rid), k.pending, k.timebound, k.audit, k.unfinished];
+    const keys = [k.request(rid), k.approvals(rid), k.pending, k.timebound, k.audit, k.unfinished, k.managed];
     const argv = [
       rid,
       String(now),
