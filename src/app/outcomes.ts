@@ -22,7 +22,8 @@ export type Doing =
   | 'listing-requests'
   | 'listing-resources'
   | 'listing-members'
-  | 'reading-audit';
+  | 'reading-audit'
+  | 'checking-drift';
 
 /** Something failed; nothing was changed. */
 export type Failure =

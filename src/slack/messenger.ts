@@ -150,6 +150,16 @@ export class SlackMessenger {
     return undefined;
   }
 
+  /** Posts a message of the bot's own (not about one request) to a channel and says where it landed. */
+  async post(channel: string, msg: SlackMessage): Promise<MessageRef> {
+    const res = await this.#client.chat.postMessage({
+      channel,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+    });
+    return { channel: res.channel ?? channel, ts: res.ts ?? '' };
+  }
+
   /** Sends a direct message from the bot to a user and says where it landed. */
   async dm(userId: string, msg: SlackMessage, metadata?: MessageMetadata): Promise<MessageRef> {
     const channel = await this.#dmChannel(userId);

@@ -41,6 +41,7 @@ import {
   roleQueryRefusalText,
   whoisRefusalText,
 } from '../words.ts';
+import { answerDrift } from './drift.ts';
 import type { InFlight } from './inflight.ts';
 
 export interface CommandDeps {
@@ -340,8 +341,9 @@ async function run(
       return res.ok ? [auditMessage(res.events)] : refused(auditRefusalText(res));
     }
     case 'drift':
+      return answerDrift(cmd, p, deps, setOutcome);
     case 'review':
-      // Interim while these two are built (issue 16): say so rather than pretend.
+      // Interim while reviews are built (issue 16): say so rather than pretend.
       return refused(`\`/qlik ${cmd.kind}\` isn't available yet.`);
   }
 }
