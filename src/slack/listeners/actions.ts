@@ -8,7 +8,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { slackPerson } from '../people.ts';
-import { DRIFT_PAGE_ACTION } from '../views/drift.ts';
+import { DRIFT_PAGE_ACTIONS } from '../views/drift.ts';
 import {
   ACTION_IDS,
   autoApprovedMessage,
@@ -158,7 +158,7 @@ async function pressInvite(p: BlockActionPayload, deps: ActionDeps): Promise<voi
 
 async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
   if (p.actions[0]?.action_id === ACTION_IDS.inviteAndGrant) return pressInvite(p, deps);
-  if (p.actions[0]?.action_id === DRIFT_PAGE_ACTION) return pressDriftPage(p, deps);
+  if (DRIFT_PAGE_ACTIONS.includes(p.actions[0]?.action_id ?? '')) return pressDriftPage(p, deps);
   const action = p.actions[0]!;
   const actionId = action.action_id as ButtonAction;
   const userId = p.user.id;

@@ -8,12 +8,7 @@ import { commands } from '../../observability/metrics.ts';
 import type { ParsedCommand } from '../command-parser.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { slackPerson } from '../people.ts';
-import {
-  DRIFT_PAGE_ACTION,
-  DRIFT_PAGE_SIZE,
-  driftFindingsMessage,
-  unmanagedHoldersMessage,
-} from '../views/drift.ts';
+import { DRIFT_PAGE_SIZE, driftFindingsMessage, unmanagedHoldersMessage } from '../views/drift.ts';
 import { errorMessage, tenantLabel } from '../views.ts';
 import { driftRefusalText } from '../words.ts';
 import type { ActionDeps } from './actions.ts';
@@ -99,7 +94,7 @@ export async function pressDriftPage(
   let replace = false;
   if (value === undefined) {
     msg = errorMessage("That button doesn't do anything any more.");
-    commands.inc({ command: `button:${DRIFT_PAGE_ACTION}`, outcome: 'refused' });
+    commands.inc({ command: 'button:drift_page', outcome: 'refused' });
   } else {
     const query: DriftQuery = {
       role: value.r,
@@ -107,7 +102,7 @@ export async function pressDriftPage(
       ...(value.t === undefined ? {} : { instance: value.t }),
     };
     const res = await deps.app.unmanagedHolders(slackPerson(p.user.id), query);
-    commands.inc({ command: `button:${DRIFT_PAGE_ACTION}`, outcome: res.ok ? 'ok' : 'refused' });
+    commands.inc({ command: 'button:drift_page', outcome: res.ok ? 'ok' : 'refused' });
     if (res.ok) {
       replace = true;
       msg = unmanagedHoldersMessage(res, {

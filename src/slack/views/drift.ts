@@ -9,7 +9,8 @@ import type { TenantLabels } from '../views.ts';
 import { tenantLabel } from '../views.ts';
 import { actions, button, context, header, message, type SlackMessage, section } from './blocks.ts';
 
-export const DRIFT_PAGE_ACTION = 'drift_page';
+/** The page buttons' action ids (one block may not repeat an action id). */
+export const DRIFT_PAGE_ACTIONS: readonly string[] = ['drift_page_previous', 'drift_page_next'];
 /** Holders shown per page of `/qlik drift <role>` (two lines each keeps a page well inside Block Kit's limits). */
 export const DRIFT_PAGE_SIZE = 20;
 /** Findings listed by `/qlik drift`; the rest are counted. */
@@ -25,7 +26,7 @@ function what(n: Pick<DriftNotice, 'entitlement' | 'resource'>): string {
   const role = `*${escapeMrkdwn(truncate(n.entitlement, 100))}*`;
   return n.resource === undefined
     ? role
-    : `${role} in ${n.resource.kind} *${escapeMrkdwn(truncate(n.resource.name, 100))}*`;
+    : `${role} in ${escapeMrkdwn(truncate(n.resource.kind, 40))} *${escapeMrkdwn(truncate(n.resource.name, 100))}*`;
 }
 
 function onTenant(tenants: TenantLabels | undefined, instance: string): string {
@@ -39,10 +40,10 @@ function findingLine(n: DriftNotice, tenants?: TenantLabels): string {
   const where = onTenant(tenants, n.instance);
   if (n.kind === 'removed') {
     const until = n.until === undefined ? '' : ` (until ${slackDate(n.until)})`;
-    return `${system}${where} no longer shows ${what(n)} for ${who(n.principal)}, which ${n.requestId} granted ${slackDate(n.changedAt)}${until}. It was removed outside the bot.`;
+    return `${system}${where} no longer shows ${what(n)} for ${who(n.principal)}, which ${escapeMrkdwn(truncate(n.requestId, 20))} granted ${slackDate(n.changedAt)}${until}. It was removed outside the bot.`;
   }
   const did = n.change === 'ended' ? 'ended the grant of' : 'revoked';
-  return `${system}${where} shows ${what(n)} for ${who(n.principal)} again, though ${n.requestId} ${did} it ${slackDate(n.changedAt)}. It was given back outside the bot.`;
+  return `${system}${where} shows ${what(n)} for ${who(n.principal)} again, though ${escapeMrkdwn(truncate(n.requestId, 20))} ${did} it ${slackDate(n.changedAt)}. It was given back outside the bot.`;
 }
 
 /** The report to the approval channel, once per finding. */
@@ -53,7 +54,7 @@ export function driftReportMessage(n: DriftNotice, tenants?: TenantLabels): Slac
       ? 'If that was meant, nothing needs doing. If not, ask for it again with `/qlik grant`.'
       : 'If it should not be held, file `/qlik revoke` so the change is approved and recorded.';
   return message(
-    `Drift: ${n.entitlement} ${n.kind === 'removed' ? 'removed' : 'given back'} outside the bot`,
+    `Drift: ${escapeMrkdwn(truncate(n.entitlement, 100))} ${n.kind === 'removed' ? 'removed' : 'given back'} outside the bot`,
     [
       section(`:warning: *Drift found*\n${line}`),
       context(`${next} Found ${slackDate(n.foundAt)}. \`/qlik drift\` lists every open finding.`),
@@ -106,7 +107,7 @@ export function unmanagedHoldersMessage(
   const system = escapeMrkdwn(a.system);
   const partial = a.groupsPartial ? ' Only the groups on the first page of the list were compared.' : '';
   if (a.unmanaged.length === 0) {
-    return message(`Every holder of ${a.role} was granted by the bot`, [
+    return message(`Every holder of ${escapeMrkdwn(truncate(a.role, 100))} was granted by the bot`, [
       section(
         `:white_check_mark: Every one of the ${a.holders} direct holder${a.holders === 1 ? '' : 's'} of ${role}${where} in ${system} was granted by a request of the bot.${partial}`,
       ),
@@ -123,17 +124,22 @@ export function unmanagedHoldersMessage(
     return `• *${escapeMrkdwn(truncate(h.name, 80))}*${email}${status}`;
   });
   const buttons = [];
-  if (page > 0) buttons.push(button('Previous', DRIFT_PAGE_ACTION, driftPageValue(opts.query, page - 1)));
-  if (page < pages - 1) buttons.push(button('Next', DRIFT_PAGE_ACTION, driftPageValue(opts.query, page + 1)));
+  if (page > 0)
+    buttons.push(button('Previous', DRIFT_PAGE_ACTIONS[0]!, driftPageValue(opts.query, page - 1)));
+  if (page < pages - 1)
+    buttons.push(button('Next', DRIFT_PAGE_ACTIONS[1]!, driftPageValue(opts.query, page + 1)));
   const n = a.unmanaged.length;
-  return message(`${n} holder${n === 1 ? '' : 's'} of ${a.role} not granted by the bot`, [
-    section(
-      `*${n} of ${a.holders}* direct holder${a.holders === 1 ? '' : 's'} of ${role}${where} in ${system} ${n === 1 ? 'was' : 'were'} not granted by any request of the bot (given in ${system} itself, or before the bot kept its record).${partial}`,
-    ),
-    section(lines.join('\n')),
-    context(
-      `Page ${page + 1} of ${pages}.${opts.csvAttached ? ' The full list is in your DM as a CSV.' : ''} To take one away through approval: \`/qlik revoke <who> ${revokeHint(a)}\`.`,
-    ),
-    ...(buttons.length > 0 ? [actions(...buttons)] : []),
-  ]);
+  return message(
+    `${n} holder${n === 1 ? '' : 's'} of ${escapeMrkdwn(truncate(a.role, 100))} not granted by the bot`,
+    [
+      section(
+        `*${n} of ${a.holders}* direct holder${a.holders === 1 ? '' : 's'} of ${role}${where} in ${system} ${n === 1 ? 'was' : 'were'} not granted by any request of the bot (given in ${system} itself, or before the bot kept its record).${partial}`,
+      ),
+      section(lines.join('\n')),
+      context(
+        `Page ${page + 1} of ${pages}.${opts.csvAttached ? ' The full list is in your DM as a CSV.' : ''} To take one away through approval: \`/qlik revoke &lt;who&gt; ${revokeHint(a)}\`.`,
+      ),
+      ...(buttons.length > 0 ? [actions(...buttons)] : []),
+    ],
+  );
 }
