@@ -27,6 +27,11 @@ const duration = z.string().transform((s, ctx) => {
   return ms;
 });
 
+/** A duration, or `off` (0). */
+const durationOrOff = z.union([z.literal('off').transform(() => 0), duration], {
+  error: 'expected a duration such as 15m or 4h, or off',
+});
+
 /**
  * QUEUE_PREFIX as the keys use it: the bot adds the `:` itself (`<prefix>:audit`), so a trailing colon — as in
  * `qlikops:` — is dropped. The bot and the audit export both read it through here, so the same setting always
@@ -172,15 +177,10 @@ export const envSchema = z.object({
   }),
   POLICY_FILE: optionalNonEmpty,
   REQUEST_TTL: z.string().default('24h').pipe(duration),
-  DRIFT_CHECK_EVERY: z
-    .string()
-    .default('15m')
-    .pipe(
-      z.union([z.literal('off').transform(() => 0), duration], {
-        error: 'expected a duration such as 15m or 1h, or off',
-      }),
-    ),
+  DRIFT_CHECK_EVERY: z.string().default('15m').pipe(durationOrOff),
   DRIFT_WINDOW: z.string().default('30d').pipe(duration),
+  REMIND_AFTER: z.string().default('4h').pipe(durationOrOff),
+  ESCALATE_AFTER: z.string().default('off').pipe(durationOrOff),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   QLIK_READS_PER_MINUTE: wholeNumber(1000, 1),
   QLIK_WRITES_PER_MINUTE: wholeNumber(100, 1),
@@ -228,6 +228,9 @@ export type Config = Readonly<{
   driftCheckEveryMs: number;
   /** How far back applied changes are compared, besides time-bound grants still running (DRIFT_WINDOW). */
   driftWindowMs: number;
+  /** The policy's defaults for reminders and escalation (REMIND_AFTER, ESCALATE_AFTER); 0: never. */
+  remindAfterMs: number;
+  escalateAfterMs: number;
   logLevel: string;
   workerConcurrency: number;
   bullBoard: boolean;
@@ -467,6 +470,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTtlMs: e.REQUEST_TTL,
     driftCheckEveryMs: e.DRIFT_CHECK_EVERY,
     driftWindowMs: e.DRIFT_WINDOW,
+    remindAfterMs: e.REMIND_AFTER,
+    escalateAfterMs: e.ESCALATE_AFTER,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.WORKER_CONCURRENCY,
     bullBoard: e.BULL_BOARD,

@@ -189,6 +189,7 @@ export async function start(
           redisUrl: config.redisUrl,
           prefix,
           drift: { channelFor: (instance) => approvalChannelOf(policy, instance) },
+          policy,
           ...clock,
         })
       : undefined;

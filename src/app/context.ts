@@ -148,7 +148,8 @@ export class AppContext {
    * matched by the email on their chat profile.
    */
   async isApprover(
-    req: Pick<RoleChangeRequest, 'entitlement' | 'targetRef'>,
+    req: Pick<RoleChangeRequest, 'entitlement' | 'targetRef'> &
+      Pick<Partial<RoleChangeRequest>, 'escalation'>,
     person: PersonRef,
   ): Promise<boolean> {
     const ref = targetOf(req);
@@ -160,6 +161,13 @@ export class AppContext {
       ...(resource === undefined ? {} : { space: resource.name }),
     });
     if (await this.deps.directory.isInAny(person, rule.approvers)) return true;
+    // Once a request escalated, its fallback approvers (as the policy names them now) may decide it too.
+    if (
+      req.escalation !== undefined &&
+      rule.fallbackApprovers.length > 0 &&
+      (await this.deps.directory.isInAny(person, rule.fallbackApprovers))
+    )
+      return true;
     if (!rule.managersApprove || resource === undefined) return false;
     const managers = await this.targetOfRequest(req).resourceManagers?.(resource);
     if (!managers || managers.length === 0) return false;

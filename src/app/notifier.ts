@@ -36,7 +36,11 @@ export type RequestEvent =
   /** A grant it made ended (by its time or a "Revoke now"): the access is gone. */
   | { kind: 'revoked'; seq?: number }
   /** A grant's revoke failed for good: the access is still held. */
-  | { kind: 'revoke-failed'; seq: number; failure: RevokeFailureNotice };
+  | { kind: 'revoke-failed'; seq: number; failure: RevokeFailureNotice }
+  /** Still pending `afterMs` after it was filed: its approvers (Slack ids) are reminded. */
+  | { kind: 'reminder'; seq?: number; approvers: string[]; afterMs: number }
+  /** Still pending `afterMs` after it was filed: it escalated to `to` (Slack ids), who may now decide it too. */
+  | { kind: 'escalation'; seq?: number; to: string[]; afterMs: number };
 
 /** Someone told about a request in person, and why they are concerned. */
 export interface Recipient extends PersonRef {

@@ -10,7 +10,13 @@ import {
   type RoleChangeRequest,
 } from '../domain/request.ts';
 import { requestTransitions } from '../observability/metrics.ts';
-import { enqueueApproved, enqueueNotify, type Queues, scheduleRevoke } from '../queue/queues.ts';
+import {
+  cancelNudges,
+  enqueueApproved,
+  enqueueNotify,
+  type Queues,
+  scheduleRevoke,
+} from '../queue/queues.ts';
 import type { AuditEvent } from '../store/audit-log.ts';
 import type {
   ApprovalResult,
@@ -57,11 +63,20 @@ const notifyDecision: FollowUp = (d, r, hints) =>
   enqueueNotify(d.queues, r.id, 'decision', undefined, hints.refreshed ? { refreshed: true } : {});
 const notifyRevoked: FollowUp = (d, r) => enqueueNotify(d.queues, r.id, 'revoked');
 
+/** A decided request's reminder and escalation are removed first (each also checks the state, should one run). */
+const decided =
+  (f: FollowUp): FollowUp =>
+  async (d, r, hints) => {
+    if (r.nudges !== undefined) await cancelNudges(d.queues, r.id);
+    return f(d, r, hints);
+  };
+
 /** The jobs that must follow a request reaching each state. Each is idempotent (stable job ids). */
 const FOLLOW_UPS: Partial<Record<RequestState, FollowUp>> = {
-  approved: (d, r) => enqueueApproved(d.queues, r, d.now()),
-  denied: notifyDecision,
-  expired: notifyDecision,
+  approved: decided((d, r) => enqueueApproved(d.queues, r, d.now())),
+  denied: decided(notifyDecision),
+  expired: decided(notifyDecision),
+  cancelled: decided(async () => undefined),
   applied: async (d, r) => {
     const revokeAt = r.result?.revokeAt;
     if (revokeAt !== undefined) await scheduleRevoke(d.queues, r.id, revokeAt, d.now());

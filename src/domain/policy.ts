@@ -37,6 +37,15 @@ export interface RolePolicy {
    * when the button is pressed) may approve too, besides `approvers`.
    */
   managersApprove: boolean;
+  /** A pending request reminds its approvers this long after it was filed; 0: never (REMIND_AFTER, `remindAfter`). */
+  remindAfterMs: number;
+  /**
+   * A pending request escalates to `fallbackApprovers` this long after it was filed (they may then decide it too);
+   * 0: never (ESCALATE_AFTER, `escalateAfter`).
+   */
+  escalateAfterMs: number;
+  /** Who a request escalates to: Slack user ids (U…/W…) and user group ids (S…). */
+  fallbackApprovers: string[];
 }
 
 /** The rules for space roles in one space (or for every space): its defaults and per-space-role rules, complete. */
@@ -130,6 +139,12 @@ const durationField = z.string({ error: 'expected a duration such as 4h' }).tran
   return ms;
 });
 
+/** A duration, or `off` (0): for the reminder and the escalation, which a section may turn off. */
+const durationOrOff = z
+  .union([z.literal('off'), z.literal(false)], { error: 'expected a duration such as 4h, or off' })
+  .transform(() => 0)
+  .or(durationField);
+
 const flag = () => z.boolean({ error: 'expected true or false' });
 
 const ruleShape = {
@@ -147,6 +162,9 @@ const ruleShape = {
   allowDisabledUsers: flag().optional(),
   autoApprove: flag().optional(),
   requestable: flag().optional(),
+  remindAfter: durationOrOff.optional(),
+  escalateAfter: durationOrOff.optional(),
+  fallbackApprovers: approverList.optional(),
 };
 const RULE_KEYS = Object.keys(ruleShape);
 
@@ -381,6 +399,12 @@ function resolveRule(input: RuleInput, base: RolePolicy): RolePolicy {
     autoApprove: input.autoApprove ?? base.autoApprove,
     requestable: input.requestable ?? base.requestable,
     managersApprove: input.managersApprove ?? base.managersApprove,
+    remindAfterMs: input.remindAfter ?? base.remindAfterMs,
+    escalateAfterMs: input.escalateAfter ?? base.escalateAfterMs,
+    fallbackApprovers:
+      input.fallbackApprovers && input.fallbackApprovers.length > 0
+        ? [...new Set(input.fallbackApprovers)]
+        : [...base.fallbackApprovers],
   };
   const max = input.maxDuration ?? base.maxDurationMs;
   if (max !== undefined) rule.maxDurationMs = max;
@@ -394,6 +418,15 @@ function ruleProblems(path: string, input: RuleInput, rule: RolePolicy): string[
   if (input.approvers !== undefined && input.approvers.length === 0) {
     problems.push(
       `${where}approvers: list at least one approver, or leave the key out to use the default approvers`,
+    );
+  }
+  if (
+    rule.escalateAfterMs > 0 &&
+    rule.fallbackApprovers.length === 0 &&
+    (path === '' || input.escalateAfter !== undefined || input.fallbackApprovers !== undefined)
+  ) {
+    problems.push(
+      `${where}escalateAfter: list fallbackApprovers, the approvers a request escalates to (or set escalateAfter: off${path === '' ? ', or unset ESCALATE_AFTER' : ''})`,
     );
   }
   const { users, groups } = splitApprovers(rule.approvers);
@@ -441,6 +474,8 @@ function missingRequired(
 
 /** The shortest grant when the policy doesn't say: `for 1s` is a typo, and would end before Qlik applied it. */
 export const DEFAULT_MIN_DURATION_MS = 5 * 60_000;
+/** How long a pending request waits before its approvers are reminded, unless REMIND_AFTER or the policy says. */
+export const DEFAULT_REMIND_AFTER_MS = 4 * 3_600_000;
 
 const MISSING_CHANNEL =
   'approvalChannel: required: set it in the policy file or in the APPROVAL_CHANNEL environment variable';
@@ -454,7 +489,14 @@ const MISSING_APPROVERS =
  */
 export function parsePolicy(
   yamlText: string,
-  env: { approvalChannel?: string; approvers?: readonly string[]; tenants?: readonly string[] } = {},
+  env: {
+    approvalChannel?: string;
+    approvers?: readonly string[];
+    tenants?: readonly string[];
+    /** REMIND_AFTER and ESCALATE_AFTER: the defaults of every rule (0: never); 4 h and never when absent. */
+    remindAfterMs?: number;
+    escalateAfterMs?: number;
+  } = {},
 ): Policy {
   const { value, problems: yamlErrors } = yamlProblems(yamlText);
   if (yamlErrors.length > 0) throw new PolicyError(yamlErrors);
@@ -490,6 +532,9 @@ export function parsePolicy(
       autoApprove: false,
       requestable: true,
       managersApprove: false,
+      remindAfterMs: env.remindAfterMs ?? DEFAULT_REMIND_AFTER_MS,
+      escalateAfterMs: env.escalateAfterMs ?? 0,
+      fallbackApprovers: [],
     },
   );
   if (approvers.length > 0) problems.push(...ruleProblems('', { ...file, approvers: undefined }, defaults));
@@ -662,6 +707,8 @@ export function loadPolicy(config: Config): Policy {
     approvalChannel: config.approvalChannel,
     approvers: config.approvers,
     ...(config.qlikTenants ? { tenants: config.qlikTenants.map((t) => t.name) } : {}),
+    remindAfterMs: config.remindAfterMs,
+    escalateAfterMs: config.escalateAfterMs,
   };
   if (!config.policyFile) return parsePolicy('', env);
   let text: string;

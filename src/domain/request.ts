@@ -51,7 +51,8 @@ export type RequestState =
 
 /** Legal transitions. Anything not listed is refused by the store's guarded transition. */
 export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
-  pending: ['approved', 'denied', 'expired', 'cancelled'],
+  // `pending → pending` records an escalation on a request still waiting (its fields change, its state does not).
+  pending: ['pending', 'approved', 'denied', 'expired', 'cancelled'],
   approved: ['applying'],
   // A retried job may re-enter applying after a crash; `applying → applying` is allowed for that reason.
   applying: ['applying', 'applied', 'failed'],
@@ -217,6 +218,13 @@ export interface RoleChangeRequest {
   followsOn?: string;
   /** For an Extend: the request this one extends. */
   extends?: string;
+  /**
+   * When its approvers are reminded and when it escalates, if it is still pending then (the policy's remindAfter and
+   * escalateAfter from its filing); absent when the policy asks for neither or the request expires first.
+   */
+  nudges?: { remindAt?: number; escalateAt?: number };
+  /** Set once it escalated: when, and to whom (the fallback approvers, Slack ids), who may now decide it too. */
+  escalation?: { at: number; to: string[] };
   /** For the revoke of a time-bound grant: the grant it ends. */
   revokes?: string;
   /**

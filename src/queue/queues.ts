@@ -37,7 +37,11 @@ export const notifyJob = z.object({
   refreshed: z.boolean().optional(),
 });
 
+/** Reminds a pending request's approvers, or escalates it to the fallback approvers, if it is still pending. */
+export const nudgeJob = z.object({ requestId: z.string(), kind: z.enum(['reminder', 'escalation']) });
+
 export type RevokeGrantJob = z.infer<typeof revokeGrantJob>;
+export type NudgeJob = z.infer<typeof nudgeJob>;
 export type NotifyJob = z.infer<typeof notifyJob>;
 
 /** BullMQ job ids may not contain ':'; these are stable per request so a replay can never enqueue twice. */
@@ -46,6 +50,7 @@ export const jobIds = {
   revokeGrant: (requestId: string, trigger: RevokeGrantJob['trigger']) => `revoke-${requestId}-${trigger}`,
   notify: (requestId: string, event: NotifyJob['event'], suffix = '') =>
     `notify-${requestId}-${event}${suffix}`,
+  nudge: (requestId: string, kind: NudgeJob['kind']) => `nudge-${requestId}-${kind}`,
 };
 
 /** Retention: keep enough finished jobs to debug, bounded so Redis never grows without limit. */
@@ -190,6 +195,38 @@ export async function scheduleRevoke(
     { jobId: jobIds.revokeGrant(requestId, 'expiry'), delay: Math.max(0, revokeAt - now) },
     { completed: true },
   );
+}
+
+/**
+ * Schedules a pending request's reminder and escalation (its `nudges`) as delayed jobs, each once per request (a
+ * stable id; a finished one is never run again). They survive restarts with the queue, and each checks the request
+ * is still pending when it runs; a decision also removes them (cancelNudges).
+ */
+export async function scheduleNudges(
+  queues: Queues,
+  request: Pick<RoleChangeRequest, 'id' | 'nudges'>,
+  now = Date.now(),
+): Promise<void> {
+  const due: [NudgeJob['kind'], number | undefined][] = [
+    ['reminder', request.nudges?.remindAt],
+    ['escalation', request.nudges?.escalateAt],
+  ];
+  for (const [kind, at] of due) {
+    if (at === undefined) continue;
+    await addOnce(
+      queues.roleChanges,
+      'nudge',
+      nudgeJob.parse({ requestId: request.id, kind }),
+      { jobId: jobIds.nudge(request.id, kind), delay: Math.max(0, at - now), attempts: 5 },
+      { completed: false },
+    );
+  }
+}
+
+/** A decision removes the request's reminder and escalation that have not run (each also checks, should one run). */
+export async function cancelNudges(queues: Queues, requestId: string): Promise<void> {
+  for (const kind of ['reminder', 'escalation'] as const)
+    await queues.roleChanges.remove(jobIds.nudge(requestId, kind)).catch(() => 0);
 }
 
 /** Who asked for a "Revoke now" that is under way, and when. */

@@ -6,6 +6,7 @@ import type { DriftNotice, HoldersExport, Notifier, Recipient, RequestEvent } fr
 import type { MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
 import type { SlackMessenger } from './messenger.ts';
 import { driftReportMessage } from './views/drift.ts';
+import { nudgeMessage } from './views/nudge.ts';
 import {
   decisionNotice,
   resultMessage,
@@ -130,6 +131,7 @@ export function holdersCsvWords(file: HoldersExport): { filename: string; title:
 function messageFor(req: RoleChangeRequest, event: RequestEvent, tenants?: TenantLabels): SlackMessage {
   if (event.kind === 'decision') return decisionNotice(req, tenants);
   if (event.kind === 'revoke-failed') return revokeFailedMessage(req, event.failure, tenants);
+  if (event.kind === 'reminder' || event.kind === 'escalation') return nudgeMessage(req, event);
   return resultMessage(req, tenants ? { tenants } : {});
 }
 

@@ -44,6 +44,7 @@ import {
   section,
   withConfirm,
 } from './views/blocks.ts';
+import { escalationLine } from './views/nudge.ts';
 
 export { LIMITS, type SlackMessage, validateMessage } from './views/blocks.ts';
 
@@ -585,6 +586,8 @@ export function approvalMessage(
     blocks.push(context(`Approved so far by ${approversList(req, names)}`));
   }
   blocks.push(section(stateLine(req, names)));
+  if (req.escalation !== undefined && req.state === 'pending')
+    blocks.push(context(escalationLine(req.escalation)));
   // Something the state alone does not say, e.g. a revoke that Qlik refused while the grant stays applied.
   if (opts.notice?.trim()) blocks.push(section(`:warning: ${clip(opts.notice.trim(), 1500)}`));
   if (req.state === 'pending') {

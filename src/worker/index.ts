@@ -4,6 +4,7 @@
 import { DelayedError, type Job, type JobsOptions, type KeepJobs, UnrecoverableError, Worker } from 'bullmq';
 import type { Notifier } from '../app/notifier.ts';
 import type { Config } from '../config.ts';
+import type { Policy } from '../domain/policy.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jobDuration, jobs } from '../observability/metrics.ts';
 import {
@@ -11,6 +12,7 @@ import {
   DEFAULT_JOB_OPTIONS,
   NOTIFICATIONS_QUEUE,
   notifyJob,
+  nudgeJob,
   type Queues,
   ROLE_CHANGES_QUEUE,
   revokeGrantJob,
@@ -35,6 +37,7 @@ import {
 import { backfillManaged, checkDrift, type DriftDeps, type DriftOptions } from './drift.ts';
 import { workerKeys } from './keys.ts';
 import { notifyOutcome } from './notify.ts';
+import { nudgeRequest } from './nudge.ts';
 import { backfillUnfinished, type ReconcileOptions, reconcile } from './reconcile.ts';
 import { revokeGrant } from './revoke-grant.ts';
 
@@ -64,6 +67,11 @@ export interface WorkerDeps {
    * request was announced nowhere.
    */
   drift?: DriftOptions & { everyMs?: number; channelFor?: (instance: string) => string | undefined };
+  /**
+   * The policy (or a function returning the current one), read by a pending request's reminder and escalation for
+   * whom to mention; without it those jobs do nothing.
+   */
+  policy?: Policy | (() => Policy);
   /**
    * How long a job's lock lasts without renewal (default 60 s; renewed every half) and how often stalled jobs are
    * looked for (default 30 s): a crashed worker's job is picked up again after about lockDuration + stalledInterval.
@@ -139,6 +147,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     now: ctx.now,
     ...(deps.drift?.channelFor ? { channelFor: deps.drift.channelFor } : {}),
   };
+  const p = deps.policy;
+  const policy = p === undefined ? undefined : typeof p === 'function' ? p : () => p;
   const driftOpts: DriftOptions = {
     windowMs: deps.drift?.windowMs ?? deps.config.driftWindowMs,
     ...(deps.drift?.maxReads === undefined ? {} : { maxReads: deps.drift.maxReads }),
@@ -165,7 +175,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     // Taking the signal lets a shutdown past its deadline cancel jobs at their next safe point (before a write).
     (job, token, signal) =>
       runJob(ROLE_CHANGES_QUEUE, job, token, logger, () =>
-        processRoleChange(ctx, job, deps.reconcile, signal, () => checkDrift(drift, driftOpts)),
+        processRoleChange(ctx, job, deps.reconcile, signal, () => checkDrift(drift, driftOpts), policy),
       ),
     { ...common, connection: blocking(), concurrency: deps.concurrency ?? deps.config.workerConcurrency },
   );
@@ -273,6 +283,7 @@ async function processRoleChange(
   reconcileOpts: ReconcileOptions | undefined,
   shutdown: AbortSignal | undefined,
   driftCheck: () => Promise<unknown>,
+  policy: (() => Policy) | undefined,
 ): Promise<string> {
   switch (job.name) {
     case 'apply':
@@ -286,6 +297,8 @@ async function processRoleChange(
     case 'drift-check':
       await driftCheck();
       return 'drift-checked';
+    case 'nudge':
+      return nudgeRequest(ctx, policy, nudgeJob.parse(job.data));
     default:
       throw new UnrecoverableError(`Unknown role-change job "${job.name}".`);
   }

@@ -32,6 +32,52 @@ function problemsOf(yaml: string, env: Parameters<typeof parsePolicy>[1] = ENV):
   throw new Error('expected a PolicyError');
 }
 
+describe('parsePolicy: reminders and escalation', () => {
+  it('reminds after 4 h and never escalates by default; REMIND_AFTER and ESCALATE_AFTER set the defaults', () => {
+    expect(parsePolicy('', ENV).defaults).toMatchObject({ remindAfterMs: 4 * 3_600_000, escalateAfterMs: 0 });
+    const p = parsePolicy('fallbackApprovers: [U0BOSS001, S0LEADS01]\n', {
+      ...ENV,
+      remindAfterMs: 0,
+      escalateAfterMs: 8 * 3_600_000,
+    });
+    expect(p.defaults).toMatchObject({
+      remindAfterMs: 0,
+      escalateAfterMs: 8 * 3_600_000,
+      fallbackApprovers: ['U0BOSS001', 'S0LEADS01'],
+    });
+  });
+
+  it('takes per-role overrides, `off` included, and the fallback approvers per role', () => {
+    const p = parsePolicy(
+      `fallbackApprovers: [U0BOSS001]
+escalateAfter: 1d
+roles:
+  TenantAdmin: { remindAfter: 30m, escalateAfter: 2h, fallbackApprovers: [U0CISO001] }
+  Steward: { remindAfter: off, escalateAfter: off }
+`,
+      ENV,
+    );
+    expect(p.defaults).toMatchObject({ escalateAfterMs: 86_400_000, fallbackApprovers: ['U0BOSS001'] });
+    expect(p.roles.get('tenantadmin')).toMatchObject({
+      remindAfterMs: 30 * 60_000,
+      escalateAfterMs: 2 * 3_600_000,
+      fallbackApprovers: ['U0CISO001'],
+    });
+    expect(p.roles.get('steward')).toMatchObject({
+      remindAfterMs: 0,
+      escalateAfterMs: 0,
+      fallbackApprovers: ['U0BOSS001'],
+    });
+  });
+
+  it('refuses an escalation with nobody to escalate to, and a malformed duration', () => {
+    expect(() => parsePolicy('escalateAfter: 8h\n', ENV)).toThrow(/escalateAfter: list fallbackApprovers/);
+    expect(() => parsePolicy('', { ...ENV, escalateAfterMs: 3_600_000 })).toThrow(/unset ESCALATE_AFTER/);
+    expect(() => parsePolicy('roles:\n  X: { remindAfter: soon }\n', ENV)).toThrow(/roles.X.remindAfter/);
+    expect(() => parsePolicy('fallbackApprovers: [alice]\n', ENV)).toThrow(/fallbackApprovers/);
+  });
+});
+
 describe('parsePolicy: defaults and the environment', () => {
   it('builds a policy from the environment alone', () => {
     const p = parsePolicy('', ENV);
@@ -46,6 +92,9 @@ describe('parsePolicy: defaults and the environment', () => {
       autoApprove: false,
       requestable: true,
       managersApprove: false,
+      remindAfterMs: 4 * 3_600_000,
+      escalateAfterMs: 0,
+      fallbackApprovers: [],
     });
     expect(p.roles.size).toBe(0);
   });
@@ -102,6 +151,9 @@ roles:
       autoApprove: false,
       requestable: true,
       managersApprove: false,
+      remindAfterMs: 4 * 3_600_000,
+      escalateAfterMs: 0,
+      fallbackApprovers: [],
     });
     expect(rolePolicy(p, 'sharedspacecreator')).toMatchObject({
       autoApprove: true,
@@ -591,6 +643,9 @@ describe('space sections (spaceDefaults, spaces.<name>)', () => {
       approvers: ['U0SPACEAP'],
       autoApprove: false,
       managersApprove: false,
+      remindAfterMs: 4 * 3_600_000,
+      escalateAfterMs: 0,
+      fallbackApprovers: [],
     });
     expect(rolePolicy(p, 'Facilitator', undefined, 'Other Space')).toMatchObject({ approvalsRequired: 2 });
     // The named space (any case): its keys over spaceDefaults, also over spaceDefaults' role rules.

@@ -8,6 +8,7 @@ import {
   driftReportMessage,
   unmanagedHoldersMessage,
 } from '../../src/slack/views/drift.ts';
+import { nudgeMessage } from '../../src/slack/views/nudge.ts';
 import {
   ACTION_IDS,
   type AuditEventView,
@@ -58,6 +59,7 @@ function texts(m: SlackMessage, type: 'mrkdwn' | 'plain_text' = 'mrkdwn'): strin
 const SAFE_TOKEN = [
   /^<@[UW][A-Z0-9]{2,40}>$/,
   /^<#[CGD][A-Z0-9]{2,40}>$/,
+  /^<!subteam\^S[A-Z0-9]{2,40}>$/,
   /^<!date\^-?\d+\^\{date_short_pretty\} \{time\}\|[^<>|]+>$/,
 ];
 
@@ -1160,6 +1162,18 @@ describe('every view is valid for arbitrary data', () => {
       ],
     },
   );
+  it('nudgeMessage, and the approval message of an escalated request', () => {
+    const ids = fc.array(fc.oneof(slackId, fc.stringMatching(/^S[A-Z0-9]{4,10}$/)), { maxLength: 40 });
+    run(fc.tuple(anyRequest, ids, fc.nat()), ([r, approvers, afterMs]) =>
+      nudgeMessage(r, { kind: 'reminder', approvers, afterMs }),
+    );
+    run(fc.tuple(anyRequest, ids, fc.nat()), ([r, to, afterMs]) =>
+      nudgeMessage(r, { kind: 'escalation', to, afterMs }),
+    );
+    run(fc.tuple(anyRequest, ids, time), ([r, to, at]) =>
+      approvalMessage({ ...r, state: 'pending', escalation: { at, to } }),
+    );
+  });
   it('driftReportMessage, driftFindingsMessage', () => {
     run(driftNoticeArb, (n) => driftReportMessage(n));
     run(fc.array(driftNoticeArb, { maxLength: 60 }), (list) => driftFindingsMessage(list));

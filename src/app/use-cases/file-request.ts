@@ -4,7 +4,7 @@
 // with an outcome (a code and the data the words need) that the front words (src/slack/words.ts).
 import { formatDuration } from '../../domain/duration.ts';
 import type { FilingNote } from '../../domain/outcome.ts';
-import { approvalChannelOf, checkRequest, requestRule } from '../../domain/policy.ts';
+import { approvalChannelOf, checkRequest, type RolePolicy, requestRule } from '../../domain/policy.ts';
 import {
   announcementOf,
   type PersonRef,
@@ -17,6 +17,7 @@ import {
   samePerson,
   type WhoRef,
 } from '../../domain/request.ts';
+import { scheduleNudges } from '../../queue/queues.ts';
 import type { NewRequest } from '../../store/request-store.ts';
 import type { AccessTarget } from '../../targets/types.ts';
 import type { AppContext } from '../context.ts';
@@ -169,6 +170,25 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
 }
 
 /**
+ * When a request filed at `now` under `rule` reminds its approvers and escalates: each only if the rule asks for it
+ * and before the request expires; none for a rule that approves by itself.
+ */
+export function nudgesOf(
+  rule: Pick<RolePolicy, 'remindAfterMs' | 'escalateAfterMs' | 'autoApprove' | 'fallbackApprovers'>,
+  now: number,
+  expiresAt: number,
+): RoleChangeRequest['nudges'] {
+  if (rule.autoApprove) return undefined;
+  const remindAt = rule.remindAfterMs > 0 ? now + rule.remindAfterMs : undefined;
+  const escalateAt =
+    rule.escalateAfterMs > 0 && rule.fallbackApprovers.length > 0 ? now + rule.escalateAfterMs : undefined;
+  const out: NonNullable<RoleChangeRequest['nudges']> = {};
+  if (remindAt !== undefined && remindAt < expiresAt) out.remindAt = remindAt;
+  if (escalateAt !== undefined && escalateAt < expiresAt) out.escalateAt = escalateAt;
+  return out.remindAt === undefined && out.escalateAt === undefined ? undefined : out;
+}
+
+/**
  * Files a checked request for `target` (also for an Extend), approves it at once when the policy says so, announces
  * it, and only then queues an approved one's apply (so the worker finds the announcement when it reports).
  */
@@ -197,6 +217,8 @@ export async function fileDraft(
     expiresAt: now + ctx.deps.requestTtlMs,
     approvalsRequired: Math.max(1, rule.approvalsRequired),
   };
+  const nudges = nudgesOf(rule, now, draft.expiresAt);
+  if (nudges !== undefined) draft.nudges = nudges;
   const created = await ctx.db(() =>
     transitions.file(
       ctx.transitions,
@@ -226,6 +248,7 @@ export async function fileDraft(
     // refused the post) has no message an approver could press: asking for it again announces it now.
     if (existing.state === 'pending' && announcementOf(existing) === undefined) {
       ctx.log.info({ requestId: existing.id }, 'announcing a pending request that had no approval message');
+      await ctx.db(() => scheduleNudges(ctx.deps.queues, existing, now));
       return { ok: false, code: 'duplicate', duplicateOf: await announce(existing) };
     }
     return { ok: false, code: 'duplicate', duplicateOf: existing };
@@ -250,7 +273,11 @@ export async function fileDraft(
         ),
       )
     : undefined;
-  if (!approved?.ok) await announceFiled(request);
+  if (!approved?.ok) {
+    await announceFiled(request);
+    // Only once it is announced: a reminder is a reply beside the approval message.
+    if (request.state === 'pending') await ctx.db(() => scheduleNudges(ctx.deps.queues, request, now));
+  }
   return {
     ok: true,
     code: 'filed',
