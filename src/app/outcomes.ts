@@ -22,7 +22,10 @@ export type Doing =
   | 'listing-requests'
   | 'listing-resources'
   | 'listing-members'
-  | 'reading-audit';
+  | 'reading-audit'
+  | 'opening-review'
+  | 'deciding-review'
+  | 'closing-review';
 
 /** Something failed; nothing was changed. */
 export type Failure =

@@ -229,6 +229,34 @@ export class SlackMessenger {
     });
   }
 
+  /** Posts a message in a channel, or in a thread of it with `threadTs`, and says where it landed. */
+  async post(channel: string, msg: SlackMessage, opts: { threadTs?: string } = {}): Promise<MessageRef> {
+    const res = await this.#client.chat.postMessage({
+      channel,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+      ...(opts.threadTs === undefined ? {} : { thread_ts: opts.threadTs }),
+    });
+    if (!res.ts || !res.channel) throw new Error('Slack did not return the posted message (no ts/channel)');
+    return { channel: res.channel, ts: res.ts };
+  }
+
+  /** Uploads a CSV file into a thread of a channel (an access review's). */
+  async uploadCsvInThread(
+    thread: MessageRef,
+    opts: Omit<CsvUpload, 'userId' | 'content'> & { content: Buffer },
+  ): Promise<void> {
+    await this.#client.filesUploadV2({
+      channel_id: thread.channel,
+      thread_ts: thread.ts,
+      file: opts.content,
+      filename: opts.filename,
+      title: opts.title,
+      ...(opts.comment === undefined ? {} : { initial_comment: opts.comment }),
+    });
+    this.#logger.debug({ filename: opts.filename, bytes: opts.content.length }, 'csv uploaded in a thread');
+  }
+
   /** Uploads a CSV file into the user's DM with the bot. */
   async uploadCsv(opts: CsvUpload): Promise<void> {
     const channel = await this.#dmChannel(opts.userId);

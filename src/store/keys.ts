@@ -24,6 +24,10 @@ export interface StoreKeys {
   readonly unfinished: string;
   /** STREAM: the audit log. */
   readonly audit: string;
+  /** HASH: one access review (src/store/review-store.ts): `state`, its snapshot `doc`, where its messages are. */
+  review(id: string): string;
+  /** HASH: one access review's decisions, one field per holder index. */
+  reviewDecisions(id: string): string;
   /** STRING: holder token of the lock on one Qlik principal (`user:<id>`, `group:<id>`). */
   lock(principalKey: string): string;
   /** Pub/sub channel: a principal key is published here when its lock is released. */
@@ -46,6 +50,8 @@ export function storeKeys(prefix: string): StoreKeys {
     timebound: `${prefix}:timebound`,
     unfinished: `${prefix}:unfinished`,
     audit: `${prefix}:audit`,
+    review: (id) => `${prefix}:review:${id}`,
+    reviewDecisions: (id) => `${prefix}:review:${id}:decisions`,
     lock: (principalKey) => `${prefix}:lock:${principalKey}`,
     lockReleased: `${prefix}:lock-released`,
   };
