@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { AccessRequestApp } from '../../src/app/access-requests.ts';
 import type { HoldersExport } from '../../src/app/notifier.ts';
-import type { NotifierPort } from '../../src/app/ports.ts';
+import type { AccessRequestDeps, NotifierPort } from '../../src/app/ports.ts';
 import type { ReviewCsv, ReviewNotifier } from '../../src/app/review-notifier.ts';
 import type { FileInput } from '../../src/app/use-cases/file-request.ts';
 import { parsePolicy } from '../../src/domain/policy.ts';
@@ -196,7 +196,11 @@ export interface AppHarness {
   pendingBy(userId: string): Promise<RoleChangeRequest[]>;
   auditOf(id: string): Promise<StoredAuditEvent[]>;
   /** Builds another app over the same store, e.g. with other targets. */
-  appWith(over: { targets?: TargetRegistry; reviewMaxHolders?: number }): AccessRequestApp;
+  appWith(over: {
+    targets?: TargetRegistry;
+    reviewMaxHolders?: number;
+    reviews?: AccessRequestDeps['reviews'];
+  }): AccessRequestApp;
 }
 
 /**
@@ -282,7 +286,7 @@ export function useAppHarness(opts: {
       targets: over.targets ?? h.targets,
       directory: slackDirectoryPort(h.dir),
       notifier: h.notifier,
-      reviews: h.reviews,
+      reviews: over.reviews ?? h.reviews,
       reviewNotifier: h.reviewNotifier,
       ...(over.reviewMaxHolders === undefined ? {} : { reviewMaxHolders: over.reviewMaxHolders }),
       policy: () => parsePolicy(h.policyText),
