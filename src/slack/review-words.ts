@@ -62,14 +62,20 @@ export function openReviewText(o: OpenReviewOutcome): string {
   }
 }
 
-function refusalText(o: ReviewRefusal): string {
+/** A click that did nothing; `closing` for Close review (the review stays as it was), else a Keep or Revoke. */
+function refusalText(o: ReviewRefusal, closing = false): string {
+  const nothing = closing ? 'nothing was changed' : 'nothing was recorded';
   switch (o.code) {
     case 'review-not-found':
-      return `I can't find access review ${short(o.reviewId, 20)}; nothing was recorded.`;
+      return `I can't find access review ${short(o.reviewId, 20)}; ${nothing}.`;
     case 'review-closed':
-      return `Access review ${o.review.id} is closed${o.review.closedAt === undefined ? '' : ` (since ${plainTime(o.review.closedAt)})`}; nothing was recorded.`;
-    case 'not-approver':
-      return `Only approvers of ${roleIn(o.review.entitlement.name, o.review.targetRef.resource)} decide in its review; nothing was recorded.`;
+      return `Access review ${o.review.id} is closed${o.review.closedAt === undefined ? '' : ` (since ${plainTime(o.review.closedAt)})`}${closing ? ' already' : ''}; ${nothing}.`;
+    case 'not-approver': {
+      const role = roleIn(o.review.entitlement.name, o.review.targetRef.resource);
+      return closing
+        ? `Only approvers of ${role} can close its review; it stays open.`
+        : `Only approvers of ${role} decide in its review; nothing was recorded.`;
+    }
   }
 }
 
@@ -131,7 +137,7 @@ export function closeReviewText(o: CloseReviewOutcome): string {
     case 'review-not-found':
     case 'review-closed':
     case 'not-approver':
-      return refusalText(o);
+      return refusalText(o, true);
     default:
       return failureText(o);
   }

@@ -77,9 +77,9 @@ export function reviewHeaderMessage(r: AccessReview, opts: ReviewViewOptions = {
     header(`Access review ${r.id}`),
     section(
       `Review of who holds ${roleWords(r, opts, true)}, opened by ${mention(r.openedBy.id)} ${slackDate(r.openedAt)}.\n` +
-        `${t.total} ${t.total === 1 ? 'holder' : 'holders'}: ${users} ${users === 1 ? 'user' : 'users'} holding it directly, ${groups} ${groups === 1 ? 'group' : 'groups'}. ` +
+        `${t.total} ${t.total === 1 ? 'holder' : 'holders'}: ${users} ${users === 1 ? 'user' : 'users'} holding it directly, ${groups} ${groups === 1 ? 'group' : 'groups'}.` +
         (r.state === 'open'
-          ? 'Approvers of the role: *Keep* or *Revoke* each one in the thread. A revoke files a normal revoke request, approved as any other.'
+          ? ' Approvers of the role: *Keep* or *Revoke* each one in the thread. A revoke files a normal revoke request, approved as any other.'
           : ''),
     ),
   ];
