@@ -6,7 +6,7 @@ import type { AccessReview } from '../../../src/domain/review.ts';
 import { verifyChain } from '../../../src/store/audit-chain.ts';
 import { P, U, useAppHarness } from '../harness.ts';
 
-const h = useAppHarness({ label: 'app-review' });
+const h = useAppHarness({ label: 'app-review', spaces: true });
 
 /** A role held by more users than one batch message shows (25 direct holders). */
 const LONG_ROLE = 'AutomationCreator';
@@ -364,6 +364,60 @@ describe('deciding holders', () => {
     } finally {
       h.sim.tenant.setUserRoles(user.id, ['Steward']);
     }
+  });
+});
+
+describe('reviewing a space role', () => {
+  it("reviews a role in a space and files the revoke for that space's role", async () => {
+    const res = await h.app.openReview({
+      opener: P.alice,
+      roleName: 'Can view',
+      resource: { kind: 'space', name: 'finance reports' },
+    });
+    expect(res).toMatchObject({ ok: true, code: 'opened', channel: 'C0APPROVALS' });
+    if (res.code !== 'opened') return;
+    const r = res.review;
+    const space = h.sim.tenant.spaceByName('Finance Reports')!;
+    expect(r.targetRef).toEqual({
+      kind: 'qlik-spaces',
+      instance: 'default',
+      resource: { kind: 'space', id: space.id, name: 'Finance Reports' },
+    });
+    // As who-has lists them: the space's owner (who holds every role there) too.
+    expect(r.holders.map((x) => `${x.kind}:${x.name}`)).toEqual([
+      'user:Dan Dubois',
+      'user:Ingrid Johansson',
+      'group:Finance',
+    ]);
+    // The owner's roles come with owning the space: nothing to revoke, and the holder stays undecided.
+    expect(
+      await h.app.decideReviewHolder({ reviewId: r.id, index: 0, choice: 'revoke', clicker: P.bob }),
+    ).toMatchObject({ ok: false, code: 'revoke-refused', refusal: { code: 'owner' } });
+    expect((await h.reviews.get(r.id))?.decisions[0]).toBeUndefined();
+    const revoked = await h.app.decideReviewHolder({
+      reviewId: r.id,
+      index: 1,
+      choice: 'revoke',
+      clicker: P.bob,
+    });
+    expect(revoked).toMatchObject({ ok: true, code: 'revoke-requested' });
+    if (revoked.code !== 'revoke-requested') return;
+    expect(await h.store.get(revoked.requestId)).toMatchObject({
+      state: 'pending',
+      action: 'revoke',
+      entitlement: { name: 'consumer' },
+      targetRef: { kind: 'qlik-spaces', resource: { name: 'Finance Reports' } },
+    });
+  });
+
+  it('refuses a space nobody has that name, as who-has does', async () => {
+    expect(
+      await h.app.openReview({
+        opener: P.alice,
+        roleName: 'consumer',
+        resource: { kind: 'space', name: 'Nope' },
+      }),
+    ).toMatchObject({ ok: false, code: 'resource-refused', refusal: { code: 'no-such-resource' } });
   });
 });
 
