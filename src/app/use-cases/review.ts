@@ -6,7 +6,6 @@
 // store's once-only write, re-checked at the click (an approver, not the holder, the review still open), so double
 // clicks and two approvers at once decide a holder once. It answers with outcomes the front words
 // (src/slack/review-words.ts); the messages are the ReviewNotifier's (src/app/review-notifier.ts).
-import { stringify } from 'csv-stringify/sync';
 import { approvalChannelOf } from '../../domain/policy.ts';
 import type { MessageRef } from '../../domain/request.ts';
 import {
@@ -35,8 +34,7 @@ import type { AppContext } from '../context.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import type { Failure, ResourceRefused, UnknownInstance, UnknownRole } from '../outcomes.ts';
 import type { PersonLookup } from '../ports.ts';
-import { spreadsheetSafe } from '../queries/who-has.ts';
-import type { ReviewCsv } from '../review-notifier.ts';
+import { holdersCsv, outcomeCsv } from '../review-csv.ts';
 import { resolveTarget } from '../targets.ts';
 import { errSummary, slackError } from '../words.ts';
 import { type FileOutcome, fileRequest } from './file-request.ts';
@@ -610,51 +608,4 @@ async function showAll(ctx: AppContext, review: AccessReview): Promise<void> {
       );
     }
   }
-}
-
-/** The holders as the review opened, one line each. */
-function holdersCsv(review: AccessReview): ReviewCsv {
-  return {
-    kind: 'holders',
-    rows: review.holders.length,
-    csv: csvSync(
-      ['holder', 'kind', 'email', 'id', 'status'],
-      review.holders.map((h) => [
-        spreadsheetSafe(h.name),
-        h.kind,
-        spreadsheetSafe(h.email ?? ''),
-        h.id,
-        h.status ?? '',
-      ]),
-    ),
-  };
-}
-
-/** The outcome: every holder with what was decided, by whom, when, and the revoke request filed. */
-export function outcomeCsv(review: AccessReview): ReviewCsv {
-  return {
-    kind: 'outcome',
-    rows: review.holders.length,
-    csv: csvSync(
-      ['holder', 'kind', 'email', 'decision', 'decided_by', 'decided_at', 'request_id'],
-      review.holders.map((h, i) => {
-        const d = review.decisions[i];
-        const decided = d !== undefined && !d.filing;
-        return [
-          spreadsheetSafe(h.name),
-          h.kind,
-          spreadsheetSafe(h.email ?? ''),
-          decided ? d.choice : 'undecided',
-          decided ? personKey(d.by) : '',
-          decided ? new Date(d.at).toISOString() : '',
-          decided ? (d.requestId ?? '') : '',
-        ];
-      }),
-    ),
-  };
-}
-
-/** A review has at most a few thousand lines: built in one go. */
-function csvSync(columns: string[], rows: string[][]): Buffer {
-  return Buffer.from(stringify(rows, { header: true, columns }), 'utf8');
 }
