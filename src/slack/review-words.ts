@@ -105,7 +105,7 @@ export function decideReviewText(o: DecideReviewOutcome): string {
       const who = o.byYou ? 'You' : o.byName ? short(o.byName, 80) : 'Another approver';
       const d = o.decision;
       if (d.filing)
-        return `${who} is filing a revoke for ${holderName(o.holder)} right now; nothing else was recorded.`;
+        return `${who} ${o.byYou ? 'are' : 'is'} filing a revoke for ${holderName(o.holder)} right now; nothing else was recorded.`;
       const what = d.choice === 'keep' ? 'kept' : `requested a revoke (${d.requestId ?? 'filed'}) of`;
       return `${who} already ${what} ${holderName(o.holder)} at ${plainTime(d.at)}; nothing else was recorded.`;
     }
