@@ -1264,6 +1264,11 @@ const AUDIT_VERBS: Readonly<Record<string, string>> = {
   'expired-revoked': 'ended {id} when its time ran out',
   'revoke-requested': 'asked to revoke {id} now',
   'revoke-failed': 'could not revoke {id}',
+  // Access reviews (src/app/use-cases/review.ts): {id} is the review's id.
+  'review-opened': 'opened access review {id}',
+  'review-kept': 'kept a holder in access review {id}',
+  'review-revoke-requested': 'asked for a revoke in access review {id}',
+  'review-closed': 'closed access review {id}',
 };
 
 const AUDIT_ACTORS: Readonly<Record<string, string>> = {

@@ -13,6 +13,7 @@ import {
   reviewHeaderMessage,
   reviewSummaryMessage,
 } from '../../src/slack/views/review.ts';
+import { auditMessage } from '../../src/slack/views.ts';
 
 const T0 = 1_750_000_000_000;
 
@@ -236,5 +237,31 @@ describe('access review views', () => {
     const m = reviewBatchMessage(r, 0);
     expectValid(m);
     expect(buttons(m)).toHaveLength(2 * REVIEW_BATCH_SIZE);
+  });
+
+  it('/qlik audit words the review events', () => {
+    const m = auditMessage([
+      {
+        id: '1-0',
+        time: T0,
+        requestId: 'V-7KQ2',
+        actor: 'U0ALICE',
+        action: 'review-opened',
+        role: 'Steward',
+        outcome: 'open',
+      },
+      {
+        id: '2-0',
+        time: T0,
+        requestId: 'V-7KQ2',
+        actor: 'system',
+        action: 'review-closed',
+        role: 'Steward',
+        outcome: 'all-decided',
+      },
+    ]);
+    const text = JSON.stringify(m.blocks);
+    expect(text).toContain('<@U0ALICE> opened access review *V-7KQ2* (*Steward*)');
+    expect(text).toContain('The bot closed access review *V-7KQ2*');
   });
 });
