@@ -172,6 +172,15 @@ export const envSchema = z.object({
   }),
   POLICY_FILE: optionalNonEmpty,
   REQUEST_TTL: z.string().default('24h').pipe(duration),
+  DRIFT_CHECK_EVERY: z
+    .string()
+    .default('15m')
+    .pipe(
+      z.union([z.literal('off').transform(() => 0), duration], {
+        error: 'expected a duration such as 15m or 1h, or off',
+      }),
+    ),
+  DRIFT_WINDOW: z.string().default('30d').pipe(duration),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   QLIK_READS_PER_MINUTE: wholeNumber(1000, 1),
   QLIK_WRITES_PER_MINUTE: wholeNumber(100, 1),
@@ -217,6 +226,10 @@ export type Config = Readonly<{
   approvers?: readonly string[];
   policyFile?: string;
   requestTtlMs: number;
+  /** How often the worker compares what the bot applied with the target systems (DRIFT_CHECK_EVERY); 0: never. */
+  driftCheckEveryMs: number;
+  /** How far back applied changes are compared, besides time-bound grants still running (DRIFT_WINDOW). */
+  driftWindowMs: number;
   logLevel: string;
   workerConcurrency: number;
   /** The most holders one access review takes (REVIEW_MAX_HOLDERS). */
@@ -456,6 +469,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     approvers: e.APPROVERS,
     policyFile: e.POLICY_FILE,
     requestTtlMs: e.REQUEST_TTL,
+    driftCheckEveryMs: e.DRIFT_CHECK_EVERY,
+    driftWindowMs: e.DRIFT_WINDOW,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.WORKER_CONCURRENCY,
     reviewMaxHolders: e.REVIEW_MAX_HOLDERS,

@@ -4,7 +4,7 @@
 // of the start-up, never a secret.
 import { AccessRequestApp } from './app/access-requests.ts';
 import type { Config, ModeConfig, QlikTenantConfig } from './config.ts';
-import type { Policy } from './domain/policy.ts';
+import { approvalChannelOf, type Policy } from './domain/policy.ts';
 import { DEFAULT_TARGET } from './domain/request.ts';
 import { ModeClient } from './mode/client.ts';
 import { ModePeople } from './mode/people.ts';
@@ -33,6 +33,8 @@ import { slackDirectoryPort } from './slack/people.ts';
 import { SlackReviewNotifier } from './slack/review-notifier.ts';
 import { closeSlackTransport } from './slack/transport.ts';
 import { AuditLog } from './store/audit-log.ts';
+import { storeKeys } from './store/keys.ts';
+import { ManagedHoldings } from './store/managed.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
@@ -147,6 +149,7 @@ export async function start(
     const accessRequests = new AccessRequestApp({
       store,
       audit,
+      managed: new ManagedHoldings(redis, storeKeys(prefix)),
       queues,
       targets,
       directory: slackDirectoryPort(new SlackDirectory(client)),
@@ -190,6 +193,7 @@ export async function start(
           notifier,
           redisUrl: config.redisUrl,
           prefix,
+          drift: { channelFor: (instance) => approvalChannelOf(policy, instance) },
           ...clock,
         })
       : undefined;

@@ -13,6 +13,15 @@ import { AppContext } from './context.ts';
 import type { Failure, UnknownInstance } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';
 import { type AuditFilter, type AuditOutcome, auditLog } from './queries/audit.ts';
+import {
+  type DriftOutcome,
+  type DriftQuery,
+  driftFindings,
+  type FindingsAnswer,
+  sendUnmanagedCsv,
+  type UnmanagedAnswer,
+  unmanagedHolders,
+} from './queries/drift.ts';
 import { listRequests, type RequestsAnswer } from './queries/requests.ts';
 import {
   listResources,
@@ -179,6 +188,24 @@ export class AccessRequestApp {
   /** The Close review button. */
   closeReview(reviewId: string, clicker: PersonRef): Promise<CloseReviewOutcome> {
     return closeReview(this.#ctx, reviewId, clicker);
+  }
+
+  /** `/qlik drift <role>`: the role's holders no request of the bot granted, for the role's approvers. */
+  unmanagedHolders(asker: PersonRef, query: DriftQuery): Promise<DriftOutcome<UnmanagedAnswer>> {
+    return unmanagedHolders(this.#ctx, asker, query);
+  }
+
+  /** The full list of `/qlik drift <role>` as a CSV in the person's DM. */
+  sendUnmanagedCsv(to: PersonRef, answer: UnmanagedAnswer): Promise<{ ok: true; rows: number } | Failure> {
+    return sendUnmanagedCsv(this.#ctx, to, answer);
+  }
+
+  /** `/qlik drift`: the drift check's findings that still stand, for approvers. */
+  driftFindings(
+    asker: PersonRef,
+    opts?: { instance?: string },
+  ): Promise<FindingsAnswer | { ok: false; code: 'not-approver' } | UnknownInstance | Failure> {
+    return driftFindings(this.#ctx, asker, opts);
   }
 
   /** `/qlik audit [<who>|<role>]`, for approvers only. */

@@ -8,6 +8,7 @@
 // asked to, once per call, and reads where the request's messages are from the request itself.
 import type { FailureRecord } from '../domain/outcome.ts';
 import type { Front, MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
+import type { DriftFinding } from '../store/managed.ts';
 
 /** A failed revoke as the people told about it see it: why, when, who pressed, which way. */
 export interface RevokeFailureNotice {
@@ -45,10 +46,11 @@ export interface Recipient extends PersonRef {
 
 /**
  * An export handed to a person because it is too long for a message, as facts: the front names the file and words
- * what comes with it. Today one kind: every direct holder of an entitlement, as CSV.
+ * what comes with it: holders of an entitlement, as CSV.
  */
 export interface HoldersExport {
-  kind: 'holders';
+  /** `holders`: every direct holder (who-has); `unmanaged`: the holders no request of the bot granted (drift). */
+  kind: 'holders' | 'unmanaged';
   /** The entitlement as the target names it. */
   entitlement: string;
   /** The resource it is in (a space's name), for an entitlement in one. */
@@ -59,6 +61,48 @@ export interface HoldersExport {
   at: number;
   /** The CSV, header first. */
   csv: Buffer;
+}
+
+/**
+ * A disagreement between what the bot did and what the target system says now, as the approvers are told it (the
+ * drift check, src/worker/drift.ts): a grant the bot made is gone (`removed`), or a role the bot removed is back
+ * (`returned`), both changed outside the bot.
+ */
+export interface DriftNotice {
+  kind: 'removed' | 'returned';
+  /** The bot's change that the system disagrees with: a grant, a revoke, or the end of a grant. */
+  change: 'grant' | 'revoke' | 'ended';
+  /** The request that made it, and when. */
+  requestId: string;
+  changedAt: number;
+  /** A time-bound grant's end, when it has one. */
+  until?: number;
+  /** The entitlement as the target names it, and its resource (a space) for one in a resource. */
+  entitlement: string;
+  resource?: { kind: string; name: string };
+  principal: { kind: 'user' | 'group'; name: string; email?: string };
+  /** The target's system (`Qlik`) and instance (the tenant). */
+  system: string;
+  instance: string;
+  foundAt: number;
+}
+
+/** A drift finding as the approvers are told it; `system` names the target's system (`Qlik`). */
+export function driftNotice(f: DriftFinding, system: string): DriftNotice {
+  const h = f.entry;
+  return {
+    kind: f.kind,
+    change: h.a,
+    requestId: h.r,
+    changedAt: h.at,
+    ...(h.until === undefined ? {} : { until: h.until }),
+    entitlement: h.ent,
+    ...(h.res === undefined ? {} : { resource: { kind: h.resKind ?? 'space', name: h.res } }),
+    principal: { kind: h.principal.kind, name: h.who, ...(h.email === undefined ? {} : { email: h.email }) },
+    system,
+    instance: h.target.instance,
+    foundAt: f.foundAt,
+  };
 }
 
 /**
@@ -113,4 +157,7 @@ export interface Notifier {
 
   /** Hands a file to a person privately. */
   sendFile(to: PersonRef, file: HoldersExport): Promise<void>;
+
+  /** Tells the approvers at `destination` (an approval channel) about a drift, and says where the message landed. */
+  reportDrift(destination: string, notice: DriftNotice): Promise<MessageRef>;
 }

@@ -25,7 +25,8 @@ export type Doing =
   | 'reading-audit'
   | 'opening-review'
   | 'deciding-review'
-  | 'closing-review';
+  | 'closing-review'
+  | 'checking-drift';
 
 /** Something failed; nothing was changed. */
 export type Failure =

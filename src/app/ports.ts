@@ -7,6 +7,7 @@ import type { PersonRef, RequestMessage, RoleChangeRequest } from '../domain/req
 import type { Logger } from '../observability/logger.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
+import type { ManagedHoldings } from '../store/managed.ts';
 import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
 import type { ReviewStore } from '../store/review-store.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
@@ -74,9 +75,13 @@ export interface AuditPort {
   recent(opts: { limit: number; who?: string; role?: string }): Promise<StoredAuditEvent[]>;
 }
 
+/** The bot's record of what it made principals hold, and the drift check's findings (src/store/managed.ts). */
+export type ManagedPort = Pick<ManagedHoldings, 'scan' | 'openFindings'>;
+
 export interface AccessRequestDeps {
   store: StorePort;
   audit: AuditPort;
+  managed: ManagedPort;
   queues: Queues;
   /** The access targets the app reaches every system through. */
   targets: TargetsPort;

@@ -19,7 +19,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { ClaimCommand } from './deliveries.ts';
 import { findUserIdByHandle } from './handles.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
-import type { SlackMessenger } from './messenger.ts';
+import type { SlackMessage, SlackMessenger } from './messenger.ts';
 import { slackFetch } from './transport.ts';
 import type { TenantLabels } from './views.ts';
 
@@ -190,7 +190,8 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
     app,
     {
       app: deps.accessRequests,
-      respond: (url, msg) => deps.messenger.respond(url, msg),
+      respond: (url: string, msg: SlackMessage, opts?: { replaceOriginal?: boolean }) =>
+        deps.messenger.respond(url, msg, opts),
       ephemeral: (channel, user, msg) => deps.messenger.ephemeral(channel, user, msg),
       logger: deps.logger.child({ module: 'listeners' }),
       inflight,

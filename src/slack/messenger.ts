@@ -150,6 +150,20 @@ export class SlackMessenger {
     return undefined;
   }
 
+  /**
+   * Posts a message of the bot's own (not about one request) to a channel, or into a thread of it with `threadTs`
+   * (an access review's batches), and says where it landed.
+   */
+  async post(channel: string, msg: SlackMessage, opts: { threadTs?: string } = {}): Promise<MessageRef> {
+    const res = await this.#client.chat.postMessage({
+      channel,
+      text: msg.text,
+      blocks: formBlocks(msg.blocks),
+      ...(opts.threadTs === undefined ? {} : { thread_ts: opts.threadTs }),
+    });
+    return { channel: res.channel ?? channel, ts: res.ts ?? '' };
+  }
+
   /** Sends a direct message from the bot to a user and says where it landed. */
   async dm(userId: string, msg: SlackMessage, metadata?: MessageMetadata): Promise<MessageRef> {
     const channel = await this.#dmChannel(userId);
@@ -227,18 +241,6 @@ export class SlackMessenger {
       text: msg.text,
       blocks: formBlocks(msg.blocks),
     });
-  }
-
-  /** Posts a message in a channel, or in a thread of it with `threadTs`, and says where it landed. */
-  async post(channel: string, msg: SlackMessage, opts: { threadTs?: string } = {}): Promise<MessageRef> {
-    const res = await this.#client.chat.postMessage({
-      channel,
-      text: msg.text,
-      blocks: formBlocks(msg.blocks),
-      ...(opts.threadTs === undefined ? {} : { thread_ts: opts.threadTs }),
-    });
-    if (!res.ts || !res.channel) throw new Error('Slack did not return the posted message (no ts/channel)');
-    return { channel: res.channel, ts: res.ts };
   }
 
   /** Uploads a CSV file into a thread of a channel (an access review's). */

@@ -2,9 +2,10 @@
 // views), where it goes (the approval message, its thread, a DM) and the message metadata that lets a retry find a
 // thread reply Slack accepted but whose answer was lost. Sending itself goes through the messenger.
 import type { MessageMetadata } from '@slack/types';
-import type { HoldersExport, Notifier, Recipient, RequestEvent } from '../app/notifier.ts';
+import type { DriftNotice, HoldersExport, Notifier, Recipient, RequestEvent } from '../app/notifier.ts';
 import type { MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
 import type { SlackMessenger } from './messenger.ts';
+import { driftReportMessage } from './views/drift.ts';
 import {
   decisionNotice,
   resultMessage,
@@ -20,7 +21,14 @@ export const NOTIFY_EVENT_TYPE = 'qab_notify';
 /** The messenger calls the notifier makes. */
 export type NotifierMessenger = Pick<
   SlackMessenger,
-  'postApproval' | 'refreshApproval' | 'replyInThread' | 'findThreadReply' | 'dm' | 'update' | 'uploadCsv'
+  | 'postApproval'
+  | 'refreshApproval'
+  | 'replyInThread'
+  | 'findThreadReply'
+  | 'dm'
+  | 'update'
+  | 'uploadCsv'
+  | 'post'
 >;
 
 export class SlackNotifier implements Notifier {
@@ -94,6 +102,10 @@ export class SlackNotifier implements Notifier {
   sendFile(to: PersonRef, file: HoldersExport): Promise<void> {
     return this.#messenger.uploadCsv({ userId: to.id, ...holdersCsvWords(file), content: file.csv });
   }
+
+  reportDrift(channel: string, notice: DriftNotice): Promise<MessageRef> {
+    return this.#messenger.post(channel, driftReportMessage(notice, this.#tenants));
+  }
 }
 
 /** How the holders CSV is named and what is said with it in the DM. */
@@ -101,6 +113,12 @@ export function holdersCsvWords(file: HoldersExport): { filename: string; title:
   const day = new Date(file.at).toISOString().slice(0, 10);
   const what = file.resource === undefined ? file.entitlement : `${file.entitlement} in ${file.resource}`;
   const slug = what.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 120);
+  if (file.kind === 'unmanaged')
+    return {
+      filename: `drift-${slug}-${day}.csv`,
+      title: `Holders of ${what} not granted by the bot (${file.rows})`,
+      comment: `All ${file.rows} direct holders of ${what} that no request of the bot granted.`,
+    };
   return {
     filename: `who-has-${slug}-${day}.csv`,
     title: `Direct holders of ${what} (${file.rows})`,

@@ -467,6 +467,11 @@ const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] =
   [USAGE.cancel, 'cancel a request of yours that is still pending', '/qlik cancel R-7KQ2'],
   [USAGE.audit, 'recent audit events (approvers only)', '/qlik audit @alice'],
   [
+    USAGE.drift,
+    'changes made outside the bot, or the holders of a role no request granted (approvers only)',
+    '/qlik drift TenantAdmin',
+  ],
+  [
     USAGE.review,
     "review who holds a role: the role's approvers Keep or Revoke each holder (approvers only)",
     '/qlik review Steward',
@@ -502,7 +507,7 @@ export function helpMessage(problem?: string, usage?: string): SlackMessage {
   );
   const text = problem?.trim()
     ? `${truncate(escapeMrkdwn(problem.trim()), 1000)} Type /qlik help to see all commands.`
-    : 'Qlik access commands: grant, revoke, invite, who-has, whois, roles, spaces, requests, cancel, audit, review, help.';
+    : 'Qlik access commands: grant, revoke, invite, who-has, whois, roles, spaces, requests, cancel, audit, drift, review, help.';
   return message(text, blocks);
 }
 

@@ -23,7 +23,7 @@ import { formatDuration } from '../domain/duration.ts';
 import type { EligibilityRefusal, RequestRefusal } from '../domain/policy.ts';
 import { describeTarget, type RequestState } from '../domain/request.ts';
 import { plainTime } from '../domain/time.ts';
-import { clip, humanDuration } from './mrkdwn.ts';
+import { clip, humanDuration, truncate } from './mrkdwn.ts';
 
 // ---- shared refusals and failures
 
@@ -46,6 +46,7 @@ const DOING_WORDS: Readonly<Record<Doing, string>> = {
   'opening-review': 'opening the review',
   'deciding-review': 'recording your decision',
   'closing-review': 'closing the review',
+  'checking-drift': 'comparing the holders with what the bot granted',
 };
 
 /** Whatever was being done files a request: a store outage says nothing was filed. */
@@ -501,6 +502,18 @@ export function instanceRefusalText(r: UnknownInstance | Failure): string {
 }
 
 /** Why `/qlik audit` has no answer. */
+/** Why `/qlik drift [<role>]` has no answer. */
+export function driftRefusalText(
+  r: { ok: false; code: 'not-approver' } | RoleQueryRefusal,
+  role?: string,
+): string {
+  if (r.code === 'not-approver')
+    return role === undefined
+      ? 'Only approvers can see drift.'
+      : `Only approvers of \`${truncate(role, 80)}\` can see which of its holders the bot did not grant.`;
+  return roleQueryRefusalText(r);
+}
+
 export function auditRefusalText(r: Exclude<AuditOutcome, { ok: true }>): string {
   switch (r.code) {
     case 'not-approver':

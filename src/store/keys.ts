@@ -28,6 +28,12 @@ export interface StoreKeys {
   review(id: string): string;
   /** HASH: one access review's decisions, one field per holder index. */
   reviewDecisions(id: string): string;
+  /**
+   * HASH: what the bot last made each principal hold, one field per (target, resource, entitlement, principal)
+   * (`managedField`), its value a JSON ManagedEntry. Kept by the transition script (applied, and the end of a
+   * grant it made), never aged out: it is what `/qlik drift` and the drift check compare the target system with.
+   */
+  readonly managed: string;
   /** STRING: holder token of the lock on one Qlik principal (`user:<id>`, `group:<id>`). */
   lock(principalKey: string): string;
   /** Pub/sub channel: a principal key is published here when its lock is released. */
@@ -52,6 +58,7 @@ export function storeKeys(prefix: string): StoreKeys {
     audit: `${prefix}:audit`,
     review: (id) => `${prefix}:review:${id}`,
     reviewDecisions: (id) => `${prefix}:review:${id}:decisions`,
+    managed: `${prefix}:managed`,
     lock: (principalKey) => `${prefix}:lock:${principalKey}`,
     lockReleased: `${prefix}:lock-released`,
   };

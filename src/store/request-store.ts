@@ -87,11 +87,12 @@ const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.m
 // The audit append (src/store/lua/audit-chain.lua) is shared with AuditLog.append, so every event is chained.
 const PRELUDE = `${lua('request-prelude')}${lua('audit-chain')}`;
 const CREATE_LUA = `${PRELUDE}${lua('request-create')}`;
-const TRANSITION_LUA = `${PRELUDE}${lua('request-transition')}`;
+const TRANSITION_LUA = `${PRELUDE}${lua('managed-record')}${lua('request-transition')}`;
 const ADD_APPROVAL_LUA = `${PRELUDE}${lua('request-add-approval')}`;
 const ADD_MESSAGE_LUA = lua('request-add-message');
 const READ_LUA = lua('request-read');
 const INDEX_UNFINISHED_LUA = lua('request-index-unfinished');
+const INDEX_MANAGED_LUA = `${lua('managed-record')}${lua('request-index-managed')}`;
 /** The states a request sits in between its approval and its outcome: what the unfinished index holds. */
 const UNFINISHED_STATES: ReadonlySet<RequestState> = new Set(['approved', 'applying']);
 
@@ -103,6 +104,7 @@ interface ScriptedCommands {
   qabRequestAddMessage: ScriptFn;
   qabRequestRead: ScriptFn;
   qabRequestIndexUnfinished: ScriptFn;
+  qabRequestIndexManaged: ScriptFn;
 }
 
 /** [hgetall flat, zrange withscores flat] as the scripts return it. */
@@ -261,6 +263,7 @@ export class RequestStore {
     redis.defineCommand('qabRequestAddMessage', { lua: ADD_MESSAGE_LUA, numberOfKeys: 1 });
     redis.defineCommand('qabRequestRead', { lua: READ_LUA, numberOfKeys: 2, readOnly: true });
     redis.defineCommand('qabRequestIndexUnfinished', { lua: INDEX_UNFINISHED_LUA });
+    redis.defineCommand('qabRequestIndexManaged', { lua: INDEX_MANAGED_LUA });
     this.#cmd = redis as unknown as ScriptedCommands;
   }
 
@@ -358,7 +361,7 @@ export class RequestStore {
     if (!REQUEST_ID_PATTERN.test(rid)) return { ok: false, reason: 'not-found' };
     const { sets, dels } = encodeFields(patch);
     const k = this.#keys;
-    const keys = [k.request(rid), k.approvals(rid), k.pending, k.timebound, k.audit, k.unfinished];
+    const keys = [k.request(rid), k.approvals(rid), k.pending, k.timebound, k.audit, k.unfinished, k.managed];
     const argv = [
       rid,
       String(now),
@@ -470,6 +473,39 @@ export class RequestStore {
     const stale = ids.filter((id) => !liveIds.has(id));
     if (stale.length > 0) await this.#redis.zrem(this.#keys.unfinished, ...stale);
     return live;
+  }
+
+  /**
+   * Records what those of `ids` that are applied (or whose grant ended) made their principals hold, never over an
+   * entry a later change wrote; returns how many it looked at. For requests settled before the store kept the
+   * record (see the worker's start-up backfill).
+   */
+  async indexManaged(ids: readonly string[]): Promise<number> {
+    const wanted = [...new Set(ids.map(normaliseRequestId))].filter((id) => REQUEST_ID_PATTERN.test(id));
+    let recorded = 0;
+    for (let i = 0; i < wanted.length; i += 500) {
+      const batch = wanted.slice(i, i + 500);
+      const keys = [this.#keys.managed, ...batch.map((id) => this.#keys.request(id))];
+      recorded += Number(await this.#cmd.qabRequestIndexManaged(keys.length, ...keys, ...batch));
+    }
+    return recorded;
+  }
+
+  /**
+   * Every stored request's id (approval sets left out), read with SCAN in pages: for the one-time backfills of
+   * indexes newer than the requests.
+   */
+  async *allIds(): AsyncIterable<string[]> {
+    let cursor = '0';
+    const match = `${this.#keys.requestPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    do {
+      const [next, found] = await this.#redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      const ids = found
+        .filter((k) => !k.endsWith(this.#keys.approvalsSuffix))
+        .map((k) => k.slice(this.#keys.requestPrefix.length));
+      if (ids.length > 0) yield ids;
+    } while (cursor !== '0');
   }
 
   /**

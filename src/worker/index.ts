@@ -2,6 +2,7 @@
 // connections, the repeatable reconcile job, job-level retry control (429 and busy locks come back later without
 // burning an attempt; settled failures are not retried), metrics per job, and a graceful shutdown with a deadline.
 import { DelayedError, type Job, type JobsOptions, type KeepJobs, UnrecoverableError, Worker } from 'bullmq';
+import type { Notifier } from '../app/notifier.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jobDuration, jobs } from '../observability/metrics.ts';
@@ -15,6 +16,8 @@ import {
   revokeGrantJob,
 } from '../queue/queues.ts';
 import type { AuditLog } from '../store/audit-log.ts';
+import { storeKeys } from '../store/keys.ts';
+import { ManagedHoldings } from '../store/managed.ts';
 import { createRedisConnection, type RedisConnection } from '../store/redis.ts';
 import type { RequestStore } from '../store/request-store.ts';
 import type { TargetLookup } from '../targets/registry.ts';
@@ -29,6 +32,7 @@ import {
   ShutdownError,
   type WorkerContext,
 } from './context.ts';
+import { backfillManaged, checkDrift, type DriftDeps, type DriftOptions } from './drift.ts';
 import { workerKeys } from './keys.ts';
 import { notifyOutcome } from './notify.ts';
 import { backfillUnfinished, type ReconcileOptions, reconcile } from './reconcile.ts';
@@ -43,7 +47,8 @@ export interface WorkerDeps {
   audit: AuditLog;
   lock: PrincipalLocker;
   queues: Queues;
-  notifier: ResultNotifier;
+  /** What jobs tell people, and where the drift check reports (src/app/notifier.ts). */
+  notifier: ResultNotifier & Pick<Notifier, 'reportDrift'>;
   redisUrl: string;
   prefix: string;
   /** Role-change jobs run at once (different principals in parallel); default config.workerConcurrency. */
@@ -53,6 +58,12 @@ export interface WorkerDeps {
   /** How often the reconciler runs; default 60 s. */
   reconcileEveryMs?: number;
   reconcile?: ReconcileOptions;
+  /**
+   * The drift check (src/worker/drift.ts): how often it runs (default config.driftCheckEveryMs; 0: never), how far
+   * back it compares, how many principals it reads per run, and the approval channel of a tenant for findings whose
+   * request was announced nowhere.
+   */
+  drift?: DriftOptions & { everyMs?: number; channelFor?: (instance: string) => string | undefined };
   /**
    * How long a job's lock lasts without renewal (default 60 s; renewed every half) and how often stalled jobs are
    * looked for (default 30 s): a crashed worker's job is picked up again after about lockDuration + stalledInterval.
@@ -73,6 +84,7 @@ export interface RunningWorker {
 }
 
 const RECONCILE_SCHEDULER_ID = 'reconcile';
+const DRIFT_SCHEDULER_ID = 'drift-check';
 
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const logger = deps.logger.child({ role: 'worker' });
@@ -102,6 +114,35 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
         'could not index the unfinished requests of the version before; trying again at the next start',
       ),
   );
+  await backfillManaged({
+    store: deps.store,
+    redis,
+    markerKey: ctx.keys.managedBackfilled,
+    now: ctx.now,
+  }).then(
+    (looked) => {
+      if (looked > 0)
+        logger.info({ looked }, 'recorded what the requests of the version before made principals hold');
+    },
+    (err: unknown) =>
+      logger.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'could not record what earlier requests made principals hold; trying again at the next start',
+      ),
+  );
+  const drift: DriftDeps = {
+    targets: deps.targets,
+    managed: new ManagedHoldings(redis, storeKeys(deps.prefix)),
+    audit: deps.audit,
+    notifier: deps.notifier,
+    logger,
+    now: ctx.now,
+    ...(deps.drift?.channelFor ? { channelFor: deps.drift.channelFor } : {}),
+  };
+  const driftOpts: DriftOptions = {
+    windowMs: deps.drift?.windowMs ?? deps.config.driftWindowMs,
+    ...(deps.drift?.maxReads === undefined ? {} : { maxReads: deps.drift.maxReads }),
+  };
   const common = {
     prefix: deps.prefix,
     lockDuration: deps.lockDurationMs ?? 60_000,
@@ -124,7 +165,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     // Taking the signal lets a shutdown past its deadline cancel jobs at their next safe point (before a write).
     (job, token, signal) =>
       runJob(ROLE_CHANGES_QUEUE, job, token, logger, () =>
-        processRoleChange(ctx, job, deps.reconcile, signal),
+        processRoleChange(ctx, job, deps.reconcile, signal, () => checkDrift(drift, driftOpts)),
       ),
     { ...common, connection: blocking(), concurrency: deps.concurrency ?? deps.config.workerConcurrency },
   );
@@ -152,11 +193,26 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
     },
   );
+  const driftEveryMs = deps.drift?.everyMs ?? deps.config.driftCheckEveryMs;
+  if (driftEveryMs > 0) {
+    await deps.queues.roleChanges.upsertJobScheduler(
+      DRIFT_SCHEDULER_ID,
+      { every: driftEveryMs },
+      {
+        name: 'drift-check',
+        data: {},
+        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    );
+  } else {
+    await deps.queues.roleChanges.removeJobScheduler(DRIFT_SCHEDULER_ID);
+  }
   await Promise.all([roleChanges.waitUntilReady(), notifications.waitUntilReady()]);
   logger.info(
     {
       concurrency: deps.concurrency ?? deps.config.workerConcurrency,
       reconcileEveryMs: deps.reconcileEveryMs ?? 60_000,
+      driftCheckEveryMs: driftEveryMs,
     },
     'worker started',
   );
@@ -216,6 +272,7 @@ async function processRoleChange(
   job: Job,
   reconcileOpts: ReconcileOptions | undefined,
   shutdown: AbortSignal | undefined,
+  driftCheck: () => Promise<unknown>,
 ): Promise<string> {
   switch (job.name) {
     case 'apply':
@@ -226,6 +283,9 @@ async function processRoleChange(
     case 'reconcile':
       await reconcile(ctx, reconcileOpts);
       return 'reconciled';
+    case 'drift-check':
+      await driftCheck();
+      return 'drift-checked';
     default:
       throw new UnrecoverableError(`Unknown role-change job "${job.name}".`);
   }

@@ -34,6 +34,8 @@ export interface WorkerKeys {
   readonly auditCursor: string;
   /** STRING: set once the start-up backfill has indexed the requests those versions left approved or applying. */
   readonly unfinishedBackfilled: string;
+  /** STRING: set once the start-up backfill has recorded what the requests applied before the record made held. */
+  readonly managedBackfilled: string;
   /** STRING: how many times the reconciler re-enqueued a lost apply of this request. */
   requeued(requestId: string): string;
   /** STRING (JSON): a follow-on change's holdings recorded just before its write, for a re-run after a crash. */
@@ -57,6 +59,7 @@ export function workerKeys(prefix: string): WorkerKeys {
     inflight: `${base}:inflight`,
     auditCursor: `${base}:audit-cursor`,
     unfinishedBackfilled: `${base}:unfinished-backfilled`,
+    managedBackfilled: `${base}:managed-backfilled`,
     requeued: (id) => `${base}:requeued:${id}`,
     partSnapshot: (id, i) => `${base}:part-snapshot:${id}:${i}`,
     partRequest: (id, i) => `${base}:part-request:${id}:${i}`,

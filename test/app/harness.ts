@@ -19,6 +19,8 @@ import { demoTenant, type QlikSimulator, startQlikSimulator } from '../../src/sa
 import type { SlackUserLookup } from '../../src/slack/directory.ts';
 import { type SlackPeopleLookups, slackDirectoryPort, slackPerson } from '../../src/slack/people.ts';
 import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
+import { storeKeys } from '../../src/store/keys.ts';
+import { ManagedHoldings } from '../../src/store/managed.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
 import { ReviewStore } from '../../src/store/review-store.ts';
 import { QlikAccountTarget } from '../../src/targets/qlik-account/target.ts';
@@ -178,6 +180,8 @@ export interface AppHarness {
   prefix: string;
   store: RequestStore;
   audit: AuditLog;
+  /** The bot's record of what it made principals hold (the store's transitions write it). */
+  managed: ManagedHoldings;
   queues: Queues;
   targets: TargetRegistry;
   dir: FakeDirectory;
@@ -236,6 +240,7 @@ export function useAppHarness(opts: {
     h.redis = testRedis();
     h.prefix = uniquePrefix(opts.label);
     h.store = new RequestStore(h.redis, h.prefix);
+    h.managed = new ManagedHoldings(h.redis, storeKeys(h.prefix));
     h.audit = new AuditLog(h.redis, h.prefix);
     h.reviews = new ReviewStore(h.redis, h.prefix);
     h.queues = openQueues(h.redis, h.prefix);
@@ -282,6 +287,7 @@ export function useAppHarness(opts: {
     new AccessRequestApp({
       store: h.store,
       audit: h.audit,
+      managed: h.managed,
       queues: h.queues,
       targets: over.targets ?? h.targets,
       directory: slackDirectoryPort(h.dir),

@@ -242,7 +242,6 @@ describe('access review views', () => {
   it('/qlik audit words the review events', () => {
     const m = auditMessage([
       {
-        id: '1-0',
         time: T0,
         requestId: 'V-7KQ2',
         actor: 'U0ALICE',
@@ -251,7 +250,6 @@ describe('access review views', () => {
         outcome: 'open',
       },
       {
-        id: '2-0',
         time: T0,
         requestId: 'V-7KQ2',
         actor: 'system',

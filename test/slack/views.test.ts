@@ -4,6 +4,11 @@ import { describe, expect, it } from 'vitest';
 import type { RequestState, RoleChangeRequest } from '../../src/domain/request.ts';
 import { demoTenant } from '../../src/sandbox/qlik-sim/index.ts';
 import {
+  driftFindingsMessage,
+  driftReportMessage,
+  unmanagedHoldersMessage,
+} from '../../src/slack/views/drift.ts';
+import {
   ACTION_IDS,
   type AuditEventView,
   approvalMessage,
@@ -1124,6 +1129,87 @@ describe('every view is valid for arbitrary data', () => {
       helpMessage(p, u),
     );
     run(hostile, errorMessage);
+  });
+  const driftNoticeArb = fc.record(
+    {
+      kind: fc.constantFrom('removed' as const, 'returned' as const),
+      change: fc.constantFrom('grant' as const, 'revoke' as const, 'ended' as const),
+      requestId: hostile,
+      changedAt: time,
+      until: time,
+      entitlement: hostile,
+      resource: fc.record({ kind: hostile, name: hostile }),
+      principal: fc.record(
+        { kind: fc.constantFrom('user' as const, 'group' as const), name: hostile, email: hostile },
+        { requiredKeys: ['kind', 'name'] },
+      ),
+      system: hostile,
+      instance: hostile,
+      foundAt: time,
+    },
+    {
+      requiredKeys: [
+        'kind',
+        'change',
+        'requestId',
+        'changedAt',
+        'entitlement',
+        'principal',
+        'system',
+        'instance',
+        'foundAt',
+      ],
+    },
+  );
+  it('driftReportMessage, driftFindingsMessage', () => {
+    run(driftNoticeArb, (n) => driftReportMessage(n));
+    run(fc.array(driftNoticeArb, { maxLength: 60 }), (list) => driftFindingsMessage(list));
+  });
+  it('unmanagedHoldersMessage, every page', () => {
+    run(
+      fc.record({
+        role: hostile,
+        space: fc.option(hostile, { nil: undefined }),
+        holders: fc.integer({ min: 0, max: 1e6 }),
+        unmanaged: fc.array(
+          fc.record(
+            {
+              kind: fc.constantFrom('user' as const, 'group' as const),
+              id: hostile,
+              name: hostile,
+              email: hostile,
+              status: hostile,
+            },
+            { requiredKeys: ['kind', 'id', 'name'] },
+          ),
+          { maxLength: 70 },
+        ),
+        page: fc.integer({ min: -2, max: 6 }),
+        groupsPartial: fc.boolean(),
+      }),
+      (x) =>
+        unmanagedHoldersMessage(
+          {
+            ok: true,
+            role: x.role,
+            ...(x.space === undefined ? {} : { resource: { kind: 'space', id: 's1', name: x.space } }),
+            instance: 'default',
+            system: 'Qlik',
+            holders: x.holders,
+            granted: 0,
+            unmanaged: x.unmanaged,
+            groupsPartial: x.groupsPartial,
+          },
+          {
+            page: x.page,
+            query: {
+              role: x.role,
+              ...(x.space === undefined ? {} : { resource: { kind: 'space', name: x.space } }),
+            },
+            csvAttached: true,
+          },
+        ),
+    );
   });
 });
 

@@ -9,6 +9,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { slackPerson } from '../people.ts';
+import { DRIFT_PAGE_ACTIONS } from '../views/drift.ts';
 import {
   ACTION_IDS,
   autoApprovedMessage,
@@ -26,6 +27,7 @@ import {
   revokeNowOutcomeText,
 } from '../words.ts';
 import { noticeMessage } from './command.ts';
+import { pressDriftPage } from './drift.ts';
 import type { InFlight } from './inflight.ts';
 import { isReviewAction, pressReview } from './review-actions.ts';
 
@@ -40,7 +42,8 @@ type ButtonAction = (typeof BUTTON_ACTIONS)[number];
 
 export interface ActionDeps {
   app: AccessRequestApp;
-  respond: (responseUrl: string, msg: SlackMessage) => Promise<void>;
+  /** Answers through a click's response_url; `replaceOriginal` replaces the message the button is on (a page). */
+  respond: (responseUrl: string, msg: SlackMessage, opts?: { replaceOriginal?: boolean }) => Promise<void>;
   ephemeral: (channel: string, userId: string, msg: SlackMessage) => Promise<void>;
   logger: Logger;
   inflight: InFlight;
@@ -158,6 +161,7 @@ async function pressInvite(p: BlockActionPayload, deps: ActionDeps): Promise<voi
 async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
   if (p.actions[0]?.action_id === ACTION_IDS.inviteAndGrant) return pressInvite(p, deps);
   if (isReviewAction(p.actions[0]?.action_id)) return pressReview(p, deps);
+  if (DRIFT_PAGE_ACTIONS.includes(p.actions[0]?.action_id ?? '')) return pressDriftPage(p, deps);
   const action = p.actions[0]!;
   const actionId = action.action_id as ButtonAction;
   const userId = p.user.id;

@@ -42,6 +42,7 @@ import {
   roleQueryRefusalText,
   whoisRefusalText,
 } from '../words.ts';
+import { answerDrift } from './drift.ts';
 import type { InFlight } from './inflight.ts';
 
 export interface CommandDeps {
@@ -350,8 +351,7 @@ async function run(
       return res.ok ? [noticeMessage(openReviewText(res))] : refused(openReviewText(res));
     }
     case 'drift':
-      // Interim while it is built (issue 16): say so rather than pretend.
-      return refused(`\`/qlik ${cmd.kind}\` isn't available yet.`);
+      return answerDrift(cmd, p, deps, setOutcome);
   }
 }
 

@@ -1,5 +1,5 @@
 -- Moves a request from one of the allowed states to another, with its field changes, indexes and audit event.
--- KEYS: request, approvals, pending, timebound, audit, unfinished
+-- KEYS: request, approvals, pending, timebound, audit, unfinished, managed
 -- ARGV: id, now, to, terminal(1/0), retentionMs, auditMaxLen, [from…], [set field/json…], [del field…], [audit]
 local id, now, to, terminal, retention, max_len = arg(), arg(), arg(), arg(), arg(), arg()
 local from, sets, dels, audit = list(), list(), list(), list()
@@ -30,5 +30,9 @@ if terminal == '1' or (to == 'applied' and not (revoke_at and revoke_at ~= '')) 
 else
   redis.call('PERSIST', KEYS[1]); redis.call('PERSIST', KEYS[2])
 end
+-- What the bot made the principal hold (KEYS[7], see StoreKeys.managed): recorded with the change itself, so no
+-- crash can leave an applied change unrecorded.
+local ended = (to == 'revoked' or to == 'expired-revoked') and state == 'applied'
+if KEYS[7] and (to == 'applied' or ended) then record_managed(KEYS[1], KEYS[7], id, now, ended, false) end
 append_audit(KEYS[5], max_len, audit)
 return { 'ok', state, read_request(KEYS[1], KEYS[2]) }
