@@ -12,19 +12,27 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify';
 import { distance } from 'fastest-levenshtein';
 import { Cluster } from 'ioredis';
+import { outcomeCsv } from './app/review-csv.ts';
 import { normaliseQueuePrefix, parseDuration } from './config.ts';
+import { REVIEW_ID_PATTERN } from './domain/review.ts';
 import { verifyChain } from './store/audit-chain.ts';
 import { AuditLog, type StoredAuditEvent } from './store/audit-log.ts';
 import { storeKeys } from './store/keys.ts';
 import { createRedisConnection, type RedisConnection, redactRedisUrl } from './store/redis.ts';
+import { ReviewStore } from './store/review-store.ts';
 
 export const USAGE = `Usage: npm run audit -- [--since <7d|24h|30m|2026-01-31>] [--format csv|jsonl] [--out <file>]
        npm run audit -- verify [--head <hash>]
+       npm run audit -- review <V-XXXX> [--out <file>]
        node dist/audit-cli.js [same options]         (in the image: docker compose exec -T bot node dist/audit-cli.js …)
 
 verify checks the audit stream's hash chain from its oldest event: it names the first event that was edited, or
 that follows one that was deleted or moved, and exits 1; otherwise it prints the head hash (to anchor elsewhere) and
 exits 0. --head compares the head with one you anchored earlier (the stream must still contain it).
+
+review prints an access review's outcome as CSV (holder, kind, email, decision, decided_by, decided_at,
+request_id), as the bot stores it; its events (review-opened, review-kept, review-revoke-requested, review-closed)
+are in the export with every other event.
 
 Exports the bot's audit events, oldest first, with each event's prev and hash.
   --since   how far back (a duration such as 7d, 24h, 30m, 1w, or a date/time such as 2026-01-31T00:00Z); default 7d
@@ -290,6 +298,7 @@ async function main(): Promise<number> {
   let opts: ExportOptions;
   const argv = process.argv.slice(2);
   if (argv[0] === 'verify') return runVerify(argv.slice(1));
+  if (argv[0] === 'review') return runReview(argv.slice(1));
   try {
     opts = parseExportArgs(argv);
   } catch (err) {
@@ -369,6 +378,78 @@ async function runVerify(argv: string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(
       `Could not check the audit log in Redis at ${redactRedisUrl(url)}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** `review <id> [--out <file>]`: the options, or a UsageError. */
+export function parseReviewArgs(argv: string[]): { id: string; out?: string } {
+  let parsed: ReturnType<typeof parseArgs<{ options: { out: { type: 'string' } }; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { out: { type: 'string' } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const [raw, ...rest] = parsed.positionals;
+  if (raw === undefined || rest.length > 0)
+    throw new UsageError('review takes one review id, e.g. review V-7KQ2.');
+  const id = raw.trim().toUpperCase();
+  if (!REVIEW_ID_PATTERN.test(id))
+    throw new UsageError(
+      `"${raw}" is not a review id: they look like V-7KQ2 (the review's header message shows it).`,
+    );
+  return { id, ...(parsed.values.out === undefined ? {} : { out: parsed.values.out }) };
+}
+
+/** `review`: connects as the export does and prints the review's outcome CSV (0), or says why it can't (1, 2). */
+async function runReview(argv: string[]): Promise<number> {
+  let opts: { id: string; out?: string };
+  try {
+    opts = parseReviewArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts.out === undefined) {
+    const problem = stdoutProblem();
+    if (problem !== undefined) {
+      process.stderr.write(`${problem}\n`);
+      return 2;
+    }
+  }
+  const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  const prefix = normaliseQueuePrefix(process.env.QUEUE_PREFIX ?? '') || 'qlikops';
+  const redis = createRedisConnection(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+  redis.on('error', () => {});
+  try {
+    const review = await new ReviewStore(redis, prefix).get(opts.id);
+    if (!review) {
+      process.stderr.write(
+        `No access review ${opts.id} under QUEUE_PREFIX=${prefix} in Redis at ${redactRedisUrl(url)} ` +
+          '(a closed review is kept 90 days; its events stay in the audit export).\n',
+      );
+      return 1;
+    }
+    const file = outcomeCsv(review).csv;
+    if (opts.out === undefined) process.stdout.write(file);
+    else {
+      await pipeline(Readable.from([file]), createWriteStream(opts.out));
+      process.stderr.write(
+        `Wrote the outcome of review ${review.id} (${review.holders.length} holders, ${review.state}) to ${opts.out}.\n`,
+      );
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(
+      `Could not read review ${opts.id} from Redis at ${redactRedisUrl(url)}: ${err instanceof Error ? err.message : String(err)}\n`,
     );
     return 1;
   } finally {

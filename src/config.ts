@@ -186,6 +186,8 @@ export const envSchema = z.object({
   QLIK_WRITES_PER_MINUTE: wholeNumber(100, 1),
   QLIK_FILTER_PER_MINUTE: wholeNumber(200, 1),
   WORKER_CONCURRENCY: wholeNumber(16, 1),
+  // Holders one access review takes: each is a line and two buttons in Slack, so a larger one is refused.
+  REVIEW_MAX_HOLDERS: wholeNumber(500, 1, 5000),
   BULL_BOARD: z
     .enum(['on', 'off', 'true', 'false', '1', '0'], { error: 'expected on or off' })
     .default('off')
@@ -233,6 +235,8 @@ export type Config = Readonly<{
   escalateAfterMs: number;
   logLevel: string;
   workerConcurrency: number;
+  /** The most holders one access review takes (REVIEW_MAX_HOLDERS). */
+  reviewMaxHolders: number;
   bullBoard: boolean;
   /** The Mode workspace (MODE_WORKSPACE, MODE_TOKEN, MODE_SECRET; MODE_API_URL); absent: Mode is off. */
   mode?: ModeConfig;
@@ -474,6 +478,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     escalateAfterMs: e.ESCALATE_AFTER,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    reviewMaxHolders: e.REVIEW_MAX_HOLDERS,
     bullBoard: e.BULL_BOARD,
     ...(mode.mode === undefined ? {} : { mode: mode.mode }),
   });

@@ -30,6 +30,7 @@ import { SlackDirectory } from './slack/directory.ts';
 import { SlackMessenger } from './slack/messenger.ts';
 import { SlackNotifier } from './slack/notifier.ts';
 import { slackDirectoryPort } from './slack/people.ts';
+import { SlackReviewNotifier } from './slack/review-notifier.ts';
 import { closeSlackTransport } from './slack/transport.ts';
 import { AuditLog } from './store/audit-log.ts';
 import { storeKeys } from './store/keys.ts';
@@ -37,6 +38,7 @@ import { ManagedHoldings } from './store/managed.ts';
 import { PrincipalLock } from './store/principal-lock.ts';
 import { createRedisConnection } from './store/redis.ts';
 import { RequestStore } from './store/request-store.ts';
+import { ReviewStore } from './store/review-store.ts';
 import { ModeCollectionsTarget } from './targets/mode-collections/target.ts';
 import { ModeGroupsTarget } from './targets/mode-groups/target.ts';
 import { QlikAccountTarget } from './targets/qlik-account/target.ts';
@@ -152,6 +154,9 @@ export async function start(
       targets,
       directory: slackDirectoryPort(new SlackDirectory(client)),
       notifier,
+      reviews: new ReviewStore(redis, prefix),
+      reviewNotifier: new SlackReviewNotifier(messenger, { tenants: tenantLabels }),
+      reviewMaxHolders: config.reviewMaxHolders,
       policy,
       requestTtlMs: config.requestTtlMs,
       logger,

@@ -110,6 +110,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads REVIEW_MAX_HOLDERS (500 unless set) and words a bad one', () => {
+    expect(loadConfig(base).reviewMaxHolders).toBe(500);
+    expect(loadConfig({ ...base, REVIEW_MAX_HOLDERS: '120' }).reviewMaxHolders).toBe(120);
+    expect(problemsOf({ ...base, REVIEW_MAX_HOLDERS: '0' })).toEqual([
+      'REVIEW_MAX_HOLDERS: expected a whole number from 1 to 5000',
+    ]);
+  });
+
   it.each([
     ['xoxp-1-user-token-SECRET2', 'a user token (xoxp-…)'],
     ['xoxe.xoxp-1-SECRET2', undefined],

@@ -1,5 +1,5 @@
 // Owns the access-request app's one entry point for a front (README, "How it works"): filing grant/revoke
-// requests, approvals, denials, cancellation, extension, "Revoke now", and the read-only answers (who-has, whois,
+// requests, approvals, denials, cancellation, extension, "Revoke now", access reviews, and the read-only answers (who-has, whois,
 // roles, requests, audit). Each is its own use case (src/app/use-cases/, src/app/queries/) over the shared context
 // (src/app/context.ts); this facade only hands them the context. Each answers with an outcome (a code and the data
 // the words need; src/app/outcomes.ts) that a front words. It knows nothing about Bolt or any target system:
@@ -50,6 +50,15 @@ import {
   type InviteOutcome,
   invitesPossible,
 } from './use-cases/invite.ts';
+import {
+  type CloseReviewOutcome,
+  closeReview,
+  type DecideReviewOutcome,
+  decideReviewHolder,
+  type OpenReviewInput,
+  type OpenReviewOutcome,
+  openReview,
+} from './use-cases/review.ts';
 import { type RevokeNowOutcome, revokeNow } from './use-cases/revoke-now.ts';
 
 export class AccessRequestApp {
@@ -159,6 +168,26 @@ export class AccessRequestApp {
   /** `/qlik requests`. */
   listRequests(asker: PersonRef): Promise<RequestsAnswer | Failure> {
     return listRequests(this.#ctx, asker);
+  }
+
+  /** `/qlik review <role> [in space:"…"] [on <tenant>]`: an access review of the role's holders, for its approvers. */
+  openReview(input: OpenReviewInput): Promise<OpenReviewOutcome> {
+    return openReview(this.#ctx, input);
+  }
+
+  /** Keep or Revoke on one holder of a review. */
+  decideReviewHolder(input: {
+    reviewId: string;
+    index: number;
+    choice: 'keep' | 'revoke';
+    clicker: PersonRef;
+  }): Promise<DecideReviewOutcome> {
+    return decideReviewHolder(this.#ctx, input);
+  }
+
+  /** The Close review button. */
+  closeReview(reviewId: string, clicker: PersonRef): Promise<CloseReviewOutcome> {
+    return closeReview(this.#ctx, reviewId, clicker);
   }
 
   /** `/qlik drift <role>`: the role's holders no request of the bot granted, for the role's approvers. */

@@ -23,6 +23,9 @@ export type Doing =
   | 'listing-resources'
   | 'listing-members'
   | 'reading-audit'
+  | 'opening-review'
+  | 'deciding-review'
+  | 'closing-review'
   | 'checking-drift';
 
 /** Something failed; nothing was changed. */

@@ -9,8 +9,10 @@ import type { Queues } from '../queue/queues.ts';
 import type { AuditEvent, StoredAuditEvent } from '../store/audit-log.ts';
 import type { ManagedHoldings } from '../store/managed.ts';
 import type { ApprovalResult, CreateResult, NewRequest, TransitionResult } from '../store/request-store.ts';
+import type { ReviewStore } from '../store/review-store.ts';
 import type { TargetRegistry } from '../targets/registry.ts';
 import type { Notifier } from './notifier.ts';
+import type { ReviewNotifier } from './review-notifier.ts';
 
 /** The configured access targets: one by (kind, instance), all of them, and a kind's default instance. */
 export type TargetsPort = Pick<TargetRegistry, 'get' | 'list' | 'defaultOf'>;
@@ -62,6 +64,12 @@ export interface StorePort {
   listPending(limit?: number): Promise<RoleChangeRequest[]>;
 }
 
+/** Access reviews (src/store/review-store.ts): once-only decisions and closing, each with its audit event. */
+export type ReviewStorePort = Pick<
+  ReviewStore,
+  'create' | 'get' | 'setMessages' | 'decide' | 'claimRevoke' | 'finalizeRevoke' | 'releaseRevoke' | 'close'
+>;
+
 export interface AuditPort {
   append(e: AuditEvent): Promise<string>;
   recent(opts: { limit: number; who?: string; role?: string }): Promise<StoredAuditEvent[]>;
@@ -79,6 +87,11 @@ export interface AccessRequestDeps {
   targets: TargetsPort;
   directory: DirectoryPort;
   notifier: NotifierPort;
+  /** Access reviews (`/qlik review`): where they are kept and how the chat shows them. */
+  reviews: ReviewStorePort;
+  reviewNotifier: ReviewNotifier;
+  /** The most holders one review takes (REVIEW_MAX_HOLDERS); default 500. */
+  reviewMaxHolders?: number;
   /** The policy, or a function returning the current one (decisions read it at the moment they are made). */
   policy: Policy | (() => Policy);
   /** How long a request may stay pending (REQUEST_TTL). */

@@ -327,7 +327,8 @@ function legacyDedupeKey(r: DedupeInput): string {
   return `${r.action}:${r.target.kind}:${r.target.id}:${r.entitlement.id}`;
 }
 
-const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'; // no 0/O, 1/I/L: easy to read aloud and type
+/** The alphabet of request ids (and review ids): no 0/O, 1/I/L, so they are easy to read aloud and type. */
+export const ID_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
 /** A short request id: `R-` and four (or more) unambiguous characters. Uniqueness is enforced by the store. */
 export function newRequestId(length = 4, random: () => number = Math.random): string {

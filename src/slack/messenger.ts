@@ -150,12 +150,16 @@ export class SlackMessenger {
     return undefined;
   }
 
-  /** Posts a message of the bot's own (not about one request) to a channel and says where it landed. */
-  async post(channel: string, msg: SlackMessage): Promise<MessageRef> {
+  /**
+   * Posts a message of the bot's own (not about one request) to a channel, or into a thread of it with `threadTs`
+   * (an access review's batches), and says where it landed.
+   */
+  async post(channel: string, msg: SlackMessage, opts: { threadTs?: string } = {}): Promise<MessageRef> {
     const res = await this.#client.chat.postMessage({
       channel,
       text: msg.text,
       blocks: formBlocks(msg.blocks),
+      ...(opts.threadTs === undefined ? {} : { thread_ts: opts.threadTs }),
     });
     return { channel: res.channel ?? channel, ts: res.ts ?? '' };
   }
@@ -237,6 +241,22 @@ export class SlackMessenger {
       text: msg.text,
       blocks: formBlocks(msg.blocks),
     });
+  }
+
+  /** Uploads a CSV file into a thread of a channel (an access review's). */
+  async uploadCsvInThread(
+    thread: MessageRef,
+    opts: Omit<CsvUpload, 'userId' | 'content'> & { content: Buffer },
+  ): Promise<void> {
+    await this.#client.filesUploadV2({
+      channel_id: thread.channel,
+      thread_ts: thread.ts,
+      file: opts.content,
+      filename: opts.filename,
+      title: opts.title,
+      ...(opts.comment === undefined ? {} : { initial_comment: opts.comment }),
+    });
+    this.#logger.debug({ filename: opts.filename, bytes: opts.content.length }, 'csv uploaded in a thread');
   }
 
   /** Uploads a CSV file into the user's DM with the bot. */

@@ -472,6 +472,11 @@ const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] =
     'changes made outside the bot, or the holders of a role no request granted (approvers only)',
     '/qlik drift TenantAdmin',
   ],
+  [
+    USAGE.review,
+    "review who holds a role: the role's approvers Keep or Revoke each holder (approvers only)",
+    '/qlik review Steward',
+  ],
   [USAGE.help, 'this help'],
 ];
 
@@ -503,7 +508,7 @@ export function helpMessage(problem?: string, usage?: string): SlackMessage {
   );
   const text = problem?.trim()
     ? `${truncate(escapeMrkdwn(problem.trim()), 1000)} Type /qlik help to see all commands.`
-    : 'Qlik access commands: grant, revoke, invite, who-has, whois, roles, spaces, requests, cancel, audit, drift, help.';
+    : 'Qlik access commands: grant, revoke, invite, who-has, whois, roles, spaces, requests, cancel, audit, drift, review, help.';
   return message(text, blocks);
 }
 
@@ -1267,6 +1272,11 @@ const AUDIT_VERBS: Readonly<Record<string, string>> = {
   'expired-revoked': 'ended {id} when its time ran out',
   'revoke-requested': 'asked to revoke {id} now',
   'revoke-failed': 'could not revoke {id}',
+  // Access reviews (src/app/use-cases/review.ts): {id} is the review's id.
+  'review-opened': 'opened access review {id}',
+  'review-kept': 'kept a holder in access review {id}',
+  'review-revoke-requested': 'asked for a revoke in access review {id}',
+  'review-closed': 'closed access review {id}',
 };
 
 const AUDIT_ACTORS: Readonly<Record<string, string>> = {

@@ -43,6 +43,9 @@ const DOING_WORDS: Readonly<Record<Doing, string>> = {
   'listing-members': 'listing the members of the space',
   'listing-requests': 'listing the requests',
   'reading-audit': 'reading the audit log',
+  'opening-review': 'opening the review',
+  'deciding-review': 'recording your decision',
+  'closing-review': 'closing the review',
   'checking-drift': 'comparing the holders with what the bot granted',
 };
 

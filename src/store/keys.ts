@@ -24,6 +24,10 @@ export interface StoreKeys {
   readonly unfinished: string;
   /** STREAM: the audit log. */
   readonly audit: string;
+  /** HASH: one access review (src/store/review-store.ts): `state`, its snapshot `doc`, where its messages are. */
+  review(id: string): string;
+  /** HASH: one access review's decisions, one field per holder index. */
+  reviewDecisions(id: string): string;
   /**
    * HASH: what the bot last made each principal hold, one field per (target, resource, entitlement, principal)
    * (`managedField`), its value a JSON ManagedEntry. Kept by the transition script (applied, and the end of a
@@ -52,6 +56,8 @@ export function storeKeys(prefix: string): StoreKeys {
     timebound: `${prefix}:timebound`,
     unfinished: `${prefix}:unfinished`,
     audit: `${prefix}:audit`,
+    review: (id) => `${prefix}:review:${id}`,
+    reviewDecisions: (id) => `${prefix}:review:${id}:decisions`,
     managed: `${prefix}:managed`,
     lock: (principalKey) => `${prefix}:lock:${principalKey}`,
     lockReleased: `${prefix}:lock-released`,

@@ -6,10 +6,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { AccessRequestApp } from '../../src/app/access-requests.ts';
 import type { HoldersExport } from '../../src/app/notifier.ts';
-import type { NotifierPort } from '../../src/app/ports.ts';
+import type { AccessRequestDeps, NotifierPort } from '../../src/app/ports.ts';
+import type { ReviewCsv, ReviewNotifier } from '../../src/app/review-notifier.ts';
 import type { FileInput } from '../../src/app/use-cases/file-request.ts';
 import { parsePolicy } from '../../src/domain/policy.ts';
 import type { MessageRef, PersonRef, RoleChangeRequest } from '../../src/domain/request.ts';
+import type { AccessReview } from '../../src/domain/review.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { QlikClient } from '../../src/qlik/index.ts';
 import { openQueues, type Queues } from '../../src/queue/queues.ts';
@@ -20,6 +22,7 @@ import { AuditLog, type StoredAuditEvent } from '../../src/store/audit-log.ts';
 import { storeKeys } from '../../src/store/keys.ts';
 import { ManagedHoldings } from '../../src/store/managed.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
+import { ReviewStore } from '../../src/store/review-store.ts';
 import { QlikAccountTarget } from '../../src/targets/qlik-account/target.ts';
 import { QlikRolesTarget } from '../../src/targets/qlik-roles/target.ts';
 import { QlikSpacesTarget } from '../../src/targets/qlik-spaces/target.ts';
@@ -126,6 +129,51 @@ export class FakeNotifier implements NotifierPort {
   }
 }
 
+/**
+ * The ReviewNotifier as the app sees it: every message it was asked to post or update, with the review as it was
+ * shown, so a test reads what each message shows now (`shown`); posting can be made to fail.
+ */
+export class FakeReviewNotifier implements ReviewNotifier {
+  readonly headers: { channel: string; review: AccessReview }[] = [];
+  readonly batches: { batch: number; review: AccessReview }[] = [];
+  readonly summaries: AccessReview[] = [];
+  readonly csvs: { review: AccessReview; file: ReviewCsv }[] = [];
+  /** What each message (by ts) shows now: the review as last rendered into it. */
+  readonly shown = new Map<string, AccessReview>();
+  /** Set: posting the header fails with it. */
+  postError: Error | undefined;
+  /** Set: posting batch number `failBatch` fails with postError. */
+  failBatch: number | undefined;
+  #n = 0;
+  async postHeader(channel: string, review: AccessReview): Promise<MessageRef> {
+    if (this.postError && this.failBatch === undefined) throw this.postError;
+    this.headers.push({ channel, review });
+    const ref = { channel, ts: `1700000001.${String(++this.#n).padStart(6, '0')}` };
+    this.shown.set(ref.ts, review);
+    return ref;
+  }
+  async postBatch(review: AccessReview & { header: MessageRef }, batch: number): Promise<MessageRef> {
+    if (this.postError && this.failBatch === batch) throw this.postError;
+    this.batches.push({ batch, review });
+    const ref = { channel: review.header.channel, ts: `1700000001.${String(++this.#n).padStart(6, '0')}` };
+    this.shown.set(ref.ts, review);
+    return ref;
+  }
+  async updateHeader(review: AccessReview & { header: MessageRef }): Promise<void> {
+    this.shown.set(review.header.ts, review);
+  }
+  async updateBatch(review: AccessReview & { batches: MessageRef[] }, batch: number): Promise<void> {
+    const ref = review.batches[batch];
+    if (ref) this.shown.set(ref.ts, review);
+  }
+  async postSummary(review: AccessReview & { header: MessageRef }): Promise<void> {
+    this.summaries.push(review);
+  }
+  async uploadCsv(review: AccessReview & { header: MessageRef }, file: ReviewCsv): Promise<void> {
+    this.csvs.push({ review, file });
+  }
+}
+
 export interface AppHarness {
   sim: QlikSimulator;
   redis: Redis;
@@ -138,6 +186,8 @@ export interface AppHarness {
   targets: TargetRegistry;
   dir: FakeDirectory;
   notifier: FakeNotifier;
+  reviews: ReviewStore;
+  reviewNotifier: FakeReviewNotifier;
   app: AccessRequestApp;
   /** The policy file's text the app reads at each decision; a test may change it. */
   policyText: string;
@@ -150,7 +200,11 @@ export interface AppHarness {
   pendingBy(userId: string): Promise<RoleChangeRequest[]>;
   auditOf(id: string): Promise<StoredAuditEvent[]>;
   /** Builds another app over the same store, e.g. with other targets. */
-  appWith(over: { targets?: TargetRegistry }): AccessRequestApp;
+  appWith(over: {
+    targets?: TargetRegistry;
+    reviewMaxHolders?: number;
+    reviews?: AccessRequestDeps['reviews'];
+  }): AccessRequestApp;
 }
 
 /**
@@ -188,6 +242,7 @@ export function useAppHarness(opts: {
     h.store = new RequestStore(h.redis, h.prefix);
     h.managed = new ManagedHoldings(h.redis, storeKeys(h.prefix));
     h.audit = new AuditLog(h.redis, h.prefix);
+    h.reviews = new ReviewStore(h.redis, h.prefix);
     h.queues = openQueues(h.redis, h.prefix);
   });
 
@@ -214,6 +269,7 @@ export function useAppHarness(opts: {
     dir.add(U.noMail, 'nomail');
     h.dir = dir;
     h.notifier = new FakeNotifier();
+    h.reviewNotifier = new FakeReviewNotifier();
     h.policyText = BASE_POLICY;
     h.clock.now = undefined;
     h.app = h.appWith({});
@@ -236,6 +292,9 @@ export function useAppHarness(opts: {
       targets: over.targets ?? h.targets,
       directory: slackDirectoryPort(h.dir),
       notifier: h.notifier,
+      reviews: over.reviews ?? h.reviews,
+      reviewNotifier: h.reviewNotifier,
+      ...(over.reviewMaxHolders === undefined ? {} : { reviewMaxHolders: over.reviewMaxHolders }),
       policy: () => parsePolicy(h.policyText),
       requestTtlMs: 24 * H,
       logger: createLogger('silent'),

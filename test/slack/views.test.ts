@@ -769,6 +769,7 @@ describe('help and errors', () => {
       'requests',
       'cancel',
       'audit',
+      'review',
       'help',
     ]) {
       expect(all(m)).toContain(`/qlik ${cmd}`);

@@ -1,4 +1,5 @@
-// Owns the buttons: Approve, Deny, Cancel, Extend, Revoke now, and Invite and grant. Each press is acked at once, parsed at the
+// Owns the buttons: Approve, Deny, Cancel, Extend, Revoke now, and Invite and grant (an access review's Keep, Revoke
+// and Close review are routed to src/slack/listeners/review-actions.ts). Each press is acked at once, parsed at the
 // edge (only the clicker's id and the button's request id are used — rights are decided by the app from the
 // policy, never from the payload), and answered to the clicker alone when there is something to say.
 import { z } from 'zod';
@@ -28,6 +29,7 @@ import {
 import { noticeMessage } from './command.ts';
 import { pressDriftPage } from './drift.ts';
 import type { InFlight } from './inflight.ts';
+import { isReviewAction, pressReview } from './review-actions.ts';
 
 const BUTTON_ACTIONS = [
   ACTION_IDS.approve,
@@ -158,6 +160,7 @@ async function pressInvite(p: BlockActionPayload, deps: ActionDeps): Promise<voi
 
 async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
   if (p.actions[0]?.action_id === ACTION_IDS.inviteAndGrant) return pressInvite(p, deps);
+  if (isReviewAction(p.actions[0]?.action_id)) return pressReview(p, deps);
   if (DRIFT_PAGE_ACTIONS.includes(p.actions[0]?.action_id ?? '')) return pressDriftPage(p, deps);
   const action = p.actions[0]!;
   const actionId = action.action_id as ButtonAction;

@@ -11,6 +11,7 @@ import type { ClaimCommand } from '../deliveries.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { escapeMrkdwn, truncate } from '../mrkdwn.ts';
 import { slackPerson } from '../people.ts';
+import { openReviewText } from '../review-words.ts';
 import { message, section } from '../views/blocks.ts';
 import {
   auditMessage,
@@ -340,11 +341,17 @@ async function run(
       });
       return res.ok ? [auditMessage(res.events)] : refused(auditRefusalText(res));
     }
+    case 'review': {
+      const res = await app.openReview({
+        opener: slackPerson(p.user_id),
+        roleName: cmd.role,
+        ...spaceInput(cmd),
+        ...on,
+      });
+      return res.ok ? [noticeMessage(openReviewText(res))] : refused(openReviewText(res));
+    }
     case 'drift':
       return answerDrift(cmd, p, deps, setOutcome);
-    case 'review':
-      // Interim while reviews are built (issue 16): say so rather than pretend.
-      return refused(`\`/qlik ${cmd.kind}\` isn't available yet.`);
   }
 }
 
