@@ -43,6 +43,11 @@ const driftFinding = z.object({
   /** The record it is about, as it was when found. */
   entry: z.custom<ManagedHolding>((v) => typeof v === 'object' && v !== null),
   foundAt: z.number(),
+  /**
+   * Set when a later check saw the same disagreement again: only then is it a finding to report and list. A single
+   * sighting may be a change the bot is making at that moment (written, not yet recorded).
+   */
+  confirmedAt: z.number().optional(),
   /** Set once the approvers were told; a finding not yet reported is reported at the next check. */
   reportedAt: z.number().optional(),
 });

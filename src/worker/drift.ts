@@ -1,7 +1,9 @@
 // Owns the drift check: a periodic comparison of what the bot did (its record of what it made each principal hold,
 // src/store/managed.ts) with what each target system says now, for the principals it manages lately (time-bound
 // grants still running, and changes within the window). A grant the bot made that is gone, or a role it removed
-// that is back, was changed outside the bot: each such disagreement is reported to the approvers once (in the
+// that is back, was changed outside the bot. A disagreement is a finding once two runs in a row saw it about the
+// same record (one sighting may be a change the bot is writing at that moment), and each finding is reported to
+// the approvers once (in the
 // channel its request was announced in, else the tenant's approval channel) and audited; it is reported again only
 // after it was resolved (the system agrees again) and comes back. Reads are budgeted per run, longest-unchecked
 // principals first, so a large record never floods the target's API; a principal whose read fails is left for
@@ -35,7 +37,10 @@ export interface DriftOptions {
 export interface DriftOutcome {
   /** Principals read this run. */
   checked: number;
-  /** Findings new this run, and findings reported this run (new ones, and ones a failed post left unreported). */
+  /**
+   * Disagreements first seen this run (a finding once the next run sees them again), and findings reported this
+   * run (confirmed ones, and ones a failed post left unreported).
+   */
   found: string[];
   reported: string[];
   /** Findings the system agrees with again. */
@@ -89,16 +94,23 @@ export async function checkDrift(deps: DriftDeps, opts: DriftOptions = {}): Prom
         }
         continue;
       }
+      // A change the bot made while this read was under way: compare again at the next run.
+      const fresh = await deps.managed.get(h.field);
+      if (fresh === undefined || fresh.r !== h.r || fresh.a !== h.a || fresh.at !== h.at) continue;
       // The same disagreement about the same change is one finding; another change of the role starts a new one.
-      if (before !== undefined && before.kind === kind && before.entry.r === h.r) continue;
-      const finding: DriftFinding = { kind, entry: h, foundAt: now };
+      const same =
+        before !== undefined && before.kind === kind && before.entry.r === h.r && before.entry.at === h.at;
+      if (same && before.confirmedAt !== undefined) continue;
+      // Seen once, it may be a change the bot is making right now (written, not yet recorded): it becomes a
+      // finding when the next run sees it again.
+      const finding: DriftFinding = same ? { ...before, confirmedAt: now } : { kind, entry: h, foundAt: now };
       await deps.managed.putFinding(finding);
       open.set(h.field, finding);
-      out.found.push(h.field);
+      if (!same) out.found.push(h.field);
     }
   }
   for (const f of open.values()) {
-    if (f.reportedAt !== undefined) continue;
+    if (f.confirmedAt === undefined || f.reportedAt !== undefined) continue;
     if (await report(deps, f)) out.reported.push(f.entry.field);
   }
   if (out.found.length + out.resolved.length + out.failed > 0) deps.logger.info(out, 'drift checked');

@@ -112,10 +112,30 @@ describe('the record of what the bot made principals hold', () => {
     const extension = await applied({ target }, { revokeAt: NOW + 2 * DAY }, NOW + 10);
     await store.transition(grant.id, 'applied', 'expired-revoked', {}, NOW + DAY);
     expect(await managed.get(field)).toMatchObject({ a: 'grant', r: extension.id, until: NOW + 2 * DAY });
-    await store.transition(extension.id, 'applied', 'revoked', {}, NOW + 20);
+    await store.transition(
+      extension.id,
+      'applied',
+      'revoked',
+      { result: { before: ['Steward'], after: [], changed: true, message: 'removed' } },
+      NOW + 20,
+    );
     expect(await managed.get(field)).toMatchObject({ a: 'ended', r: extension.id, at: NOW + 20 });
     const revoke = await applied({ target, action: 'revoke' }, {}, NOW + 30);
     expect(await managed.get(field)).toMatchObject({ a: 'revoke', r: revoke.id });
+  });
+
+  it('forgets a grant whose end left the role in place (held before it, outside the bot)', async () => {
+    const r = await applied({}, { before: ['Steward'], after: ['Steward'], changed: false, revokeAt: NOW + DAY });
+    const field = managedField(ROLES, 'role-steward', { kind: 'user', id: r.target.id });
+    expect(await managed.get(field)).toMatchObject({ a: 'grant', r: r.id });
+    await store.transition(
+      r.id,
+      'applied',
+      'expired-revoked',
+      { result: { before: ['Steward'], after: ['Steward'], changed: false, message: 'left in place' } },
+      NOW + DAY,
+    );
+    expect(await managed.get(field)).toBe(undefined);
   });
 
   it('records the roles an invite granted on the new account, not the account itself', async () => {

@@ -180,6 +180,7 @@ export function driftFindings(
     const open = await ctx.db(() => ctx.deps.managed.openFindings());
     const findings: DriftNotice[] = [];
     for (const f of open) {
+      if (f.confirmedAt === undefined) continue; // seen once: maybe a change being made right now
       let target: AccessTarget | undefined;
       try {
         target = ctx.deps.targets.get(f.entry.target);

@@ -1,6 +1,7 @@
 -- Shared by the transition and the backfill scripts: records what the bot made a principal hold when a request is
 -- applied, or when a grant it made ends (see StoreKeys.managed for the field and value). Ending a grant is recorded
--- only while that grant is the latest change of the role (an Extend that took the role over wrote its own entry).
+-- only while that grant is the latest change of the role (an Extend that took the role over wrote its own entry),
+-- and an end that left the role in place removes the entry.
 -- `only_newer` (the backfill): an entry is written only over an older one, and an end also where there is none.
 local function json_field(rk, name)
   local v = redis.call('HGET', rk, name)
@@ -46,6 +47,16 @@ local function record_managed(rk, mk, id, now, ended, only_newer)
     local cur = current_entry(mk, f)
     if a == 'ended' then
       if not ((cur and cur.r == id) or (only_newer and not cur)) then return end
+      -- An end that left the role in place (it was held before this grant, outside the bot): the bot has no claim
+      -- on it either way any more.
+      if type(result.after) == 'table' then
+        for _, held in ipairs(result.after) do
+          if type(held) == 'string' and string.lower(held) == string.lower(text(e.name)) then
+            if cur then redis.call('HDEL', mk, f) end
+            return
+          end
+        end
+      end
     elseif only_newer and cur and tonumber(cur.at) and tonumber(cur.at) >= tonumber(now) then
       return
     end
