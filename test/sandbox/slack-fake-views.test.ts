@@ -568,9 +568,8 @@ function wire(app: App, seen: Seen, advance: (ms: number) => void): void {
   app.command('/qlik', async ({ ack, body, client }) => {
     await ack();
     seen.add('command', body);
-    await attempt(seen, 'opened', () =>
-      client.views.open({ trigger_id: body.trigger_id, view: requestForm() }),
-    );
+    const form = body.text === 'clearing' ? requestForm({ clear_on_close: true }) : requestForm();
+    await attempt(seen, 'opened', () => client.views.open({ trigger_id: body.trigger_id, view: form }));
     if (body.text === 'twice')
       await attempt(seen, 'opened', () => client.views.open({ trigger_id: body.trigger_id, view: modal() }));
   });
@@ -706,7 +705,9 @@ describe.each(['http', 'socket'] as const)('the driver against a Bolt app over %
         appToken: APP_TOKEN,
         socketMode: true,
         clientOptions: { slackApiUrl: fake.apiUrl },
-        logLevel: LogLevel.ERROR,
+        // app.stop() resolves before its socket has closed, so fake.close() ends it and the SDK logs a WebSocket
+        // error at teardown; what the app does is asserted through `seen`, not its logs.
+        logger: quiet,
       });
       wire(app, seen, advance);
       await app.start();
@@ -909,6 +910,41 @@ describe.each(['http', 'socket'] as const)('the driver against a Bolt app over %
     });
     expect(fake.openViews(ALICE)).toEqual([]);
     await expect(driver.closeView(ALICE, form)).rejects.toThrow(/was closed/);
+  });
+
+  it('closing a clear_on_close view closes the whole stack and view_closed says is_cleared', async () => {
+    const form = await openForm('clearing');
+    const res = await driver.closeView(ALICE, form);
+    expect(res).toMatchObject({ notified: true, closed: [form] });
+    expect(await seen.next('closed')).toMatchObject({ type: 'view_closed', is_cleared: true });
+    expect(fake.views.findView(form.view.id)).toMatchObject({ closedBy: 'user' });
+  });
+
+  it('suggests from a message too: container message, the channel, and the message', async () => {
+    const picker = fake.recordMessage({
+      channel: fake.dmChannelOf(ALICE),
+      text: 'Pick a role',
+      blocks: [
+        {
+          type: 'actions',
+          block_id: 'pick',
+          elements: [{ type: 'external_select', action_id: 'role_pick', placeholder: plain('Role') }],
+        },
+      ],
+      ephemeral: false,
+      via: 'chat.postMessage',
+    });
+    await expect(driver.suggest(ALICE, picker, 'role_pick', 'an')).rejects.toThrow(/waits for 3 typed/);
+    const res = await driver.suggest(ALICE, picker, 'role_pick', 'ten');
+    expect(res.options.map((o) => o.value)).toEqual(['role-admin']);
+    expect(await seen.next('suggestion')).toMatchObject({
+      type: 'block_suggestion',
+      container: { type: 'message', message_ts: picker.ts, channel_id: picker.channel, is_ephemeral: false },
+      channel: { id: picker.channel, name: 'directmessage' },
+      message: { ts: picker.ts },
+      block_id: 'pick',
+      value: 'ten',
+    });
   });
 
   it('a button in a modal sends block_actions with container view and a trigger_id views.push takes, up to 3 views', async () => {

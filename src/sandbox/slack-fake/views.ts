@@ -359,6 +359,9 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
 
   const store: ViewStore = {
     issueTrigger(userId, o = {}) {
+      // A long sandbox session makes a trigger per click: forget those long past any use.
+      for (const [id, t] of triggers)
+        if (opts.now() - t.createdAt > 100 * VIEW_LIMITS.triggerTtlMs) triggers.delete(id);
       const createdAt = opts.now() - (o.ageMs ?? 0);
       const id = `${Math.floor(createdAt / 1000)}.${Math.floor(Math.random() * 1e10)}.${randomBytes(16).toString('hex')}`;
       triggers.set(id, { userId, createdAt, used: false, ...(o.viewId ? { viewId: o.viewId } : {}) });
