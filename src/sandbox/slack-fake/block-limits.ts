@@ -1,6 +1,7 @@
 // Owns the fake's Block Kit checks: the documented limits Slack enforces cheaply on messages (50 blocks,
-// 3000-char section text, 10 fields, 75-char button text, …), answered as Slack does: `invalid_blocks` with
-// `errors` naming the offending JSON pointer. It also fills in the block_ids Slack generates when absent.
+// 3000-char section text, 10 fields, 75-char button text, …) and on views (100 blocks, input blocks' label and
+// element, select menus' placeholder), answered as Slack does: `invalid_blocks` with `errors` naming the offending
+// JSON pointer. It also fills in the block_ids Slack generates when absent.
 import { randomBytes } from 'node:crypto';
 
 export type BlocksCheck =
@@ -46,7 +47,52 @@ export const LIMITS = {
   url: 3000,
   markdownText: 12000,
   altText: 2000,
+  /** Input block label and hint (docs.slack.dev/reference/block-kit/blocks/input-block). */
+  inputLabel: 2000,
+  inputHint: 2000,
+  /** Select menus' and text inputs' placeholder (docs.slack.dev select-menu-element, plain-text-input-element). */
+  placeholder: 150,
+  /** plain_text_input min_length / max_length may not exceed 3000. */
+  textInputLength: 3000,
 } as const;
+
+/** Elements an input block can hold (docs.slack.dev/reference/block-kit/blocks/input-block). */
+const INPUT_ELEMENTS = new Set([
+  'checkboxes',
+  'channels_select',
+  'conversations_select',
+  'datepicker',
+  'datetimepicker',
+  'email_text_input',
+  'external_select',
+  'file_input',
+  'multi_channels_select',
+  'multi_conversations_select',
+  'multi_external_select',
+  'multi_static_select',
+  'multi_users_select',
+  'number_input',
+  'plain_text_input',
+  'radio_buttons',
+  'rich_text_input',
+  'static_select',
+  'timepicker',
+  'url_text_input',
+  'users_select',
+]);
+
+const SELECTS = new Set([
+  'static_select',
+  'external_select',
+  'users_select',
+  'conversations_select',
+  'channels_select',
+  'multi_static_select',
+  'multi_external_select',
+  'multi_users_select',
+  'multi_conversations_select',
+  'multi_channels_select',
+]);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -111,10 +157,34 @@ function checkElement(c: Collector, el: unknown, pointer: string, actionIds: Set
     checkMaxLen(c, el.alt_text, LIMITS.altText, `${pointer}/alt_text`);
     if (typeof el.alt_text !== 'string') c.add('must provide alt_text', pointer);
   }
+  if (SELECTS.has(el.type) || el.type === 'plain_text_input') {
+    if (el.placeholder !== undefined)
+      checkText(c, el.placeholder, `${pointer}/placeholder`, LIMITS.placeholder, ['plain_text']);
+  }
+  if (el.type === 'external_select' || el.type === 'multi_external_select') {
+    // An external select loads its options from the app (block_suggestion): it may not list its own.
+    if (el.options !== undefined || el.option_groups !== undefined)
+      c.add('failed to match all allowed schemas', `${pointer}/options`);
+    const q = el.min_query_length;
+    if (q !== undefined && (typeof q !== 'number' || !Number.isInteger(q) || q < 0))
+      c.add('must be a non-negative integer', `${pointer}/min_query_length`);
+  }
+  if (el.type === 'static_select' || el.type === 'multi_static_select') {
+    if (el.options === undefined && el.option_groups === undefined)
+      c.add('must provide options or option_groups', pointer);
+  }
+  if (el.type === 'plain_text_input') {
+    for (const key of ['min_length', 'max_length'] as const) {
+      const n = el[key];
+      if (n === undefined) continue;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > LIMITS.textInputLength)
+        c.add(`must be an integer from 0 to ${LIMITS.textInputLength}`, `${pointer}/${key}`);
+    }
+  }
 }
 
-function checkBlock(c: Collector, b: unknown, i: number, blockIds: Set<string>): void {
-  const p = `/blocks/${i}`;
+function checkBlock(c: Collector, b: unknown, i: number, blockIds: Set<string>, base: string): void {
+  const p = `${base}/${i}`;
   if (!isObj(b)) {
     c.add('must be an object', p);
     return;
@@ -192,14 +262,34 @@ function checkBlock(c: Collector, b: unknown, i: number, blockIds: Set<string>):
     case 'rich_text':
       if (!Array.isArray(b.elements)) c.add('must be an array', `${p}/elements`);
       break;
+    case 'input': {
+      checkText(c, b.label, `${p}/label`, LIMITS.inputLabel, ['plain_text']);
+      if (b.hint !== undefined) checkText(c, b.hint, `${p}/hint`, LIMITS.inputHint, ['plain_text']);
+      if (!isObj(b.element) || typeof b.element.type !== 'string' || !INPUT_ELEMENTS.has(b.element.type)) {
+        c.add('failed to match all allowed schemas', `${p}/element`);
+        break;
+      }
+      checkElement(c, b.element, `${p}/element`, actionIds);
+      break;
+    }
   }
 }
 
+export interface CheckBlocksOptions {
+  /** Most blocks allowed: 50 in a message (default), 100 in a modal or Home tab view. */
+  maxBlocks?: number;
+  /** JSON pointer of the blocks array in the request, for the error messages: '/blocks' (default), '/view/blocks'. */
+  pointer?: string;
+}
+
 /**
- * Checks a `blocks` argument as Slack does for chat.postMessage / chat.update / chat.postEphemeral / response_url:
- * a JSON string or array; not an array → `invalid_blocks_format`; any limit broken → `invalid_blocks`.
+ * Checks a `blocks` argument as Slack does for chat.postMessage / chat.update / chat.postEphemeral / response_url
+ * (and, with a view's limits, the blocks of a view): a JSON string or array; not an array →
+ * `invalid_blocks_format`; any limit broken → `invalid_blocks`.
  */
-export function checkBlocks(raw: unknown): BlocksCheck {
+export function checkBlocks(raw: unknown, opts: CheckBlocksOptions = {}): BlocksCheck {
+  const maxBlocks = opts.maxBlocks ?? LIMITS.blocksPerMessage;
+  const base = opts.pointer ?? '/blocks';
   let blocks = raw;
   if (typeof raw === 'string') {
     try {
@@ -212,12 +302,12 @@ export function checkBlocks(raw: unknown): BlocksCheck {
     return { ok: false, error: 'invalid_blocks_format', errors: ['blocks must be an array'] };
   }
   const c = new Collector();
-  if (blocks.length > LIMITS.blocksPerMessage) {
-    c.add(`must contain at most ${LIMITS.blocksPerMessage} items`, '/blocks');
+  if (blocks.length > maxBlocks) {
+    c.add(`must contain at most ${maxBlocks} items`, base);
   }
   const blockIds = new Set<string>();
   blocks.forEach((b, i) => {
-    checkBlock(c, b, i, blockIds);
+    checkBlock(c, b, i, blockIds, base);
   });
   if (c.errors.length > 0) return { ok: false, error: 'invalid_blocks', errors: c.errors };
   return { ok: true, blocks };

@@ -2,7 +2,8 @@
 // Slack documents them (form or JSON bodies, bearer or body token, `{ok:false,error}` answers, 429 + Retry-After),
 // the file-upload URLs of files.getUploadURLExternal, response_url endpoints, and Socket Mode (apps.connections.open
 // for an app-level token and the WebSocket upgrades to its URLs, served by socket-mode.ts); it records every
-// message, update, file and call so tests and the sandbox can read what a Slack user would have seen.
+// message, update, file and call so tests and the sandbox can read what a Slack user would have seen. The views.*
+// methods (modals, Home tabs, trigger_ids) are answered from the view store in views.ts.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { z } from 'zod';
 import { checkBlocks, withBlockIds } from './block-limits.ts';
 import { renderMessage } from './render.ts';
 import { createSocketModeServer, type SocketModeServer } from './socket-mode.ts';
+import { createViewStore, type FakeView, type TriggerOptions, ViewError, type ViewStore } from './views.ts';
 
 export interface FakeUser {
   id: string /* U… */;
@@ -107,6 +109,11 @@ export interface SlackFakeOptions {
   appToken?: string;
   /** Settings of the Socket Mode server (ping interval, retries, close grace). */
   socketMode?: Omit<Parameters<typeof createSocketModeServer>[0], 'appId'>;
+  /**
+   * The clock trigger_id expiry (3 s) and the driver's 3-second deadlines are read from; default Date.now. A test
+   * clock lets a test pass those deadlines without waiting.
+   */
+  now?: () => number;
 }
 
 export interface SlackFake {
@@ -156,7 +163,17 @@ export interface SlackFake {
   findMessage(channel: string, ts: string): PostedMessage | undefined;
   /** Records a message that did not come through the Web API (the driver's slash-command acks). */
   recordMessage(m: Omit<PostedMessage, 'ts' | 'updates' | 'at'> & { ts?: string }): PostedMessage;
-  /** Forgets messages, files and calls (users, channels and usergroups stay). */
+  /** The fake's clock (SlackFakeOptions.now). */
+  now(): number;
+  /** Modals, Home tabs and trigger_ids: what views.open/push/update/publish keep, and the driver's side of them. */
+  views: ViewStore;
+  /** A trigger_id as an interaction by that user would carry (one use, expires 3 s after `now - ageMs`). */
+  issueTrigger(userId: string, opts?: TriggerOptions): string;
+  /** The user's open modal stack, root first (empty when none is open). */
+  openViews(userId: string): FakeView[];
+  /** The user's published Home tab, if any. */
+  homeView(userId: string): FakeView | undefined;
+  /** Forgets messages, files, calls, views and trigger_ids (users, channels and usergroups stay). */
   clear(): void;
   close(): Promise<void>;
 }
@@ -322,6 +339,27 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
   >();
   let baseUrl = '';
   let lastMicros = 0;
+  const now = opts.now ?? Date.now;
+  const views = createViewStore({
+    teamId,
+    appId,
+    botId,
+    now,
+    userExists: (id) => {
+      const u = users.get(id);
+      return u !== undefined && u.deleted !== true;
+    },
+  });
+
+  /** Runs a views.* call, answering its ViewError as the Web API error it is. */
+  function viewCall(run: () => unknown): ApiResult {
+    try {
+      return { ok: true, view: run() };
+    } catch (e) {
+      if (e instanceof ViewError) throw new ApiError(e.code, e.extra);
+      throw e;
+    }
+  }
 
   // Message timestamps are unique and increasing, like Slack's "seconds.micros" ts.
   function nextTs(): string {
@@ -682,6 +720,15 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
         .reverse();
       return page(top, a, 100);
     },
+
+    // docs.slack.dev/reference/methods/views.open: needs a fresh trigger_id; answers the opened view.
+    'views.open': (raw) => viewCall(() => views.open(raw)),
+    // views.push: onto the open modal of the trigger's user; at most 3 views in a stack (push_limit_reached).
+    'views.push': (raw) => viewCall(() => views.push(raw)),
+    // views.update: by view_id or external_id, optional hash (hash_conflict when stale); not_found otherwise.
+    'views.update': (raw) => viewCall(() => views.update(raw)),
+    // views.publish (Tier 4: 100+ per minute): a user's Home tab, optional hash against the current one.
+    'views.publish': (raw) => viewCall(() => views.publish(raw)),
 
     'users.info': (raw) => {
       const a = parseArgs(z.object({ user: z.string().default('') }), raw);
@@ -1098,10 +1145,16 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     dmChannelOf,
     findMessage,
     recordMessage,
+    now,
+    views,
+    issueTrigger: (userId, o) => views.issueTrigger(userId, o),
+    openViews: (userId) => views.openViews(userId),
+    homeView: (userId) => views.homeView(userId),
     clear() {
       messages.length = 0;
       files.length = 0;
       calls.length = 0;
+      views.clear();
     },
     async close() {
       listeners.clear();
