@@ -38,7 +38,8 @@ describe('percentiles', () => {
 });
 
 // The four benchmarks spend most of their time starting child processes, so they run side by side.
-describe.concurrent('benchmarks at a tiny size', () => {
+// Under the full suite's load (two cores, every other file too) a run can take several times its 10 s alone.
+describe.concurrent('benchmarks at a tiny size', { timeout: 90_000 }, () => {
   it('memory measures idle bot and worker from the compiled build', async () => {
     const m = await runMemory({ entries: ['dist'], settleMs: 50 });
     expect(m.idle.map((i) => `${i.entry}:${i.role}`)).toEqual(['dist:bot', 'dist:worker']);
