@@ -37,6 +37,11 @@ const SANDBOX_SETTINGS = [
   'QLIK_FILTER_PER_MINUTE',
   'WORKER_CONCURRENCY',
   'BULL_BOARD',
+  'DRIFT_CHECK_EVERY',
+  'DRIFT_WINDOW',
+  'REMIND_AFTER',
+  'ESCALATE_AFTER',
+  'REVIEW_MAX_HOLDERS',
 ] as const;
 
 /** The SANDBOX_SETTINGS that are set (non-empty) in env. */
