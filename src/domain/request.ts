@@ -225,6 +225,8 @@ export interface RoleChangeRequest {
   nudges?: { remindAt?: number; escalateAt?: number };
   /** Set once it escalated: when, and to whom (the fallback approvers, Slack ids), who may now decide it too. */
   escalation?: { at: number; to: string[] };
+  /** Taken at once under the role's break-glass rule (`--break-glass`), without approval: flagged wherever it shows. */
+  breakGlass?: true;
   /** For the revoke of a time-bound grant: the grant it ends. */
   revokes?: string;
   /**
