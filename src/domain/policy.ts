@@ -51,6 +51,8 @@ export interface RolePolicy {
    * `maxDurationMs` (never permanent), with a reason unless `reasonRequired` is false. Absent: not allowed.
    */
   breakGlass?: BreakGlassRule;
+  /** Each approver (the Slack users among `approvers`) also gets the approval message by DM, kept up to date. */
+  approverDms: boolean;
 }
 
 export interface BreakGlassRule {
@@ -177,6 +179,7 @@ const ruleShape = {
   remindAfter: durationOrOff.optional(),
   escalateAfter: durationOrOff.optional(),
   fallbackApprovers: approverList.optional(),
+  approverDms: flag().optional(),
   breakGlass: z
     .union([
       z.literal(false),
@@ -424,6 +427,7 @@ function resolveRule(input: RuleInput, base: RolePolicy): RolePolicy {
     autoApprove: input.autoApprove ?? base.autoApprove,
     requestable: input.requestable ?? base.requestable,
     managersApprove: input.managersApprove ?? base.managersApprove,
+    approverDms: input.approverDms ?? base.approverDms,
     remindAfterMs: input.remindAfter ?? base.remindAfterMs,
     escalateAfterMs: input.escalateAfter ?? base.escalateAfterMs,
     fallbackApprovers:
@@ -568,6 +572,7 @@ export function parsePolicy(
       autoApprove: false,
       requestable: true,
       managersApprove: false,
+      approverDms: false,
       remindAfterMs: env.remindAfterMs ?? DEFAULT_REMIND_AFTER_MS,
       escalateAfterMs: env.escalateAfterMs ?? 0,
       fallbackApprovers: [],

@@ -136,9 +136,10 @@ export interface RequestMessage extends MessageRef {
   front: Front;
   /**
    * `announcement`: the message the people who decide were asked on (the channel copy); `result`: a reply beside
-   * it saying what happened; `dm`: a private message to one person.
+   * it saying what happened; `dm`: a private message to one person; `approval-copy`: a copy of the announcement
+   * sent to one approver by DM (policy `approverDms`), brought up to date with it on every change.
    */
-  kind: 'announcement' | 'result' | 'dm';
+  kind: 'announcement' | 'result' | 'dm' | 'approval-copy';
   /** For a `dm`: the person it went to (their id on the front). */
   recipient?: string;
   /**

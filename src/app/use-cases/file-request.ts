@@ -10,6 +10,7 @@ import {
   checkRequest,
   type RolePolicy,
   requestRule,
+  splitApprovers,
 } from '../../domain/policy.ts';
 import {
   announcementOf,
@@ -196,6 +197,43 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
 }
 
 /**
+ * Policy `approverDms`: each approver (the Slack users the rule lists; user groups are not expanded) but the
+ * requester gets a copy of the announcement by DM, recorded among the request's messages so every later refresh
+ * updates it too. A copy the chat refuses is logged and left out: the channel's announcement is the one that counts.
+ */
+async function copyToApprovers(
+  ctx: AppContext,
+  r: RoleChangeRequest,
+  rule: Pick<RolePolicy, 'approvers'>,
+): Promise<RequestMessage[]> {
+  const { front } = ctx.deps.notifier;
+  const out: RequestMessage[] = [];
+  for (const id of splitApprovers(rule.approvers).users) {
+    const approver: PersonRef = { front, id };
+    if (samePerson(approver, r.requester)) continue;
+    try {
+      const ref = await ctx.deps.notifier.copyTo(approver, r);
+      const copy: RequestMessage = {
+        front,
+        kind: 'approval-copy',
+        recipient: id,
+        channel: ref.channel,
+        ts: ref.ts,
+      };
+      await ctx.db(() => ctx.deps.store.addMessage(r.id, copy));
+      out.push(copy);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      ctx.log.warn(
+        { err: errSummary(err), requestId: r.id },
+        'could not send an approver a copy of the request',
+      );
+    }
+  }
+  return out;
+}
+
+/**
  * The role's break-glass rule applied to a grant asked for with `--break-glass`: the checked request (its rule and
  * duration: as asked, or the rule's cap; never permanent), or why it is refused. It replaces the normal checks of
  * approvals, reason and duration, which the break-glass rule sets for itself.
@@ -303,7 +341,8 @@ export async function fileDraft(
       const { front } = ctx.deps.notifier;
       const message: RequestMessage = { front, kind: 'announcement', channel: ref.channel, ts: ref.ts };
       await ctx.db(() => ctx.deps.store.addMessage(r.id, message));
-      return { ...r, messages: [...(r.messages ?? []), message] };
+      const copies = rule.approverDms ? await copyToApprovers(ctx, { ...r, messages: [message] }, rule) : [];
+      return { ...r, messages: [...(r.messages ?? []), message, ...copies] };
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       ctx.log.warn({ err: errSummary(err), requestId: r.id }, 'could not post the approval message');
