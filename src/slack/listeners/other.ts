@@ -1,4 +1,5 @@
-// Owns the answers to what the bot does not offer: views (it opens none, so any submission is stale or forged)
+// Owns the answers to what the bot does not offer: views other than the request form (src/slack/listeners/form.ts;
+// any other submission is stale or forged)
 // and shortcuts. Each is acked at once and, where Slack lets us, told in words that it does nothing.
 import { z } from 'zod';
 import type { Logger } from '../../observability/logger.ts';
