@@ -79,7 +79,7 @@ export interface FormState {
 }
 
 const formStateSchema = z.object({
-  k: z.string().min(1).max(400),
+  k: z.string().max(400),
   s: z.string().min(1).max(400).optional(),
   r: z.string().min(1).max(400).optional(),
 });
@@ -87,8 +87,9 @@ const formStateSchema = z.object({
 export function encodeFormState(s: FormState): string {
   const out = JSON.stringify({
     k: s.kind,
-    ...(s.space === undefined ? {} : { s: s.space }),
-    ...(s.role === undefined ? {} : { r: s.role }),
+    // Nothing picked and an empty pick are the same to the form.
+    ...(s.space === undefined || s.space === '' ? {} : { s: s.space }),
+    ...(s.role === undefined || s.role === '' ? {} : { r: s.role }),
   });
   // Every value is at most 150 characters (option values), so this is far below the limit; clamp anyway.
   return out.length <= LIMITS.privateMetadata ? out : JSON.stringify({ k: s.kind });
@@ -309,11 +310,17 @@ export function formResultView(msg: SlackMessage, title = 'Request access'): Mod
     callback_id: `${FORM_CALLBACK_ID}_done`,
     title: plain(title, LIMITS.title),
     close: plain('Close', LIMITS.button),
-    // The receipt's sections and context only: its buttons (if any) live in the DM, where they can be answered.
+    // The receipt's words only: its buttons (Cancel request) live in the DM, where a press can be answered (a
+    // press in a modal has no response_url and no channel to answer in).
     blocks: msg.blocks
       .filter(
         (b) => b.type === 'section' || b.type === 'context' || b.type === 'header' || b.type === 'divider',
       )
+      .map((b) => {
+        if (b.type !== 'section' || b.accessory === undefined) return b;
+        const { accessory: _button, ...words } = b;
+        return words;
+      })
       .slice(0, LIMITS.blocks),
   };
 }
