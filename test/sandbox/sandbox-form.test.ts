@@ -39,7 +39,9 @@ describe('the sandbox terminal walks the request form', () => {
     expect(out).toContain('frank form> Role (type part of the name, empty for all): TenantAd');
     expect(out).toContain('→ TenantAdmin');
     // TenantAdmin: at most 4 hours in the sandbox's policy, so only durations up to that are offered.
-    expect(out).toMatch(/For how long\? 1\. 15 minutes {2}2\. 1 hour {2}3\. 4 hours \(empty: the default\): 2/);
+    expect(out).toMatch(
+      /For how long\? 1\. 15 minutes {2}2\. 1 hour {2}3\. 4 hours \(empty: the default\): 2/,
+    );
     expect(out).toContain('Reason (required): incident 42');
     expect(out).toContain('The form now shows:');
     expect(out).toMatch(/Grant TenantAdmin: request R-[2-9A-HJKMNP-Z]+/);
