@@ -326,8 +326,28 @@ const submissionPayload = z.object({
     callback_id: z.string(),
     private_metadata: z.string().optional(),
     state: z.object({ values: z.record(z.string(), z.record(z.string(), z.unknown())) }),
+    blocks: z.array(z.object({ type: z.string(), block_id: z.string().optional() }).loose()).optional(),
   }),
 });
+
+/**
+ * Errors on the fields the submitted view has: Slack refuses an `errors` answer naming a block the view lacks
+ * (a space field the re-render had not shown yet when the kind was changed and submitted at once), so such an
+ * error goes on the kind field, which every form has.
+ */
+export function placeErrors(
+  errors: Record<string, string>,
+  inputs: ReadonlySet<string>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const fallback = inputs.has(FORM_BLOCKS.kind) ? FORM_BLOCKS.kind : [...inputs][0];
+  for (const [block, text] of Object.entries(errors)) {
+    const at = inputs.has(block) ? block : fallback;
+    if (at === undefined) continue;
+    out[at] = out[at] === undefined ? text : plainError(`${out[at]} ${text}`);
+  }
+  return out;
+}
 
 export type SubmissionAck =
   | { response_action: 'errors'; errors: Record<string, string> }
@@ -529,6 +549,21 @@ export async function handleFormSubmission(
     return;
   }
   const userId = p.data.user.id;
+  const inputs = new Set(
+    p.data.view.blocks === undefined
+      ? Object.keys(p.data.view.state.values)
+      : p.data.view.blocks.flatMap((b) => (b.type === 'input' && b.block_id ? [b.block_id] : [])),
+  );
+  const ack = args.ack;
+  args = {
+    ...args,
+    ack: (r) =>
+      ack(
+        r?.response_action === 'errors'
+          ? { response_action: 'errors', errors: placeErrors(r.errors, inputs) }
+          : r,
+      ),
+  };
   const read = readForm(deps.app, userId, p.data.view.state.values);
   if (!read.ok) {
     commands.inc({ command: 'form:submit', outcome: 'invalid' });

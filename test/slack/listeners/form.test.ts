@@ -16,6 +16,7 @@ import {
   handleFormOptions,
   handleFormShortcut,
   handleFormSubmission,
+  placeErrors,
   type SubmissionAck,
 } from '../../../src/slack/listeners/form.ts';
 import { InFlight } from '../../../src/slack/listeners/inflight.ts';
@@ -367,6 +368,8 @@ describe('submitting', () => {
         who_other: typed('not an @ email'),
         kind: pick('qlik-spaces:default'),
         entitlement: pick('~loading'),
+        // The space field is shown and left empty: Slack sends it as null.
+        space: { type: 'external_select', selected_option: null },
       }),
     );
     expect(acks).toEqual([
@@ -381,6 +384,29 @@ describe('submitting', () => {
       },
     ]);
     expect(h.filedInputs).toEqual([]);
+  });
+
+  it('puts an error about a field the submitted view lacks on the kind field, which Slack accepts', async () => {
+    const h = harness();
+    // The kind was changed to space roles and submitted before the form re-rendered with its space field.
+    const body = submission({ kind: pick('qlik-spaces:default'), entitlement: pick('consumer') });
+    const acks = await submit(h, {
+      ...body,
+      view: {
+        ...body.view,
+        blocks: ['who_person', 'who_other', 'kind', 'entitlement', 'duration', 'reason'].map((block_id) => ({
+          type: 'input',
+          block_id,
+        })),
+      },
+    });
+    expect(acks).toEqual([{ response_action: 'errors', errors: { kind: 'Pick the space.' } }]);
+    expect(
+      placeErrors({ space: 'a.', entitlement: 'b.', kind: 'c.' }, new Set(['kind', 'entitlement'])),
+    ).toEqual({
+      kind: 'a. c.',
+      entitlement: 'b.',
+    });
   });
 
   it("answers the policy's refusals at once, on the field, in the form's words", async () => {
