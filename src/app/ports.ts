@@ -62,6 +62,10 @@ export interface StorePort {
   addMessage(id: string, message: RequestMessage): Promise<boolean>;
   listPendingByRequester(requester: PersonRef): Promise<RoleChangeRequest[]>;
   listPending(limit?: number): Promise<RoleChangeRequest[]>;
+  /** Applied time-bound grants, soonest to end first (App Home). */
+  listTimeBound(limit?: number): Promise<RoleChangeRequest[]>;
+  /** The requests that exist among `ids`, in that order (App Home's recent outcomes). */
+  getMany(ids: string[]): Promise<RoleChangeRequest[]>;
 }
 
 /** Access reviews (src/store/review-store.ts): once-only decisions and closing, each with its audit event. */
