@@ -29,7 +29,7 @@ describe('home', () => {
     expect(frank.toApprove).toEqual([]);
   });
 
-  it("lists an applied time-bound grant with its time left to the requester and the holder, not to others", async () => {
+  it('lists an applied time-bound grant with its time left to the requester and the holder, not to others', async () => {
     const grant = await h.applied(
       await h.file({ requester: P.dan, who: toFrank, roleName: 'Steward', durationMs: H }),
     );
