@@ -1,14 +1,16 @@
-// Registers every Bolt listener in one place: the `/qlik` and `/mode` commands and the buttons, and a catch-all for everything
+// Registers every Bolt listener in one place: the `/qlik` and `/mode` commands, the buttons, the App Home's opening, and a catch-all for everything
 // else Slack can send (another slash command, an old button, a view, a shortcut, a select's options), so every
 // signed request is acked at once and, where there is someone to tell, answered in words instead of Slack's
 // "didn't respond" error. Handlers are named functions in their own modules; this file only wires them to Bolt.
 import type { App } from '@slack/bolt';
+import type { HomeTab } from '../home.ts';
 import { type ActionDeps, handleButton } from './actions.ts';
 import { type CommandDeps, handleOtherCommand, handleQlikCommand } from './command.ts';
+import { handleHomeOpened } from './home.ts';
 import { handleModeCommand } from './mode-command.ts';
 import { handleShortcut, handleViewClosed, handleViewSubmission } from './other.ts';
 
-export type ListenerDeps = CommandDeps & ActionDeps;
+export type ListenerDeps = CommandDeps & ActionDeps & { home?: Pick<HomeTab, 'opened' | 'pressed'> };
 
 const SLASH_COMMAND = '/qlik';
 /** The second slash command: Mode's groups and collections (answers how to configure Mode when it is off). */
@@ -26,6 +28,10 @@ export function registerListeners(app: App, deps: ListenerDeps, command = SLASH_
   // Every block action, known or not: handleButton answers an unknown action_id in words.
   app.action({ type: 'block_actions', action_id: ANY }, async ({ body, ack }) => {
     await handleButton({ body, ack: () => ack() }, deps);
+  });
+  // The Home tab: published when opened (the Messages tab publishes nothing).
+  app.event('app_home_opened', async ({ event }) => {
+    await handleHomeOpened({ event }, deps);
   });
   app.view({ type: 'view_submission', callback_id: ANY }, async ({ ack }) => {
     await handleViewSubmission({ ack: (r) => ack(r) });
