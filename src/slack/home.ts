@@ -34,6 +34,15 @@ const WINDOW_MARGIN_MS = 250;
  * client; one that still comes back pauses the queue for as long as Slack asked.
  */
 export const HOME_PUBLISHES_PER_MINUTE = 60;
+/**
+ * How many times a publish is tried against the Home as last seen (Slack's `hash`) before it is made without one.
+ * Two publishes can race (a press's and a refresh's): the one that read the requests first must not land last and
+ * show a decided request's buttons again. Each reads the last hash before the requests, so one that lost the race
+ * is refused (hash_conflict) and drawn again from the requests as they are now.
+ */
+const HASH_ATTEMPTS = 3;
+/** How long the last hash is kept; an older one is useless anyway (Slack's Home moved on since). */
+const HASH_TTL_SECONDS = 7 * 24 * 3600;
 /** How long the line answering a press stays on the Home. */
 const NOTICE_TTL_SECONDS = 600;
 /** The most people who opened a Home a change looks at (SSCAN pages); beyond that a Home refreshes when opened. */
@@ -55,6 +64,8 @@ export function homeKeys(prefix: string) {
     window: (userId: string) => `${prefix}:home:window:${userId}`,
     /** STRING with a TTL: JSON HomeNotice, the answer to the person's last press on their Home. */
     notice: (userId: string) => `${prefix}:home:notice:${userId}`,
+    /** STRING with a TTL: the `hash` Slack gave the person's Home at its last publish (views.publish `hash`). */
+    hash: (userId: string) => `${prefix}:home:hash:${userId}`,
   };
 }
 
@@ -116,7 +127,7 @@ export class HomeRefreshes {
 
 /** The views.publish call, as the Web API client makes it. */
 export interface HomePublisher {
-  views: { publish(args: { user_id: string; view: HomeView }): Promise<unknown> };
+  views: { publish(args: { user_id: string; view: HomeView; hash?: string }): Promise<unknown> };
 }
 
 export interface HomeTabDeps {
@@ -165,24 +176,43 @@ export class HomeTab {
     await this.publish(userId);
   }
 
-  /** Publishes the person's Home as it is now (or why it cannot be read). */
+  /**
+   * Publishes the person's Home as it is now (or why it cannot be read), over the Home as last published: a
+   * publish that lost a race to a newer one is drawn again (HASH_ATTEMPTS).
+   */
   async publish(userId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      // The hash is read before the requests: whoever published after it read newer requests than ours.
+      const hash = attempt <= HASH_ATTEMPTS ? await this.#d.redis.get(this.#keys.hash(userId)) : null;
+      const view = await this.#render(userId);
+      try {
+        const res = await this.#d.client.views.publish({
+          user_id: userId,
+          view,
+          ...(hash === null ? {} : { hash }),
+        });
+        const next = (res as { view?: { hash?: unknown } } | undefined)?.view?.hash;
+        if (typeof next === 'string' && next !== '')
+          await this.#d.redis.set(this.#keys.hash(userId), next, 'EX', HASH_TTL_SECONDS);
+        return;
+      } catch (err) {
+        const code = slackError(err);
+        if (code === 'hash_conflict' && attempt <= HASH_ATTEMPTS) continue;
+        // Someone who left the workspace has no Home to keep: forget them rather than retry for ever.
+        if (code === 'user_not_found') {
+          await this.#d.redis.srem(this.#keys.opened, userId);
+          this.#log.info({ user: userId }, 'a person who opened the Home is gone; forgotten');
+          return;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async #render(userId: string): Promise<HomeView> {
     const [answer, notice] = await Promise.all([this.#d.app.home(slackPerson(userId)), this.#notice(userId)]);
     const opts = { ...(notice ? { notice } : {}), ...(this.#d.tenants ? { tenants: this.#d.tenants } : {}) };
-    const view = answer.ok
-      ? homeView(answer, opts)
-      : homeUnavailableView(failureText(answer), this.#now(), notice);
-    try {
-      await this.#d.client.views.publish({ user_id: userId, view });
-    } catch (err) {
-      // Someone who left the workspace has no Home to keep: forget them rather than retry for ever.
-      if (slackError(err) === 'user_not_found') {
-        await this.#d.redis.srem(this.#keys.opened, userId);
-        this.#log.info({ user: userId }, 'a person who opened the Home is gone; forgotten');
-        return;
-      }
-      throw err;
-    }
+    return answer.ok ? homeView(answer, opts) : homeUnavailableView(failureText(answer), this.#now(), notice);
   }
 
   /** Whose Home shows the request, among those who opened one: each is scheduled once per window. */

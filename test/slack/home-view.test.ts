@@ -45,7 +45,7 @@ describe('home view', () => {
     const t = text(v.blocks);
     expect(t).toContain('You have no pending requests.');
     expect(t).toContain('Nothing is waiting for you.');
-    expect(t).toContain('You hold no time-bound grant');
+    expect(t).toContain('No time-bound grant you filed or hold is running.');
     expect(t).toContain('Nothing you filed or received has been decided lately.');
     expect(validateHomeView(v)).toEqual([]);
   });

@@ -38,7 +38,13 @@ interface Scripted {
   ) => Promise<HomeAnswer | { ok: false; code: 'store-unavailable'; doing: 'listing-requests' }>;
 }
 
-function setup(script: Scripted, client?: { fail?: (userId: string) => Error | undefined }) {
+function setup(
+  script: Scripted,
+  client?: {
+    fail?: (userId: string, args: { hash?: string }) => Error | undefined;
+    hashes?: Map<string, string>;
+  },
+) {
   const prefix = uniquePrefix('slack-home');
   const published: { userId: string; view: HomeView }[] = [];
   const req: RoleChangeRequest = viewRequest({ id: 'R-7KQ2' });
@@ -55,10 +61,18 @@ function setup(script: Scripted, client?: { fail?: (userId: string) => Error | u
     client: {
       views: {
         async publish(args) {
-          const err = client?.fail?.(args.user_id);
+          const err = client?.fail?.(args.user_id, args);
           if (err) throw err;
+          // As Slack: a publish over a Home that changed since `hash` was read is refused.
+          const hashes = client?.hashes;
+          if (hashes && args.hash !== undefined && args.hash !== hashes.get(args.user_id))
+            throw Object.assign(new Error('An API error occurred: hash_conflict'), {
+              data: { ok: false, error: 'hash_conflict' },
+            });
+          const hash = `h${published.length + 1}`;
+          hashes?.set(args.user_id, hash);
           published.push({ userId: args.user_id, view: args.view });
-          return { ok: true };
+          return { ok: true, view: { hash } };
         },
       },
     },
@@ -143,6 +157,49 @@ describe('App Home runtime', () => {
     const text = JSON.stringify(s.published.at(-1)!.view.blocks);
     expect(text).toContain("couldn't reach my database");
     expect(text).not.toContain('You have no pending requests');
+  });
+
+  it('never lets a Home drawn from older requests land over a newer one', async () => {
+    // The first publish reads the requests, then stalls; a second one reads newer requests and lands first.
+    let version = 0;
+    let releaseFirst: () => void = () => undefined;
+    const firstStalled = new Promise<void>((r) => {
+      releaseFirst = r;
+    });
+    let first = false;
+    const s = setup(
+      {
+        audience: new Set(),
+        home: async () => {
+          const at = ++version;
+          if (first) {
+            first = false;
+            await firstStalled;
+          }
+          return {
+            ok: true,
+            mine: [viewRequest({ id: `R-VER${at}` })],
+            toApprove: [],
+            grants: [],
+            recent: [],
+            at: Date.now(),
+          };
+        },
+      },
+      { hashes: new Map() },
+    );
+    await s.tab.publish('U0DAN'); // the Home as last seen: its hash is kept
+    first = true;
+    const older = s.tab.publish('U0DAN');
+    await vi.waitFor(() => expect(version).toBe(2));
+    await s.tab.publish('U0DAN'); // reads version 3 and lands
+    releaseFirst();
+    await older;
+    // The stalled publish was refused (hash_conflict) and drawn again from the requests as they are now.
+    const last = JSON.stringify(s.published.at(-1)!.view.blocks);
+    expect(version).toBe(4);
+    expect(last).toContain('R-VER4'); // the newest read, not the stalled one's (R-VER2)
+    expect(s.published).toHaveLength(3);
   });
 
   it('forgets a person Slack no longer has, and retries other failures', async () => {

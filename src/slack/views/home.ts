@@ -167,7 +167,7 @@ function grantActions(req: RoleChangeRequest): ActionsBlock {
 
 function grantsSection(grants: readonly HomeGrant[], tenants?: TenantLabels): KnownBlock[] {
   const blocks: KnownBlock[] = [section(`*Your time-bound grants* (${grants.length})`)];
-  if (grants.length === 0) blocks.push(context('You hold no time-bound grant made by the bot.'));
+  if (grants.length === 0) blocks.push(context('No time-bound grant you filed or hold is running.'));
   for (const g of grants.slice(0, HOME_LIST_MAX)) {
     const req = g.request;
     const ends = req.result?.revokeAt === undefined ? '' : ` · ends ${slackDate(req.result.revokeAt)}`;
