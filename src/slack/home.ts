@@ -152,6 +152,8 @@ export class HomeTab {
   readonly #now: () => number;
   #workers: Worker[] = [];
   #connections: RedisConnection[] = [];
+  #closed = false;
+  #stopWaiting: () => void = () => undefined;
 
   constructor(deps: HomeTabDeps) {
     this.#d = deps;
@@ -229,6 +231,19 @@ export class HomeTab {
 
   /** Starts the queues' workers (the bot's processes only: they have the app to ask). */
   start(): void {
+    // Once Redis is up: a BullMQ worker that never connected cannot be closed (it waits for its connection).
+    if (this.#d.redis.status === 'ready') this.#startWorkers();
+    else {
+      const onReady = () => {
+        if (!this.#closed) this.#startWorkers();
+      };
+      this.#d.redis.once('ready', onReady);
+      this.#stopWaiting = () => this.#d.redis.off('ready', onReady);
+    }
+  }
+
+  #startWorkers(): void {
+    if (this.#workers.length > 0) return;
     const connection = (): ConnectionOptions => {
       const c = createRedisConnection(this.#d.redisUrl, 'blocking');
       this.#connections.push(c);
@@ -274,8 +289,16 @@ export class HomeTab {
     this.#workers = [changes, publishes];
   }
 
-  async close(): Promise<void> {
-    await Promise.allSettled(this.#workers.map((w) => w.close()));
+  /** Stops the workers, letting a publish under way finish within `deadlineMs`; then drops the connections. */
+  async close(deadlineMs = 5_000): Promise<void> {
+    this.#closed = true;
+    this.#stopWaiting();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(r, deadlineMs);
+    });
+    await Promise.race([Promise.allSettled(this.#workers.map((w) => w.close())), deadline]);
+    clearTimeout(timer);
     await Promise.allSettled(this.#connections.map((c) => c.quit().catch(() => c.disconnect())));
     this.#workers = [];
     this.#connections = [];
