@@ -124,8 +124,15 @@ export interface Notifier {
   announce(destination: string, request: RoleChangeRequest): Promise<MessageRef>;
 
   /**
-   * Brings the request's announcement (in `request.messages`) up to date with its current state; `event` adds what
-   * the state alone does not say (a failed revoke leaves the grant applied). A no-op when it was never announced.
+   * Sends one approver a copy of the announcement privately and says where it landed, so the caller records it
+   * among the request's messages (`approval-copy`); `refresh` then keeps it up to date with the announcement.
+   */
+  copyTo(approver: PersonRef, request: RoleChangeRequest): Promise<MessageRef>;
+
+  /**
+   * Brings the request's announcement (in `request.messages`) and every copy of it sent to an approver up to date
+   * with its current state; `event` adds what the state alone does not say (a failed revoke leaves the grant
+   * applied). A no-op when it was never announced.
    */
   refresh(request: RoleChangeRequest, event?: RequestEvent): Promise<void>;
 

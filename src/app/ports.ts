@@ -45,7 +45,10 @@ export interface DirectoryPort {
 }
 
 /** What the app tells people through the chat (src/app/notifier.ts; SlackNotifier implements it). */
-export type NotifierPort = Pick<Notifier, 'front' | 'announce' | 'refresh' | 'sendFile' | 'homesChanged'>;
+export type NotifierPort = Pick<
+  Notifier,
+  'front' | 'announce' | 'copyTo' | 'refresh' | 'sendFile' | 'homesChanged'
+>;
 
 export interface StorePort {
   create(input: NewRequest, now?: number, audit?: AuditEvent): Promise<CreateResult>;

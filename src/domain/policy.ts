@@ -46,6 +46,20 @@ export interface RolePolicy {
   escalateAfterMs: number;
   /** Who a request escalates to: Slack user ids (U…/W…) and user group ids (S…). */
   fallbackApprovers: string[];
+  /**
+   * Break-glass (`--break-glass`): who may take the role for themselves at once, without approval, for at most
+   * `maxDurationMs` (never permanent), with a reason unless `reasonRequired` is false. Absent: not allowed.
+   */
+  breakGlass?: BreakGlassRule;
+  /** Each approver (the Slack users among `approvers`) also gets the approval message by DM, kept up to date. */
+  approverDms: boolean;
+}
+
+export interface BreakGlassRule {
+  /** Slack user ids and user group ids. */
+  who: string[];
+  maxDurationMs: number;
+  reasonRequired: boolean;
 }
 
 /** The rules for space roles in one space (or for every space): its defaults and per-space-role rules, complete. */
@@ -165,6 +179,20 @@ const ruleShape = {
   remindAfter: durationOrOff.optional(),
   escalateAfter: durationOrOff.optional(),
   fallbackApprovers: approverList.optional(),
+  approverDms: flag().optional(),
+  breakGlass: z
+    .union([
+      z.literal(false),
+      z.strictObject(
+        {
+          who: approverList,
+          maxDuration: durationField,
+          reasonRequired: flag().optional(),
+        },
+        { error: 'expected who, maxDuration and optionally reasonRequired, or false' },
+      ),
+    ])
+    .optional(),
 };
 const RULE_KEYS = Object.keys(ruleShape);
 
@@ -399,6 +427,7 @@ function resolveRule(input: RuleInput, base: RolePolicy): RolePolicy {
     autoApprove: input.autoApprove ?? base.autoApprove,
     requestable: input.requestable ?? base.requestable,
     managersApprove: input.managersApprove ?? base.managersApprove,
+    approverDms: input.approverDms ?? base.approverDms,
     remindAfterMs: input.remindAfter ?? base.remindAfterMs,
     escalateAfterMs: input.escalateAfter ?? base.escalateAfterMs,
     fallbackApprovers:
@@ -408,6 +437,15 @@ function resolveRule(input: RuleInput, base: RolePolicy): RolePolicy {
   };
   const max = input.maxDuration ?? base.maxDurationMs;
   if (max !== undefined) rule.maxDurationMs = max;
+  if (input.breakGlass !== undefined && input.breakGlass !== false) {
+    rule.breakGlass = {
+      who: [...new Set(input.breakGlass.who)],
+      maxDurationMs: input.breakGlass.maxDuration,
+      reasonRequired: input.breakGlass.reasonRequired ?? true,
+    };
+  } else if (input.breakGlass === undefined && base.breakGlass !== undefined) {
+    rule.breakGlass = { ...base.breakGlass, who: [...base.breakGlass.who] };
+  }
   return rule;
 }
 
@@ -420,6 +458,8 @@ function ruleProblems(path: string, input: RuleInput, rule: RolePolicy): string[
       `${where}approvers: list at least one approver, or leave the key out to use the default approvers`,
     );
   }
+  if (input.breakGlass !== undefined && input.breakGlass !== false && input.breakGlass.who.length === 0)
+    problems.push(`${where}breakGlass.who: list who may take the role in an emergency`);
   if (
     rule.escalateAfterMs > 0 &&
     rule.fallbackApprovers.length === 0 &&
@@ -532,6 +572,7 @@ export function parsePolicy(
       autoApprove: false,
       requestable: true,
       managersApprove: false,
+      approverDms: false,
       remindAfterMs: env.remindAfterMs ?? DEFAULT_REMIND_AFTER_MS,
       escalateAfterMs: env.escalateAfterMs ?? 0,
       fallbackApprovers: [],

@@ -136,9 +136,10 @@ export interface RequestMessage extends MessageRef {
   front: Front;
   /**
    * `announcement`: the message the people who decide were asked on (the channel copy); `result`: a reply beside
-   * it saying what happened; `dm`: a private message to one person.
+   * it saying what happened; `dm`: a private message to one person; `approval-copy`: a copy of the announcement
+   * sent to one approver by DM (policy `approverDms`), brought up to date with it on every change.
    */
-  kind: 'announcement' | 'result' | 'dm';
+  kind: 'announcement' | 'result' | 'dm' | 'approval-copy';
   /** For a `dm`: the person it went to (their id on the front). */
   recipient?: string;
   /**
@@ -225,6 +226,8 @@ export interface RoleChangeRequest {
   nudges?: { remindAt?: number; escalateAt?: number };
   /** Set once it escalated: when, and to whom (the fallback approvers, Slack ids), who may now decide it too. */
   escalation?: { at: number; to: string[] };
+  /** Taken at once under the role's break-glass rule (`--break-glass`), without approval: flagged wherever it shows. */
+  breakGlass?: true;
   /** For the revoke of a time-bound grant: the grant it ends. */
   revokes?: string;
   /**

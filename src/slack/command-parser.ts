@@ -34,6 +34,8 @@ export type ParsedCommand =
       durationMs?: number;
       durationText?: string;
       reason?: string;
+      /** `--break-glass` (anywhere after the role, or at the very end): taken at once under the role's break-glass rule. */
+      breakGlass?: true;
     }
   | { kind: 'revoke'; who: ParsedWho; role: string; space?: string; tenant?: string; reason?: string }
   /**
@@ -68,7 +70,7 @@ export type CommandKind = Exclude<ParsedCommand['kind'], 'invalid'>;
 
 /** One syntax line per command, shown next to a problem with that command. */
 export const USAGE: Readonly<Record<CommandKind, string>> = {
-  grant: '/qlik grant <who> <role> [in space:"<space>"] [for <duration>] [because <reason>]',
+  grant: '/qlik grant <who> <role> [in space:"<space>"] [for <duration>] [because <reason>] [--break-glass]',
   revoke: '/qlik revoke <who> <role> [in space:"<space>"] [because <reason>]',
   'who-has': '/qlik who-has <role> [in space:"<space>"] | who-has space:"<space>"',
   whois: '/qlik whois <who>',
@@ -532,12 +534,28 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
     durationMs?: number;
     durationText?: string;
     reason?: string;
+    breakGlass?: true;
   } = {};
+  const breakGlass = () => {
+    if (action === 'revoke')
+      throw new Problem('Break-glass is for grants only; leave out `--break-glass`.', c.usage);
+    cmd.breakGlass = true;
+  };
   let last = `the role ${code(role)}`;
   for (let t = next(c); t !== undefined; t = next(c)) {
     if (isKeyword(t, 'because')) {
+      // `because INC-123 --break-glass`: the flag at the very end is the flag, not part of the reason.
+      const flagAtEnd = BREAK_GLASS_AT_END.exec(c.src.slice(t.end));
+      if (flagAtEnd) {
+        breakGlass();
+        c.src = c.src.slice(0, t.end + flagAtEnd.index);
+      }
       cmd.reason = parseReason(c, t.end);
       break;
+    }
+    if (t.quoted === undefined && t.raw.toLowerCase() === BREAK_GLASS_FLAG) {
+      breakGlass();
+      continue;
     }
     if (isKeyword(t, 'in') || isSpaceToken(t)) {
       if (cmd.space !== undefined)
@@ -574,6 +592,9 @@ function parseChange(c: Cursor, action: 'grant' | 'revoke'): ParsedCommand {
     ? { kind: 'grant', who, role, ...cmd }
     : { kind: 'revoke', who, role, ...withoutDuration(cmd) };
 }
+
+const BREAK_GLASS_FLAG = '--break-glass';
+const BREAK_GLASS_AT_END = /[\s\u200B]+--break-glass[\s\u200B]*$/i;
 
 /** Most roles one invite may name. */
 const MAX_INVITE_ROLES = 10;

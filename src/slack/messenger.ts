@@ -77,9 +77,17 @@ export class SlackMessenger {
     return { channel: res.channel, ts: res.ts };
   }
 
+  /** Sends one approver the approval message by DM (policy `approverDms`) and says where it landed. */
+  async postApprovalCopy(userId: string, req: RoleChangeRequest): Promise<MessageRef> {
+    const msg = approvalMessage(req, this.#tenants ? { tenants: this.#tenants } : {});
+    return this.dm(userId, msg);
+  }
+
   /**
    * Re-renders the approval message for the request's current state (with a note the state alone does not say,
-   * e.g. a failed revoke); a no-op when none was posted.
+   * e.g. a failed revoke), and every copy of it sent to an approver by DM; a no-op when none was posted. A copy
+   * that no longer exists (the approver deleted the DM) is skipped; any other refusal throws, for the caller to
+   * try again (updating a message twice with the same content is harmless).
    */
   async refreshApproval(req: RoleChangeRequest, opts: { notice?: string } = {}): Promise<void> {
     const ref = announcementOf(req);
@@ -88,12 +96,22 @@ export class SlackMessenger {
       ...(opts.notice === undefined ? {} : { notice: opts.notice }),
       ...(this.#tenants ? { tenants: this.#tenants } : {}),
     });
-    await this.#client.chat.update({
-      channel: ref.channel,
-      ts: ref.ts,
-      text: msg.text,
-      blocks: formBlocks(msg.blocks),
-    });
+    const update = (at: MessageRef) =>
+      this.#client.chat.update({
+        channel: at.channel,
+        ts: at.ts,
+        text: msg.text,
+        blocks: formBlocks(msg.blocks),
+      });
+    await update(ref);
+    for (const copy of req.messages ?? []) {
+      if (copy.kind !== 'approval-copy') continue;
+      try {
+        await update(copy);
+      } catch (err) {
+        if ((err as { data?: { error?: unknown } }).data?.error !== 'message_not_found') throw err;
+      }
+    }
   }
 
   /**

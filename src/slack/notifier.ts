@@ -24,6 +24,7 @@ export const NOTIFY_EVENT_TYPE = 'qab_notify';
 export type NotifierMessenger = Pick<
   SlackMessenger,
   | 'postApproval'
+  | 'postApprovalCopy'
   | 'refreshApproval'
   | 'replyInThread'
   | 'findThreadReply'
@@ -57,6 +58,10 @@ export class SlackNotifier implements Notifier {
 
   announce(channel: string, req: RoleChangeRequest): Promise<MessageRef> {
     return this.#messenger.postApproval(channel, req);
+  }
+
+  copyTo(approver: PersonRef, req: RoleChangeRequest): Promise<MessageRef> {
+    return this.#messenger.postApprovalCopy(approver.id, req);
   }
 
   refresh(req: RoleChangeRequest, event?: RequestEvent): Promise<void> {

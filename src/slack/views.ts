@@ -590,6 +590,13 @@ export function approvalMessage(
   } else if (req.state === 'pending' && req.approvals.length > 0) {
     blocks.push(context(`Approved so far by ${approversList(req, names)}`));
   }
+  if (req.breakGlass) {
+    blocks.unshift(
+      section(
+        `:rotating_light: *BREAK-GLASS*: ${person(req.requester.id, names)} took this at once, without approval. Revoke it now if it was not warranted.`,
+      ),
+    );
+  }
   blocks.push(section(stateLine(req, names)));
   if (req.escalation !== undefined && req.state === 'pending')
     blocks.push(context(escalationLine(req.escalation)));
@@ -603,7 +610,14 @@ export function approvalMessage(
       ),
     );
   }
-  return message(`Request ${rid(req)}: ${changePlain(req, opts.tenants)}: ${stateWord(req.state)}`, blocks);
+  // Break-glass: the approvers' way to end it is on the announcement itself, for as long as the grant lasts.
+  if (req.breakGlass && req.state === 'applied' && req.action === 'grant')
+    blocks.push(actions(button('Revoke now', ACTION_IDS.revokeNow, req.id, 'danger')));
+  const glass = req.breakGlass ? 'BREAK-GLASS ' : '';
+  return message(
+    `${glass}Request ${rid(req)}: ${changePlain(req, opts.tenants)}: ${stateWord(req.state)}`,
+    blocks,
+  );
 }
 
 // ---- replies to the requester
@@ -668,6 +682,15 @@ export function duplicateRequestMessage(existing: RoleChangeRequest, tenants?: T
 
 /** Ephemeral: policy approves this role automatically; it is being applied now. */
 export function autoApprovedMessage(req: RoleChangeRequest, tenants?: TenantLabels): SlackMessage {
+  if (req.breakGlass) {
+    return message(`${rid(req)} taken by break-glass: ${changePlain(req, tenants)}. Applying it now.`, [
+      section(
+        `:rotating_light: *Break-glass*: request *${rid(req)}* is applied at once, without approval: ${change(req, tenants)}.\n` +
+          "The approvers have been told and can revoke it at any moment; it is flagged in the audit log. I'll send you a DM with the result.",
+      ),
+      ...(req.notes?.length ? [context(...notesText(req))] : []),
+    ]);
+  }
   const blocks: KnownBlock[] = [
     section(
       `:zap: Request *${rid(req)}* was approved automatically by policy: ${change(req, tenants)}.\n` +

@@ -16,7 +16,7 @@ import type { WhoisOutcome } from '../app/queries/whois.ts';
 import type { CancelOutcome } from '../app/use-cases/cancel.ts';
 import type { ApproveOutcome, DenyOutcome } from '../app/use-cases/decide.ts';
 import type { ExtendOutcome } from '../app/use-cases/extend.ts';
-import type { FileOutcome } from '../app/use-cases/file-request.ts';
+import type { BreakGlassRefusal, FileOutcome } from '../app/use-cases/file-request.ts';
 import type { InviteOutcome } from '../app/use-cases/invite.ts';
 import type { RevokeNowOutcome } from '../app/use-cases/revoke-now.ts';
 import { formatDuration } from '../domain/duration.ts';
@@ -302,6 +302,8 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
         `${o.name}'s Qlik account is disabled, so a role granted to it would do nothing ` +
         'until a tenant admin enables the account. Ask them to enable it first; nothing was filed.'
       );
+    case 'break-glass-refused':
+      return breakGlassRefusalText(o);
     case 'target-error':
     case 'target-gone':
     case 'store-unavailable':
@@ -309,6 +311,25 @@ export function fileRefusalText(o: Exclude<FileOutcome, { code: 'filed' | 'dupli
       return failureText(o);
     default:
       return principalRefusalText(o);
+  }
+}
+
+/** Why `--break-glass` was refused; nothing was filed in every case. */
+export function breakGlassRefusalText(o: BreakGlassRefusal): string {
+  const role = `\`${truncate(o.role, 80)}\``;
+  switch (o.why) {
+    case 'not-allowed':
+      return `${role} has no break-glass rule in the policy, so it can't be taken without approval. File it without \`--break-glass\` for the approvers to decide; nothing was filed.`;
+    case 'self-only':
+      return `Break-glass is for taking ${role} yourself: use \`/qlik grant me ${truncate(o.role, 80)} … --break-glass\`. To give it to someone else, file it without \`--break-glass\`; nothing was filed.`;
+    case 'not-eligible':
+      return `You are not among the people the policy lets take ${role} by break-glass. File it without \`--break-glass\` for the approvers to decide; nothing was filed.`;
+    case 'reason-required':
+      return `A break-glass grant of ${role} needs a reason, e.g. \`because INC-1234 --break-glass\`; nothing was filed.`;
+    case 'too-long':
+      return `A break-glass grant of ${role} lasts at most ${humanDuration(o.maxMs ?? 0)}; ask for that or less (\`for …\`). Nothing was filed.`;
+    case 'revoke':
+      return 'Break-glass is for grants only; nothing was filed.';
   }
 }
 

@@ -120,6 +120,14 @@ export class FakeNotifier implements NotifierPort {
     this.posted.push(req);
     return { channel, ts: `1700000000.${String(++this.#n).padStart(6, '0')}` };
   }
+  /** Approvers sent a copy of the announcement by DM (policy approverDms), with the request as it was. */
+  readonly copies: { to: PersonRef; request: RoleChangeRequest }[] = [];
+  copyError: Error | undefined;
+  async copyTo(to: PersonRef, req: RoleChangeRequest): Promise<MessageRef> {
+    if (this.copyError) throw this.copyError;
+    this.copies.push({ to, request: req });
+    return { channel: `D${to.id}`, ts: `1700000001.${String(++this.#n).padStart(6, '0')}` };
+  }
   async refresh(req: RoleChangeRequest): Promise<void> {
     if (this.refreshError) throw this.refreshError;
     this.refreshed.push(req);

@@ -954,6 +954,10 @@ describe('every view is valid for arbitrary data', () => {
       ],
     },
   );
+  it('approvalMessage and autoApprovedMessage of a break-glass grant', () => {
+    run(anyRequest, (r) => approvalMessage({ ...r, breakGlass: true }));
+    run(anyRequest, (r) => autoApprovedMessage({ ...r, breakGlass: true }));
+  });
   it('nudgeMessage, and the approval message of an escalated request', () => {
     const ids = fc.array(fc.oneof(slackId, fc.stringMatching(/^S[A-Z0-9]{4,10}$/)), { maxLength: 40 });
     run(fc.tuple(anyRequest, ids, fc.nat()), ([r, approvers, afterMs]) =>

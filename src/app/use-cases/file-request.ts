@@ -4,7 +4,14 @@
 // with an outcome (a code and the data the words need) that the front words (src/slack/words.ts).
 import { formatDuration } from '../../domain/duration.ts';
 import type { FilingNote } from '../../domain/outcome.ts';
-import { approvalChannelOf, checkRequest, type RolePolicy, requestRule } from '../../domain/policy.ts';
+import {
+  approvalChannelOf,
+  type CheckedRequest,
+  checkRequest,
+  type RolePolicy,
+  requestRule,
+  splitApprovers,
+} from '../../domain/policy.ts';
 import {
   announcementOf,
   type PersonRef,
@@ -48,7 +55,21 @@ export interface FileInput {
   resource?: { kind: string; name: string };
   /** The kind of access asked for (`mode-groups` from /mode); tenant roles when absent. */
   kind?: string;
+  /** `--break-glass`: take the role at once under its break-glass rule (a grant to oneself, time-bound). */
+  breakGlass?: boolean;
 }
+
+/**
+ * Why a break-glass grant was refused: the role has no break-glass rule, it is not for oneself, the person is not
+ * among those the rule lets take it, it has no reason when the rule wants one, or it asks for longer than the rule's cap.
+ */
+export type BreakGlassRefusal = {
+  ok: false;
+  code: 'break-glass-refused';
+  role: string;
+  why: 'not-allowed' | 'self-only' | 'not-eligible' | 'reason-required' | 'too-long' | 'revoke';
+  maxMs?: number;
+};
 
 /** The principal a refusal about holdings is for, as the words name it. */
 export interface HolderRef {
@@ -95,6 +116,7 @@ export type FileOutcome =
   | { ok: false; code: 'disabled-user'; name: string }
   /** A grant or revoke of a role in a resource the principal owns (owners hold every role there, unassigned). */
   | { ok: false; code: 'owner'; action: RoleAction; principal: HolderRef; resource: ResourceRef }
+  | BreakGlassRefusal
   | Failure;
 
 /** Validates everything, files the request, announces it, and says what happened. */
@@ -106,15 +128,19 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
     const role = await ctx.entitlement(target, input.roleName, input.resource);
     if (!role.ok) return role;
     const resource = role.entitlement.resource;
-    const check = checkRequest(ctx.policy, {
-      action: input.action,
-      roleName: role.entitlement.name,
-      tenant: target.instance,
-      kind: target.kind,
-      ...(resource === undefined ? {} : { space: resource.name }),
-      ...(input.reason === undefined ? {} : { reason: input.reason }),
-      ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
-    });
+    const glass = input.breakGlass ? await breakGlassCheck(ctx, target, role.entitlement, input) : undefined;
+    if (glass !== undefined && !glass.ok) return glass;
+    const check =
+      glass ??
+      checkRequest(ctx.policy, {
+        action: input.action,
+        roleName: role.entitlement.name,
+        tenant: target.instance,
+        kind: target.kind,
+        ...(resource === undefined ? {} : { space: resource.name }),
+        ...(input.reason === undefined ? {} : { reason: input.reason }),
+        ...(input.durationMs === undefined ? {} : { durationMs: input.durationMs }),
+      });
     if (!check.ok) return { ok: false, code: 'policy-refused', refusal: check };
     const resolved = await resolveTarget(input.who, input.requester, {
       target,
@@ -163,10 +189,90 @@ export function fileRequest(ctx: AppContext, input: FileInput): Promise<FileOutc
           ? { durationMs: check.durationMs }
           : {}),
         ...(notes.length > 0 ? { notes } : {}),
+        ...(glass === undefined ? {} : { breakGlass: true as const }),
       },
       resource,
     );
   });
+}
+
+/**
+ * Policy `approverDms`: each approver (the Slack users the rule lists; user groups are not expanded) but the
+ * requester gets a copy of the announcement by DM, recorded among the request's messages so every later refresh
+ * updates it too. A copy the chat refuses is logged and left out: the channel's announcement is the one that counts.
+ */
+async function copyToApprovers(
+  ctx: AppContext,
+  r: RoleChangeRequest,
+  rule: Pick<RolePolicy, 'approvers'>,
+): Promise<RequestMessage[]> {
+  const { front } = ctx.deps.notifier;
+  const out: RequestMessage[] = [];
+  for (const id of splitApprovers(rule.approvers).users) {
+    const approver: PersonRef = { front, id };
+    if (samePerson(approver, r.requester)) continue;
+    try {
+      const ref = await ctx.deps.notifier.copyTo(approver, r);
+      const copy: RequestMessage = {
+        front,
+        kind: 'approval-copy',
+        recipient: id,
+        channel: ref.channel,
+        ts: ref.ts,
+      };
+      await ctx.db(() => ctx.deps.store.addMessage(r.id, copy));
+      out.push(copy);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      ctx.log.warn(
+        { err: errSummary(err), requestId: r.id },
+        'could not send an approver a copy of the request',
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * The role's break-glass rule applied to a grant asked for with `--break-glass`: the checked request (its rule and
+ * duration: as asked, or the rule's cap; never permanent), or why it is refused. It replaces the normal checks of
+ * approvals, reason and duration, which the break-glass rule sets for itself.
+ */
+async function breakGlassCheck(
+  ctx: AppContext,
+  target: Pick<AccessTarget, 'kind' | 'instance'>,
+  entitlement: { name: string; resource?: ResourceRef },
+  input: FileInput,
+): Promise<CheckedRequest | BreakGlassRefusal> {
+  const refuse = (why: BreakGlassRefusal['why'], maxMs?: number): BreakGlassRefusal => ({
+    ok: false,
+    code: 'break-glass-refused',
+    role: entitlement.name,
+    why,
+    ...(maxMs === undefined ? {} : { maxMs }),
+  });
+  if (input.action !== 'grant') return refuse('revoke');
+  const rule = requestRule(ctx.policy, {
+    kind: target.kind,
+    entitlement: entitlement.name,
+    tenant: target.instance,
+    ...(entitlement.resource === undefined ? {} : { space: entitlement.resource.name }),
+  });
+  const glass = rule.breakGlass;
+  if (glass === undefined) return refuse('not-allowed');
+  const self =
+    input.who.kind === 'me' || (input.who.kind === 'person' && samePerson(input.who.person, input.requester));
+  if (!self) return refuse('self-only');
+  if (!(await ctx.deps.directory.isInAny(input.requester, glass.who))) return refuse('not-eligible');
+  if (glass.reasonRequired && !input.reason?.trim()) return refuse('reason-required');
+  if (input.durationMs !== undefined && input.durationMs > glass.maxDurationMs)
+    return refuse('too-long', glass.maxDurationMs);
+  return {
+    ok: true,
+    rule,
+    durationMs: input.durationMs ?? glass.maxDurationMs,
+    ...(input.durationMs === undefined ? { durationDefaulted: true } : {}),
+  };
 }
 
 /**
@@ -217,7 +323,8 @@ export async function fileDraft(
     expiresAt: now + ctx.deps.requestTtlMs,
     approvalsRequired: Math.max(1, rule.approvalsRequired),
   };
-  const nudges = nudgesOf(rule, now, draft.expiresAt);
+  // Nobody has to decide a break-glass grant: nothing to remind anyone of.
+  const nudges = input.breakGlass ? undefined : nudgesOf(rule, now, draft.expiresAt);
   if (nudges !== undefined) draft.nudges = nudges;
   const created = await ctx.db(() =>
     transitions.file(
@@ -236,7 +343,8 @@ export async function fileDraft(
       const { front } = ctx.deps.notifier;
       const message: RequestMessage = { front, kind: 'announcement', channel: ref.channel, ts: ref.ts };
       await ctx.db(() => ctx.deps.store.addMessage(r.id, message));
-      return { ...r, messages: [...(r.messages ?? []), message] };
+      const copies = rule.approverDms ? await copyToApprovers(ctx, { ...r, messages: [message] }, rule) : [];
+      return { ...r, messages: [...(r.messages ?? []), message, ...copies] };
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       ctx.log.warn({ err: errSummary(err), requestId: r.id }, 'could not post the approval message');
@@ -261,20 +369,27 @@ export async function fileDraft(
     request = await announce(r);
     return undefined;
   };
-  const approved = rule.autoApprove
-    ? await ctx.db(() =>
-        transitions.transition(
-          ctx.transitions,
-          request,
-          'pending',
-          'approved',
-          {},
-          { actor: 'policy', outcome: 'approved', detail: 'approved automatically by policy' },
-          // Announce before the apply is queued, so the worker finds the approval message when it reports.
-          { beforeFollowUps: announceFiled },
-        ),
-      )
-    : undefined;
+  const approved =
+    rule.autoApprove || input.breakGlass
+      ? await ctx.db(() =>
+          transitions.transition(
+            ctx.transitions,
+            request,
+            'pending',
+            'approved',
+            {},
+            input.breakGlass
+              ? {
+                  actor: personKey(input.requester),
+                  outcome: 'break-glass',
+                  detail: `break-glass: taken at once without approval${input.reason ? ` because ${input.reason}` : ''}`,
+                }
+              : { actor: 'policy', outcome: 'approved', detail: 'approved automatically by policy' },
+            // Announce before the apply is queued, so the worker finds the approval message when it reports.
+            { beforeFollowUps: announceFiled },
+          ),
+        )
+      : undefined;
   if (!approved?.ok) {
     await announceFiled(request);
     // Only once it is announced: a reminder is a reply beside the approval message.

@@ -228,6 +228,7 @@ async function run(
         ...spaceInput(cmd),
         ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
         ...(cmd.kind === 'grant' && cmd.durationMs !== undefined ? { durationMs: cmd.durationMs } : {}),
+        ...(cmd.kind === 'grant' && cmd.breakGlass ? { breakGlass: true } : {}),
         ...on,
       });
       if (res.code === 'duplicate') {
