@@ -23,6 +23,18 @@ import {
   unmanagedHolders,
 } from './queries/drift.ts';
 import { type HomeAnswer, home, homeAudience } from './queries/home.ts';
+import {
+  checkFormGrant,
+  type FormKind,
+  FormOptionsCache,
+  type FormRule,
+  formKind,
+  formKinds,
+  formOptions,
+  formRule,
+  type OptionsAnswer,
+  type OptionsQuery,
+} from './queries/options.ts';
 import { listRequests, type RequestsAnswer } from './queries/requests.ts';
 import {
   listResources,
@@ -64,9 +76,12 @@ import { type RevokeNowOutcome, revokeNow } from './use-cases/revoke-now.ts';
 
 export class AccessRequestApp {
   readonly #ctx: AppContext;
+  /** The request form's suggestion lists, shared by every form this process answers. */
+  readonly #formOptions: FormOptionsCache;
 
-  constructor(deps: AccessRequestDeps) {
+  constructor(deps: AccessRequestDeps, opts: { formOptions?: { ttlMs?: number; budgetMs?: number } } = {}) {
     this.#ctx = new AppContext(deps);
+    this.#formOptions = new FormOptionsCache(opts.formOptions);
   }
 
   get policy(): Policy {
@@ -227,5 +242,34 @@ export class AccessRequestApp {
   /** `/qlik audit [<who>|<role>]`, for approvers only. */
   auditLog(asker: PersonRef, filter: AuditFilter): Promise<AuditOutcome> {
     return auditLog(this.#ctx, asker, filter);
+  }
+
+  // ---- the request form (src/app/queries/options.ts)
+
+  /** The kinds of access the request form offers: one per configured target. */
+  formKinds(): FormKind[] {
+    return formKinds(this.#ctx);
+  }
+
+  /** What the policy lets a grant of `role` (in `resource`) of the form's kind look like; undefined for an unknown kind. */
+  formRule(kindKey: string, role?: string, resource?: string): FormRule | undefined {
+    const kind = formKind(this.#ctx, kindKey);
+    return kind === undefined ? undefined : formRule(kind, this.#ctx.policy, role, resource);
+  }
+
+  /** The options a select of the request form shows for what the person typed, within Slack's deadline. */
+  async formOptions(q: OptionsQuery): Promise<OptionsAnswer> {
+    const res = await this.#ctx.guard('listing-roles', () => formOptions(this.#ctx, this.#formOptions, q));
+    if (res.ok || res.code === 'unknown-kind' || res.code === 'unavailable') return res;
+    return {
+      ok: false,
+      code: 'unavailable',
+      ...(res.code === 'target-error' ? { message: res.message } : {}),
+    };
+  }
+
+  /** The policy's checks of a form's grant that need no system: the front answers them inline at once. */
+  checkFormGrant(f: Parameters<typeof checkFormGrant>[1]): ReturnType<typeof checkFormGrant> {
+    return checkFormGrant(this.#ctx, f);
   }
 }

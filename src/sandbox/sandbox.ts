@@ -233,6 +233,7 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
       world,
       feed,
       driver,
+      forms: { surface: fake, driver },
       input,
       output,
       interactive,

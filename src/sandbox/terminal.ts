@@ -6,7 +6,9 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { parseDuration } from '../config.ts';
+import { OPEN_FORM_ACTION } from '../slack/views/request-form.ts';
 import { type DemoUser, type DemoWorld, findDemoUser } from './run/demo-world.ts';
+import { type FormDriver, type FormSurface, FormWalk } from './run/form-walk.ts';
 import type { MessageFeed } from './run/message-feed.ts';
 import { listButtons, type MessageButton, renderMessage } from './slack-fake/render.ts';
 import type { FakeView } from './slack-fake/views.ts';
@@ -21,6 +23,7 @@ export type TerminalInput =
   | { kind: 'messages' }
   | { kind: 'show'; messageNo: number }
   | { kind: 'users' }
+  | { kind: 'form' }
   | { kind: 'help' }
   | { kind: 'wait'; text: string; timeoutMs?: number }
   | { kind: 'quit' }
@@ -105,6 +108,8 @@ export function parseInput(line: string): TerminalInput {
     case 'users':
     case 'who':
       return { kind: 'users' };
+    case 'form':
+      return { kind: 'form' };
     case 'help':
     case '?':
       return { kind: 'help' };
@@ -207,6 +212,8 @@ export interface TerminalDeps {
   banner?: string;
   /** The App Home tabs (the Slack fake's); without them `home` says there is none. */
   homes?: TerminalHomes;
+  /** The request form's modal as the Slack fake keeps it, and the driver's gestures in it (`form`). */
+  forms?: { surface: FormSurface; driver: FormDriver };
 }
 
 export class Terminal {
@@ -217,6 +224,8 @@ export class Terminal {
   #waitCursor = 0;
   #inFlight = new Set<Promise<unknown>>();
   #stopped = false;
+  /** The request form being walked: the next lines answer its fields. */
+  #form: FormWalk | undefined;
 
   constructor(deps: TerminalDeps) {
     this.#d = deps;
@@ -247,7 +256,18 @@ export class Terminal {
   }
 
   #prompt(): string {
-    return `${this.#user.handle}> `;
+    return this.#form ? `${this.#user.handle} form> ${this.#form.prompt()}` : `${this.#user.handle}> `;
+  }
+
+  /** One line answering the form's current field; the walk ends once the form is submitted. */
+  async #answerForm(form: FormWalk, line: string): Promise<void> {
+    try {
+      if (await form.answer(line)) this.#form = undefined;
+    } catch (err) {
+      // A wrong answer is asked again when typing; a script stops there (like any failing step).
+      if (!this.#d.interactive) this.#form = undefined;
+      throw err;
+    }
   }
 
   /** Runs until `quit` or the end of input; resolves with the exit code (1 when a script step failed). */
@@ -263,10 +283,12 @@ export class Terminal {
         rl.setPrompt(this.#prompt());
         rl.prompt();
         for await (const line of rl) {
-          const parsed = parseInput(line);
+          const form = this.#form;
+          const parsed = form ? ({ kind: 'empty' } as const) : parseInput(line);
           if (parsed.kind === 'quit') break;
           try {
-            await this.execute(parsed);
+            if (form) await this.#answerForm(form, line);
+            else await this.execute(parsed);
           } catch (err) {
             this.print(`! ${err instanceof Error ? err.message : String(err)}`);
           }
@@ -277,12 +299,16 @@ export class Terminal {
         return 0;
       }
       for await (const line of rl) {
+        const form = this.#form;
         const parsed = parseInput(line);
-        if (parsed.kind === 'empty') continue;
+        // In a form, an empty line is an answer (keep the default); a comment is still a comment.
+        if (!form && parsed.kind === 'empty') continue;
+        if (form && line.trim().startsWith('#')) continue;
         this.print(`${this.#prompt()}${line.trim()}`);
-        if (parsed.kind === 'quit') break;
+        if (!form && parsed.kind === 'quit') break;
         try {
-          await this.execute(parsed);
+          if (form) await this.#answerForm(form, line);
+          else await this.execute(parsed);
         } catch (err) {
           this.print(`! ${err instanceof Error ? err.message : String(err)}`);
           this.print('! the script stops here');
@@ -314,6 +340,8 @@ export class Terminal {
       case 'users':
         this.print(usersText(this.#d.world, this.#user));
         return;
+      case 'form':
+        return this.#openForm(() => this.#sendSlash('/qlik', ''));
       case 'messages':
         this.print(this.#d.feed.summary());
         return;
@@ -360,6 +388,26 @@ export class Terminal {
   async #slash(command: string, typed: string): Promise<void> {
     if (command !== '/qlik' && command !== '/mode')
       throw new Error(`Only /qlik and /mode are installed in this workspace, not ${command}.`);
+    // `/qlik` alone and `/qlik grant` alone open the request form: walk it here, as Slack would show it.
+    if (command === '/qlik' && /^(grant)?$/i.test(typed.trim()))
+      return this.#openForm(() => this.#sendSlash(command, typed));
+    return this.#sendSlash(command, typed);
+  }
+
+  /** Does `act` and, when it opened the request form, starts walking it. */
+  async #openForm(act: () => Promise<void>): Promise<void> {
+    const forms = this.#d.forms;
+    if (!forms) return act();
+    const walk = await FormWalk.after(act, {
+      ...forms,
+      user: this.#user,
+      users: this.#d.world.users,
+      print: (t) => this.print(t),
+    });
+    if (walk) this.#form = walk;
+  }
+
+  async #sendSlash(command: string, typed: string): Promise<void> {
     // The driver escapes @names, #channels and emails as Slack does for a command with should_escape on.
     const op = this.#d.driver.slash(this.#user.id, typed, {
       channelId: this.#d.world.commandChannel.id,
@@ -404,19 +452,22 @@ export class Terminal {
     const choice = chooseHomeButton(button, view ? listButtons(view.view) : []);
     if (!choice.ok) throw new Error(choice.problem);
     const before = homes.publishes(this.#user.id);
-    const op = this.#d.driver.click(
-      this.#user.id,
-      view!,
-      choice.button.actionId,
-      choice.button.value === undefined ? {} : { value: choice.button.value },
-    );
-    this.#track(op);
-    this.print(`(@${this.#user.handle} pressed [ ${choice.button.text} ] on their Home)`);
-    const res = await op;
-    if (res.status !== 200)
-      throw new Error(`Slack says: the app didn't answer the click (HTTP ${res.status}).`);
-    // The Request access button opens the form (a modal), not a new Home.
-    if (choice.button.actionId === 'open_request_form') return;
+    const press = async (): Promise<void> => {
+      const op = this.#d.driver.click(
+        this.#user.id,
+        view!,
+        choice.button.actionId,
+        choice.button.value === undefined ? {} : { value: choice.button.value },
+      );
+      this.#track(op);
+      this.print(`(@${this.#user.handle} pressed [ ${choice.button.text} ] on their Home)`);
+      const res = await op;
+      if (res.status !== 200)
+        throw new Error(`Slack says: the app didn't answer the click (HTTP ${res.status}).`);
+    };
+    // The Request access button opens the request form (a modal), walked here as after `/qlik` alone.
+    if (choice.button.actionId === OPEN_FORM_ACTION) return this.#openForm(press);
+    await press();
     await this.#showHomeAfter(before);
   }
 
@@ -521,6 +572,7 @@ Terminal commands
   home                      open your App Home tab (your requests, approvals, grants);  press <n|text> on home
   messages                  list every message so far;  show <m>: show message #m again
   users                     the demo users, their emails and Qlik roles, and the approvers
+  form                      open the request form (as \`/qlik\` alone does) and fill it in, one field per line
   wait [20s] <text>         (scripts) wait until a message containing <text> arrives
   help                      this text;  quit: stop (Ctrl-D too)
 

@@ -196,6 +196,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       respond: (url: string, msg: SlackMessage, opts?: { replaceOriginal?: boolean }) =>
         deps.messenger.respond(url, msg, opts),
       ephemeral: (channel, user, msg) => deps.messenger.ephemeral(channel, user, msg),
+      dm: (user, msg) => deps.messenger.dm(user, msg),
       logger: deps.logger.child({ module: 'listeners' }),
       inflight,
       findUserByHandle: (handle) => findUserIdByHandle(app.client, handle),

@@ -58,6 +58,8 @@ export type ParsedCommand =
     }
   | { kind: 'requests' }
   | { kind: 'help' }
+  /** `/qlik` alone, or `/qlik grant` with nothing after it: the request form (a modal) rather than a usage line. */
+  | { kind: 'form' }
   | { kind: 'cancel'; requestId: string }
   | { kind: 'audit'; who?: ParsedWho; role?: string }
   /** `drift [<role> [in space:"<name>"]]`: without a role, the disagreements the reconciler found. */
@@ -66,7 +68,7 @@ export type ParsedCommand =
   | { kind: 'review'; role: string; space?: string; tenant?: string }
   | { kind: 'invalid'; problem: string; usage: string };
 
-export type CommandKind = Exclude<ParsedCommand['kind'], 'invalid'>;
+export type CommandKind = Exclude<ParsedCommand['kind'], 'invalid' | 'form'>;
 
 /** One syntax line per command, shown next to a problem with that command. */
 export const USAGE: Readonly<Record<CommandKind, string>> = {
@@ -736,7 +738,7 @@ function commandOf(c: Cursor, first: Token): CommandKind | undefined {
 function parse(text: string): ParsedCommand {
   const c: Cursor = { src: text, pos: 0, usage: GENERAL_USAGE };
   const first = next(c);
-  if (first === undefined) return { kind: 'help' };
+  if (first === undefined) return { kind: 'form' };
   const kind = commandOf(c, first);
   if (kind === undefined) {
     const word = first.quoted ?? first.raw;
@@ -749,6 +751,8 @@ function parse(text: string): ParsedCommand {
     };
   }
   c.usage = USAGE[kind];
+  // `grant` and nothing else: the person wants to ask for access without knowing the syntax yet.
+  if (kind === 'grant' && peek(c) === undefined) return { kind: 'form' };
   switch (kind) {
     case 'grant':
     case 'revoke':

@@ -444,6 +444,7 @@ function stateWord(state: RequestState): string {
 // ---- help and errors
 
 const COMMAND_HELP: readonly [usage: string, what: string, example?: string][] = [
+  ['/qlik', 'a form to ask for access, field by field (also the "Request access" shortcut)'],
   [
     USAGE.grant,
     'ask for a role; approvers decide',

@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { FORM_SHORTCUT_ID } from '../../src/slack/views/request-form.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -143,6 +144,7 @@ const manifest = parse(readFileSync(join(ROOT, 'manifest.yml'), 'utf8')) as {
   features: {
     app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean };
     bot_user: { display_name: string };
+    shortcuts?: { name: string; type: string; callback_id: string; description: string }[];
     slash_commands: {
       command: string;
       url: string;
@@ -154,7 +156,7 @@ const manifest = parse(readFileSync(join(ROOT, 'manifest.yml'), 'utf8')) as {
   oauth_config: { scopes: { bot: string[] } };
   settings: {
     event_subscriptions?: { request_url: string; bot_events: string[] };
-    interactivity: { is_enabled: boolean; request_url: string };
+    interactivity: { is_enabled: boolean; request_url: string; message_menu_options_url?: string };
     socket_mode_enabled: boolean;
     org_deploy_enabled: boolean;
   };
@@ -175,6 +177,7 @@ describe('manifest.yml', () => {
     expect(manifest.settings.interactivity).toEqual({
       is_enabled: true,
       request_url: 'https://YOUR-HOST/slack/events',
+      message_menu_options_url: 'https://YOUR-HOST/slack/events',
     });
     expect(manifest.settings.socket_mode_enabled).toBe(false);
     expect(manifest.settings.org_deploy_enabled).toBe(false);
@@ -267,5 +270,19 @@ describe('manifest.yml', () => {
       .join('\n');
     expect(all).toMatch(/\.action\(/);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
+  });
+
+  it('declares the global shortcut that opens the request form, as the code names it', () => {
+    const shortcut = manifest.features.shortcuts?.find((s) => s.callback_id === FORM_SHORTCUT_ID);
+    expect(shortcut).toMatchObject({ type: 'global', name: 'Request access' });
+    // Slack's limits: a shortcut's name ≤ 24 characters, its description ≤ 150.
+    expect(shortcut!.name.length).toBeLessThanOrEqual(24);
+    expect(shortcut!.description.length).toBeLessThanOrEqual(150);
+    // The form's menus load options from the app: Slack then needs an options URL (HTTP mode).
+    const all = botSources()
+      .map((f) => f.text)
+      .join('\n');
+    expect(all).toMatch(/\.options\(/);
+    expect(manifest.settings.interactivity.message_menu_options_url).toBe('https://YOUR-HOST/slack/events');
   });
 });

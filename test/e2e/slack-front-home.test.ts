@@ -75,6 +75,14 @@ describe('App Home', () => {
     expect(publishes(U.frank)).toBe(before);
   });
 
+  it('opens the request form from the Request access button on the Home', async () => {
+    await homeShows(U.dan, (_t, b) => b.includes(OPEN_REQUEST_FORM));
+    const res = await f.driver.click(U.dan, f.fake.homeView(U.dan)!, OPEN_REQUEST_FORM);
+    expect(res.status).toBe(200);
+    await vi.waitFor(() => expect(f.fake.openViews(U.dan)).toHaveLength(1), WAIT);
+    await f.driver.closeView(U.dan, f.fake.openViews(U.dan)[0]!);
+  });
+
   it("refreshes the requester's and the approvers' Homes when a request is filed, and approving from the Home leaves no stale button", async () => {
     const receipt = await f.command(U.dan, 'grant <@U0FRANK|frank> Steward because home e2e');
     const id = f.requestIdIn(receipt);

@@ -96,8 +96,11 @@ const D = 24 * H;
 
 describe('parseCommand: well-formed commands', () => {
   const cases: [string, ParsedCommand][] = [
-    ['', { kind: 'help' }],
-    ['   \n ', { kind: 'help' }],
+    // Nothing typed, or `grant` and nothing else: the request form.
+    ['', { kind: 'form' }],
+    ['   \n ', { kind: 'form' }],
+    ['grant', { kind: 'form' }],
+    ['GRANT  \n', { kind: 'form' }],
     ['help', { kind: 'help' }],
     ['HELP me please', { kind: 'help' }],
     ['roles', { kind: 'roles' }],
@@ -267,7 +270,7 @@ describe('parseCommand: problems name the offending part and give the relevant u
     ['gramt me X', /don't know the command `gramt`.*Did you mean `grant`/, USAGE.grant],
     ['revok me X', /Did you mean `revoke`/, USAGE.revoke],
     ['frobnicate', /don't know the command `frobnicate`\.$/, GENERAL_USAGE],
-    ['grant', /Say who should get the role/, USAGE.grant],
+    ['grant for 4h', /Say who should get the role/, USAGE.grant],
     ['revoke', /Say who should lose the role/, USAGE.revoke],
     ['grant me', /Name the role to grant/, USAGE.grant],
     ['grant me for 4h', /Name the role to grant/, USAGE.grant],
@@ -337,6 +340,7 @@ describe('parseCommand: problems name the offending part and give the relevant u
 // ---- properties
 
 const KINDS = new Set([
+  'form',
   'grant',
   'revoke',
   'who-has',

@@ -125,7 +125,10 @@ describe('the record of what the bot made principals hold', () => {
   });
 
   it('forgets a grant whose end left the role in place (held before it, outside the bot)', async () => {
-    const r = await applied({}, { before: ['Steward'], after: ['Steward'], changed: false, revokeAt: NOW + DAY });
+    const r = await applied(
+      {},
+      { before: ['Steward'], after: ['Steward'], changed: false, revokeAt: NOW + DAY },
+    );
     const field = managedField(ROLES, 'role-steward', { kind: 'user', id: r.target.id });
     expect(await managed.get(field)).toMatchObject({ a: 'grant', r: r.id });
     await store.transition(

@@ -627,6 +627,53 @@ export class SlackDriver {
     return { status, body };
   }
 
+  /**
+   * The user picks `value` (an option's value, a user id, or text) in the input `blockId` of their top modal: the
+   * view's state takes it, and when the input block has `dispatch_action`, Slack sends the app a `block_actions`
+   * with the pick and the view as it now stands (`dispatched: false` otherwise: Slack sends nothing until submit).
+   * An external select's value must be one the app suggested (or its initial option), as for a submission.
+   */
+  async select(
+    userId: string,
+    view: FakeView | string,
+    blockId: string,
+    value: EnteredValue,
+    opts: ClickOptions = {},
+  ): Promise<{ dispatched: boolean; status?: number; body?: string }> {
+    const fake = this.#opts.fake;
+    const fv = this.#visibleView(userId, view);
+    const block = fv.view.blocks.find(
+      (b): b is Record<string, unknown> => isObj(b) && b.type === 'input' && b.block_id === blockId,
+    );
+    if (!block || !isObj(block.element))
+      throw new Error(`slack driver: view ${fv.view.id} has no input block ${blockId}`);
+    const viewId = fv.view.id;
+    // The one input as a submission would carry it, then merged into what the view holds already.
+    const one = submissionState(
+      { ...fv.view, blocks: [{ ...block, optional: true }] },
+      { [blockId]: value },
+      (a) => this.#suggested.get(`${viewId}/${a}`) ?? [],
+    );
+    fake.views.setState(viewId, { ...fv.view.state.values, ...one });
+    if (block.dispatch_action !== true) return { dispatched: false };
+    const entered = Object.values(one[blockId] ?? {})[0] ?? { type: String(block.element.type) };
+    const action: Record<string, unknown> = {
+      ...entered,
+      action_id: String(block.element.action_id),
+      block_id: blockId,
+      action_ts: actionTs(),
+    };
+    const payload: Record<string, unknown> = {
+      ...this.#interactionBase('block_actions', userId),
+      container: { type: 'view', view_id: viewId },
+      trigger_id: fake.issueTrigger(userId, { ageMs: opts.triggerAgeMs ?? 0, viewId }),
+      view: structuredClone(fv.view),
+      actions: [action],
+    };
+    const { status, body } = await this.#interactive(payload, opts.timestampSec);
+    return { dispatched: true, status, body };
+  }
+
   /** Runs the global shortcut `callbackId` (from the composer or search) as the user: a `shortcut` payload. */
   async shortcut(
     userId: string,

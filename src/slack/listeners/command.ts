@@ -43,6 +43,7 @@ import {
   whoisRefusalText,
 } from '../words.ts';
 import { answerDrift } from './drift.ts';
+import { type FormViews, openRequestForm } from './form.ts';
 import type { InFlight } from './inflight.ts';
 
 export interface CommandDeps {
@@ -60,6 +61,10 @@ export interface CommandDeps {
   tenants?: TenantLabels;
   /** Claims a command's trigger_id once it is acked; false for a command Slack delivered again (src/slack/deliveries.ts). */
   claimCommand?: ClaimCommand;
+  /** views.open / views.update for the request form (`/qlik` alone); without it, `/qlik` alone answers the help. */
+  views?: FormViews;
+  /** A DM to a user: the request form's receipts go there (a modal has no response_url). */
+  dm?: (userId: string, msg: SlackMessage) => Promise<unknown>;
 }
 
 /** The fields of Slack's slash-command payload the bot relies on. */
@@ -103,9 +108,44 @@ export async function handleQlikCommand(args: { body: unknown; ack: Ack }, deps:
     await args.ack(ephemeral(msg));
     return;
   }
+  if (cmd.kind === 'form') {
+    await args.ack();
+    await openFormFromCommand(payload, deps);
+    return;
+  }
   await args.ack();
   if (!(await firstDelivery(payload, deps))) return;
   await deps.inflight.run(() => answer(cmd, payload, deps));
+}
+
+/**
+ * `/qlik` alone or `/qlik grant` alone: the request form, opened with the command's trigger_id at once (it lasts
+ * 3 s, so nothing slow comes first). When Slack won't open it (no trigger_id, expired, refused), the help goes back
+ * through response_url instead, saying why, so the person still learns how to ask.
+ */
+async function openFormFromCommand(payload: SlashCommandPayload, deps: CommandDeps): Promise<void> {
+  if (!(await firstDelivery(payload, deps))) return;
+  const opened =
+    payload.trigger_id === undefined
+      ? ({ ok: false, error: 'no trigger_id' } as const)
+      : await openRequestForm(payload.user_id, payload.trigger_id, deps, 'command');
+  if (opened.ok) return;
+  commands.inc({ command: 'help', outcome: 'ok' });
+  try {
+    await deps.respond(
+      payload.response_url,
+      helpMessage(
+        deps.views === undefined
+          ? undefined
+          : `I couldn't open the request form (Slack said ${opened.error}), so here is how to type the request instead.`,
+      ),
+    );
+  } catch (err) {
+    deps.logger.warn(
+      { err: { message: err instanceof Error ? err.message : String(err) } },
+      'could not answer the command',
+    );
+  }
 }
 
 /**
@@ -145,7 +185,7 @@ export function ephemeral(msg: SlackMessage) {
 }
 
 function answer(
-  cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' }>,
+  cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' | 'form' }>,
   p: SlashCommandPayload,
   deps: CommandDeps,
 ): Promise<void> {
@@ -193,7 +233,7 @@ export async function answerCommand(
 
 /** Runs one command and returns the messages to send back, in order. */
 async function run(
-  cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' }>,
+  cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' | 'form' }>,
   p: SlashCommandPayload,
   deps: CommandDeps,
   setOutcome: (o: string) => void,

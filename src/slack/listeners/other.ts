@@ -1,5 +1,6 @@
-// Owns the answers to what the bot does not offer: views (it opens none, so any submission is stale or forged)
-// and shortcuts. Each is acked at once and, where Slack lets us, told in words that it does nothing.
+// Owns the answers to what the bot does not offer: views other than the request form (src/slack/listeners/form.ts
+// has that one; any other submission is stale or forged) and shortcuts other than "Request access". Each is acked at
+// once and, where Slack lets us, told in words that it does nothing.
 import { z } from 'zod';
 import type { Logger } from '../../observability/logger.ts';
 import type { SlackMessage } from '../messenger.ts';

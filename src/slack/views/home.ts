@@ -31,9 +31,10 @@ import {
   validateMessage,
   withConfirm,
 } from './blocks.ts';
+import { OPEN_FORM_ACTION } from './request-form.ts';
 
 /** The Request access button's action id, agreed with the request form, which handles its press. */
-export const OPEN_REQUEST_FORM = 'open_request_form';
+export const OPEN_REQUEST_FORM = OPEN_FORM_ACTION;
 
 /** Home tab limits (docs.slack.dev/reference/views/home-tab-views): "Max of 100 blocks". */
 export const HOME_LIMITS = { blocks: 100, privateMetadata: 3000, callbackId: 255 } as const;

@@ -169,7 +169,7 @@ describe('handleQlikCommand', () => {
 
   it('answers help and malformed commands in the ack itself, without calling the app', async () => {
     const h = harness({});
-    await handleQlikCommand({ body: body(''), ack: h.ack }, h.deps);
+    await handleQlikCommand({ body: body('help'), ack: h.ack }, h.deps);
     await handleQlikCommand({ body: body('grnat me x'), ack: h.ack }, h.deps);
     expect(h.events).toEqual(['ack+body', 'ack+body']);
     expect(JSON.stringify(h.sent[1])).toContain('grnat');
