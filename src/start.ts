@@ -27,6 +27,7 @@ import { loadSettings, SettingsError } from './settings.ts';
 import { createSlackApp, createWebClient, type SlackApp } from './slack/app.ts';
 import { redisCommandClaims } from './slack/deliveries.ts';
 import { SlackDirectory } from './slack/directory.ts';
+import { HomeRefreshes, HomeTab } from './slack/home.ts';
 import { SlackMessenger } from './slack/messenger.ts';
 import { SlackNotifier } from './slack/notifier.ts';
 import { slackDirectoryPort } from './slack/people.ts';
@@ -115,7 +116,9 @@ export async function start(
   const tenantLabels = { names: config.qlikTenants.map((t) => t.name) };
   const messenger = new SlackMessenger(client, logger, { tenants: tenantLabels });
   // The app and the worker tell people through the Notifier port; Slack's implementation sends through the messenger.
-  const notifier = new SlackNotifier(messenger, { tenants: tenantLabels });
+  // A change anywhere is queued for the App Homes it concerns; the bot publishes them (src/slack/home.ts).
+  const homes = new HomeRefreshes({ redis, prefix, logger });
+  const notifier = new SlackNotifier(messenger, { tenants: tenantLabels, homes });
 
   // Each tenant's key is verified on its own; ready only when every one is (the failing tenants are named).
   const named = tenants.length > 1;
@@ -143,6 +146,7 @@ export async function start(
     : undefined;
 
   let slack: SlackApp | undefined;
+  let homeTab: HomeTab | undefined;
   let healthOnly: ReturnType<typeof createHttpServer> | undefined;
   let port: number;
   if (role === 'all' || role === 'bot') {
@@ -162,10 +166,23 @@ export async function start(
       logger,
       ...clock,
     });
+    homeTab = new HomeTab({
+      app: accessRequests,
+      client,
+      redis,
+      redisUrl: config.redisUrl,
+      prefix,
+      refreshes: homes,
+      logger,
+      tenants: tenantLabels,
+      ...clock,
+    });
+    homeTab.start();
     slack = await createSlackApp({
       config,
       logger,
       accessRequests,
+      home: homeTab,
       messenger,
       readiness,
       beforeScrape,
@@ -230,8 +247,10 @@ export async function start(
         worker?.close(deadlineMs),
         healthOnly ? closeServer(healthOnly) : undefined,
       ]);
+      await homeTab?.close();
       await Promise.allSettled([
         queues.close(),
+        homes.close(),
         ...tenants.map((t) => t.qlik.close()),
         ...(mode ? [mode.client.close()] : []),
         lock.close(),

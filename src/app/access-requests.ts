@@ -8,7 +8,7 @@
 // store's guarded transitions (src/app/transitions.ts), so double clicks, replays and concurrent approvers decide a
 // request once.
 import type { Policy } from '../domain/policy.ts';
-import type { PersonRef, WhoRef } from '../domain/request.ts';
+import type { PersonRef, RoleChangeRequest, WhoRef } from '../domain/request.ts';
 import { AppContext } from './context.ts';
 import type { Failure, UnknownInstance } from './outcomes.ts';
 import type { AccessRequestDeps } from './ports.ts';
@@ -22,6 +22,7 @@ import {
   type UnmanagedAnswer,
   unmanagedHolders,
 } from './queries/drift.ts';
+import { type HomeAnswer, home, homeAudience } from './queries/home.ts';
 import {
   checkFormGrant,
   type FormKind,
@@ -183,6 +184,21 @@ export class AccessRequestApp {
   /** `/qlik requests`. */
   listRequests(asker: PersonRef): Promise<RequestsAnswer | Failure> {
     return listRequests(this.#ctx, asker);
+  }
+
+  /** What one person's App Home shows now. */
+  home(person: PersonRef): Promise<HomeAnswer | Failure> {
+    return home(this.#ctx, person);
+  }
+
+  /** Among `candidates`, the people whose App Home may show this request (requester, its user, its approvers). */
+  homeAudience(request: RoleChangeRequest, candidates: readonly PersonRef[]): Promise<PersonRef[]> {
+    return homeAudience(this.#ctx, request, candidates);
+  }
+
+  /** A request as stored now, or undefined (App Home reads the request a change was about). */
+  request(id: string): Promise<RoleChangeRequest | undefined> {
+    return this.#ctx.deps.store.get(id);
   }
 
   /** `/qlik review <role> [in space:"…"] [on <tenant>]`: an access review of the role's holders, for its approvers. */

@@ -218,6 +218,8 @@ export class AppContext {
    * update, which is never allowed to undo a decision already stored.
    */
   async refresh(req: RoleChangeRequest): Promise<boolean> {
+    // Every decision the app stores comes through here: the people's Homes are refreshed beside the message.
+    await this.homesChanged(req);
     let shown = req;
     try {
       // An update the chat held back (a rate limit waited out, a retry) can land after a later one, e.g. the
@@ -233,6 +235,18 @@ export class AppContext {
     } catch (err) {
       this.log.warn({ err: errSummary(err), requestId: req.id }, 'could not update the approval message');
       return false;
+    }
+  }
+
+  /**
+   * Tells the front the request changed, for the personal views it keeps (App Home). Never fails the use case: a
+   * Home that missed a change is redrawn at the next change or opening.
+   */
+  async homesChanged(req: RoleChangeRequest): Promise<void> {
+    try {
+      await this.deps.notifier.homesChanged?.(req);
+    } catch (err) {
+      this.log.warn({ err: errSummary(err), requestId: req.id }, 'could not schedule the App Home refresh');
     }
   }
 

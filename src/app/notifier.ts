@@ -171,4 +171,11 @@ export interface Notifier {
 
   /** Tells the approvers at `destination` (an approval channel) about a drift, and says where the message landed. */
   reportDrift(destination: string, notice: DriftNotice): Promise<MessageRef>;
+
+  /**
+   * The request changed (filed, decided, applied, ended, …): every personal view the front keeps of the people it
+   * concerns (Slack's App Home: its requester, its user, its approvers) is brought up to date soon. Bursts are the
+   * front's to coalesce; callers call it after each change is stored. Optional: a front without such views has none.
+   */
+  homesChanged?(request: RoleChangeRequest): Promise<void>;
 }

@@ -45,7 +45,10 @@ export interface DirectoryPort {
 }
 
 /** What the app tells people through the chat (src/app/notifier.ts; SlackNotifier implements it). */
-export type NotifierPort = Pick<Notifier, 'front' | 'announce' | 'copyTo' | 'refresh' | 'sendFile'>;
+export type NotifierPort = Pick<
+  Notifier,
+  'front' | 'announce' | 'copyTo' | 'refresh' | 'sendFile' | 'homesChanged'
+>;
 
 export interface StorePort {
   create(input: NewRequest, now?: number, audit?: AuditEvent): Promise<CreateResult>;
@@ -62,6 +65,10 @@ export interface StorePort {
   addMessage(id: string, message: RequestMessage): Promise<boolean>;
   listPendingByRequester(requester: PersonRef): Promise<RoleChangeRequest[]>;
   listPending(limit?: number): Promise<RoleChangeRequest[]>;
+  /** Applied time-bound grants, soonest to end first (App Home). */
+  listTimeBound(limit?: number): Promise<RoleChangeRequest[]>;
+  /** The requests that exist among `ids`, in that order (App Home's recent outcomes). */
+  getMany(ids: string[]): Promise<RoleChangeRequest[]>;
 }
 
 /** Access reviews (src/store/review-store.ts): once-only decisions and closing, each with its audit event. */

@@ -237,6 +237,13 @@ export async function runSandbox(opts: SandboxOptions = {}): Promise<number> {
       input,
       output,
       interactive,
+      homes: {
+        view: (userId) => fake.homeView(userId),
+        publishes: (userId) =>
+          fake.calls.filter(
+            (c) => c.method === 'views.publish' && c.args.user_id === userId && c.status === 200,
+          ).length,
+      },
       ...(opts.waitTimeoutMs === undefined ? {} : { waitTimeoutMs: opts.waitTimeoutMs }),
       banner: banner({
         simUrl: sim.url,

@@ -1,21 +1,25 @@
 // Owns the sandbox terminal: you act as demo Slack users — `as dan`, `/qlik grant …`, `press Approve` — and read
-// every message the bot sends as text, numbered and labelled with where it went. Interactive on a TTY (node:readline);
+// every message the bot sends as text, numbered and labelled with where it went; `home` opens the person's App Home
+// tab and shows it as text, and `press … on home` presses its buttons. Interactive on a TTY (node:readline);
 // on a pipe it runs a script of inputs, one per line, with `wait <text>` to wait for a message, and stops at the
 // first failure.
 import { createInterface, type Interface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { parseDuration } from '../config.ts';
+import { OPEN_FORM_ACTION } from '../slack/views/request-form.ts';
 import { type DemoUser, type DemoWorld, findDemoUser } from './run/demo-world.ts';
 import { type FormDriver, type FormSurface, FormWalk } from './run/form-walk.ts';
 import type { MessageFeed } from './run/message-feed.ts';
-import type { MessageButton } from './slack-fake/render.ts';
+import { listButtons, type MessageButton, renderMessage } from './slack-fake/render.ts';
+import type { FakeView } from './slack-fake/views.ts';
 import type { PostedMessage } from './slack-fake/web-api.ts';
 
 export type TerminalInput =
   | { kind: 'empty' }
   | { kind: 'as'; who: string }
   | { kind: 'slash'; command: string; text: string }
-  | { kind: 'press'; button: { index: number } | { text: string }; messageNo?: number }
+  | { kind: 'press'; button: { index: number } | { text: string }; messageNo?: number; onHome?: true }
+  | { kind: 'home' }
   | { kind: 'messages' }
   | { kind: 'show'; messageNo: number }
   | { kind: 'users' }
@@ -38,6 +42,23 @@ export interface TerminalDriver {
     actionId: string,
     opts?: { value?: string },
   ): Promise<{ status: number; body: string }>;
+  /** A press on a view: the person's App Home. */
+  click(
+    userId: string,
+    view: FakeView,
+    actionId: string,
+    opts?: { value?: string },
+  ): Promise<{ status: number; body: string }>;
+  /** The person opens the app's Home tab (app_home_opened). */
+  openHome(userId: string): Promise<{ status: number; body: string }>;
+}
+
+/** The people's App Home tabs as the Slack fake keeps them. */
+export interface TerminalHomes {
+  /** The person's published Home, if the bot published one. */
+  view(userId: string): FakeView | undefined;
+  /** How many times the bot published the person's Home (to see a new one arrive). */
+  publishes(userId: string): number;
 }
 
 /** Parses one line typed (or scripted) at the terminal. Pure. */
@@ -55,9 +76,12 @@ export function parseInput(line: string): TerminalInput {
       return arg
         ? { kind: 'as', who: arg }
         : { kind: 'invalid', problem: 'say who to act as, e.g. `as dan`' };
+    case 'home':
+      return { kind: 'home' };
     case 'press':
     case 'click': {
-      const m = /^(.+?)(?:\s+on\s+#?(\d+))?$/i.exec(arg);
+      const home = /^(.+?)\s+on\s+home$/i.exec(arg);
+      const m = home ? [arg, home[1]!, undefined] : /^(.+?)(?:\s+on\s+#?(\d+))?$/i.exec(arg);
       if (!arg || !m)
         return {
           kind: 'invalid',
@@ -69,6 +93,7 @@ export function parseInput(line: string): TerminalInput {
         .replace(/^(['"])(.*)\1$/, '$2');
       const messageNo = m[2] === undefined ? undefined : Number(m[2]);
       const button = /^\d+$/.test(what) ? { index: Number(what) } : { text: what };
+      if (home) return { kind: 'press', button, onHome: true };
       return messageNo === undefined ? { kind: 'press', button } : { kind: 'press', button, messageNo };
     }
     case 'messages':
@@ -131,12 +156,7 @@ export function choosePress(
     if (!b) return { ok: false, problem: `Message #${c.no} has buttons 1–${c.buttons.length}.` };
     return { ok: true, no: c.no, message: c.message, button: b };
   }
-  const want = input.button.text.toLowerCase();
-  for (const test of [
-    (b: MessageButton) => b.text.toLowerCase() === want,
-    (b: MessageButton) => b.text.toLowerCase().startsWith(want),
-    (b: MessageButton) => b.text.toLowerCase().includes(want),
-  ]) {
+  for (const test of buttonTests(input.button.text)) {
     for (const c of pool) {
       const b = c.buttons.find(test);
       if (b) return { ok: true, no: c.no, message: c.message, button: b };
@@ -147,6 +167,35 @@ export function choosePress(
     ok: false,
     problem: `No button "${input.button.text}" on the messages you can see (there is: ${offered}).`,
   };
+}
+
+/** How a typed label finds a button: the exact label first, then one starting with it, then one containing it. */
+function buttonTests(text: string): ((b: MessageButton) => boolean)[] {
+  const want = text.toLowerCase();
+  return [
+    (b) => b.text.toLowerCase() === want,
+    (b) => b.text.toLowerCase().startsWith(want),
+    (b) => b.text.toLowerCase().includes(want),
+  ];
+}
+
+/** Picks the button a `press … on home` means among the Home's buttons (numbered as `home` shows them). Pure. */
+export function chooseHomeButton(
+  button: { index: number } | { text: string },
+  buttons: MessageButton[],
+): { ok: true; button: MessageButton } | { ok: false; problem: string } {
+  if (buttons.length === 0)
+    return { ok: false, problem: 'Your Home has no buttons (type `home` to open it).' };
+  if ('index' in button) {
+    const b = buttons[button.index - 1];
+    return b ? { ok: true, button: b } : { ok: false, problem: `Your Home has buttons 1–${buttons.length}.` };
+  }
+  for (const test of buttonTests(button.text)) {
+    const b = buttons.find(test);
+    if (b) return { ok: true, button: b };
+  }
+  const offered = [...new Set(buttons.map((b) => b.text))].join(', ');
+  return { ok: false, problem: `No button "${button.text}" on your Home (there is: ${offered}).` };
 }
 
 export interface TerminalDeps {
@@ -161,6 +210,8 @@ export interface TerminalDeps {
   waitTimeoutMs?: number;
   /** Printed once at the start. */
   banner?: string;
+  /** The App Home tabs (the Slack fake's); without them `home` says there is none. */
+  homes?: TerminalHomes;
   /** The request form's modal as the Slack fake keeps it, and the driver's gestures in it (`form`). */
   forms?: { surface: FormSurface; driver: FormDriver };
 }
@@ -305,7 +356,9 @@ export class Terminal {
       case 'slash':
         return this.#slash(input.command, input.text);
       case 'press':
-        return this.#press(input);
+        return input.onHome ? this.#pressHome(input.button) : this.#press(input);
+      case 'home':
+        return this.#openHome();
       case 'wait': {
         const ev = await this.#d.feed.waitFor(
           input.text,
@@ -384,6 +437,63 @@ export class Terminal {
       throw new Error(`Slack says: the app didn't answer the click (HTTP ${res.status}).`);
   }
 
+  /** Opens the person's Home tab and shows it once the bot has published it. */
+  async #openHome(): Promise<void> {
+    const homes = this.#homes();
+    const before = homes.publishes(this.#user.id);
+    const res = await this.#d.driver.openHome(this.#user.id);
+    if (res.status !== 200) throw new Error(`Slack says: the app didn't answer (HTTP ${res.status}).`);
+    await this.#showHomeAfter(before);
+  }
+
+  async #pressHome(button: { index: number } | { text: string }): Promise<void> {
+    const homes = this.#homes();
+    const view = homes.view(this.#user.id);
+    const choice = chooseHomeButton(button, view ? listButtons(view.view) : []);
+    if (!choice.ok) throw new Error(choice.problem);
+    const before = homes.publishes(this.#user.id);
+    const press = async (): Promise<void> => {
+      const op = this.#d.driver.click(
+        this.#user.id,
+        view!,
+        choice.button.actionId,
+        choice.button.value === undefined ? {} : { value: choice.button.value },
+      );
+      this.#track(op);
+      this.print(`(@${this.#user.handle} pressed [ ${choice.button.text} ] on their Home)`);
+      const res = await op;
+      if (res.status !== 200)
+        throw new Error(`Slack says: the app didn't answer the click (HTTP ${res.status}).`);
+    };
+    // The Request access button opens the request form (a modal), walked here as after `/qlik` alone.
+    if (choice.button.actionId === OPEN_FORM_ACTION) return this.#openForm(press);
+    await press();
+    await this.#showHomeAfter(before);
+  }
+
+  /** Waits for a Home published after `before` publishes, then prints it. */
+  async #showHomeAfter(before: number): Promise<void> {
+    const homes = this.#homes();
+    const userId = this.#user.id;
+    const deadline = Date.now() + (this.#d.waitTimeoutMs ?? 20_000);
+    while (homes.publishes(userId) <= before) {
+      if (Date.now() > deadline) throw new Error('The bot did not publish your Home in time.');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const view = homes.view(userId)!;
+    const body = renderMessage(view.view, {
+      width: this.#d.feed.width,
+      resolveUser: (id) => this.#d.world.users.find((u) => u.id === id)?.handle ?? id,
+    });
+    const head = `── Home of @${this.#user.handle} `;
+    this.print(`${head}${'─'.repeat(Math.max(3, this.#d.feed.width - head.length))}\n${body}`);
+  }
+
+  #homes(): TerminalHomes {
+    if (!this.#d.homes) throw new Error('This workspace has no App Home.');
+    return this.#d.homes;
+  }
+
   #track(p: Promise<unknown>): void {
     this.#inFlight.add(p);
     const done = () => this.#inFlight.delete(p);
@@ -459,6 +569,7 @@ Terminal commands
   /mode <text>              the same for Mode (\`/mode help\`)
   press <n> | press <text>  press button n (or the one labelled <text>) of the latest message you can see with buttons
   press <n|text> on #<m>    press a button of message #m
+  home                      open your App Home tab (your requests, approvals, grants);  press <n|text> on home
   messages                  list every message so far;  show <m>: show message #m again
   users                     the demo users, their emails and Qlik roles, and the approvers
   form                      open the request form (as \`/qlik\` alone does) and fill it in, one field per line

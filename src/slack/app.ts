@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../observability/logger.ts';
 import type { ClaimCommand } from './deliveries.ts';
 import { findUserIdByHandle } from './handles.ts';
+import type { HomeTab } from './home.ts';
 import { InFlight, registerListeners } from './listeners/index.ts';
 import type { SlackMessage, SlackMessenger } from './messenger.ts';
 import { slackFetch } from './transport.ts';
@@ -131,6 +132,8 @@ export interface SlackAppDeps {
   tenants?: TenantLabels;
   /** Tells a command Slack delivered again from its first delivery (src/slack/deliveries.ts). */
   claimCommand?: ClaimCommand;
+  /** The App Home tab (src/slack/home.ts): published on app_home_opened, answers presses made on it. */
+  home?: HomeTab;
 }
 
 export interface SlackApp {
@@ -199,6 +202,7 @@ export async function createSlackApp(deps: SlackAppDeps): Promise<SlackApp> {
       findUserByHandle: (handle) => findUserIdByHandle(app.client, handle),
       ...(deps.tenants ? { tenants: deps.tenants } : {}),
       ...(deps.claimCommand ? { claimCommand: deps.claimCommand } : {}),
+      ...(deps.home ? { home: deps.home } : {}),
     },
     deps.command,
   );

@@ -4,6 +4,7 @@
 import type { MessageMetadata } from '@slack/types';
 import type { DriftNotice, HoldersExport, Notifier, Recipient, RequestEvent } from '../app/notifier.ts';
 import type { MessageRef, PersonRef, RoleChangeRequest } from '../domain/request.ts';
+import type { HomeRefreshes } from './home.ts';
 import type { SlackMessenger } from './messenger.ts';
 import { driftReportMessage } from './views/drift.ts';
 import { nudgeMessage } from './views/nudge.ts';
@@ -38,10 +39,21 @@ export class SlackNotifier implements Notifier {
   readonly #messenger: NotifierMessenger;
   /** The configured Qlik tenants: with several, results and notices name the request's tenant. */
   readonly #tenants: TenantLabels | undefined;
+  /** Where a change is queued for the App Homes it concerns (src/slack/home.ts); none: no Home is kept. */
+  readonly #homes: Pick<HomeRefreshes, 'requestChanged'> | undefined;
 
-  constructor(messenger: NotifierMessenger, opts: { tenants?: TenantLabels } = {}) {
+  constructor(
+    messenger: NotifierMessenger,
+    opts: { tenants?: TenantLabels; homes?: Pick<HomeRefreshes, 'requestChanged'> } = {},
+  ) {
     this.#messenger = messenger;
     this.#tenants = opts.tenants;
+    this.#homes = opts.homes;
+  }
+
+  /** Queued, not published: the bot finds whose Home shows the request and publishes each once per burst. */
+  async homesChanged(req: RoleChangeRequest): Promise<void> {
+    await this.#homes?.requestChanged(req.id);
   }
 
   announce(channel: string, req: RoleChangeRequest): Promise<MessageRef> {

@@ -182,7 +182,7 @@ function isTimeBound(req: Pick<RoleChangeRequest, 'action' | 'durationMs'>): boo
  * `grant *TenantAdmin* to Alice (alice@corp.example) for 4 hours`; with several tenants `… Alice (…) on *dev* for …`;
  * a space role `grant *consumer* in space *Finance Reports* to Alice …`.
  */
-function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
+export function change(req: RoleChangeRequest, tenants?: TenantLabels): string {
   const on = onTenant(requestTenant(req, tenants));
   if (isInvite(req)) {
     const then = followOnList(req, (s) => `*${s}*`);
@@ -259,7 +259,7 @@ function extensionReason(reason: string, extendsId: string | undefined): string 
   return `extends ${extendsId}${rest ? ` (reason: ${rest})` : ''}`;
 }
 
-function reasonText(req: Pick<RoleChangeRequest, 'reason' | 'extends'>, max = 1500): string {
+export function reasonText(req: Pick<RoleChangeRequest, 'reason' | 'extends'>, max = 1500): string {
   const r = req.reason?.trim();
   if (!r) return '_No reason given._';
   const ext = extensionReason(r, req.extends);
@@ -373,7 +373,7 @@ function requestExpiry(req: Pick<RoleChangeRequest, 'expiresAt'>): string {
 }
 
 /** One line saying where the request stands, for the approval message and the lists. */
-function stateLine(req: RoleChangeRequest, names?: Names): string {
+export function stateLine(req: RoleChangeRequest, names?: Names): string {
   const e = emoji(req.state);
   const byApprovers =
     req.approvals.length > 0
@@ -714,7 +714,7 @@ export interface ResultOptions {
 }
 
 /** What the Extend button does, said before it does it (Slack shows this as the button's confirmation). */
-function extendConfirmText(req: RoleChangeRequest): string {
+export function extendConfirmText(req: RoleChangeRequest): string {
   const d = isTimeBound(req) ? humanDuration(req.durationMs!) : 'the same time';
   // plain_text (a confirm dialog): shown as typed, so not escaped like mrkdwn.
   return `This files a new request for ${truncate(req.entitlement.name, 80)} for ${d}, counted from when it is approved. Once it is approved and applied, the end of this grant moves to the new end; until then nothing changes.`;
@@ -1233,7 +1233,7 @@ export function modeGroupsMessage(groups: { name: string; description?: string }
 
 const LIST_MAX = 10;
 
-function requestLine(req: RoleChangeRequest, tenants?: TenantLabels): string {
+export function requestLine(req: RoleChangeRequest, tenants?: TenantLabels): string {
   return `*${rid(req)}* ${change(req, tenants)} · requested by ${mention(req.requester.id)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
 }
 

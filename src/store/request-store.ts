@@ -460,6 +460,16 @@ export class RequestStore {
   }
 
   /**
+   * Applied time-bound grants, the soonest to end first, at most `limit` of them: what a person's App Home reads its
+   * live grants from (src/app/queries/home.ts). A grant that has ended meanwhile is left out.
+   */
+  async listTimeBound(limit = 1000): Promise<RoleChangeRequest[]> {
+    if (limit <= 0) return [];
+    const ids = await this.#redis.zrange(this.#keys.timebound, '0', String(limit - 1));
+    return (await this.getMany(ids)).filter((r) => r.state === 'applied');
+  }
+
+  /**
    * Requests approved or applying, the longest-approved first: the ones whose apply job must exist. The store's
    * transitions keep the index; an entry a transition did not remove (one made by a version before the index, still
    * running during an upgrade) is dropped here once its request has settled or is gone.

@@ -25,7 +25,7 @@ export interface PrincipalLocker {
 /** What the worker tells people through the chat (src/app/notifier.ts; src/slack/notifier.ts for Slack). */
 export type ResultNotifier = Pick<
   Notifier,
-  'front' | 'refresh' | 'postResult' | 'findResult' | 'tell' | 'updateResult'
+  'front' | 'refresh' | 'postResult' | 'findResult' | 'tell' | 'updateResult' | 'homesChanged'
 >;
 
 export interface WorkerContext {

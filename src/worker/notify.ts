@@ -78,8 +78,28 @@ export async function notifyOutcome(ctx: Ctx, job: NotifyJob): Promise<NotifyOut
     await ctx.redis.set(marker, String(Date.now()), 'EX', MARKER_TTL_SECONDS);
     (did ? out.sent : out.skipped).push(step);
   }
+  // Last, and outside the marked steps: a Home is redrawn from the state, so one refresh too many is harmless.
+  await homesChanged(ctx, (await ctx.store.get(req.id)) ?? req);
   ctx.logger.debug({ requestId: req.id, event: occurrence, ...out }, 'notified');
   return out;
+}
+
+/**
+ * Tells the front the request changed, for the people's personal views (App Home). Never fails the job: the
+ * messages it sent must not be sent again for a Home, which is redrawn at its next change or opening anyway.
+ */
+export async function homesChanged(
+  ctx: Pick<WorkerContext, 'notifier' | 'logger'>,
+  req: RoleChangeRequest,
+): Promise<void> {
+  try {
+    await ctx.notifier.homesChanged?.(req);
+  } catch (err) {
+    ctx.logger.warn(
+      { requestId: req.id, err: err instanceof Error ? err.message : String(err) },
+      'could not schedule the App Home refresh',
+    );
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { type Policy, requestRule } from '../domain/policy.ts';
 import { describeTarget, type RoleChangeRequest, targetOf } from '../domain/request.ts';
 import type { NudgeJob } from '../queue/queues.ts';
 import { MARKER_TTL_SECONDS, RetryLaterError, type WorkerContext } from './context.ts';
+import { homesChanged } from './notify.ts';
 
 export type NudgeOutcome = 'reminded' | 'escalated' | 'skipped' | 'already-sent';
 
@@ -64,6 +65,8 @@ export async function nudgeRequest(
     }
     // The approval message says it escalated (again on a retry: an update that failed is made now).
     await ctx.notifier.refresh(current);
+    // The fallback approvers may decide it now: their Homes offer it.
+    await homesChanged(ctx, current);
     event = { kind: 'escalation', to: current.escalation!.to, afterMs };
   }
   const sent = ctx.keys.notified(req.id, job.kind, 'thread');

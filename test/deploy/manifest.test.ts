@@ -52,6 +52,27 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'views.publish': [],
 };
 
+/**
+ * Required bot scope(s) of each Events API event the bot may subscribe to (docs.slack.dev/reference/events). An
+ * event the code listens for that is missing here fails the test, as for methods.
+ */
+const EVENT_SCOPES: Record<string, string[]> = {
+  // "Your Slack app must have a bot user configured and installed to use this event": no scope.
+  app_home_opened: [],
+  app_mention: ['app_mentions:read'],
+  'message.im': ['im:history'],
+  'message.channels': ['channels:history'],
+};
+
+/** Events the sources subscribe to with Bolt's `app.event('…')`, with where. */
+function slackEventsListened(files: SourceFile[]): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const f of files)
+    for (const m of f.text.matchAll(/\.event\(\s*['"`]([\w.]+)['"`]/g))
+      found.set(m[1]!, [...(found.get(m[1]!) ?? []), f.path]);
+  return found;
+}
+
 /** Every method name the real WebClient exposes (`chat.postMessage`, `usergroups.users.list`, …). */
 function slackMethodNames(): Set<string> {
   const client = new WebClient() as unknown as Record<string, unknown>;
@@ -121,6 +142,7 @@ function slackMethodsCalled(files: SourceFile[], known: Set<string>): Map<string
 const manifest = parse(readFileSync(join(ROOT, 'manifest.yml'), 'utf8')) as {
   display_information: { name: string };
   features: {
+    app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean };
     bot_user: { display_name: string };
     shortcuts?: { name: string; type: string; callback_id: string; description: string }[];
     slash_commands: {
@@ -133,6 +155,7 @@ const manifest = parse(readFileSync(join(ROOT, 'manifest.yml'), 'utf8')) as {
   };
   oauth_config: { scopes: { bot: string[] } };
   settings: {
+    event_subscriptions?: { request_url: string; bot_events: string[] };
     interactivity: { is_enabled: boolean; request_url: string; message_menu_options_url?: string };
     socket_mode_enabled: boolean;
     org_deploy_enabled: boolean;
@@ -211,6 +234,11 @@ describe('manifest.yml', () => {
       needed.set('users:read.email', 'users.info email');
     // The slash command itself needs `commands`.
     if (/\.command\(/.test(all)) needed.set('commands', 'the /qlik slash command');
+    // The events it subscribes to (app.event), each with its own scopes.
+    for (const [event, where] of slackEventsListened(files)) {
+      expect(event in EVENT_SCOPES, `add ${event} and its scopes to EVENT_SCOPES`).toBe(true);
+      for (const scope of EVENT_SCOPES[event]!) needed.set(scope, `the ${event} event in ${where[0]}`);
+    }
 
     const declared = new Set(manifest.oauth_config.scopes.bot);
     const missing = [...needed.keys()].filter((s) => !declared.has(s));
@@ -220,6 +248,20 @@ describe('manifest.yml', () => {
     ).toEqual([]);
     const unused = [...declared].filter((s) => !needed.has(s));
     expect(unused, `remove from manifest.yml, nothing in src/ needs them: ${unused.join(', ')}`).toEqual([]);
+  });
+
+  it('subscribes to exactly the events the code listens for, and has a Home tab exactly when it publishes one', () => {
+    const files = botSources();
+    const listened = [...slackEventsListened(files).keys()].sort();
+    expect(listened, 'the scan found no app.event listener').toContain('app_home_opened');
+    const subs = manifest.settings.event_subscriptions;
+    expect(subs?.bot_events.slice().sort()).toEqual(listened);
+    expect(subs?.request_url).toBe('https://YOUR-HOST/slack/events');
+    const publishes = slackMethodsCalled(files, slackMethodNames()).has('views.publish');
+    expect(manifest.features.app_home.home_tab_enabled).toBe(
+      publishes && listened.includes('app_home_opened'),
+    );
+    expect(manifest.features.app_home.messages_tab_enabled).toBe(true);
   });
 
   it('enables interactivity because the code handles button clicks', () => {

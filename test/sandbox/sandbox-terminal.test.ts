@@ -5,7 +5,7 @@ import { demoTenant } from '../../src/sandbox/qlik-sim/index.ts';
 import { buildDemoWorld, findDemoUser, handleFromEmail } from '../../src/sandbox/run/demo-world.ts';
 import { MessageFeed } from '../../src/sandbox/run/message-feed.ts';
 import type { PostedMessage } from '../../src/sandbox/slack-fake/index.ts';
-import { choosePress, helpText, parseInput } from '../../src/sandbox/terminal.ts';
+import { chooseHomeButton, choosePress, helpText, parseInput } from '../../src/sandbox/terminal.ts';
 
 describe('parseInput', () => {
   it.each([
@@ -23,6 +23,9 @@ describe('parseInput', () => {
     ['press [ Revoke now ]', { kind: 'press', button: { text: 'Revoke now' } }],
     ['press "Revoke now" on #12', { kind: 'press', button: { text: 'Revoke now' }, messageNo: 12 }],
     ['press 1 on 3', { kind: 'press', button: { index: 1 }, messageNo: 3 }],
+    ['home', { kind: 'home' }],
+    ['press Approve on home', { kind: 'press', button: { text: 'Approve' }, onHome: true }],
+    ['press 2 on HOME', { kind: 'press', button: { index: 2 }, onHome: true }],
     ['messages', { kind: 'messages' }],
     ['show #4', { kind: 'show', messageNo: 4 }],
     ['users', { kind: 'users' }],
@@ -245,5 +248,31 @@ describe('MessageFeed', () => {
     expect(feed.pressable('U0DAN')).toEqual([]);
     await expect(feed.waitFor('never', feed.lastSeq, 10)).rejects.toThrow(/no message containing "never"/);
     expect(feed.summary()).toContain('#3  DM to you: Done');
+  });
+});
+
+describe('chooseHomeButton', () => {
+  const buttons = [
+    { text: 'Request access', actionId: 'open_request_form' },
+    { text: 'Cancel', actionId: 'cancel', value: 'R-AAAA' },
+    { text: 'Approve', actionId: 'approve', value: 'R-BBBB' },
+  ];
+  it('picks by number as `home` shows them, or by label', () => {
+    expect(chooseHomeButton({ index: 2 }, buttons)).toEqual({ ok: true, button: buttons[1] });
+    expect(chooseHomeButton({ text: 'appr' }, buttons)).toEqual({ ok: true, button: buttons[2] });
+  });
+  it('explains what is there when nothing matches', () => {
+    expect(chooseHomeButton({ index: 9 }, buttons)).toEqual({
+      ok: false,
+      problem: 'Your Home has buttons 1–3.',
+    });
+    const r = chooseHomeButton({ text: 'Deny' }, buttons);
+    expect(r.ok === false && r.problem).toBe(
+      'No button "Deny" on your Home (there is: Request access, Cancel, Approve).',
+    );
+    expect(chooseHomeButton({ index: 1 }, [])).toEqual({
+      ok: false,
+      problem: 'Your Home has no buttons (type `home` to open it).',
+    });
   });
 });

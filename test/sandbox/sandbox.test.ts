@@ -82,6 +82,9 @@ describe('npm run sandbox', () => {
       'wait Who has ManagedSpaceCreator',
       '/qlik grant @frank ManagedSpaceCreater',
       'wait did you mean',
+      '# dan opens his App Home: both outcomes are there',
+      'as dan',
+      'home',
     ].join('\n');
     const { code, out } = await runSandbox(script);
     expect(code, out).toBe(0);
@@ -145,6 +148,13 @@ describe('npm run sandbox', () => {
     expect(s[whoHas]!.body).toContain('Frank Fischer (frank@corp.example)');
     // The typo names the closest role.
     find((x) => /ManagedSpaceCreator/.test(x.body) && /did you mean/i.test(x.body), 'suggestion');
+
+    // dan's Home lists his outcomes, the denial among them, with the Request access button.
+    const home = find((x) => x.header === 'dan> home', "dan's Home");
+    expect(s[home]!.body).toContain('── Home of @dan');
+    expect(s[home]!.body).toContain('Recent outcomes');
+    expect(s[home]!.body).toMatch(/Denied/);
+    expect(s[home]!.body).toMatch(/\[ Request access \]/);
 
     // Nothing is left behind.
     expect(await keysUnder(prefix!)).toBe(0);

@@ -336,6 +336,8 @@ export async function fileDraft(
   );
   let postProblem: string | undefined;
   const announce = async (r: RoleChangeRequest): Promise<RoleChangeRequest> => {
+    // Before the post, so the Homes learn of it even when the chat refuses the approval message.
+    await ctx.homesChanged(r);
     try {
       const ref = await ctx.deps.notifier.announce(approvalChannel, r);
       const { front } = ctx.deps.notifier;

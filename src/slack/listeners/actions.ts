@@ -7,6 +7,7 @@ import type { AccessRequestApp } from '../../app/access-requests.ts';
 import { type PersonRef, REQUEST_ID_PATTERN } from '../../domain/request.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { commands } from '../../observability/metrics.ts';
+import type { HomeTab } from '../home.ts';
 import type { SlackMessage } from '../messenger.ts';
 import { slackPerson } from '../people.ts';
 import { DRIFT_PAGE_ACTIONS } from '../views/drift.ts';
@@ -47,6 +48,8 @@ export interface ActionDeps {
   ephemeral: (channel: string, userId: string, msg: SlackMessage) => Promise<void>;
   logger: Logger;
   inflight: InFlight;
+  /** The App Home (src/slack/home.ts): a press made on it is answered there; absent, such a press goes unanswered. */
+  home?: Pick<HomeTab, 'pressed'>;
 }
 
 /** The answer to a press: whether it did what was asked, and what to tell the person who pressed (words.ts). */
@@ -67,8 +70,16 @@ const blockActionPayload = z.object({
   user: z.object({ id: z.string().min(1) }),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
   response_url: z.url().optional(),
-  container: z.object({ is_ephemeral: z.boolean().optional(), channel_id: z.string().optional() }).optional(),
+  container: z
+    .object({
+      type: z.string().optional(),
+      is_ephemeral: z.boolean().optional(),
+      channel_id: z.string().optional(),
+    })
+    .optional(),
   channel: z.object({ id: z.string() }).optional(),
+  /** Set for a press in a view: a modal or the App Home (`type: 'home'`). */
+  view: z.object({ type: z.string() }).optional(),
 });
 type BlockActionPayload = z.infer<typeof blockActionPayload>;
 
@@ -184,6 +195,18 @@ async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
     command: known ? `button:${actionId}` : 'button:unknown',
     outcome: result.ok ? 'ok' : 'refused',
   });
+  // A press on the App Home has no response_url and no channel: the Home itself says what it did, redrawn.
+  if (isHomePress(p) && deps.home) {
+    try {
+      await deps.home.pressed(userId, { ok: result.ok, text: result.message });
+    } catch (err) {
+      log.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'could not answer the press on the App Home',
+      );
+    }
+    return;
+  }
   const ephemeralContainer = p.container?.is_ephemeral === true;
   // On the approval message itself, the updated message is the answer to a successful approve/deny.
   const quiet = result.ok && !ephemeralContainer && (actionId === 'approve' || actionId === 'deny');
@@ -201,6 +224,11 @@ async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
       'could not answer the click',
     );
   }
+}
+
+/** A press on the App Home tab (a view of type `home`), rather than on a message or in a modal. */
+function isHomePress(p: BlockActionPayload): boolean {
+  return p.container?.type === 'view' && p.view?.type === 'home';
 }
 
 async function dispatch(

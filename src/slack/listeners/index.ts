@@ -1,9 +1,10 @@
 // Registers every Bolt listener in one place: the `/qlik` and `/mode` commands, the buttons, the request form (its
-// shortcut, selects, suggestions and submission), and a catch-all for everything
+// shortcut, selects, suggestions and submission), the App Home's opening, and a catch-all for everything
 // else Slack can send (another slash command, an old button, a view, a shortcut, a select's options), so every
 // signed request is acked at once and, where there is someone to tell, answered in words instead of Slack's
 // "didn't respond" error. Handlers are named functions in their own modules; this file only wires them to Bolt.
 import type { App } from '@slack/bolt';
+import type { HomeTab } from '../home.ts';
 import { type ActionDeps, handleButton } from './actions.ts';
 import { type CommandDeps, handleOtherCommand, handleQlikCommand } from './command.ts';
 import {
@@ -16,10 +17,11 @@ import {
   isFormShortcut,
   isFormSubmission,
 } from './form.ts';
+import { handleHomeOpened } from './home.ts';
 import { handleModeCommand } from './mode-command.ts';
 import { handleShortcut, handleViewClosed, handleViewSubmission } from './other.ts';
 
-export type ListenerDeps = CommandDeps & ActionDeps;
+export type ListenerDeps = CommandDeps & ActionDeps & { home?: Pick<HomeTab, 'opened' | 'pressed'> };
 
 const SLASH_COMMAND = '/qlik';
 /** The second slash command: Mode's groups and collections (answers how to configure Mode when it is off). */
@@ -52,6 +54,10 @@ export function registerListeners(app: App, given: ListenerDeps, command = SLASH
     // The request form's own selects and App Home's Request access button open or re-render the form.
     if (isFormAction(body)) await handleFormAction({ body, ack: () => ack() }, deps);
     else await handleButton({ body, ack: () => ack() }, deps);
+  });
+  // The Home tab: published when opened (the Messages tab publishes nothing).
+  app.event('app_home_opened', async ({ event }) => {
+    await handleHomeOpened({ event }, deps);
   });
   app.view({ type: 'view_submission', callback_id: ANY }, async ({ body, ack }) => {
     if (isFormSubmission(body)) await handleFormSubmission({ body, ack: (r) => ack(r) }, deps);
