@@ -86,6 +86,24 @@ describe('home view', () => {
     expect(validateHomeView(v)).toEqual([]);
   });
 
+  it('flags a break-glass grant among the grants and the outcomes', () => {
+    const grant = viewRequest({
+      id: 'R-GLAS',
+      state: 'applied',
+      breakGlass: true,
+      result: { before: [], after: ['TenantAdmin'], changed: true, message: 'done', revokeAt: T0 + H },
+    });
+    const v = homeView(
+      answer({ grants: [{ request: grant, leftMs: H }], recent: [{ ...grant, state: 'revoked' }] }),
+    );
+    expect(text(v.blocks).match(/:rotating_light: \*break-glass\* · \*R-GLAS\*/g)).toHaveLength(2);
+    expect(
+      text(
+        homeView(answer({ grants: [{ request: { ...grant, breakGlass: undefined }, leftMs: H }] })).blocks,
+      ),
+    ).not.toContain('break-glass');
+  });
+
   it('counts what does not fit instead of listing it', () => {
     const many = Array.from({ length: HOME_LIST_MAX + 3 }, (_, i) => viewRequest({ id: `R-${i}` }));
     const v = homeView(answer({ mine: many, toApprove: many }));

@@ -174,13 +174,18 @@ function grantsSection(grants: readonly HomeGrant[], tenants?: TenantLabels): Kn
     const ends = req.result?.revokeAt === undefined ? '' : ` · ends ${slackDate(req.result.revokeAt)}`;
     blocks.push(
       section(
-        `*${clip(req.id, 40)}* ${truncate(change(req, tenants), 1500)}${ends} · *${timeLeft(g.leftMs)}*`,
+        `${glass(req)}*${clip(req.id, 40)}* ${truncate(change(req, tenants), 1500)}${ends} · *${timeLeft(g.leftMs)}*`,
       ),
     );
     blocks.push(grantActions(req));
   }
   if (grants.length > HOME_LIST_MAX) blocks.push(more(grants.length - HOME_LIST_MAX, 'ending later'));
   return blocks;
+}
+
+/** A break-glass grant is flagged wherever the Home lists it. */
+function glass(r: Pick<RoleChangeRequest, 'breakGlass'>): string {
+  return r.breakGlass ? ':rotating_light: *break-glass* · ' : '';
 }
 
 function recentSection(recent: readonly RoleChangeRequest[], tenants?: TenantLabels): KnownBlock[] {
@@ -190,7 +195,8 @@ function recentSection(recent: readonly RoleChangeRequest[], tenants?: TenantLab
     return blocks;
   }
   const lines = recent.map(
-    (r) => `*${clip(r.id, 40)}* ${truncate(change(r, tenants), 600)}\n${truncate(stateLine(r), 1200)}`,
+    (r) =>
+      `${glass(r)}*${clip(r.id, 40)}* ${truncate(change(r, tenants), 600)}\n${truncate(stateLine(r), 1200)}`,
   );
   blocks.push(
     ...listSections(lines, {
