@@ -25,7 +25,7 @@ import {
   targetOf,
 } from '../domain/request.ts';
 import type { NotifyJob } from '../queue/queues.ts';
-import { MARKER_TTL_SECONDS, type WorkerContext } from './context.ts';
+import { MARKER_TTL_SECONDS, RetryLaterError, type WorkerContext } from './context.ts';
 import { readRevokeFailure } from './revoke-grant.ts';
 
 export type NotifyStep = 'refresh' | 'thread' | 'dm' | 'dm-target' | 'dm-actor' | 'copies';
@@ -212,7 +212,8 @@ async function postResultOnce(
 ): Promise<MessageRef | undefined> {
   if (!announcementOf(req)) return undefined;
   const posting = `${marker}:posting`;
-  if ((await ctx.redis.exists(posting)) === 1) {
+  const since = await ctx.redis.get(posting);
+  if (since !== null) {
     const found = await ctx.notifier.findResult(req, event);
     if (found) {
       ctx.logger.info(
@@ -221,10 +222,24 @@ async function postResultOnce(
       );
       return found;
     }
+    // An attempt began posting moments ago and its reply has not shown yet: after a Redis restart the job can run
+    // twice at once (its lock lost, the first run still posting). Come back once that post had time to land.
+    const age = Date.now() - Number(since);
+    if (Number.isFinite(age) && age >= 0 && age < POSTING_GRACE_MS)
+      throw new RetryLaterError(POSTING_GRACE_MS - age, 'another attempt is posting this thread reply');
   }
-  await ctx.redis.set(posting, '1', 'EX', MARKER_TTL_SECONDS);
-  return ctx.notifier.postResult(req, event);
+  await ctx.redis.set(posting, String(Date.now()), 'EX', MARKER_TTL_SECONDS);
+  try {
+    return await ctx.notifier.postResult(req, event);
+  } catch (err) {
+    // This attempt is over (refused, or its answer lost): the next one looks the reply up and posts without waiting.
+    await ctx.redis.set(posting, 'ended', 'EX', MARKER_TTL_SECONDS).catch(() => undefined);
+    throw err;
+  }
 }
+
+/** How long a thread reply another attempt started posting is given to show before this one posts it. */
+const POSTING_GRACE_MS = 10_000;
 
 /** Tells one person privately; not looked up before a retry, so a lost answer can repeat one message. */
 async function tell(

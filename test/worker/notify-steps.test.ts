@@ -8,7 +8,7 @@ import type { Recipient, RequestEvent } from '../../src/app/notifier.ts';
 import { type MessageRef, messagesWithButtons, type RoleChangeRequest } from '../../src/domain/request.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { RequestStore } from '../../src/store/request-store.ts';
-import type { ResultNotifier } from '../../src/worker/context.ts';
+import { type ResultNotifier, RetryLaterError } from '../../src/worker/context.ts';
 import { workerKeys } from '../../src/worker/keys.ts';
 import { notifyOutcome } from '../../src/worker/notify.ts';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.ts';
@@ -273,6 +273,22 @@ describe('the notify processor with a fake chat', () => {
     await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
     expect(chat.made()).toEqual(['findResult', 'postResult', `tell requester ${REQUESTER}`]);
     expect([...chat.posted.keys()].filter((k) => k.startsWith('C0THREAD '))).toHaveLength(1);
+  });
+
+  it('waits for a reply another attempt is posting at this moment instead of posting it twice', async () => {
+    const req = await request('applied');
+    // Another run of the same job (its lock lost in a Redis restart) set the mark and is still posting.
+    const posting = `${ctx().keys.notified(req.id, 'result', 'thread')}:posting`;
+    await redis.set(posting, String(Date.now()));
+    await expect(notifyOutcome(ctx(), { requestId: req.id, event: 'result' })).rejects.toBeInstanceOf(
+      RetryLaterError,
+    );
+    expect(chat.made()).toEqual(['refresh', 'findResult']);
+    // That attempt's mark is old by the time the job comes back and nothing was found: it is posted then, once.
+    await redis.set(posting, String(Date.now() - 60_000));
+    chat.calls.length = 0;
+    await notifyOutcome(ctx(), { requestId: req.id, event: 'result' });
+    expect(chat.made()).toEqual(['findResult', 'postResult', `tell requester ${REQUESTER}`]);
   });
 
   it('a decision refreshes the request and tells the requester only; a refresh the app made is not repeated', async () => {
