@@ -1237,6 +1237,20 @@ export function requestLine(req: RoleChangeRequest, tenants?: TenantLabels): str
   return `*${rid(req)}* ${change(req, tenants)} · requested by ${mention(req.requester.id)} · ${approvalsCount(req)} approvals · ${requestExpiry(req)}`;
 }
 
+/** A request someone may decide, as the lists show it: the request, its reason, and Approve / Deny. */
+export function toApproveBlocks(req: RoleChangeRequest, tenants?: TenantLabels): KnownBlock[] {
+  const reason = req.reason?.trim()
+    ? `\n_Reason:_ ${reasonText({ ...req, reason: req.reason.trim().replace(/\s+/g, ' ') }, 300)}`
+    : '';
+  return [
+    section(truncate(requestLine(req, tenants), 1500) + reason),
+    actions(
+      button('Approve', ACTION_IDS.approve, req.id, 'primary'),
+      button('Deny', ACTION_IDS.deny, req.id, 'danger'),
+    ),
+  ];
+}
+
 export function requestsMessage(
   d: {
     mine: RoleChangeRequest[];
@@ -1256,18 +1270,7 @@ export function requestsMessage(
   blocks.push(divider());
   blocks.push(section(`*Waiting for your approval* (${d.toApprove.length})`));
   if (d.toApprove.length === 0) blocks.push(context('Nothing is waiting for you.'));
-  for (const req of d.toApprove.slice(0, LIST_MAX)) {
-    const reason = req.reason?.trim()
-      ? `\n_Reason:_ ${reasonText({ ...req, reason: req.reason.trim().replace(/\s+/g, ' ') }, 300)}`
-      : '';
-    blocks.push(section(truncate(requestLine(req, tenants), 1500) + reason));
-    blocks.push(
-      actions(
-        button('Approve', ACTION_IDS.approve, req.id, 'primary'),
-        button('Deny', ACTION_IDS.deny, req.id, 'danger'),
-      ),
-    );
-  }
+  for (const req of d.toApprove.slice(0, LIST_MAX)) blocks.push(...toApproveBlocks(req, tenants));
   if (d.toApprove.length > LIST_MAX) {
     blocks.push(context(`…and ${d.toApprove.length - LIST_MAX} more in the approval channel.`));
   }

@@ -27,6 +27,7 @@ import {
   postProblemText,
   revokeNowOutcomeText,
 } from '../words.ts';
+import { answerPress } from './answer.ts';
 import { noticeMessage } from './command.ts';
 import { pressDriftPage } from './drift.ts';
 import type { InFlight } from './inflight.ts';
@@ -155,18 +156,7 @@ async function pressInvite(p: BlockActionPayload, deps: ActionDeps): Promise<voi
           ? duplicateRequestMessage(res.duplicateOf)
           : errorMessage(inviteRefusalText(res));
   }
-  try {
-    if (p.response_url) await deps.respond(p.response_url, msg);
-    else {
-      const channel = p.container?.channel_id ?? p.channel?.id;
-      if (channel) await deps.ephemeral(channel, p.user.id, msg);
-    }
-  } catch (err) {
-    deps.logger.warn(
-      { err: { message: err instanceof Error ? err.message : String(err) } },
-      'could not answer the Invite and grant press',
-    );
-  }
+  await answerPress(p, deps, msg, 'could not answer the Invite and grant press');
 }
 
 async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
@@ -212,18 +202,7 @@ async function press(p: BlockActionPayload, deps: ActionDeps): Promise<void> {
   const quiet = result.ok && !ephemeralContainer && (actionId === 'approve' || actionId === 'deny');
   if (quiet) return;
   const msg = result.ok ? noticeMessage(result.message) : errorMessage(result.message);
-  try {
-    if (p.response_url) await deps.respond(p.response_url, msg);
-    else {
-      const channel = p.container?.channel_id ?? p.channel?.id;
-      if (channel) await deps.ephemeral(channel, userId, msg);
-    }
-  } catch (err) {
-    log.warn(
-      { err: { message: err instanceof Error ? err.message : String(err) } },
-      'could not answer the click',
-    );
-  }
+  await answerPress(p, { ...deps, logger: log }, msg, 'could not answer the click');
 }
 
 /** A press on the App Home tab (a view of type `home`), rather than on a message or in a modal. */

@@ -12,6 +12,7 @@ import { closeReviewText, decideReviewText } from '../review-words.ts';
 import { REVIEW_ACTION_IDS } from '../views/review.ts';
 import { errorMessage } from '../views.ts';
 import type { ActionDeps } from './actions.ts';
+import { answerPress } from './answer.ts';
 import { noticeMessage } from './command.ts';
 
 const REVIEW_ACTIONS: readonly string[] = Object.values(REVIEW_ACTION_IDS);
@@ -41,18 +42,7 @@ export async function pressReview(p: ReviewPress, deps: ActionDeps): Promise<voi
   commands.inc({ command: `button:${action.action_id}`, outcome: reply.ok ? 'ok' : 'refused' });
   if (reply.quiet && p.container?.is_ephemeral !== true) return;
   const msg: SlackMessage = reply.ok ? noticeMessage(reply.text) : errorMessage(reply.text);
-  try {
-    if (p.response_url) await deps.respond(p.response_url, msg);
-    else {
-      const channel = p.container?.channel_id ?? p.channel?.id;
-      if (channel) await deps.ephemeral(channel, p.user.id, msg);
-    }
-  } catch (err) {
-    deps.logger.warn(
-      { err: { message: err instanceof Error ? err.message : String(err) }, action: action.action_id },
-      'could not answer the review click',
-    );
-  }
+  await answerPress(p, deps, msg, `could not answer the review click (${action.action_id})`);
 }
 
 async function decide(

@@ -14,10 +14,10 @@ import {
   ACTION_IDS,
   change,
   extendConfirmText,
-  reasonText,
   requestLine,
   stateLine,
   type TenantLabels,
+  toApproveBlocks,
 } from '../views.ts';
 import {
   actions,
@@ -130,18 +130,7 @@ function pendingSection(mine: readonly RoleChangeRequest[], tenants?: TenantLabe
 function approveSection(toApprove: readonly RoleChangeRequest[], tenants?: TenantLabels): KnownBlock[] {
   const blocks: KnownBlock[] = [section(`*Waiting for your approval* (${toApprove.length})`)];
   if (toApprove.length === 0) blocks.push(context('Nothing is waiting for you.'));
-  for (const req of toApprove.slice(0, HOME_LIST_MAX)) {
-    const reason = req.reason?.trim()
-      ? `\n_Reason:_ ${reasonText({ ...req, reason: req.reason.trim().replace(/\s+/g, ' ') }, 300)}`
-      : '';
-    blocks.push(section(truncate(requestLine(req, tenants), 1500) + reason));
-    blocks.push(
-      actions(
-        button('Approve', ACTION_IDS.approve, req.id, 'primary'),
-        button('Deny', ACTION_IDS.deny, req.id, 'danger'),
-      ),
-    );
-  }
+  for (const req of toApprove.slice(0, HOME_LIST_MAX)) blocks.push(...toApproveBlocks(req, tenants));
   if (toApprove.length > HOME_LIST_MAX)
     blocks.push(more(toApprove.length - HOME_LIST_MAX, 'in the approval channel'));
   return blocks;
