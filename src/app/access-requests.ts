@@ -123,8 +123,8 @@ export class AccessRequestApp {
   }
 
   /** The Deny button. */
-  deny(requestId: string, clicker: PersonRef): Promise<DenyOutcome> {
-    return deny(this.#ctx, requestId, clicker);
+  deny(requestId: string, clicker: PersonRef, reason?: string): Promise<DenyOutcome> {
+    return deny(this.#ctx, requestId, clicker, reason);
   }
 
   /** The Cancel button or `/qlik cancel R-…`: an outcome the front words (src/slack/words.ts cancelOutcomeText). */

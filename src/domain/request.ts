@@ -176,6 +176,8 @@ export interface RoleChangeRequest {
   approvals: Approval[];
   /** Set when denied: the approver who denied it. */
   deniedBy?: PersonRef;
+  /** Set when denied with a reason (Deny with reason…): the approver's words, which the requester is shown. */
+  denyReason?: string;
   /** Set when cancelled by a person (the requester); absent when it was cancelled otherwise. */
   cancelledBy?: PersonRef;
   /**

@@ -401,7 +401,7 @@ export function stateLine(req: RoleChangeRequest, names?: Names): string {
       return `${e} *Failed*: ${why === undefined ? 'no details were recorded.' : clip(why, 1000)}`;
     }
     case 'denied':
-      return `${e} *Denied* by ${req.deniedBy ? person(req.deniedBy.id, names) : 'an approver'} ${slackDate(req.updatedAt)}`;
+      return `${e} *Denied* by ${req.deniedBy ? person(req.deniedBy.id, names) : 'an approver'} ${slackDate(req.updatedAt)}${denyReason(req)}`;
     case 'expired':
       return `${e} *Expired*: nobody decided before ${slackDate(req.expiresAt)}.`;
     case 'cancelled':
@@ -608,6 +608,7 @@ export function approvalMessage(
       actions(
         button('Approve', ACTION_IDS.approve, req.id, 'primary'),
         button('Deny', ACTION_IDS.deny, req.id, 'danger'),
+        button('Deny with reason…', DENY_WITH_REASON_ACTION, req.id),
       ),
     );
   }
@@ -862,7 +863,7 @@ export function decisionNotice(req: RoleChangeRequest, tenants?: TenantLabels): 
   const what = `your request *${rid(req)}* to ${change(req, tenants)}`;
   switch (req.state) {
     case 'denied':
-      line = `:no_entry: ${capital(what)} was denied by ${req.deniedBy ? mention(req.deniedBy.id) : 'an approver'}.`;
+      line = `:no_entry: ${capital(what)} was denied by ${req.deniedBy ? mention(req.deniedBy.id) : 'an approver'}.${denyReason(req)}`;
       text = `${rid(req)} was denied: ${changePlain(req, tenants)}.`;
       break;
     case 'expired':
@@ -884,6 +885,11 @@ export function decisionNotice(req: RoleChangeRequest, tenants?: TenantLabels): 
     section(line),
     context(`Filed ${slackDate(req.createdAt)} · nothing in Qlik was changed.`),
   ]);
+}
+
+/** The approver's reason for a denial, as a line of its own; nothing when there is none. */
+function denyReason(req: Pick<RoleChangeRequest, 'denyReason'>): string {
+  return req.denyReason?.trim() ? `\n_Reason:_ ${clip(req.denyReason.trim(), 500)}` : '';
 }
 
 function capital(s: string): string {
@@ -1238,6 +1244,9 @@ export function requestLine(req: RoleChangeRequest, tenants?: TenantLabels): str
 }
 
 /** A request someone may decide, as the lists show it: the request, its reason, and Approve / Deny. */
+/** The approval message's third button: opens a small form for the reason, which the requester is shown. */
+export const DENY_WITH_REASON_ACTION = 'deny_with_reason';
+
 export function toApproveBlocks(req: RoleChangeRequest, tenants?: TenantLabels): KnownBlock[] {
   const reason = req.reason?.trim()
     ? `\n_Reason:_ ${reasonText({ ...req, reason: req.reason.trim().replace(/\s+/g, ' ') }, 300)}`

@@ -59,7 +59,7 @@ describe('the bot connected over Socket Mode', () => {
     expect(receipt.text).toMatch(/Request R-\w+ filed/);
     const id = f.requestIdIn(receipt);
     const approval = await f.approvalMessage(id);
-    expect(listButtons(approval).map((b) => b.actionId)).toEqual(['approve', 'deny']);
+    expect(listButtons(approval).map((b) => b.actionId)).toEqual(['approve', 'deny', 'deny_with_reason']);
 
     const click = await f.driver.click(U.alice, approval, 'approve');
     expect(click.status).toBe(200);

@@ -74,7 +74,7 @@ describe('grant → approval', () => {
     ]) {
       expect(text).toContain(part);
     }
-    expect(listButtons(msg).map((b) => b.actionId)).toEqual(['approve', 'deny']);
+    expect(listButtons(msg).map((b) => b.actionId)).toEqual(['approve', 'deny', 'deny_with_reason']);
     const stored = await f.store.get(id);
     expect(announcementOf(stored!)).toEqual({
       front: 'slack',
@@ -146,7 +146,7 @@ describe('grant → approval', () => {
     expect(allText(msg)).toContain('0 of 2');
     await f.driver.click(U.alice, msg, 'approve');
     const one = await f.approvalMessage(id, (m) => allText(m).includes('1 of 2'));
-    expect(listButtons(one).map((b) => b.actionId)).toEqual(['approve', 'deny']);
+    expect(listButtons(one).map((b) => b.actionId)).toEqual(['approve', 'deny', 'deny_with_reason']);
     expect(await f.applyJob(id)).toBeUndefined();
     await f.driver.click(U.alice, one, 'approve');
     await answerTo(U.alice, 'already approved');

@@ -80,6 +80,7 @@ describe('approvalMessage', () => {
     expect(buttons(m)).toEqual([
       expect.objectContaining({ action_id: 'approve', value: 'R-7KQ2', style: 'primary' }),
       expect.objectContaining({ action_id: 'deny', value: 'R-7KQ2', style: 'danger' }),
+      expect.objectContaining({ action_id: 'deny_with_reason', value: 'R-7KQ2' }),
     ]);
     expect(m.text).toMatch(/R-7KQ2.*grant TenantAdmin to Alice.*waiting for approval/);
   });
@@ -94,7 +95,7 @@ describe('approvalMessage', () => {
     expectValid(m);
     expect(all(m)).toContain('(1 of 2)');
     expect(all(m)).toContain('Carol &lt;CISO&gt;');
-    expect(buttons(m)).toHaveLength(2);
+    expect(buttons(m)).toHaveLength(3);
   });
 
   const decided: [RequestState, Partial<RoleChangeRequest>, RegExp][] = [

@@ -82,7 +82,12 @@ export function approve(ctx: AppContext, requestId: string, clicker: PersonRef):
 }
 
 /** Deny button: an approver of the role ends the request; the requester is told by DM (notification queue). */
-export function deny(ctx: AppContext, requestId: string, clicker: PersonRef): Promise<DenyOutcome> {
+export function deny(
+  ctx: AppContext,
+  requestId: string,
+  clicker: PersonRef,
+  reason?: string,
+): Promise<DenyOutcome> {
   return ctx.guard('denying', async (): Promise<DenyOutcome> => {
     const pending = await pendingForDecision(ctx, requestId);
     if (!pending.ok) return pending;
@@ -96,8 +101,8 @@ export function deny(ctx: AppContext, requestId: string, clicker: PersonRef): Pr
         req,
         'pending',
         'denied',
-        { deniedBy: clicker },
-        { actor: personKey(clicker), outcome: 'denied' },
+        { deniedBy: clicker, ...(reason?.trim() ? { denyReason: reason.trim() } : {}) },
+        { actor: personKey(clicker), outcome: 'denied', ...(reason?.trim() ? { detail: `because ${reason.trim()}` } : {}) },
         { beforeFollowUps: async (r) => ({ refreshed: await ctx.refresh(r) }) },
       ),
     );

@@ -8,6 +8,12 @@ import type { HomeTab } from '../home.ts';
 import { type ActionDeps, handleButton } from './actions.ts';
 import { type CommandDeps, handleOtherCommand, handleQlikCommand } from './command.ts';
 import {
+  handleDenyReasonPress,
+  handleDenyReasonSubmission,
+  isDenyReasonPress,
+  isDenyReasonSubmission,
+} from './deny-reason.ts';
+import {
   type FormViews,
   handleFormAction,
   handleFormOptions,
@@ -53,6 +59,7 @@ export function registerListeners(app: App, given: ListenerDeps, command = SLASH
   app.action({ type: 'block_actions', action_id: ANY }, async ({ body, ack }) => {
     // The request form's own selects and App Home's Request access button open or re-render the form.
     if (isFormAction(body)) await handleFormAction({ body, ack: () => ack() }, deps);
+    else if (isDenyReasonPress(body)) await handleDenyReasonPress({ body, ack: () => ack() }, deps);
     else await handleButton({ body, ack: () => ack() }, deps);
   });
   // The Home tab: published when opened (the Messages tab publishes nothing).
@@ -61,6 +68,8 @@ export function registerListeners(app: App, given: ListenerDeps, command = SLASH
   });
   app.view({ type: 'view_submission', callback_id: ANY }, async ({ body, ack }) => {
     if (isFormSubmission(body)) await handleFormSubmission({ body, ack: (r) => ack(r) }, deps);
+    else if (isDenyReasonSubmission(body))
+      await handleDenyReasonSubmission({ body, ack: (r) => ack(r) }, deps);
     else await handleViewSubmission({ ack: (r) => ack(r) });
   });
   app.view({ type: 'view_closed', callback_id: ANY }, async ({ ack }) => {
