@@ -102,7 +102,11 @@ export function deny(
         'pending',
         'denied',
         { deniedBy: clicker, ...(reason?.trim() ? { denyReason: reason.trim() } : {}) },
-        { actor: personKey(clicker), outcome: 'denied', ...(reason?.trim() ? { detail: `because ${reason.trim()}` } : {}) },
+        {
+          actor: personKey(clicker),
+          outcome: 'denied',
+          ...(reason?.trim() ? { detail: `because ${reason.trim()}` } : {}),
+        },
         { beforeFollowUps: async (r) => ({ refreshed: await ctx.refresh(r) }) },
       ),
     );
