@@ -309,9 +309,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
-  // As the bot reads it (src/config.ts), so `qlikops:` and `qlikops` name the same stream.
-  const prefix = normaliseQueuePrefix(process.env.QUEUE_PREFIX ?? '') || 'qlikops';
+  const { url, prefix } = redisSettings();
   if (opts.out === undefined) {
     const problem = stdoutProblem();
     if (problem !== undefined) {
@@ -322,8 +320,7 @@ async function main(): Promise<number> {
   let redis: RedisConnection | undefined;
   let connectionError: string | undefined;
   try {
-    // Fail fast when Redis is not there: an export is run by a person who is waiting for it.
-    redis = createRedisConnection(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+    redis = connect(url);
     redis.on('error', (err: Error & { code?: string }) => {
       connectionError = err.code ?? err.message; // reported below, once, in words
     });
@@ -356,6 +353,22 @@ async function main(): Promise<number> {
   }
 }
 
+/**
+ * Where the audit log is: REDIS_URL, and QUEUE_PREFIX as the bot reads it (src/config.ts), so `qlikops:` and
+ * `qlikops` name the same keys.
+ */
+function redisSettings(): { url: string; prefix: string } {
+  return {
+    url: process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379',
+    prefix: normaliseQueuePrefix(process.env.QUEUE_PREFIX ?? '') || 'qlikops',
+  };
+}
+
+/** A connection that fails fast when Redis is not there: the CLI is run by a person who is waiting for it. */
+function connect(url: string): RedisConnection {
+  return createRedisConnection(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+}
+
 /** `verify`: connects as the export does and checks the chain. */
 async function runVerify(argv: string[]): Promise<number> {
   let opts: { head?: string };
@@ -365,9 +378,8 @@ async function runVerify(argv: string[]): Promise<number> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
     return 2;
   }
-  const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
-  const prefix = normaliseQueuePrefix(process.env.QUEUE_PREFIX ?? '') || 'qlikops';
-  const redis = createRedisConnection(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+  const { url, prefix } = redisSettings();
+  const redis = connect(url);
   redis.on('error', () => {});
   try {
     if ((await redis.exists(storeKeys(prefix).audit)) === 0) {
@@ -425,9 +437,8 @@ async function runReview(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const url = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
-  const prefix = normaliseQueuePrefix(process.env.QUEUE_PREFIX ?? '') || 'qlikops';
-  const redis = createRedisConnection(url, 'command', { retryStrategy: (times) => (times > 2 ? null : 200) });
+  const { url, prefix } = redisSettings();
+  const redis = connect(url);
   redis.on('error', () => {});
   try {
     const review = await new ReviewStore(redis, prefix).get(opts.id);
