@@ -89,8 +89,8 @@ export interface TriggerOptions {
   viewId?: string;
 }
 
-/** An error a views.* call answers: `{ok:false, error: code, ...extra}`. */
-export class ViewError extends Error {
+/** An error a Web API call answers (views.* here, every method in web-api.ts): `{ok:false, error: code, ...extra}`. */
+export class ApiError extends Error {
   readonly code: string;
   readonly extra: Obj;
   constructor(code: string, extra: Obj = {}) {
@@ -101,8 +101,8 @@ export class ViewError extends Error {
 }
 
 /** Slack's `invalid_arguments` answer: each problem as `[ERROR] … [json-pointer:/view/…]`. */
-function invalidArguments(problems: string[]): ViewError {
-  return new ViewError('invalid_arguments', {
+function invalidArguments(problems: string[]): ApiError {
+  return new ApiError('invalid_arguments', {
     response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) },
   });
 }
@@ -181,12 +181,12 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
   function exchangeTrigger(raw: unknown): Trigger {
     if (raw === undefined || raw === '')
       throw invalidArguments(['missing required field: trigger_id [json-pointer:/trigger_id]']);
-    if (typeof raw !== 'string' || !TRIGGER_FORMAT.test(raw)) throw new ViewError('invalid_trigger_id');
+    if (typeof raw !== 'string' || !TRIGGER_FORMAT.test(raw)) throw new ApiError('invalid_trigger_id');
     const t = triggers.get(raw);
     // A well-formed id no interaction made is as good as a malformed one to Slack.
-    if (!t) throw new ViewError('invalid_trigger_id');
-    if (t.used) throw new ViewError('exchanged_trigger_id');
-    if (opts.now() - t.createdAt > VIEW_LIMITS.triggerTtlMs) throw new ViewError('expired_trigger_id');
+    if (!t) throw new ApiError('invalid_trigger_id');
+    if (t.used) throw new ApiError('exchanged_trigger_id');
+    if (opts.now() - t.createdAt > VIEW_LIMITS.triggerTtlMs) throw new ApiError('expired_trigger_id');
     t.used = true;
     return t;
   }
@@ -203,7 +203,7 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
       }
     }
     if (!isObj(v)) throw invalidArguments(['view must be a JSON object [json-pointer:/view]']);
-    if (Buffer.byteLength(JSON.stringify(v)) > VIEW_LIMITS.viewBytes) throw new ViewError('view_too_large');
+    if (Buffer.byteLength(JSON.stringify(v)) > VIEW_LIMITS.viewBytes) throw new ApiError('view_too_large');
     return v;
   }
 
@@ -257,7 +257,7 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
   function claimExternalId(externalId: string, viewId: string): void {
     if (externalId === '') return;
     const owner = externalIds.get(externalId);
-    if (owner !== undefined && owner !== viewId) throw new ViewError('duplicate_external_id');
+    if (owner !== undefined && owner !== viewId) throw new ApiError('duplicate_external_id');
   }
 
   function makeView(
@@ -343,7 +343,7 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
   }
 
   function pushOnto(stack: FakeView[], v: Obj, blocks: unknown[], userId: string): FakeView {
-    if (stack.length >= VIEW_LIMITS.stackDepth) throw new ViewError('push_limit_reached');
+    if (stack.length >= VIEW_LIMITS.stackDepth) throw new ApiError('push_limit_reached');
     const below = stack.at(-1)!;
     const id = newViewId();
     claimExternalId(typeof v.external_id === 'string' ? v.external_id : '', id);
@@ -389,7 +389,7 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
       const trigger = exchangeTrigger(args.trigger_id);
       const stack = stackOf(trigger.userId);
       // A pushed view goes on an open modal; with none there is no "root view" to push onto.
-      if (stack.length === 0) throw new ViewError('not_found');
+      if (stack.length === 0) throw new ApiError('not_found');
       return pushOnto(stack, v, blocks, trigger.userId).view;
     },
 
@@ -403,9 +403,9 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
       const blocks = checkView(v, 'modal');
       const target = viewId ?? externalIds.get(externalId!);
       const fv = target === undefined ? undefined : liveModal(target);
-      if (!fv) throw new ViewError('not_found');
+      if (!fv) throw new ApiError('not_found');
       if (typeof args.hash === 'string' && args.hash !== '' && args.hash !== fv.view.hash)
-        throw new ViewError('hash_conflict');
+        throw new ApiError('hash_conflict');
       replaceContent(fv, v, blocks);
       return fv.view;
     },
@@ -416,10 +416,10 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
       const v = parseViewArg(args.view);
       const blocks = checkView(v, 'home');
       // Slack's list for views.publish names no error for an unknown user; the fake answers user_not_found.
-      if (!opts.userExists(userId)) throw new ViewError('user_not_found');
+      if (!opts.userExists(userId)) throw new ApiError('user_not_found');
       const current = homes.get(userId);
       if (typeof args.hash === 'string' && args.hash !== '' && args.hash !== current?.view.hash)
-        throw new ViewError('hash_conflict');
+        throw new ApiError('hash_conflict');
       if (current) {
         // A user has one Home tab per app: publishing again replaces its content under the same view id.
         replaceContent(current, v, blocks);
@@ -490,7 +490,7 @@ export function createViewStore(opts: ViewStoreOptions): ViewStore {
           if (action === 'update') replaceContent(top, v, blocks);
           else return { action, top: pushOnto(stack, v, blocks, userId) };
         } catch (e) {
-          if (!(e instanceof ViewError)) throw e;
+          if (!(e instanceof ApiError)) throw e;
           const messages = (e.extra.response_metadata as { messages?: string[] } | undefined)?.messages;
           return fail(action, `${e.code}${messages ? `: ${messages.join('; ')}` : ''}`);
         }

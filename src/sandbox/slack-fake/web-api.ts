@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { checkBlocks, withBlockIds } from './block-limits.ts';
 import { renderMessage } from './render.ts';
 import { createSocketModeServer, type SocketModeServer } from './socket-mode.ts';
-import { createViewStore, type FakeView, type TriggerOptions, ViewError, type ViewStore } from './views.ts';
+import { ApiError, createViewStore, type FakeView, type TriggerOptions, type ViewStore } from './views.ts';
 
 export interface FakeUser {
   id: string /* U… */;
@@ -190,16 +190,6 @@ function serverErrorAnswer(
   return { status: due.status, body: { ok: false, error } };
 }
 
-class ApiError extends Error {
-  readonly code: string;
-  readonly extra: Obj;
-  constructor(code: string, extra: Obj = {}) {
-    super(code);
-    this.code = code;
-    this.extra = extra;
-  }
-}
-
 /** Slack's 30-minute, five-use rule for response_url. */
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
 const RESPONSE_URL_MAX_USES = 5;
@@ -351,14 +341,9 @@ export async function startSlackFake(opts: SlackFakeOptions): Promise<SlackFake>
     },
   });
 
-  /** Runs a views.* call, answering its ViewError as the Web API error it is. */
+  /** A views.* call's answer: the view; its ApiError is answered like any method's. */
   function viewCall(run: () => unknown): ApiResult {
-    try {
-      return { ok: true, view: run() };
-    } catch (e) {
-      if (e instanceof ViewError) throw new ApiError(e.code, e.extra);
-      throw e;
-    }
+    return { ok: true, view: run() };
   }
 
   // Message timestamps are unique and increasing, like Slack's "seconds.micros" ts.
