@@ -231,6 +231,26 @@ export async function answerCommand(
   }
 }
 
+/**
+ * Sends the first answer of a listing whose full list follows as a file (which can take a while on a large tenant).
+ * An answer Slack would not take (response_url expired or used up) is logged: it must not cost the person the file.
+ */
+export async function answerBeforeFile(
+  deps: Pick<CommandDeps, 'respond' | 'logger'>,
+  responseUrl: string,
+  msg: SlackMessage,
+  what: string,
+): Promise<void> {
+  try {
+    await deps.respond(responseUrl, msg);
+  } catch (err) {
+    deps.logger.warn(
+      { err: { message: err instanceof Error ? err.message : String(err) } },
+      `could not post ${what}; sending the file anyway`,
+    );
+  }
+}
+
 /** Runs one command and returns the messages to send back, in order. */
 async function run(
   cmd: Exclude<ParsedCommand, { kind: 'help' | 'invalid' | 'form' }>,
@@ -336,16 +356,7 @@ async function run(
         ...(tenant === undefined ? {} : { tenant }),
       });
       if (!res.csvNeeded) return [summary];
-      // The summary goes out first; the full list follows as a file, which can take a while on a large tenant.
-      // A summary Slack would not take (response_url expired or used up) must not cost the person the file.
-      try {
-        await deps.respond(p.response_url, summary);
-      } catch (err) {
-        deps.logger.warn(
-          { err: { message: err instanceof Error ? err.message : String(err) } },
-          'could not post the who-has summary; sending the file anyway',
-        );
-      }
+      await answerBeforeFile(deps, p.response_url, summary, 'the who-has summary');
       const csv = await app.sendHoldersCsv(res.role, slackPerson(p.user_id), res);
       if (!csv.ok) return refused(`I couldn't attach the full list of holders: ${roleQueryRefusalText(csv)}`);
       return [];

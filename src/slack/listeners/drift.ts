@@ -12,7 +12,7 @@ import { DRIFT_PAGE_SIZE, driftFindingsMessage, unmanagedHoldersMessage } from '
 import { errorMessage, tenantLabel } from '../views.ts';
 import { driftRefusalText } from '../words.ts';
 import type { ActionDeps } from './actions.ts';
-import { type CommandDeps, instanceInput, type SlashCommandPayload } from './command.ts';
+import { answerBeforeFile, type CommandDeps, instanceInput, type SlashCommandPayload } from './command.ts';
 
 /** Runs `/qlik drift [<role>]` and returns the messages to send back, in order. */
 export async function answerDrift(
@@ -49,15 +49,7 @@ export async function answerDrift(
     ...(tenant === undefined ? {} : { tenant }),
   });
   if (!csvNeeded) return [first];
-  // The page goes out first; the file can take a moment. A page Slack would not take must not cost the file.
-  try {
-    await deps.respond(p.response_url, first);
-  } catch (err) {
-    deps.logger.warn(
-      { err: { message: err instanceof Error ? err.message : String(err) } },
-      'could not post the first page of drift; sending the file anyway',
-    );
-  }
+  await answerBeforeFile(deps, p.response_url, first, 'the first page of drift');
   const csv = await deps.app.sendUnmanagedCsv(asker, res);
   if (!csv.ok) {
     setOutcome('refused');

@@ -26,6 +26,7 @@ import {
 } from '../words.ts';
 import {
   type Ack,
+  answerBeforeFile,
   answerCommand,
   type CommandDeps,
   ephemeral,
@@ -122,14 +123,7 @@ async function run(
       if (!res.ok) return refused(roleQueryRefusalText(res));
       const summary = whoHasMessage({ ...res, csvAttached: res.csvNeeded });
       if (!res.csvNeeded) return [summary];
-      try {
-        await deps.respond(p.response_url, summary);
-      } catch (err) {
-        deps.logger.warn(
-          { err: { message: err instanceof Error ? err.message : String(err) } },
-          'could not post the who-has summary; sending the file anyway',
-        );
-      }
+      await answerBeforeFile(deps, p.response_url, summary, 'the who-has summary');
       const csv = await app.sendHoldersCsv(res.role, slackPerson(p.user_id), { ...res, kind: MODE_GROUPS });
       if (!csv.ok) return refused(`I couldn't attach the full list of members: ${roleQueryRefusalText(csv)}`);
       return [];
