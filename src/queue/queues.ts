@@ -213,13 +213,13 @@ export async function scheduleNudges(
   ];
   for (const [kind, at] of due) {
     if (at === undefined) continue;
-    await addOnce(
-      queues.roleChanges,
-      'nudge',
-      nudgeJob.parse({ requestId: request.id, kind }),
-      { jobId: jobIds.nudge(request.id, kind), delay: Math.max(0, at - now), attempts: 5 },
-      { completed: false },
-    );
+    // BullMQ adds nothing for a job id it still holds (waiting, delayed, done or failed), which is exactly "once":
+    // no read first, on the filing path.
+    await queues.roleChanges.add('nudge', nudgeJob.parse({ requestId: request.id, kind }), {
+      jobId: jobIds.nudge(request.id, kind),
+      delay: Math.max(0, at - now),
+      attempts: 5,
+    });
   }
 }
 
